@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The libFuzzer target links only when built with `-sanitize=fuzzer` (`make fuzz`),
+// so it is part of the package only when GATEHOUSE_FUZZ is set.
+let fuzzing = Context.environment["GATEHOUSE_FUZZ"] != nil
+
+var targets: [Target] = [
+    // C libraries, each imported by exactly one Swift target.
+    .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CLibcrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+    /// Primitives: keys, signatures, key agreement, secretstream, SHA-256, zlib.
+    .target(name: "GatehouseCrypto", dependencies: ["CSodium", "CZlib", "CLibcrypto"]),
+    /// The bundle, receipt and identity-card formats. No printing, no exiting, no file policy.
+    .target(name: "GatehouseFormat", dependencies: ["GatehouseCrypto"]),
+    /// The organisation's home folder: key store, partner store, atomic publication.
+    .target(name: "GatehouseKit", dependencies: ["GatehouseFormat", "GatehouseCrypto"]),
+    /// Command-line interface.
+    .target(
+        name: "GatehouseCLI",
+        dependencies: [
+            "GatehouseKit", "GatehouseFormat", "GatehouseCrypto",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]
+    ),
+    .executableTarget(name: "gatehouse", dependencies: ["GatehouseCLI"]),
+
+    /// Shared helpers for the test targets.
+    .target(name: "GatehouseTesting", dependencies: ["GatehouseKit", "GatehouseFormat", "GatehouseCrypto"], path: "Tests/GatehouseTesting"),
+    .testTarget(name: "GatehouseCryptoTests", dependencies: ["GatehouseCrypto", "GatehouseTesting"]),
+    .testTarget(
+        name: "GatehouseFormatTests",
+        dependencies: ["GatehouseFormat", "GatehouseCrypto", "GatehouseTesting"],
+        resources: [.copy("Vectors"), .copy("FuzzRegressions")]
+    ),
+    .testTarget(name: "GatehouseKitTests", dependencies: ["GatehouseKit", "GatehouseTesting"]),
+    .testTarget(name: "GatehouseCLITests", dependencies: ["GatehouseCLI", "GatehouseTesting"]),
+]
+
+if fuzzing {
+    targets.append(.executableTarget(name: "GatehouseFuzz", dependencies: ["GatehouseFormat", "GatehouseCrypto"]))
+}
+
+let package = Package(
+    name: "gatehouse",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gatehouse", targets: ["gatehouse"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

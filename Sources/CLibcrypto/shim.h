@@ -1,0 +1,5 @@
+#ifndef GATEHOUSE_CLIBCRYPTO_SHIM_H
+#define GATEHOUSE_CLIBCRYPTO_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
+#endif
