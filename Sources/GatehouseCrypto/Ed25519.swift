@@ -76,7 +76,7 @@ public struct SigningSecretKey: ~Copyable, Sendable {
     }
 
     /// Calls `body` with the 32-byte seed, for writing the key to its file.
-    public func withSeed<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    public func withSeed<R: ~Copyable, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try expanded.withUnsafeBytes { (all: UnsafeRawBufferPointer) throws(E) -> R in
             try body(UnsafeRawBufferPointer(rebasing: all[0..<Self.seedLength]))
         }

@@ -28,6 +28,7 @@ public final class SHA256Hasher {
     public static let digestLength = 32
 
     private let context: OpaquePointer
+    fileprivate var contextForCopy: OpaquePointer { context }
 
     /// A fresh hasher.
     public init() {
@@ -103,5 +104,15 @@ extension Array where Element == UInt8 {
             i += 2
         }
         self = out
+    }
+}
+
+extension SHA256Hasher {
+    /// An independent hasher in the same state, so one pass can produce the digest of a
+    /// prefix and of the whole (a bundle's signed digest and its exact-bytes digest).
+    public func copy() -> SHA256Hasher {
+        let other = SHA256Hasher()
+        guard EVP_MD_CTX_copy_ex(other.contextForCopy, contextForCopy) == 1 else { fatalError("EVP_MD_CTX_copy_ex failed") }
+        return other
     }
 }

@@ -33,13 +33,20 @@ public struct SecretBytes: ~Copyable, @unchecked Sendable {
         if bytes.count > 0 { storage.copyMemory(from: bytes) }
     }
 
+    /// Copies `bytes` into new secret storage. The caller remains responsible for wiping its source.
+    public init(copying bytes: [UInt8]) {
+        self.init(zeroedCount: bytes.count)
+        let storage = self.storage
+        bytes.withUnsafeBytes { if $0.count > 0 { storage.copyMemory(from: $0) } }
+    }
+
     /// Calls `body` with read access to the secret bytes.
-    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    public func withUnsafeBytes<R: ~Copyable, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))
     }
 
     /// Calls `body` with write access to the secret bytes.
-    public mutating func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    public mutating func withUnsafeMutableBytes<R: ~Copyable, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(UnsafeMutableRawBufferPointer(rebasing: storage[0..<count]))
     }
 

@@ -42,7 +42,7 @@ public struct AgreementSecretKey: ~Copyable, Sendable {
     }
 
     /// Calls `body` with the 32 secret bytes, for writing the key to its file.
-    public func withSecretBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    public func withSecretBytes<R: ~Copyable, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try secret.withUnsafeBytes(body)
     }
 
