@@ -1,0 +1,102 @@
+import Glibc
+import CSystemShims
+import GatehouseCrypto
+public import GatehouseFormat
+
+/// A new file written under a temporary name in its final folder, then made durable and
+/// published under its final name without ever replacing an existing file:
+/// write, fsync the file, rename (no-replace), fsync the folder. An error at any step
+/// removes the temporary file; an fsync error is fatal for the file.
+public final class DurableFile: ByteSink {
+    /// The final path.
+    public let path: String
+    /// The temporary path written until ``commit()``.
+    public let temporaryPath: String
+    private var fd: Int32
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var buffered = 0
+    private var committed = false
+
+    /// Creates the temporary file exclusively with `mode` beside `path`.
+    public init(path: String, mode: mode_t = 0o600) throws(SystemError) {
+        self.path = path
+        let (folder, name) = Self.split(path)
+        temporaryPath = "\(folder)/.\(name).\(randomBytes(6).hexString).tmp"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw SystemError("creating", temporaryPath) }
+        buffer = .allocate(byteCount: 1 << 20, alignment: 16)
+    }
+
+    deinit {
+        buffer.deallocate()
+        if fd >= 0 { close(fd) }
+        if !committed { unlink(temporaryPath) }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        // Coalesce small writes into 1 MiB system calls.
+        if buffered + bytes.count > buffer.count { try flush() }
+        if bytes.count >= buffer.count { return try writeAll(bytes) }
+        UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<(buffered + bytes.count)]).copyMemory(from: bytes)
+        buffered += bytes.count
+    }
+
+    private func flush() throws(SystemError) {
+        guard buffered > 0 else { return }
+        try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]))
+        buffered = 0
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("writing", temporaryPath)
+            }
+            offset += n
+        }
+    }
+
+    /// Flushes, fsyncs and publishes the file under its final name; fails if that name exists.
+    public func commit() throws(SystemError) {
+        try flush()
+        guard fsync(fd) == 0 else { throw SystemError("syncing", temporaryPath) }
+        close(fd)
+        fd = -1
+        try DurableFile.renameNoReplace(temporaryPath, path)
+        committed = true
+        try DurableFile.syncFolder(Self.split(path).folder)
+    }
+
+    /// Abandons the file: the temporary name is removed, nothing is published.
+    public func discard() {
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(temporaryPath)
+    }
+
+    /// Renames without replacing an existing target (files or folders).
+    public static func renameNoReplace(_ from: String, _ to: String) throws(SystemError) {
+        if gatehouse_rename_noreplace(from, to) == 0 { return }
+        guard errno == EINVAL || errno == ENOSYS else { throw SystemError("publishing \(from) as", to) }
+        // File systems without RENAME_NOREPLACE: link(2) refuses to replace, then drop the old name.
+        guard link(from, to) == 0 else { throw SystemError("publishing \(from) as", to) }
+        unlink(from)
+    }
+
+    /// fsyncs a folder so a rename or creation in it survives a crash.
+    public static func syncFolder(_ folder: String) throws(SystemError) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("opening folder", folder) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw SystemError("syncing folder", folder) }
+    }
+
+    /// Splits a path into folder (`.` when none) and last component.
+    public static func split(_ path: String) -> (folder: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let folder = String(path[..<slash])
+        return (folder.isEmpty ? "/" : folder, String(path[path.index(after: slash)...]))
+    }
+}

@@ -1,0 +1,94 @@
+import Glibc
+import GatehouseCrypto
+public import GatehouseFormat
+
+/// Receives an opened bundle's files into a private staging folder beside the destination and
+/// publishes them all at once, by renaming the folder, only after every check has passed.
+///
+/// Nothing appears at the destination unless everything verified; a failure removes the
+/// staging folder and everything in it.
+public final class StagedPublisher: OpenedFileSink {
+    /// Names of the files Gatehouse adds beside the records. They start with a dot, which no
+    /// manifest name may (FORMAT.md §3.7), so they can never collide with a record.
+    public static let manifestJSONName = ".gatehouse-manifest.json"
+    /// The signed manifest exactly as received, kept as evidence.
+    public static let manifestRawName = ".gatehouse-manifest.ghm"
+
+    /// Where the files will appear.
+    public let destination: String
+    /// The private staging folder.
+    public let staging: String
+    private var current: DurableFile?
+    private var published = false
+    private var names: [String] = []
+
+    /// Prepares to publish into `destination`, which must not exist or be an empty folder.
+    public init(destination: String) throws(SystemError) {
+        let path = destination.count > 1 && destination.hasSuffix("/") ? String(destination.dropLast()) : destination
+        self.destination = path
+        try Self.checkDestinationIsFree(path)
+        let (parent, name) = DurableFile.split(path)
+        staging = "\(parent)/.\(name).gatehouse-staging-\(randomBytes(6).hexString)"
+        // Received records are patient data: the folder is private to the gateway's user.
+        guard mkdir(staging, 0o700) == 0 else { throw SystemError("creating staging folder", staging) }
+    }
+
+    deinit { if !published { discard() } }
+
+    private static func checkDestinationIsFree(_ path: String) throws(SystemError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            guard errno == ENOENT else { throw SystemError("inspecting", path) }
+            return
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw SystemError("using as output folder", path, code: EEXIST) }
+        guard let dir = opendir(path) else { throw SystemError("reading folder", path) }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { throw SystemError("using as output folder (it is not empty)", path, code: ENOTEMPTY) }
+        }
+    }
+
+    public func beginFile(_ entry: FileTableEntry, index: Int) throws {
+        // The format already refused unsafe names; check again where the name meets the file system.
+        try FileNameRule.validate(entry.name)
+        current = try DurableFile(path: "\(staging)/\(entry.name)")
+        names.append(entry.name)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws { try current!.write(bytes) }
+
+    public func endFile() throws {
+        try current!.commit()
+        current = nil
+    }
+
+    /// Adds a Gatehouse file (manifest copies) to the staging folder.
+    public func addFile(named name: String, contents: [UInt8]) throws(SystemError) {
+        let file = try DurableFile(path: "\(staging)/\(name)")
+        do { try file.write(contents) } catch { throw error as! SystemError }
+        try file.commit()
+        names.append(name)
+    }
+
+    /// Publishes the staging folder as the destination, atomically.
+    public func publish() throws(SystemError) {
+        try DurableFile.syncFolder(staging)
+        // An empty destination folder is replaced; anything else in the way is an error.
+        if rmdir(destination) != 0 && errno != ENOENT {
+            throw SystemError("replacing the empty output folder", destination)
+        }
+        try DurableFile.renameNoReplace(staging, destination)
+        published = true
+        try DurableFile.syncFolder(DurableFile.split(destination).folder)
+    }
+
+    /// Removes the staging folder and everything in it.
+    public func discard() {
+        current?.discard()
+        current = nil
+        for name in names { unlink("\(staging)/\(name)") }
+        rmdir(staging)
+    }
+}
