@@ -43,7 +43,7 @@ var targets: [Target] = [
 ]
 
 if fuzzing {
-    targets.append(.executableTarget(name: "GatehouseFuzz", dependencies: ["GatehouseFormat", "GatehouseCrypto"]))
+    targets.append(.executableTarget(name: "GatehouseFuzz", dependencies: ["GatehouseTesting"]))
 }
 
 let package = Package(

@@ -109,6 +109,27 @@ struct VectorGenerator {
         try write("malformed-block-does-not-shrink", expect: "malformed", comment: "a DEFLATE block no smaller than its raw length", bytes: uncompressed.bytes)
     }
 
+    /// Seeds for the fuzzer: one valid input per parser.
+    @Test(.enabled(if: enabled)) func writeFuzzSeeds() throws {
+        let corpus = VectorFile.folder.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/corpus")
+        let (bytes, sealed) = try BundleFixture.seal([("summary.xml", recordText(3000)), ("scan.pdf", pseudoRandomBytes(2000))],
+                                                     from: practice, to: [prison, hub], subject: "Seed")
+        let receipt = try Receipt.signed(bundleID: sealed.header.bundleID, bundleSender: practice.ods, receiver: prison.ods,
+                                         bundleSHA256: sealed.bundleSHA256, receivedAt: 1_795_000_000, disposition: .processed,
+                                         manifestSHA256: SHA256Hasher.hash(sealed.manifest.encoded),
+                                         fileDigests: sealed.manifest.files.map(\.sha256), signingKey: prison.signing)
+        let seeds: [(String, [UInt8])] = [
+            ("header", sealed.header.encoded()), ("manifest", sealed.manifest.encoded), ("receipt", receipt.encoded),
+            ("file-table", FileTable.encode(sealed.manifest.files.map { FileTableEntry(name: $0.name, size: $0.size) })),
+            ("bundle", bytes),
+        ]
+        for (target, seed) in seeds {
+            let dir = corpus.appendingPathComponent(target)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Data(seed).write(to: dir.appendingPathComponent("seed-1"))
+        }
+    }
+
     func deflate(_ data: [UInt8]) throws -> [UInt8] {
         let deflater = BlockDeflater(level: 9)
         var out = [UInt8](repeating: 0, count: deflater.bound(data.count))
