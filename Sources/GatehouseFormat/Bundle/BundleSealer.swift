@@ -118,29 +118,30 @@ public struct BundleSealer {
         do { try sink.write(headerBytes) } catch { throw .io("writing the bundle failed: \(error)") }
 
         let payload = PayloadEncryptor(encryptor: encryptor, headerHash: SHA256Hasher.hash(headerBytes), sink: sink, hasher: hasher)
-        try payload.append(FileTable.encode(files.map { FileTableEntry(name: $0.name, size: $0.size) }))
-        var manifestFiles: [ManifestFile] = []
-        let encoder = BlockEncoder(level: compressionLevel)
-        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: PayloadLayout.blockSize, alignment: 16)
-        defer {
-            wipe(block)
-            block.deallocate()
-        }
-        for file in files {
-            let digest = try sealFile(file, encoder: encoder, block: block, payload: payload)
-            manifestFiles.append(ManifestFile(name: file.name, size: file.size, sha256: digest, nhsNumber: file.nhsNumber))
-        }
-
-        // Inner signature: the sender signs the manifest, which names every recipient, inside
-        // the encryption (sign-encrypt-sign, FORMAT.md §3.6).
-        let manifest = try Manifest.signed(kind: .records, bundleID: bundleID, createdAt: createdAt, sender: sender,
+        let writer = PayloadWriterThread(payload: payload)
+        let manifest: Manifest
+        do {
+            try writer.append(FileTable.encode(files.map { FileTableEntry(name: $0.name, size: $0.size) }))
+            let reader = BlockReader(level: compressionLevel, hooks: hooks)
+            var manifestFiles: [ManifestFile] = []
+            for file in files {
+                let digest = try reader.seal(file, into: writer)
+                manifestFiles.append(ManifestFile(name: file.name, size: file.size, sha256: digest, nhsNumber: file.nhsNumber))
+            }
+            // Inner signature: the sender signs the manifest, which names every recipient, inside
+            // the encryption (sign-encrypt-sign, FORMAT.md §3.6).
+            manifest = try Manifest.signed(kind: .records, bundleID: bundleID, createdAt: createdAt, sender: sender,
                                            recipients: header.recipients, subject: subject, files: manifestFiles,
                                            signingKey: signingKey)
-        let manifestBytes = hooks.manifest?(manifest.encoded) ?? manifest.encoded
-        var length = ByteBuilder(capacity: 4)
-        length.u32(UInt32(manifestBytes.count))
-        try payload.append(length.bytes)
-        try payload.append(manifestBytes)
+            let manifestBytes = hooks.manifest?(manifest.encoded) ?? manifest.encoded
+            var length = ByteBuilder(capacity: 4)
+            length.u32(UInt32(manifestBytes.count))
+            try writer.append(length.bytes + manifestBytes)
+            try writer.drain()
+        } catch {
+            writer.abandon()
+            throw error
+        }
         try payload.finish()
 
         // Outer signature over header and ciphertext; the same pass also yields the digest of
@@ -187,42 +188,6 @@ public struct BundleSealer {
         let ad = StanzaCrypto.associatedData(bundleID: bundleID, recipient: recipient.org, keyID: keyID)
         let wrapped = KeyWrap.wrap(contentKey, with: wrapKey, associatedData: ad)
         return RecipientStanza(recipient: recipient.org, keyID: keyID, ephemeral: ephemeral.publicKey.bytes, wrappedKey: wrapped)
-    }
-
-    private func sealFile(_ file: SealInput, encoder: BlockEncoder, block: UnsafeMutableRawBufferPointer,
-                          payload: PayloadEncryptor) throws(FormatError) -> SHA256Digest {
-        let fileHasher = SHA256Hasher()
-        var remaining = file.size
-        while remaining > 0 {
-            let want = Int(min(UInt64(PayloadLayout.blockSize), remaining))
-            let raw = UnsafeMutableRawBufferPointer(rebasing: block[0..<want])
-            let got: Int
-            do { got = try file.source.readFully(into: raw) } catch { throw .io("reading \(file.name) failed: \(error)") }
-            guard got == want else {
-                throw .io("\(file.name) became shorter while it was being sealed (\(file.size) bytes expected)")
-            }
-            fileHasher.update(UnsafeRawBufferPointer(raw))
-            var (method, data) = encoder.encode(UnsafeRawBufferPointer(raw))
-            var rawLength = UInt32(want)
-            var override: [UInt8] = []
-            if let transform = hooks.block {
-                (method, rawLength, override) = transform(method, rawLength, Array(data))
-            }
-            var blockHeader = ByteBuilder(capacity: PayloadLayout.blockHeaderLength)
-            blockHeader.u8(method.rawValue)
-            blockHeader.u32(rawLength)
-            blockHeader.u32(UInt32(hooks.block == nil ? data.count : override.count))
-            try payload.append(blockHeader.bytes)
-            if hooks.block == nil { try payload.append(data) } else { try payload.append(override) }
-            remaining -= UInt64(want)
-        }
-        var probe: UInt8 = 0
-        let extra: Int
-        do { extra = try withUnsafeMutableBytes(of: &probe) { try file.source.read(into: $0) } } catch {
-            throw .io("reading \(file.name) failed: \(error)")
-        }
-        guard extra == 0 else { throw .io("\(file.name) grew while it was being sealed (\(file.size) bytes expected)") }
-        return fileHasher.finalize()
     }
 }
 

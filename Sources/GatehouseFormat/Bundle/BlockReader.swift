@@ -1,0 +1,93 @@
+import Foundation
+import GatehouseCrypto
+
+/// Reads a file in 1 MiB blocks, hashes it in order, and compresses batches of blocks on all
+/// cores at once (blocks are independent DEFLATE streams, FORMAT.md §3.5), handing the encoded
+/// blocks to the payload writer in order.
+final class BlockReader {
+    private let encoders: [BlockEncoder]
+    private let raw: [UnsafeMutableRawBufferPointer]
+    private let hooks: SealerTestHooks
+
+    init(level: Int32, hooks: SealerTestHooks) {
+        // One block per core in flight keeps both cores busy without holding more than a few MiB.
+        let width = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+        encoders = (0..<width).map { _ in BlockEncoder(level: level) }
+        raw = (0..<width).map { _ in .allocate(byteCount: PayloadLayout.blockSize, alignment: 16) }
+        self.hooks = hooks
+    }
+
+    deinit {
+        for buffer in raw {
+            // The buffers held patient records.
+            wipe(buffer)
+            buffer.deallocate()
+        }
+    }
+
+    /// Reads all of `file`, queues its blocks, and returns its SHA-256.
+    func seal(_ file: SealInput, into writer: PayloadWriterThread) throws(FormatError) -> SHA256Digest {
+        let fileHasher = SHA256Hasher()
+        var remaining = file.size
+        while remaining > 0 {
+            var lengths: [Int] = []
+            while lengths.count < raw.count && remaining > 0 {
+                let want = Int(min(UInt64(PayloadLayout.blockSize), remaining))
+                let block = UnsafeMutableRawBufferPointer(rebasing: raw[lengths.count][0..<want])
+                let got: Int
+                do { got = try file.source.readFully(into: block) } catch { throw .io("reading \(file.name) failed: \(error)") }
+                guard got == want else {
+                    throw .io("\(file.name) became shorter while it was being sealed (\(file.size) bytes expected)")
+                }
+                fileHasher.update(UnsafeRawBufferPointer(block))
+                lengths.append(want)
+                remaining -= UInt64(want)
+            }
+            for encoded in encode(lengths) { try writer.append(encoded) }
+        }
+        try checkEnd(of: file)
+        return fileHasher.finalize()
+    }
+
+    /// Encodes the first `lengths.count` buffers, in parallel when there are several.
+    private func encode(_ lengths: [Int]) -> [[UInt8]] {
+        let results = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: lengths.count)
+        results.initialize(repeating: [])
+        defer { results.deallocate() }
+        let work = EncodeWork(encoders: encoders, raw: raw, lengths: lengths, results: results, hooks: hooks)
+        if lengths.count == 1 { work.run(0) } else { DispatchQueue.concurrentPerform(iterations: lengths.count) { work.run($0) } }
+        return Array(results)
+    }
+
+    private func checkEnd(of file: SealInput) throws(FormatError) {
+        var probe: UInt8 = 0
+        let extra: Int
+        do { extra = try withUnsafeMutableBytes(of: &probe) { try file.source.read(into: $0) } } catch {
+            throw .io("reading \(file.name) failed: \(error)")
+        }
+        guard extra == 0 else { throw .io("\(file.name) grew while it was being sealed (\(file.size) bytes expected)") }
+    }
+}
+
+/// One batch of block encodings; each index touches only its own encoder, buffer and result.
+private struct EncodeWork: @unchecked Sendable {
+    let encoders: [BlockEncoder]
+    let raw: [UnsafeMutableRawBufferPointer]
+    let lengths: [Int]
+    let results: UnsafeMutableBufferPointer<[UInt8]>
+    let hooks: SealerTestHooks
+
+    func run(_ i: Int) {
+        let encoded = encoders[i].encode(UnsafeRawBufferPointer(rebasing: raw[i][0..<lengths[i]]))
+        var method = encoded.method
+        var rawLength = UInt32(lengths[i])
+        var bytes = Array(encoded.data)
+        if let transform = hooks.block { (method, rawLength, bytes) = transform(method, rawLength, bytes) }
+        var header = ByteBuilder(capacity: PayloadLayout.blockHeaderLength + bytes.count)
+        header.u8(method.rawValue)
+        header.u32(rawLength)
+        header.u32(UInt32(bytes.count))
+        header.raw(bytes)
+        results[i] = header.bytes
+    }
+}
