@@ -60,8 +60,10 @@ public struct KeyStore: Sendable {
         return card
     }
 
-    /// The organisation's own identity card, parsed and verified.
+    /// The organisation's own identity card, parsed and verified. Also refuses to go on when any
+    /// secret key file is open to group or others (`unsafePermissions`).
     public func loadOwnCard() throws(KitError) -> IdentityCard {
+        try SecretKeyReader.checkPermissions(ofKeysIn: home.keysPath, names: keyFileNames())
         let path = home.ownCardPath
         guard let bytes = try DurableFile.read(at: path, limit: IdentityCard.maxTextLength) else {
             throw .notInitialised("\(home.path) has no Gatehouse identity (no \(path))", path: path)
@@ -105,6 +107,18 @@ public struct KeyStore: Sendable {
         }
     }
 
+    /// Loads every key the identity card names, and the root key, checking modes and key ids:
+    /// a health check for `gatehouse identity show`.
+    public func verifyKeys() throws(KitError) {
+        let card = try loadOwnCard()
+        _ = try loadRootKey()
+        _ = try loadSigningKey()
+        guard try loadEncryptionKey(id: card.encryptionKeyID) != nil else {
+            let path = encryptionKeyPath(id: card.encryptionKeyID)
+            throw .keyFileInvalid("\(path) is missing: the identity card names an encryption key that is not here", path: path)
+        }
+    }
+
     /// Seconds since 1970, now.
     public static func now() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
 
@@ -118,9 +132,12 @@ public struct KeyStore: Sendable {
         }
     }
 
+    private func keyFileNames() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: home.keysPath)) ?? []
+    }
+
     private func existingKeyFile() -> String? {
         if FileManager.default.fileExists(atPath: home.ownCardPath) { return home.ownCardPath }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: home.keysPath)) ?? []
-        return names.sorted().first { $0.hasSuffix(".key") }.map { home.keysPath + "/" + $0 }
+        return keyFileNames().sorted().first { $0.hasSuffix(".key") }.map { home.keysPath + "/" + $0 }
     }
 }

@@ -35,12 +35,20 @@ public struct PartnerStore: Sendable {
     /// be a deliberate act after a new fingerprint check.
     @discardableResult
     public func add(_ card: IdentityCard, replace: Bool = false) throws(KitError) -> AddOutcome {
+        let outcome = try plannedOutcome(for: card, replace: replace)
+        guard outcome != .unchanged else { return outcome }
+        try DurableFile.makeDirectory(home.partnersPath, mode: 0o755)
+        try DurableFile.replaceAtomically(at: cardPath(for: card.org), contents: Array(card.text.utf8), mode: 0o644)
+        return outcome
+    }
+
+    /// What ``add(_:replace:)`` would do with `card`, without storing anything; throws the same
+    /// `partnerConflict`. Lets a caller ask for confirmation only when a new root key is pinned.
+    public func plannedOutcome(for card: IdentityCard, replace: Bool = false) throws(KitError) -> AddOutcome {
         let path = cardPath(for: card.org)
-        let existing = try self.card(for: card.org)
-        let outcome: AddOutcome
-        switch existing {
+        switch try self.card(for: card.org) {
         case nil:
-            outcome = .added
+            return .added
         case let stored? where stored == card:
             return .unchanged
         case let stored? where stored.rootKey != card.rootKey:
@@ -49,7 +57,7 @@ public struct PartnerStore: Sendable {
                     "\(card.org) is pinned to a different root key (fingerprint \(stored.fingerprint)); the new card's fingerprint is \(card.fingerprint)",
                     path: path)
             }
-            outcome = .replaced
+            return .replaced
         case let stored?:
             // Same root: a newer card carries rotated keys; an older one would roll them back.
             guard card.created > stored.created || replace else {
@@ -57,11 +65,8 @@ public struct PartnerStore: Sendable {
                     "the stored card for \(card.org) (created \(stored.createdText)) is not older than this one (created \(card.createdText))",
                     path: path)
             }
-            outcome = replace ? .replaced : .updated
+            return replace ? .replaced : .updated
         }
-        try DurableFile.makeDirectory(home.partnersPath, mode: 0o755)
-        try DurableFile.replaceAtomically(at: path, contents: Array(card.text.utf8), mode: 0o644)
-        return outcome
     }
 
     /// The pinned card for `org`, re-parsed and re-verified from its file; nil when none is stored.

@@ -27,12 +27,7 @@ enum SecretKeyReader {
             throw .keyFileInvalid("\(path) is not a regular file", path: path)
         }
         // Checked on the open descriptor (not the name), so the file checked is the file read.
-        let permissions = UInt32(info.st_mode) & 0o777
-        guard permissions & 0o077 == 0 else {
-            throw .unsafePermissions(
-                "\(path) has mode 0\(String(permissions, radix: 8)): group or others have access to this secret key; run `chmod 600 \(path)`",
-                path: path)
-        }
+        try checkMode(info, path: path)
         // The read buffer is SecretBytes, which zeroes itself when it goes away, so no copy of
         // the secret text outlives this function.
         var buffer = SecretBytes(zeroedCount: SecretKeyFile.maxLength + 1)
@@ -62,6 +57,29 @@ enum SecretKeyReader {
             return key
         } catch {
             throw .keyFileInvalid("\(path): \(error.detail)", path: path)
+        }
+    }
+}
+
+extension SecretKeyReader {
+    /// Refuses a key file on which group or others have any permission bit.
+    static func checkMode(_ info: stat, path: String) throws(KitError) {
+        let permissions = UInt32(info.st_mode) & 0o777
+        guard permissions & 0o077 == 0 else {
+            throw .unsafePermissions(
+                "\(path) has mode 0\(String(permissions, radix: 8)): group or others have access to this secret key; run `chmod 600 \(path)`",
+                path: path)
+        }
+    }
+
+    /// Checks the mode of every `*.key` file in `folder` without reading any secret, so that any
+    /// use of the home folder notices an exposed key, not only the commands that load one.
+    static func checkPermissions(ofKeysIn folder: String, names: [String]) throws(KitError) {
+        for name in names.sorted() where name.hasSuffix(".key") {
+            let path = folder + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            try checkMode(info, path: path)
         }
     }
 }
