@@ -36,7 +36,7 @@ struct PartnersCommand: ParsableCommand {
 
         func run() throws {
             let card = try readCard()
-            let store = PartnerStore(home: homeOptions.initialised())
+            let store = try PartnerStore(home: homeOptions.initialised())
             let outcome = try store.plannedOutcome(for: card, replace: replace)
             print("Identity card from \(cardFile):")
             print(CardSummary.lines(for: card))
