@@ -105,7 +105,8 @@ struct PartnersCommand: ParsableCommand {
                 }
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+                // Foundation pretty-prints an empty array as "[\n\n]"; keep it the plain "[]".
+                print(entries.isEmpty ? "[]" : String(decoding: try encoder.encode(entries), as: UTF8.self))
             } else if cards.isEmpty {
                 print("No partners yet. Import a card with `gatehouse partners add CARD`.")
             } else {

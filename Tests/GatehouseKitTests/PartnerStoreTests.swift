@@ -7,10 +7,6 @@ import Testing
 
 @Suite("Partner store")
 struct PartnerStoreTests {
-    static let practice = try! ODSCode("A81001")
-    static let prison = try! ODSCode("XHM01")
-    static let unknownKeyID = try! KeyID(hex: "0011223344556677")
-
     let folder: TemporaryDirectory
     let store: PartnerStore
 
@@ -25,19 +21,15 @@ struct PartnerStoreTests {
                               encryptionKey: AgreementSecretKey.generate().publicKey, created: created)
     }
 
-    func kitError(_ body: () throws(KitError) -> Void) -> KitError? {
-        do { try body(); return nil } catch { return error }
-    }
-
     @Test func addThenReadBack() throws {
         let root = SigningSecretKey.generate()
         let prison = try card(root: root)
         #expect(try store.add(prison) == .added)
-        #expect(try store.card(for: Self.prison) == prison)
+        #expect(try store.card(for: KitFixtures.prison) == prison)
         #expect(try store.add(prison) == .unchanged)
-        #expect(try store.card(for: Self.practice) == nil)
-        #expect(kitError { () throws(KitError) in _ = try store.requireCard(for: Self.practice) }?.category == .unknownPartner)
-        let text = try String(contentsOfFile: store.cardPath(for: Self.prison), encoding: .utf8)
+        #expect(try store.card(for: KitFixtures.practice) == nil)
+        #expect(KitFixtures.kitError { () throws(KitError) in _ = try store.requireCard(for: KitFixtures.practice) }?.category == .unknownPartner)
+        let text = try String(contentsOfFile: store.cardPath(for: KitFixtures.prison), encoding: .utf8)
         #expect(text == prison.text)
     }
 
@@ -45,12 +37,12 @@ struct PartnerStoreTests {
         let pinned = try card(root: SigningSecretKey.generate())
         try store.add(pinned)
         let impostor = try card(created: 1_795_599_999, root: SigningSecretKey.generate())
-        let error = kitError { () throws(KitError) in try store.add(impostor) }
+        let error = KitFixtures.kitError { () throws(KitError) in try store.add(impostor) }
         #expect(error?.category == .partnerConflict)
         #expect(error?.message.contains(pinned.fingerprint) == true)
-        #expect(try store.card(for: Self.prison) == pinned)
+        #expect(try store.card(for: KitFixtures.prison) == pinned)
         #expect(try store.add(impostor, replace: true) == .replaced)
-        #expect(try store.card(for: Self.prison) == impostor)
+        #expect(try store.card(for: KitFixtures.prison) == impostor)
     }
 
     @Test func sameRootNewerCardUpdatesOlderCardIsRefused() throws {
@@ -59,8 +51,8 @@ struct PartnerStoreTests {
         let rotated = try card(created: 1_795_600_000, root: root)
         try store.add(first)
         #expect(try store.add(rotated) == .updated)
-        #expect(kitError { () throws(KitError) in try store.add(first) }?.category == .partnerConflict)
-        #expect(try store.card(for: Self.prison) == rotated)
+        #expect(KitFixtures.kitError { () throws(KitError) in try store.add(first) }?.category == .partnerConflict)
+        #expect(try store.card(for: KitFixtures.prison) == rotated)
     }
 
     @Test func listIsSortedAndSkipsTemporaryFiles() throws {
@@ -74,16 +66,16 @@ struct PartnerStoreTests {
     @Test func tamperedOrMisfiledCardsAreRefused() throws {
         let prison = try card(root: SigningSecretKey.generate())
         try store.add(prison)
-        let path = store.cardPath(for: Self.prison)
+        let path = store.cardPath(for: KitFixtures.prison)
         // Filed under another organisation's name.
         try FileManager.default.copyItem(atPath: path, toPath: folder.appending("partners/A81001.card"))
-        #expect(kitError { () throws(KitError) in _ = try store.card(for: Self.practice) }?.category == .invalidCard)
+        #expect(KitFixtures.kitError { () throws(KitError) in _ = try store.card(for: KitFixtures.practice) }?.category == .invalidCard)
         // Edited on disk.
         let edited = prison.text.replacing("HMP Northgate", with: "HMP Northgat3")
         try Data(edited.utf8).write(to: URL(fileURLWithPath: path))
-        let error = kitError { () throws(KitError) in _ = try store.card(for: Self.prison) }
+        let error = KitFixtures.kitError { () throws(KitError) in _ = try store.card(for: KitFixtures.prison) }
         #expect(error?.category == .invalidCard)
         #expect(error?.message.contains(path) == true)
-        #expect(kitError { () throws(KitError) in _ = try store.list() }?.category == .invalidCard)
+        #expect(KitFixtures.kitError { () throws(KitError) in _ = try store.list() }?.category == .invalidCard)
     }
 }
