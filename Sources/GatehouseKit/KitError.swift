@@ -61,5 +61,6 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
     /// An I/O call failed.
     public static func io(_ message: String, path: String? = nil) -> KitError { .init(.io, message, path: path) }
 
+    /// The message, which names the path concerned.
     public var description: String { message }
 }
