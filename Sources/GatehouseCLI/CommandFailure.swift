@@ -28,8 +28,8 @@ struct CommandFailure: Error, CustomStringConvertible {
             hint: "call \(org) on a number you already know, compare the fingerprint digit by digit, then run the command again (or pass --yes once it matches)")
     }
 
-    /// A file the user named could not be read.
-    static func unreadableInput(_ path: String, _ why: String) -> CommandFailure {
-        CommandFailure(status: .invalidInput, message: "cannot read \(path): \(why)", hint: "check the file name and that the file is readable")
+    /// A file the user named could not be read; `message` names it.
+    static func unreadableInput(_ message: String) -> CommandFailure {
+        CommandFailure(status: .invalidInput, message: message, hint: "check the file name and that the file is readable")
     }
 }

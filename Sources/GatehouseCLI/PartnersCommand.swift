@@ -58,9 +58,13 @@ struct PartnersCommand: ParsableCommand {
         }
 
         private func readCard() throws -> IdentityCard {
-            guard let bytes = try DurableFile.read(at: cardFile, limit: IdentityCard.maxTextLength) else {
-                throw CommandFailure.unreadableInput(cardFile, "no such file")
+            let read: [UInt8]?
+            do {
+                read = try DurableFile.read(at: cardFile, limit: IdentityCard.maxTextLength, followingLinks: true)
+            } catch {
+                throw CommandFailure.unreadableInput(error.message)
             }
+            guard let bytes = read else { throw CommandFailure.unreadableInput("cannot read \(cardFile): no such file") }
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw CommandFailure.invalidCard(cardFile, .malformed("the file is not UTF-8 text"))
             }

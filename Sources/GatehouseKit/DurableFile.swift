@@ -87,9 +87,10 @@ public enum DurableFile {
         guard fsync(fd) == 0 else { throw ioError("could not sync the folder", folder) }
     }
 
-    /// The whole of a regular file of at most `limit` bytes, or nil when it does not exist.
-    public static func read(at path: String, limit: Int) throws(KitError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    /// The whole of a file of at most `limit` bytes, or nil when it does not exist. Symbolic
+    /// links are refused unless `followingLinks` (for files a person names on the command line).
+    public static func read(at path: String, limit: Int, followingLinks: Bool = false) throws(KitError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
             throw ioError("could not open", path)
