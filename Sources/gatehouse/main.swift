@@ -1,1 +1,3 @@
-print("x")
+import GatehouseCLI
+
+await GatehouseMain.run()

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import GatehouseFormat
+import GatehouseKit
+
+/// The entry point of the `gatehouse` executable.
+public enum GatehouseMain {
+    /// Parses `arguments`, runs the command and exits.
+    ///
+    /// Help and usage errors are ArgumentParser's own (usage errors exit 64). Any other error is
+    /// printed to standard error as `gatehouse: error: …` and, when there is advice to give,
+    /// `gatehouse: hint: …`, and the process exits with the status from ``GatehouseExitStatus``.
+    public static func run(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
+        var command: any ParsableCommand
+        do {
+            command = try GatehouseCommand.parseAsRoot(arguments)
+        } catch {
+            GatehouseCommand.exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error where isArgumentParserError(error) {
+            // Help requests, clean exits and validation errors raised while running.
+            GatehouseCommand.exit(withError: error)
+        } catch {
+            let report = ErrorReport(error)
+            var text = "gatehouse: error: \(report.message)\n"
+            if let hint = report.hint { text += "gatehouse: hint: \(hint)\n" }
+            fflush(nil)
+            FileHandle.standardError.write(Data(text.utf8))
+            exit(report.status.rawValue)
+        }
+        fflush(nil)
+        exit(GatehouseExitStatus.success.rawValue)
+    }
+
+    /// True for ArgumentParser's own errors (some of its types are internal, so the module name
+    /// is the only reliable test), which ArgumentParser reports itself.
+    private static func isArgumentParserError(_ error: any Error) -> Bool {
+        if error is CommandFailure || error is KitError || error is FormatError { return false }
+        return error is ExitCode || error is CleanExit || error is ValidationError
+            || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
+    }
+}
+
+/// How an error is shown to a person: message, optional hint, exit status.
+struct ErrorReport {
+    /// The exit status.
+    let status: GatehouseExitStatus
+    /// The `gatehouse: error:` text.
+    let message: String
+    /// The `gatehouse: hint:` text, when there is useful advice.
+    let hint: String?
+
+    init(status: GatehouseExitStatus, message: String, hint: String?) {
+        self.status = status
+        self.message = message
+        self.hint = hint
+    }
+
+    /// The report for any error a command may throw.
+    init(_ error: any Error) {
+        switch error {
+        case let error as CommandFailure: self.init(status: error.status, message: error.message, hint: error.hint)
+        case let error as KitError: self = Self.report(error)
+        case let error as FormatError: self = Self.report(error)
+        default: self.init(status: .internalError, message: "internal error: \(error)", hint: "this is a bug in gatehouse; please report it with the command you ran")
+        }
+    }
+
+    private static let resend = "the bundle is damaged or was tampered with in transit; do not use it, and ask the sender to send it again"
+
+    /// Format errors from bundles and receipts. Errors from parsing identity cards are wrapped by
+    /// the commands (``CommandFailure/invalidCard(_:_:)``) so that they report status 11.
+    static func report(_ error: FormatError) -> ErrorReport {
+        let (status, hint): (GatehouseExitStatus, String?) = switch error.category {
+        case .malformed: (.bundleMalformed, "the file is not a Gatehouse bundle or is incomplete; ask the sender to send it again")
+        case .unknownSender: (.unknownSender, "import the sender's identity card with `gatehouse partners add CARD`, after comparing its fingerprint by phone")
+        case .authenticationFailed: (.authenticationFailed, "the bundle was not signed by its sender's pinned key, or was changed after signing; do not trust it, and call the sender")
+        case .notARecipient: (.notARecipient, "the bundle is addressed to other organisations or to a retired key; check `gatehouse identity show` and ask the sender which card they used")
+        case .decryptionFailed: (.decryptionFailed, resend)
+        case .integrityCheckFailed: (.integrityCheckFailed, resend)
+        case .decompressionFailed: (.decompressionFailed, resend)
+        case .invalidInput: (.invalidInput, nil)
+        case .io: (.ioError, "check that the path exists, that you may read and write it, and that the disk is not full")
+        case .revokedKey: (.revokedKey, "the sender signed with a key it has revoked; ask them for their current identity card")
+        }
+        return ErrorReport(status: status, message: error.description, hint: hint)
+    }
+
+    /// Home-folder errors.
+    static func report(_ error: KitError) -> ErrorReport {
+        let path = error.path ?? "the file"
+        let (status, hint): (GatehouseExitStatus, String?) = switch error.category {
+        case .notInitialised: (.keyStoreProblem, "run `gatehouse init --org ODS --name NAME`, or point --home (or $GATEHOUSE_HOME) at an initialised home folder")
+        case .alreadyInitialised: (.keyStoreProblem, "this home folder already has an identity; use another --home, or move its keys/ folder away first (keys are never overwritten)")
+        case .unsafePermissions: (.keyStoreProblem, "after `chmod 600 \(path)`, if anyone else could have read the key, treat it as exposed and tell your security officer")
+        case .keyFileInvalid: (.keyStoreProblem, "\(path) was changed or damaged; restore the keys/ folder from your backup")
+        case .unknownPartner: (.partnerProblem, "import the partner's identity card with `gatehouse partners add CARD`")
+        case .partnerConflict: (.partnerProblem, "if the partner really has new keys, call them, compare the new fingerprint, then run `gatehouse partners add CARD --replace`")
+        case .invalidCard: (.partnerProblem, "import the partner's card again with `gatehouse partners add CARD --replace`")
+        case .invalidInput: (.invalidInput, nil)
+        case .fileExists: (.invalidInput, "choose another file name, or remove \(path) first (gatehouse never overwrites it)")
+        case .io: (.ioError, "check that the path exists, that you may read and write it, and that the disk is not full")
+        }
+        return ErrorReport(status: status, message: error.message, hint: hint)
+    }
+}

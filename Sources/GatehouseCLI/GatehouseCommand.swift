@@ -1,0 +1,62 @@
+public import ArgumentParser
+import GatehouseFormat
+public import GatehouseKit
+
+/// The `gatehouse` command: secure record exchange between GP practices and the healthcare
+/// teams of places of detention.
+public struct GatehouseCommand: ParsableCommand {
+    /// The command tree. Each command lives in its own file; add new ones to `subcommands`.
+    public static let configuration = CommandConfiguration(
+        commandName: "gatehouse",
+        abstract: "Exchange signed, end-to-end encrypted patient records between organisations.",
+        discussion: """
+            Gatehouse carries GP records into custody and back to the GP on release. Each \
+            organisation has a home folder (--home, else $GATEHOUSE_HOME, else the current \
+            folder) holding its secret keys under keys/ and its partners' identity cards under \
+            partners/.
+
+            Start with `gatehouse init`, send your card (`gatehouse identity export`) to each \
+            partner, import theirs with `gatehouse partners add`, and compare fingerprints by phone.
+            """,
+        subcommands: [
+            InitCommand.self,
+            IdentityCommand.self,
+            PartnersCommand.self,
+        ]
+    )
+
+    /// Creates the root command (ArgumentParser requires it).
+    public init() {}
+}
+
+/// The `--home DIR` option shared by every command that uses the home folder.
+public struct HomeOptions: ParsableArguments {
+    /// The home folder given on the command line, if any.
+    @Option(name: .long, help: ArgumentHelp(
+        "The organisation's home folder (default: $GATEHOUSE_HOME, else the current folder).",
+        valueName: "dir"))
+    public var home: String?
+
+    /// Creates empty options (ArgumentParser requires it).
+    public init() {}
+
+    /// The home folder to use: `--home`, else `$GATEHOUSE_HOME`, else the current folder.
+    public var resolved: GatehouseHome { GatehouseHome.resolve(explicit: home) }
+
+    /// The resolved home, which must have been initialised (`notInitialised` otherwise).
+    public func initialised() throws(KitError) -> GatehouseHome {
+        let home = resolved
+        guard KeyStore(home: home).isInitialised else {
+            throw .notInitialised("\(home.path) has no Gatehouse identity (no \(home.ownCardPath))", path: home.ownCardPath)
+        }
+        return home
+    }
+}
+
+extension ODSCode {
+    /// Parses an ODS code typed by a person: upper-cased, then validated (3 to 9 letters and
+    /// digits). For `@Option(transform: ODSCode.fromArgument)`, so a bad code is a usage error.
+    static func fromArgument(_ text: String) throws -> ODSCode {
+        do { return try ODSCode(userInput: text) } catch { throw ValidationError(error.detail) }
+    }
+}

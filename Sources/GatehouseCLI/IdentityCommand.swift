@@ -1,0 +1,70 @@
+import ArgumentParser
+import GatehouseFormat
+import GatehouseKit
+
+/// `gatehouse identity …`: this organisation's own identity card.
+struct IdentityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "identity",
+        abstract: "Show or export this organisation's identity card.",
+        subcommands: [Export.self, Show.self]
+    )
+
+    /// `gatehouse identity export [-o FILE]`.
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the identity card, to send to partners.",
+            discussion: "The card is public: it holds only public keys, signed by the root key."
+        )
+
+        @OptionGroup var homeOptions: HomeOptions
+
+        @Option(name: [.short, .customLong("output")], help: ArgumentHelp(
+            "Write the card to this new file instead of standard output (never overwrites).", valueName: "file"))
+        var output: String?
+
+        func run() throws {
+            let card = try KeyStore(home: homeOptions.resolved).loadOwnCard()
+            guard let output else {
+                print(card.text, terminator: "")
+                return
+            }
+            try DurableFile.createExclusively(at: output, contents: Array(card.text.utf8), mode: 0o644)
+            print("Wrote the identity card of \(card.org) to \(output)")
+            print("fingerprint: \(card.fingerprint)")
+        }
+    }
+
+    /// `gatehouse identity show`.
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the organisation, key ids and root fingerprint.",
+            discussion: "Also checks that every key file is present, private (mode 0600) and matches the card."
+        )
+
+        @OptionGroup var homeOptions: HomeOptions
+
+        func run() throws {
+            let home = homeOptions.resolved
+            let store = KeyStore(home: home)
+            let card = try store.loadOwnCard()
+            try store.verifyKeys()
+            print(CardSummary.lines(for: card) + "\nidentity card:  \(home.ownCardPath)")
+        }
+    }
+}
+
+/// The human-readable summary of a card, shared by `identity show` and `partners add`.
+enum CardSummary {
+    /// Organisation, name, key ids, creation time and fingerprint, one per line.
+    static func lines(for card: IdentityCard) -> String {
+        """
+        organisation:   \(card.org)
+        name:           \(card.name)
+        signing key:    ed25519 \(card.signingKeyID)
+        encryption key: x25519 \(card.encryptionKeyID)
+        created:        \(card.createdText)
+        fingerprint:    \(card.fingerprint)
+        """
+    }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import GatehouseFormat
+import GatehouseKit
+
+/// `gatehouse partners …`: the identity cards of the organisations this one exchanges with.
+struct PartnersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "partners",
+        abstract: "Import and list partner organisations' identity cards.",
+        subcommands: [Add.self, List.self]
+    )
+
+    /// `gatehouse partners add CARD [--yes] [--replace]`.
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pin a partner's identity card after comparing its fingerprint by phone.",
+            discussion: """
+                Prints the card's organisation, key ids and root fingerprint, then asks whether \
+                the fingerprint matches what the partner read to you over the phone. Nothing is \
+                stored unless you answer y (or pass --yes). A card with a different root key than \
+                the one already pinned is refused unless you pass --replace.
+                """
+        )
+
+        @OptionGroup var homeOptions: HomeOptions
+
+        @Argument(help: ArgumentHelp("The identity card file (an email around it is fine).", valueName: "card"))
+        var cardFile: String
+
+        @Flag(help: "The fingerprint has already been compared: do not ask.")
+        var yes = false
+
+        @Flag(help: "Replace the root key pinned for this organisation (after a new fingerprint check).")
+        var replace = false
+
+        func run() throws {
+            let card = try readCard()
+            let store = try PartnerStore(home: homeOptions.initialised())
+            let outcome = try store.plannedOutcome(for: card, replace: replace)
+            print("Identity card from \(cardFile):")
+            print(CardSummary.lines(for: card))
+            switch outcome {
+            case .unchanged:
+                print("This card is already pinned for \(card.org); nothing changed.")
+                return
+            case .updated:
+                // Signed by the root key pinned earlier, so no new phone check is needed.
+                print("Signed by the root key already pinned for \(card.org): updating its keys.")
+            case .added, .replaced:
+                if outcome == .replaced, let old = try store.card(for: card.org) {
+                    print("WARNING: this replaces the root key pinned for \(card.org) (fingerprint \(old.fingerprint)).")
+                }
+                try confirm(card.org)
+            }
+            try store.add(card, replace: replace)
+            print("\(outcome == .added ? "Pinned" : "Updated") \(card.org) (\(card.name)).")
+        }
+
+        private func readCard() throws -> IdentityCard {
+            let read: [UInt8]?
+            do {
+                read = try DurableFile.read(at: cardFile, limit: IdentityCard.maxTextLength, followingLinks: true)
+            } catch {
+                throw CommandFailure.unreadableInput(error.message)
+            }
+            guard let bytes = read else { throw CommandFailure.unreadableInput("cannot read \(cardFile): no such file") }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw CommandFailure.invalidCard(cardFile, .malformed("the file is not UTF-8 text"))
+            }
+            do { return try IdentityCard.parse(text) } catch { throw CommandFailure.invalidCard(cardFile, error) }
+        }
+
+        private func confirm(_ org: ODSCode) throws {
+            guard !yes else { return }
+            print("Does the fingerprint match what \(org) read to you? [y/N] ", terminator: "")
+            fflush(nil)
+            // No input at all (a closed or empty stdin) counts as "no".
+            let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+            guard answer == "y" || answer == "yes" else { throw CommandFailure.fingerprintNotConfirmed(org) }
+        }
+    }
+
+    /// `gatehouse partners list [--json]`.
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List pinned partners.")
+
+        @OptionGroup var homeOptions: HomeOptions
+
+        @Flag(help: "Print a JSON array (org, name, fingerprint, signing_key_id, encryption_key_id, created).")
+        var json = false
+
+        /// One partner in `--json` output; keys are sorted by the encoder, so output is stable.
+        struct Entry: Encodable {
+            let org: String
+            let name: String
+            let fingerprint: String
+            let signing_key_id: String
+            let encryption_key_id: String
+            let created: String
+        }
+
+        func run() throws {
+            let cards = try PartnerStore(home: homeOptions.initialised()).list()
+            if json {
+                let entries = cards.map {
+                    Entry(org: $0.org.value, name: $0.name, fingerprint: $0.fingerprint, signing_key_id: $0.signingKeyID.hex,
+                          encryption_key_id: $0.encryptionKeyID.hex, created: $0.createdText)
+                }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+                // Foundation pretty-prints an empty array as "[\n\n]"; keep it the plain "[]".
+                print(entries.isEmpty ? "[]" : String(decoding: try encoder.encode(entries), as: UTF8.self))
+            } else if cards.isEmpty {
+                print("No partners yet. Import a card with `gatehouse partners add CARD`.")
+            } else {
+                for card in cards { print("\(card.org)\t\(card.fingerprint)\t\(card.name)") }
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+public import GatehouseCrypto
+public import GatehouseFormat
+
+/// The organisation's own keys under `HOME/keys/` (FORMAT.md §6): the root key, the current
+/// signing and encryption keys, and the public identity card that names the current ones.
+///
+/// Secret key files are created exclusively with mode 0600 and never overwritten; loading
+/// refuses files that group or others can access and checks each key id against its key.
+public struct KeyStore: Sendable {
+    /// The home folder whose keys these are.
+    public let home: GatehouseHome
+
+    /// The key store of `home`.
+    public init(home: GatehouseHome) { self.home = home }
+
+    /// `keys/root.key`.
+    public var rootKeyPath: String { home.keysPath + "/root.key" }
+    /// `keys/signing-KEYID.key`.
+    public func signingKeyPath(id: KeyID) -> String { home.keysPath + "/signing-\(id.hex).key" }
+    /// `keys/encryption-KEYID.key`.
+    public func encryptionKeyPath(id: KeyID) -> String { home.keysPath + "/encryption-\(id.hex).key" }
+
+    /// True once `init` has completed (the own identity card exists).
+    public var isInitialised: Bool { FileManager.default.fileExists(atPath: home.ownCardPath) }
+
+    /// Creates the organisation's identity: a root key, a signing key and an encryption key,
+    /// each in its own new 0600 file, and the identity card signed by the root key.
+    ///
+    /// Refuses (`alreadyInitialised`) when any key file or the card already exists: keys are
+    /// never overwritten. The card is written last, so a home is initialised only when complete.
+    @discardableResult
+    public func initialise(org: ODSCode, name: String, created: UInt64 = KeyStore.now()) throws(KitError) -> IdentityCard {
+        do { try IdentityCard.validateName(name) } catch { throw .invalidInput(error.detail) }
+        try DurableFile.makeDirectory(home.path, mode: 0o700)
+        // Only the owner may even list the secret key files.
+        try DurableFile.makeDirectory(home.keysPath, mode: 0o700)
+        try DurableFile.makeDirectory(home.partnersPath, mode: 0o755)
+        if let existing = existingKeyFile() {
+            throw .alreadyInitialised("\(home.path) already has keys (\(existing)); existing keys are never overwritten", path: existing)
+        }
+        let root = SigningSecretKey.generate()
+        let signing = SigningSecretKey.generate()
+        let encryption = AgreementSecretKey.generate()
+        let card: IdentityCard
+        do {
+            card = try IdentityCard.make(org: org, name: name, root: root, signingKey: signing.publicKey,
+                                         encryptionKey: encryption.publicKey, created: created)
+        } catch {
+            throw .invalidInput(error.detail)
+        }
+        try writeSecret(SecretKeyFile.encode(signing: root, role: .root), to: rootKeyPath)
+        try writeSecret(SecretKeyFile.encode(signing: signing, role: .signing), to: signingKeyPath(id: card.signingKeyID))
+        try writeSecret(SecretKeyFile.encode(encryption: encryption), to: encryptionKeyPath(id: card.encryptionKeyID))
+        do {
+            try DurableFile.createExclusively(at: home.ownCardPath, contents: Array(card.text.utf8), mode: 0o644)
+        } catch where error.category == .fileExists {
+            throw .alreadyInitialised("\(home.ownCardPath) already exists", path: home.ownCardPath)
+        }
+        return card
+    }
+
+    /// The organisation's own identity card, parsed and verified. Also refuses to go on when any
+    /// secret key file is open to group or others (`unsafePermissions`).
+    public func loadOwnCard() throws(KitError) -> IdentityCard {
+        try SecretKeyReader.checkPermissions(ofKeysIn: home.keysPath, names: keyFileNames())
+        let path = home.ownCardPath
+        guard let bytes = try DurableFile.read(at: path, limit: IdentityCard.maxTextLength) else {
+            throw .notInitialised("\(home.path) has no Gatehouse identity (no \(path))", path: path)
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .keyFileInvalid("\(path) is not UTF-8 text", path: path)
+        }
+        do { return try IdentityCard.parse(text) } catch { throw .keyFileInvalid("\(path): \(error.detail)", path: path) }
+    }
+
+    /// The root key, which signs identity cards.
+    public func loadRootKey() throws(KitError) -> SigningSecretKey {
+        _ = try loadOwnCard()
+        guard let key = try SecretKeyReader.read(at: rootKeyPath, { (bytes) throws(FormatError) in
+            try SecretKeyFile.decodeSigningKey(bytes, role: .root)
+        }) else { throw .keyFileInvalid("\(rootKeyPath) is missing", path: rootKeyPath) }
+        return key
+    }
+
+    /// The current signing key, the one the identity card names.
+    public func loadSigningKey() throws(KitError) -> SigningSecretKey {
+        let card = try loadOwnCard()
+        let path = signingKeyPath(id: card.signingKeyID)
+        guard let key = try SecretKeyReader.read(at: path, { (bytes) throws(FormatError) in
+            try SecretKeyFile.decodeSigningKey(bytes, role: .signing)
+        }) else { throw .keyFileInvalid("\(path) is missing: the identity card names a signing key that is not here", path: path) }
+        guard key.publicKey == card.signingKey else {
+            throw .keyFileInvalid("\(path) does not hold the signing key of the identity card", path: path)
+        }
+        return key
+    }
+
+    /// The encryption key with id `id`, or nil when this organisation has no such key
+    /// (the bundle was then not addressed to it, or to a key already retired).
+    public func loadEncryptionKey(id: KeyID) throws(KitError) -> AgreementSecretKey? {
+        guard isInitialised else {
+            throw .notInitialised("\(home.path) has no Gatehouse identity (no \(home.ownCardPath))", path: home.ownCardPath)
+        }
+        return try SecretKeyReader.read(at: encryptionKeyPath(id: id)) { (bytes) throws(FormatError) in
+            try SecretKeyFile.decodeEncryptionKey(bytes)
+        }
+    }
+
+    /// Loads every key the identity card names, and the root key, checking modes and key ids:
+    /// a health check for `gatehouse identity show`.
+    public func verifyKeys() throws(KitError) {
+        let card = try loadOwnCard()
+        _ = try loadRootKey()
+        _ = try loadSigningKey()
+        guard try loadEncryptionKey(id: card.encryptionKeyID) != nil else {
+            let path = encryptionKeyPath(id: card.encryptionKeyID)
+            throw .keyFileInvalid("\(path) is missing: the identity card names an encryption key that is not here", path: path)
+        }
+    }
+
+    /// Seconds since 1970, now.
+    public static func now() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
+
+    private func writeSecret(_ line: consuming SecretBytes, to path: String) throws(KitError) {
+        do {
+            try line.withUnsafeBytes { (bytes) throws(KitError) in
+                try DurableFile.createExclusively(at: path, contents: bytes, mode: 0o600)
+            }
+        } catch where error.category == .fileExists {
+            throw .alreadyInitialised("\(path) already exists; existing keys are never overwritten", path: path)
+        }
+    }
+
+    private func keyFileNames() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: home.keysPath)) ?? []
+    }
+
+    private func existingKeyFile() -> String? {
+        if FileManager.default.fileExists(atPath: home.ownCardPath) { return home.ownCardPath }
+        return keyFileNames().sorted().first { $0.hasSuffix(".key") }.map { home.keysPath + "/" + $0 }
+    }
+}

@@ -1,0 +1,66 @@
+/// An error from the home folder: the key store, the partner store or durable file writing.
+///
+/// One public struct with a growable category, built by static factories (the style of
+/// `FormatError`). Messages name the path concerned and never contain a secret.
+public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What kind of failure this is, for callers (the CLI's exit codes) to switch on.
+    public enum Category: String, Hashable, Sendable, CaseIterable {
+        /// The home folder has no identity yet.
+        case notInitialised = "not-initialised"
+        /// `init` found keys already there.
+        case alreadyInitialised = "already-initialised"
+        /// A secret key file can be read, written or executed by group or others.
+        case unsafePermissions = "unsafe-permissions"
+        /// A secret key file, or the own identity card, is damaged or does not match.
+        case keyFileInvalid = "key-file-invalid"
+        /// No card is stored for the organisation asked for.
+        case unknownPartner = "unknown-partner"
+        /// A card would replace a partner's pinned root key, or roll back to an older card.
+        case partnerConflict = "partner-conflict"
+        /// A stored partner card does not parse or verify.
+        case invalidCard = "invalid-card"
+        /// A value the caller supplied is not acceptable (an organisation name, say).
+        case invalidInput = "invalid-input"
+        /// A file that must be created new already exists.
+        case fileExists = "file-exists"
+        /// Reading, writing or syncing failed.
+        case io
+    }
+
+    /// The category of the failure.
+    public let category: Category
+    /// What failed, in words.
+    public let message: String
+    /// The file or folder concerned, when there is one.
+    public let path: String?
+
+    private init(_ category: Category, _ message: String, path: String?) {
+        self.category = category
+        self.message = message
+        self.path = path
+    }
+
+    /// The home folder has no identity yet.
+    public static func notInitialised(_ message: String, path: String? = nil) -> KitError { .init(.notInitialised, message, path: path) }
+    /// Keys already exist.
+    public static func alreadyInitialised(_ message: String, path: String? = nil) -> KitError { .init(.alreadyInitialised, message, path: path) }
+    /// A key file is open to group or others.
+    public static func unsafePermissions(_ message: String, path: String) -> KitError { .init(.unsafePermissions, message, path: path) }
+    /// A key file or the own card is damaged.
+    public static func keyFileInvalid(_ message: String, path: String? = nil) -> KitError { .init(.keyFileInvalid, message, path: path) }
+    /// No such partner.
+    public static func unknownPartner(_ message: String, path: String? = nil) -> KitError { .init(.unknownPartner, message, path: path) }
+    /// A pinned root key would change, or a card would roll back.
+    public static func partnerConflict(_ message: String, path: String? = nil) -> KitError { .init(.partnerConflict, message, path: path) }
+    /// A stored card is invalid.
+    public static func invalidCard(_ message: String, path: String? = nil) -> KitError { .init(.invalidCard, message, path: path) }
+    /// A caller-supplied value is unacceptable.
+    public static func invalidInput(_ message: String, path: String? = nil) -> KitError { .init(.invalidInput, message, path: path) }
+    /// A file to be created already exists.
+    public static func fileExists(_ message: String, path: String) -> KitError { .init(.fileExists, message, path: path) }
+    /// An I/O call failed.
+    public static func io(_ message: String, path: String? = nil) -> KitError { .init(.io, message, path: path) }
+
+    /// The message, which names the path concerned.
+    public var description: String { message }
+}

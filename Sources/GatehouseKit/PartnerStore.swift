@@ -1,0 +1,113 @@
+import Foundation
+public import GatehouseFormat
+
+/// Pinned partner identity cards under `HOME/partners/`, one `ODS.card` file per organisation.
+///
+/// A partner's root key is pinned when its card is first added, after a person has compared the
+/// fingerprint by phone. From then on a card with a different root key is refused unless the
+/// caller explicitly replaces the pin, and an older card never replaces a newer one.
+public struct PartnerStore: Sendable {
+    /// What ``add(_:replace:)`` did.
+    public enum AddOutcome: String, Sendable, Hashable {
+        /// The organisation was not known; its card is now pinned.
+        case added
+        /// The same card was already stored.
+        case unchanged
+        /// A newer card signed by the pinned root key replaced the old one (new operational keys).
+        case updated
+        /// The pinned root key was replaced, as explicitly asked.
+        case replaced
+    }
+
+    /// The home folder whose partners these are.
+    public let home: GatehouseHome
+
+    /// The partner store of `home`.
+    public init(home: GatehouseHome) { self.home = home }
+
+    /// `partners/ODS.card`.
+    public func cardPath(for org: ODSCode) -> String { home.partnersPath + "/\(org.value).card" }
+
+    /// Stores `card` atomically (temporary file, fsync, rename, fsync of the folder).
+    ///
+    /// Refuses with `partnerConflict` when a card with a different root key, or an older card, is
+    /// stored for the same organisation, unless `replace` is true: replacing a pinned root key must
+    /// be a deliberate act after a new fingerprint check.
+    @discardableResult
+    public func add(_ card: IdentityCard, replace: Bool = false) throws(KitError) -> AddOutcome {
+        let outcome = try plannedOutcome(for: card, replace: replace)
+        guard outcome != .unchanged else { return outcome }
+        try DurableFile.makeDirectory(home.partnersPath, mode: 0o755)
+        try DurableFile.replaceAtomically(at: cardPath(for: card.org), contents: Array(card.text.utf8), mode: 0o644)
+        return outcome
+    }
+
+    /// What ``add(_:replace:)`` would do with `card`, without storing anything; throws the same
+    /// `partnerConflict`. Lets a caller ask for confirmation only when a new root key is pinned.
+    public func plannedOutcome(for card: IdentityCard, replace: Bool = false) throws(KitError) -> AddOutcome {
+        let path = cardPath(for: card.org)
+        switch try self.card(for: card.org) {
+        case nil:
+            return .added
+        case let stored? where stored == card:
+            return .unchanged
+        case let stored? where stored.rootKey != card.rootKey:
+            guard replace else {
+                throw .partnerConflict(
+                    "\(card.org) is pinned to a different root key (fingerprint \(stored.fingerprint)); the new card's fingerprint is \(card.fingerprint)",
+                    path: path)
+            }
+            return .replaced
+        case let stored?:
+            // Same root: a newer card carries rotated keys; an older one would roll them back.
+            guard card.created > stored.created || replace else {
+                throw .partnerConflict(
+                    "the stored card for \(card.org) (created \(stored.createdText)) is not older than this one (created \(card.createdText))",
+                    path: path)
+            }
+            return replace ? .replaced : .updated
+        }
+    }
+
+    /// The pinned card for `org`, re-parsed and re-verified from its file; nil when none is stored.
+    public func card(for org: ODSCode) throws(KitError) -> IdentityCard? {
+        let path = cardPath(for: org)
+        guard let bytes = try DurableFile.read(at: path, limit: IdentityCard.maxTextLength) else { return nil }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .invalidCard("\(path) is not UTF-8 text", path: path)
+        }
+        let card: IdentityCard
+        do { card = try IdentityCard.parse(text) } catch { throw .invalidCard("\(path): \(error.detail)", path: path) }
+        // The file name is what lookups trust, so it must agree with the signed org.
+        guard card.org == org else {
+            throw .invalidCard("\(path) holds the card of \(card.org), not of \(org)", path: path)
+        }
+        return card
+    }
+
+    /// The pinned card for `org`; `unknownPartner` when none is stored.
+    public func requireCard(for org: ODSCode) throws(KitError) -> IdentityCard {
+        guard let card = try card(for: org) else {
+            throw .unknownPartner("\(org) is not a partner of \(home.path) (no \(cardPath(for: org)))", path: cardPath(for: org))
+        }
+        return card
+    }
+
+    /// Every pinned card, sorted by ODS code. Files whose names are not `ODS.card` (such as
+    /// temporary files of an interrupted add) are skipped; an invalid card is an error.
+    public func list() throws(KitError) -> [IdentityCard] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: home.partnersPath)
+        } catch {
+            if !FileManager.default.fileExists(atPath: home.partnersPath) { return [] }
+            throw .io("could not list \(home.partnersPath): \(error.localizedDescription)", path: home.partnersPath)
+        }
+        var cards: [IdentityCard] = []
+        for name in names.sorted() where name.hasSuffix(".card") {
+            guard let org = try? ODSCode(String(name.dropLast(".card".count))) else { continue }
+            if let card = try card(for: org) { cards.append(card) }
+        }
+        return cards
+    }
+}
