@@ -68,6 +68,9 @@ struct ErrorReport {
         case let error as CommandFailure: self.init(status: error.status, message: error.message, hint: error.hint)
         case let error as KitError: self = Self.report(error)
         case let error as FormatError: self = Self.report(error)
+        case let error as SystemError:
+            self.init(status: .ioError, message: error.description,
+                      hint: error.isDiskFull ? "free some space on the disk and try again" : "check that the path exists and that you may read and write it")
         default: self.init(status: .internalError, message: "internal error: \(error)", hint: "this is a bug in gatehouse; please report it with the command you ran")
         }
     }

@@ -22,6 +22,9 @@ public struct GatehouseCommand: ParsableCommand {
             InitCommand.self,
             IdentityCommand.self,
             PartnersCommand.self,
+            SealCommand.self,
+            OpenCommand.self,
+            InspectCommand.self,
         ]
     )
 

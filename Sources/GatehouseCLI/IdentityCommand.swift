@@ -29,7 +29,7 @@ struct IdentityCommand: ParsableCommand {
                 print(card.text, terminator: "")
                 return
             }
-            try DurableFile.createExclusively(at: output, contents: Array(card.text.utf8), mode: 0o644)
+            try FileOperations.createExclusively(at: output, contents: Array(card.text.utf8), mode: 0o644)
             print("Wrote the identity card of \(card.org) to \(output)")
             print("fingerprint: \(card.fingerprint)")
         }

@@ -60,7 +60,7 @@ struct PartnersCommand: ParsableCommand {
         private func readCard() throws -> IdentityCard {
             let read: [UInt8]?
             do {
-                read = try DurableFile.read(at: cardFile, limit: IdentityCard.maxTextLength, followingLinks: true)
+                read = try FileOperations.read(at: cardFile, limit: IdentityCard.maxTextLength, followingLinks: true)
             } catch {
                 throw CommandFailure.unreadableInput(error.message)
             }

@@ -32,10 +32,10 @@ public struct KeyStore: Sendable {
     @discardableResult
     public func initialise(org: ODSCode, name: String, created: UInt64 = KeyStore.now()) throws(KitError) -> IdentityCard {
         do { try IdentityCard.validateName(name) } catch { throw .invalidInput(error.detail) }
-        try DurableFile.makeDirectory(home.path, mode: 0o700)
+        try FileOperations.makeDirectory(home.path, mode: 0o700)
         // Only the owner may even list the secret key files.
-        try DurableFile.makeDirectory(home.keysPath, mode: 0o700)
-        try DurableFile.makeDirectory(home.partnersPath, mode: 0o755)
+        try FileOperations.makeDirectory(home.keysPath, mode: 0o700)
+        try FileOperations.makeDirectory(home.partnersPath, mode: 0o755)
         if let existing = existingKeyFile() {
             throw .alreadyInitialised("\(home.path) already has keys (\(existing)); existing keys are never overwritten", path: existing)
         }
@@ -53,7 +53,7 @@ public struct KeyStore: Sendable {
         try writeSecret(SecretKeyFile.encode(signing: signing, role: .signing), to: signingKeyPath(id: card.signingKeyID))
         try writeSecret(SecretKeyFile.encode(encryption: encryption), to: encryptionKeyPath(id: card.encryptionKeyID))
         do {
-            try DurableFile.createExclusively(at: home.ownCardPath, contents: Array(card.text.utf8), mode: 0o644)
+            try FileOperations.createExclusively(at: home.ownCardPath, contents: Array(card.text.utf8), mode: 0o644)
         } catch where error.category == .fileExists {
             throw .alreadyInitialised("\(home.ownCardPath) already exists", path: home.ownCardPath)
         }
@@ -65,7 +65,7 @@ public struct KeyStore: Sendable {
     public func loadOwnCard() throws(KitError) -> IdentityCard {
         try SecretKeyReader.checkPermissions(ofKeysIn: home.keysPath, names: keyFileNames())
         let path = home.ownCardPath
-        guard let bytes = try DurableFile.read(at: path, limit: IdentityCard.maxTextLength) else {
+        guard let bytes = try FileOperations.read(at: path, limit: IdentityCard.maxTextLength) else {
             throw .notInitialised("\(home.path) has no Gatehouse identity (no \(path))", path: path)
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
@@ -125,7 +125,7 @@ public struct KeyStore: Sendable {
     private func writeSecret(_ line: consuming SecretBytes, to path: String) throws(KitError) {
         do {
             try line.withUnsafeBytes { (bytes) throws(KitError) in
-                try DurableFile.createExclusively(at: path, contents: bytes, mode: 0o600)
+                try FileOperations.createExclusively(at: path, contents: bytes, mode: 0o600)
             }
         } catch where error.category == .fileExists {
             throw .alreadyInitialised("\(path) already exists; existing keys are never overwritten", path: path)

@@ -37,8 +37,8 @@ public struct PartnerStore: Sendable {
     public func add(_ card: IdentityCard, replace: Bool = false) throws(KitError) -> AddOutcome {
         let outcome = try plannedOutcome(for: card, replace: replace)
         guard outcome != .unchanged else { return outcome }
-        try DurableFile.makeDirectory(home.partnersPath, mode: 0o755)
-        try DurableFile.replaceAtomically(at: cardPath(for: card.org), contents: Array(card.text.utf8), mode: 0o644)
+        try FileOperations.makeDirectory(home.partnersPath, mode: 0o755)
+        try FileOperations.replaceAtomically(at: cardPath(for: card.org), contents: Array(card.text.utf8), mode: 0o644)
         return outcome
     }
 
@@ -72,7 +72,7 @@ public struct PartnerStore: Sendable {
     /// The pinned card for `org`, re-parsed and re-verified from its file; nil when none is stored.
     public func card(for org: ODSCode) throws(KitError) -> IdentityCard? {
         let path = cardPath(for: org)
-        guard let bytes = try DurableFile.read(at: path, limit: IdentityCard.maxTextLength) else { return nil }
+        guard let bytes = try FileOperations.read(at: path, limit: IdentityCard.maxTextLength) else { return nil }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .invalidCard("\(path) is not UTF-8 text", path: path)
         }

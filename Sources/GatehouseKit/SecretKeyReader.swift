@@ -18,11 +18,11 @@ enum SecretKeyReader {
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
             if errno == ELOOP { throw .keyFileInvalid("\(path) is a symbolic link; a secret key file must be a regular file", path: path) }
-            throw DurableFile.ioError("could not open", path)
+            throw FileOperations.ioError("could not open", path)
         }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw DurableFile.ioError("could not inspect", path) }
+        guard fstat(fd, &info) == 0 else { throw FileOperations.ioError("could not inspect", path) }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw .keyFileInvalid("\(path) is not a regular file", path: path)
         }
@@ -44,7 +44,7 @@ enum SecretKeyReader {
         }
         guard failure == 0 else {
             errno = failure
-            throw DurableFile.ioError("could not read", path)
+            throw FileOperations.ioError("could not read", path)
         }
         guard total <= SecretKeyFile.maxLength else {
             throw .keyFileInvalid("\(path) is too large to be a Gatehouse secret key file", path: path)

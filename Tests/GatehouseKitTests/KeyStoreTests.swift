@@ -57,14 +57,14 @@ struct KeyStoreTests {
 
     @Test func exclusiveCreateNeverOverwrites() throws {
         let path = folder.appending("file")
-        try DurableFile.createExclusively(at: path, contents: Array("first".utf8), mode: 0o600)
-        let error = KitFixtures.kitError { () throws(KitError) in try DurableFile.createExclusively(at: path, contents: Array("second".utf8), mode: 0o600) }
+        try FileOperations.createExclusively(at: path, contents: Array("first".utf8), mode: 0o600)
+        let error = KitFixtures.kitError { () throws(KitError) in try FileOperations.createExclusively(at: path, contents: Array("second".utf8), mode: 0o600) }
         #expect(error?.category == .fileExists)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "first")
         // A planted symbolic link is refused rather than followed.
         let link = folder.appending("link")
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: folder.appending("target"))
-        #expect(KitFixtures.kitError { () throws(KitError) in try DurableFile.createExclusively(at: link, contents: [1], mode: 0o600) }?.category == .fileExists)
+        #expect(KitFixtures.kitError { () throws(KitError) in try FileOperations.createExclusively(at: link, contents: [1], mode: 0o600) }?.category == .fileExists)
         #expect(!FileManager.default.fileExists(atPath: folder.appending("target")))
     }
 
@@ -89,7 +89,7 @@ struct KeyStoreTests {
         var words = try String(contentsOfFile: path, encoding: .utf8).split(separator: " ").map(String.init)
         words[3] = "0011223344556677"
         try FileManager.default.removeItem(atPath: path)
-        try DurableFile.createExclusively(at: path, contents: Array(words.joined(separator: " ").utf8), mode: 0o600)
+        try FileOperations.createExclusively(at: path, contents: Array(words.joined(separator: " ").utf8), mode: 0o600)
         let error = KitFixtures.kitError { () throws(KitError) in _ = try store.loadSigningKey() }
         #expect(error?.category == .keyFileInvalid)
         #expect(error?.message.contains("does not match") == true)

@@ -15,6 +15,7 @@ public final class DurableFile: ByteSink {
     private var fd: Int32
     private let buffer: UnsafeMutableRawBufferPointer
     private var buffered = 0
+    private var highWater = 0
     private var committed = false
 
     /// Creates the temporary file exclusively with `mode` beside `path`.
@@ -28,6 +29,8 @@ public final class DurableFile: ByteSink {
     }
 
     deinit {
+        // Small files may be secret keys: leave nothing behind in freed memory.
+        wipe(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<highWater]))
         buffer.deallocate()
         if fd >= 0 { close(fd) }
         if !committed { unlink(temporaryPath) }
@@ -36,18 +39,25 @@ public final class DurableFile: ByteSink {
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         // Coalesce small writes into 1 MiB system calls.
         if buffered + bytes.count > buffer.count { try flush() }
-        if bytes.count >= buffer.count { return try writeAll(bytes) }
+        if bytes.count >= buffer.count { return try writeDirect(bytes) }
         UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<(buffered + bytes.count)]).copyMemory(from: bytes)
         buffered += bytes.count
+        highWater = max(highWater, buffered)
     }
 
     private func flush() throws(SystemError) {
         guard buffered > 0 else { return }
-        try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]))
+        try writeDirect(UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]))
         buffered = 0
     }
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+    /// Writes all of `bytes` straight to the file, unbuffered.
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        try flush()
+        try writeDirect(bytes)
+    }
+
+    private func writeDirect(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -59,13 +69,18 @@ public final class DurableFile: ByteSink {
         }
     }
 
-    /// Flushes, fsyncs and publishes the file under its final name; fails if that name exists.
-    public func commit() throws(SystemError) {
+    /// Flushes, fsyncs and publishes the file under its final name. Fails with `EEXIST` if that
+    /// name exists, unless `replacing`, when the old file is replaced atomically.
+    public func commit(replacing: Bool = false) throws(SystemError) {
         try flush()
         guard fsync(fd) == 0 else { throw SystemError("syncing", temporaryPath) }
-        close(fd)
+        guard close(fd) == 0 else { fd = -1; throw SystemError("closing", temporaryPath) }
         fd = -1
-        try DurableFile.renameNoReplace(temporaryPath, path)
+        if replacing {
+            guard rename(temporaryPath, path) == 0 else { throw SystemError("renaming \(temporaryPath) to", path) }
+        } else {
+            try DurableFile.renameNoReplace(temporaryPath, path)
+        }
         committed = true
         try DurableFile.syncFolder(Self.split(path).folder)
     }
@@ -79,9 +94,9 @@ public final class DurableFile: ByteSink {
     /// Renames without replacing an existing target (files or folders).
     public static func renameNoReplace(_ from: String, _ to: String) throws(SystemError) {
         if gatehouse_rename_noreplace(from, to) == 0 { return }
-        guard errno == EINVAL || errno == ENOSYS else { throw SystemError("publishing \(from) as", to) }
+        guard errno == EINVAL || errno == ENOSYS else { throw SystemError("publishing", to) }
         // File systems without RENAME_NOREPLACE: link(2) refuses to replace, then drop the old name.
-        guard link(from, to) == 0 else { throw SystemError("publishing \(from) as", to) }
+        guard link(from, to) == 0 else { throw SystemError("publishing", to) }
         unlink(from)
     }
 

@@ -67,7 +67,7 @@ public final class StagedPublisher: OpenedFileSink {
     /// Adds a Gatehouse file (manifest copies) to the staging folder.
     public func addFile(named name: String, contents: [UInt8]) throws(SystemError) {
         let file = try DurableFile(path: "\(staging)/\(name)")
-        do { try file.write(contents) } catch { throw error as! SystemError }
+        try contents.withUnsafeBytes { bytes in Result { () throws(SystemError) in try file.writeAll(bytes) } }.get()
         try file.commit()
         names.append(name)
     }

@@ -1,0 +1,73 @@
+import ArgumentParser
+import GatehouseFormat
+import GatehouseKit
+
+/// `gatehouse seal --to ODS[,ODS…] [-o OUT] FILE…`.
+struct SealCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal",
+        abstract: "Seal files into a signed bundle that only the named organisations can open.",
+        discussion: """
+            Each file is published at the other end under its base name, so base names must be \
+            unique. The bundle is also sealed to your own key (unless --no-self) so you can \
+            re-read what you sent. File names, the subject and NHS numbers travel only inside \
+            the encryption.
+
+            Examples:
+              gatehouse seal --to YOI123 summary.xml medications.csv
+              gatehouse seal --to YOI123,XHM01 --subject "Reception screening" -o out.ghb scan.pdf
+            """
+    )
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp(
+        "Recipient organisation codes, comma-separated (repeatable).", valueName: "ods[,ods…]"))
+    var to: [String]
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp(
+        "Write the bundle to this new file (default: <bundle id>.ghb here; never overwrites).", valueName: "file"))
+    var output: String?
+
+    @Option(name: .long, help: ArgumentHelp("A subject line for staff (inside the encryption).", valueName: "text"))
+    var subject = ""
+
+    @Option(name: .customLong("nhs-number"), help: ArgumentHelp(
+        "The patient's NHS number, recorded for every file (inside the encryption).", valueName: "number"))
+    var nhsNumber: String?
+
+    @Flag(name: .customLong("no-self"), help: "Do not also seal to your own key.")
+    var noSelf = false
+
+    @Argument(help: ArgumentHelp("The files to seal.", valueName: "file"))
+    var files: [String]
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("name at least one file to seal") }
+        guard !to.isEmpty else { throw ValidationError("name at least one recipient with --to") }
+        _ = try recipients()
+        if let nhsNumber, !NHSNumber.isValid(NHSNumber.normalise(nhsNumber)) {
+            throw ValidationError("\(nhsNumber) is not a valid NHS number (ten digits with a modulus-11 check digit)")
+        }
+    }
+
+    private func recipients() throws -> [ODSCode] {
+        try to.flatMap { $0.split(separator: ",") }.map { try ODSCode.fromArgument(String($0)) }
+    }
+
+    func run() throws {
+        let gateway = Gateway(home: try homeOptions.initialised())
+        var request = SealRequest(paths: files, recipients: try recipients())
+        request.includeSelf = !noSelf
+        request.subject = subject
+        request.nhsNumber = nhsNumber.map(NHSNumber.normalise)
+        request.output = output
+        let result = try gateway.seal(request)
+        let header = result.bundle.header
+        let count = result.bundle.manifest.files.count
+        print("Sealed \(count) file\(count == 1 ? "" : "s") from \(header.sender) for \(header.recipients.map(\.value).joined(separator: ", "))")
+        print("bundle id:  \(header.bundleID)")
+        print("bundle:     \(result.path) (\(result.bundle.length) bytes)")
+        print("sha256:     \(result.bundle.bundleSHA256)")
+    }
+}

@@ -1,0 +1,84 @@
+import Glibc
+import GatehouseCrypto
+
+/// Whole-file operations for small files (keys, identity cards), built on ``DurableFile``:
+/// temporary file in the same folder, fsync, rename, fsync the folder. A crash never leaves a
+/// half-written file under its final name.
+public enum FileOperations {
+    /// Creates `path` with `contents` and `mode`. Never overwrites: an existing file, or a
+    /// symbolic link planted at `path`, gives `fileExists`.
+    public static func createExclusively(at path: String, contents: [UInt8], mode: UInt32) throws(KitError) {
+        try write(contents, to: path, mode: mode, replacing: false)
+    }
+
+    /// ``createExclusively(at:contents:mode:)`` for bytes that may be secret (key files).
+    public static func createExclusively(at path: String, contents: UnsafeRawBufferPointer, mode: UInt32) throws(KitError) {
+        try write(contents, to: path, mode: mode, replacing: false)
+    }
+
+    /// Replaces (or creates) `path` atomically: readers see the old file or the new one.
+    public static func replaceAtomically(at path: String, contents: [UInt8], mode: UInt32) throws(KitError) {
+        try write(contents, to: path, mode: mode, replacing: true)
+    }
+
+    private static func write(_ contents: [UInt8], to path: String, mode: UInt32, replacing: Bool) throws(KitError) {
+        let result = contents.withUnsafeBytes { bytes in
+            Result { () throws(KitError) in try write(bytes, to: path, mode: mode, replacing: replacing) }
+        }
+        try result.get()
+    }
+
+    private static func write(_ contents: UnsafeRawBufferPointer, to path: String, mode: UInt32, replacing: Bool) throws(KitError) {
+        do {
+            let file = try DurableFile(path: path, mode: mode_t(mode))
+            try file.writeAll(contents)
+            try file.commit(replacing: replacing)
+        } catch {
+            if error.code == EEXIST { throw .fileExists("\(path) already exists", path: path) }
+            throw kitError(error)
+        }
+    }
+
+    /// Creates the folder `path` with `mode` if it does not exist; an existing folder is kept.
+    public static func makeDirectory(_ path: String, mode: UInt32) throws(KitError) {
+        if mkdir(path, mode_t(mode)) == 0 {
+            try syncDirectory(of: path)
+            return
+        }
+        guard errno == EEXIST else { throw ioError("could not create the folder", path) }
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw .io("\(path) exists and is not a folder", path: path)
+        }
+    }
+
+    /// Makes the entry for `path` durable by syncing the folder that contains it.
+    public static func syncDirectory(of path: String) throws(KitError) {
+        do { try DurableFile.syncFolder(DurableFile.split(path).folder) } catch { throw kitError(error) }
+    }
+
+    /// The whole of a file of at most `limit` bytes, or nil when it does not exist. Symbolic
+    /// links are refused unless `followingLinks` (for files a person names on the command line).
+    public static func read(at path: String, limit: Int, followingLinks: Bool = false) throws(KitError) -> [UInt8]? {
+        let source: FileSource
+        do { source = try FileSource(path: path, followLinks: followingLinks) } catch {
+            if error.code == ENOENT { return nil }
+            throw kitError(error)
+        }
+        guard source.size <= UInt64(limit) else { throw .invalidInput("\(path) is larger than \(limit) bytes", path: path) }
+        let bytes: [UInt8]
+        do { bytes = try source.readBytes(limit + 1) } catch { throw .io("could not read \(path): \(error)", path: path) }
+        guard bytes.count <= limit else { throw .invalidInput("\(path) is larger than \(limit) bytes", path: path) }
+        return bytes
+    }
+
+    /// A ``KitError`` for the current `errno`.
+    static func ioError(_ doing: String, _ path: String) -> KitError {
+        .io("\(doing) \(path): \(String(cString: strerror(errno)))", path: path)
+    }
+
+    /// A ``KitError`` for a failed system call.
+    public static func kitError(_ error: SystemError) -> KitError {
+        .io(error.description, path: error.path)
+    }
+}
