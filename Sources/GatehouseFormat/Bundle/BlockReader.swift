@@ -53,7 +53,10 @@ final class BlockReader {
     private func encode(_ lengths: [Int]) -> [[UInt8]] {
         let results = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: lengths.count)
         results.initialize(repeating: [])
-        defer { results.deallocate() }
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
         let work = EncodeWork(encoders: encoders, raw: raw, lengths: lengths, results: results, hooks: hooks)
         if lengths.count == 1 { work.run(0) } else { DispatchQueue.concurrentPerform(iterations: lengths.count) { work.run($0) } }
         return Array(results)
