@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Seals and opens a compressible and an incompressible file with Gatehouse, and encrypts and
+# decrypts the same files with age, back to back in the same run. Prints medians, MB/s, peak RSS
+# and ratios, and writes bench/SEAL-RESULTS.md. Not part of `make test`.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+gatehouse=${GATEHOUSE_BIN:-$root/.build/release/gatehouse}
+size_mb=${BENCH_SIZE_MB:-1024}
+runs=${BENCH_RUNS:-3}
+work=$root/bench/work
+results=$root/bench/SEAL-RESULTS.md
+rm -rf "$work"
+mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+echo "generating ${size_mb} MiB compressible and random files…"
+python3 "$root/scripts/gen-records.py" records.xml $((size_mb * 1048576))
+head -c $((size_mb * 1048576)) /dev/urandom > scans.bin
+
+"$gatehouse" init --home gp --org A81001 --name "Bench Practice" >/dev/null
+"$gatehouse" init --home yoi --org YOI123 --name "Bench Prison" >/dev/null
+"$gatehouse" identity export --home gp -o gp.card >/dev/null
+"$gatehouse" identity export --home yoi -o yoi.card >/dev/null
+"$gatehouse" partners add --home yoi gp.card --yes >/dev/null
+"$gatehouse" partners add --home gp yoi.card --yes >/dev/null
+age-keygen -o age.key 2>/dev/null
+recipient=$(grep -o 'age1[0-9a-z]*' age.key)
+
+# measure NAME COMMAND…: runs the command $runs times; prints "median_seconds max_rss_kb".
+measure() {
+    local times=() rss=0 t r
+    for ((i = 0; i < runs; i++)); do
+        rm -rf out.* ; sync
+        /usr/bin/time -f "%e %M" -o time.txt "$@" >/dev/null
+        read -r t r < time.txt
+        times+=("$t")
+        ((r > rss)) && rss=$r
+    done
+    printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")" "$rss"
+}
+
+rows=()
+for input in records.xml scans.bin; do
+    label=$([[ $input == records.xml ]] && echo "compressible records" || echo "random (incompressible)")
+    read -r gs grss < <(measure "$gatehouse" seal --home gp --to YOI123 --no-self -o out.ghb.keep "$input" && rm -f out.ghb.keep)
+    "$gatehouse" seal --home gp --to YOI123 --no-self -o sealed.ghb "$input" >/dev/null
+    read -r go gorss < <(measure "$gatehouse" open --home yoi sealed.ghb -o out.dir)
+    read -r as asrss < <(measure age -r "$recipient" -o out.age "$input")
+    age -r "$recipient" -o sealed.age "$input"
+    read -r ad adrss < <(measure age -d -i age.key -o out.plain sealed.age)
+    gsize=$(stat -c %s sealed.ghb); asize=$(stat -c %s sealed.age)
+    rm -f sealed.ghb sealed.age out.*
+    mbps() { awk -v s="$size_mb" -v t="$1" 'BEGIN { printf "%.0f", (s * 1.048576) / t }'; }
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
+    rows+=("| $label | seal | $gs s | $(mbps "$gs") MB/s | $((grss / 1024)) MiB | $as s | $(mbps "$as") MB/s | $(ratio "$gs" "$as")× | $gsize vs $asize bytes |")
+    rows+=("| $label | open | $go s | $(mbps "$go") MB/s | $((gorss / 1024)) MiB | $ad s | $(mbps "$ad") MB/s | $(ratio "$go" "$ad")× | |")
+done
+read -r gz _ < <(measure gzip -1 -c records.xml)
+
+{
+    echo "# Seal and open benchmark"
+    echo
+    echo "Run $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
+    echo "$(free -g | awk '/Mem:/ {print $2}') GiB memory, Linux $(uname -r), $(swift --version 2>/dev/null | head -1), age $(age --version)."
+    echo "${size_mb} MiB per file, median of $runs runs; speed is MB/s of plaintext. The ratio is Gatehouse's speed"
+    echo "divided by age's (above 1 is faster). age neither signs nor hashes nor compresses."
+    echo
+    echo "| data | operation | Gatehouse | Gatehouse speed | peak RSS | age | age speed | ratio | output size |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    printf '%s\n' "${rows[@]}"
+    echo
+    echo "zlib reference: \`gzip -1\` of the compressible file, one core: $gz s ($(awk -v s="$size_mb" -v t="$gz" 'BEGIN { printf "%.0f", (s * 1.048576) / t }') MB/s)."
+} | tee "$results"
