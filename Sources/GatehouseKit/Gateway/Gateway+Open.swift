@@ -1,4 +1,4 @@
-public import GatehouseCrypto
+import GatehouseCrypto
 public import GatehouseFormat
 
 /// A bundle opened and published.

@@ -1,4 +1,4 @@
-public import GatehouseCrypto
+import GatehouseCrypto
 public import GatehouseFormat
 
 /// What to seal and for whom.

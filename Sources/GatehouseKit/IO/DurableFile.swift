@@ -16,6 +16,11 @@ public final class DurableFile: ByteSink {
     private let buffer: UnsafeMutableRawBufferPointer
     private var buffered = 0
     private var highWater = 0
+    private var written: Int64 = 0
+    private var writebackStarted: Int64 = 0
+    /// Bytes between writeback starts: large bundles reach the disk while they are being
+    /// produced, so the final fsync does not stall for the whole file.
+    static let writebackInterval: Int64 = 8 << 20
     private var committed = false
 
     /// Creates the temporary file exclusively with `mode` beside `path`.
@@ -66,6 +71,12 @@ public final class DurableFile: ByteSink {
                 throw SystemError("writing", temporaryPath)
             }
             offset += n
+        }
+        written += Int64(bytes.count)
+        if written - writebackStarted >= Self.writebackInterval {
+            // Best effort: an error here changes nothing, fsync in commit() still decides.
+            _ = gatehouse_start_writeback(fd, writebackStarted, written - writebackStarted)
+            writebackStarted = written
         }
     }
 
