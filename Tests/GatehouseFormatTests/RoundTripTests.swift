@@ -71,3 +71,62 @@ struct RoundTripTests {
         }
     }
 }
+
+@Suite("Inputs that change while they are sealed")
+struct ChangingInputTests {
+    let practice = TestOrganisation("A81001")
+    let prison = TestOrganisation("YOI123")
+
+    func seal(declared: Int, actual: [UInt8]) -> FormatError? {
+        let sealer = BundleSealer(sender: practice.ods, recipients: [prison.recipient])
+        let input = SealInput(name: "a.bin", size: UInt64(declared), source: MemorySource(actual))
+        do {
+            _ = try sealer.seal(bundleID: .random(), createdAt: 1, files: [input], signingKey: practice.signing, to: MemorySink())
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func shorterOrLongerThanDeclaredIsRefused() {
+        for (declared, actual) in [(100, 99), (100, 101), (2_000_000, 1_999_999), (2_000_000, 2_000_001), (0, 1)] {
+            let error = seal(declared: declared, actual: pseudoRandomBytes(actual))
+            #expect(error?.category == .io, "declared \(declared), delivered \(actual)")
+            #expect(error?.description.contains("a.bin") == true)
+            #expect(error?.bundleID != nil)
+        }
+        #expect(seal(declared: 100, actual: pseudoRandomBytes(100)) == nil)
+    }
+
+    @Test func aFailingSourceStopsSealingCleanly() {
+        final class BrokenSource: ByteSource {
+            var served = 0
+            func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+                if served > 3_000_000 { throw CancellationError() }
+                served += buffer.count
+                return buffer.count
+            }
+        }
+        let sealer = BundleSealer(sender: practice.ods, recipients: [prison.recipient])
+        let input = SealInput(name: "broken.bin", size: 10_000_000, source: BrokenSource())
+        #expect(throws: FormatError.self) {
+            _ = try sealer.seal(bundleID: .random(), createdAt: 1, files: [input], signingKey: practice.signing, to: MemorySink())
+        }
+    }
+
+    @Test func aFailingSinkStopsSealingWithoutHanging() {
+        // A full disk partway through: the writer thread fails, the reader stops, nothing hangs.
+        final class FullDisk: ByteSink {
+            var written = 0
+            func write(_ bytes: UnsafeRawBufferPointer) throws {
+                if written > 1_000_000 { throw CancellationError() }
+                written += bytes.count
+            }
+        }
+        let sealer = BundleSealer(sender: practice.ods, recipients: [prison.recipient])
+        let input = SealInput(name: "big.bin", size: 20_000_000, source: MemorySource(pseudoRandomBytes(20_000_000)))
+        #expect(throws: FormatError.self) {
+            _ = try sealer.seal(bundleID: .random(), createdAt: 1, files: [input], signingKey: practice.signing, to: FullDisk())
+        }
+    }
+}
