@@ -19,12 +19,28 @@ var targets: [Target] = [
     .target(name: "GatehouseFormat", dependencies: ["GatehouseCrypto"]),
     /// The organisation's home folder: key store, partner store, atomic publication.
     .target(name: "GatehouseKit", dependencies: ["GatehouseFormat", "GatehouseCrypto", "CSystemShims"]),
+    /// The journal: every record's and bundle's state and transitions, in SQLite (GRDB).
+    .target(
+        name: "GatehouseJournal",
+        dependencies: ["GatehouseFormat", .product(name: "GRDB", package: "GRDB.swift")]
+    ),
+    /// The gateway daemon: spool watcher, packager, dispatcher, collector, as services.
+    .target(
+        name: "GatehouseDaemon",
+        dependencies: [
+            "GatehouseKit", "GatehouseJournal", "GatehouseFormat", "GatehouseCrypto",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
     /// Command-line interface.
     .target(
         name: "GatehouseCLI",
         dependencies: [
-            "GatehouseKit", "GatehouseFormat", "GatehouseCrypto",
+            "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseJournal", "GatehouseDaemon",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]
     ),
     .executableTarget(name: "gatehouse", dependencies: ["GatehouseCLI"]),
@@ -39,6 +55,11 @@ var targets: [Target] = [
         exclude: ["Vectors", "FuzzRegressions"]
     ),
     .testTarget(name: "GatehouseKitTests", dependencies: ["GatehouseKit", "GatehouseTesting"]),
+    .testTarget(name: "GatehouseJournalTests", dependencies: ["GatehouseJournal", "GatehouseTesting"]),
+    .testTarget(
+        name: "GatehouseDaemonTests",
+        dependencies: ["GatehouseDaemon", "GatehouseTesting", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+    ),
     .testTarget(name: "GatehouseCLITests", dependencies: ["GatehouseCLI", "GatehouseTesting"]),
 ]
 
@@ -54,6 +75,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

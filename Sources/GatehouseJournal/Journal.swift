@@ -1,0 +1,171 @@
+import GRDB
+
+/// The gateway's journal: every record's and bundle's state and every transition, in SQLite.
+///
+/// WAL mode, so `gatehouse status` can read while the daemon writes; `synchronous = FULL`, so a
+/// committed transition survives a power cut. Each state change and its transition row are
+/// written in one transaction.
+public final class Journal: Sendable {
+    private let queue: DatabaseQueue
+
+    /// Opens (creating if needed) the journal at `path`.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            // Durability first: a transition the daemon acted on must not vanish in a crash.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        config.busyMode = .timeout(10)
+        queue = try DatabaseQueue(path: path, configuration: config)
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+        try Self.migrator.migrate(queue)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE outgoing (
+                    bundleID TEXT PRIMARY KEY NOT NULL,
+                    partner TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    createdAt INTEGER NOT NULL,
+                    updatedAt INTEGER NOT NULL,
+                    expiresAt INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    nextAttemptAt INTEGER NOT NULL,
+                    bundleSHA256 TEXT,
+                    bundleSize INTEGER,
+                    lastError TEXT,
+                    receipt BLOB
+                );
+                CREATE INDEX outgoing_by_state ON outgoing(state, nextAttemptAt);
+                CREATE TABLE outgoingFile (
+                    bundleID TEXT NOT NULL REFERENCES outgoing(bundleID) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    sourcePath TEXT NOT NULL,
+                    workPath TEXT NOT NULL,
+                    PRIMARY KEY (bundleID, position)
+                );
+                CREATE TABLE incoming (
+                    bundleID TEXT PRIMARY KEY NOT NULL,
+                    sender TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    receivedAt INTEGER NOT NULL,
+                    bundleSHA256 TEXT NOT NULL,
+                    reason TEXT,
+                    publishedPath TEXT,
+                    files TEXT,
+                    receipt BLOB NOT NULL
+                );
+                CREATE TABLE transition (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    bundleID TEXT NOT NULL,
+                    direction TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    detail TEXT
+                );
+                CREATE INDEX transition_by_bundle ON transition(bundleID);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Outgoing
+
+    /// Records a newly claimed bundle and its files, with its first transition.
+    public func insert(_ record: OutgoingRecord, files: [OutgoingFile], detail: String? = nil) throws {
+        try queue.write { db in
+            try record.insert(db)
+            for file in files { try file.insert(db) }
+            try Transition(bundleID: record.bundleID, direction: "out", state: record.state.rawValue, at: record.updatedAt, detail: detail).insert(db)
+        }
+    }
+
+    /// Saves `record`; when its state changed, also records the transition.
+    public func save(_ record: OutgoingRecord, detail: String? = nil) throws {
+        try queue.write { db in
+            let previous = try OutgoingRecord.fetchOne(db, key: record.bundleID)
+            try record.update(db)
+            if previous?.state != record.state {
+                try Transition(bundleID: record.bundleID, direction: "out", state: record.state.rawValue, at: record.updatedAt, detail: detail).insert(db)
+            }
+        }
+    }
+
+    /// The outgoing bundle `bundleID`.
+    public func outgoing(_ bundleID: String) throws -> OutgoingRecord? {
+        try queue.read { db in try OutgoingRecord.fetchOne(db, key: bundleID) }
+    }
+
+    /// Outgoing bundles in any of `states`, oldest first.
+    public func outgoing(in states: [OutgoingState]) throws -> [OutgoingRecord] {
+        try queue.read { db in
+            try OutgoingRecord.filter(states.map(\.rawValue).contains(Column("state"))).order(Column("createdAt")).fetchAll(db)
+        }
+    }
+
+    /// Every outgoing bundle, newest first, at most `limit`.
+    public func allOutgoing(limit: Int = 1000) throws -> [OutgoingRecord] {
+        try queue.read { db in try OutgoingRecord.order(Column("createdAt").desc).limit(limit).fetchAll(db) }
+    }
+
+    /// The files of an outgoing bundle, in order.
+    public func files(of bundleID: String) throws -> [OutgoingFile] {
+        try queue.read { db in
+            try OutgoingFile.filter(Column("bundleID") == bundleID).order(Column("position")).fetchAll(db)
+        }
+    }
+
+    /// True when a claimed original at `sourcePath` is already journalled (crash recovery).
+    public func isClaimed(sourcePath: String) throws -> Bool {
+        try queue.read { db in try OutgoingFile.filter(Column("sourcePath") == sourcePath).fetchCount(db) > 0 }
+    }
+
+    // MARK: Incoming
+
+    /// The incoming bundle `bundleID`, if it was ever processed.
+    public func incoming(_ bundleID: String) throws -> IncomingRecord? {
+        try queue.read { db in try IncomingRecord.fetchOne(db, key: bundleID) }
+    }
+
+    /// Records an incoming bundle's outcome with its transition. Fails if it is already recorded.
+    public func insert(_ record: IncomingRecord, detail: String? = nil) throws {
+        try queue.write { db in
+            try record.insert(db)
+            try Transition(bundleID: record.bundleID, direction: "in", state: record.state.rawValue, at: record.receivedAt, detail: detail).insert(db)
+        }
+    }
+
+    /// Every incoming bundle, newest first, at most `limit`.
+    public func allIncoming(limit: Int = 1000) throws -> [IncomingRecord] {
+        try queue.read { db in try IncomingRecord.order(Column("receivedAt").desc).limit(limit).fetchAll(db) }
+    }
+
+    // MARK: History
+
+    /// Every transition of `bundleID`, in order.
+    public func transitions(of bundleID: String) throws -> [Transition] {
+        try queue.read { db in try Transition.filter(Column("bundleID") == bundleID).order(Column("id")).fetchAll(db) }
+    }
+}
+
+extension OutgoingRecord: FetchableRecord, PersistableRecord {
+    public static var databaseTableName: String { "outgoing" }
+}
+
+extension OutgoingFile: FetchableRecord, PersistableRecord {
+    public static var databaseTableName: String { "outgoingFile" }
+}
+
+extension IncomingRecord: FetchableRecord, PersistableRecord {
+    public static var databaseTableName: String { "incoming" }
+}
+
+extension Transition: FetchableRecord, PersistableRecord {
+    public static var databaseTableName: String { "transition" }
+}

@@ -1,0 +1,142 @@
+/// Where an outgoing bundle is in its journey. Stored as text in the journal.
+public enum OutgoingState: String, Sendable, Codable, CaseIterable {
+    /// Claimed from the outbox, id assigned, not yet sealed.
+    case queued
+    /// Sealed into a bundle in the work folder.
+    case sealed
+    /// Written into the partner's mailbox.
+    case delivered
+    /// A receipt whose signature and bundle digest verify says `processed`.
+    case acknowledged
+    /// Refused: the partner's receipt said `failed`, or sealing was impossible.
+    case failed
+    /// Not delivered and acknowledged before its expiry.
+    case expired
+
+    /// True for the states a bundle never leaves.
+    public var isFinal: Bool { self == .acknowledged || self == .failed || self == .expired }
+}
+
+/// What became of an incoming bundle.
+public enum IncomingState: String, Sendable, Codable, CaseIterable {
+    /// Verified, decrypted and published under `received/`.
+    case published
+    /// Refused and quarantined; a `failed` receipt was sent.
+    case rejected
+}
+
+/// One outgoing bundle, as the journal holds it. Times are milliseconds since the Unix epoch.
+public struct OutgoingRecord: Sendable, Codable, Equatable {
+    /// 32 hex digits, assigned before any side effect.
+    public var bundleID: String
+    /// The recipient organisation.
+    public var partner: String
+    /// Where it is.
+    public var state: OutgoingState
+    /// When the record was claimed.
+    public var createdAt: Int64
+    /// When the state last changed.
+    public var updatedAt: Int64
+    /// After this, an undelivered or unacknowledged bundle expires.
+    public var expiresAt: Int64
+    /// Delivery attempts made.
+    public var attempts: Int
+    /// Earliest time of the next delivery attempt.
+    public var nextAttemptAt: Int64
+    /// SHA-256 of the exact bundle bytes, once sealed.
+    public var bundleSHA256: String?
+    /// Size of the sealed bundle.
+    public var bundleSize: Int64?
+    /// The most recent error, for `status`.
+    public var lastError: String?
+    /// The verified receipt, once acknowledged (or the failed one).
+    public var receipt: [UInt8]?
+
+    /// A newly claimed record.
+    public init(bundleID: String, partner: String, createdAt: Int64, expiresAt: Int64) {
+        self.bundleID = bundleID
+        self.partner = partner
+        state = .queued
+        self.createdAt = createdAt
+        updatedAt = createdAt
+        self.expiresAt = expiresAt
+        attempts = 0
+        nextAttemptAt = createdAt
+    }
+}
+
+/// One file of an outgoing bundle.
+public struct OutgoingFile: Sendable, Codable, Equatable {
+    /// The bundle it belongs to.
+    public var bundleID: String
+    /// Its position in the bundle.
+    public var position: Int
+    /// The name it is published under.
+    public var name: String
+    /// Its size in bytes.
+    public var size: Int64
+    /// Where the original was dropped (in the outbox).
+    public var sourcePath: String
+    /// Where the claimed original is kept until the receipt arrives.
+    public var workPath: String
+
+    /// A file.
+    public init(bundleID: String, position: Int, name: String, size: Int64, sourcePath: String, workPath: String) {
+        self.bundleID = bundleID
+        self.position = position
+        self.name = name
+        self.size = size
+        self.sourcePath = sourcePath
+        self.workPath = workPath
+    }
+}
+
+/// One incoming bundle, as the journal holds it.
+public struct IncomingRecord: Sendable, Codable, Equatable {
+    /// 32 hex digits.
+    public var bundleID: String
+    /// The sending organisation (from the verified header, or as claimed when refused).
+    public var sender: String
+    /// Published or rejected.
+    public var state: IncomingState
+    /// When it was processed.
+    public var receivedAt: Int64
+    /// SHA-256 of the exact bundle bytes received.
+    public var bundleSHA256: String
+    /// Why it was refused, when rejected.
+    public var reason: String?
+    /// Where it was published, when published.
+    public var publishedPath: String?
+    /// The published files as JSON (`[{"name","size","sha256"}]`), when published.
+    public var files: String?
+    /// The signed receipt sent back; a duplicate is answered with exactly these bytes.
+    public var receipt: [UInt8]
+
+    /// A record.
+    public init(bundleID: String, sender: String, state: IncomingState, receivedAt: Int64, bundleSHA256: String,
+                reason: String? = nil, publishedPath: String? = nil, files: String? = nil, receipt: [UInt8]) {
+        self.bundleID = bundleID
+        self.sender = sender
+        self.state = state
+        self.receivedAt = receivedAt
+        self.bundleSHA256 = bundleSHA256
+        self.reason = reason
+        self.publishedPath = publishedPath
+        self.files = files
+        self.receipt = receipt
+    }
+}
+
+/// One state change of a bundle, kept forever.
+public struct Transition: Sendable, Codable, Equatable {
+    /// The bundle.
+    public var bundleID: String
+    /// `out` or `in`.
+    public var direction: String
+    /// The state entered.
+    public var state: String
+    /// When (ms since the epoch).
+    public var at: Int64
+    /// Why, in words.
+    public var detail: String?
+}

@@ -1,0 +1,76 @@
+import Glibc
+import GatehouseCrypto
+public import GatehouseFormat
+
+/// A mailbox server that is a folder: `<root>/<ODS>/` per organisation.
+public struct DirectoryTransport: MailboxTransport {
+    /// The mailbox server's folder.
+    public let root: String
+
+    /// A transport for the mailbox server at `root`.
+    public init(root: String) { self.root = root }
+
+    /// The folder of `org`'s mailbox.
+    public func folder(of org: ODSCode) -> String { "\(root)/\(org.value)" }
+
+    public func deliver(_ path: String, to org: ODSCode, as name: String) async throws {
+        let folder = folder(of: org)
+        try FileOperations.makeDirectory(folder, mode: 0o770)
+        let source = try FileSource(path: path)
+        // The temporary name starts with a dot, so a collector never lists a partial file.
+        let file = try DurableFile(path: "\(folder)/\(name)", mode: 0o640)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try source.read(into: buffer)
+            if n == 0 { break }
+            try file.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        let outcome = Result { () throws(SystemError) in try file.commit() }
+        guard case .failure(let error) = outcome else { return }
+        guard error.code == EEXIST else { throw error }
+        // Delivered before a crash or a lost acknowledgement: the same bundle id always names
+        // the same bytes, so an existing file of the same size is this delivery.
+        file.discard()
+        guard Self.size(of: "\(folder)/\(name)") == source.size else { throw error }
+    }
+
+    private static func size(of path: String) -> UInt64? {
+        var info = stat()
+        return stat(path, &info) == 0 ? UInt64(info.st_size) : nil
+    }
+
+    public func list(_ org: ODSCode) async throws -> [String] {
+        let folder = folder(of: org)
+        guard let dir = opendir(folder) else {
+            if errno == ENOENT { return [] }
+            throw SystemError("listing mailbox", folder)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if !name.hasPrefix(".") { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    public func fetch(_ name: String, from org: ODSCode, to path: String) async throws {
+        let source = try FileSource(path: "\(folder(of: org))/\(name)", followLinks: false)
+        let file = try DurableFile(path: path, mode: 0o600)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try source.read(into: buffer)
+            if n == 0 { break }
+            try file.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        try file.commit()
+    }
+
+    public func remove(_ name: String, from org: ODSCode) async throws {
+        let path = "\(folder(of: org))/\(name)"
+        guard unlink(path) == 0 || errno == ENOENT else { throw SystemError("removing", path) }
+        try DurableFile.syncFolder(folder(of: org))
+    }
+}

@@ -1,0 +1,47 @@
+public import GatehouseFormat
+
+/// A mailbox server: one mailbox per organisation. A gateway delivers into a partner's mailbox
+/// and collects from its own. Implemented by the directory transport and, later, SFTP.
+///
+/// Final names in a mailbox are `<bundle id>.ghb` (bundles) and `<bundle id>.<receiver>.ghr`
+/// (receipts). Anything starting with a dot is a transfer in progress and is never listed.
+public protocol MailboxTransport: Sendable {
+    /// Puts the local file at `path` into `org`'s mailbox as `name`: written under a temporary
+    /// name, made durable, then renamed without overwriting. If `name` is already there with
+    /// the same size (a retry after a crash), that counts as delivered.
+    func deliver(_ path: String, to org: ODSCode, as name: String) async throws
+
+    /// The final names waiting in `org`'s mailbox.
+    func list(_ org: ODSCode) async throws -> [String]
+
+    /// Copies `name` from `org`'s mailbox to the new local file `path`.
+    func fetch(_ name: String, from org: ODSCode, to path: String) async throws
+
+    /// Removes `name` from `org`'s mailbox; removing what is already gone is not an error.
+    func remove(_ name: String, from org: ODSCode) async throws
+}
+
+/// Mailbox names.
+public enum MailboxName {
+    /// The name of a bundle.
+    public static func bundle(_ id: BundleID) -> String { "\(id.hex).ghb" }
+    /// The name of `receiver`'s receipt for a bundle.
+    public static func receipt(_ id: BundleID, from receiver: ODSCode) -> String { "\(id.hex).\(receiver.value).ghr" }
+
+    /// What a listed name is: a bundle, a receipt (with its receiver), or something else.
+    public enum Kind: Equatable, Sendable {
+        case bundle(BundleID)
+        case receipt(BundleID, receiver: ODSCode)
+        case unknown
+    }
+
+    /// Classifies a name found in a mailbox.
+    public static func classify(_ name: String) -> Kind {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 2, parts[1] == "ghb", let id = try? BundleID(hex: parts[0]) { return .bundle(id) }
+        if parts.count == 3, parts[2] == "ghr", let id = try? BundleID(hex: parts[0]), let org = try? ODSCode(parts[1]) {
+            return .receipt(id, receiver: org)
+        }
+        return .unknown
+    }
+}

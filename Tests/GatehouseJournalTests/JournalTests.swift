@@ -1,0 +1,58 @@
+import Foundation
+import GatehouseJournal
+import GatehouseTesting
+import Testing
+
+@Suite("Journal (SQLite file)")
+struct JournalTests {
+    let folder: TemporaryDirectory
+    let journal: Journal
+
+    init() throws {
+        folder = try TemporaryDirectory()
+        journal = try Journal(path: folder.appending("journal.sqlite"))
+    }
+
+    func record(_ id: String, at time: Int64 = 1_000) -> OutgoingRecord {
+        OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: time, expiresAt: time + 86_400_000)
+    }
+
+    @Test func outgoingLifecycleKeepsEveryTransition() throws {
+        var r = record("00112233445566778899aabbccddeeff")
+        let file = OutgoingFile(bundleID: r.bundleID, position: 0, name: "summary é.xml", size: 12, sourcePath: "/outbox/YOI123/summary é.xml", workPath: "/work/x")
+        try journal.insert(r, files: [file], detail: "claimed")
+        for (state, time) in [(OutgoingState.sealed, 2_000), (.delivered, 3_000), (.acknowledged, 4_000)] as [(OutgoingState, Int64)] {
+            r.state = state
+            r.updatedAt = time
+            try journal.save(r, detail: "to \(state)")
+        }
+        r.attempts = 3
+        try journal.save(r)  // no state change: no new transition
+        #expect(try journal.outgoing(r.bundleID) == r)
+        #expect(try journal.files(of: r.bundleID) == [file])
+        #expect(try journal.isClaimed(sourcePath: "/outbox/YOI123/summary é.xml"))
+        let history = try journal.transitions(of: r.bundleID)
+        #expect(history.map(\.state) == ["queued", "sealed", "delivered", "acknowledged"])
+        #expect(history.map(\.at) == [1_000, 2_000, 3_000, 4_000])
+        #expect(try journal.outgoing(in: [.acknowledged]).map(\.bundleID) == [r.bundleID])
+        #expect(try journal.outgoing(in: [.queued, .sealed]).isEmpty)
+    }
+
+    @Test func incomingIsRecordedOnceWithItsReceipt() throws {
+        let incoming = IncomingRecord(bundleID: "ffeeddccbbaa99887766554433221100", sender: "A81001", state: .published,
+                                      receivedAt: 5_000, bundleSHA256: String(repeating: "ab", count: 32), publishedPath: "/received/A81001/x",
+                                      receipt: [1, 2, 3])
+        try journal.insert(incoming)
+        #expect(try journal.incoming(incoming.bundleID) == incoming)
+        // A duplicate insert is refused: the receiver deduplicates by bundle id.
+        #expect(throws: (any Error).self) { try journal.insert(incoming) }
+        #expect(try journal.allIncoming().count == 1)
+    }
+
+    @Test func survivesReopening() throws {
+        let r = record("0102030405060708090a0b0c0d0e0f10")
+        try journal.insert(r, files: [])
+        let reopened = try Journal(path: folder.appending("journal.sqlite"))
+        #expect(try reopened.outgoing(r.bundleID) == r)
+    }
+}
