@@ -132,6 +132,16 @@ public struct Receipt: Hashable, Sendable {
     /// The sender's acceptance check (FORMAT.md §4): signed by `partner` with `key`, about the
     /// bundle whose exact bytes hashed to `sentSHA256`. Throws with the reason otherwise.
     public func verify(from partner: ODSCode, key: SigningPublicKey, sender: ODSCode, sentSHA256: SHA256Digest) throws(FormatError) {
+        try verifySignature(from: partner, key: key, sender: sender)
+        guard bundleSHA256.constantTimeEquals(sentSHA256) else {
+            throw .integrityCheckFailed("the receipt names bundle digest \(bundleSHA256), but the bundle sent has \(sentSHA256)", bundle: bundleID.hex)
+        }
+    }
+
+    /// Checks who signed the receipt and for whom, but not the bundle digest: a `failed`
+    /// receipt for bytes altered in transit names the altered bytes' digest, and the sender must
+    /// still learn that its bundle failed.
+    public func verifySignature(from partner: ODSCode, key: SigningPublicKey, sender: ODSCode) throws(FormatError) {
         let id = bundleID.hex
         guard receiver == partner else { throw .authenticationFailed("the receipt is from \(receiver), the bundle went to \(partner)", bundle: id) }
         guard bundleSender == sender else { throw .integrityCheckFailed("the receipt is for a bundle sent by \(bundleSender), not \(sender)", bundle: id) }
@@ -141,9 +151,6 @@ public struct Receipt: Hashable, Sendable {
         let body = Array(encoded.dropLast(SigningPublicKey.signatureLength))
         guard SignatureContext.receipt.verify(signature, over: SHA256Hasher.hash(body), by: key) else {
             throw .authenticationFailed("the receipt's signature does not verify against \(receiver)'s signing key", bundle: id)
-        }
-        guard bundleSHA256.constantTimeEquals(sentSHA256) else {
-            throw .integrityCheckFailed("the receipt names bundle digest \(bundleSHA256), but the bundle sent has \(sentSHA256)", bundle: id)
         }
     }
 }

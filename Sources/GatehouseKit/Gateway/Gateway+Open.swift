@@ -14,12 +14,12 @@ public struct OpenedBundle: Sendable {
 extension Gateway {
     /// Verifies, decrypts and checks the bundle at `path`, then publishes its files and manifest
     /// in `destination` in one step. Nothing appears there unless every check passed.
-    public func open(_ path: String, into destination: String) throws -> OpenedBundle {
+    public func open(_ path: String, into destination: String, stagingParent: String? = nil) throws -> OpenedBundle {
         let own = try keys.loadOwnCard()
         let source: FileSource
         do { source = try FileSource(path: path) } catch { throw Self.error(error, input: true) }
         let publisher: StagedPublisher
-        do { publisher = try StagedPublisher(destination: destination) } catch { throw Self.error(error, input: false) }
+        do { publisher = try StagedPublisher(destination: destination, stagingParent: stagingParent) } catch { throw Self.error(error, input: false) }
         // Outer signature first: nothing is decrypted or inflated before it verifies.
         let envelope = try BundleVerifier.verify(source) { (header) throws(FormatError) in try senderKey(for: header) }
         do { try source.rewind() } catch { throw Self.error(error, input: true) }

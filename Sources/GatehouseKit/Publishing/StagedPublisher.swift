@@ -23,12 +23,14 @@ public final class StagedPublisher: OpenedFileSink {
     private var names: [String] = []
 
     /// Prepares to publish into `destination`, which must not exist or be an empty folder.
-    public init(destination: String) throws(SystemError) {
+    /// The staging folder is created in `stagingParent` (default: beside the destination),
+    /// which must be on the same file system so the final rename is atomic.
+    public init(destination: String, stagingParent: String? = nil) throws(SystemError) {
         let path = destination.count > 1 && destination.hasSuffix("/") ? String(destination.dropLast()) : destination
         self.destination = path
         try Self.checkDestinationIsFree(path)
         let (parent, name) = DurableFile.split(path)
-        staging = "\(parent)/.\(name).gatehouse-staging-\(randomBytes(6).hexString)"
+        staging = "\(stagingParent ?? parent)/.\(name).gatehouse-staging-\(randomBytes(6).hexString)"
         // Received records are patient data: the folder is private to the gateway's user.
         guard mkdir(staging, 0o700) == 0 else { throw SystemError("creating staging folder", staging) }
     }

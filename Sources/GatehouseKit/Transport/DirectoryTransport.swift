@@ -15,6 +15,10 @@ public struct DirectoryTransport: MailboxTransport {
 
     public func deliver(_ path: String, to org: ODSCode, as name: String) async throws {
         let folder = folder(of: org)
+        var info = stat()
+        guard stat(root, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw KitError.io("the mailbox server folder \(root) is not reachable (missing, or not a folder)", path: root)
+        }
         try FileOperations.makeDirectory(folder, mode: 0o770)
         let source = try FileSource(path: path)
         // The temporary name starts with a dot, so a collector never lists a partial file.

@@ -1,0 +1,42 @@
+import Glibc
+
+/// The daemon's timing and retention settings (from `gatehouse.toml`).
+public struct DaemonSettings: Sendable {
+    /// Undelivered or unacknowledged bundles expire after this.
+    public var expiry: Duration = .seconds(24 * 3600)
+    /// Delivery retries.
+    public var retry = RetryPolicy()
+    /// Consecutive failures that open a partner's circuit breaker.
+    public var breakerFailures = 5
+    /// How long an open breaker waits.
+    public var breakerCooldown: Duration = .seconds(60)
+    /// Full outbox rescan interval.
+    public var rescanInterval: Duration = .seconds(30)
+    /// A file whose size has not changed for this long is complete.
+    public var stableWindow: Duration = .seconds(2)
+    /// How often the own mailbox is checked.
+    public var pollInterval: Duration = .seconds(1)
+    /// Keep acknowledged originals in `spool/sent/` (else delete them).
+    public var keepSent = true
+
+    /// Defaults.
+    public init() {}
+}
+
+/// The time, in milliseconds since the Unix epoch; tests substitute a clock they move by hand.
+public protocol WallClock: Sendable {
+    /// Now.
+    func now() -> Int64
+}
+
+/// The system's real-time clock.
+public struct SystemWallClock: WallClock {
+    /// The system clock.
+    public init() {}
+
+    public func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Glibc
+import GatehouseCrypto
+public import GatehouseFormat
+import GatehouseJournal
+public import GatehouseKit
+
+extension GatewayEngine {
+    /// Collects everything waiting in this organisation's mailbox: bundles (verified, published,
+    /// answered with a signed receipt) and receipts for bundles it sent.
+    /// Returns the number of items handled.
+    @discardableResult
+    public func collect() async -> Int {
+        let names: [String]
+        let mailbox: any MailboxTransport
+        do {
+            mailbox = try transport(for: own.org)
+            names = try await mailbox.list(own.org)
+        } catch {
+            log(.error, "listing the mailbox failed: \(error)")
+            return 0
+        }
+        var handled = 0
+        for name in names {
+            switch MailboxName.classify(name) {
+            case .bundle(let id): await receiveBundle(id, name: name, mailbox: mailbox)
+            case .receipt(let id, let receiver): await receiveReceipt(id, from: receiver, name: name, mailbox: mailbox)
+            case .unknown:
+                log(.warning, "ignoring \(name.debugDescription) in the mailbox: not a bundle or receipt name")
+                continue
+            }
+            handled += 1
+        }
+        return handled
+    }
+
+    // MARK: Bundles
+
+    func receiveBundle(_ id: BundleID, name: String, mailbox: any MailboxTransport) async {
+        do {
+            // Deduplicate by bundle id: a bundle seen before is answered with the original receipt.
+            if let seen = try journal.incoming(id.hex) {
+                try await sendReceipt(seen.receipt, for: id, to: try ODSCode(seen.sender))
+                try await mailbox.remove(name, from: own.org)
+                log(.info, "duplicate answered with the original receipt", bundle: id.hex, partner: seen.sender, state: seen.state.rawValue)
+                return
+            }
+            let local = "\(spool.work)/in/\(id.hex).ghb"
+            removeTree(local)
+            try await mailbox.fetch(name, from: own.org, to: local)
+            let record = try process(local, id: id)
+            try journal.insert(record, detail: record.reason ?? "published")
+            try? keepEvidence(bundle: local, receipt: record.receipt, id: id.hex, direction: "in")
+            if let sender = try? ODSCode(record.sender), (try? gateway.partners.card(for: sender)) != nil || sender == own.org {
+                try await sendReceipt(record.receipt, for: id, to: sender)
+            }
+            try await mailbox.remove(name, from: own.org)
+        } catch {
+            // Nothing was journalled, or the receipt could not be sent: the bundle stays in the
+            // mailbox and is handled again (as a duplicate if it was journalled) next time.
+            log(.error, "receiving \(name) failed: \(error)", bundle: id.hex)
+        }
+    }
+
+    /// Verifies and publishes the private copy `local`, or quarantines it. Returns the journal
+    /// record with the signed receipt.
+    func process(_ local: String, id: BundleID) throws -> IncomingRecord {
+        let now = clock.now()
+        let bytesDigest = try digest(of: local)
+        let source = try FileSource(path: local)
+        let header: BundleHeader
+        do {
+            header = try BundleVerifier.readHeader(from: source).header
+            guard header.bundleID == id else { throw FormatError.malformed("the bundle is named \(id) but its header says \(header.bundleID)") }
+        } catch let error as FormatError {
+            return try reject(local, id: id, sender: "unknown", digest: bytesDigest, reason: .malformed, detail: error.description, at: now)
+        }
+        // A bundle older than the senders' expiry (plus an hour of clock skew) was given up by
+        // its sender: publishing it now could duplicate a record re-sent another way.
+        let ageSeconds = now / 1000 - Int64(header.createdAt)
+        if ageSeconds > RetryPolicy.milliseconds(settings.expiry) / 1000 + 3600 {
+            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest, reason: .expired,
+                              detail: "bundle \(id): created \(ageSeconds / 3600) hours ago, past the \(settings.expiry) expiry", at: now)
+        }
+        let destination = "\(spool.received)/\(header.sender.value)/\(id.hex)"
+        do {
+            try FileOperations.makeDirectory("\(spool.received)/\(header.sender.value)", mode: 0o700)
+            let manifest: Manifest
+            if exists(destination) {
+                // Published before a crash, not yet journalled: the published manifest is the
+                // verified one (it was written only after every check passed).
+                manifest = try Manifest.parse(Array(try Data(contentsOf: URL(fileURLWithPath: "\(destination)/\(StagedPublisher.manifestRawName)"))))
+            } else {
+                manifest = try gateway.open(local, into: destination, stagingParent: "\(spool.work)/in").manifest
+            }
+            let receipt = try Receipt.signed(
+                bundleID: id, bundleSender: header.sender, receiver: own.org, bundleSHA256: bytesDigest,
+                receivedAt: UInt64(now / 1000), disposition: .processed, manifestSHA256: SHA256Hasher.hash(manifest.encoded),
+                fileDigests: manifest.files.map(\.sha256), signingKey: try gateway.keys.loadSigningKey())
+            let files = manifest.files.map { ["name": $0.name, "size": String($0.size), "sha256": $0.sha256.hex] }
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: files, options: [.sortedKeys]), as: UTF8.self)
+            log(.info, "published \(manifest.files.count) file(s)", bundle: id.hex, partner: header.sender.value, state: "published")
+            return IncomingRecord(bundleID: id.hex, sender: header.sender.value, state: .published, receivedAt: now,
+                                  bundleSHA256: bytesDigest.hex, publishedPath: destination, files: json, receipt: receipt.encoded)
+        } catch let error as FormatError {
+            let reason = ReceiptReason(error.category) ?? .malformed
+            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest, reason: reason, detail: error.description, at: now)
+        }
+    }
+
+    /// Quarantines a refused bundle with a readable reason and signs a `failed` receipt.
+    func reject(_ local: String, id: BundleID, sender: String, digest: SHA256Digest, reason: ReceiptReason,
+                detail: String, at now: Int64) throws -> IncomingRecord {
+        let folder = "\(spool.quarantine)/\(id.hex)"
+        try FileOperations.makeDirectory(folder, mode: 0o700)
+        writeReason("REFUSED (\(reason)): \(detail)\nclaimed sender: \(sender)", to: "\(folder)/reason.txt")
+        try? FileOperations.createExclusively(at: "\(folder)/\(id.hex).ghb", contents: Array(try Data(contentsOf: URL(fileURLWithPath: local))), mode: 0o600)
+        let senderCode = (try? ODSCode(sender)) ?? own.org
+        let receipt = try Receipt.signed(bundleID: id, bundleSender: senderCode, receiver: own.org, bundleSHA256: digest,
+                                         receivedAt: UInt64(now / 1000), disposition: .failed(reason), manifestSHA256: nil,
+                                         fileDigests: [], signingKey: try gateway.keys.loadSigningKey())
+        log(.error, "rejected (\(reason)): \(detail)", bundle: id.hex, partner: sender, state: "rejected")
+        return IncomingRecord(bundleID: id.hex, sender: sender, state: .rejected, receivedAt: now, bundleSHA256: digest.hex,
+                              reason: "\(reason): \(detail)", receipt: receipt.encoded)
+    }
+
+    func sendReceipt(_ receipt: [UInt8], for id: BundleID, to sender: ODSCode) async throws {
+        let local = "\(spool.work)/in/\(id.hex).\(own.org.value).ghr"
+        removeTree(local)
+        try FileOperations.createExclusively(at: local, contents: receipt, mode: 0o600)
+        defer { unlink(local) }
+        try await transport(for: sender).deliver(local, to: sender, as: MailboxName.receipt(id, from: own.org))
+    }
+
+    func keepEvidence(bundle: String?, receipt: [UInt8], id: String, direction: String) throws {
+        let folder = "\(spool.evidence)/\(direction)"
+        if let bundle, exists(bundle) { try move(bundle, to: "\(folder)/\(id).ghb") }
+        try FileOperations.replaceAtomically(at: "\(folder)/\(id).ghr", contents: receipt, mode: 0o600)
+    }
+
+    nonisolated func digest(of path: String) throws -> SHA256Digest {
+        let source = try FileSource(path: path)
+        let hasher = SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try source.read(into: buffer)
+            if n == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        return hasher.finalize()
+    }
+}

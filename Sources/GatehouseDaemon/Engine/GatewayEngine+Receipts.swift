@@ -1,0 +1,93 @@
+import Glibc
+import GatehouseCrypto
+import GatehouseFormat
+import GatehouseJournal
+import GatehouseKit
+
+extension GatewayEngine {
+    /// A receipt in this organisation's mailbox: the outgoing bundle becomes `acknowledged` only
+    /// when the receipt is from the partner it was sent to, its signature verifies against that
+    /// partner's pinned key, and it names the SHA-256 of the exact bundle sent.
+    func receiveReceipt(_ id: BundleID, from receiver: ODSCode, name: String, mailbox: any MailboxTransport) async {
+        let local = "\(spool.work)/in/\(name)"
+        do {
+            removeTree(local)
+            try await mailbox.fetch(name, from: own.org, to: local)
+            defer { unlink(local) }
+            let bytes = try FileOperations.read(at: local, limit: 1 << 20) ?? []
+            guard var record = try journal.outgoing(id.hex) else {
+                quarantineReceipt(bytes, name: name, reason: "a receipt for bundle \(id), which this gateway never sent")
+                try await mailbox.remove(name, from: own.org)
+                return
+            }
+            if record.state.isFinal {
+                log(.info, "ignoring a repeated receipt", bundle: id.hex, partner: receiver.value, state: record.state.rawValue)
+                try await mailbox.remove(name, from: own.org)
+                return
+            }
+            let receipt: Receipt
+            let sent: SHA256Digest
+            do {
+                receipt = try Receipt.parse(bytes)
+                guard receipt.bundleID == id else { throw FormatError.malformed("the receipt is named \(id) but is about \(receipt.bundleID)") }
+                let card = try gateway.partners.requireCard(for: receiver)
+                guard let digest = record.bundleSHA256.flatMap({ [UInt8](hex: $0) }).flatMap(SHA256Digest.init(bytes:)) else {
+                    throw FormatError.integrityCheckFailed("a receipt arrived before the bundle was sealed")
+                }
+                sent = digest
+                try receipt.verifySignature(from: try ODSCode(record.partner), key: card.signingKey, sender: own.org)
+            } catch {
+                // A receipt that does not verify is never an acknowledgement.
+                quarantineReceipt(bytes, name: name, reason: "\(error)")
+                try await mailbox.remove(name, from: own.org)
+                record.lastError = "a receipt from \(receiver) did not verify: \(error)"
+                try journal.save(record)
+                return
+            }
+            record.receipt = bytes
+            record.updatedAt = clock.now()
+            // Both sides keep the raw bundle and the receipt as evidence.
+            try keepEvidence(bundle: spool.sealedBundle(id.hex), receipt: bytes, id: id.hex, direction: "out")
+            let sameBytes = receipt.bundleSHA256.constantTimeEquals(sent)
+            switch receipt.disposition {
+            case .processed where sameBytes:
+                try acknowledge(&record)
+            case .processed:
+                // Only a receipt for the exact bytes sent acknowledges; anything else is a failure.
+                try fail(record, reason: "\(receiver) processed a bundle with digest \(receipt.bundleSHA256), not the \(sent) sent")
+            case .failed(let reason):
+                let altered = sameBytes ? "" : " (it received altered bytes: digest \(receipt.bundleSHA256), sent \(sent))"
+                try fail(record, reason: "\(receiver) refused the bundle: \(reason)\(altered)")
+            }
+            try await mailbox.remove(name, from: own.org)
+        } catch {
+            log(.error, "handling receipt \(name) failed: \(error)", bundle: id.hex, partner: receiver.value)
+        }
+    }
+
+    /// The bundle is acknowledged: originals move to `spool/sent/<bundle id>/` (or are deleted,
+    /// per retention) and the work files go.
+    func acknowledge(_ record: inout OutgoingRecord) throws {
+        let files = try journal.files(of: record.bundleID)
+        if settings.keepSent {
+            let folder = "\(spool.sent)/\(record.bundleID)"
+            try FileOperations.makeDirectory(folder, mode: 0o700)
+            for file in files where exists(file.workPath) { try move(file.workPath, to: "\(folder)/\(file.name)") }
+        } else {
+            for file in files { removeTree(file.workPath) }
+        }
+        rmdir(spool.outgoingWork(record.bundleID))
+        record.state = .acknowledged
+        record.lastError = nil
+        try journal.save(record, detail: "receipt verified")
+        log(.info, "acknowledged", bundle: record.bundleID, partner: record.partner, state: "acknowledged")
+    }
+
+    func quarantineReceipt(_ bytes: [UInt8], name: String, reason: String) {
+        let folder = "\(spool.quarantine)/receipt-\(clock.now())-\(randomBytes(3).hexString)"
+        try? FileOperations.makeDirectory(folder, mode: 0o700)
+        try? FileOperations.createExclusively(at: "\(folder)/\(name)", contents: bytes, mode: 0o600)
+        writeReason("RECEIPT REFUSED: \(reason)", to: "\(folder)/reason.txt")
+        log(.error, "receipt \(name) refused: \(reason)")
+    }
+}

@@ -1,0 +1,122 @@
+import Glibc
+import GatehouseCrypto
+public import GatehouseFormat
+public import GatehouseJournal
+public import GatehouseKit
+public import Logging
+
+/// The gateway's work, serialised in one actor: claiming records, sealing, delivering,
+/// expiring, collecting bundles and receipts. Every step is journalled before and after its
+/// side effect, and every step can be repeated after a crash without losing or duplicating a
+/// record (see ``recover()``).
+public actor GatewayEngine {
+    let gateway: Gateway
+    let own: IdentityCard
+    let journal: Journal
+    let spool: SpoolLayout
+    let settings: DaemonSettings
+    let clock: any WallClock
+    let logger: Logger
+    /// The transport for each organisation's mailbox (partners', and our own).
+    let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)?
+    var breakers: [ODSCode: CircuitBreaker] = [:]
+    var random = SystemRandomNumberGenerator()
+
+    /// An engine for the gateway at `home`.
+    public init(gateway: Gateway, journal: Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),
+                logger: Logger, mailboxes: @escaping @Sendable (ODSCode) throws -> (any MailboxTransport)?) throws {
+        self.gateway = gateway
+        own = try gateway.keys.loadOwnCard()
+        self.journal = journal
+        spool = SpoolLayout(home: gateway.home)
+        self.settings = settings
+        self.clock = clock
+        self.logger = logger
+        self.mailboxes = mailboxes
+        try spool.create()
+    }
+
+    /// This organisation's code.
+    public nonisolated var org: ODSCode { own.org }
+
+    func log(_ level: Logger.Level, _ message: String, bundle: String? = nil, partner: String? = nil, state: String? = nil) {
+        var metadata: Logger.Metadata = [:]
+        if let bundle { metadata["gatehouse.bundle"] = "\(bundle)" }
+        if let partner { metadata["gatehouse.partner"] = "\(partner)" }
+        if let state { metadata["gatehouse.state"] = "\(state)" }
+        logger.log(level: level, "\(message)", metadata: metadata)
+    }
+
+    /// The transport for `org`'s mailbox, or an error naming what is missing.
+    func transport(for org: ODSCode) throws -> any MailboxTransport {
+        guard let transport = try mailboxes(org) else {
+            throw KitError.invalidInput("no mailbox address for \(org): its identity card names none and gatehouse.toml sets none")
+        }
+        return transport
+    }
+
+    // MARK: Crash recovery
+
+    /// Brings the spool and the journal back into agreement after a crash: finishes claims that
+    /// were journalled but not moved, and removes temporary files and staging folders.
+    public func recover() throws {
+        for record in try journal.outgoing(in: [.queued]) {
+            for file in try journal.files(of: record.bundleID) where !exists(file.workPath) {
+                if exists(file.sourcePath) {
+                    try FileOperations.makeDirectory(spool.outgoingWork(record.bundleID), mode: 0o700)
+                    try move(file.sourcePath, to: file.workPath)
+                    log(.info, "finished an interrupted claim", bundle: record.bundleID, partner: record.partner)
+                } else {
+                    try fail(record, reason: "the original \(file.name) vanished before it was sealed")
+                    break
+                }
+            }
+        }
+        // Temporary files and staging folders left by a crash hold nothing committed.
+        for folder in [spool.work + "/out", spool.work + "/in"] {
+            for name in list(folder) where name.hasPrefix(".") { removeTree("\(folder)/\(name)") }
+        }
+        for name in list(spool.work + "/in") { removeTree("\(spool.work)/in/\(name)") }
+    }
+
+    // MARK: File helpers
+
+    nonisolated func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    nonisolated func list(_ folder: String) -> [String] {
+        guard let dir = opendir(folder) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Renames durably (both folders synced).
+    nonisolated func move(_ from: String, to: String) throws {
+        guard rename(from, to) == 0 else { throw SystemError("moving \(from) to", to) }
+        try DurableFile.syncFolder(DurableFile.split(to).folder)
+        try DurableFile.syncFolder(DurableFile.split(from).folder)
+    }
+
+    nonisolated func removeTree(_ path: String) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            for name in list(path) { removeTree("\(path)/\(name)") }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// Writes a human-readable reason file.
+    nonisolated func writeReason(_ text: String, to path: String) {
+        try? FileOperations.replaceAtomically(at: path, contents: Array((text + "\n").utf8), mode: 0o600)
+    }
+}

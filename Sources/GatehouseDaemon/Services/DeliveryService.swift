@@ -1,0 +1,55 @@
+import ServiceLifecycle
+
+/// Seals, delivers, retries and expires outgoing bundles until shutdown.
+public struct DeliveryService: Service {
+    let engine: GatewayEngine
+    let wakeup: Wakeup
+    let clock: any WallClock
+
+    /// A service driving `engine`'s outgoing work; `wakeup` is raised when records are claimed.
+    public init(engine: GatewayEngine, wakeup: Wakeup, clock: any WallClock = SystemWallClock()) {
+        self.engine = engine
+        self.wakeup = wakeup
+        self.clock = clock
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let next = await engine.processOutgoing()
+                // Sleep until the next retry is due, a new record is claimed, or a second passes
+                // (expiries and breaker cool-downs are checked at least that often).
+                let wait = next.map { max(0, min($0 - clock.now(), 1000)) } ?? 1000
+                await wakeup.wait(upTo: .milliseconds(wait))
+            }
+        }
+    }
+}
+
+/// Collects the own mailbox (bundles and receipts) until shutdown.
+public struct CollectorService: Service {
+    let engine: GatewayEngine
+    let interval: Duration
+    let delivered: Wakeup
+
+    /// A service polling the mailbox every `interval`; raises `delivered` after handling items
+    /// (a receipt may free the breaker or end an expiry).
+    public init(engine: GatewayEngine, interval: Duration, delivered: Wakeup) {
+        self.engine = engine
+        self.interval = interval
+        self.delivered = delivered
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let handled = await engine.collect()
+                if handled > 0 {
+                    delivered.raise()
+                    continue
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}

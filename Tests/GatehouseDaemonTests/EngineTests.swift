@@ -1,0 +1,192 @@
+import Foundation
+import GatehouseDaemon
+import GatehouseFormat
+import GatehouseJournal
+import GatehouseKit
+import GatehouseTesting
+import Logging
+import Synchronization
+import Testing
+
+/// A clock tests move by hand.
+final class ManualClock: WallClock {
+    private let value = Mutex<Int64>(1_795_000_000_000)
+    func now() -> Int64 { value.withLock { $0 } }
+    func advance(by milliseconds: Int64) { value.withLock { $0 += milliseconds } }
+}
+
+/// Two gateways (a practice and a prison) over one mailbox folder, driven step by step.
+struct TwoGateways {
+    let folder: TemporaryDirectory
+    let practice: GatewayEngine
+    let prison: GatewayEngine
+    let practiceHome: GatehouseHome
+    let prisonHome: GatehouseHome
+    let mailboxRoot: String
+    let clock = ManualClock()
+
+    init(settings: DaemonSettings = DaemonSettings()) throws {
+        folder = try TemporaryDirectory()
+        mailboxRoot = folder.appending("mailboxes")
+        practiceHome = GatehouseHome(path: folder.appending("practice"))
+        prisonHome = GatehouseHome(path: folder.appending("prison"))
+        try FileManager.default.createDirectory(atPath: mailboxRoot, withIntermediateDirectories: true)
+        let practiceCard = try KeyStore(home: practiceHome).initialise(org: ODSCode("A81001"), name: "Riverside Medical Practice")
+        let prisonCard = try KeyStore(home: prisonHome).initialise(org: ODSCode("YOI123"), name: "HMP Northgate Healthcare")
+        try PartnerStore(home: practiceHome).add(prisonCard)
+        try PartnerStore(home: prisonHome).add(practiceCard)
+        let root = mailboxRoot
+        let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)? = { _ in DirectoryTransport(root: root) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        practice = try GatewayEngine(gateway: Gateway(home: practiceHome), journal: Journal(path: practiceHome.path + "/journal.sqlite"),
+                                     settings: settings, clock: clock, logger: logger, mailboxes: mailboxes)
+        prison = try GatewayEngine(gateway: Gateway(home: prisonHome), journal: Journal(path: prisonHome.path + "/journal.sqlite"),
+                                   settings: settings, clock: clock, logger: logger, mailboxes: mailboxes)
+    }
+
+    /// Drops `bytes` as `name` into the practice's outbox for YOI123 and claims it.
+    func drop(_ name: String, _ bytes: [UInt8], to partner: String = "YOI123") async throws -> ClaimOutcome {
+        let folder = practiceHome.path + "/spool/outbox/\(partner)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let path = "\(folder)/\(name)"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return await practice.claim(partner: partner, path: path, name: name)
+    }
+
+    func state(_ id: String) throws -> OutgoingState? {
+        try Journal(path: practiceHome.path + "/journal.sqlite").outgoing(id)?.state
+    }
+
+    func read(_ path: String) -> [UInt8]? { (try? Data(contentsOf: URL(fileURLWithPath: path))).map(Array.init) }
+    func list(_ path: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+}
+
+@Suite("Gateway engine: claim, seal, deliver, publish, receipt")
+struct EngineTests {
+    @Test func recordTravelsAndIsAcknowledged() async throws {
+        let g = try TwoGateways()
+        let content = Array("<summary nhs=\"9990000018\">Ada Testperson</summary>".utf8)
+        guard case .claimed(let id) = try await g.drop("summary é.xml", content) else { Issue.record("not claimed"); return }
+        #expect(g.list(g.practiceHome.path + "/spool/outbox/YOI123").isEmpty)
+        _ = await g.practice.processOutgoing()
+        #expect(try g.state(id) == .delivered)
+        #expect(g.list(g.mailboxRoot + "/YOI123") == ["\(id).ghb"])
+        #expect(await g.prison.collect() == 1)
+        let published = g.prisonHome.path + "/spool/received/A81001/\(id)"
+        #expect(g.read("\(published)/summary é.xml") == content)
+        #expect(g.list(g.mailboxRoot + "/YOI123").isEmpty)
+        #expect(g.list(g.mailboxRoot + "/A81001") == ["\(id).YOI123.ghr"])
+        #expect(await g.practice.collect() == 1)
+        #expect(try g.state(id) == .acknowledged)
+        #expect(g.read(g.practiceHome.path + "/spool/sent/\(id)/summary é.xml") == content)
+        #expect(g.list(g.practiceHome.path + "/spool/work/out").isEmpty)
+        #expect(g.list(g.practiceHome.path + "/spool/evidence/out") == ["\(id).ghb", "\(id).ghr"])
+        #expect(g.list(g.prisonHome.path + "/spool/evidence/in") == ["\(id).ghb", "\(id).ghr"])
+        let history = try Journal(path: g.practiceHome.path + "/journal.sqlite").transitions(of: id).map(\.state)
+        #expect(history == ["queued", "sealed", "delivered", "acknowledged"])
+    }
+
+    @Test func duplicateIsAnsweredWithTheOriginalReceiptAndNotRepublished() async throws {
+        let g = try TwoGateways()
+        guard case .claimed(let id) = try await g.drop("a.txt", [1, 2, 3]) else { Issue.record("not claimed"); return }
+        _ = await g.practice.processOutgoing()
+        await g.prison.collect()
+        let firstReceipt = g.read(g.mailboxRoot + "/A81001/\(id).YOI123.ghr")
+        // The same bundle arrives again (a retry after a lost acknowledgement, or a replay).
+        try FileManager.default.copyItem(atPath: g.prisonHome.path + "/spool/evidence/in/\(id).ghb", toPath: g.mailboxRoot + "/YOI123/\(id).ghb")
+        try FileManager.default.removeItem(atPath: g.mailboxRoot + "/A81001/\(id).YOI123.ghr")
+        #expect(await g.prison.collect() == 1)
+        #expect(g.read(g.mailboxRoot + "/A81001/\(id).YOI123.ghr") == firstReceipt)
+        #expect(g.list(g.prisonHome.path + "/spool/received/A81001") == [id])
+        await g.practice.collect()
+        #expect(try g.state(id) == .acknowledged)
+    }
+
+    @Test func tamperedBundleIsQuarantinedAndTheSenderToldWhy() async throws {
+        let g = try TwoGateways()
+        guard case .claimed(let id) = try await g.drop("a.txt", Array(repeating: 7, count: 5000)) else { Issue.record("not claimed"); return }
+        _ = await g.practice.processOutgoing()
+        let path = g.mailboxRoot + "/YOI123/\(id).ghb"
+        let record = try Journal(path: g.practiceHome.path + "/journal.sqlite").outgoing(id)
+        var bytes = try #require(g.read(path), "\(String(describing: record))")
+        bytes[bytes.count / 2] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        await g.prison.collect()
+        #expect(g.list(g.prisonHome.path + "/spool/received/A81001").isEmpty)
+        let reason = String(decoding: g.read(g.prisonHome.path + "/spool/quarantine/\(id)/reason.txt") ?? [], as: UTF8.self)
+        #expect(reason.contains("authentication-failed"))
+        await g.practice.collect()
+        #expect(try g.state(id) == .failed)
+        let ndr = String(decoding: g.read(g.practiceHome.path + "/spool/failed/\(id)/reason.txt") ?? [], as: UTF8.self)
+        #expect(ndr.contains("authentication-failed"))
+        #expect(g.read(g.practiceHome.path + "/spool/failed/\(id)/a.txt") == Array(repeating: 7, count: 5000))
+    }
+
+    @Test func forgedReceiptIsNeverAnAcknowledgement() async throws {
+        let g = try TwoGateways()
+        guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
+        _ = await g.practice.processOutgoing()
+        await g.prison.collect()
+        let path = g.mailboxRoot + "/A81001/\(id).YOI123.ghr"
+        var receipt = try #require(g.read(path))
+        receipt[40] ^= 1  // the bundle digest
+        try Data(receipt).write(to: URL(fileURLWithPath: path))
+        await g.practice.collect()
+        #expect(try g.state(id) == .delivered)
+        #expect(g.list(g.practiceHome.path + "/spool/quarantine").count == 1)
+    }
+
+    @Test func unknownPartnerAndUnsafeFilesGoToFailedWithAReason() async throws {
+        let g = try TwoGateways()
+        let outcome = try await g.drop("a.txt", [1], to: "ZZZ999")
+        guard case .refused(let reason) = outcome else { Issue.record("claimed"); return }
+        #expect(reason.contains("not a known partner"))
+        let failed = g.list(g.practiceHome.path + "/spool/failed")
+        #expect(failed.count == 1)
+        #expect(g.list(g.practiceHome.path + "/spool/failed/\(failed[0])") == ["a.txt", "reason.txt"])
+        // A symbolic link is refused, and what it points at is untouched.
+        let target = g.folder.appending("secret.txt")
+        try Data([9]).write(to: URL(fileURLWithPath: target))
+        try FileManager.default.createDirectory(atPath: g.practiceHome.path + "/spool/outbox/YOI123", withIntermediateDirectories: true)
+        let link = g.practiceHome.path + "/spool/outbox/YOI123/link.txt"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        guard case .refused = await g.practice.claim(partner: "YOI123", path: link, name: "link.txt") else { Issue.record("claimed a link"); return }
+        #expect(g.read(target) == [9])
+    }
+
+    @Test func undeliverableBundleExpiresWithANonDeliveryReport() async throws {
+        var settings = DaemonSettings()
+        settings.expiry = .seconds(3600)
+        let g = try TwoGateways(settings: settings)
+        // The partner's mailbox server is unreachable: its folder is gone.
+        try FileManager.default.removeItem(atPath: g.mailboxRoot)
+        guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
+        _ = await g.practice.processOutgoing()
+        #expect(try g.state(id) == .sealed)
+        let record = try Journal(path: g.practiceHome.path + "/journal.sqlite").outgoing(id)
+        #expect(record?.attempts == 1)
+        #expect(record?.lastError?.contains("delivery to YOI123 failed") == true)
+        g.clock.advance(by: 3_600_001)
+        _ = await g.practice.processOutgoing()
+        #expect(try g.state(id) == .expired)
+        #expect(g.list(g.practiceHome.path + "/spool/failed/\(id)") == ["a.txt", "reason.txt"])
+    }
+
+    @Test func interruptedClaimIsFinishedOnRecovery() async throws {
+        let g = try TwoGateways()
+        // Simulate a crash between journalling a claim and moving the file.
+        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        let source = g.practiceHome.path + "/spool/outbox/YOI123/late.txt"
+        try FileManager.default.createDirectory(atPath: g.practiceHome.path + "/spool/outbox/YOI123", withIntermediateDirectories: true)
+        try Data([5]).write(to: URL(fileURLWithPath: source))
+        let id = "00112233445566778899aabbccddeeff"
+        try journal.insert(OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: g.clock.now(), expiresAt: g.clock.now() + 86_400_000),
+                           files: [OutgoingFile(bundleID: id, position: 0, name: "late.txt", size: 1, sourcePath: source,
+                                                workPath: g.practiceHome.path + "/spool/work/out/\(id)/late.txt")])
+        try await g.practice.recover()
+        #expect(g.read(g.practiceHome.path + "/spool/work/out/\(id)/late.txt") == [5])
+        _ = await g.practice.processOutgoing()
+        #expect(try g.state(id) == .delivered)
+    }
+}
