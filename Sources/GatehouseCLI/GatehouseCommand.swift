@@ -25,6 +25,8 @@ public struct GatehouseCommand: ParsableCommand {
             SealCommand.self,
             OpenCommand.self,
             InspectCommand.self,
+            StatusCommand.self,
+            InboxCommand.self,
         ]
     )
 

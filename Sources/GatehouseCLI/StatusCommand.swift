@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import GatehouseDaemon
+import GatehouseFormat
+import GatehouseJournal
+import GatehouseKit
+
+/// `gatehouse status [ID] [--json]`.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show outgoing bundles and where each one is.",
+        discussion: """
+            States: queued (claimed from the outbox), sealed, delivered (in the partner's \
+            mailbox), acknowledged (a receipt whose signature and bundle digest verify), failed \
+            (refused, with the reason), expired (not acknowledged in time). The JSON shape is \
+            documented in the README.
+
+            Examples:
+              gatehouse status
+              gatehouse status 1b7ddb06a713afcafe9a3b7a411677de
+              gatehouse status --json
+            """
+    )
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    @Argument(help: ArgumentHelp("Show one bundle with its files and history.", valueName: "bundle-id"))
+    var bundleID: String?
+
+    func run() throws {
+        let home = try homeOptions.initialised()
+        let journal = try Journal(path: SpoolLayout(home: home).journal)
+        if let bundleID {
+            guard let record = try journal.outgoing(bundleID.lowercased()) else {
+                throw CommandFailure(status: .invalidInput, message: "no outgoing bundle \(bundleID) in \(home.path)",
+                                     hint: "`gatehouse status` lists them; `gatehouse inbox` lists what was received")
+            }
+            let document = try OutgoingDocument(record, journal: journal, withHistory: true)
+            if json { return print(try JSONOutput.encode(document)) }
+            document.printDetail()
+            return
+        }
+        let documents = try journal.allOutgoing().map { try OutgoingDocument($0, journal: journal, withHistory: false) }
+        if json { return print(try JSONOutput.encode(documents)) }
+        guard !documents.isEmpty else { return print("No outgoing bundles. Drop records into spool/outbox/<ODS>/ while `gatehouse run` is running.") }
+        print("BUNDLE                            PARTNER    STATE         FILES  UPDATED               LAST ERROR")
+        for d in documents {
+            let columns = [d.bundleID.padding(toLength: 34, withPad: " ", startingAt: 0), d.partner.padding(toLength: 11, withPad: " ", startingAt: 0),
+                           d.state.padding(toLength: 14, withPad: " ", startingAt: 0), String(d.files.count).padding(toLength: 7, withPad: " ", startingAt: 0),
+                           d.updatedAt.padding(toLength: 22, withPad: " ", startingAt: 0), d.lastError ?? ""]
+            print(columns.joined())
+        }
+    }
+}
+
+/// One outgoing bundle as `status --json` prints it.
+struct OutgoingDocument: Encodable {
+    struct File: Encodable { let name: String; let size: Int64 }
+    struct Step: Encodable { let state: String; let at: String; let detail: String? }
+
+    let bundleID: String, partner: String, state: String
+    let files: [File]
+    let createdAt: String, updatedAt: String, expiresAt: String
+    let attempts: Int
+    let nextAttemptAt: String?
+    let lastError: String?
+    let bundleSHA256: String?
+    let history: [Step]?
+
+    enum CodingKeys: String, CodingKey {
+        case bundleID = "bundle_id", partner, state, files, createdAt = "created_at", updatedAt = "updated_at"
+        case expiresAt = "expires_at", attempts, nextAttemptAt = "next_attempt_at", lastError = "last_error"
+        case bundleSHA256 = "bundle_sha256", history
+    }
+
+    init(_ r: OutgoingRecord, journal: Journal, withHistory: Bool) throws {
+        bundleID = r.bundleID
+        partner = r.partner
+        state = r.state.rawValue
+        files = try journal.files(of: r.bundleID).map { File(name: $0.name, size: $0.size) }
+        createdAt = JSONOutput.time(r.createdAt)
+        updatedAt = JSONOutput.time(r.updatedAt)
+        expiresAt = JSONOutput.time(r.expiresAt)
+        attempts = r.attempts
+        nextAttemptAt = (r.state == .queued || r.state == .sealed) ? JSONOutput.time(r.nextAttemptAt) : nil
+        lastError = r.lastError
+        bundleSHA256 = r.bundleSHA256
+        history = withHistory ? try journal.transitions(of: r.bundleID).map { Step(state: $0.state, at: JSONOutput.time($0.at), detail: $0.detail) } : nil
+    }
+
+    func printDetail() {
+        print("bundle:      \(bundleID)")
+        print("partner:     \(partner)")
+        print("state:       \(state)\(lastError.map { " (\($0))" } ?? "")")
+        print("created:     \(createdAt); expires \(expiresAt)")
+        print("attempts:    \(attempts)\(nextAttemptAt.map { ", next at \($0)" } ?? "")")
+        if let bundleSHA256 { print("sha256:      \(bundleSHA256)") }
+        for file in files { print("file:        \(file.name) (\(file.size) bytes)") }
+        for step in history ?? [] { print("  \(step.at)  \(step.state)\(step.detail.map { ": \($0)" } ?? "")") }
+    }
+}
+
+/// Shared JSON output conventions: sorted keys, pretty, RFC 3339 UTC times.
+enum JSONOutput {
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// RFC 3339 for milliseconds since the epoch.
+    static func time(_ milliseconds: Int64) -> String { RFC3339.format(UInt64(max(0, milliseconds / 1000))) ?? String(milliseconds) }
+}
