@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Exactly-once under crashes: two gateways (a practice and a prison) exchange RECORDS records in
+# both directions over a mailbox folder while both daemons are killed with SIGKILL at random
+# moments and restarted. Then it checks that every record was published exactly once, with
+# identical bytes, and acknowledged exactly once, and prints what it found.
+#
+#   RECORDS=300 KILLS=20 scripts/crash-test.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+gatehouse=${GATEHOUSE_BIN:-$root/.build/debug/gatehouse}
+records=${RECORDS:-300}
+kills=${KILLS:-20}
+timeout=${TIMEOUT:-300}
+work=$(mktemp -d -t gatehouse-crash.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]:-}"; do kill -9 "$pid" 2>/dev/null || true; done
+    [[ -n ${KEEP:-} ]] || rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+mkdir mailboxes
+
+setup() { # home org name
+    "$gatehouse" init --home "$1" --org "$2" --name "$3" --mailbox "dir:$work/mailboxes" >/dev/null
+    cat >> "$1/gatehouse.toml" <<TOML
+TOML
+    sed -i 's/^# *poll_interval = .*/poll_interval = "100ms"/; s/^poll_interval = .*/poll_interval = "100ms"/' "$1/gatehouse.toml"
+    sed -i 's/^# *stable_window = .*/stable_window = "200ms"/; s/^stable_window = .*/stable_window = "200ms"/' "$1/gatehouse.toml"
+    sed -i 's/^# *retry_max = .*/retry_max = "2s"/; s/^retry_max = .*/retry_max = "2s"/' "$1/gatehouse.toml"
+    sed -i 's/^# *rescan_interval = .*/rescan_interval = "2s"/; s/^rescan_interval = .*/rescan_interval = "2s"/' "$1/gatehouse.toml"
+}
+setup practice A81001 "Crash Test Practice"
+setup prison YOI123 "Crash Test Prison"
+"$gatehouse" identity export --home practice -o practice.card >/dev/null
+"$gatehouse" identity export --home prison -o prison.card >/dev/null
+"$gatehouse" partners add --home prison practice.card --yes >/dev/null
+"$gatehouse" partners add --home practice prison.card --yes >/dev/null
+
+declare -A daemon
+start() { "$gatehouse" run --home "$1" >>"$1.log" 2>&1 & daemon[$1]=$!; pids+=("$!"); }
+start practice
+start prison
+
+# Drop records in both directions, written as .part and renamed in, as producers should.
+mkdir -p expected/A81001 expected/YOI123
+drop() { # home partner sender index
+    local name="record-$4 é.txt"
+    printf 'record %s from %s, NHS 999%07d, %s\n' "$4" "$3" "$4" "$(head -c 2000 /dev/urandom | base64 -w0)" > "expected/$3/$name"
+    mkdir -p "$1/spool/outbox/$2"
+    cp "expected/$3/$name" "$1/spool/outbox/$2/.$name.part"
+    mv "$1/spool/outbox/$2/.$name.part" "$1/spool/outbox/$2/$name"
+}
+
+killed=0
+for ((i = 1; i <= records; i++)); do
+    if ((i % 2)); then drop practice YOI123 A81001 "$i"; else drop prison A81001 YOI123 "$i"; fi
+    if ((killed < kills)) && ((RANDOM % (records / kills + 1) == 0)); then
+        victim=$([[ $((RANDOM % 2)) == 0 ]] && echo practice || echo prison)
+        sleep "0.$((RANDOM % 5))"
+        kill -9 "${daemon[$victim]}" 2>/dev/null || true
+        wait "${daemon[$victim]}" 2>/dev/null || true
+        killed=$((killed + 1))
+        start "$victim"
+    fi
+done
+while ((killed < kills)); do
+    victim=$([[ $((RANDOM % 2)) == 0 ]] && echo practice || echo prison)
+    sleep "0.$((RANDOM % 9 + 1))"
+    kill -9 "${daemon[$victim]}" 2>/dev/null || true
+    wait "${daemon[$victim]}" 2>/dev/null || true
+    killed=$((killed + 1))
+    start "$victim"
+done
+
+# Wait until everything is acknowledged on both sides (or the timeout passes).
+deadline=$((SECONDS + timeout))
+acked() { "$gatehouse" status --home "$1" --json | python3 -c 'import json,sys; print(sum(1 for b in json.load(sys.stdin) if b["state"]=="acknowledged"))'; }
+while ((SECONDS < deadline)); do
+    a=$(acked practice); b=$(acked prison)
+    ((a + b >= records)) && break
+    sleep 1
+done
+
+GH="$gatehouse" python3 - "$work" "$records" "$killed" <<'PY'
+import hashlib, json, os, subprocess, sys
+work, records, killed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+gh = os.environ.get("GATEHOUSE_BIN") or os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "..")
+problems = []
+def status(home):
+    out = subprocess.run([os.environ["GH"], "status", "--home", f"{work}/{home}", "--json"], capture_output=True, text=True)
+    return json.loads(out.stdout)
+summary = {}
+for sender, home, receiver, rhome in [("A81001", "practice", "YOI123", "prison"), ("YOI123", "prison", "A81001", "practice")]:
+    expected = {n: hashlib.sha256(open(f"{work}/expected/{sender}/{n}", "rb").read()).hexdigest() for n in os.listdir(f"{work}/expected/{sender}")}
+    published = {}
+    base = f"{work}/{rhome}/spool/received/{sender}"
+    for bundle in (os.listdir(base) if os.path.isdir(base) else []):
+        if bundle.startswith("."):
+            problems.append(f"staging folder visible under received/: {bundle}")
+            continue
+        for n in os.listdir(f"{base}/{bundle}"):
+            if n.startswith(".gatehouse-manifest"): continue
+            published.setdefault(n, []).append(hashlib.sha256(open(f"{base}/{bundle}/{n}", "rb").read()).hexdigest())
+    acked = [b for b in status(home) if b["state"] == "acknowledged"]
+    ack_names = {}
+    for b in acked:
+        for f in b["files"]: ack_names[f["name"]] = ack_names.get(f["name"], 0) + 1
+    missing = [n for n in expected if n not in published]
+    dup = [n for n, v in published.items() if len(v) > 1]
+    wrong = [n for n, v in published.items() if n in expected and any(h != expected[n] for h in v)]
+    unacked = [n for n in expected if ack_names.get(n, 0) != 1]
+    states = {}
+    for b in status(home): states[b["state"]] = states.get(b["state"], 0) + 1
+    summary[f"{sender}->{receiver}"] = dict(sent=len(expected), published=sum(len(v) for v in published.values()), distinct=len(published),
+                                           acknowledged=len(acked), missing=len(missing), duplicates=len(dup), corrupted=len(wrong),
+                                           not_acked_once=len(unacked), states=states)
+    for label, items in [("missing", missing), ("published twice", dup), ("corrupted", wrong), ("not acknowledged exactly once", unacked)]:
+        if items: problems.append(f"{sender}->{receiver} {label}: {sorted(items)[:5]}{' …' if len(items) > 5 else ''}")
+print(f"crash test: {records} records, {killed} kill -9s")
+for k, v in summary.items(): print(f"  {k}: {json.dumps(v)}")
+if problems:
+    print("PROBLEMS:"); [print("  " + p) for p in problems]; sys.exit(1)
+print("every record published exactly once with identical bytes and acknowledged exactly once")
+PY
