@@ -121,6 +121,17 @@ public final class Journal: Sendable {
         }
     }
 
+    /// The file of a still-queued bundle claimed from `sourcePath`, if any: a claim journalled
+    /// but not finished (its original was not moved yet).
+    public func queuedClaim(sourcePath: String) throws -> OutgoingFile? {
+        try queue.read { db in
+            try OutgoingFile.fetchOne(db, sql: """
+                SELECT f.* FROM outgoingFile f JOIN outgoing o ON o.bundleID = f.bundleID
+                WHERE f.sourcePath = ? AND o.state = 'queued' ORDER BY o.createdAt DESC LIMIT 1
+                """, arguments: [sourcePath])
+        }
+    }
+
     /// True when a claimed original at `sourcePath` is already journalled (crash recovery).
     public func isClaimed(sourcePath: String) throws -> Bool {
         try queue.read { db in try OutgoingFile.filter(Column("sourcePath") == sourcePath).fetchCount(db) > 0 }

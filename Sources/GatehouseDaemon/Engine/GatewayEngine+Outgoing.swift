@@ -35,6 +35,19 @@ extension GatewayEngine {
             return refuse(path: path, partner: folder, reason: "not a regular file (symbolic links and special files are never sent)")
         }
         guard access(path, R_OK) == 0 else { return refuse(path: path, partner: folder, reason: "unreadable: \(String(cString: strerror(errno)))") }
+        // A claim journalled earlier whose move failed (a full disk, a crash): finish that one
+        // rather than creating a second bundle for the same file.
+        if let pending = try? journal.queuedClaim(sourcePath: path), !exists(pending.workPath) {
+            do {
+                try FileOperations.makeDirectory(spool.outgoingWork(pending.bundleID), mode: 0o700)
+                try move(path, to: pending.workPath)
+                log(.info, "finished an interrupted claim", bundle: pending.bundleID, partner: partner.value, state: "queued")
+                return .claimed(bundleID: pending.bundleID)
+            } catch {
+                log(.error, "claiming \(path) failed: \(error)", bundle: pending.bundleID, partner: partner.value)
+                return .refused(reason: "\(error)")
+            }
+        }
         let id = BundleID.random().hex
         let now = clock.now()
         let record = OutgoingRecord(bundleID: id, partner: partner.value, createdAt: now,
