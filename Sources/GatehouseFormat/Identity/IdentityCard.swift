@@ -37,11 +37,16 @@ public struct IdentityCard: Sendable, Hashable {
     public let encryptionKeyID: KeyID
     /// When the card was made, in seconds since 1970 (UTC).
     public let created: UInt64
+    /// The address of the mailbox where the organisation collects its mail (`dir:/path`),
+    /// when it has one. Signed like every other field.
+    public let mailbox: String?
     /// The root key's Ed25519 signature over the card's fields.
     public let signature: [UInt8]
+    /// Longest mailbox address.
+    public static let maxMailboxLength = 512
 
     init(org: ODSCode, name: String, rootKey: SigningPublicKey, signingKey: SigningPublicKey,
-         encryptionKey: AgreementPublicKey, created: UInt64, signature: [UInt8]) {
+         encryptionKey: AgreementPublicKey, created: UInt64, mailbox: String? = nil, signature: [UInt8]) {
         self.version = Self.currentVersion
         self.org = org
         self.name = name
@@ -51,6 +56,7 @@ public struct IdentityCard: Sendable, Hashable {
         self.encryptionKey = encryptionKey
         self.encryptionKeyID = KeyID(agreement: encryptionKey)
         self.created = created
+        self.mailbox = mailbox
         self.signature = signature
     }
 
@@ -60,15 +66,25 @@ public struct IdentityCard: Sendable, Hashable {
     /// 9999-12-31T23:59:59Z.
     public static func make(
         org: ODSCode, name: String, root: borrowing SigningSecretKey,
-        signingKey: SigningPublicKey, encryptionKey: AgreementPublicKey, created: UInt64
+        signingKey: SigningPublicKey, encryptionKey: AgreementPublicKey, created: UInt64, mailbox: String? = nil
     ) throws(FormatError) -> IdentityCard {
         try validateName(name)
+        if let mailbox { try validateMailbox(mailbox) }
         guard created <= RFC3339.maxSeconds else { throw .invalidInput("created: \(created) is after the year 9999") }
         let unsigned = IdentityCard(org: org, name: name, rootKey: root.publicKey, signingKey: signingKey,
-                                    encryptionKey: encryptionKey, created: created, signature: [])
+                                    encryptionKey: encryptionKey, created: created, mailbox: mailbox, signature: [])
         let signature = SignatureContext.identityCard.sign(unsigned.signedDigest, with: root)
         return IdentityCard(org: org, name: name, rootKey: root.publicKey, signingKey: signingKey,
-                            encryptionKey: encryptionKey, created: created, signature: signature)
+                            encryptionKey: encryptionKey, created: created, mailbox: mailbox, signature: signature)
+    }
+
+    /// Checks a mailbox address against FORMAT.md §5: 1 to 512 printable ASCII characters, no
+    /// spaces. What the address means is for the transport to decide.
+    public static func validateMailbox(_ mailbox: String) throws(FormatError) {
+        let bytes = Array(mailbox.utf8)
+        guard (1...maxMailboxLength).contains(bytes.count), bytes.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw .invalidInput("mailbox address \(mailbox.debugDescription) must be 1 to \(maxMailboxLength) printable ASCII characters without spaces")
+        }
     }
 
     /// Checks a name against FORMAT.md §5: 1 to 128 Unicode scalars, no control, format or
@@ -102,18 +118,19 @@ public struct IdentityCard: Sendable, Hashable {
         RFC3339.format(created) ?? "9999-12-31T23:59:59Z"
     }
 
-    /// The signed lines, from `version:` to `created:`, each ending in LF.
+    /// The signed lines, from `version:` to `created:` (and `mailbox:` when present), each ending in LF.
     var signedLines: String {
-        """
-        version: \(version)
-        org: \(org.value)
-        name: \(name)
-        root-key: ed25519 \(Base64.encode(rootKey.bytes))
-        signing-key: ed25519 \(signingKeyID.hex) \(Base64.encode(signingKey.bytes))
-        encryption-key: x25519 \(encryptionKeyID.hex) \(Base64.encode(encryptionKey.bytes))
-        created: \(createdText)
-
-        """
+        var lines = [
+            "version: \(version)",
+            "org: \(org.value)",
+            "name: \(name)",
+            "root-key: ed25519 \(Base64.encode(rootKey.bytes))",
+            "signing-key: ed25519 \(signingKeyID.hex) \(Base64.encode(signingKey.bytes))",
+            "encryption-key: x25519 \(encryptionKeyID.hex) \(Base64.encode(encryptionKey.bytes))",
+            "created: \(createdText)",
+        ]
+        if let mailbox { lines.append("mailbox: \(mailbox)") }
+        return lines.map { $0 + "\n" }.joined()
     }
 
     /// SHA-256 of the signed lines, the value the root signs in the identity-card context.

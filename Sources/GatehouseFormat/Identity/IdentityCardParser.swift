@@ -5,7 +5,7 @@ extension IdentityCard {
         case rootKey = "root-key"
         case signingKey = "signing-key"
         case encryptionKey = "encryption-key"
-        case created, signature
+        case created, mailbox, signature
     }
 
     /// Parses and verifies a card (FORMAT.md §5).
@@ -32,7 +32,12 @@ extension IdentityCard {
             throw .malformed("identity card: line \(again + 1): a second card; give one card at a time")
         }
         var values: [Field: Substring] = [:]
-        let fields = Field.allCases
+        var fields = Field.allCases.filter { $0 != .mailbox }
+        // The one optional field, `mailbox`, may stand between `created` and `signature`.
+        let mailboxIndex = begin + 1 + fields.firstIndex(of: .signature)!
+        if mailboxIndex < end, lines[mailboxIndex].hasPrefix("\(Field.mailbox.rawValue):") {
+            fields.insert(.mailbox, at: fields.firstIndex(of: .signature)!)
+        }
         for (offset, field) in fields.enumerated() {
             let index = begin + 1 + offset
             let lineNumber = index + 1
@@ -54,7 +59,7 @@ extension IdentityCard {
             }
             throw .malformed("identity card: line \(lineNumber): expected '\(endLine)' after 'signature'")
         }
-        return try card(from: values, firstLine: begin + 2)
+        return try card(from: values, fields: fields, firstLine: begin + 2)
     }
 
     /// Splits `key: value`, refusing anything but one space after the colon and no trailing space.

@@ -3,9 +3,9 @@ import GatehouseCrypto
 extension IdentityCard {
     /// Builds and verifies a card from its field values; `firstLine` is the line number of
     /// `version:`, so that each error can name its line.
-    static func card(from values: [Field: Substring], firstLine: Int) throws(FormatError) -> IdentityCard {
+    static func card(from values: [Field: Substring], fields: [Field], firstLine: Int) throws(FormatError) -> IdentityCard {
         func value(_ field: Field) -> (Substring, String) {
-            let line = firstLine + (Field.allCases.firstIndex(of: field) ?? 0)
+            let line = firstLine + (fields.firstIndex(of: field) ?? 0)
             return (values[field] ?? "", "identity card: line \(line): \(field.rawValue)")
         }
         let (version, versionAt) = value(.version)
@@ -34,12 +34,18 @@ extension IdentityCard {
         guard let created = RFC3339.parse(createdText) else {
             throw .malformed("\(createdAt): '\(createdText)' is not an RFC 3339 UTC time like 2026-11-25T09:30:00Z")
         }
+        var mailbox: String?
+        if let text = values[.mailbox] {
+            let (_, mailboxAt) = value(.mailbox)
+            do { try validateMailbox(String(text)) } catch { throw .malformed("\(mailboxAt): \(error.detail)") }
+            mailbox = String(text)
+        }
         let (signatureText, signatureAt) = value(.signature)
         guard let signature = Base64.decode(signatureText), signature.count == SigningPublicKey.signatureLength else {
             throw .malformed("\(signatureAt): not canonical base64 of a \(SigningPublicKey.signatureLength)-byte signature")
         }
         let card = IdentityCard(org: org, name: String(name), rootKey: root, signingKey: signingKey,
-                                encryptionKey: encryptionKey, created: created, signature: signature)
+                                encryptionKey: encryptionKey, created: created, mailbox: mailbox, signature: signature)
         // The card is trusted only through its root key: the signature covers every other field.
         guard SignatureContext.identityCard.verify(signature, over: card.signedDigest, by: root) else {
             throw .authenticationFailed("\(signatureAt): the root key's signature does not verify; the card was changed after it was signed")
