@@ -27,6 +27,8 @@ public struct GatehouseCommand: ParsableCommand {
             InspectCommand.self,
             StatusCommand.self,
             InboxCommand.self,
+            RunCommand.self,
+            ConfigCommand.self,
         ]
     )
 

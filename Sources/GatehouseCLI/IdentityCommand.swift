@@ -7,7 +7,7 @@ struct IdentityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "identity",
         abstract: "Show or export this organisation's identity card.",
-        subcommands: [Export.self, Show.self]
+        subcommands: [Export.self, Show.self, SetMailbox.self]
     )
 
     /// `gatehouse identity export [-o FILE]`.
@@ -54,6 +54,33 @@ struct IdentityCommand: ParsableCommand {
     }
 }
 
+extension IdentityCommand {
+    /// `gatehouse identity set-mailbox ADDRESS`.
+    struct SetMailbox: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-mailbox",
+            abstract: "Change the mailbox address on the identity card (re-signed by the root key).",
+            discussion: """
+                Partners learn the new address when they import the new card; a newer card signed by                 the root they pinned is accepted without a new fingerprint check.
+
+                Example:
+                  gatehouse identity set-mailbox dir:/srv/gatehouse/mailboxes
+                """
+        )
+
+        @OptionGroup var homeOptions: HomeOptions
+
+        @Argument(help: ArgumentHelp("The new address, e.g. dir:/srv/gatehouse/mailboxes.", valueName: "address"))
+        var address: String
+
+        func run() throws {
+            let card = try KeyStore(home: try homeOptions.initialised()).setMailbox(try MailboxAddress(address))
+            print("The identity card of \(card.org) now names mailbox \(card.mailbox ?? "none").")
+            print("Export it (`gatehouse identity export -o FILE`) and send it to every partner.")
+        }
+    }
+}
+
 /// The human-readable summary of a card, shared by `identity show` and `partners add`.
 enum CardSummary {
     /// Organisation, name, key ids, creation time and fingerprint, one per line.
@@ -64,6 +91,7 @@ enum CardSummary {
         signing key:    ed25519 \(card.signingKeyID)
         encryption key: x25519 \(card.encryptionKeyID)
         created:        \(card.createdText)
+        mailbox:        \(card.mailbox ?? "none")
         fingerprint:    \(card.fingerprint)
         """
     }

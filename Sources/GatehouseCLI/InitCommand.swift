@@ -10,7 +10,10 @@ struct InitCommand: ParsableCommand {
         discussion: """
             Creates a root key, a signing key and an encryption key under HOME/keys/ (each file \
             mode 0600, never overwritten) and the public identity card HOME/keys/identity.card. \
-            Refuses if any key already exists.
+            Refuses if any key already exists. Also writes a commented default gatehouse.toml.
+
+            Example:
+              gatehouse init --org A81001 --name "Riverside Medical Practice" --mailbox dir:/srv/gatehouse/mailboxes
             """
     )
 
@@ -22,15 +25,28 @@ struct InitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The organisation's name, as partners will see it.", valueName: "name"))
     var name: String
 
+    @Option(help: ArgumentHelp("Where this organisation collects its mail, e.g. dir:/srv/gatehouse/mailboxes (put on the card).", valueName: "address"))
+    var mailbox: String?
+
+    func validate() throws {
+        if let mailbox { do { _ = try MailboxAddress(mailbox) } catch { throw ValidationError(error.message) } }
+    }
+
     func run() throws {
         let home = homeOptions.resolved
-        let card = try KeyStore(home: home).initialise(org: org, name: name)
+        let card = try KeyStore(home: home).initialise(org: org, name: name, mailbox: try mailbox.map { try MailboxAddress($0) })
+        // The commented default configuration, unless one is already there.
+        if (try? FileOperations.read(at: home.configPath, limit: 1 << 20)) == nil {
+            try FileOperations.createExclusively(at: home.configPath, contents: Array(GatehouseConfig.defaultText.utf8), mode: 0o644)
+        }
         print("""
             Initialised \(card.org) (\(card.name)) in \(home.path)
               signing key:      ed25519 \(card.signingKeyID)
               encryption key:   x25519 \(card.encryptionKeyID)
               root fingerprint: \(card.fingerprint)
+              mailbox:          \(card.mailbox ?? "none (set one with `gatehouse identity set-mailbox`)")
               identity card:    \(home.ownCardPath)
+              configuration:    \(home.configPath)
             Send the card to each partner (`gatehouse identity export -o FILE`) and read them the
             fingerprint over the phone.
             """)

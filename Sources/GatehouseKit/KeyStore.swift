@@ -30,7 +30,7 @@ public struct KeyStore: Sendable {
     /// Refuses (`alreadyInitialised`) when any key file or the card already exists: keys are
     /// never overwritten. The card is written last, so a home is initialised only when complete.
     @discardableResult
-    public func initialise(org: ODSCode, name: String, created: UInt64 = KeyStore.now()) throws(KitError) -> IdentityCard {
+    public func initialise(org: ODSCode, name: String, mailbox: MailboxAddress? = nil, created: UInt64 = KeyStore.now()) throws(KitError) -> IdentityCard {
         do { try IdentityCard.validateName(name) } catch { throw .invalidInput(error.detail) }
         try FileOperations.makeDirectory(home.path, mode: 0o700)
         // Only the owner may even list the secret key files.
@@ -45,7 +45,7 @@ public struct KeyStore: Sendable {
         let card: IdentityCard
         do {
             card = try IdentityCard.make(org: org, name: name, root: root, signingKey: signing.publicKey,
-                                         encryptionKey: encryption.publicKey, created: created)
+                                         encryptionKey: encryption.publicKey, created: created, mailbox: mailbox?.description)
         } catch {
             throw .invalidInput(error.detail)
         }
@@ -57,6 +57,25 @@ public struct KeyStore: Sendable {
         } catch where error.category == .fileExists {
             throw .alreadyInitialised("\(home.ownCardPath) already exists", path: home.ownCardPath)
         }
+        return card
+    }
+
+    /// Re-signs the own card with a new mailbox address (or none) and a newer `created` time,
+    /// and replaces `keys/identity.card` atomically. Partners accept the newer card signed by the
+    /// root they pinned without asking again.
+    @discardableResult
+    public func setMailbox(_ mailbox: MailboxAddress?, now: UInt64 = KeyStore.now()) throws(KitError) -> IdentityCard {
+        let old = try loadOwnCard()
+        let root = try loadRootKey()
+        let card: IdentityCard
+        do {
+            // Strictly newer, whatever the clock says, so partners see an update, never a rollback.
+            card = try IdentityCard.make(org: old.org, name: old.name, root: root, signingKey: old.signingKey,
+                                         encryptionKey: old.encryptionKey, created: max(now, old.created + 1), mailbox: mailbox?.description)
+        } catch {
+            throw .invalidInput(error.detail)
+        }
+        try FileOperations.replaceAtomically(at: home.ownCardPath, contents: Array(card.text.utf8), mode: 0o644)
         return card
     }
 

@@ -1,0 +1,55 @@
+import ArgumentParser
+import GatehouseFormat
+import GatehouseKit
+
+/// `gatehouse config check [--default]`.
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Check the configuration file.",
+        subcommands: [Check.self]
+    )
+
+    /// `gatehouse config check`.
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate gatehouse.toml and print the settings in effect.",
+            discussion: """
+                Errors name the line and the key, e.g. gatehouse.toml:14: key 'delivery.expiry': … \
+                With --default, prints the commented default file instead.
+
+                Examples:
+                  gatehouse config check
+                  gatehouse config check --default > gatehouse.toml
+                """
+        )
+
+        @OptionGroup var homeOptions: HomeOptions
+
+        @Flag(name: .customLong("default"), help: "Print the commented default configuration.")
+        var printDefault = false
+
+        func run() throws {
+            if printDefault { return print(GatehouseConfig.defaultText, terminator: "") }
+            let home = homeOptions.resolved
+            let config = try GatehouseConfig.load(home: home)
+            let d = GatehouseConfig.describe
+            print("""
+                \(home.configPath): valid
+                organisation.mailbox       \(config.mailbox?.description ?? "(from the identity card)")
+                delivery.expiry            \(d(config.expiry))
+                delivery.retry_initial     \(d(config.retryInitial))
+                delivery.retry_max         \(d(config.retryMax))
+                delivery.breaker_failures  \(config.breakerFailures)
+                delivery.breaker_cooldown  \(d(config.breakerCooldown))
+                spool.rescan_interval      \(d(config.rescanInterval))
+                spool.stable_window        \(d(config.stableWindow))
+                spool.retention            \(config.retention.rawValue)
+                collector.poll_interval    \(d(config.pollInterval))
+                """)
+            for (org, address) in config.partnerMailboxes.sorted(by: { $0.key < $1.key }) {
+                print("partners.\(org).mailbox".padding(toLength: 27, withPad: " ", startingAt: 0) + address.description)
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import GatehouseDaemon
+import GatehouseFormat
+import GatehouseJournal
+import GatehouseKit
+import Logging
+import ServiceLifecycle
+
+/// `gatehouse run`: the gateway daemon.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the gateway: watch the outbox, seal, deliver, collect, publish and send receipts.",
+        discussion: """
+            Runs until SIGTERM or SIGINT, then stops gracefully. Drop records into \
+            spool/outbox/<ODS>/ (write name.part and rename when complete). Settings come from \
+            gatehouse.toml in the home folder; `gatehouse config check` shows them.
+
+            Examples:
+              gatehouse run --home /srv/gatehouse
+              gatehouse run --log-format json
+            """
+    )
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @Option(name: .customLong("log-format"), help: "text (default) or json.")
+    var logFormat: LineLogHandler.Format = .text
+
+    func run() async throws {
+        let home = try homeOptions.initialised()
+        let format = logFormat
+        LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format) }
+        let logger = Logger(label: "gatehouse")
+        let config = try GatehouseConfig.load(home: home)
+        let gateway = Gateway(home: home)
+        let own = try gateway.keys.loadOwnCard()
+        let ownMailbox = try config.mailbox ?? own.mailbox.map { try MailboxAddress($0) }
+        guard ownMailbox != nil else {
+            throw KitError.invalidInput("\(own.org) has no mailbox address: set one with `gatehouse identity set-mailbox dir:/path` (and send partners the new card) or `mailbox` in gatehouse.toml")
+        }
+        let partners = gateway.partners
+        let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)? = { org in
+            if org == own.org { return ownMailbox?.transport() }
+            guard let card = try partners.card(for: org) else { return nil }
+            return try config.mailbox(for: card)?.transport()
+        }
+        var settings = DaemonSettings()
+        settings.expiry = config.expiry
+        settings.retry = RetryPolicy(initial: config.retryInitial, maximum: config.retryMax)
+        settings.breakerFailures = config.breakerFailures
+        settings.breakerCooldown = config.breakerCooldown
+        settings.rescanInterval = config.rescanInterval
+        settings.stableWindow = config.stableWindow
+        settings.pollInterval = config.pollInterval
+        settings.keepSent = config.retention == .keep
+        let spool = SpoolLayout(home: home)
+        try spool.create()
+        let engine = try GatewayEngine(gateway: gateway, journal: Journal(path: spool.journal), settings: settings,
+                                       logger: logger, mailboxes: mailboxes)
+        try await engine.recover()
+        let wakeup = Wakeup()
+        let watcher = SpoolWatcher(outbox: spool.outbox, stableWindow: settings.stableWindow, rescanInterval: settings.rescanInterval,
+                                   logger: logger) { event in
+            switch event {
+            case .complete(let file):
+                if case .claimed = await engine.claim(partner: file.partner, path: file.path, name: file.name) { wakeup.raise() }
+            case .refused(let path, let partner, let reason):
+                _ = await engine.refuse(path: path, partner: partner, reason: reason)
+            }
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: watcher),
+                .init(service: DeliveryService(engine: engine, wakeup: wakeup)),
+                .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        logger.info("gateway \(own.org) running", metadata: ["gatehouse.home": "\(home.path)", "gatehouse.mailbox": "\(ownMailbox!)"])
+        try await group.run()
+        logger.info("gateway \(own.org) stopped")
+    }
+}
+
+extension LineLogHandler.Format: ExpressibleByArgument {}

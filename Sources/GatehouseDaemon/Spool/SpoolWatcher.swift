@@ -1,0 +1,117 @@
+import Glibc
+public import Logging
+public import ServiceLifecycle
+
+/// What the watcher reports.
+public enum SpoolEvent: Sendable {
+    /// A complete record, ready to claim.
+    case complete(OutboxFile)
+    /// Something that must not be sent, with the reason (to move to `spool/failed/`).
+    case refused(path: String, partner: String?, reason: String)
+}
+
+/// Watches `spool/outbox/<ODS>/` and reports complete records.
+///
+/// inotify makes it quick, but the truth is a full rescan: at start, every `rescanInterval`, and
+/// at once when the kernel's event queue overflows (events are then lost).
+public final class SpoolWatcher: Service, Sendable {
+    let outbox: String
+    let stableWindow: Duration
+    let rescanInterval: Duration
+    let logger: Logger
+    let handler: @Sendable (SpoolEvent) async -> Void
+
+    /// A watcher of `outbox` calling `handler` for every complete record or refusal.
+    public init(outbox: String, stableWindow: Duration, rescanInterval: Duration, logger: Logger,
+                handler: @escaping @Sendable (SpoolEvent) async -> Void) {
+        self.outbox = outbox
+        self.stableWindow = stableWindow
+        self.rescanInterval = rescanInterval
+        self.logger = logger
+        self.handler = handler
+    }
+
+    public func run() async throws {
+        mkdir(outbox, 0o700)
+        let inotify = try InotifyWatch(root: outbox)
+        var scanner = OutboxScanner(stableWindowMilliseconds: ms(stableWindow), reofferAfterMilliseconds: ms(rescanInterval))
+        var lastRescan: Int64 = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let now = Self.now()
+            var actions: [OutboxScanner.Action] = []
+            let (changes, overflowed) = inotify.drain()
+            if overflowed { logger.warning("inotify queue overflowed; rescanning the outbox") }
+            if overflowed || now - lastRescan >= ms(rescanInterval) {
+                actions += rescan(&scanner, inotify: inotify, now: now)
+                lastRescan = now
+            }
+            for change in changes { actions += observe(change.path, renamedIn: change.renamedIn, scanner: &scanner, inotify: inotify, now: now) }
+            actions += scanner.due(now: now)
+            for action in actions {
+                switch action {
+                case .claim(let file): await handler(.complete(file))
+                case .refuse(let path, let partner, let reason): await handler(.refused(path: path, partner: partner, reason: reason))
+                }
+            }
+            let untilDue = scanner.nextCheck().map { max(1, $0 - Self.now()) } ?? 50
+            try? await Task.sleep(for: .milliseconds(min(50, untilDue)))
+        }
+    }
+
+    /// Looks at one path and feeds the scanner.
+    private func observe(_ path: String, renamedIn: Bool, scanner: inout OutboxScanner, inotify: InotifyWatch, now: Int64) -> [OutboxScanner.Action] {
+        let relative = path.dropFirst(outbox.count + 1).split(separator: "/").map(String.init)
+        guard !relative.isEmpty, relative.count <= 2 else { return [] }
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            scanner.vanished(path)
+            return []
+        }
+        let kind: OutboxScanner.Kind = switch info.st_mode & S_IFMT {
+        case S_IFREG: .regular
+        case S_IFLNK: .symlink
+        case S_IFDIR: .directory
+        default: .other
+        }
+        if relative.count == 1 && kind == .directory {
+            // A new partner folder: watch it, and look at what is already in it.
+            inotify.watchPartner(path)
+            return list(path).flatMap { observe("\(path)/\($0)", renamedIn: false, scanner: &scanner, inotify: inotify, now: now) }
+        }
+        let mtime = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+        return scanner.observe(path: path, partner: relative.count == 2 ? relative[0] : nil, name: relative.last!, kind: kind,
+                               size: UInt64(info.st_size), mtime: mtime, renamedIn: renamedIn, now: now)
+    }
+
+    private func rescan(_ scanner: inout OutboxScanner, inotify: InotifyWatch, now: Int64) -> [OutboxScanner.Action] {
+        var actions: [OutboxScanner.Action] = []
+        var present = Set<String>()
+        for name in list(outbox) {
+            let path = "\(outbox)/\(name)"
+            present.insert(path)
+            actions += observe(path, renamedIn: false, scanner: &scanner, inotify: inotify, now: now)
+            for inner in list(path) { present.insert("\(path)/\(inner)") }
+        }
+        scanner.keepOnly(present)
+        return actions
+    }
+
+    private func list(_ folder: String) -> [String] {
+        guard let dir = opendir(folder) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    private func ms(_ d: Duration) -> Int64 { d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 }
+
+    static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}

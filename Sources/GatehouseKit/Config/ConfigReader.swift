@@ -1,0 +1,132 @@
+/// Reads the strict subset of TOML that `gatehouse.toml` uses: comments, `[table]` and
+/// `[table.sub]` headers, and `key = value` with a basic string, an integer or a boolean.
+/// Everything else is an error naming the file and line.
+struct ConfigReader {
+    /// A value and the line it came from.
+    struct Entry {
+        let value: Value
+        let line: Int
+    }
+
+    /// A value.
+    enum Value: Equatable {
+        case string(String)
+        case integer(Int)
+        case boolean(Bool)
+    }
+
+    let file: String
+    /// `table.key` → entry.
+    private(set) var entries: [String: Entry] = [:]
+    /// Tables declared, with their lines.
+    private(set) var tables: [String: Int] = [:]
+
+    init(_ text: String, file: String) throws(KitError) {
+        self.file = file
+        var table = ""
+        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = offset + 1
+            let content = Self.stripComment(raw).trimmingCharacters(in: " \t\r")
+            if content.isEmpty { continue }
+            if content.hasPrefix("[") {
+                guard content.hasSuffix("]"), !content.hasPrefix("[["), let name = Self.tableName(content) else {
+                    throw error(line, "'\(content)' is not a table header like [delivery] or [partners.YOI123]")
+                }
+                guard tables[name] == nil else { throw error(line, "table [\(name)] appears twice (first at line \(tables[name]!))") }
+                tables[name] = line
+                table = name
+                continue
+            }
+            guard let equals = content.firstIndex(of: "=") else {
+                throw error(line, "expected 'key = value', found '\(content)'")
+            }
+            let key = content[..<equals].trimmingCharacters(in: " \t")
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw error(line, "'\(key)' is not a plain key (letters, digits, _ and -)")
+            }
+            let full = table.isEmpty ? key : "\(table).\(key)"
+            guard entries[full] == nil else { throw error(line, "key '\(full)' is set twice (first at line \(entries[full]!.line))") }
+            let valueText = content[content.index(after: equals)...].trimmingCharacters(in: " \t")
+            entries[full] = Entry(value: try Self.value(valueText, key: full, line: line, file: file), line: line)
+        }
+    }
+
+    func error(_ line: Int, _ message: String) -> KitError {
+        .invalidInput("\(file):\(line): \(message)", path: file)
+    }
+
+    private static func tableName(_ header: String) -> String? {
+        let name = header.dropFirst().dropLast().trimmingCharacters(in: " \t")
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } }) else {
+            return nil
+        }
+        return name
+    }
+
+    /// Removes a `#` comment that is not inside a string.
+    private static func stripComment(_ line: Substring) -> String {
+        var inString = false
+        var escaped = false
+        var out = ""
+        for c in line {
+            if inString {
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+            } else if c == "\"" {
+                inString = true
+            } else if c == "#" {
+                break
+            }
+            out.append(c)
+        }
+        return out
+    }
+
+    private static func value(_ text: String, key: String, line: Int, file: String) throws(KitError) -> Value {
+        let fail = { (why: String) in KitError.invalidInput("\(file):\(line): key '\(key)': \(why)", path: file) }
+        if text == "true" { return .boolean(true) }
+        if text == "false" { return .boolean(false) }
+        if let number = Int(text.replacingOccurrences(of: "_", with: "")), !text.hasPrefix("_"), !text.hasSuffix("_") { return .integer(number) }
+        guard text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") else {
+            throw fail("'\(text)' is not a quoted string, an integer, true or false")
+        }
+        var out = ""
+        var chars = Array(text.dropFirst().dropLast())
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == "\"" { throw fail("an unescaped quote inside the string") }
+            guard c == "\\" else { out.append(c); i += 1; continue }
+            guard i + 1 < chars.count else { throw fail("the string ends with a lone backslash") }
+            switch chars[i + 1] {
+            case "\"": out.append("\"")
+            case "\\": out.append("\\")
+            case "n": out.append("\n")
+            case "t": out.append("\t")
+            case "u":
+                guard i + 5 < chars.count, let code = UInt32(String(chars[(i + 2)...(i + 5)]), radix: 16), let scalar = Unicode.Scalar(code) else {
+                    throw fail("\\u needs four hex digits naming a character")
+                }
+                out.unicodeScalars.append(scalar)
+                i += 4
+            default: throw fail("unknown escape \\\(chars[i + 1])")
+            }
+            i += 2
+        }
+        chars.removeAll()
+        return .string(out)
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
+}

@@ -1,0 +1,144 @@
+public import GatehouseFormat
+
+/// The gateway's settings, from `gatehouse.toml` in the home folder. A missing file means the
+/// defaults; a bad file is refused at start with the line and key named.
+public struct GatehouseConfig: Sendable, Equatable {
+    /// What happens to originals once acknowledged.
+    public enum Retention: String, Sendable {
+        /// Move them to `spool/sent/<bundle id>/`.
+        case keep
+        /// Delete them.
+        case delete
+    }
+
+    /// Where this gateway collects (default: the address on its own card).
+    public var mailbox: MailboxAddress?
+    /// Undelivered or unacknowledged bundles expire after this.
+    public var expiry: Duration = .seconds(24 * 3600)
+    /// The first retry waits up to this long.
+    public var retryInitial: Duration = .seconds(1)
+    /// No retry waits longer than this.
+    public var retryMax: Duration = .seconds(300)
+    /// Consecutive failures that open a partner's circuit breaker.
+    public var breakerFailures = 5
+    /// How long an open breaker waits before a trial delivery.
+    public var breakerCooldown: Duration = .seconds(60)
+    /// Full rescan of the outbox.
+    public var rescanInterval: Duration = .seconds(30)
+    /// A file whose size has not changed for this long is complete.
+    public var stableWindow: Duration = .seconds(2)
+    /// Acknowledged originals: keep or delete.
+    public var retention = Retention.keep
+    /// How often the own mailbox is checked.
+    public var pollInterval: Duration = .seconds(1)
+    /// Per-partner mailbox overrides.
+    public var partnerMailboxes: [ODSCode: MailboxAddress] = [:]
+
+    /// The defaults.
+    public init() {}
+
+    /// The mailbox to deliver to `partner`: the override, else the address on its card.
+    public func mailbox(for partner: IdentityCard) throws(KitError) -> MailboxAddress? {
+        if let override = partnerMailboxes[partner.org] { return override }
+        return try partner.mailbox.map { (text) throws(KitError) in try MailboxAddress(text) }
+    }
+
+    /// Reads `<home>/gatehouse.toml`; defaults when there is none.
+    public static func load(home: GatehouseHome) throws(KitError) -> GatehouseConfig {
+        let path = home.configPath
+        guard let bytes = try FileOperations.read(at: path, limit: 1 << 20) else { return GatehouseConfig() }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .invalidInput("\(path) is not UTF-8 text", path: path) }
+        return try parse(text, file: path)
+    }
+
+    /// Parses the text of a configuration file.
+    public static func parse(_ text: String, file: String = "gatehouse.toml") throws(KitError) -> GatehouseConfig {
+        let reader = try ConfigReader(text, file: file)
+        var config = GatehouseConfig()
+        let known: Set<String> = ["organisation", "delivery", "spool", "collector", "partners"]
+        for (table, line) in reader.tables {
+            let parts = table.split(separator: ".")
+            guard known.contains(String(parts[0])), parts.count == 1 || (parts[0] == "partners" && parts.count == 2) else {
+                throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], [collector], [partners.ODS])")
+            }
+            if parts[0] == "partners" && parts.count == 2 {
+                do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
+            }
+        }
+        for (key, entry) in reader.entries.sorted(by: { $0.value.line < $1.value.line }) {
+            let at = { (why: String) in reader.error(entry.line, "key '\(key)': \(why)") }
+            switch key {
+            case "organisation.mailbox": config.mailbox = try address(entry, at)
+            case "delivery.expiry": config.expiry = try duration(entry, at, minimum: .seconds(60))
+            case "delivery.retry_initial": config.retryInitial = try duration(entry, at)
+            case "delivery.retry_max": config.retryMax = try duration(entry, at)
+            case "delivery.breaker_failures": config.breakerFailures = try integer(entry, at, in: 1...1000)
+            case "delivery.breaker_cooldown": config.breakerCooldown = try duration(entry, at)
+            case "spool.rescan_interval": config.rescanInterval = try duration(entry, at)
+            case "spool.stable_window": config.stableWindow = try duration(entry, at)
+            case "spool.retention":
+                guard case .string(let text) = entry.value, let retention = Retention(rawValue: text) else {
+                    throw at("expected \"keep\" or \"delete\"")
+                }
+                config.retention = retention
+            case "collector.poll_interval": config.pollInterval = try duration(entry, at)
+            default:
+                let parts = key.split(separator: ".")
+                if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox", let org = try? ODSCode(userInput: String(parts[1])) {
+                    config.partnerMailboxes[org] = try address(entry, at)
+                } else {
+                    throw at("unknown key (see `gatehouse config check --default` for every key)")
+                }
+            }
+        }
+        guard config.retryInitial <= config.retryMax else {
+            throw reader.error(reader.entries["delivery.retry_initial"]?.line ?? 0, "key 'delivery.retry_initial' is longer than 'delivery.retry_max'")
+        }
+        return config
+    }
+
+    private static func address(_ entry: ConfigReader.Entry, _ at: (String) -> KitError) throws(KitError) -> MailboxAddress {
+        guard case .string(let text) = entry.value else { throw at("expected a quoted mailbox address like \"dir:/srv/gatehouse/mailboxes\"") }
+        do { return try MailboxAddress(text) } catch { throw at(error.message) }
+    }
+
+    private static func integer(_ entry: ConfigReader.Entry, _ at: (String) -> KitError, in range: ClosedRange<Int>) throws(KitError) -> Int {
+        guard case .integer(let value) = entry.value, range.contains(value) else {
+            throw at("expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    private static func duration(_ entry: ConfigReader.Entry, _ at: (String) -> KitError, minimum: Duration = .milliseconds(1)) throws(KitError) -> Duration {
+        guard case .string(let text) = entry.value, let value = parseDuration(text) else {
+            throw at("expected a quoted duration like \"500ms\", \"30s\", \"5m\", \"24h\" or \"5d\"")
+        }
+        guard value >= minimum else { throw at("must be at least \(describe(minimum))") }
+        return value
+    }
+
+    /// Parses `500ms`, `30s`, `5m`, `24h`, `5d`.
+    public static func parseDuration(_ text: String) -> Duration? {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (suffix, ms) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            guard let n = Int64(number), n > 0, n <= 10_000_000 else { return nil }
+            return .milliseconds(n * ms)
+        }
+        return nil
+    }
+
+    /// `1500ms` → `1.5s`, `86400s` → `24h`: the shortest exact spelling.
+    public static func describe(_ duration: Duration) -> String {
+        let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        for (suffix, unit) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] where ms % unit == 0 && ms >= unit {
+            return "\(ms / unit)\(suffix)"
+        }
+        return "\(ms)ms"
+    }
+}
+
+extension GatehouseHome {
+    /// `<home>/gatehouse.toml`.
+    public var configPath: String { path + "/gatehouse.toml" }
+}
