@@ -1,0 +1,76 @@
+import GatehouseDaemon
+import Testing
+
+@Suite("Outbox scanner (no sleeping)")
+struct OutboxScannerTests {
+    func scanner() -> OutboxScanner { OutboxScanner(stableWindowMilliseconds: 2000, reofferAfterMilliseconds: 30_000) }
+
+    func claims(_ actions: [OutboxScanner.Action]) -> [String] {
+        actions.compactMap { if case .claim(let f) = $0 { f.name } else { nil } }
+    }
+
+    @Test func renamedInIsCompleteAtOnce() {
+        var s = scanner()
+        let a = s.observe(path: "/o/YOI123/a.xml", partner: "YOI123", name: "a.xml", kind: .regular, size: 10, mtime: 1, renamedIn: true, now: 0)
+        #expect(claims(a) == ["a.xml"])
+        // Handed out once only, while it is still there.
+        #expect(s.observe(path: "/o/YOI123/a.xml", partner: "YOI123", name: "a.xml", kind: .regular, size: 10, mtime: 1, renamedIn: true, now: 10).isEmpty)
+        #expect(s.due(now: 100_000).isEmpty)
+    }
+
+    @Test func growingFileWaitsForTheStableWindow() {
+        var s = scanner()
+        var t: Int64 = 0
+        for size in [100, 200, 300] as [UInt64] {
+            #expect(s.observe(path: "/o/Y/f", partner: "Y", name: "f", kind: .regular, size: size, mtime: t, renamedIn: false, now: t).isEmpty)
+            t += 1500
+        }
+        #expect(s.due(now: 4000).isEmpty)  // last change at 3000
+        #expect(s.nextCheck() == 5000)
+        #expect(claims(s.due(now: 5000)) == ["f"])
+    }
+
+    @Test func partFilesAndDotFilesAreIgnored() {
+        var s = scanner()
+        for name in ["a.xml.part", ".hidden", ".a.xml.part"] {
+            #expect(s.observe(path: "/o/Y/\(name)", partner: "Y", name: name, kind: .regular, size: 1, mtime: 0, renamedIn: true, now: 0).isEmpty)
+        }
+        #expect(s.due(now: 100_000).isEmpty)
+    }
+
+    @Test func zeroByteFileIsARecordOnceStable() {
+        var s = scanner()
+        #expect(s.observe(path: "/o/Y/empty", partner: "Y", name: "empty", kind: .regular, size: 0, mtime: 0, renamedIn: false, now: 0).isEmpty)
+        #expect(claims(s.due(now: 2000)) == ["empty"])
+    }
+
+    @Test func linksDirectoriesAndStrayFilesAreRefused() {
+        var s = scanner()
+        let link = s.observe(path: "/o/Y/l", partner: "Y", name: "l", kind: .symlink, size: 0, mtime: 0, renamedIn: true, now: 0)
+        let dir = s.observe(path: "/o/Y/d", partner: "Y", name: "d", kind: .directory, size: 0, mtime: 0, renamedIn: false, now: 0)
+        let stray = s.observe(path: "/o/stray.txt", partner: nil, name: "stray.txt", kind: .regular, size: 1, mtime: 0, renamedIn: true, now: 0)
+        for actions in [link, dir, stray] {
+            guard case .refuse(_, _, let reason)? = actions.first else { Issue.record("not refused: \(actions)"); continue }
+            #expect(!reason.isEmpty)
+        }
+        // Refused once, not again on every rescan.
+        #expect(s.observe(path: "/o/Y/l", partner: "Y", name: "l", kind: .symlink, size: 0, mtime: 0, renamedIn: false, now: 10).isEmpty)
+    }
+
+    @Test func aPathThatComesBackIsNewAndAFailedClaimIsRetried() {
+        var s = scanner()
+        _ = s.observe(path: "/o/Y/a", partner: "Y", name: "a", kind: .regular, size: 1, mtime: 0, renamedIn: true, now: 0)
+        s.vanished("/o/Y/a")
+        #expect(claims(s.observe(path: "/o/Y/a", partner: "Y", name: "a", kind: .regular, size: 1, mtime: 5, renamedIn: true, now: 100)) == ["a"])
+        // Still there long after it was handed out: the claim failed (a full disk); offer it again.
+        #expect(claims(s.observe(path: "/o/Y/a", partner: "Y", name: "a", kind: .regular, size: 1, mtime: 5, renamedIn: true, now: 40_000)) == ["a"])
+    }
+
+    @Test func rescanForgetsWhatIsGone() {
+        var s = scanner()
+        _ = s.observe(path: "/o/Y/a", partner: "Y", name: "a", kind: .regular, size: 1, mtime: 0, renamedIn: false, now: 0)
+        s.keepOnly([])
+        #expect(s.due(now: 10_000).isEmpty)
+        #expect(s.nextCheck() == nil)
+    }
+}
