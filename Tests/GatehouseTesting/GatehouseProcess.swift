@@ -16,6 +16,9 @@ public enum GatehouseProcess {
     public struct LaunchError: Error, CustomStringConvertible {
         /// What went wrong.
         public let description: String
+
+        /// An error saying `description`.
+        public init(description: String) { self.description = description }
     }
 
     /// The `gatehouse` binary next to the test bundle in the build folder (`.build/debug/gatehouse`),

@@ -1,0 +1,213 @@
+import Foundation
+import Glibc
+import GatehouseTesting
+import Testing
+
+/// Two real `gatehouse run` daemons (a practice and a prison) over a mailbox folder.
+final class DaemonPair {
+    let folder: TemporaryDirectory
+    let practice: String
+    let prison: String
+    let mailboxes: String
+    var daemons: [String: DaemonProcess] = [:]
+
+    init(prisonHomeIn base: String? = nil) throws {
+        folder = try TemporaryDirectory()
+        practice = folder.path + "/practice"
+        prison = (base ?? folder.path) + "/prison"
+        mailboxes = folder.appending("mailboxes")
+        try FileManager.default.createDirectory(atPath: mailboxes, withIntermediateDirectories: true)
+        for (home, org, name) in [(practice, "A81001", "Riverside Medical Practice"), (prison, "YOI123", "HMP Northgate Healthcare")] {
+            try check(GatehouseProcess.run(["init", "--home", home, "--org", org, "--name", name, "--mailbox", "dir:\(mailboxes)"]))
+            // Short intervals so the tests take seconds.
+            var config = try String(contentsOfFile: home + "/gatehouse.toml", encoding: .utf8)
+            for (key, value) in [("poll_interval", "100ms"), ("stable_window", "300ms"), ("retry_max", "1s"), ("rescan_interval", "1s")] {
+                config = config.replacingOccurrences(of: #"(?m)^\#(key) = .*$"#, with: "\(key) = \"\(value)\"", options: .regularExpression)
+            }
+            try config.write(toFile: home + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        }
+        for (from, to) in [(practice, prison), (prison, practice)] {
+            let card = folder.appending("card-\(UUID().uuidString)")
+            try check(GatehouseProcess.run(["identity", "export", "--home", from, "-o", card]))
+            try check(GatehouseProcess.run(["partners", "add", "--home", to, card, "--yes"]))
+        }
+    }
+
+    func check(_ output: ProcessOutput) throws {
+        guard output.status == 0 else { throw GatehouseProcess.LaunchError(description: "gatehouse failed: \(output.stderr)") }
+    }
+
+    func start() throws {
+        daemons[practice] = try DaemonProcess(home: practice)
+        daemons[prison] = try DaemonProcess(home: prison)
+    }
+
+    /// Drops a record the way producers should: written under a dot-name, then renamed in.
+    func drop(_ name: String, _ bytes: [UInt8], from home: String, to partner: String) throws {
+        let outbox = "\(home)/spool/outbox/\(partner)"
+        try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: "\(outbox)/.\(UUID().uuidString).part"))
+        let part = try FileManager.default.contentsOfDirectory(atPath: outbox).first { $0.hasSuffix(".part") }!
+        guard rename("\(outbox)/\(part)", "\(outbox)/\(name)") == 0 else { throw GatehouseProcess.LaunchError(description: "rename failed") }
+    }
+
+    func status(_ home: String) -> [[String: Any]] {
+        guard let out = try? GatehouseProcess.run(["status", "--home", home, "--json"]), out.status == 0 else { return [] }
+        return (try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8))) as? [[String: Any]] ?? []
+    }
+
+    func states(_ home: String) -> [String] { status(home).compactMap { $0["state"] as? String } }
+
+    func inbox(_ home: String) -> [[String: Any]] {
+        guard let out = try? GatehouseProcess.run(["inbox", "--home", home, "--json"]), out.status == 0 else { return [] }
+        return (try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8))) as? [[String: Any]] ?? []
+    }
+
+    /// Every received file's name and bytes under `home`'s received/<sender>/.
+    func received(_ home: String, from sender: String) -> [String: [UInt8]] {
+        var found: [String: [UInt8]] = [:]
+        let base = "\(home)/spool/received/\(sender)"
+        for bundle in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(base)/\(bundle)")) ?? [] where !name.hasPrefix(".") {
+                found[name] = (try? Data(contentsOf: URL(fileURLWithPath: "\(base)/\(bundle)/\(name)"))).map(Array.init)
+            }
+        }
+        return found
+    }
+
+    func listing(_ path: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+}
+
+@Suite("gatehouse run: two daemons end to end", .serialized)
+struct DaemonEndToEndTests {
+    @Test func recordsTravelBothWaysAndAreAcknowledged() throws {
+        let pair = try DaemonPair()
+        try pair.start()
+        let toPrison: [String: [UInt8]] = [
+            "summary.xml": Array("<summary nhs=\"9990000018\">Ada Testperson</summary>".utf8),
+            "discharge letter.pdf": (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) },
+            "empty.txt": [],
+            "notes é ünïcode.txt": Array("réadmission".utf8),
+        ]
+        let toPractice: [String: [UInt8]] = ["release summary.xml": Array("<release nhs=\"9990000026\"/>".utf8), "meds.csv": Array("drug,dose\n".utf8)]
+        for (name, bytes) in toPrison { try pair.drop(name, bytes, from: pair.practice, to: "YOI123") }
+        for (name, bytes) in toPractice { try pair.drop(name, bytes, from: pair.prison, to: "A81001") }
+        // A control character can never be in a published name (FORMAT.md §3.7): refused with a reason.
+        try pair.drop("line\nbreak.txt", [1], from: pair.practice, to: "YOI123")
+        let done = eventually {
+            pair.states(pair.practice) == Array(repeating: "acknowledged", count: toPrison.count)
+                && pair.states(pair.prison) == Array(repeating: "acknowledged", count: toPractice.count)
+        }
+        #expect(done, "practice: \(pair.status(pair.practice))\nprison: \(pair.status(pair.prison))\n\(pair.daemons[pair.practice]!.logText)")
+        #expect(pair.received(pair.prison, from: "A81001") == toPrison)
+        #expect(pair.received(pair.practice, from: "YOI123") == toPractice)
+        let failed = pair.listing(pair.practice + "/spool/failed")
+        #expect(failed.count == 1)
+        let reason = (try? String(contentsOfFile: pair.practice + "/spool/failed/\(failed.first ?? "")/reason.txt", encoding: .utf8)) ?? ""
+        #expect(reason.contains("control character"), "\(reason)")
+        #expect(pair.inbox(pair.prison).count == toPrison.count)
+        // Originals kept in sent/ once acknowledged; nothing left in work/ or the mailboxes.
+        #expect(pair.listing(pair.practice + "/spool/sent").count == toPrison.count)
+        #expect(pair.listing(pair.practice + "/spool/work/out").isEmpty)
+        #expect(pair.listing(pair.mailboxes + "/YOI123").isEmpty && pair.listing(pair.mailboxes + "/A81001").isEmpty)
+        // Graceful shutdown on SIGTERM.
+        #expect(pair.daemons[pair.practice]?.stop() == 0)
+        #expect(pair.daemons[pair.prison]?.stop() == 0)
+        #expect(pair.daemons[pair.practice]!.logText.contains("stopped"))
+    }
+
+    @Test func badInputsAreRefusedWithReasonsAndNothingIsLost() throws {
+        let pair = try DaemonPair()
+        try pair.start()
+        // A symbolic link in the outbox, a record for an unknown partner, a file in outbox/ itself.
+        let secret = pair.folder.appending("secret.txt")
+        try Data("not for sending".utf8).write(to: URL(fileURLWithPath: secret))
+        try FileManager.default.createDirectory(atPath: pair.practice + "/spool/outbox/YOI123", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: pair.practice + "/spool/outbox/YOI123/link.txt", withDestinationPath: secret)
+        try pair.drop("stranger.txt", [1, 2, 3], from: pair.practice, to: "ZZZ999")
+        try Data([4]).write(to: URL(fileURLWithPath: pair.practice + "/spool/outbox/stray.txt"))
+        // A file still being written, in pieces, without a rename: claimed only once it stops growing.
+        let slow = pair.practice + "/spool/outbox/YOI123/slow.txt"
+        let handle = FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: slow, contents: nil); return slow }())!
+        var written: [UInt8] = []
+        for i in 0..<8 {
+            let piece = Array("piece \(i) of a slowly written export\n".utf8)
+            handle.write(Data(piece))
+            written += piece
+            usleep(150_000)
+        }
+        try handle.close()
+        let refusedAll = eventually { pair.listing(pair.practice + "/spool/failed").count == 3 }
+        #expect(refusedAll, "\(pair.listing(pair.practice + "/spool/failed"))")
+        let reasons = pair.listing(pair.practice + "/spool/failed").compactMap {
+            try? String(contentsOfFile: pair.practice + "/spool/failed/\($0)/reason.txt", encoding: .utf8)
+        }.joined(separator: "\n")
+        #expect(reasons.contains("symbolic link"))
+        #expect(reasons.contains("ZZZ999 is not a known partner"))
+        #expect(reasons.contains("outbox/<ODS>/"))
+        #expect(try String(contentsOfFile: secret, encoding: .utf8) == "not for sending")
+        let slowArrived = eventually { pair.received(pair.prison, from: "A81001")["slow.txt"] != nil }
+        #expect(slowArrived)
+        #expect(pair.received(pair.prison, from: "A81001")["slow.txt"] == written)
+    }
+
+    @Test func tamperedAndReplayedBundlesInTheMailboxAreHandled() throws {
+        let pair = try DaemonPair()
+        // A bundle sealed by the practice but changed in transit, put straight into the prison's mailbox.
+        let record = pair.folder.appending("a.txt")
+        try Data(Array(repeating: 65, count: 10_000)).write(to: URL(fileURLWithPath: record))
+        let bundle = pair.folder.appending("b.ghb")
+        let sealed = try GatehouseProcess.run(["seal", "--home", pair.practice, "--to", "YOI123", "-o", bundle, record])
+        #expect(sealed.status == 0, "\(sealed.stderr)")
+        let id = sealed.stdout.components(separatedBy: "bundle id:").last!.trimmingCharacters(in: .whitespaces).prefix(32)
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: bundle)))
+        bytes[bytes.count / 2] ^= 1
+        try FileManager.default.createDirectory(atPath: pair.mailboxes + "/YOI123", withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: pair.mailboxes + "/YOI123/\(id).ghb"))
+        try pair.start()
+        let rejected = eventually { pair.inbox(pair.prison).first?["state"] as? String == "rejected" }
+        #expect(rejected, "\(pair.inbox(pair.prison))")
+        #expect((pair.inbox(pair.prison).first?["reason"] as? String)?.contains("authentication-failed") == true)
+        #expect(pair.listing(pair.prison + "/spool/received/A81001").isEmpty)
+        let reason = try String(contentsOfFile: pair.prison + "/spool/quarantine/\(id)/reason.txt", encoding: .utf8)
+        #expect(reason.contains("REFUSED"))
+        // The genuine bundle arrives afterwards under the same id: a duplicate id is answered with
+        // the original (failed) receipt and is never published.
+        try Data(contentsOf: URL(fileURLWithPath: bundle)).write(to: URL(fileURLWithPath: pair.mailboxes + "/YOI123/\(id).ghb"))
+        let consumed = eventually { pair.listing(pair.mailboxes + "/YOI123").isEmpty }
+        #expect(consumed)
+        #expect(pair.listing(pair.prison + "/spool/received/A81001").isEmpty)
+        #expect(pair.inbox(pair.prison).count == 1)
+    }
+
+    @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+    func aFullDiskDelaysButLosesNothing() throws {
+        // The prison's whole home on a 1.5 MiB file system: its keys and journal fit, a 2 MB record does not.
+        // (Random-looking bytes, so the bundle does not compress below the limit either.)
+        let mount = try TemporaryDirectory(prefix: "gatehouse-fulldisk")
+        guard Glibc.mount("tmpfs", mount.path, "tmpfs", 0, "size=1536k,mode=0700") == 0 else {
+            Issue.record("mount failed: \(String(cString: strerror(errno)))")
+            return
+        }
+        defer { umount2(mount.path, Int32(MNT_DETACH)) }
+        let pair = try DaemonPair(prisonHomeIn: mount.path)
+        try pair.start()
+        var generator = SystemRandomNumberGenerator()
+        let big = (0..<2_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        try pair.drop("scan.pdf", big, from: pair.practice, to: "YOI123")
+        // The bundle is delivered, but the prison cannot publish it: the error is logged, the bundle
+        // waits in the mailbox, the record stays delivered and unacknowledged.
+        let logged = eventually(timeout: 20) { pair.daemons[pair.prison]!.logText.contains("No space left") }
+        #expect(logged, "\(pair.daemons[pair.prison]!.logText)")
+        #expect(pair.states(pair.practice) == ["delivered"])
+        #expect(pair.received(pair.prison, from: "A81001").isEmpty)
+        guard Glibc.mount("tmpfs", mount.path, "tmpfs", UInt(MS_REMOUNT), "size=64m,mode=0700") == 0 else {
+            Issue.record("remount failed: \(String(cString: strerror(errno)))")
+            return
+        }
+        let arrived = eventually(timeout: 30) { pair.states(pair.practice) == ["acknowledged"] }
+        #expect(arrived, "\(pair.status(pair.practice))")
+        #expect(pair.received(pair.prison, from: "A81001")["scan.pdf"] == big)
+        pair.daemons.values.forEach { $0.stop() }
+    }
+}
