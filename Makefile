@@ -5,13 +5,17 @@ SWIFT ?= swift
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := header manifest receipt file-table bundle
 
-.PHONY: help deps build test demo bench-seal fuzz clean
+.PHONY: help deps build test demo bench-seal fuzz crash-test clean
+
+crash-test: build
+	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
 
 help:
 	@echo "make demo        install what is missing, build, and run the two-organisation demo"
 	@echo "make test        install what is missing, build, and run the whole test suite"
 	@echo "make bench-seal  seal/open 1 GiB files beside age (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60)"
+	@echo "make crash-test  300 records both ways with 30 random kill -9s (RECORDS, KILLS)"
 
 deps:
 	@bash scripts/install-deps.sh
@@ -22,6 +26,8 @@ build: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	# The crash test in a short form: random kill -9 of both daemons, exactly-once checked.
+	RECORDS=60 KILLS=8 TIMEOUT=180 bash scripts/crash-test.sh
 
 demo: build
 	@bash scripts/demo.sh
