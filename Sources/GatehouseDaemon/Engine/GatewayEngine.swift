@@ -87,14 +87,7 @@ public actor GatewayEngine {
     }
 
     nonisolated func list(_ folder: String) -> [String] {
-        guard let dir = opendir(folder) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        (FileOperations.listFolder(folder) ?? []).sorted()
     }
 
     /// Renames durably (both folders synced).

@@ -1,4 +1,5 @@
 import Glibc
+import GatehouseKit
 public import Logging
 public import ServiceLifecycle
 
@@ -97,14 +98,7 @@ public final class SpoolWatcher: Service, Sendable {
     }
 
     private func list(_ folder: String) -> [String] {
-        guard let dir = opendir(folder) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        (FileOperations.listFolder(folder) ?? [])
     }
 
     private func ms(_ d: Duration) -> Int64 { d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 }

@@ -72,6 +72,29 @@ public enum FileOperations {
         return bytes
     }
 
+    /// The names in `folder` (without `.` and `..`), unsorted; nil when it cannot be opened.
+    public static func listFolder(_ folder: String) -> [String]? {
+        guard let dir = opendir(folder) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Copies everything `source` delivers into `file`, in 1 MiB pieces.
+    public static func copy(_ source: FileSource, into file: DurableFile) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try source.read(into: buffer)
+            if n == 0 { break }
+            try file.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+    }
+
     /// A ``KitError`` for the current `errno`.
     static func ioError(_ doing: String, _ path: String) -> KitError {
         .io("\(doing) \(path): \(String(cString: strerror(errno)))", path: path)

@@ -44,12 +44,8 @@ public final class StagedPublisher: OpenedFileSink {
             return
         }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw SystemError("using as output folder", path, code: EEXIST) }
-        guard let dir = opendir(path) else { throw SystemError("reading folder", path) }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { throw SystemError("using as output folder (it is not empty)", path, code: ENOTEMPTY) }
-        }
+        guard let names = FileOperations.listFolder(path) else { throw SystemError("reading folder", path) }
+        guard names.isEmpty else { throw SystemError("using as output folder (it is not empty)", path, code: ENOTEMPTY) }
     }
 
     public func beginFile(_ entry: FileTableEntry, index: Int) throws {

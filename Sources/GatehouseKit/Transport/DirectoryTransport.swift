@@ -23,13 +23,7 @@ public struct DirectoryTransport: MailboxTransport {
         let source = try FileSource(path: path)
         // The temporary name starts with a dot, so a collector never lists a partial file.
         let file = try DurableFile(path: "\(folder)/\(name)", mode: 0o640)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = try source.read(into: buffer)
-            if n == 0 { break }
-            try file.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
+        try FileOperations.copy(source, into: file)
         let outcome = Result { () throws(SystemError) in try file.commit() }
         guard case .failure(let error) = outcome else { return }
         guard error.code == EEXIST else { throw error }
@@ -46,29 +40,18 @@ public struct DirectoryTransport: MailboxTransport {
 
     public func list(_ org: ODSCode) async throws -> [String] {
         let folder = folder(of: org)
-        guard let dir = opendir(folder) else {
+        guard let names = FileOperations.listFolder(folder) else {
             if errno == ENOENT { return [] }
             throw SystemError("listing mailbox", folder)
         }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if !name.hasPrefix(".") { names.append(name) }
-        }
-        return names.sorted()
+        // Dot-names are transfers in progress.
+        return names.filter { !$0.hasPrefix(".") }.sorted()
     }
 
     public func fetch(_ name: String, from org: ODSCode, to path: String) async throws {
         let source = try FileSource(path: "\(folder(of: org))/\(name)", followLinks: false)
         let file = try DurableFile(path: path, mode: 0o600)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = try source.read(into: buffer)
-            if n == 0 { break }
-            try file.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
+        try FileOperations.copy(source, into: file)
         try file.commit()
     }
 
