@@ -189,4 +189,19 @@ struct EngineTests {
         _ = await g.practice.processOutgoing()
         #expect(try g.state(id) == .delivered)
     }
+
+    @Test func staleBundleIsRefusedAsExpired() async throws {
+        var settings = DaemonSettings()
+        settings.expiry = .seconds(3600)
+        let g = try TwoGateways(settings: settings)
+        guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
+        _ = await g.practice.processOutgoing()
+        // The bundle sits in the mailbox past the expiry and an hour of clock skew.
+        g.clock.advance(by: 2 * 3_600_000 + 1000)
+        await g.prison.collect()
+        #expect(g.list(g.prisonHome.path + "/spool/received/A81001").isEmpty)
+        let record = try Journal(path: g.prisonHome.path + "/journal.sqlite").incoming(id)
+        #expect(record?.state == .rejected)
+        #expect(record?.reason?.hasPrefix("expired") == true)
+    }
 }

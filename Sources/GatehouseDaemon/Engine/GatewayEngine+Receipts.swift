@@ -21,7 +21,8 @@ extension GatewayEngine {
                 return
             }
             if record.state.isFinal {
-                log(.info, "ignoring a repeated receipt", bundle: id.hex, partner: receiver.value, state: record.state.rawValue)
+                log(record.state == .acknowledged ? .info : .warning,
+                    "ignoring a receipt for a bundle already \(record.state.rawValue)", bundle: id.hex, partner: receiver.value, state: record.state.rawValue)
                 try await mailbox.remove(name, from: own.org)
                 return
             }
