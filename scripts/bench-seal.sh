@@ -19,7 +19,7 @@ cd "$work"
 # Test data is kept in bench/data (git-ignored) between runs: generating it is slow.
 if [[ ! -f $data/records.xml ]]; then
     echo "generating ${size_mb} MiB of compressible records…"
-    python3 "$root/scripts/gen-records.py" "$data/records.xml.part" $((size_mb * 1048576))
+    python3 "$root/scripts/gen-records.py" --size-mb "$size_mb" -o "$data/records.xml.part"
     mv "$data/records.xml.part" "$data/records.xml"
 fi
 if [[ ! -f $data/scans.bin ]]; then
