@@ -23,10 +23,10 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The tests, then the crash test in a short form (random kill -9 of both daemons, exactly-once checked).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
-	# The crash test in a short form: random kill -9 of both daemons, exactly-once checked.
 	RECORDS=60 KILLS=8 TIMEOUT=180 bash scripts/crash-test.sh
 
 demo: build
