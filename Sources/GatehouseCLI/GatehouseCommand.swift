@@ -16,7 +16,10 @@ public struct GatehouseCommand: ParsableCommand {
             partners/.
 
             Start with `gatehouse init`, send your card (`gatehouse identity export`) to each \
-            partner, import theirs with `gatehouse partners add`, and compare fingerprints by phone.
+            partner, import theirs with `gatehouse partners add`, and compare fingerprints by phone. \
+            Then `gatehouse run` watches spool/outbox/<ODS>/, delivers to each partner's mailbox, \
+            publishes what arrives under spool/received/, and exchanges signed receipts; \
+            `gatehouse status` and `gatehouse inbox` show where everything is.
             """,
         subcommands: [
             InitCommand.self,
