@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := header manifest receipt file-table bundle
+FUZZ_TARGETS := header manifest receipt file-table bundle sftp
 
 .PHONY: help deps build test demo bench-seal fuzz crash-test clean
 

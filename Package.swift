@@ -19,6 +19,9 @@ var targets: [Target] = [
     .target(name: "GatehouseFormat", dependencies: ["GatehouseCrypto"]),
     /// The organisation's home folder: key store, partner store, atomic publication.
     .target(name: "GatehouseKit", dependencies: ["GatehouseFormat", "GatehouseCrypto", "CSystemShims"]),
+    /// SFTP version 3 (draft-ietf-secsh-filexfer-02 with OpenSSH's extensions): packets and
+    /// attributes, no I/O.
+    .target(name: "GatehouseSFTP"),
     /// The journal: every record's and bundle's state and transitions, in SQLite (GRDB).
     .target(
         name: "GatehouseJournal",
@@ -46,7 +49,7 @@ var targets: [Target] = [
     .executableTarget(name: "gatehouse", dependencies: ["GatehouseCLI"]),
 
     /// Shared helpers for the test targets.
-    .target(name: "GatehouseTesting", dependencies: ["GatehouseKit", "GatehouseFormat", "GatehouseCrypto"], path: "Tests/GatehouseTesting"),
+    .target(name: "GatehouseTesting", dependencies: ["GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseSFTP"], path: "Tests/GatehouseTesting"),
     .testTarget(name: "GatehouseCryptoTests", dependencies: ["GatehouseCrypto", "GatehouseTesting"]),
     // Vectors and fuzz regressions are read from the source tree (#filePath), not as resources.
     .testTarget(
@@ -55,6 +58,7 @@ var targets: [Target] = [
         exclude: ["Vectors", "FuzzRegressions"]
     ),
     .testTarget(name: "GatehouseKitTests", dependencies: ["GatehouseKit", "GatehouseTesting"]),
+    .testTarget(name: "GatehouseSFTPTests", dependencies: ["GatehouseSFTP"]),
     .testTarget(name: "GatehouseJournalTests", dependencies: ["GatehouseJournal", "GatehouseTesting"]),
     .testTarget(
         name: "GatehouseDaemonTests",

@@ -1,12 +1,13 @@
 import GatehouseCrypto
 import GatehouseFormat
+import GatehouseSFTP
 
 /// The parsers that take untrusted bytes, run the same way by the libFuzzer executable
 /// (`make fuzz`) and by the tests that replay committed crash inputs.
 public enum FuzzHarness {
     /// One fuzz target per parser.
     public enum Target: String, CaseIterable, Sendable {
-        case header, manifest, receipt, fileTable = "file-table", bundle
+        case header, manifest, receipt, fileTable = "file-table", bundle, sftp
     }
 
     /// Runs `bytes` through `target`'s parser. Traps (so the fuzzer reports a crash) when a
@@ -24,6 +25,18 @@ public enum FuzzHarness {
         case .fileTable:
             if let (entries, length) = try? FileTable.parse(bytes[...]) {
                 precondition(FileTable.encode(entries) == Array(bytes.prefix(length)), "file table is not canonical")
+            }
+        case .sftp:
+            // The SFTP packet parser on a stream: every packet that parses re-encodes to itself.
+            var parser = SFTPPacketParser()
+            parser.append(bytes)
+            var consumed = 0
+            while let message = try? parser.next() {
+                if case .unknown = message { break }
+                let encoded = message.encoded()
+                precondition(consumed + encoded.count <= bytes.count
+                    && Array(bytes[consumed..<(consumed + encoded.count)]) == encoded, "SFTP packet is not canonical")
+                consumed += encoded.count
             }
         case .bundle:
             // The whole opening path as YOI123 receiving from A81001 (test keys): framing,
