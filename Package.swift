@@ -22,6 +22,8 @@ var targets: [Target] = [
     /// SFTP version 3 (draft-ietf-secsh-filexfer-02 with OpenSSH's extensions): packets and
     /// attributes, no I/O.
     .target(name: "GatehouseSFTP"),
+    /// The mailbox server side: `gatehouse sftp-server`, confined to the mailbox rules.
+    .target(name: "GatehouseRelay", dependencies: ["GatehouseSFTP", "GatehouseKit", "GatehouseFormat", "CSystemShims"]),
     /// The journal: every record's and bundle's state and transitions, in SQLite (GRDB).
     .target(
         name: "GatehouseJournal",
@@ -40,7 +42,7 @@ var targets: [Target] = [
     .target(
         name: "GatehouseCLI",
         dependencies: [
-            "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseJournal", "GatehouseDaemon",
+            "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseJournal", "GatehouseDaemon", "GatehouseRelay",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

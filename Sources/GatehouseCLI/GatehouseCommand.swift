@@ -32,6 +32,7 @@ public struct GatehouseCommand: ParsableCommand {
             InboxCommand.self,
             RunCommand.self,
             ConfigCommand.self,
+            SFTPServerCommand.self,
         ]
     )
 

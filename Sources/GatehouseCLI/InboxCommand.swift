@@ -37,7 +37,11 @@ struct InboxCommand: ParsableCommand {
 
     func run() throws {
         let home = try homeOptions.initialised()
-        let journal = try Journal(path: SpoolLayout(home: home).journal)
+        guard let journal = try Journal.openForReading(path: SpoolLayout(home: home).journal) else {
+            // No journal yet: the gateway has never run here.
+            if json { return print("[]") }
+            return print("Nothing yet: `gatehouse run` has not run in \(home.path).")
+        }
         let entries = try journal.allIncoming().map { r in
             Entry(bundleID: r.bundleID, sender: r.sender, state: r.state.rawValue, receivedAt: JSONOutput.time(r.receivedAt),
                   path: r.publishedPath, reason: r.reason,

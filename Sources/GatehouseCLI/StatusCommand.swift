@@ -33,7 +33,11 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let home = try homeOptions.initialised()
-        let journal = try Journal(path: SpoolLayout(home: home).journal)
+        guard let journal = try Journal.openForReading(path: SpoolLayout(home: home).journal) else {
+            // No journal yet: the gateway has never run here.
+            if json { return print("[]") }
+            return print("Nothing yet: `gatehouse run` has not run in \(home.path).")
+        }
         if let bundleID {
             guard let record = try journal.outgoing(bundleID.lowercased()) else {
                 throw CommandFailure(status: .invalidInput, message: "no outgoing bundle \(bundleID) in \(home.path)",

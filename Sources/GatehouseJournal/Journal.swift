@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The gateway's journal: every record's and bundle's state and every transition, in SQLite.
@@ -7,6 +8,19 @@ import GRDB
 /// written in one transaction.
 public final class Journal: Sendable {
     private let queue: DatabaseQueue
+
+    /// Opens the journal at `path` read-only, for `status` and `inbox`; nil when the gateway
+    /// has not created it yet. Readers never create or migrate the database, so they cannot
+    /// race a starting daemon that does.
+    public static func openForReading(path: String) throws -> Journal? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        return Journal(queue: try DatabaseQueue(path: path, configuration: config))
+    }
+
+    private init(queue: DatabaseQueue) { self.queue = queue }
 
     /// Opens (creating if needed) the journal at `path`.
     public init(path: String) throws {

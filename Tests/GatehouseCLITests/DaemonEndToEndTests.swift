@@ -166,7 +166,7 @@ struct DaemonEndToEndTests {
         try Data(bytes).write(to: URL(fileURLWithPath: pair.mailboxes + "/YOI123/\(id).ghb"))
         try pair.start()
         let rejected = eventually { pair.inbox(pair.prison).first?["state"] as? String == "rejected" }
-        #expect(rejected, "\(pair.inbox(pair.prison))")
+        #expect(rejected, "\(pair.inbox(pair.prison))\n\(pair.daemons[pair.prison]?.logText ?? "no daemon")")
         #expect((pair.inbox(pair.prison).first?["reason"] as? String)?.contains("authentication-failed") == true)
         #expect(pair.listing(pair.prison + "/spool/received/A81001").isEmpty)
         let reason = try String(contentsOfFile: pair.prison + "/spool/quarantine/\(id)/reason.txt", encoding: .utf8)

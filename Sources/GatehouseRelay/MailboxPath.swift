@@ -1,0 +1,33 @@
+public import GatehouseFormat
+
+/// A path a client may name on the mailbox server: `<ODS>/<name>` (a leading `/` allowed), or
+/// `<ODS>` for the mailbox folder itself. Nothing else exists for a client: no `..`, no deeper
+/// folders, no links, no names with control characters.
+public struct MailboxPath: Hashable, Sendable, CustomStringConvertible {
+    /// The mailbox's organisation.
+    public let org: ODSCode
+    /// The file's name, nil for the mailbox folder itself.
+    public let name: String?
+
+    /// Parses a client's path; nil when it names nothing a client may touch.
+    public init?(_ text: String) {
+        var parts = text.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        if parts.first == "." { parts.removeFirst() }
+        guard (1...2).contains(parts.count), let org = try? ODSCode(parts[0]) else { return nil }
+        self.org = org
+        if parts.count == 2 {
+            let name = parts[1]
+            // Temporary names start with a dot; apart from that the file-name rules apply.
+            let checked = name.hasPrefix(".") ? String(name.dropFirst()) : name
+            guard !checked.isEmpty, (try? FileNameRule.validate(checked)) != nil, name.utf8.count <= 255 else { return nil }
+            self.name = name
+        } else {
+            self.name = nil
+        }
+    }
+
+    /// True for a transfer in progress (a dot-name).
+    public var isTemporary: Bool { name?.hasPrefix(".") ?? false }
+
+    public var description: String { name.map { "/\(org.value)/\($0)" } ?? "/\(org.value)" }
+}

@@ -1,0 +1,106 @@
+import Glibc
+import CSystemShims
+import GatehouseKit
+import GatehouseSFTP
+
+extension MailboxServer {
+    func newHandle(_ id: UInt32, _ handle: OpenHandle) -> SFTPMessage {
+        guard handles.count < 64 else {
+            if case .file(let fd, _, _) = handle { Glibc.close(fd) }
+            return status(id, .failure, "too many open handles")
+        }
+        let key = nextHandle
+        nextHandle &+= 1
+        handles[key] = handle
+        return .handle(id: id, handle: withUnsafeBytes(of: key.bigEndian) { Array($0) })
+    }
+
+    func handleKey(_ bytes: [UInt8]) -> UInt32? {
+        guard bytes.count == 4 else { return nil }
+        return bytes.reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    func file(_ handle: [UInt8]) -> (fd: Int32, path: MailboxPath, writable: Bool)? {
+        guard let key = handleKey(handle), case .file(let fd, let path, let writable)? = handles[key] else { return nil }
+        return (fd, path, writable)
+    }
+
+    func read(_ id: UInt32, _ handle: [UInt8], _ offset: UInt64, _ length: UInt32) -> SFTPMessage {
+        guard let file = file(handle) else { return status(id, .failure, "not an open file handle") }
+        let count = Int(min(length, UInt32(SFTP.maxPacketLength - 1024)))
+        var data = [UInt8](repeating: 0, count: count)
+        let n = data.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress, count, off_t(offset)) }
+        guard n >= 0 else { return errnoStatus(id, "read \(file.path)") }
+        guard n > 0 else { return status(id, .eof) }
+        return .data(id: id, data: Array(data.prefix(n)))
+    }
+
+    func write(_ id: UInt32, _ handle: [UInt8], _ offset: UInt64, _ data: [UInt8]) -> SFTPMessage {
+        guard let file = file(handle), file.writable else { return status(id, .failure, "not a handle open for writing") }
+        var done = 0
+        while done < data.count {
+            let n = data.withUnsafeBytes { pwrite(file.fd, $0.baseAddress! + done, data.count - done, off_t(offset) + off_t(done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return errnoStatus(id, "write \(file.path)") }
+            done += n
+        }
+        return status(id, .ok)
+    }
+
+    func fstat(_ id: UInt32, _ handle: [UInt8]) -> SFTPMessage {
+        guard let file = file(handle) else { return status(id, .failure, "not an open file handle") }
+        var info = Glibc.stat()
+        guard Glibc.fstat(file.fd, &info) == 0 else { return errnoStatus(id, "fstat \(file.path)") }
+        return .attrs(id: id, attributes: Self.attributes(info))
+    }
+
+    func fsync(_ id: UInt32, _ handle: [UInt8]) -> SFTPMessage {
+        guard let file = file(handle) else { return status(id, .failure, "not an open file handle") }
+        guard Glibc.fsync(file.fd) == 0 else { return errnoStatus(id, "fsync \(file.path)") }
+        return status(id, .ok)
+    }
+
+    func close(_ id: UInt32, _ handle: [UInt8]) -> SFTPMessage {
+        guard let key = handleKey(handle), let open = handles.removeValue(forKey: key) else { return status(id, .failure, "not an open handle") }
+        if case .file(let fd, let path, _) = open, Glibc.close(fd) != 0 { return errnoStatus(id, "close \(path)") }
+        return status(id, .ok)
+    }
+
+    func remove(_ id: UInt32, _ text: String) -> SFTPMessage {
+        guard let path = MailboxPath(text), path.name != nil else { return refuse(id, "\(text.debugDescription) is not a file in a mailbox") }
+        guard path.org == org || created.contains(path) else {
+            return refuse(id, "\(org) may remove only its own mail and its own unfinished uploads")
+        }
+        guard unlink(filePath(path)) == 0 else { return errnoStatus(id, "remove \(path)") }
+        created.remove(path)
+        try? DurableFile.syncFolder(folder(path.org))
+        log("\(org) removed \(path)")
+        return status(id, .ok)
+    }
+
+    /// `posix-rename@openssh.com`, restricted: from a temporary name this session created to a
+    /// final name in the same mailbox that does not exist yet (never an overwrite).
+    func publish(_ id: UInt32, _ fromText: String, _ toText: String) -> SFTPMessage {
+        guard let from = MailboxPath(fromText), let to = MailboxPath(toText), from.name != nil, to.name != nil else {
+            return refuse(id, "rename needs two files in a mailbox")
+        }
+        guard created.contains(from), from.isTemporary else { return refuse(id, "only an upload made in this session can be published") }
+        guard to.org == from.org, !to.isTemporary else { return refuse(id, "publish to a final name in the same mailbox") }
+        guard gatehouse_rename_noreplace(filePath(from), filePath(to)) == 0 else {
+            if errno == EEXIST { return status(id, .failure, "\(to) already exists; mailboxes never overwrite") }
+            return errnoStatus(id, "publish \(to)")
+        }
+        try? DurableFile.syncFolder(folder(to.org))
+        created.remove(from)
+        created.insert(to)
+        log("\(org) published \(to)")
+        return status(id, .ok)
+    }
+
+    static func attributes(_ info: Glibc.stat) -> SFTPAttributes {
+        var a = SFTPAttributes(size: UInt64(info.st_size), permissions: UInt32(info.st_mode))
+        a.accessTime = UInt32(truncatingIfNeeded: info.st_atim.tv_sec)
+        a.modificationTime = UInt32(truncatingIfNeeded: info.st_mtim.tv_sec)
+        return a
+    }
+}

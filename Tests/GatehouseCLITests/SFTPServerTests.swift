@@ -1,0 +1,80 @@
+import Foundation
+import GatehouseTesting
+import Testing
+
+/// `gatehouse sftp-server` driven by OpenSSH's own `sftp` client (`sftp -D` runs the server
+/// over pipes, without sshd), so the server is checked against the real implementation.
+@Suite("gatehouse sftp-server with OpenSSH's sftp client")
+struct SFTPServerTests {
+    let folder: TemporaryDirectory
+    let root: String
+
+    init() throws {
+        folder = try TemporaryDirectory()
+        root = folder.appending("mailboxes")
+        for org in ["A81001", "YOI123"] { try FileManager.default.createDirectory(atPath: "\(root)/\(org)", withIntermediateDirectories: true) }
+        try Data("mail for A81001".utf8).write(to: URL(fileURLWithPath: "\(root)/A81001/in1.ghb"))
+        try Data("YOI123's mail".utf8).write(to: URL(fileURLWithPath: "\(root)/YOI123/secret.ghb"))
+        try Data("a sealed bundle".utf8).write(to: URL(fileURLWithPath: folder.appending("out.ghb")))
+    }
+
+    /// Runs `sftp -b` with `commands` as A81001; returns (status, combined output).
+    func sftp(_ commands: [String]) throws -> (Int32, String) {
+        let batch = folder.appending("batch-\(UUID().uuidString)")
+        try commands.joined(separator: "\n").write(toFile: batch, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sftp")
+        process.arguments = ["-b", batch, "-D", "\(try GatehouseProcess.binaryPath()) sftp-server --org A81001 --root \(root)"]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    func contents(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+
+    @Test func ownMailboxAndPublishingWork() throws {
+        let (status, output) = try sftp([
+            "ls /A81001", "get /A81001/in1.ghb got.ghb",
+            "put out.ghb /YOI123/.upload.part", "rename /YOI123/.upload.part /YOI123/bundle.ghb",
+            "rm /A81001/in1.ghb",
+        ])
+        #expect(status == 0, "\(output)")
+        #expect(contents(folder.appending("got.ghb")) == "mail for A81001")
+        #expect(contents("\(root)/YOI123/bundle.ghb") == "a sealed bundle")
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/YOI123/.upload.part"))
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/A81001/in1.ghb"))
+    }
+
+    @Test(arguments: [
+        ("get /YOI123/secret.ghb stolen", "reading another organisation's mail"),
+        ("ls /YOI123", "listing another organisation's mailbox"),
+        ("put out.ghb /YOI123/direct.ghb", "uploading under a final name"),
+        ("put out.ghb /ZZZ999/.x.part", "writing to an unregistered mailbox"),
+        ("put out.ghb /../escape", "escaping the server folder"),
+        ("put out.ghb /A81001/../YOI123/.x.part", "escaping through .."),
+        ("mkdir /A81001/sub", "making folders"),
+        ("rm /YOI123/secret.ghb", "removing another organisation's mail"),
+        ("symlink /YOI123/secret.ghb /A81001/link", "making links"),
+        ("chmod 777 /A81001/in1.ghb", "changing attributes"),
+    ])
+    func refusals(command: String, what: String) throws {
+        let (status, output) = try sftp([command])
+        #expect(status != 0, "\(what) was allowed: \(output)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appending("stolen")))
+        #expect(contents("\(root)/YOI123/secret.ghb") == "YOI123's mail")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/YOI123")) == ["secret.ghb"], "\(what)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appending("escape")))
+    }
+
+    @Test func publishingNeverOverwrites() throws {
+        try Data("first".utf8).write(to: URL(fileURLWithPath: "\(root)/YOI123/taken.ghb"))
+        let (status, output) = try sftp(["put out.ghb /YOI123/.t.part", "rename /YOI123/.t.part /YOI123/taken.ghb"])
+        #expect(status != 0, "\(output)")
+        #expect(contents("\(root)/YOI123/taken.ghb") == "first")
+    }
+}
