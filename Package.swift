@@ -22,6 +22,8 @@ var targets: [Target] = [
     /// SFTP version 3 (draft-ietf-secsh-filexfer-02 with OpenSSH's extensions): packets and
     /// attributes, no I/O.
     .target(name: "GatehouseSFTP"),
+    /// The SFTP client: a session over a child process (OpenSSH's ssh) and file operations.
+    .target(name: "GatehouseSFTPClient", dependencies: ["GatehouseSFTP"]),
     /// The mailbox server side: `gatehouse sftp-server`, confined to the mailbox rules.
     .target(name: "GatehouseRelay", dependencies: ["GatehouseSFTP", "GatehouseKit", "GatehouseFormat", "CSystemShims"]),
     /// The journal: every record's and bundle's state and transitions, in SQLite (GRDB).
@@ -60,7 +62,7 @@ var targets: [Target] = [
         exclude: ["Vectors", "FuzzRegressions"]
     ),
     .testTarget(name: "GatehouseKitTests", dependencies: ["GatehouseKit", "GatehouseTesting"]),
-    .testTarget(name: "GatehouseSFTPTests", dependencies: ["GatehouseSFTP"]),
+    .testTarget(name: "GatehouseSFTPTests", dependencies: ["GatehouseSFTP", "GatehouseSFTPClient", "GatehouseTesting"]),
     .testTarget(name: "GatehouseJournalTests", dependencies: ["GatehouseJournal", "GatehouseTesting"]),
     .testTarget(
         name: "GatehouseDaemonTests",

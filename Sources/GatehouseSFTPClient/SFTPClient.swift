@@ -1,0 +1,153 @@
+import Foundation
+import Glibc
+public import GatehouseSFTP
+
+/// File operations over an ``SFTPConnection``, as a gateway needs them: durable, never-overwrite
+/// uploads, listing, download and removal.
+public struct SFTPClient: Sendable {
+    /// The session.
+    public let connection: SFTPConnection
+    /// Bytes per WRITE request, from `limits@openssh.com` when the server offers it.
+    public let writeLength: Int
+    /// WRITE requests kept in flight at once (OpenSSH's own client keeps 64).
+    public let pipelineDepth = 64
+
+    /// Connects through `executable arguments…` (for example `ssh -s … sftp`).
+    public static func connect(executable: String, arguments: [String], stderr: FileHandle? = nil) async throws -> SFTPClient {
+        let connection = try SFTPConnection(executable: executable, arguments: arguments, stderr: stderr)
+        try await connection.handshake()
+        var writeLength = 32 * 1024
+        if connection.serverExtensions.contains(where: { $0.name == SFTP.Extension.limits }) {
+            let reply = try await connection.request { SFTPExtendedRequest.limits.message(id: $0) }
+            if case .extendedReply(_, let data) = reply, let limits = try? SFTPLimits.decode(data), limits.maxWriteLength > 0 {
+                writeLength = Int(min(limits.maxWriteLength, 255 * 1024))
+            }
+        }
+        return SFTPClient(connection: connection, writeLength: writeLength)
+    }
+
+    private func supports(_ name: String) -> Bool { connection.serverExtensions.contains { $0.name == name } }
+
+    private func check(_ reply: SFTPMessage, _ path: String) throws {
+        guard case .status(_, let code, let message, _) = reply else {
+            throw SFTPClientError.protocolError("expected STATUS for \(path), got \(reply)")
+        }
+        guard code == SFTP.StatusCode.ok.rawValue else { throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: path) }
+    }
+
+    private func handle(_ reply: SFTPMessage, _ path: String) throws -> [UInt8] {
+        switch reply {
+        case .handle(_, let handle): return handle
+        case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: path)
+        default: throw SFTPClientError.protocolError("expected HANDLE for \(path), got \(reply)")
+        }
+    }
+
+    /// Uploads the local file to `directory/name`: written under a unique temporary dot-name,
+    /// fsynced, then published with `posix-rename@openssh.com` and its size checked. On any
+    /// error the temporary file is removed, so no partial file is ever visible under `name`.
+    @discardableResult
+    public func upload(_ local: String, to directory: String, as name: String) async throws -> UInt64 {
+        guard supports(SFTP.Extension.posixRename) else {
+            throw SFTPClientError.protocolError("the server lacks posix-rename@openssh.com, needed to publish without overwriting")
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: local), options: .alwaysMapped)
+        let temporary = "\(directory)/.\(name).\(UInt64.random(in: 0...UInt64.max)).part"
+        let final = "\(directory)/\(name)"
+        let file = try handle(await connection.request {
+            .open(id: $0, path: temporary, flags: [.write, .create, .exclusive], attributes: SFTPAttributes(permissions: 0o640))
+        }, temporary)
+        do {
+            try await writeAll(data, handle: file, path: temporary)
+            if supports(SFTP.Extension.fsync) {
+                try check(await connection.request { SFTPExtendedRequest.fsync(handle: file).message(id: $0) }, temporary)
+            }
+            try check(await connection.request { .close(id: $0, handle: file) }, temporary)
+            try check(await connection.request { SFTPExtendedRequest.posixRename(from: temporary, to: final).message(id: $0) }, final)
+        } catch {
+            _ = try? await connection.request { .close(id: $0, handle: file) }
+            _ = try? await connection.request { .remove(id: $0, path: temporary) }
+            throw error
+        }
+        let size = try await stat(final).size ?? 0
+        guard size == UInt64(data.count) else {
+            throw SFTPClientError.protocolError("\(final) has \(size) bytes after upload, \(data.count) were sent")
+        }
+        return size
+    }
+
+    /// Pipelined writes: up to ``pipelineDepth`` requests in flight; replies in any order.
+    private func writeAll(_ data: Data, handle: [UInt8], path: String) async throws {
+        let chunks = stride(from: 0, to: data.count, by: writeLength).map { $0..<min($0 + writeLength, data.count) }
+        let connection = self.connection
+        try await withThrowingTaskGroup(of: SFTPMessage.self) { group in
+            var next = 0
+            func submit() {
+                let range = chunks[next]
+                let bytes = [UInt8](data[range])
+                let offset = UInt64(range.lowerBound)
+                group.addTask { try await connection.request { .write(id: $0, handle: handle, offset: offset, data: bytes) } }
+                next += 1
+            }
+            while next < min(pipelineDepth, chunks.count) { submit() }
+            while let reply = try await group.next() {
+                try check(reply, path)
+                if next < chunks.count { submit() }
+            }
+        }
+    }
+
+    /// The attributes of `path`.
+    public func stat(_ path: String) async throws -> SFTPAttributes {
+        let reply = try await connection.request { .stat(id: $0, path: path) }
+        switch reply {
+        case .attrs(_, let attributes): return attributes
+        case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: path)
+        default: throw SFTPClientError.protocolError("expected ATTRS for \(path), got \(reply)")
+        }
+    }
+
+    /// The names in `directory` (READDIR returns them in pages).
+    public func list(_ directory: String) async throws -> [SFTPName] {
+        let dir = try handle(await connection.request { .opendir(id: $0, path: directory) }, directory)
+        defer { Task { [connection] in _ = try? await connection.request { .close(id: $0, handle: dir) } } }
+        var names: [SFTPName] = []
+        while true {
+            let reply = try await connection.request { .readdir(id: $0, handle: dir) }
+            switch reply {
+            case .name(_, let entries): names += entries.filter { $0.filename != "." && $0.filename != ".." }
+            case .status(_, let code, _, _) where code == SFTP.StatusCode.eof.rawValue: return names
+            case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: directory)
+            default: throw SFTPClientError.protocolError("expected NAME for \(directory), got \(reply)")
+            }
+        }
+    }
+
+    /// Downloads `remote` into the new local file `local`.
+    public func download(_ remote: String, to local: String) async throws {
+        let file = try handle(await connection.request { .open(id: $0, path: remote, flags: .read, attributes: SFTPAttributes()) }, remote)
+        guard FileManager.default.createFile(atPath: local, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let out = FileHandle(forWritingAtPath: local) else { throw SFTPClientError.protocolError("cannot create \(local)") }
+        defer { try? out.close() }
+        var offset: UInt64 = 0
+        while true {
+            let reply = try await connection.request { .read(id: $0, handle: file, offset: offset, length: UInt32(writeLength)) }
+            switch reply {
+            case .data(_, let bytes):
+                try out.write(contentsOf: bytes)
+                offset += UInt64(bytes.count)
+            case .status(_, let code, _, _) where code == SFTP.StatusCode.eof.rawValue:
+                try out.synchronize()
+                try check(await connection.request { .close(id: $0, handle: file) }, remote)
+                return
+            case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: remote)
+            default: throw SFTPClientError.protocolError("expected DATA for \(remote), got \(reply)")
+            }
+        }
+    }
+
+    /// Removes `path`.
+    public func remove(_ path: String) async throws {
+        try check(await connection.request { .remove(id: $0, path: path) }, path)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import GatehouseSFTP
+import GatehouseSFTPClient
+import GatehouseTesting
+import Testing
+
+/// Our SFTP client against OpenSSH's own `sftp-server` (run over pipes, no sshd needed) and
+/// against `gatehouse sftp-server`.
+@Suite("SFTP client against real servers")
+struct SFTPClientTests {
+    static let openSSHServer = "/usr/lib/openssh/sftp-server"
+    let folder: TemporaryDirectory
+
+    init() throws { folder = try TemporaryDirectory() }
+
+    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let path = folder.appending(name)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    @Test func uploadListDownloadRemoveWithOpenSSHServer() async throws {
+        let remote = folder.appending("remote")
+        try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
+        let client = try await SFTPClient.connect(executable: Self.openSSHServer, arguments: [])
+        defer { client.connection.close() }
+        #expect(client.connection.serverExtensions.contains { $0.name == SFTP.Extension.posixRename })
+        #expect(client.connection.serverExtensions.contains { $0.name == SFTP.Extension.fsync })
+        // Several MB: many pipelined WRITEs, replies in any order.
+        let bytes = randomBytes(3_000_000 + 17)
+        let size = try await client.upload(try write("big.ghb", bytes), to: remote, as: "big.ghb")
+        #expect(size == UInt64(bytes.count))
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: "\(remote)/big.ghb"))) == bytes)
+        // No temporary file left, nothing partial visible.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: remote) == ["big.ghb"])
+        #expect(try await client.list(remote).map(\.filename) == ["big.ghb"])
+        try await client.download("\(remote)/big.ghb", to: folder.appending("back.ghb"))
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: folder.appending("back.ghb")))) == bytes)
+        try await client.remove("\(remote)/big.ghb")
+        #expect(try await client.list(remote).isEmpty)
+        await #expect(throws: SFTPClientError.self) { try await client.stat("\(remote)/big.ghb") }
+    }
+
+    @Test func listingPagesPastOneHundredNames() async throws {
+        let remote = folder.appending("many")
+        try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
+        for i in 0..<250 { try Data([UInt8(i % 256)]).write(to: URL(fileURLWithPath: "\(remote)/f\(i).ghb")) }
+        let client = try await SFTPClient.connect(executable: Self.openSSHServer, arguments: [])
+        defer { client.connection.close() }
+        #expect(try await client.list(remote).count == 250)
+    }
+
+    @Test func confinedServerAcceptsTheClientAndRefusesOverwrites() async throws {
+        let root = folder.appending("mailboxes")
+        for org in ["A81001", "YOI123"] { try FileManager.default.createDirectory(atPath: "\(root)/\(org)", withIntermediateDirectories: true) }
+        let client = try await SFTPClient.connect(executable: try GatehouseProcess.binaryPath(),
+                                                  arguments: ["sftp-server", "--org", "A81001", "--root", root])
+        defer { client.connection.close() }
+        let local = try write("b.ghb", randomBytes(100_000))
+        try await client.upload(local, to: "/YOI123", as: "b.ghb")
+        #expect(FileManager.default.fileExists(atPath: "\(root)/YOI123/b.ghb"))
+        // The same name again: refused, the first copy untouched, the temporary file removed.
+        let other = try write("c.ghb", randomBytes(10))
+        await #expect(throws: SFTPClientError.self) { try await client.upload(other, to: "/YOI123", as: "b.ghb") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(root)/YOI123") == ["b.ghb"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(root)/YOI123/b.ghb")).count == 100_000)
+        // Its own mailbox: list, read, remove.
+        try Data("for A".utf8).write(to: URL(fileURLWithPath: "\(root)/A81001/in.ghb"))
+        #expect(try await client.list("/A81001").map(\.filename) == ["in.ghb"])
+        try await client.download("/A81001/in.ghb", to: folder.appending("in.ghb"))
+        try await client.remove("/A81001/in.ghb")
+        await #expect(throws: SFTPClientError.self) { try await client.list("/YOI123") }
+    }
+
+    @Test func aDeadServerFailsEveryWaitingRequest() async throws {
+        let client = try await SFTPClient.connect(executable: Self.openSSHServer, arguments: [])
+        client.connection.close()
+        await #expect(throws: SFTPClientError.self) { try await client.list("/") }
+    }
+}
