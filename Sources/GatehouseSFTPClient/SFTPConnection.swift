@@ -27,8 +27,15 @@ public final class SFTPConnection: Sendable {
         process.standardOutput = fromChild
         process.standardError = stderr ?? FileHandle.nullDevice
         try process.run()
+        // Our copies of the child's ends must go, or the reader never sees end-of-file when
+        // the child (ssh) exits.
+        try? fromChild.fileHandleForWriting.close()
+        try? toChild.fileHandleForReading.close()
         input = toChild.fileHandleForWriting
         let output = fromChild.fileHandleForReading
+        process.terminationHandler = { [weak self] process in
+            self?.fail(SFTPClientError.connectionLost("the SFTP program exited with status \(process.terminationStatus)"))
+        }
         let thread = Thread { [self] in readLoop(output.fileDescriptor) }
         thread.name = "gatehouse-sftp-reader"
         thread.start()

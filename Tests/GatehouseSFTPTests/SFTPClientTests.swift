@@ -6,7 +6,7 @@ import Testing
 
 /// Our SFTP client against OpenSSH's own `sftp-server` (run over pipes, no sshd needed) and
 /// against `gatehouse sftp-server`.
-@Suite("SFTP client against real servers")
+@Suite("SFTP client against real servers", .timeLimit(.minutes(1)))
 struct SFTPClientTests {
     static let openSSHServer = "/usr/lib/openssh/sftp-server"
     let folder: TemporaryDirectory
