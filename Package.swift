@@ -22,8 +22,9 @@ var targets: [Target] = [
     /// SFTP version 3 (draft-ietf-secsh-filexfer-02 with OpenSSH's extensions): packets and
     /// attributes, no I/O.
     .target(name: "GatehouseSFTP"),
-    /// The SFTP client: a session over a child process (OpenSSH's ssh) and file operations.
-    .target(name: "GatehouseSFTPClient", dependencies: ["GatehouseSFTP"]),
+    /// The SFTP client: a session over a child process (OpenSSH's ssh), file operations, and
+    /// the sftp:// mailbox transport.
+    .target(name: "GatehouseSFTPClient", dependencies: ["GatehouseSFTP", "GatehouseKit", "GatehouseFormat"]),
     /// The mailbox server side: `gatehouse sftp-server`, confined to the mailbox rules.
     .target(name: "GatehouseRelay", dependencies: ["GatehouseSFTP", "GatehouseKit", "GatehouseFormat", "CSystemShims"]),
     /// The journal: every record's and bundle's state and transitions, in SQLite (GRDB).
@@ -35,7 +36,7 @@ var targets: [Target] = [
     .target(
         name: "GatehouseDaemon",
         dependencies: [
-            "GatehouseKit", "GatehouseJournal", "GatehouseFormat", "GatehouseCrypto",
+            "GatehouseKit", "GatehouseJournal", "GatehouseFormat", "GatehouseCrypto", "GatehouseSFTPClient",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]

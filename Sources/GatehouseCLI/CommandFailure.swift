@@ -32,4 +32,9 @@ struct CommandFailure: Error, CustomStringConvertible {
     static func unreadableInput(_ message: String) -> CommandFailure {
         CommandFailure(status: .invalidInput, message: message, hint: "check the file name and that the file is readable")
     }
+
+    /// A program Gatehouse runs (sshd) is missing or failed.
+    static func externalProgram(_ message: String, hint: String) -> CommandFailure {
+        CommandFailure(status: .ioError, message: message, hint: hint)
+    }
 }

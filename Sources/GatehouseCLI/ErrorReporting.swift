@@ -11,6 +11,8 @@ public enum GatehouseMain {
     /// printed to standard error as `gatehouse: error: …` and, when there is advice to give,
     /// `gatehouse: hint: …`, and the process exits with the status from ``GatehouseExitStatus``.
     public static func run(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
+        // Writing to a child (ssh) that has exited must fail with EPIPE, not end the process.
+        signal(SIGPIPE, SIG_IGN)
         var command: any ParsableCommand
         do {
             command = try GatehouseCommand.parseAsRoot(arguments)

@@ -25,6 +25,7 @@ public struct GatehouseCommand: ParsableCommand {
             InitCommand.self,
             IdentityCommand.self,
             PartnersCommand.self,
+            RelayCommand.self,
             SealCommand.self,
             OpenCommand.self,
             InspectCommand.self,

@@ -57,28 +57,9 @@ struct PartnersCommand: ParsableCommand {
             print("\(outcome == .added ? "Pinned" : "Updated") \(card.org) (\(card.name)).")
         }
 
-        private func readCard() throws -> IdentityCard {
-            let read: [UInt8]?
-            do {
-                read = try FileOperations.read(at: cardFile, limit: IdentityCard.maxTextLength, followingLinks: true)
-            } catch {
-                throw CommandFailure.unreadableInput(error.message)
-            }
-            guard let bytes = read else { throw CommandFailure.unreadableInput("cannot read \(cardFile): no such file") }
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw CommandFailure.invalidCard(cardFile, .malformed("the file is not UTF-8 text"))
-            }
-            do { return try IdentityCard.parse(text) } catch { throw CommandFailure.invalidCard(cardFile, error) }
-        }
+        private func readCard() throws -> IdentityCard { try CardInput.read(cardFile) }
 
-        private func confirm(_ org: ODSCode) throws {
-            guard !yes else { return }
-            print("Does the fingerprint match what \(org) read to you? [y/N] ", terminator: "")
-            fflush(nil)
-            // No input at all (a closed or empty stdin) counts as "no".
-            let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
-            guard answer == "y" || answer == "yes" else { throw CommandFailure.fingerprintNotConfirmed(org) }
-        }
+        private func confirm(_ org: ODSCode) throws { try CardInput.confirmFingerprint(of: org, assumeYes: yes) }
     }
 
     /// `gatehouse partners list [--json]`.
@@ -117,5 +98,33 @@ struct PartnersCommand: ParsableCommand {
                 for card in cards { print("\(card.org)\t\(card.fingerprint)\t\(card.name)") }
             }
         }
+    }
+}
+
+/// Reading a card a person was sent, and asking them to confirm its fingerprint.
+enum CardInput {
+    /// Reads and verifies the identity card in `file` (an email around it is fine).
+    static func read(_ file: String) throws -> IdentityCard {
+        let read: [UInt8]?
+        do {
+            read = try FileOperations.read(at: file, limit: IdentityCard.maxTextLength, followingLinks: true)
+        } catch {
+            throw CommandFailure.unreadableInput(error.message)
+        }
+        guard let bytes = read else { throw CommandFailure.unreadableInput("cannot read \(file): no such file") }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw CommandFailure.invalidCard(file, .malformed("the file is not UTF-8 text"))
+        }
+        do { return try IdentityCard.parse(text) } catch { throw CommandFailure.invalidCard(file, error) }
+    }
+
+    /// Asks whether the fingerprint matches what `org` read out; anything but y or yes refuses.
+    static func confirmFingerprint(of org: ODSCode, assumeYes: Bool) throws {
+        guard !assumeYes else { return }
+        print("Does the fingerprint match what \(org) read to you? [y/N] ", terminator: "")
+        fflush(nil)
+        // No input at all (a closed or empty stdin) counts as "no".
+        let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard answer == "y" || answer == "yes" else { throw CommandFailure.fingerprintNotConfirmed(org) }
     }
 }

@@ -37,13 +37,14 @@ struct RunCommand: AsyncParsableCommand {
         let own = try gateway.keys.loadOwnCard()
         let ownMailbox = try config.mailbox ?? own.mailbox.map { try MailboxAddress($0) }
         guard ownMailbox != nil else {
-            throw KitError.invalidInput("\(own.org) has no mailbox address: set one with `gatehouse identity set-mailbox dir:/path` (and send partners the new card) or `mailbox` in gatehouse.toml")
+            throw KitError.invalidInput("\(own.org) has no mailbox address: set one with `gatehouse identity set-mailbox ADDRESS` (and send partners the new card) or `mailbox` in gatehouse.toml")
         }
         let partners = gateway.partners
+        let connector = MailboxConnector(home: home, logger: logger)
         let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)? = { org in
-            if org == own.org { return ownMailbox?.transport() }
-            guard let card = try partners.card(for: org) else { return nil }
-            return try config.mailbox(for: card)?.transport()
+            if org == own.org { return try ownMailbox.map { try connector.transport(for: org, at: $0) } }
+            guard let card = try partners.card(for: org), let address = try config.mailbox(for: card) else { return nil }
+            return try connector.transport(for: org, at: address)
         }
         var settings = DaemonSettings()
         settings.expiry = config.expiry

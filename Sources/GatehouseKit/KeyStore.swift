@@ -22,10 +22,14 @@ public struct KeyStore: Sendable {
     public func encryptionKeyPath(id: KeyID) -> String { home.keysPath + "/encryption-\(id.hex).key" }
 
     /// True once `init` has completed (the own identity card exists).
+    /// The organisation's SSH key for logging in to mailbox relays, an OpenSSH private key file.
+    public func sshKeyPath(id: KeyID) -> String { home.keysPath + "/ssh-\(id.hex).key" }
+
     public var isInitialised: Bool { FileManager.default.fileExists(atPath: home.ownCardPath) }
 
-    /// Creates the organisation's identity: a root key, a signing key and an encryption key,
-    /// each in its own new 0600 file, and the identity card signed by the root key.
+    /// Creates the organisation's identity: a root key, a signing key, an encryption key and an
+    /// SSH key (for mailbox relays), each in its own new 0600 file, and the identity card signed
+    /// by the root key.
     ///
     /// Refuses (`alreadyInitialised`) when any key file or the card already exists: keys are
     /// never overwritten. The card is written last, so a home is initialised only when complete.
@@ -42,16 +46,19 @@ public struct KeyStore: Sendable {
         let root = SigningSecretKey.generate()
         let signing = SigningSecretKey.generate()
         let encryption = AgreementSecretKey.generate()
+        let ssh = SigningSecretKey.generate()
         let card: IdentityCard
         do {
             card = try IdentityCard.make(org: org, name: name, root: root, signingKey: signing.publicKey,
-                                         encryptionKey: encryption.publicKey, created: created, mailbox: mailbox?.description)
+                                         encryptionKey: encryption.publicKey, created: created,
+                                         sshKey: ssh.publicKey, mailbox: mailbox?.description)
         } catch {
             throw .invalidInput(error.detail)
         }
         try writeSecret(SecretKeyFile.encode(signing: root, role: .root), to: rootKeyPath)
         try writeSecret(SecretKeyFile.encode(signing: signing, role: .signing), to: signingKeyPath(id: card.signingKeyID))
         try writeSecret(SecretKeyFile.encode(encryption: encryption), to: encryptionKeyPath(id: card.encryptionKeyID))
+        try writeSecret(OpenSSHKey.privateKeyFile(ssh, comment: "gatehouse \(org.value)"), to: sshKeyPath(id: KeyID(signing: ssh.publicKey)))
         do {
             try FileOperations.createExclusively(at: home.ownCardPath, contents: Array(card.text.utf8), mode: 0o644)
         } catch where error.category == .fileExists {
@@ -71,7 +78,8 @@ public struct KeyStore: Sendable {
         do {
             // Strictly newer, whatever the clock says, so partners see an update, never a rollback.
             card = try IdentityCard.make(org: old.org, name: old.name, root: root, signingKey: old.signingKey,
-                                         encryptionKey: old.encryptionKey, created: max(now, old.created + 1), mailbox: mailbox?.description)
+                                         encryptionKey: old.encryptionKey, created: max(now, old.created + 1),
+                                         sshKey: old.sshKey, mailbox: mailbox?.description)
         } catch {
             throw .invalidInput(error.detail)
         }
@@ -136,6 +144,20 @@ public struct KeyStore: Sendable {
             let path = encryptionKeyPath(id: card.encryptionKeyID)
             throw .keyFileInvalid("\(path) is missing: the identity card names an encryption key that is not here", path: path)
         }
+    }
+
+    /// The path of the SSH key the identity card names, after checking that it is there and
+    /// open to nobody else (`ssh` refuses such keys too, with a less helpful message).
+    public func sshKeyFile() throws(KitError) -> String {
+        let card = try loadOwnCard()
+        guard let key = card.sshKey else {
+            throw .keyFileInvalid("\(home.ownCardPath) names no SSH key: this identity was made before Gatehouse used SSH relays; make a new one with `gatehouse init`", path: home.ownCardPath)
+        }
+        let path = sshKeyPath(id: KeyID(signing: key))
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw .keyFileInvalid("\(path) is missing: the identity card names an SSH key that is not here", path: path)
+        }
+        return path
     }
 
     /// Seconds since 1970, now.

@@ -87,14 +87,45 @@ extension MailboxServer {
         guard created.contains(from), from.isTemporary else { return refuse(id, "only an upload made in this session can be published") }
         guard to.org == from.org, !to.isTemporary else { return refuse(id, "publish to a final name in the same mailbox") }
         guard gatehouse_rename_noreplace(filePath(from), filePath(to)) == 0 else {
-            if errno == EEXIST { return status(id, .failure, "\(to) already exists; mailboxes never overwrite") }
-            return errnoStatus(id, "publish \(to)")
+            guard errno == EEXIST else { return errnoStatus(id, "publish \(to)") }
+            // A retry of a delivery whose reply was lost: the same name always holds the same
+            // bytes, so an identical file there means this upload is already delivered.
+            guard Self.sameContents(filePath(from), filePath(to)) else {
+                return status(id, .failure, "\(to) already exists with other contents; mailboxes never overwrite")
+            }
+            unlink(filePath(from))
+            created.remove(from)
+            created.insert(to)
+            log("\(org): \(to) was already delivered with the same bytes; the new copy is dropped")
+            return status(id, .ok)
         }
         try? DurableFile.syncFolder(folder(to.org))
         created.remove(from)
         created.insert(to)
         log("\(org) published \(to)")
         return status(id, .ok)
+    }
+
+    /// True when both regular files hold the same bytes.
+    static func sameContents(_ a: String, _ b: String) -> Bool {
+        let fa = Glibc.open(a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), fb = Glibc.open(b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        defer { if fa >= 0 { Glibc.close(fa) }; if fb >= 0 { Glibc.close(fb) } }
+        guard fa >= 0, fb >= 0 else { return false }
+        var sa = Glibc.stat(), sb = Glibc.stat()
+        guard Glibc.fstat(fa, &sa) == 0, Glibc.fstat(fb, &sb) == 0, sa.st_size == sb.st_size else { return false }
+        var ba = [UInt8](repeating: 0, count: 64 * 1024), bb = ba
+        while true {
+            let na = ba.withUnsafeMutableBytes { Glibc.read(fa, $0.baseAddress, $0.count) }
+            guard na >= 0 else { return false }
+            if na == 0 { return true }
+            var got = 0
+            while got < na {
+                let n = bb.withUnsafeMutableBytes { Glibc.read(fb, $0.baseAddress! + got, na - got) }
+                guard n > 0 else { return false }
+                got += n
+            }
+            guard ba[0..<na] == bb[0..<na] else { return false }
+        }
     }
 
     static func attributes(_ info: Glibc.stat) -> SFTPAttributes {

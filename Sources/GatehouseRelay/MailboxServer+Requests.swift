@@ -9,7 +9,8 @@ extension MailboxServer {
     func handle(_ request: SFTPMessage) -> SFTPMessage {
         switch request {
         case .initialise:
-            return .version(SFTP.version, extensions: [SFTP.Extension.posixRename, SFTP.Extension.fsync, SFTP.Extension.limits]
+            return .version(SFTP.version, extensions: [SFTP.Extension.posixRename, SFTP.Extension.fsync, SFTP.Extension.limits,
+                                                       SFTP.Extension.mailboxWait]
                 .map { SFTPExtensionPair(name: $0, data: Array("1".utf8)) })
         case .realpath(let id, let path):
             // The client's view: the server folder is "/"; every other path resolves to itself.
@@ -34,6 +35,7 @@ extension MailboxServer {
                     let limits = SFTPLimits(maxPacketLength: UInt64(SFTP.maxPacketLength), maxReadLength: UInt64(SFTP.maxPacketLength - 1024),
                                             maxWriteLength: UInt64(SFTP.maxPacketLength - 1024), maxOpenHandles: 64)
                     return .extendedReply(id: id, data: limits.encoded())
+                case .mailboxWait: return status(id, .badMessage, "\(name): handled by the session loop")
                 case .other(let name): return status(id, .opUnsupported, "extension \(name) is not supported")
                 }
             } catch {
@@ -59,7 +61,9 @@ extension MailboxServer {
         guard path.org == org else { return refuse(id, "\(org) may list only its own mailbox, not \(path.org)'s") }
         guard let names = FileOperations.listFolder(folder(org)) else { return errnoStatus(id, "listing \(path)") }
         // Transfers in progress (dot-names) are never shown.
-        return newHandle(id, .directory(names: names.filter { !$0.hasPrefix(".") }.sorted(), offset: 0))
+        let listed = names.filter { !$0.hasPrefix(".") }.sorted()
+        lastListing = Set(listed)
+        return newHandle(id, .directory(names: listed, offset: 0))
     }
 
     func readdir(_ id: UInt32, _ handle: [UInt8]) -> SFTPMessage {

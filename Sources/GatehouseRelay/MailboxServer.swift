@@ -28,6 +28,8 @@ public final class MailboxServer {
     var nextHandle: UInt32 = 1
     /// Files this session created, by their current path: it may STAT, REMOVE and rename them.
     var created: Set<MailboxPath> = []
+    /// The names the last listing of the own mailbox returned (see `mailbox-wait@gatehouse`).
+    var lastListing: Set<String> = []
     let log: (String) -> Void
 
     enum OpenHandle {
@@ -57,11 +59,20 @@ public final class MailboxServer {
         while true {
             let n = Glibc.read(input, buffer.baseAddress, buffer.count)
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return }
+            guard n > 0 else { return abandonTransfers() }
             parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             do {
                 while let request = try parser.next() {
-                    let reply = handle(request)
+                    let reply: SFTPMessage
+                    if case .extended(let id, SFTP.Extension.mailboxWait, let data) = request {
+                        // Waiting also watches `input`, so it needs the descriptor.
+                        switch try? SFTPExtendedRequest.decode(name: SFTP.Extension.mailboxWait, data: data) {
+                        case .mailboxWait(let path, let timeout)?: reply = waitForMail(id, path, timeout, input: input)
+                        default: reply = status(id, .badMessage, "\(SFTP.Extension.mailboxWait): malformed request")
+                        }
+                    } else {
+                        reply = handle(request)
+                    }
                     guard writeAll(output, reply.encoded()) else { return }
                 }
             } catch {
@@ -70,6 +81,15 @@ public final class MailboxServer {
                 return
             }
         }
+    }
+
+    /// The client has gone: files it created but never published are removed, so an upload cut
+    /// off mid-way leaves nothing behind (final names are only ever made by a complete rename).
+    func abandonTransfers() {
+        for path in created where path.isTemporary {
+            if unlink(filePath(path)) == 0 { log("\(org) went away: removed its unfinished \(path)") }
+        }
+        created.removeAll()
     }
 
     private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {

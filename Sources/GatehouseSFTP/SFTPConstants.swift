@@ -45,5 +45,7 @@ public enum SFTP {
         public static let fsync = "fsync@openssh.com"
         /// The server's packet, read and write limits.
         public static let limits = "limits@openssh.com"
+        /// Gatehouse's own: wait until new mail is in the caller's mailbox (docs/SFTP.md).
+        public static let mailboxWait = "mailbox-wait@gatehouse"
     }
 }

@@ -7,6 +7,10 @@ public enum SFTPExtendedRequest: Hashable, Sendable {
     case fsync(handle: [UInt8])
     /// `limits@openssh.com`: no fields.
     case limits
+    /// `mailbox-wait@gatehouse`: string mailbox path, uint32 timeout in milliseconds. The server
+    /// answers STATUS OK as soon as the mailbox holds a name its last listing in this session did
+    /// not return (at once if there is one already), or STATUS EOF when the timeout passes.
+    case mailboxWait(path: String, timeoutMilliseconds: UInt32)
     /// Anything else.
     case other(name: String)
 
@@ -21,6 +25,9 @@ public enum SFTPExtendedRequest: Hashable, Sendable {
             w.string(handle)
             return .extended(id: id, name: SFTP.Extension.fsync, data: w.bytes)
         case .limits: return .extended(id: id, name: SFTP.Extension.limits, data: [])
+        case .mailboxWait(let path, let timeout):
+            w.text(path); w.u32(timeout)
+            return .extended(id: id, name: SFTP.Extension.mailboxWait, data: w.bytes)
         case .other(let name): return .extended(id: id, name: name, data: [])
         }
     }
@@ -33,6 +40,7 @@ public enum SFTPExtendedRequest: Hashable, Sendable {
         case SFTP.Extension.posixRename: request = .posixRename(from: try r.text("the old path"), to: try r.text("the new path"))
         case SFTP.Extension.fsync: request = .fsync(handle: try r.string("the handle"))
         case SFTP.Extension.limits: request = .limits
+        case SFTP.Extension.mailboxWait: request = .mailboxWait(path: try r.text("the mailbox path"), timeoutMilliseconds: try r.u32("the timeout"))
         default: return .other(name: name)
         }
         try r.finish(name)

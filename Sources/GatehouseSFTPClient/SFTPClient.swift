@@ -14,7 +14,11 @@ public struct SFTPClient: Sendable {
 
     /// Connects through `executable arguments…` (for example `ssh -s … sftp`).
     public static func connect(executable: String, arguments: [String], stderr: FileHandle? = nil) async throws -> SFTPClient {
-        let connection = try SFTPConnection(executable: executable, arguments: arguments, stderr: stderr)
+        try await start(SFTPConnection(executable: executable, arguments: arguments, stderr: stderr))
+    }
+
+    /// Performs the handshake on a started connection and reads the server's limits.
+    public static func start(_ connection: SFTPConnection) async throws -> SFTPClient {
         try await connection.handshake()
         var writeLength = 32 * 1024
         if connection.serverExtensions.contains(where: { $0.name == SFTP.Extension.limits }) {
@@ -26,7 +30,8 @@ public struct SFTPClient: Sendable {
         return SFTPClient(connection: connection, writeLength: writeLength)
     }
 
-    private func supports(_ name: String) -> Bool { connection.serverExtensions.contains { $0.name == name } }
+    /// True when the server offers the extension `name`.
+    public func supports(_ name: String) -> Bool { connection.serverExtensions.contains { $0.name == name } }
 
     private func check(_ reply: SFTPMessage, _ path: String) throws {
         guard case .status(_, let code, let message, _) = reply else {
@@ -51,14 +56,19 @@ public struct SFTPClient: Sendable {
         guard supports(SFTP.Extension.posixRename) else {
             throw SFTPClientError.protocolError("the server lacks posix-rename@openssh.com, needed to publish without overwriting")
         }
-        let data = try Data(contentsOf: URL(fileURLWithPath: local), options: .alwaysMapped)
+        let fd = Glibc.open(local, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SFTPClientError.local("cannot open \(local): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        var info = Glibc.stat()
+        guard fstat(fd, &info) == 0 else { throw SFTPClientError.local("cannot stat \(local): \(String(cString: strerror(errno)))") }
+        let length = UInt64(info.st_size)
         let temporary = "\(directory)/.\(name).\(UInt64.random(in: 0...UInt64.max)).part"
         let final = "\(directory)/\(name)"
         let file = try handle(await connection.request {
             .open(id: $0, path: temporary, flags: [.write, .create, .exclusive], attributes: SFTPAttributes(permissions: 0o640))
         }, temporary)
         do {
-            try await writeAll(data, handle: file, path: temporary)
+            try await writeAll(fd: fd, length: length, handle: file, path: temporary)
             if supports(SFTP.Extension.fsync) {
                 try check(await connection.request { SFTPExtendedRequest.fsync(handle: file).message(id: $0) }, temporary)
             }
@@ -70,29 +80,38 @@ public struct SFTPClient: Sendable {
             throw error
         }
         let size = try await stat(final).size ?? 0
-        guard size == UInt64(data.count) else {
-            throw SFTPClientError.protocolError("\(final) has \(size) bytes after upload, \(data.count) were sent")
+        guard size == length else {
+            throw SFTPClientError.protocolError("\(final) has \(size) bytes after upload, \(length) were sent")
         }
         return size
     }
 
-    /// Pipelined writes: up to ``pipelineDepth`` requests in flight; replies in any order.
-    private func writeAll(_ data: Data, handle: [UInt8], path: String) async throws {
-        let chunks = stride(from: 0, to: data.count, by: writeLength).map { $0..<min($0 + writeLength, data.count) }
+    /// Pipelined writes: up to ``pipelineDepth`` requests in flight, replies in any order, each
+    /// chunk read from the file just before it is sent (memory stays at the window's size).
+    private func writeAll(fd: Int32, length: UInt64, handle: [UInt8], path: String) async throws {
         let connection = self.connection
+        let chunk = UInt64(writeLength)
         try await withThrowingTaskGroup(of: SFTPMessage.self) { group in
-            var next = 0
-            func submit() {
-                let range = chunks[next]
-                let bytes = [UInt8](data[range])
-                let offset = UInt64(range.lowerBound)
-                group.addTask { try await connection.request { .write(id: $0, handle: handle, offset: offset, data: bytes) } }
-                next += 1
+            var offset: UInt64 = 0
+            func submit() throws {
+                let count = Int(min(chunk, length - offset))
+                var bytes = [UInt8](repeating: 0, count: count)
+                var done = 0
+                while done < count {
+                    let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { throw SFTPClientError.local("reading the file to upload failed at byte \(offset + UInt64(done)): it shrank or is unreadable") }
+                    done += n
+                }
+                let at = offset
+                group.addTask { [bytes] in try await connection.request { .write(id: $0, handle: handle, offset: at, data: bytes) } }
+                offset += UInt64(count)
             }
-            while next < min(pipelineDepth, chunks.count) { submit() }
+            var inFlight = 0
+            while offset < length && inFlight < pipelineDepth { try submit(); inFlight += 1 }
             while let reply = try await group.next() {
                 try check(reply, path)
-                if next < chunks.count { submit() }
+                if offset < length { try submit() }
             }
         }
     }

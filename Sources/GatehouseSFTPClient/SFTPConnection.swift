@@ -11,26 +11,34 @@ import Synchronization
 public final class SFTPConnection: Sendable {
     private let process: Process
     private let input: FileHandle
-    private let pending = Mutex<[UInt32: CheckedContinuation<SFTPMessage, any Error>]>([:])
+    /// Requests waiting for their reply, and the error that ended the session (after which no
+    /// request is registered): one lock, so a request never waits on a session already gone.
+    private let state = Mutex<(pending: [UInt32: CheckedContinuation<SFTPMessage, any Error>], failure: (any Error)?)>(([:], nil))
     private let nextID = Mutex<UInt32>(1)
-    private let failure = Mutex<(any Error)?>(nil)
     private let writeLock = Mutex(())
     private let version = Mutex<(UInt32, [SFTPExtensionPair])?>(nil)
+    /// The last 8 KiB the program wrote to standard error (ssh's diagnostics).
+    private let errorText = Mutex<(text: [UInt8], finished: Bool)>(([], false))
 
-    /// Starts `executable` with `arguments` and performs the INIT/VERSION exchange.
+    /// Starts `executable` with `arguments`; call ``handshake()`` next. The program's standard
+    /// error goes to `stderr` when given, else it is kept for ``diagnostics(waitingUpTo:)``.
     public init(executable: String, arguments: [String], stderr: FileHandle? = nil) throws {
+        // A write to a program that has exited must fail with EPIPE, not kill this process.
+        signal(SIGPIPE, SIG_IGN)
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let toChild = Pipe(), fromChild = Pipe()
+        let errorPipe: Pipe? = stderr == nil ? Pipe() : nil
         process.standardInput = toChild
         process.standardOutput = fromChild
-        process.standardError = stderr ?? FileHandle.nullDevice
+        process.standardError = errorPipe ?? stderr
         try process.run()
         // Our copies of the child's ends must go, or the reader never sees end-of-file when
         // the child (ssh) exits.
         try? fromChild.fileHandleForWriting.close()
         try? toChild.fileHandleForReading.close()
+        try? errorPipe?.fileHandleForWriting.close()
         input = toChild.fileHandleForWriting
         let output = fromChild.fileHandleForReading
         process.terminationHandler = { [weak self] process in
@@ -39,6 +47,37 @@ public final class SFTPConnection: Sendable {
         let thread = Thread { [self] in readLoop(output.fileDescriptor) }
         thread.name = "gatehouse-sftp-reader"
         thread.start()
+        if let errorPipe {
+            let errors = errorPipe.fileHandleForReading
+            let errorThread = Thread { [self] in errorLoop(errors.fileDescriptor); try? errors.close() }
+            errorThread.name = "gatehouse-sftp-stderr"
+            errorThread.start()
+        } else {
+            errorText.withLock { $0.finished = true }
+        }
+    }
+
+    /// The process id of the program (ssh), for tests that cut the connection.
+    public var processIdentifier: Int32 { process.processIdentifier }
+
+    /// What the program wrote to standard error, once it has closed it or `timeout` has passed.
+    public func diagnostics(waitingUpTo timeout: Duration = .seconds(2)) async -> String {
+        let deadline = ContinuousClock.now + timeout
+        while !errorText.withLock({ $0.finished }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return String(decoding: errorText.withLock { $0.text }, as: UTF8.self)
+    }
+
+    private func errorLoop(_ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            errorText.withLock { $0.text = Array(($0.text + buffer[0..<n]).suffix(8192)) }
+        }
+        errorText.withLock { $0.finished = true }
     }
 
     deinit { close() }
@@ -72,11 +111,15 @@ public final class SFTPConnection: Sendable {
 
     private func exchange(_ message: SFTPMessage, id: UInt32) async throws -> SFTPMessage {
         try await withCheckedThrowingContinuation { continuation in
-            if let error = failure.withLock({ $0 }) {
-                continuation.resume(throwing: error)
+            let failed: (any Error)? = state.withLock { state in
+                if let failure = state.failure { return failure }
+                state.pending[id] = continuation
+                return nil
+            }
+            if let failed {
+                continuation.resume(throwing: failed)
                 return
             }
-            pending.withLock { $0[id] = continuation }
             let bytes = Data(message.encoded())
             let written: Bool = writeLock.withLock { _ in (try? input.write(contentsOf: bytes)) != nil }
             if !written {
@@ -98,7 +141,7 @@ public final class SFTPConnection: Sendable {
                 while let message = try parser.next() {
                     // VERSION has no id: it answers the INIT, registered as id 0.
                     let id = message.id ?? 0
-                    let continuation = pending.withLock { $0.removeValue(forKey: id) }
+                    let continuation = state.withLock { $0.pending.removeValue(forKey: id) }
                     continuation?.resume(returning: message)
                 }
             } catch {
@@ -110,10 +153,16 @@ public final class SFTPConnection: Sendable {
     }
 
     private func fail(_ error: any Error) {
-        failure.withLock { if $0 == nil { $0 = error } }
-        let waiting = pending.withLock { p in defer { p.removeAll() }; return Array(p.values) }
+        let waiting = state.withLock { state in
+            if state.failure == nil { state.failure = error }
+            defer { state.pending.removeAll() }
+            return Array(state.pending.values)
+        }
         for continuation in waiting { continuation.resume(throwing: error) }
     }
+
+    /// True once the session has ended (the program exited, the channel closed, or ``close()``).
+    public var isClosed: Bool { state.withLock { $0.failure != nil } }
 }
 
 /// An SFTP client failure.
@@ -124,11 +173,14 @@ public enum SFTPClientError: Error, CustomStringConvertible, Sendable {
     case protocolError(String)
     /// The server answered a request with a failure status.
     case status(SFTP.StatusCode?, String, path: String)
+    /// A local file could not be read or written.
+    case local(String)
 
     public var description: String {
         switch self {
         case .connectionLost(let why): "SFTP connection lost: \(why)"
         case .protocolError(let why): "SFTP protocol error: \(why)"
+        case .local(let why): why
         case .status(let code, let message, let path): "\(path): \(message.isEmpty ? "\(code.map { "\($0)" } ?? "error")" : message)"
         }
     }

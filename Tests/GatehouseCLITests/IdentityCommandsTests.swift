@@ -103,7 +103,7 @@ struct IdentityCommandsTests {
         try Data(text.utf8).write(to: URL(fileURLWithPath: tampered))
         let invalid = try gatehouse("partners", "add", tampered, "--yes", home: practice)
         #expect(invalid.status == 11)
-        #expect(invalid.stderr.contains("line 9: signature"))
+        #expect(invalid.stderr.contains("line 10: signature"))
         #expect(try gatehouse("partners", "add", folder.appending("missing.card"), "--yes", home: practice).status == 12)
     }
 

@@ -34,6 +34,16 @@ extension GatewayEngine {
         return handled
     }
 
+    /// Waits until the own mailbox may hold new mail, or about `timeout`. The wait itself runs
+    /// outside the actor, so sealing and delivering go on meanwhile.
+    public nonisolated func waitForMail(upTo timeout: Duration) async {
+        guard let mailbox = try? mailboxes(org) else {
+            try? await Task.sleep(for: timeout)
+            return
+        }
+        await mailbox.waitForMail(org, upTo: timeout)
+    }
+
     // MARK: Bundles
 
     func receiveBundle(_ id: BundleID, name: String, mailbox: any MailboxTransport) async {

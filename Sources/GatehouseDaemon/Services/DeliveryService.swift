@@ -32,8 +32,9 @@ public struct CollectorService: Service {
     let interval: Duration
     let delivered: Wakeup
 
-    /// A service polling the mailbox every `interval`; raises `delivered` after handling items
-    /// (a receipt may free the breaker or end an expiry).
+    /// A service collecting the mailbox whenever the transport reports new mail (an SFTP relay
+    /// running `gatehouse sftp-server` does at once) or every `interval` otherwise; raises
+    /// `delivered` after handling items (a receipt may free the breaker or end an expiry).
     public init(engine: GatewayEngine, interval: Duration, delivered: Wakeup) {
         self.engine = engine
         self.interval = interval
@@ -48,7 +49,7 @@ public struct CollectorService: Service {
                     delivered.raise()
                     continue
                 }
-                try? await Task.sleep(for: interval)
+                await engine.waitForMail(upTo: interval)
             }
         }
     }

@@ -37,8 +37,12 @@ public struct IdentityCard: Sendable, Hashable {
     public let encryptionKeyID: KeyID
     /// When the card was made, in seconds since 1970 (UTC).
     public let created: UInt64
-    /// The address of the mailbox where the organisation collects its mail (`dir:/path`),
+    /// The organisation's SSH key (Ed25519), with which its gateway logs in to mailbox relays,
     /// when it has one. Signed like every other field.
+    public let sshKey: SigningPublicKey?
+    /// The address of the mailbox where the organisation collects its mail (`dir:/path`, or
+    /// `sftp://user@host:port ssh-ed25519 AAAA…` with the relay's host key), when it has one.
+    /// Signed like every other field.
     public let mailbox: String?
     /// The root key's Ed25519 signature over the card's fields.
     public let signature: [UInt8]
@@ -46,7 +50,7 @@ public struct IdentityCard: Sendable, Hashable {
     public static let maxMailboxLength = 512
 
     init(org: ODSCode, name: String, rootKey: SigningPublicKey, signingKey: SigningPublicKey,
-         encryptionKey: AgreementPublicKey, created: UInt64, mailbox: String? = nil, signature: [UInt8]) {
+         encryptionKey: AgreementPublicKey, created: UInt64, sshKey: SigningPublicKey? = nil, mailbox: String? = nil, signature: [UInt8]) {
         self.version = Self.currentVersion
         self.org = org
         self.name = name
@@ -56,6 +60,7 @@ public struct IdentityCard: Sendable, Hashable {
         self.encryptionKey = encryptionKey
         self.encryptionKeyID = KeyID(agreement: encryptionKey)
         self.created = created
+        self.sshKey = sshKey
         self.mailbox = mailbox
         self.signature = signature
     }
@@ -66,24 +71,26 @@ public struct IdentityCard: Sendable, Hashable {
     /// 9999-12-31T23:59:59Z.
     public static func make(
         org: ODSCode, name: String, root: borrowing SigningSecretKey,
-        signingKey: SigningPublicKey, encryptionKey: AgreementPublicKey, created: UInt64, mailbox: String? = nil
+        signingKey: SigningPublicKey, encryptionKey: AgreementPublicKey, created: UInt64,
+        sshKey: SigningPublicKey? = nil, mailbox: String? = nil
     ) throws(FormatError) -> IdentityCard {
         try validateName(name)
         if let mailbox { try validateMailbox(mailbox) }
         guard created <= RFC3339.maxSeconds else { throw .invalidInput("created: \(created) is after the year 9999") }
         let unsigned = IdentityCard(org: org, name: name, rootKey: root.publicKey, signingKey: signingKey,
-                                    encryptionKey: encryptionKey, created: created, mailbox: mailbox, signature: [])
+                                    encryptionKey: encryptionKey, created: created, sshKey: sshKey, mailbox: mailbox, signature: [])
         let signature = SignatureContext.identityCard.sign(unsigned.signedDigest, with: root)
         return IdentityCard(org: org, name: name, rootKey: root.publicKey, signingKey: signingKey,
-                            encryptionKey: encryptionKey, created: created, mailbox: mailbox, signature: signature)
+                            encryptionKey: encryptionKey, created: created, sshKey: sshKey, mailbox: mailbox, signature: signature)
     }
 
-    /// Checks a mailbox address against FORMAT.md §5: 1 to 512 printable ASCII characters, no
-    /// spaces. What the address means is for the transport to decide.
+    /// Checks a mailbox address against FORMAT.md §5: 1 to 512 printable ASCII characters, words
+    /// separated by single spaces. What the address means is for the transport to decide.
     public static func validateMailbox(_ mailbox: String) throws(FormatError) {
         let bytes = Array(mailbox.utf8)
-        guard (1...maxMailboxLength).contains(bytes.count), bytes.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-            throw .invalidInput("mailbox address \(mailbox.debugDescription) must be 1 to \(maxMailboxLength) printable ASCII characters without spaces")
+        guard (1...maxMailboxLength).contains(bytes.count), bytes.allSatisfy({ (0x20...0x7E).contains($0) }),
+              bytes.first != 0x20, bytes.last != 0x20, !mailbox.contains("  ") else {
+            throw .invalidInput("mailbox address \(mailbox.debugDescription) must be 1 to \(maxMailboxLength) printable ASCII characters, words separated by single spaces")
         }
     }
 
@@ -118,7 +125,8 @@ public struct IdentityCard: Sendable, Hashable {
         RFC3339.format(created) ?? "9999-12-31T23:59:59Z"
     }
 
-    /// The signed lines, from `version:` to `created:` (and `mailbox:` when present), each ending in LF.
+    /// The signed lines, from `version:` to `created:` (then `ssh-key:` and `mailbox:` when
+    /// present), each ending in LF.
     var signedLines: String {
         var lines = [
             "version: \(version)",
@@ -129,6 +137,7 @@ public struct IdentityCard: Sendable, Hashable {
             "encryption-key: x25519 \(encryptionKeyID.hex) \(Base64.encode(encryptionKey.bytes))",
             "created: \(createdText)",
         ]
+        if let sshKey { lines.append("ssh-key: \(OpenSSHKey.publicLine(sshKey))") }
         if let mailbox { lines.append("mailbox: \(mailbox)") }
         return lines.map { $0 + "\n" }.joined()
     }

@@ -5,7 +5,13 @@ extension IdentityCard {
         case rootKey = "root-key"
         case signingKey = "signing-key"
         case encryptionKey = "encryption-key"
-        case created, mailbox, signature
+        case created
+        case sshKey = "ssh-key"
+        case mailbox, signature
+
+        /// The fields a card may leave out; when present they stand, in this order, between
+        /// `created` and `signature`.
+        static let optional: [Field] = [.sshKey, .mailbox]
     }
 
     /// Parses and verifies a card (FORMAT.md §5).
@@ -32,11 +38,12 @@ extension IdentityCard {
             throw .malformed("identity card: line \(again + 1): a second card; give one card at a time")
         }
         var values: [Field: Substring] = [:]
-        var fields = Field.allCases.filter { $0 != .mailbox }
-        // The one optional field, `mailbox`, may stand between `created` and `signature`.
-        let mailboxIndex = begin + 1 + fields.firstIndex(of: .signature)!
-        if mailboxIndex < end, lines[mailboxIndex].hasPrefix("\(Field.mailbox.rawValue):") {
-            fields.insert(.mailbox, at: fields.firstIndex(of: .signature)!)
+        var fields = Field.allCases.filter { !Field.optional.contains($0) }
+        // The optional fields, when present, stand in order between `created` and `signature`.
+        for field in Field.optional {
+            let position = fields.firstIndex(of: .signature)!
+            let index = begin + 1 + position
+            if index < end, lines[index].hasPrefix("\(field.rawValue):") { fields.insert(field, at: position) }
         }
         for (offset, field) in fields.enumerated() {
             let index = begin + 1 + offset

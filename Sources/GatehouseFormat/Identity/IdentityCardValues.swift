@@ -34,6 +34,11 @@ extension IdentityCard {
         guard let created = RFC3339.parse(createdText) else {
             throw .malformed("\(createdAt): '\(createdText)' is not an RFC 3339 UTC time like 2026-11-25T09:30:00Z")
         }
+        var sshKey: SigningPublicKey?
+        if let text = values[.sshKey] {
+            let (_, sshAt) = value(.sshKey)
+            do { sshKey = try OpenSSHKey.parsePublic(text) } catch { throw .malformed("\(sshAt): \(error.detail)") }
+        }
         var mailbox: String?
         if let text = values[.mailbox] {
             let (_, mailboxAt) = value(.mailbox)
@@ -45,7 +50,7 @@ extension IdentityCard {
             throw .malformed("\(signatureAt): not canonical base64 of a \(SigningPublicKey.signatureLength)-byte signature")
         }
         let card = IdentityCard(org: org, name: String(name), rootKey: root, signingKey: signingKey,
-                                encryptionKey: encryptionKey, created: created, mailbox: mailbox, signature: signature)
+                                encryptionKey: encryptionKey, created: created, sshKey: sshKey, mailbox: mailbox, signature: signature)
         // The card is trusted only through its root key: the signature covers every other field.
         guard SignatureContext.identityCard.verify(signature, over: card.signedDigest, by: root) else {
             throw .authenticationFailed("\(signatureAt): the root key's signature does not verify; the card was changed after it was signed")

@@ -1,15 +1,15 @@
 /// Reads the strict subset of TOML that `gatehouse.toml` uses: comments, `[table]` and
 /// `[table.sub]` headers, and `key = value` with a basic string, an integer or a boolean.
 /// Everything else is an error naming the file and line.
-struct ConfigReader {
+package struct ConfigReader {
     /// A value and the line it came from.
-    struct Entry {
-        let value: Value
-        let line: Int
+    package struct Entry {
+        package let value: Value
+        package let line: Int
     }
 
     /// A value.
-    enum Value: Equatable {
+    package enum Value: Equatable {
         case string(String)
         case integer(Int)
         case boolean(Bool)
@@ -17,11 +17,11 @@ struct ConfigReader {
 
     let file: String
     /// `table.key` → entry.
-    private(set) var entries: [String: Entry] = [:]
+    package private(set) var entries: [String: Entry] = [:]
     /// Tables declared, with their lines.
-    private(set) var tables: [String: Int] = [:]
+    package private(set) var tables: [String: Int] = [:]
 
-    init(_ text: String, file: String) throws(KitError) {
+    package init(_ text: String, file: String) throws(KitError) {
         self.file = file
         var table = ""
         for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -51,7 +51,7 @@ struct ConfigReader {
         }
     }
 
-    func error(_ line: Int, _ message: String) -> KitError {
+    package func error(_ line: Int, _ message: String) -> KitError {
         .invalidInput("\(file):\(line): \(message)", path: file)
     }
 

@@ -19,6 +19,16 @@ public protocol MailboxTransport: Sendable {
 
     /// Removes `name` from `org`'s mailbox; removing what is already gone is not an error.
     func remove(_ name: String, from org: ODSCode) async throws
+
+    /// Returns when `org`'s mailbox may hold something not listed before, or after about
+    /// `timeout`. Transports that cannot be told of new mail just sleep (polling).
+    func waitForMail(_ org: ODSCode, upTo timeout: Duration) async
+}
+
+extension MailboxTransport {
+    public func waitForMail(_ org: ODSCode, upTo timeout: Duration) async {
+        try? await Task.sleep(for: timeout)
+    }
 }
 
 /// Mailbox names.

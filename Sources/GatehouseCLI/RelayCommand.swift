@@ -1,0 +1,195 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import GatehouseFormat
+import GatehouseKit
+import GatehouseRelay
+
+/// `gatehouse relay …`: a mailbox relay on OpenSSH's sshd.
+struct RelayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relay",
+        abstract: "Set up and run a mailbox relay: OpenSSH sshd serving `gatehouse sftp-server`.",
+        discussion: """
+            A relay holds one mailbox per registered organisation and sees only ciphertext. It \
+            runs an unprivileged sshd with its own host key and a generated configuration: key \
+            login only, each organisation's key confined to `gatehouse sftp-server` for its own \
+            mailbox, no passwords, shells or forwarding.
+
+            Examples:
+              gatehouse relay init --home /srv/relay --listen 0.0.0.0:2222 --public-address relay.example.org:2222
+              gatehouse relay address --home /srv/relay
+              gatehouse relay add --home /srv/relay A81001.card
+              gatehouse relay run --home /srv/relay
+            """,
+        subcommands: [Init.self, Address.self, Add.self, Run.self]
+    )
+
+    /// The relay folder option, shared by every subcommand.
+    struct RelayOptions: ParsableArguments {
+        @Option(name: .long, help: ArgumentHelp("The relay's folder (default: $GATEHOUSE_HOME, else the current folder).", valueName: "dir"))
+        var home: String?
+
+        var relay: Relay { Relay(path: GatehouseHome.resolve(explicit: home).path) }
+    }
+
+    /// `gatehouse relay init --listen HOST:PORT`.
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a relay: its folder, SSH host key and relay.toml.",
+            discussion: "Prints the mailbox address to give to organisations (`gatehouse init --mailbox ADDRESS`)."
+        )
+
+        @OptionGroup var options: RelayOptions
+
+        @Option(help: ArgumentHelp("Where sshd listens, e.g. 127.0.0.1:2222 or 0.0.0.0:2222.", valueName: "host:port"))
+        var listen: String
+
+        @Option(name: .customLong("public-address"), help: ArgumentHelp("The host and port organisations connect to (default: the listen address).", valueName: "host:port"))
+        var publicAddress: String?
+
+        @Option(name: .customLong("quota-bytes"), help: "Most bytes one mailbox may hold (default 10 GiB).")
+        var quotaBytes: UInt64 = 10 << 30
+
+        @Option(name: .customLong("quota-files"), help: "Most files one mailbox may hold (default 100000).")
+        var quotaFiles = 100_000
+
+        func run() throws {
+            var settings: RelaySettings
+            do { settings = try RelaySettings(listen: listen, publicAddress: publicAddress) } catch { throw ValidationError(error.message) }
+            guard quotaBytes > 0, quotaFiles > 0 else { throw ValidationError("quotas must be positive") }
+            settings.quotaBytes = quotaBytes
+            settings.quotaFiles = quotaFiles
+            let address = try options.relay.initialise(settings)
+            print("Relay created in \(options.relay.path).")
+            print("Host key fingerprint: \(address.hostKeyFingerprint)")
+            print("Mailbox address (for `gatehouse init --mailbox` or `gatehouse identity set-mailbox`):")
+            print(address.description)
+        }
+    }
+
+    /// `gatehouse relay address`.
+    struct Address: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the relay's mailbox address, host key included, on one line.",
+            discussion: """
+                Organisations collecting here pass it to `gatehouse init --mailbox "ADDRESS"`; it \
+                goes, signed, on their identity cards, so partners pin the relay's host key too.
+                """
+        )
+
+        @OptionGroup var options: RelayOptions
+
+        func run() throws { print(try options.relay.address().description) }
+    }
+
+    /// `gatehouse relay add CARD`.
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register an organisation: its mailbox, and its SSH key in authorized_keys.",
+            discussion: """
+                Checks the identity card, shows its root fingerprint and asks for confirmation \
+                (compare it by phone; --yes skips the question). A newer card from the same root \
+                replaces the registered one (a new SSH key takes effect at once); a card with \
+                another root needs --replace.
+                """
+        )
+
+        @OptionGroup var options: RelayOptions
+
+        @Argument(help: ArgumentHelp("The organisation's identity card.", valueName: "card"))
+        var cardFile: String
+
+        @Flag(help: "The fingerprint has already been compared: do not ask.")
+        var yes = false
+
+        @Flag(help: "Replace a registration made with another root key.")
+        var replace = false
+
+        func run() throws {
+            let relay = options.relay
+            _ = try relay.settings()
+            let card = try CardInput.read(cardFile)
+            let planned = try relay.plannedRegistration(of: card, replace: replace)
+            print("Identity card from \(cardFile):")
+            print(CardSummary.lines(for: card))
+            if planned == .unchanged {
+                print("\(card.org) is already registered with this card; nothing changed.")
+                return
+            }
+            if planned == .added { try CardInput.confirmFingerprint(of: card.org, assumeYes: yes) }
+            try relay.register(card, replace: replace, gatehouse: try RelayBinary.path())
+            print("\(planned == .added ? "Registered" : "Updated") \(card.org): mailbox \(relay.mailboxesPath)/\(card.org.value)/.")
+        }
+    }
+
+    /// `gatehouse relay run`.
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the relay's sshd in the foreground; SIGTERM or SIGINT stops both.",
+            discussion: """
+                Writes sshd_config and authorized_keys from relay.toml and the registered cards, \
+                removes unfinished uploads older than a day, then runs OpenSSH's sshd (-D -e) and \
+                passes its log through on standard error.
+                """
+        )
+
+        @OptionGroup var options: RelayOptions
+
+        @Option(help: ArgumentHelp("The sshd program.", valueName: "path"))
+        var sshd = "/usr/sbin/sshd"
+
+        func run() throws {
+            let relay = options.relay
+            let settings = try relay.settings()
+            try relay.writeAuthorizedKeys(gatehouse: try RelayBinary.path())
+            try FileOperations.replaceAtomically(at: relay.sshdConfigPath, contents: Array(try relay.sshdConfig().utf8), mode: 0o600)
+            sweepUnfinishedUploads(relay)
+            // As root, sshd insists on its privilege-separation folder.
+            if geteuid() == 0 { mkdir("/run/sshd", 0o755) }
+            guard access(sshd, X_OK) == 0 else {
+                throw CommandFailure.externalProgram("\(sshd) is not an executable sshd", hint: "install openssh-server (`make deps` does), or pass --sshd PATH")
+            }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: sshd)
+            process.arguments = ["-D", "-e", "-f", relay.sshdConfigPath]
+            // SIGTERM/SIGINT reach this process; pass them on and wait for sshd to stop.
+            for signal in [SIGTERM, SIGINT] { Glibc.signal(signal, SIG_IGN) }
+            let sources = [SIGTERM, SIGINT].map { sig in
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler { if process.isRunning { kill(process.processIdentifier, SIGTERM) } }
+                source.resume()
+                return source
+            }
+            try process.run()
+            FileHandle.standardError.write(Data("gatehouse relay: sshd \(process.processIdentifier) listening on \(settings.listenHost):\(settings.listenPort) for \(try relay.cards().count) organisation(s)\n".utf8))
+            process.waitUntilExit()
+            sources.forEach { $0.cancel() }
+            guard process.terminationReason == .uncaughtSignal || process.terminationStatus == 0 else {
+                throw CommandFailure.externalProgram("sshd exited with status \(process.terminationStatus)", hint: "its messages are above; a port already in use is the usual cause")
+            }
+        }
+
+        /// Uploads cut off while sshd was killed leave dot-files the session could not remove.
+        private func sweepUnfinishedUploads(_ relay: Relay) {
+            let dayAgo = time(nil) - 86_400
+            for org in FileOperations.listFolder(relay.mailboxesPath) ?? [] {
+                let folder = "\(relay.mailboxesPath)/\(org)"
+                for name in FileOperations.listFolder(folder) ?? [] where name.hasPrefix(".") && name.hasSuffix(".part") {
+                    var info = stat()
+                    if lstat("\(folder)/\(name)", &info) == 0, info.st_mtim.tv_sec < dayAgo { unlink("\(folder)/\(name)") }
+                }
+            }
+        }
+    }
+}
+
+/// The path of the running `gatehouse` binary, for the forced command in authorized_keys.
+enum RelayBinary {
+    static func path() throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { throw CommandFailure.externalProgram("cannot find the gatehouse binary's path (/proc/self/exe)", hint: "run gatehouse on Linux with /proc mounted") }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,48 @@
+public import GatehouseFormat
+public import GatehouseKit
+import GatehouseSFTPClient
+import Logging
+import Synchronization
+
+/// Gives the engine a transport for each organisation's mailbox and keeps it: one long-lived
+/// SFTP session per organisation (partners' mailboxes, and the own one for collecting), made
+/// again only when the address changes.
+public final class MailboxConnector: Sendable {
+    private let home: GatehouseHome
+    private let logger: Logger
+    private let cache = Mutex<[ODSCode: (MailboxAddress, any MailboxTransport)]>([:])
+
+    /// A connector for the gateway at `home`.
+    public init(home: GatehouseHome, logger: Logger) {
+        self.home = home
+        self.logger = logger
+    }
+
+    /// `HOME/ssh`: the known-hosts files written from the mailbox addresses.
+    public var sshFolder: String { home.path + "/ssh" }
+
+    /// The transport for `org`'s mailbox at `address`.
+    public func transport(for org: ODSCode, at address: MailboxAddress) throws -> any MailboxTransport {
+        if let (cached, transport) = cache.withLock({ $0[org] }), cached == address { return transport }
+        let transport: any MailboxTransport
+        switch address {
+        case .directory(let path):
+            transport = DirectoryTransport(root: path)
+        case .sftp(let server):
+            try FileOperations.makeDirectory(sshFolder, mode: 0o700)
+            let ssh = SSHInvocation(identityFile: try KeyStore(home: home).sshKeyFile(),
+                                    knownHostsFile: "\(sshFolder)/known_hosts.\(org.value)",
+                                    hostKeyAlias: "gatehouse-mailbox-\(org.value)")
+            let logger = self.logger
+            transport = SFTPTransport(address: server, ssh: ssh) { message in
+                logger.info("\(message)", metadata: ["gatehouse.partner": "\(org.value)"])
+            }
+        }
+        let replaced = cache.withLock { cache in
+            defer { cache[org] = (address, transport) }
+            return cache[org]?.1
+        }
+        if let old = replaced as? SFTPTransport { Task { await old.close() } }
+        return transport
+    }
+}

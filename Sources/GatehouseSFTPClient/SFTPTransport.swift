@@ -1,0 +1,253 @@
+import Foundation
+import Glibc
+public import GatehouseFormat
+public import GatehouseKit
+import GatehouseSFTP
+
+/// The `sftp://` mailbox transport: OpenSSH's `ssh` logs in to the relay with the organisation's
+/// SSH key, the relay's host key pinned, and Gatehouse speaks SFTP over its pipes.
+///
+/// One long-lived session, reused for every operation and reconnected when it drops. A failed
+/// connection is not retried before a backoff delay (1 s doubling to 60 s, jittered) has passed,
+/// so a relay that is down sees a handful of attempts, not a storm.
+public actor SFTPTransport: MailboxTransport {
+    /// The relay.
+    public let address: SFTPServerAddress
+    /// How `ssh` is run.
+    public let ssh: SSHInvocation
+    /// Longest wait for new mail in one `mailbox-wait@gatehouse` request.
+    public let longWait: Duration
+    private let log: @Sendable (String) -> Void
+    private var client: SFTPClient?
+    private var connecting: Task<SFTPClient, any Error>?
+    private var failures = 0
+    private var retryAt = ContinuousClock.now
+    private var lastFailure = ""
+    /// Connections started so far (each runs `ssh` once).
+    public private(set) var connectionAttempts = 0
+
+    /// A transport to `address`, logging connection events with `log`.
+    public init(address: SFTPServerAddress, ssh: SSHInvocation, longWait: Duration = .seconds(15),
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.address = address
+        self.ssh = ssh
+        self.longWait = longWait
+        self.log = log
+    }
+
+    /// Ends the session, if any.
+    public func close() {
+        client?.connection.close()
+        client = nil
+    }
+
+    /// The process id of the current session's `ssh`, for tests that cut connections.
+    public func sessionProcess() -> Int32? { client.map { $0.connection.processIdentifier } }
+
+    // MARK: MailboxTransport
+
+    public func deliver(_ path: String, to org: ODSCode, as name: String) async throws {
+        try await using { try await $0.upload(path, to: "/\(org.value)", as: name) }
+    }
+
+    public func list(_ org: ODSCode) async throws -> [String] {
+        try await using { client in
+            try await client.list("/\(org.value)").map(\.filename).filter { !$0.hasPrefix(".") }.sorted()
+        }
+    }
+
+    public func fetch(_ name: String, from org: ODSCode, to path: String) async throws {
+        try await using { try await $0.download("/\(org.value)/\(name)", to: path) }
+    }
+
+    public func remove(_ name: String, from org: ODSCode) async throws {
+        try await using { client in
+            do { try await client.remove("/\(org.value)/\(name)") } catch SFTPClientError.status(.noSuchFile?, _, _) {}
+        }
+    }
+
+    public func waitForMail(_ org: ODSCode, upTo timeout: Duration) async {
+        guard let client = try? await session(), client.supports(SFTP.Extension.mailboxWait) else {
+            try? await Task.sleep(for: timeout)
+            return
+        }
+        // The relay answers as soon as new mail arrives; the long wait costs one idle request.
+        let wait = max(timeout, longWait)
+        let milliseconds = UInt32(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
+        let connection = client.connection
+        let reply = await withTaskCancellationHandler {
+            try? await connection.request { SFTPExtendedRequest.mailboxWait(path: "/\(org.value)", timeoutMilliseconds: milliseconds).message(id: $0) }
+        } onCancel: {
+            connection.close()
+        }
+        if reply == nil, !Task.isCancelled { try? await Task.sleep(for: timeout) }
+    }
+
+    // MARK: Sessions
+
+    /// Runs `body` on the session; a lost connection is dropped (the next call reconnects) and
+    /// reported with what `ssh` said.
+    private func using<R: Sendable>(_ body: @Sendable (SFTPClient) async throws -> R) async throws -> R {
+        let client = try await session()
+        do {
+            return try await body(client)
+        } catch let error as SFTPClientError {
+            switch error {
+            case .connectionLost, .protocolError:
+                client.connection.close()
+                if self.client?.connection === client.connection { self.client = nil }
+                let said = SSHDiagnosis.lastLine(await client.connection.diagnostics(waitingUpTo: .milliseconds(500)))
+                log("the session with \(address.host):\(address.port) ended: \(error)\(said.map { " (ssh: \($0))" } ?? "")")
+                throw SFTPTransportError.connectionLost("\(relayName): \(error)\(said.map { "; ssh said: \($0)" } ?? "")")
+            case .status, .local:
+                throw error
+            }
+        }
+    }
+
+    private var relayName: String { "relay \(address.host):\(address.port)" }
+
+    /// The open session, or a new one; refuses to reconnect during the backoff after a failure.
+    func session() async throws -> SFTPClient {
+        if let client, !client.connection.isClosed { return client }
+        client = nil
+        if let connecting { return try await connecting.value }
+        let now = ContinuousClock.now
+        guard now >= retryAt else {
+            let seconds = Double((retryAt - now).components.seconds) + Double((retryAt - now).components.attoseconds) / 1e18
+            throw SFTPTransportError.backingOff("\(relayName) not retried for another \(String(format: "%.1f", seconds)) s after: \(lastFailure)")
+        }
+        connectionAttempts += 1
+        let task = Task { [ssh, address] in try await Self.connect(ssh, address) }
+        connecting = task
+        defer { connecting = nil }
+        do {
+            let client = try await task.value
+            if failures > 0 { log("connected to \(relayName) again after \(failures) failed attempt(s)") }
+            failures = 0
+            self.client = client
+            return client
+        } catch {
+            failures += 1
+            // Exponential, capped, with jitter so that many gateways do not return in step.
+            let ceiling = min(60.0, pow(2.0, Double(failures - 1)))
+            retryAt = ContinuousClock.now + .milliseconds(Int(ceiling * Double.random(in: 500...1000)))
+            lastFailure = "\(error)"
+            log("connecting to \(relayName) failed (attempt \(failures)): \(error)")
+            throw error
+        }
+    }
+
+    private static func connect(_ ssh: SSHInvocation, _ address: SFTPServerAddress) async throws -> SFTPClient {
+        try ssh.writeKnownHosts(for: address)
+        let connection = try SFTPConnection(executable: ssh.executable, arguments: ssh.arguments(for: address))
+        do {
+            return try await SFTPClient.start(connection)
+        } catch {
+            connection.close()
+            let said = await connection.diagnostics()
+            throw SFTPTransportError.unreachable(SSHDiagnosis.explain(said, address: address, fallback: "\(error)"))
+        }
+    }
+}
+
+/// How Gatehouse runs OpenSSH's `ssh` for one mailbox: the organisation's key, and a
+/// known-hosts file of its own that pins the relay's host key under an alias.
+public struct SSHInvocation: Sendable {
+    /// The `ssh` program.
+    public var executable: String
+    /// The organisation's SSH private key file.
+    public var identityFile: String
+    /// The known-hosts file written for this mailbox.
+    public var knownHostsFile: String
+    /// The name the pinned key is filed under (`HostKeyAlias`), independent of host and port.
+    public var hostKeyAlias: String
+    /// Seconds to wait for the TCP connection and SSH handshake.
+    public var connectTimeout = 10
+
+    /// An invocation with the `ssh` found on `PATH`.
+    public init(identityFile: String, knownHostsFile: String, hostKeyAlias: String, executable: String = SSHInvocation.locateSSH()) {
+        self.executable = executable
+        self.identityFile = identityFile
+        self.knownHostsFile = knownHostsFile
+        self.hostKeyAlias = hostKeyAlias
+    }
+
+    /// `ssh` on `PATH`, else `/usr/bin/ssh`.
+    public static func locateSSH() -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for folder in path.split(separator: ":") where access("\(folder)/ssh", X_OK) == 0 { return "\(folder)/ssh" }
+        return "/usr/bin/ssh"
+    }
+
+    /// Writes the known-hosts file: one line, the alias and the pinned key.
+    public func writeKnownHosts(for address: SFTPServerAddress) throws {
+        let line = "\(hostKeyAlias) \(OpenSSHKey.publicLine(address.hostKey))\n"
+        try FileOperations.replaceAtomically(at: knownHostsFile, contents: Array(line.utf8), mode: 0o644)
+    }
+
+    /// The arguments for an SFTP subsystem session: key-only, batch mode, no user or system
+    /// configuration, the host key pinned, nothing forwarded.
+    public func arguments(for address: SFTPServerAddress) -> [String] {
+        let options = [
+            "BatchMode=yes", "IdentitiesOnly=yes", "IdentityAgent=none",
+            "PasswordAuthentication=no", "KbdInteractiveAuthentication=no", "PubkeyAuthentication=yes",
+            "StrictHostKeyChecking=yes", "UserKnownHostsFile=\(knownHostsFile)", "GlobalKnownHostsFile=/dev/null",
+            "HostKeyAlias=\(hostKeyAlias)", "HostKeyAlgorithms=ssh-ed25519", "UpdateHostKeys=no", "CheckHostIP=no",
+            "ConnectTimeout=\(connectTimeout)", "ServerAliveInterval=15", "ServerAliveCountMax=3",
+            "ClearAllForwardings=yes", "ForwardAgent=no", "ForwardX11=no", "PermitLocalCommand=no",
+            "LogLevel=ERROR",
+        ]
+        return ["-F", "/dev/null", "-i", identityFile, "-p", String(address.port), "-l", address.user]
+            + options.flatMap { ["-o", $0] } + ["-s", "--", address.host, "sftp"]
+    }
+}
+
+/// A mailbox relay could not be used.
+public enum SFTPTransportError: Error, CustomStringConvertible, Sendable {
+    /// No session could be made; the text says why, from what `ssh` said.
+    case unreachable(String)
+    /// A session ended while in use.
+    case connectionLost(String)
+    /// A recent attempt failed and the backoff delay has not passed.
+    case backingOff(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let why), .connectionLost(let why), .backingOff(let why): why
+        }
+    }
+}
+
+/// Turns what `ssh` printed into a sentence an administrator can act on.
+public enum SSHDiagnosis {
+    /// An explanation of a failed connection to `address`.
+    public static func explain(_ said: String, address: SFTPServerAddress, fallback: String) -> String {
+        let relay = "the relay at \(address.host):\(address.port)"
+        if said.contains("Host key verification failed") || said.contains("HOST IDENTIFICATION HAS CHANGED") {
+            let presented = presentedFingerprint(said)
+            return "\(relay) presented host key \(presented ?? "(of another type)"), but the mailbox address pins \(address.hostKeyFingerprint); "
+                + "refusing to connect. If the relay's key was changed on purpose, its new address (`gatehouse relay address`) must reach you on a newly signed identity card or in gatehouse.toml"
+        }
+        if said.contains("Permission denied") {
+            return "\(relay) refused this organisation's SSH key as user \(address.user): the relay's operator must register this organisation's identity card (`gatehouse relay add CARD`)"
+        }
+        if said.contains("Connection refused") { return "\(relay) refused the connection: is the relay running?" }
+        if said.contains("timed out") { return "\(relay) did not answer in time (connection timed out)" }
+        if said.contains("Could not resolve hostname") { return "\(relay): the host name \(address.host) does not resolve" }
+        if let line = lastLine(said) { return "\(relay): \(line)" }
+        return "\(relay): \(fallback)"
+    }
+
+    /// The `SHA256:` fingerprint that `ssh` reports the server sent, if it printed one.
+    static func presentedFingerprint(_ said: String) -> String? {
+        guard let range = said.range(of: "SHA256:") else { return nil }
+        let rest = said[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "+" || $0 == "/" }
+        return rest.isEmpty ? nil : "SHA256:\(rest)"
+    }
+
+    /// The last non-empty line, trimmed.
+    public static func lastLine(_ said: String) -> String? {
+        said.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.last { !$0.isEmpty }
+    }
+}
