@@ -63,7 +63,7 @@ var targets: [Target] = [
         exclude: ["Vectors", "FuzzRegressions"]
     ),
     .testTarget(name: "GatehouseKitTests", dependencies: ["GatehouseKit", "GatehouseTesting"]),
-    .testTarget(name: "GatehouseSFTPTests", dependencies: ["GatehouseSFTP", "GatehouseSFTPClient", "GatehouseTesting"]),
+    .testTarget(name: "GatehouseSFTPTests", dependencies: ["GatehouseSFTP", "GatehouseSFTPClient", "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseTesting"]),
     .testTarget(name: "GatehouseJournalTests", dependencies: ["GatehouseJournal", "GatehouseTesting"]),
     .testTarget(
         name: "GatehouseDaemonTests",

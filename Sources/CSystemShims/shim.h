@@ -1,6 +1,7 @@
 #ifndef GATEHOUSE_CSYSTEMSHIMS_H
 #define GATEHOUSE_CSYSTEMSHIMS_H
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,5 +17,17 @@ static inline int gatehouse_rename_noreplace(const char *from, const char *to) {
 /// SYNC_FILE_RANGE_WRITE), so a later fsync has little left to do. Also _GNU_SOURCE-only.
 static inline int gatehouse_start_writeback(int fd, long long offset, long long length) {
     return (int)syscall(SYS_sync_file_range, fd, offset, length, 2u /* SYNC_FILE_RANGE_WRITE */);
+}
+
+/// pipe2(fds, O_CLOEXEC), also _GNU_SOURCE-only: a pipe no other spawned program inherits.
+static inline int gatehouse_pipe_cloexec(int fds[2]) {
+    return (int)syscall(SYS_pipe2, fds, O_CLOEXEC);
+}
+
+/// posix_spawn_file_actions_addclosefrom_np (glibc 2.34+), declared only under _GNU_SOURCE:
+/// the spawned program gets no descriptor from 3 up.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+static inline int gatehouse_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }
 #endif

@@ -126,11 +126,11 @@ struct RelayCommand: ParsableCommand {
     /// `gatehouse relay run`.
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the relay's sshd in the foreground; SIGTERM or SIGINT stops both.",
+            abstract: "Run the relay: become its sshd, in the foreground, until SIGTERM or SIGINT.",
             discussion: """
                 Writes sshd_config and authorized_keys from relay.toml and the registered cards, \
-                removes unfinished uploads older than a day, then runs OpenSSH's sshd (-D -e) and \
-                passes its log through on standard error.
+                removes unfinished uploads older than a day, then becomes OpenSSH's sshd (-D -e): \
+                its log goes to standard error, and SIGTERM or SIGINT stops it.
                 """
         )
 
@@ -150,24 +150,12 @@ struct RelayCommand: ParsableCommand {
             guard access(sshd, X_OK) == 0 else {
                 throw CommandFailure.externalProgram("\(sshd) is not an executable sshd", hint: "install openssh-server (`make deps` does), or pass --sshd PATH")
             }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: sshd)
-            process.arguments = ["-D", "-e", "-f", relay.sshdConfigPath]
-            // SIGTERM/SIGINT reach this process; pass them on and wait for sshd to stop.
-            for signal in [SIGTERM, SIGINT] { Glibc.signal(signal, SIG_IGN) }
-            let sources = [SIGTERM, SIGINT].map { sig in
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                source.setEventHandler { if process.isRunning { kill(process.processIdentifier, SIGTERM) } }
-                source.resume()
-                return source
-            }
-            try process.run()
-            FileHandle.standardError.write(Data("gatehouse relay: sshd \(process.processIdentifier) listening on \(settings.listenHost):\(settings.listenPort) for \(try relay.cards().count) organisation(s)\n".utf8))
-            process.waitUntilExit()
-            sources.forEach { $0.cancel() }
-            guard process.terminationReason == .uncaughtSignal || process.terminationStatus == 0 else {
-                throw CommandFailure.externalProgram("sshd exited with status \(process.terminationStatus)", hint: "its messages are above; a port already in use is the usual cause")
-            }
+            FileHandle.standardError.write(Data("gatehouse relay: starting sshd on \(settings.listenHost):\(settings.listenPort) for \(try relay.cards().count) organisation(s)\n".utf8))
+            // sshd takes this process's place: signals reach it directly, and stopping it stops
+            // the relay; nothing is left running behind it.
+            let arguments: [UnsafeMutablePointer<CChar>?] = [sshd, "-D", "-e", "-f", relay.sshdConfigPath].map { (text: String) in strdup(text) } + [nil]
+            execv(sshd, arguments)
+            throw CommandFailure.externalProgram("cannot run \(sshd): \(String(cString: strerror(errno)))", hint: "install openssh-server (`make deps` does), or pass --sshd PATH")
         }
 
         /// Uploads cut off while sshd was killed leave dot-files the session could not remove.

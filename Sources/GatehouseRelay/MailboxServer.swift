@@ -56,10 +56,13 @@ public final class MailboxServer {
         var parser = SFTPPacketParser()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
         defer { buffer.deallocate() }
+        // However the session ends (the client left, the channel broke, a malformed packet),
+        // unfinished uploads are removed.
+        defer { abandonTransfers() }
         while true {
             let n = Glibc.read(input, buffer.baseAddress, buffer.count)
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return abandonTransfers() }
+            guard n > 0 else { return }
             parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             do {
                 while let request = try parser.next() {
@@ -73,7 +76,7 @@ public final class MailboxServer {
                     } else {
                         reply = handle(request)
                     }
-                    guard writeAll(output, reply.encoded()) else { return }
+                    guard ChildProcess.writeAll(output, reply.encoded()) else { return }
                 }
             } catch {
                 // A malformed stream cannot be resynchronised: end the session.
@@ -92,16 +95,6 @@ public final class MailboxServer {
         created.removeAll()
     }
 
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return false }
-            offset += n
-        }
-        return true
-    }
 
     func folder(_ org: ODSCode) -> String { "\(root)/\(org.value)" }
     func filePath(_ path: MailboxPath) -> String { "\(folder(path.org))/\(path.name ?? "")" }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import GatehouseKit
 public import GatehouseSFTP
 import Synchronization
 
@@ -9,13 +10,13 @@ import Synchronization
 /// Replies may arrive out of order; each is matched to its request by id. Many requests may be
 /// in flight at once (writes are pipelined by ``SFTPClient``).
 public final class SFTPConnection: Sendable {
-    private let process: Process
-    private let input: FileHandle
+    private let child: ChildProcess
+    private let input: Int32
     /// Requests waiting for their reply, and the error that ended the session (after which no
     /// request is registered): one lock, so a request never waits on a session already gone.
     private let state = Mutex<(pending: [UInt32: CheckedContinuation<SFTPMessage, any Error>], failure: (any Error)?)>(([:], nil))
     private let nextID = Mutex<UInt32>(1)
-    private let writeLock = Mutex(())
+    private let writeLock = Mutex(false)
     private let version = Mutex<(UInt32, [SFTPExtensionPair])?>(nil)
     /// The last 8 KiB the program wrote to standard error (ssh's diagnostics).
     private let errorText = Mutex<(text: [UInt8], finished: Bool)>(([], false))
@@ -25,40 +26,58 @@ public final class SFTPConnection: Sendable {
     public init(executable: String, arguments: [String], stderr: FileHandle? = nil) throws {
         // A write to a program that has exited must fail with EPIPE, not kill this process.
         signal(SIGPIPE, SIG_IGN)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let toChild = Pipe(), fromChild = Pipe()
-        let errorPipe: Pipe? = stderr == nil ? Pipe() : nil
-        process.standardInput = toChild
-        process.standardOutput = fromChild
-        process.standardError = errorPipe ?? stderr
-        try process.run()
-        // Our copies of the child's ends must go, or the reader never sees end-of-file when
-        // the child (ssh) exits.
-        try? fromChild.fileHandleForWriting.close()
-        try? toChild.fileHandleForReading.close()
-        try? errorPipe?.fileHandleForWriting.close()
-        input = toChild.fileHandleForWriting
-        let output = fromChild.fileHandleForReading
-        process.terminationHandler = { [weak self] process in
-            self?.fail(SFTPClientError.connectionLost("the SFTP program exited with status \(process.terminationStatus)"))
-        }
-        let thread = Thread { [self] in readLoop(output.fileDescriptor) }
+        let started = try Self.spawn(executable, arguments, stderr: stderr?.fileDescriptor)
+        child = started.child
+        input = started.input
+        let output = started.output
+        let thread = Thread { [self] in readLoop(output); Glibc.close(output) }
         thread.name = "gatehouse-sftp-reader"
         thread.start()
-        if let errorPipe {
-            let errors = errorPipe.fileHandleForReading
-            let errorThread = Thread { [self] in errorLoop(errors.fileDescriptor); try? errors.close() }
+        if let errors = started.errors {
+            let errorThread = Thread { [self] in errorLoop(errors); Glibc.close(errors) }
             errorThread.name = "gatehouse-sftp-stderr"
             errorThread.start()
         } else {
             errorText.withLock { $0.finished = true }
         }
+        child.onExit { [weak self] (_: Int32) in
+            self?.fail(SFTPClientError.connectionLost("the SFTP program exited with status \(self?.child.exitCode ?? -1)"))
+        }
+    }
+
+    /// Starts the program on new pipes; returns it with our ends (its standard error's too,
+    /// unless `stderr` is given).
+    private static func spawn(_ executable: String, _ arguments: [String], stderr: Int32?) throws
+        -> (child: ChildProcess, input: Int32, output: Int32, errors: Int32?) {
+        let toChild = try pipe()
+        let fromChild = try pipe()
+        let errorPipe: (read: Int32, write: Int32)? = stderr == nil ? try pipe() : nil
+        // The child's ends are the child's alone: with ours closed, end-of-file arrives when
+        // the child exits.
+        defer {
+            Glibc.close(toChild.read)
+            Glibc.close(fromChild.write)
+            if let errorPipe { Glibc.close(errorPipe.write) }
+        }
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(executable: executable, arguments: arguments, stdin: toChild.read, stdout: fromChild.write,
+                                     stderr: errorPipe?.write ?? stderr ?? 2)
+        } catch {
+            Glibc.close(toChild.write)
+            Glibc.close(fromChild.read)
+            if let errorPipe { Glibc.close(errorPipe.read) }
+            throw SFTPClientError.connectionLost("cannot start \(executable): \(error.message)")
+        }
+        return (child, toChild.write, fromChild.read, errorPipe?.read)
+    }
+
+    private static func pipe() throws -> (read: Int32, write: Int32) {
+        do { return try ChildProcess.pipe() } catch { throw SFTPClientError.local(error.message) }
     }
 
     /// The process id of the program (ssh), for tests that cut the connection.
-    public var processIdentifier: Int32 { process.processIdentifier }
+    public var processIdentifier: Int32 { child.pid }
 
     /// What the program wrote to standard error, once it has closed it or `timeout` has passed.
     public func diagnostics(waitingUpTo timeout: Duration = .seconds(2)) async -> String {
@@ -80,12 +99,18 @@ public final class SFTPConnection: Sendable {
         errorText.withLock { $0.finished = true }
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        writeLock.withLock { closed in
+            if !closed { Glibc.close(input) }
+            closed = true
+        }
+    }
 
-    /// Ends the session: closes the child's input and stops it.
+    /// Ends the session: stops the program. (Its input is closed when the connection goes away,
+    /// so a writer in progress never sees the descriptor reused.)
     public func close() {
-        try? input.close()
-        if process.isRunning { process.terminate() }
+        child.send(SIGTERM)
         fail(SFTPClientError.connectionLost("the session was closed"))
     }
 
@@ -120,13 +145,14 @@ public final class SFTPConnection: Sendable {
                 continuation.resume(throwing: failed)
                 return
             }
-            let bytes = Data(message.encoded())
-            let written: Bool = writeLock.withLock { _ in (try? input.write(contentsOf: bytes)) != nil }
+            let bytes = message.encoded()
+            let written: Bool = writeLock.withLock { closed in !closed && ChildProcess.writeAll(input, bytes) }
             if !written {
                 fail(SFTPClientError.connectionLost("writing to the SFTP channel failed"))
             }
         }
     }
+
 
     private func readLoop(_ fd: Int32) {
         var parser = SFTPPacketParser()

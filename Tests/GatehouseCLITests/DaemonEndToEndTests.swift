@@ -3,25 +3,42 @@ import Glibc
 import GatehouseTesting
 import Testing
 
-/// Two real `gatehouse run` daemons (a practice and a prison) over a mailbox folder.
+/// Two real `gatehouse run` daemons (a practice and a prison) over a mailbox folder, or over a
+/// `gatehouse relay` (a real sshd on loopback) when `viaRelay`.
 final class DaemonPair {
     let folder: TemporaryDirectory
     let practice: String
     let prison: String
     let mailboxes: String
+    /// The relay's folder, when the pair exchanges through one.
+    let relay: String?
     var daemons: [String: DaemonProcess] = [:]
+    var relayProcess: DaemonProcess?
 
-    init(prisonHomeIn base: String? = nil) throws {
+    init(prisonHomeIn base: String? = nil, viaRelay: Bool = false) throws {
         folder = try TemporaryDirectory()
         practice = folder.path + "/practice"
         prison = (base ?? folder.path) + "/prison"
-        mailboxes = folder.appending("mailboxes")
-        try FileManager.default.createDirectory(atPath: mailboxes, withIntermediateDirectories: true)
+        let address: String
+        if viaRelay {
+            let relay = folder.appending("relay")
+            self.relay = relay
+            mailboxes = relay + "/mailboxes"
+            let port = try SSHServer.freePort()
+            let created = try GatehouseProcess.run(["relay", "init", "--home", relay, "--listen", "127.0.0.1:\(port)"])
+            guard created.status == 0 else { throw GatehouseProcess.LaunchError(description: "relay init failed: \(created.stderr)") }
+            address = try GatehouseProcess.run(["relay", "address", "--home", relay]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            relay = nil
+            mailboxes = folder.appending("mailboxes")
+            try FileManager.default.createDirectory(atPath: mailboxes, withIntermediateDirectories: true)
+            address = "dir:\(mailboxes)"
+        }
         for (home, org, name) in [(practice, "A81001", "Riverside Medical Practice"), (prison, "YOI123", "HMP Northgate Healthcare")] {
-            try check(GatehouseProcess.run(["init", "--home", home, "--org", org, "--name", name, "--mailbox", "dir:\(mailboxes)"]))
+            try check(GatehouseProcess.run(["init", "--home", home, "--org", org, "--name", name, "--mailbox", address]))
             // Short intervals so the tests take seconds.
             var config = try String(contentsOfFile: home + "/gatehouse.toml", encoding: .utf8)
-            for (key, value) in [("poll_interval", "100ms"), ("stable_window", "300ms"), ("retry_max", "1s"), ("rescan_interval", "1s")] {
+            for (key, value) in [("poll_interval", "100ms"), ("stable_window", "300ms"), ("retry_max", "1s"), ("rescan_interval", "1s"), ("breaker_cooldown", "2s")] {
                 config = config.replacingOccurrences(of: #"(?m)^\#(key) = .*$"#, with: "\(key) = \"\(value)\"", options: .regularExpression)
             }
             try config.write(toFile: home + "/gatehouse.toml", atomically: true, encoding: .utf8)
@@ -30,6 +47,18 @@ final class DaemonPair {
             let card = folder.appending("card-\(UUID().uuidString)")
             try check(GatehouseProcess.run(["identity", "export", "--home", from, "-o", card]))
             try check(GatehouseProcess.run(["partners", "add", "--home", to, card, "--yes"]))
+            if let relay { try check(GatehouseProcess.run(["relay", "add", "--home", relay, card, "--yes"])) }
+        }
+    }
+
+    /// Starts (or restarts) the relay's sshd and waits until it accepts connections.
+    func startRelay() throws {
+        guard let relay else { return }
+        relayProcess = try DaemonProcess(home: relay, command: ["relay", "run"])
+        let port = Int(try String(contentsOfFile: relay + "/relay.toml", encoding: .utf8)
+            .components(separatedBy: "listen = \"127.0.0.1:")[1].prefix { $0.isNumber })!
+        guard eventually(timeout: 10, { SSHServer.accepts(port) }) else {
+            throw GatehouseProcess.LaunchError(description: "the relay did not start: \(relayProcess?.logText ?? "")")
         }
     }
 
@@ -38,6 +67,7 @@ final class DaemonPair {
     }
 
     func start() throws {
+        if relayProcess == nil { try startRelay() }
         daemons[practice] = try DaemonProcess(home: practice)
         daemons[prison] = try DaemonProcess(home: prison)
     }
@@ -80,8 +110,9 @@ final class DaemonPair {
 
 @Suite("gatehouse run: two daemons end to end", .serialized)
 struct DaemonEndToEndTests {
-    @Test func recordsTravelBothWaysAndAreAcknowledged() throws {
-        let pair = try DaemonPair()
+    @Test(arguments: [false, true])
+    func recordsTravelBothWaysAndAreAcknowledged(viaRelay: Bool) throws {
+        let pair = try DaemonPair(viaRelay: viaRelay)
         try pair.start()
         let toPrison: [String: [UInt8]] = [
             "summary.xml": Array("<summary nhs=\"9990000018\">Ada Testperson</summary>".utf8),
@@ -114,6 +145,29 @@ struct DaemonEndToEndTests {
         #expect(pair.daemons[pair.practice]?.stop() == 0)
         #expect(pair.daemons[pair.prison]?.stop() == 0)
         #expect(pair.daemons[pair.practice]!.logText.contains("stopped"))
+    }
+
+    @Test func aRelayDownForAWhileDelaysButLosesNothingWithoutARetryStorm() throws {
+        let pair = try DaemonPair(viaRelay: true)
+        try pair.start()
+        try pair.drop("first.xml", Array("<record nhs=\"9990000034\"/>".utf8), from: pair.practice, to: "YOI123")
+        #expect(eventually { pair.states(pair.practice) == ["acknowledged"] })
+        // The relay's sshd and every session die at once.
+        pair.relayProcess?.crashTree()
+        let records = (1...3).map { ("while-down-\($0).xml", Array("<record nhs=\"999000004\($0)\"/>".utf8)) }
+        for (name, bytes) in records { try pair.drop(name, bytes, from: pair.practice, to: "YOI123") }
+        sleep(6)
+        let log = pair.daemons[pair.practice]!.logText
+        let attempts = log.components(separatedBy: "\n").filter { $0.contains("connecting to relay") && $0.contains("failed") }
+        // Two sessions (the prison's mailbox and the own one), each backing off 1 s, 2 s, 4 s…
+        #expect(!attempts.isEmpty && attempts.count <= 10, "\(attempts.count) failed connection attempts in 6 s:\n\(attempts.joined(separator: "\n"))")
+        #expect(attempts.contains { $0.contains("refused the connection") }, "\(attempts)")
+        #expect(pair.states(pair.practice).filter { $0 == "acknowledged" }.count == 1)
+        try pair.startRelay()
+        let recovered = eventually(timeout: 90) { pair.states(pair.practice) == Array(repeating: "acknowledged", count: 4) }
+        #expect(recovered, "\(pair.status(pair.practice))\n\(pair.daemons[pair.practice]!.logText)")
+        #expect(pair.received(pair.prison, from: "A81001").count == 4)
+        #expect(pair.listing(pair.mailboxes + "/YOI123").isEmpty)
     }
 
     @Test func badInputsAreRefusedWithReasonsAndNothingIsLost() throws {

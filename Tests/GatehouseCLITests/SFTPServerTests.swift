@@ -2,8 +2,9 @@ import Foundation
 import GatehouseTesting
 import Testing
 
-/// `gatehouse sftp-server` driven by OpenSSH's own `sftp` client (`sftp -D` runs the server
-/// over pipes, without sshd), so the server is checked against the real implementation.
+/// `gatehouse sftp-server` driven by OpenSSH's own `sftp` client, so the server is checked
+/// against the real implementation: over pipes (`sftp -D`), and through a real sshd that forces
+/// the server on the organisation's key, as a relay does.
 @Suite("gatehouse sftp-server with OpenSSH's sftp client")
 struct SFTPServerTests {
     let folder: TemporaryDirectory
@@ -18,31 +19,37 @@ struct SFTPServerTests {
         try Data("a sealed bundle".utf8).write(to: URL(fileURLWithPath: folder.appending("out.ghb")))
     }
 
-    /// Runs `sftp -b` with `commands` as A81001; returns (status, combined output).
-    func sftp(_ commands: [String]) throws -> (Int32, String) {
+    /// Runs `sftp -b` with `commands` as A81001, over pipes or through sshd; returns (status,
+    /// combined output).
+    func sftp(_ commands: [String], viaSSH: Bool = false) throws -> (Int32, String) {
         let batch = folder.appending("batch-\(UUID().uuidString)")
         try commands.joined(separator: "\n").write(toFile: batch, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sftp")
-        process.arguments = ["-b", batch, "-D", "\(try GatehouseProcess.binaryPath()) sftp-server --org A81001 --root \(root)"]
-        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        let server = "\(try GatehouseProcess.binaryPath()) sftp-server --org A81001 --root \(root)"
+        var sshd: SSHServer?
+        var arguments = ["-b", batch, "-D", server]
+        if viaSSH {
+            let key = try SSHServer.makeClientKey(in: folder)
+            let started = try SSHServer(authorizedKeys: ["command=\"\(server)\",restrict \(key.publicLine)"])
+            sshd = started
+            // `sftp` takes ssh's arguments, except that the port is -P and the subsystem is implied.
+            let ssh = try started.sftpArguments(key: key.file)
+            var options = ssh.dropLast(2).filter { $0 != "-s" }
+            if let p = options.firstIndex(of: "-p") { options[p] = "-P" }
+            arguments = ["-b", batch] + options + [ssh[ssh.count - 2]]
+        }
+        let output = try withExtendedLifetime(sshd) { try GatehouseProcess.runProgram("/usr/bin/sftp", arguments, home: folder.path) }
+        return (output.status, output.stdout + output.stderr)
     }
 
     func contents(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
 
-    @Test func ownMailboxAndPublishingWork() throws {
+    @Test(arguments: [false, true])
+    func ownMailboxAndPublishingWork(viaSSH: Bool) throws {
         let (status, output) = try sftp([
             "ls /A81001", "get /A81001/in1.ghb got.ghb",
             "put out.ghb /YOI123/.upload.part", "rename /YOI123/.upload.part /YOI123/bundle.ghb",
             "rm /A81001/in1.ghb",
-        ])
+        ], viaSSH: viaSSH)
         #expect(status == 0, "\(output)")
         #expect(contents(folder.appending("got.ghb")) == "mail for A81001")
         #expect(contents("\(root)/YOI123/bundle.ghb") == "a sealed bundle")
@@ -63,8 +70,12 @@ struct SFTPServerTests {
         ("chmod 777 /A81001/in1.ghb", "changing attributes"),
     ])
     func refusals(command: String, what: String) throws {
-        let (status, output) = try sftp([command])
-        #expect(status != 0, "\(what) was allowed: \(output)")
+        for viaSSH in [false, true] { try refusal(command: command, what: what, viaSSH: viaSSH) }
+    }
+
+    func refusal(command: String, what: String, viaSSH: Bool) throws {
+        let (status, output) = try sftp([command], viaSSH: viaSSH)
+        #expect(status != 0, "\(what) was allowed\(viaSSH ? " through sshd" : ""): \(output)")
         #expect(!FileManager.default.fileExists(atPath: folder.appending("stolen")))
         #expect(contents("\(root)/YOI123/secret.ghb") == "YOI123's mail")
         #expect((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/YOI123")) == ["secret.ghb"], "\(what)")

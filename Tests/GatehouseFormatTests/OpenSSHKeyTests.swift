@@ -8,17 +8,9 @@ import Testing
 @Suite("OpenSSH Ed25519 keys")
 struct OpenSSHKeyTests {
     private func keygen(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "ssh-keygen \(arguments.joined(separator: " ")) failed")
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let output = try GatehouseProcess.runProgram("/usr/bin/ssh-keygen", arguments)
+        #expect(output.status == 0, "ssh-keygen \(arguments.joined(separator: " ")) failed: \(output.stderr)")
+        return output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test(arguments: ["gatehouse A81001", "x", "a comment of some length to move the padding"])

@@ -52,6 +52,15 @@ public enum GatehouseProcess {
     public static func run(
         _ arguments: [String], home: String? = nil, environment: [String: String] = [:], stdin: String? = nil
     ) throws -> ProcessOutput {
+        try runProgram(try binaryPath(), arguments, home: home, environment: environment, stdin: stdin)
+    }
+
+    /// Runs any program the same way as ``run(_:home:environment:stdin:)`` (OpenSSH's `sftp`,
+    /// `ssh-keygen`, …), with output captured in files: a pipe's write end could be inherited by
+    /// a long-lived process another test starts meanwhile, and reading it to the end would hang.
+    public static func runProgram(
+        _ executable: String, _ arguments: [String], home: String? = nil, environment: [String: String] = [:], stdin: String? = nil
+    ) throws -> ProcessOutput {
         let scratch = try TemporaryDirectory(prefix: "gatehouse-run")
         let outPath = scratch.appending("stdout"), errPath = scratch.appending("stderr"), inPath = scratch.appending("stdin")
         // Files rather than pipes: a chatty child can never block on a full pipe.
@@ -62,7 +71,7 @@ public enum GatehouseProcess {
         }
 
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binaryPath())
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path]
         if let home {

@@ -1,5 +1,8 @@
 import Foundation
 import Glibc
+import GatehouseCrypto
+import GatehouseFormat
+import GatehouseKit
 
 /// A real OpenSSH `sshd` for a test: its own host key, config, pid file and authorized_keys in
 /// a temporary folder, listening on a free port on 127.0.0.1 only, stopped when it goes away.
@@ -10,21 +13,33 @@ public final class SSHServer: @unchecked Sendable {
     public let port: Int
     /// The `known_hosts` line pinning its host key.
     public let knownHostsLine: String
-    private let process = Process()
+    private var process: ChildProcess!
 
-    /// Starts sshd; each entry of `authorizedKeys` is a complete authorized_keys line.
-    public init(authorizedKeys: [String]) throws {
+    /// The host key.
+    public let hostKey: SigningPublicKey
+
+    /// Starts sshd; each entry of `authorizedKeys` is a complete authorized_keys line, and
+    /// `extraConfig` lines are added to sshd_config. `port` is a free one unless given.
+    /// `hostKeyFile` reuses another server's host key (a relay coming back).
+    public init(authorizedKeys: [String], port: Int? = nil, extraConfig: [String] = [], hostKeyFile existing: String? = nil) throws {
         folder = try TemporaryDirectory(prefix: "gatehouse-sshd")
-        let hostKey = folder.appending("host_ed25519")
-        try Self.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey])
-        port = try Self.freePort()
-        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
-        knownHostsLine = "[127.0.0.1]:\(port) \(hostPublic)"
+        let hostKeyFile = folder.appending("host_ed25519")
+        if let existing {
+            try FileManager.default.copyItem(atPath: existing, toPath: hostKeyFile)
+            try FileManager.default.copyItem(atPath: existing + ".pub", toPath: hostKeyFile + ".pub")
+            chmod(hostKeyFile, 0o600)
+        } else {
+            try Self.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKeyFile])
+        }
+        self.port = try port ?? Self.freePort()
+        let hostPublic = try String(contentsOfFile: hostKeyFile + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        hostKey = try OpenSSHKey.parsePublic(hostPublic)
+        knownHostsLine = "[127.0.0.1]:\(self.port) \(hostPublic)"
         try authorizedKeys.joined(separator: "\n").appending("\n").write(toFile: folder.appending("authorized_keys"), atomically: true, encoding: .utf8)
         let config = """
-            Port \(port)
+            Port \(self.port)
             ListenAddress 127.0.0.1
-            HostKey \(hostKey)
+            HostKey \(hostKeyFile)
             PidFile \(folder.appending("sshd.pid"))
             AuthorizedKeysFile \(folder.appending("authorized_keys"))
             UsePAM no
@@ -39,17 +54,19 @@ public final class SSHServer: @unchecked Sendable {
             PermitTTY no
             Subsystem sftp internal-sftp
             LogLevel ERROR
-            """
+            """ + extraConfig.map { "\n" + $0 }.joined()
         try config.write(toFile: folder.appending("sshd_config"), atomically: true, encoding: .utf8)
         // As root, sshd insists on its privilege-separation folder.
         if getuid() == 0 { mkdir("/run/sshd", 0o755) }
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-        process.arguments = ["-D", "-e", "-f", folder.appending("sshd_config")]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: { let p = folder.appending("sshd.log"); FileManager.default.createFile(atPath: p, contents: nil); return URL(fileURLWithPath: p) }())
-        try process.run()
+        // Not Foundation's Process: sshd closes inherited descriptors, which Foundation mistakes
+        // for its exit (see ChildProcess).
+        let log = open(folder.appending("sshd.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(log); close(null) }
+        process = try ChildProcess(executable: "/usr/sbin/sshd", arguments: ["-D", "-e", "-f", folder.appending("sshd_config")],
+                                   stdin: null, stdout: null, stderr: log)
         let deadline = Date().addingTimeInterval(10)
-        while !Self.accepts(port) {
+        while !Self.accepts(self.port) {
             guard process.isRunning, Date() < deadline else {
                 throw GatehouseProcess.LaunchError(description: "sshd did not start: \((try? String(contentsOfFile: folder.appending("sshd.log"), encoding: .utf8)) ?? "")")
             }
@@ -57,8 +74,28 @@ public final class SSHServer: @unchecked Sendable {
         }
     }
 
-    deinit {
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
+    deinit { stop() }
+
+    /// Stops sshd now (the test goes on without it).
+    public func stop() {
+        process.send(SIGTERM)
+        process.wait()
+    }
+
+    /// Makes a client key pair in `folder` the way `gatehouse init` does; returns the private
+    /// key file and the public line for authorized_keys.
+    public static func makeClientKey(in folder: TemporaryDirectory, name: String = "id_ed25519") throws -> (file: String, publicLine: String) {
+        let key = SigningSecretKey.generate()
+        let file = folder.appending(name)
+        let text = OpenSSHKey.privateKeyFile(key, comment: "test")
+        try text.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: file)) }
+        chmod(file, 0o600)
+        return (file, OpenSSHKey.publicLine(key.publicKey))
+    }
+
+    /// The mailbox address of this server as `user`, pinning `hostKey` (its own unless given).
+    public func address(pinning key: SigningPublicKey? = nil) throws -> SFTPServerAddress {
+        try SFTPServerAddress(user: NSUserName(), host: "127.0.0.1", port: port, hostKey: key ?? hostKey)
     }
 
     /// `ssh` arguments for an SFTP subsystem session with `key`, the host key pinned.
@@ -80,7 +117,8 @@ public final class SSHServer: @unchecked Sendable {
         guard p.terminationStatus == 0 else { throw GatehouseProcess.LaunchError(description: "\(executable) failed") }
     }
 
-    static func freePort() throws -> Int {
+    /// A TCP port on 127.0.0.1 that nothing listens on now.
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -95,7 +133,8 @@ public final class SSHServer: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func accepts(_ port: Int) -> Bool {
+    /// True when something accepts connections on 127.0.0.1:`port`.
+    public static func accepts(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
