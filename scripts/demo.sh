@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Two organisations exchange synthetic records: a GP practice seals them for a prison
-# healthcare team, which verifies and opens them; then a tampered copy is refused.
-# Everything happens in a temporary folder that is removed at the end.
+# The whole path on one machine: a GP practice and a prison healthcare team, each with its own
+# gateway, exchange records through a mailbox relay (OpenSSH sshd on loopback running
+# `gatehouse sftp-server`). A record goes in at reception and a release summary comes back,
+# each timed from the moment it is dropped to the moment the sender holds a verified receipt.
+# Everything runs in a temporary folder and is stopped and removed at the end.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 gatehouse=${GATEHOUSE_BIN:-$root/.build/debug/gatehouse}
 work=$(mktemp -d -t gatehouse-demo.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
 cd "$work"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -21,20 +29,79 @@ nhs_number() {
     [[ $check -eq 10 ]] && return 1
     echo "$base$check"
 }
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-say "1. Each organisation creates its keys (root, signing, encryption) and identity card"
-run init --home practice --org A81001 --name "Riverside Medical Practice"
-run init --home prison --org YOI123 --name "HMP Northgate Healthcare"
+say "1. A mailbox relay on loopback: its own sshd, host key and mailboxes (it only ever sees ciphertext)"
+run relay init --home relay --listen "127.0.0.1:$port"
+address=$("$gatehouse" relay address --home relay)
 
-say "2. They exchange identity cards and pin each other (in real life: compare fingerprints by phone)"
+say "2. Each organisation creates its keys and an identity card naming the relay (host key included)"
+run init --home practice --org A81001 --name "Riverside Medical Practice" --mailbox "$address"
+run init --home prison --org YOI123 --name "HMP Northgate Healthcare" --mailbox "$address"
+# Short intervals for the demo; the defaults suit production.
+for home in practice prison; do
+    sed -i 's/^stable_window = .*/stable_window = "200ms"/' "$home/gatehouse.toml"
+done
+
+say "3. They pin each other's cards (in real life: compare fingerprints by phone); the relay registers both"
 run identity export --home practice -o practice.card
 run identity export --home prison -o prison.card
-run partners add --home prison practice.card --yes
-run partners add --home practice prison.card --yes
+run partners add --home prison practice.card --yes > /dev/null
+run partners add --home practice prison.card --yes > /dev/null
+run relay add --home relay practice.card --yes > /dev/null
+run relay add --home relay prison.card --yes > /dev/null
+echo "Pinned and registered."
 
-say "3. The practice exports a new prisoner's record (synthetic data)"
+say "4. The relay and both gateways start"
+"$gatehouse" relay run --home relay 2> relay.log & pids+=($!)
+"$gatehouse" run --home practice > practice.log 2>&1 & pids+=($!)
+"$gatehouse" run --home prison > prison.log 2>&1 & pids+=($!)
+sleep 1
+echo "relay (sshd) and two gateways running; each gateway keeps one SSH session per mailbox."
+
+# Drops a file into HOME's outbox for PARTNER the way producers should (temporary name, then
+# rename), then prints the timeline until the sender has a verified receipt.
+drop_and_watch() {
+    local home=$1 partner=$2 receiver=$3 file=$4
+    mkdir -p "$home/spool/outbox/$partner"
+    cp "$file" "$home/spool/outbox/$partner/.$file.part"
+    python3 - "$gatehouse" "$home" "$receiver" "$home/spool/outbox/$partner/.$file.part" "$home/spool/outbox/$partner/$file" <<'PY'
+import json, os, subprocess, sys, time
+gatehouse, home, receiver, part, final = sys.argv[1:]
+def query(*args):
+    out = subprocess.run([gatehouse, *args], capture_output=True, text=True)
+    return json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else []
+before = {b["bundle_id"] for b in query("status", "--home", home, "--json")}
+start = time.monotonic()
+os.rename(part, final)
+print(f"  {0:7.0f} ms  dropped {os.path.basename(final)} into {home}'s outbox")
+seen, bundle, deadline = set(), None, start + 60
+while time.monotonic() < deadline:
+    now = (time.monotonic() - start) * 1000
+    for b in query("status", "--home", home, "--json"):
+        if b["bundle_id"] in before: continue
+        bundle = b["bundle_id"]
+        for state in ("queued", "sealed", "delivered", "acknowledged"):
+            if state not in seen and b["state"] in ("sealed", "delivered", "acknowledged")[("queued", "sealed", "delivered", "acknowledged").index(state) - 1:] + (state,):
+                seen.add(state)
+                label = {"queued": "claimed and journalled", "sealed": "signed and encrypted for the recipient",
+                         "delivered": "uploaded to the relay (fsync, rename, size checked)",
+                         "acknowledged": "signed receipt verified by the sender"}[state]
+                print(f"  {now:7.0f} ms  {state:<12} {label}")
+    if bundle and "published" not in seen and any(e.get("bundle_id") == bundle for e in query("inbox", "--home", receiver, "--json")):
+        seen.add("published")
+        print(f"  {now:7.0f} ms  {'published':<12} verified before decryption, decrypted and published by {receiver}")
+    if "acknowledged" in seen and "published" in seen: break
+    time.sleep(0.02)
+else:
+    sys.exit("the record was not acknowledged within 60 s")
+print(f"  bundle {bundle}")
+PY
+}
+
+say "5. Reception: the practice drops a new prisoner's GP record (synthetic data)"
 patient=$(nhs_number 999000123 || nhs_number 999000124)
-cat > "gp-summary.xml" <<XML
+cat > gp-summary.xml <<XML
 <?xml version="1.0" encoding="UTF-8"?>
 <gpSummary nhsNumber="$patient">
   <patient><name>Alex Testperson</name><born>1984-03-02</born></patient>
@@ -43,34 +110,25 @@ cat > "gp-summary.xml" <<XML
   <allergies><allergy>Penicillin (rash)</allergy></allergies>
 </gpSummary>
 XML
-printf 'date,drug,dose\n2026-10-01,Metformin,500 mg bd\n2026-10-01,Salbutamol,100 mcg prn\n' > "medications.csv"
-head -c 200000 /dev/urandom > "discharge letter.pdf"
-ls -l gp-summary.xml medications.csv "discharge letter.pdf"
+drop_and_watch practice YOI123 prison gp-summary.xml
+ls prison/spool/received/A81001/*/
 
-say "4. The practice seals the record for the prison (NHS number and names stay inside the encryption)"
-run seal --home practice --to YOI123 --subject "Reception screening" --nhs-number "$patient" \
-    -o record.ghb gp-summary.xml medications.csv "discharge letter.pdf"
+say "6. Release: the prison's healthcare team sends the release summary back to the practice"
+cat > release-summary.xml <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<releaseSummary nhsNumber="$patient"><released>2026-12-01</released>
+  <medications><medication>Metformin 500 mg twice daily (7 days supplied)</medication></medications>
+</releaseSummary>
+XML
+drop_and_watch prison A81001 practice release-summary.xml
+ls practice/spool/received/YOI123/*/
 
-say "5. Anyone (a relay, say) can see only the cleartext header"
-run inspect --home prison record.ghb
-if grep -q -a "Testperson\|$patient\|gp-summary" record.ghb; then echo "unexpected: patient data visible"; exit 1; fi
-echo "(no name, NHS number or file name appears in the bundle's bytes)"
+say "7. What each side's journal says"
+run status --home practice
+run inbox --home prison
 
-say "6. The prison verifies the signature, decrypts, checks every digest, and publishes"
-run open --home prison record.ghb -o received
-ls -la received
-( cd received && sha256sum gp-summary.xml medications.csv "discharge letter.pdf" ) > received.sums
-sha256sum gp-summary.xml medications.csv "discharge letter.pdf" > sent.sums
-diff sent.sums received.sums && echo "The received files are byte-for-byte identical to what the practice sent."
+say "8. The relay saw only ciphertext, and holds nothing now"
+if grep -rqa "Testperson\|$patient" relay; then echo "unexpected: patient data on the relay"; exit 1; fi
+echo "No name or NHS number anywhere under the relay's folder; mailboxes: $(find relay/mailboxes -type f | wc -l) file(s) left."
 
-say "7. A bundle changed in transit is refused, and nothing is published"
-cp record.ghb tampered.ghb
-printf '\x01' | dd of=tampered.ghb bs=1 seek=4000 conv=notrunc status=none
-set +e
-"$gatehouse" open --home prison tampered.ghb -o tampered-out
-status=$?
-set -e
-echo "exit status $status; tampered-out exists: $([[ -e tampered-out ]] && echo yes || echo no)"
-[[ $status -ne 0 && ! -e tampered-out ]]
-
-say "Demo complete"
+say "Demo complete: stopping the gateways and the relay"

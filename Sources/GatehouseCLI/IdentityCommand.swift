@@ -63,14 +63,16 @@ extension IdentityCommand {
             discussion: """
                 Partners learn the new address when they import the new card; a newer card signed by                 the root they pinned is accepted without a new fingerprint check.
 
-                Example:
+                Examples:
+                  gatehouse identity set-mailbox "$(gatehouse relay address --home /srv/relay)"
+                  gatehouse identity set-mailbox "sftp://gatehouse@relay.example.org:2222 ssh-ed25519 AAAA…"
                   gatehouse identity set-mailbox dir:/srv/gatehouse/mailboxes
                 """
         )
 
         @OptionGroup var homeOptions: HomeOptions
 
-        @Argument(help: ArgumentHelp("The new address, e.g. dir:/srv/gatehouse/mailboxes.", valueName: "address"))
+        @Argument(help: ArgumentHelp("The new address: sftp://USER@HOST:PORT and the relay's host key (one quoted argument), or dir:/path.", valueName: "address"))
         var address: String
 
         func run() throws {
@@ -91,6 +93,7 @@ enum CardSummary {
         signing key:    ed25519 \(card.signingKeyID)
         encryption key: x25519 \(card.encryptionKeyID)
         created:        \(card.createdText)
+        ssh key:        \(card.sshKey.map { "ed25519 \(OpenSSHKey.fingerprint($0))" } ?? "none")
         mailbox:        \(card.mailbox ?? "none")
         fingerprint:    \(card.fingerprint)
         """

@@ -8,12 +8,13 @@ struct InitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Create this organisation's keys and identity card.",
         discussion: """
-            Creates a root key, a signing key and an encryption key under HOME/keys/ (each file \
+            Creates a root key, a signing key, an encryption key and an SSH key (for mailbox relays) \
+            under HOME/keys/ (each file \
             mode 0600, never overwritten) and the public identity card HOME/keys/identity.card. \
             Refuses if any key already exists. Also writes a commented default gatehouse.toml.
 
             Example:
-              gatehouse init --org A81001 --name "Riverside Medical Practice" --mailbox dir:/srv/gatehouse/mailboxes
+              gatehouse init --org A81001 --name "Riverside Medical Practice" --mailbox "sftp://gatehouse@relay.example.org:2222 ssh-ed25519 AAAA…"
             """
     )
 
@@ -25,7 +26,7 @@ struct InitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The organisation's name, as partners will see it.", valueName: "name"))
     var name: String
 
-    @Option(help: ArgumentHelp("Where this organisation collects its mail, e.g. dir:/srv/gatehouse/mailboxes (put on the card).", valueName: "address"))
+    @Option(help: ArgumentHelp("Where this organisation collects its mail (put on the card): a relay's address as `gatehouse relay address` prints it, or dir:/path.", valueName: "address"))
     var mailbox: String?
 
     func validate() throws {

@@ -7,7 +7,9 @@ extension GatehouseConfig {
 
         [organisation]
         # Where this gateway collects its mail. Default: the mailbox on this organisation's
-        # identity card (set it with `gatehouse identity set-mailbox`).
+        # identity card (set it with `gatehouse identity set-mailbox`). A relay's address, with
+        # its host key, is what `gatehouse relay address` prints; dir:/path is a shared folder.
+        # mailbox = "sftp://gatehouse@relay.example.org:2222 ssh-ed25519 AAAA..."
         # mailbox = "dir:/srv/gatehouse/mailboxes"
 
         [delivery]
@@ -31,12 +33,13 @@ extension GatehouseConfig {
         retention = "keep"
 
         [collector]
-        # How often this gateway's own mailbox is checked.
+        # How often this gateway's own mailbox is checked. A relay running gatehouse
+        # sftp-server reports new mail at once, so this matters only for other servers.
         poll_interval = "1s"
 
         # Per-partner settings: override the mailbox on a partner's identity card.
         # [partners.YOI123]
-        # mailbox = "dir:/srv/other/mailboxes"
+        # mailbox = "sftp://gatehouse@relay.example.net:22 ssh-ed25519 AAAA..."
 
         """
 }
