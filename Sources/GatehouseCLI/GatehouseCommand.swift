@@ -29,6 +29,7 @@ public struct GatehouseCommand: ParsableCommand {
             SealCommand.self,
             OpenCommand.self,
             InspectCommand.self,
+            DeliverCommand.self,
             StatusCommand.self,
             InboxCommand.self,
             RunCommand.self,

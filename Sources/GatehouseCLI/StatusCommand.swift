@@ -116,6 +116,10 @@ enum JSONOutput {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    /// RFC 3339 for milliseconds since the epoch.
-    static func time(_ milliseconds: Int64) -> String { RFC3339.format(UInt64(max(0, milliseconds / 1000))) ?? String(milliseconds) }
+    /// RFC 3339 UTC with milliseconds (`2026-11-25T09:30:00.125Z`) for milliseconds since the epoch.
+    static func time(_ milliseconds: Int64) -> String {
+        let clamped = max(0, milliseconds)
+        guard let seconds = RFC3339.format(UInt64(clamped / 1000)) else { return String(milliseconds) }
+        return seconds.dropLast() + String(format: ".%03dZ", Int(clamped % 1000))
+    }
 }
