@@ -5,7 +5,7 @@ SWIFT ?= swift
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := header manifest receipt file-table bundle sftp
 
-.PHONY: help deps build test demo bench-seal fuzz crash-test clean
+.PHONY: help deps build test demo bench-seal bench-sftp fuzz crash-test clean
 
 crash-test: build
 	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
@@ -14,6 +14,7 @@ help:
 	@echo "make demo        install what is missing, build, and run the two-organisation demo"
 	@echo "make test        install what is missing, build, and run the whole test suite"
 	@echo "make bench-seal  seal/open 1 GiB files beside age (BENCH_SIZE_MB, BENCH_RUNS)"
+	@echo "make bench-sftp  upload vs OpenSSH's sftp, drop-to-receipt latency through a relay (BENCH_SIZE_MB, BENCH_RECORDS)"
 	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make crash-test  300 records both ways with 30 random kill -9s (RECORDS, KILLS)"
 
@@ -36,6 +37,11 @@ bench-seal:
 	@bash scripts/install-deps.sh --bench
 	$(SWIFT) build -c release
 	@bash scripts/bench-seal.sh
+
+bench-sftp:
+	@bash scripts/install-deps.sh --bench
+	$(SWIFT) build -c release
+	@bash scripts/bench-sftp.sh
 
 fuzz: deps
 	GATEHOUSE_FUZZ=1 $(SWIFT) build --scratch-path .build-fuzz -c debug --product GatehouseFuzz \

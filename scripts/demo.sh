@@ -9,13 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 gatehouse=${GATEHOUSE_BIN:-$root/.build/debug/gatehouse}
 work=$(mktemp -d -t gatehouse-demo.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/scripts/lib/background.sh"
 cd "$work"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -29,7 +23,7 @@ nhs_number() {
     [[ $check -eq 10 ]] && return 1
     echo "$base$check"
 }
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 
 say "1. A mailbox relay on loopback: its own sshd, host key and mailboxes (it only ever sees ciphertext)"
 run relay init --home relay --listen "127.0.0.1:$port"

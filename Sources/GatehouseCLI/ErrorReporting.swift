@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GatehouseFormat
 import GatehouseKit
+import GatehouseSFTPClient
 
 /// The entry point of the `gatehouse` executable.
 public enum GatehouseMain {
@@ -43,7 +44,7 @@ public enum GatehouseMain {
     /// True for ArgumentParser's own errors (some of its types are internal, so the module name
     /// is the only reliable test), which ArgumentParser reports itself.
     private static func isArgumentParserError(_ error: any Error) -> Bool {
-        if error is CommandFailure || error is KitError || error is FormatError { return false }
+        if error is CommandFailure || error is KitError || error is FormatError || error is SFTPTransportError || error is SFTPClientError { return false }
         return error is ExitCode || error is CleanExit || error is ValidationError
             || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
     }
@@ -73,6 +74,11 @@ struct ErrorReport {
         case let error as SystemError:
             self.init(status: .ioError, message: error.description,
                       hint: error.isDiskFull ? "free some space on the disk and try again" : "check that the path exists and that you may read and write it")
+        case let error as SFTPTransportError:
+            self.init(status: .ioError, message: error.description,
+                      hint: "the bundle was not delivered; a running gateway retries by itself, or run the command again once the relay is reachable")
+        case let error as SFTPClientError:
+            self.init(status: .ioError, message: "the relay refused: \(error)", hint: "check the mailbox address and the relay's quotas and log")
         default: self.init(status: .internalError, message: "internal error: \(error)", hint: "this is a bug in gatehouse; please report it with the command you ran")
         }
     }

@@ -31,6 +31,19 @@ struct RelayCommand: ParsableCommand {
         var home: String?
 
         var relay: Relay { Relay(path: GatehouseHome.resolve(explicit: home).path) }
+
+        /// Runs `body`, giving a missing or existing relay folder relay-specific hints.
+        func explained<T>(_ body: (Relay) throws -> T) throws -> T {
+            do {
+                return try body(relay)
+            } catch let error as KitError where error.category == .notInitialised {
+                throw CommandFailure(status: .keyStoreProblem, message: error.message,
+                                     hint: "create the relay with `gatehouse relay init --listen HOST:PORT`, or point --home at the relay's folder")
+            } catch let error as KitError where error.category == .alreadyInitialised {
+                throw CommandFailure(status: .keyStoreProblem, message: error.message,
+                                     hint: "this folder is already a relay: `gatehouse relay address` prints its address; use another --home for a new one")
+            }
+        }
     }
 
     /// `gatehouse relay init --listen HOST:PORT`.
@@ -60,7 +73,7 @@ struct RelayCommand: ParsableCommand {
             guard quotaBytes > 0, quotaFiles > 0 else { throw ValidationError("quotas must be positive") }
             settings.quotaBytes = quotaBytes
             settings.quotaFiles = quotaFiles
-            let address = try options.relay.initialise(settings)
+            let address = try options.explained { try $0.initialise(settings) }
             print("Relay created in \(options.relay.path).")
             print("Host key fingerprint: \(address.hostKeyFingerprint)")
             print("Mailbox address (for `gatehouse init --mailbox` or `gatehouse identity set-mailbox`):")
@@ -80,7 +93,7 @@ struct RelayCommand: ParsableCommand {
 
         @OptionGroup var options: RelayOptions
 
-        func run() throws { print(try options.relay.address().description) }
+        func run() throws { print(try options.explained { try $0.address() }.description) }
     }
 
     /// `gatehouse relay add CARD`.
@@ -108,7 +121,7 @@ struct RelayCommand: ParsableCommand {
 
         func run() throws {
             let relay = options.relay
-            _ = try relay.settings()
+            _ = try options.explained { try $0.settings() }
             let card = try CardInput.read(cardFile)
             let planned = try relay.plannedRegistration(of: card, replace: replace)
             print("Identity card from \(cardFile):")
@@ -141,7 +154,7 @@ struct RelayCommand: ParsableCommand {
 
         func run() throws {
             let relay = options.relay
-            let settings = try relay.settings()
+            let settings = try options.explained { try $0.settings() }
             try relay.writeAuthorizedKeys(gatehouse: try RelayBinary.path())
             try FileOperations.replaceAtomically(at: relay.sshdConfigPath, contents: Array(try relay.sshdConfig().utf8), mode: 0o600)
             sweepUnfinishedUploads(relay)

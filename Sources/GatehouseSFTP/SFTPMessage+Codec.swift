@@ -118,3 +118,25 @@ extension SFTPMessage {
         return message
     }
 }
+
+extension SFTPMessage {
+    /// The encoded SSH_FXP_WRITE packet for `count` bytes of data that `fill` writes straight
+    /// into the packet: the same bytes as `.write(…).encoded()`, without copying the data
+    /// through an intermediate array (uploads send gigabytes this way).
+    public static func writePacket(id: UInt32, handle: [UInt8], offset: UInt64, count: Int,
+                                   fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows -> [UInt8] {
+        var w = SFTPWriter()
+        w.u32(0)
+        w.u8(SFTP.PacketType.write.rawValue)
+        w.u32(id)
+        w.string(handle)
+        w.u64(offset)
+        w.u32(UInt32(count))
+        let headerLength = w.bytes.count
+        var packet = w.bytes + [UInt8](repeating: 0, count: count)
+        let length = UInt32(packet.count - 4)
+        for i in 0..<4 { packet[i] = UInt8(truncatingIfNeeded: length >> (24 - 8 * UInt32(i))) }
+        try packet.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[headerLength...])) }
+        return packet
+    }
+}

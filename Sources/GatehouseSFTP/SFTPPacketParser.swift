@@ -19,6 +19,13 @@ public struct SFTPPacketParser: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
+    /// Appends bytes read from a descriptor: a plain memory copy (the generic form above is not
+    /// specialised across modules, and would go byte by byte).
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
+        buffer.append(contentsOf: UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
+    }
+
     /// The next complete packet, or nil if more bytes are needed.
     public mutating func next() throws(SFTPError) -> SFTPMessage? {
         guard buffered >= 4 else { return nil }

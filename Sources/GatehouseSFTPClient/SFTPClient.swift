@@ -24,7 +24,7 @@ public struct SFTPClient: Sendable {
         if connection.serverExtensions.contains(where: { $0.name == SFTP.Extension.limits }) {
             let reply = try await connection.request { SFTPExtendedRequest.limits.message(id: $0) }
             if case .extendedReply(_, let data) = reply, let limits = try? SFTPLimits.decode(data), limits.maxWriteLength > 0 {
-                writeLength = Int(min(limits.maxWriteLength, 255 * 1024))
+                writeLength = Int(min(limits.maxWriteLength, 64 * 1024))
             }
         }
         return SFTPClient(connection: connection, writeLength: writeLength)
@@ -95,16 +95,19 @@ public struct SFTPClient: Sendable {
             var offset: UInt64 = 0
             func submit() throws {
                 let count = Int(min(chunk, length - offset))
-                var bytes = [UInt8](repeating: 0, count: count)
-                var done = 0
-                while done < count {
-                    let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
-                    if n < 0 && errno == EINTR { continue }
-                    guard n > 0 else { throw SFTPClientError.local("reading the file to upload failed at byte \(offset + UInt64(done)): it shrank or is unreadable") }
-                    done += n
-                }
                 let at = offset
-                group.addTask { [bytes] in try await connection.request { .write(id: $0, handle: handle, offset: at, data: bytes) } }
+                let id = connection.makeID()
+                // The file's bytes are read straight into the packet.
+                let packet = try SFTPMessage.writePacket(id: id, handle: handle, offset: at, count: count) { data in
+                    var done = 0
+                    while done < count {
+                        let n = pread(fd, data.baseAddress! + done, count - done, off_t(at) + off_t(done))
+                        if n < 0 && errno == EINTR { continue }
+                        guard n > 0 else { throw SFTPClientError.local("reading the file to upload failed at byte \(at + UInt64(done)): it shrank or is unreadable") }
+                        done += n
+                    }
+                }
+                group.addTask { try await connection.send(packet: packet, id: id) }
                 offset += UInt64(count)
             }
             var inFlight = 0
@@ -126,20 +129,27 @@ public struct SFTPClient: Sendable {
         }
     }
 
-    /// The names in `directory` (READDIR returns them in pages).
+    /// The names in `directory` (READDIR returns them in pages). The folder handle is closed
+    /// before this returns, so no request of this listing is still on its way afterwards.
     public func list(_ directory: String) async throws -> [SFTPName] {
         let dir = try handle(await connection.request { .opendir(id: $0, path: directory) }, directory)
-        defer { Task { [connection] in _ = try? await connection.request { .close(id: $0, handle: dir) } } }
         var names: [SFTPName] = []
-        while true {
-            let reply = try await connection.request { .readdir(id: $0, handle: dir) }
-            switch reply {
-            case .name(_, let entries): names += entries.filter { $0.filename != "." && $0.filename != ".." }
-            case .status(_, let code, _, _) where code == SFTP.StatusCode.eof.rawValue: return names
-            case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: directory)
-            default: throw SFTPClientError.protocolError("expected NAME for \(directory), got \(reply)")
+        do {
+            reading: while true {
+                let reply = try await connection.request { .readdir(id: $0, handle: dir) }
+                switch reply {
+                case .name(_, let entries): names += entries.filter { $0.filename != "." && $0.filename != ".." }
+                case .status(_, let code, _, _) where code == SFTP.StatusCode.eof.rawValue: break reading
+                case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: directory)
+                default: throw SFTPClientError.protocolError("expected NAME for \(directory), got \(reply)")
+                }
             }
+        } catch {
+            _ = try? await connection.request { .close(id: $0, handle: dir) }
+            throw error
         }
+        try check(await connection.request { .close(id: $0, handle: dir) }, directory)
+        return names
     }
 
     /// Downloads `remote` into the new local file `local`.

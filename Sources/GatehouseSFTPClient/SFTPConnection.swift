@@ -134,7 +134,16 @@ public final class SFTPConnection: Sendable {
         return try await exchange(build(id), id: id)
     }
 
+    /// Sends an already encoded request packet with id `id` and waits for its reply.
+    public func send(packet: [UInt8], id: UInt32) async throws -> SFTPMessage {
+        try await exchange(packet: packet, id: id)
+    }
+
     private func exchange(_ message: SFTPMessage, id: UInt32) async throws -> SFTPMessage {
+        try await exchange(packet: message.encoded(), id: id)
+    }
+
+    private func exchange(packet bytes: [UInt8], id: UInt32) async throws -> SFTPMessage {
         try await withCheckedThrowingContinuation { continuation in
             let failed: (any Error)? = state.withLock { state in
                 if let failure = state.failure { return failure }
@@ -145,7 +154,6 @@ public final class SFTPConnection: Sendable {
                 continuation.resume(throwing: failed)
                 return
             }
-            let bytes = message.encoded()
             let written: Bool = writeLock.withLock { closed in !closed && ChildProcess.writeAll(input, bytes) }
             if !written {
                 fail(SFTPClientError.connectionLost("writing to the SFTP channel failed"))

@@ -107,3 +107,17 @@ struct SFTPCodecTests {
         }
     }
 }
+
+@Suite("SFTP write packets built in place")
+struct SFTPWritePacketTests {
+    @Test(arguments: [0, 1, 32 * 1024, 255 * 1024])
+    func inPlaceWritePacketsEqualTheEncodedMessage(count: Int) throws {
+        let data = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let handle: [UInt8] = [0, 0, 0, 9]
+        let packet = SFTPMessage.writePacket(id: 77, handle: handle, offset: 1 << 33, count: count) { $0.copyBytes(from: data) }
+        #expect(packet == SFTPMessage.write(id: 77, handle: handle, offset: 1 << 33, data: data).encoded())
+        var parser = SFTPPacketParser()
+        packet.withUnsafeBytes { parser.append($0) }
+        #expect(try parser.next() == .write(id: 77, handle: handle, offset: 1 << 33, data: data))
+    }
+}

@@ -1,23 +1,56 @@
+import Foundation
 import Synchronization
 
-/// A flag one task raises to cut another's wait short ("there is new work").
+/// A flag one task raises to cut another's wait short ("there is new work"). The waiter
+/// resumes the moment the flag is raised: no polling.
 public final class Wakeup: Sendable {
-    private let raised = Mutex(false)
+    private let state = Mutex<(raised: Bool, waiters: [UUID: CheckedContinuation<Void, Never>])>((false, [:]))
 
     /// A lowered flag.
     public init() {}
 
-    /// Raises the flag.
-    public func raise() { raised.withLock { $0 = true } }
+    /// Raises the flag, waking one waiter (or the next one to wait).
+    public func raise() {
+        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+            if let (id, waiter) = state.waiters.first {
+                state.waiters[id] = nil
+                return waiter
+            }
+            state.raised = true
+            return nil
+        }
+        waiter?.resume()
+    }
 
-    /// Waits until the flag is raised or `timeout` passes, then lowers it.
-    /// Checks every 20 ms: cheap, and well inside the daemon's latency budget.
+    /// Waits until the flag is raised or `timeout` passes (or the task is cancelled), then
+    /// lowers it.
     public func wait(upTo timeout: Duration) async {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if raised.withLock({ let was = $0; $0 = false; return was }) { return }
-            try? await Task.sleep(for: min(.milliseconds(20), deadline - ContinuousClock.now))
-            if Task.isCancelled { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitRaised() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func waitRaised() async {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now: Bool = state.withLock { state in
+                    if state.raised {
+                        state.raised = false
+                        return true
+                    }
+                    // Cancelled before we could register: the handler found nothing to resume.
+                    if Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }
