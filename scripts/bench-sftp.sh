@@ -128,7 +128,7 @@ cat latency.txt
     echo "## Upload of one ${size_mb} MiB bundle, new connection each time (median of ${runs}; target ≥ 0.9× OpenSSH)"
     echo
     echo "Both through the same relay and server; each time covers the SSH connection, the upload under a"
-    echo "temporary name and the rename (Gatehouse also fsyncs and checks the size).""
+    echo "temporary name and the rename (Gatehouse also fsyncs and checks the size)."
     echo
     echo "| client | time | throughput | ratio |"
     echo "| --- | --- | --- | --- |"

@@ -21,10 +21,10 @@ struct SFTPServerTests {
 
     /// Runs `sftp -b` with `commands` as A81001, over pipes or through sshd; returns (status,
     /// combined output).
-    func sftp(_ commands: [String], viaSSH: Bool = false) throws -> (Int32, String) {
+    func sftp(_ commands: [String], viaSSH: Bool = false, serverOptions: String = "") throws -> (Int32, String) {
         let batch = folder.appending("batch-\(UUID().uuidString)")
         try commands.joined(separator: "\n").write(toFile: batch, atomically: true, encoding: .utf8)
-        let server = "\(try GatehouseProcess.binaryPath()) sftp-server --org A81001 --root \(root)"
+        let server = "\(try GatehouseProcess.binaryPath()) sftp-server --org A81001 --root \(root)\(serverOptions)"
         var sshd: SSHServer?
         var arguments = ["-b", batch, "-D", server]
         if viaSSH {
@@ -87,5 +87,17 @@ struct SFTPServerTests {
         let (status, output) = try sftp(["put out.ghb /YOI123/.t.part", "rename /YOI123/.t.part /YOI123/taken.ghb"])
         #expect(status != 0, "\(output)")
         #expect(contents("\(root)/YOI123/taken.ghb") == "first")
+    }
+
+    @Test func quotasRefuseUploadsBeyondThemAndKeepWhatIsThere() throws {
+        // YOI123's mailbox holds one file (secret.ghb): a quota of two files admits one more.
+        let (first, output) = try sftp(["put out.ghb /YOI123/.a.part", "rename /YOI123/.a.part /YOI123/a.ghb"], serverOptions: " --quota-files 2")
+        #expect(first == 0, "\(output)")
+        let (second, refused) = try sftp(["put out.ghb /YOI123/.b.part"], serverOptions: " --quota-files 2")
+        #expect(second != 0, "an upload beyond the quota was accepted: \(refused)")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/YOI123"))?.sorted() == ["a.ghb", "secret.ghb"])
+        // A byte quota the mailbox already reaches refuses the next upload too.
+        let (bytes, _) = try sftp(["put out.ghb /YOI123/.c.part"], serverOptions: " --quota-bytes 10")
+        #expect(bytes != 0)
     }
 }
