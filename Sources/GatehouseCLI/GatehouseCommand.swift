@@ -26,6 +26,7 @@ public struct GatehouseCommand: ParsableCommand {
             IdentityCommand.self,
             PartnersCommand.self,
             RelayCommand.self,
+            AuditCommand.self,
             SealCommand.self,
             OpenCommand.self,
             InspectCommand.self,

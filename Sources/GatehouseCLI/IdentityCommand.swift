@@ -77,6 +77,7 @@ extension IdentityCommand {
 
         func run() throws {
             let card = try KeyStore(home: try homeOptions.initialised()).setMailbox(try MailboxAddress(address))
+            CommandAudit.record(AuditEvent("card-updated", org: card.org.value, detail: "mailbox changed"), home: try homeOptions.initialised())
             print("The identity card of \(card.org) now names mailbox \(card.mailbox ?? "none").")
             print("Export it (`gatehouse identity export -o FILE`) and send it to every partner.")
         }

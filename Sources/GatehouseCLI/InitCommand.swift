@@ -36,6 +36,8 @@ struct InitCommand: ParsableCommand {
     func run() throws {
         let home = homeOptions.resolved
         let card = try KeyStore(home: home).initialise(org: org, name: name, mailbox: try mailbox.map { try MailboxAddress($0) })
+        CommandAudit.record(AuditEvent("keys-created", org: card.org.value,
+                                       detail: "root \(card.fingerprint); signing \(card.signingKeyID); encryption \(card.encryptionKeyID)"), home: home)
         // The commented default configuration, unless one is already there.
         if (try? FileOperations.read(at: home.configPath, limit: 1 << 20)) == nil {
             try FileOperations.createExclusively(at: home.configPath, contents: Array(GatehouseConfig.defaultText.utf8), mode: 0o644)

@@ -54,6 +54,9 @@ struct PartnersCommand: ParsableCommand {
                 try confirm(card.org)
             }
             try store.add(card, replace: replace)
+            let event = switch outcome { case .added: "partner-added"; case .replaced: "partner-replaced"; default: "partner-updated" }
+            CommandAudit.record(AuditEvent(event, org: card.org.value, detail: "root \(card.fingerprint); signing \(card.signingKeyID); encryption \(card.encryptionKeyID)"),
+                                home: try homeOptions.initialised())
             print("\(outcome == .added ? "Pinned" : "Updated") \(card.org) (\(card.name)).")
         }
 

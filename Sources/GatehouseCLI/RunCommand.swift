@@ -80,6 +80,10 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger))
         logger.info("gateway \(own.org) running", metadata: ["gatehouse.home": "\(home.path)", "gatehouse.mailbox": "\(ownMailbox!)"])
         try await group.run()
+        // A signed checkpoint at every stop: whatever follows can be told apart.
+        do { try AuditLog(home: home).checkpoint(with: try gateway.keys.loadSigningKey()) } catch {
+            logger.error("the audit checkpoint at shutdown failed: \(error)")
+        }
         logger.info("gateway \(own.org) stopped")
     }
 }

@@ -145,6 +145,30 @@ struct DaemonEndToEndTests {
         #expect(pair.daemons[pair.practice]?.stop() == 0)
         #expect(pair.daemons[pair.prison]?.stop() == 0)
         #expect(pair.daemons[pair.practice]!.logText.contains("stopped"))
+        try checkAuditLogs(pair, sent: toPrison.count, received: toPractice.count)
+    }
+
+    /// Both audit logs verify, record every bundle's steps, hold no file names, and any edit is caught.
+    func checkAuditLogs(_ pair: DaemonPair, sent: Int, received: Int) throws {
+        for home in [pair.practice, pair.prison] {
+            let verified = try GatehouseProcess.run(["audit", "verify", "--home", home])
+            #expect(verified.status == 0, "\(verified.stderr)")
+            #expect(verified.stdout.contains("intact"))
+        }
+        let events = try GatehouseProcess.run(["audit", "show", "--home", pair.practice, "--json"]).stdout
+            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let kinds = events.compactMap { $0["event"] as? String }
+        #expect(kinds.first == "keys-created" && kinds.contains("partner-added"))
+        for kind in ["bundle-sealed", "bundle-delivered", "receipt-verified"] { #expect(kinds.filter { $0 == kind }.count == sent, "\(kind): \(kinds)") }
+        #expect(kinds.filter { $0 == "bundle-received" }.count == received && kinds.filter { $0 == "receipt-sent" }.count == received)
+        #expect(kinds.last == "checkpoint")
+        let text = try String(contentsOfFile: pair.practice + "/audit/audit.jsonl", encoding: .utf8)
+        #expect(!text.contains("summary.xml") && !text.contains("9990000018") && !text.contains("Testperson"))
+        // One changed character is detected.
+        try text.replacingOccurrences(of: "\"YOI123\"", with: "\"YOI124\"").write(toFile: pair.practice + "/audit/audit.jsonl", atomically: true, encoding: .utf8)
+        let tampered = try GatehouseProcess.run(["audit", "verify", "--home", pair.practice])
+        #expect(tampered.status == 8, "\(tampered.stdout)\(tampered.stderr)")
+        #expect(tampered.stderr.contains("tampered"))
     }
 
     @Test func aRelayDownForAWhileDelaysButLosesNothingWithoutARetryStorm() throws {

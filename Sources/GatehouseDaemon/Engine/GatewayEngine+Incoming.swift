@@ -60,9 +60,12 @@ extension GatewayEngine {
             try await mailbox.fetch(name, from: own.org, to: local)
             let record = try process(local, id: id)
             try journal.insert(record, detail: record.reason ?? "published")
+            audit(AuditEvent(record.state == .published ? "bundle-received" : "bundle-rejected", org: record.sender, bundle: id.hex,
+                             sha256: record.bundleSHA256, detail: Self.category(record.reason)))
             try? keepEvidence(bundle: local, receipt: record.receipt, id: id.hex, direction: "in")
             if let sender = try? ODSCode(record.sender), (try? gateway.partners.card(for: sender)) != nil || sender == own.org {
                 try await sendReceipt(record.receipt, for: id, to: sender)
+                audit(AuditEvent("receipt-sent", org: sender.value, bundle: id.hex, detail: record.state == .published ? "processed" : "failed"))
             }
             try await mailbox.remove(name, from: own.org)
         } catch {

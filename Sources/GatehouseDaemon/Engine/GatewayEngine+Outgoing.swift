@@ -128,6 +128,7 @@ extension GatewayEngine {
             record.updatedAt = clock.now()
             try journal.save(record, detail: "sealed, \(sealed.bundle.length) bytes")
             log(.info, "sealed", bundle: record.bundleID, partner: record.partner, state: "sealed")
+            audit(AuditEvent("bundle-sealed", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
         } catch {
             retryLater(&record, error: "sealing failed: \(error)")
         }
@@ -160,6 +161,7 @@ extension GatewayEngine {
             record.updatedAt = clock.now()
             try journal.save(record, detail: "delivered to \(partner)'s mailbox")
             log(.info, "delivered", bundle: record.bundleID, partner: record.partner, state: "delivered")
+            audit(AuditEvent("bundle-delivered", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
         } catch {
             breaker.recordFailure(now: now)
             retryLater(&record, error: "delivery to \(partner) failed: \(error)")
@@ -190,6 +192,7 @@ extension GatewayEngine {
             return
         }
         log(.error, "expired: \(reason)", bundle: record.bundleID, partner: record.partner, state: "expired")
+        audit(AuditEvent("bundle-expired", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
     }
 
     /// Marks a record failed and writes its non-delivery report.
@@ -201,6 +204,7 @@ extension GatewayEngine {
         try nonDeliveryReport(record, reason: reason)
         try journal.save(record, detail: reason)
         log(.error, "failed: \(reason)", bundle: record.bundleID, partner: record.partner, state: "failed")
+        audit(AuditEvent("bundle-failed", org: record.partner, bundle: record.bundleID))
     }
 
     /// The originals go back to the sender in `spool/failed/<bundle id>/` with `reason.txt`.

@@ -40,6 +40,7 @@ extension GatewayEngine {
             } catch {
                 // A receipt that does not verify is never an acknowledgement.
                 quarantineReceipt(bytes, name: name, reason: "\(error)")
+                audit(AuditEvent("receipt-rejected", org: receiver.value, bundle: id.hex, detail: Self.category("\(error)")))
                 try await mailbox.remove(name, from: own.org)
                 record.lastError = "a receipt from \(receiver) did not verify: \(error)"
                 try journal.save(record)
@@ -82,6 +83,7 @@ extension GatewayEngine {
         record.lastError = nil
         try journal.save(record, detail: "receipt verified")
         log(.info, "acknowledged", bundle: record.bundleID, partner: record.partner, state: "acknowledged")
+        audit(AuditEvent("receipt-verified", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
     }
 
     func quarantineReceipt(_ bytes: [UInt8], name: String, reason: String) {

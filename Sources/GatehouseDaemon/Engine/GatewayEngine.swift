@@ -19,6 +19,7 @@ public actor GatewayEngine {
     let logger: Logger
     /// The transport for each organisation's mailbox (partners', and our own).
     let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)?
+    let auditLog: AuditLog
     var breakers: [ODSCode: CircuitBreaker] = [:]
     var random = SystemRandomNumberGenerator()
 
@@ -33,6 +34,7 @@ public actor GatewayEngine {
         self.clock = clock
         self.logger = logger
         self.mailboxes = mailboxes
+        auditLog = AuditLog(home: gateway.home)
         try spool.create()
     }
 
@@ -45,6 +47,23 @@ public actor GatewayEngine {
         if let partner { metadata["gatehouse.partner"] = "\(partner)" }
         if let state { metadata["gatehouse.state"] = "\(state)" }
         logger.log(level: level, "\(message)", metadata: metadata)
+    }
+
+    /// Appends to the audit log (checkpointed with the signing key every
+    /// ``AuditLog/checkpointInterval`` entries). A failure is logged; the work goes on.
+    func audit(_ event: AuditEvent) {
+        let keys = gateway.keys
+        do {
+            try auditLog.append(event) { () throws(KitError) in try keys.loadSigningKey() }
+        } catch {
+            log(.error, "writing the audit log failed: \(error)", bundle: event.bundle, partner: event.org)
+        }
+    }
+
+    /// The kind of a failure for the audit log: the text before the first colon, so that no file
+    /// name or other detail from a message reaches it.
+    static func category(_ reason: String?) -> String? {
+        reason.map { String($0.prefix { $0 != ":" }.prefix(60)) }
     }
 
     /// The transport for `org`'s mailbox, or an error naming what is missing.

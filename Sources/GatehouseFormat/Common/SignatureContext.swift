@@ -11,6 +11,8 @@ public enum SignatureContext: String, Sendable, CaseIterable {
     case receipt = "gatehouse/v1/receipt\0"
     /// An identity card, signed by the root key.
     case identityCard = "gatehouse/v1/identity-card\0"
+    /// A checkpoint of the audit log, signed by the operational signing key.
+    case auditCheckpoint = "gatehouse/v1/audit-checkpoint\0"
 
     /// The exact bytes that are signed for `digest`.
     public func message(for digest: SHA256Digest) -> [UInt8] {

@@ -1,0 +1,71 @@
+import Foundation
+import GatehouseCrypto
+import GatehouseFormat
+import GatehouseKit
+import GatehouseTesting
+import Testing
+
+@Suite("Audit log: hash chain and signed checkpoints")
+struct AuditLogTests {
+    let folder: TemporaryDirectory
+    let log: AuditLog
+    static func key() -> SigningSecretKey { try! SigningSecretKey(seed: TestOrganisation.testSeed("audit-signing")) }
+    var keys: [KeyID: SigningPublicKey] { [KeyID(signing: Self.key().publicKey): Self.key().publicKey] }
+
+    init() throws {
+        folder = try TemporaryDirectory()
+        log = AuditLog(home: GatehouseHome(path: folder.path))
+    }
+
+    /// 250 events (checkpoints after the 100th and 200th) and a final checkpoint.
+    func fill() throws {
+        for i in 0..<250 {
+            try log.append(AuditEvent("bundle-sealed", org: "YOI123", bundle: String(format: "%032x", i), sha256: String(repeating: "a", count: 64))) { () throws(KitError) in
+                Self.key()
+            }
+        }
+        try log.checkpoint(with: Self.key())
+    }
+
+    var lines: [String] {
+        get { (try? String(contentsOfFile: log.path, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? [] }
+    }
+
+    func write(_ lines: [String]) throws {
+        try (lines.joined(separator: "\n") + "\n").write(toFile: log.path, atomically: true, encoding: .utf8)
+    }
+
+    @Test func anUntouchedLogVerifies() throws {
+        try fill()
+        let result = log.verify(keys: keys)
+        #expect(result.isIntact, "\(result.problems)")
+        #expect(result.entries == 253 && result.checkpoints == 3)
+        #expect(try log.entries().filter { $0.event == "bundle-sealed" }.count == 250)
+    }
+
+    @Test(arguments: ["edit", "delete", "reorder", "insert", "truncate", "truncate-before-checkpoint", "forge-checkpoint"])
+    func tamperingIsDetected(how: String) throws {
+        try fill()
+        var lines = self.lines
+        switch how {
+        case "edit": lines[40] = lines[40].replacingOccurrences(of: "YOI123", with: "YOI124")
+        case "delete": lines.remove(at: 40)
+        case "reorder": lines.swapAt(40, 41)
+        case "insert": lines.insert(lines[40], at: 41)
+        case "truncate": lines.removeLast(30)
+        case "truncate-before-checkpoint": lines.removeLast(1)
+        case "forge-checkpoint":
+            // A checkpoint re-signed by another key.
+            let other = SigningSecretKey.generate()
+            var entry = try JSONDecoder().decode(AuditEntry.self, from: Data(lines[100].utf8))
+            entry.signature = Base64.encode(other.sign(Array(repeating: 0, count: 32)))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            lines[100] = String(decoding: try encoder.encode(entry), as: UTF8.self)
+        default: Issue.record("unknown case")
+        }
+        try write(lines)
+        let result = log.verify(keys: keys)
+        #expect(!result.isIntact, "\(how) went unnoticed")
+    }
+}
