@@ -27,6 +27,7 @@ public struct GatehouseCommand: ParsableCommand {
             PartnersCommand.self,
             RelayCommand.self,
             AuditCommand.self,
+            KeysCommand.self,
             SealCommand.self,
             OpenCommand.self,
             InspectCommand.self,

@@ -75,8 +75,15 @@ extension IdentityCommand {
         @Argument(help: ArgumentHelp("The new address: sftp://USER@HOST:PORT and the relay's host key (one quoted argument), or dir:/path.", valueName: "address"))
         var address: String
 
+        @Option(name: .customLong("root-key"), help: ArgumentHelp("The root key file, when it is not in keys/ (kept offline).", valueName: "file"))
+        var rootKey: String?
+
+        @OptionGroup var passphrase: PassphraseOptions
+
         func run() throws {
-            let card = try KeyStore(home: try homeOptions.initialised()).setMailbox(try MailboxAddress(address))
+            let card = try KeyStore(home: try homeOptions.initialised()).setMailbox(try MailboxAddress(address), rootKey: rootKey) { () throws(KitError) in
+                do { return try passphrase.read() } catch { throw KitError.invalidInput("\(error)") }
+            }
             CommandAudit.record(AuditEvent("card-updated", org: card.org.value, detail: "mailbox changed"), home: try homeOptions.initialised())
             print("The identity card of \(card.org) now names mailbox \(card.mailbox ?? "none").")
             print("Export it (`gatehouse identity export -o FILE`) and send it to every partner.")

@@ -71,9 +71,10 @@ public struct KeyStore: Sendable {
     /// and replaces `keys/identity.card` atomically. Partners accept the newer card signed by the
     /// root they pinned without asking again.
     @discardableResult
-    public func setMailbox(_ mailbox: MailboxAddress?, now: UInt64 = KeyStore.now()) throws(KitError) -> IdentityCard {
+    public func setMailbox(_ mailbox: MailboxAddress?, now: UInt64 = KeyStore.now(), rootKey: String? = nil,
+                           passphrase: (() throws(KitError) -> SecretBytes)? = nil) throws(KitError) -> IdentityCard {
         let old = try loadOwnCard()
-        let root = try loadRootKey()
+        let root = try loadRootKey(from: rootKey, passphrase: passphrase)
         let card: IdentityCard
         do {
             // Strictly newer, whatever the clock says, so partners see an update, never a rollback.
@@ -101,13 +102,65 @@ public struct KeyStore: Sendable {
         do { return try IdentityCard.parse(text) } catch { throw .keyFileInvalid("\(path): \(error.detail)", path: path) }
     }
 
-    /// The root key, which signs identity cards.
-    public func loadRootKey() throws(KitError) -> SigningSecretKey {
-        _ = try loadOwnCard()
-        guard let key = try SecretKeyReader.read(at: rootKeyPath, { (bytes) throws(FormatError) in
-            try SecretKeyFile.decodeSigningKey(bytes, role: .root)
-        }) else { throw .keyFileInvalid("\(rootKeyPath) is missing", path: rootKeyPath) }
+    /// The root key, which signs identity cards: from `keys/root.key`, or from `file` when the
+    /// root is kept offline. A passphrase-protected file (FORMAT.md §6) asks `passphrase`.
+    public func loadRootKey(from file: String? = nil, passphrase: (() throws(KitError) -> SecretBytes)? = nil) throws(KitError) -> SigningSecretKey {
+        let card = try loadOwnCard()
+        let path = file ?? rootKeyPath
+        // The magic words hold no secret: only they are looked at before choosing how to read.
+        guard let isProtected = try SecretKeyReader.read(at: path, { (bytes) throws(FormatError) in
+            ProtectedKeyFile.isProtected(Array(bytes.prefix(32)))
+        }) else {
+            throw .keyFileInvalid("\(path) is missing\(file == nil ? " (if the root key is kept offline, pass --root-key FILE)" : "")", path: path)
+        }
+        let key: SigningSecretKey
+        if isProtected {
+            guard let passphrase else {
+                throw .keyFileInvalid("\(path) is protected by a passphrase; give it with --passphrase-file FILE or on the terminal", path: path)
+            }
+            let secret = try passphrase()
+            guard let opened = try SecretKeyReader.read(at: path, { (bytes) throws(FormatError) in
+                try ProtectedKeyFile.decodeSigningKey(Array(bytes), role: .root, passphrase: secret)
+            }) else { throw .keyFileInvalid("\(path) vanished", path: path) }
+            key = opened
+        } else {
+            guard let plain = try SecretKeyReader.read(at: path, { (bytes) throws(FormatError) in
+                try SecretKeyFile.decodeSigningKey(bytes, role: .root)
+            }) else { throw .keyFileInvalid("\(path) vanished", path: path) }
+            key = plain
+        }
+        guard key.publicKey == card.rootKey else {
+            throw .keyFileInvalid("\(path) holds another root key than the one on \(card.org)'s identity card", path: path)
+        }
         return key
+    }
+
+    /// Replaces the root key file with one protected by `passphrase`, or, with `offline`, writes
+    /// the protected file there (new, 0600) and removes `keys/root.key` once the new file has
+    /// been read back.
+    public func protectRootKey(passphrase: borrowing SecretBytes, offline: String? = nil,
+                               cost: PassphraseSeal.Cost = .interactive) throws(KitError) -> String {
+        let root = try loadRootKey()
+        let contents: [UInt8]
+        do { contents = try ProtectedKeyFile.encode(signing: root, role: .root, passphrase: passphrase, cost: cost) } catch {
+            throw .invalidInput(error.detail)
+        }
+        let target = offline ?? rootKeyPath
+        if offline != nil {
+            try FileOperations.createExclusively(at: target, contents: contents, mode: 0o600)
+        } else {
+            try FileOperations.replaceAtomically(at: target, contents: contents, mode: 0o600)
+        }
+        // Read back before anything is removed: a file that cannot be opened must never be the only copy.
+        let check: SigningSecretKey? = try SecretKeyReader.read(at: target) { (bytes) throws(FormatError) in
+            try ProtectedKeyFile.decodeSigningKey(Array(bytes), role: .root, passphrase: passphrase)
+        }
+        guard let check, check.publicKey == root.publicKey else { throw .io("\(target) could not be read back", path: target) }
+        if offline != nil {
+            guard unlink(rootKeyPath) == 0 else { throw FileOperations.ioError("could not remove", rootKeyPath) }
+            try FileOperations.syncDirectory(of: rootKeyPath)
+        }
+        return target
     }
 
     /// The current signing key, the one the identity card names.
@@ -138,7 +191,11 @@ public struct KeyStore: Sendable {
     /// a health check for `gatehouse identity show`.
     public func verifyKeys() throws(KitError) {
         let card = try loadOwnCard()
-        _ = try loadRootKey()
+        // A root key kept offline or behind a passphrase is checked when it is used.
+        let rootIsPlain = try SecretKeyReader.read(at: rootKeyPath) { (bytes) throws(FormatError) in
+            !ProtectedKeyFile.isProtected(Array(bytes.prefix(32)))
+        }
+        if rootIsPlain == true { _ = try loadRootKey() }
         _ = try loadSigningKey()
         guard try loadEncryptionKey(id: card.encryptionKeyID) != nil else {
             let path = encryptionKeyPath(id: card.encryptionKeyID)

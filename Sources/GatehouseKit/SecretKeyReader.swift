@@ -30,7 +30,9 @@ enum SecretKeyReader {
         try checkMode(info, path: path)
         // The read buffer is SecretBytes, which zeroes itself when it goes away, so no copy of
         // the secret text outlives this function.
-        var buffer = SecretBytes(zeroedCount: SecretKeyFile.maxLength + 1)
+        // Large enough for a plain key file and for a passphrase-protected one.
+        let limit = max(SecretKeyFile.maxLength, ProtectedKeyFile.maxLength)
+        var buffer = SecretBytes(zeroedCount: limit + 1)
         var total = 0
         var failure: Int32 = 0
         buffer.withUnsafeMutableBytes { out in
@@ -46,7 +48,7 @@ enum SecretKeyReader {
             errno = failure
             throw FileOperations.ioError("could not read", path)
         }
-        guard total <= SecretKeyFile.maxLength else {
+        guard total <= limit else {
             throw .keyFileInvalid("\(path) is too large to be a Gatehouse secret key file", path: path)
         }
         var key: Key? = nil
