@@ -41,13 +41,15 @@ struct KeysCommand: ParsableCommand {
             let home = try homeOptions.initialised()
             let store = KeyStore(home: home)
             let card = try store.loadOwnCard()
-            func where_(_ path: String) -> String {
-                guard let bytes = FileManager.default.contents(atPath: path) else { return "not on this machine" }
-                return ProtectedKeyFile.isProtected(Array(bytes.prefix(32))) ? "passphrase-protected (\(path))" : path
+            func where_(_ path: String) -> String { FileManager.default.fileExists(atPath: path) ? path : "not on this machine" }
+            let root = switch try store.rootKeyState() {
+            case .plain: store.rootKeyPath
+            case .protected: "passphrase-protected (\(store.rootKeyPath))"
+            case .absent: "not on this machine"
             }
             var entries = [
                 Entry(role: "root", algorithm: "ed25519", keyID: KeyID(signing: card.rootKey).hex, fingerprint: card.fingerprint,
-                      state: "current", secret: where_(store.rootKeyPath)),
+                      state: "current", secret: root),
                 Entry(role: "signing", algorithm: "ed25519", keyID: card.signingKeyID.hex, fingerprint: nil, state: "current",
                       secret: where_(store.signingKeyPath(id: card.signingKeyID))),
                 Entry(role: "encryption", algorithm: "x25519", keyID: card.encryptionKeyID.hex, fingerprint: nil, state: "current",

@@ -117,9 +117,5 @@ enum JSONOutput {
     }
 
     /// RFC 3339 UTC with milliseconds (`2026-11-25T09:30:00.125Z`) for milliseconds since the epoch.
-    static func time(_ milliseconds: Int64) -> String {
-        let clamped = max(0, milliseconds)
-        guard let seconds = RFC3339.format(UInt64(clamped / 1000)) else { return String(milliseconds) }
-        return seconds.dropLast() + String(format: ".%03dZ", Int(clamped % 1000))
-    }
+    static func time(_ milliseconds: Int64) -> String { RFC3339.format(milliseconds: milliseconds) ?? String(milliseconds) }
 }

@@ -107,14 +107,12 @@ public struct KeyStore: Sendable {
     public func loadRootKey(from file: String? = nil, passphrase: (() throws(KitError) -> SecretBytes)? = nil) throws(KitError) -> SigningSecretKey {
         let card = try loadOwnCard()
         let path = file ?? rootKeyPath
-        // The magic words hold no secret: only they are looked at before choosing how to read.
-        guard let isProtected = try SecretKeyReader.read(at: path, { (bytes) throws(FormatError) in
-            ProtectedKeyFile.isProtected(Array(bytes.prefix(32)))
-        }) else {
+        let state = try Self.rootKeyState(at: path)
+        guard state != .absent else {
             throw .keyFileInvalid("\(path) is missing\(file == nil ? " (if the root key is kept offline, pass --root-key FILE)" : "")", path: path)
         }
         let key: SigningSecretKey
-        if isProtected {
+        if state == .protected {
             guard let passphrase else {
                 throw .keyFileInvalid("\(path) is protected by a passphrase; give it with --passphrase-file FILE or on the terminal", path: path)
             }
@@ -133,6 +131,21 @@ public struct KeyStore: Sendable {
             throw .keyFileInvalid("\(path) holds another root key than the one on \(card.org)'s identity card", path: path)
         }
         return key
+    }
+
+    /// Whether a root key file is here, and how it is kept.
+    public enum RootKeyState: Sendable, Equatable { case plain, protected, absent }
+
+    /// The state of the root key file at `path` (`keys/root.key` by default). Only the file's
+    /// first words are looked at, through the same checks as any key read (no links, mode 0600),
+    /// and no secret leaves wiped storage.
+    public func rootKeyState(at path: String? = nil) throws(KitError) -> RootKeyState { try Self.rootKeyState(at: path ?? rootKeyPath) }
+
+    static func rootKeyState(at path: String) throws(KitError) -> RootKeyState {
+        let isProtected = try SecretKeyReader.read(at: path) { (bytes) throws(FormatError) in
+            ProtectedKeyFile.isProtected(Array(bytes.prefix(ProtectedKeyFile.magic.utf8.count + 1)))
+        }
+        return isProtected.map { $0 ? .protected : .plain } ?? .absent
     }
 
     /// Replaces the root key file with one protected by `passphrase`, or, with `offline`, writes
@@ -192,10 +205,7 @@ public struct KeyStore: Sendable {
     public func verifyKeys() throws(KitError) {
         let card = try loadOwnCard()
         // A root key kept offline or behind a passphrase is checked when it is used.
-        let rootIsPlain = try SecretKeyReader.read(at: rootKeyPath) { (bytes) throws(FormatError) in
-            !ProtectedKeyFile.isProtected(Array(bytes.prefix(32)))
-        }
-        if rootIsPlain == true { _ = try loadRootKey() }
+        if try Self.rootKeyState(at: rootKeyPath) == .plain { _ = try loadRootKey() }
         _ = try loadSigningKey()
         guard try loadEncryptionKey(id: card.encryptionKeyID) != nil else {
             let path = encryptionKeyPath(id: card.encryptionKeyID)

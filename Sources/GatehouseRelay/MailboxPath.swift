@@ -11,14 +11,15 @@ public struct MailboxPath: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a client's path; nil when it names nothing a client may touch.
     public init?(_ text: String) {
-        var parts = text.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        // Split on the byte '/', not on Characters (a '/' followed by a combining mark is one Character).
+        var parts = text.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { String(decoding: $0, as: UTF8.self) }
         if parts.first == "." { parts.removeFirst() }
         guard (1...2).contains(parts.count), let org = try? ODSCode(parts[0]) else { return nil }
         self.org = org
         if parts.count == 2 {
             let name = parts[1]
             // Temporary names start with a dot; apart from that the file-name rules apply.
-            let checked = name.hasPrefix(".") ? String(name.dropFirst()) : name
+            let checked = name.utf8.first == UInt8(ascii: ".") ? String(decoding: name.utf8.dropFirst(), as: UTF8.self) : name
             guard !checked.isEmpty, (try? FileNameRule.validate(checked)) != nil, name.utf8.count <= 255 else { return nil }
             self.name = name
         } else {
@@ -27,7 +28,7 @@ public struct MailboxPath: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// True for a transfer in progress (a dot-name).
-    public var isTemporary: Bool { name?.hasPrefix(".") ?? false }
+    public var isTemporary: Bool { name?.utf8.first == UInt8(ascii: ".") }
 
     public var description: String { name.map { "/\(org.value)/\($0)" } ?? "/\(org.value)" }
 }

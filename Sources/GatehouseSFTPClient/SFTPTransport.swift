@@ -72,7 +72,8 @@ public actor SFTPTransport: MailboxTransport {
             return
         }
         // The relay answers as soon as new mail arrives; the long wait costs one idle request.
-        let wait = max(timeout, longWait)
+        // The relay caps one wait at a minute anyway; the caller simply waits again.
+        let wait = min(max(timeout, longWait), .seconds(60))
         let milliseconds = UInt32(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
         let connection = client.connection
         let reply = await withTaskCancellationHandler {

@@ -112,14 +112,15 @@ struct TamperTests {
 
     @Test("unsafe names are refused when sealing",
           arguments: ["..", ".", "../escape.txt", "a/b.txt", "/etc/passwd", "a\\b", "nul\u{0}byte", "new\nline", "tab\there",
-                      ".hidden", " leading", "trailing ", "", "bell\u{7}", "c1\u{85}control", String(repeating: "x", count: 256)])
+                      ".hidden", " leading", "trailing ", "", "bell\u{7}", "c1\u{85}control", String(repeating: "x", count: 256),
+                      ".\u{301}hidden", " \u{301}leading", ".\u{301}"])
     func unsafeNamesRefusedAtSeal(name: String) throws {
         #expect(throws: FormatError.self) {
             _ = try BundleFixture.seal([(name, Array("x".utf8))], from: practice, to: [prison])
         }
     }
 
-    @Test("unsafe names are refused when opening", arguments: ["..", "../escape.txt", "a/b.txt", "/etc/passwd", "nul\u{0}byte", "new\nline"])
+    @Test("unsafe names are refused when opening", arguments: ["..", "../escape.txt", "a/b.txt", "/etc/passwd", "nul\u{0}byte", "new\nline", ".\u{301}hidden"])
     func unsafeNamesRefusedAtOpen(name: String) throws {
         let (bytes, _) = try BundleFixture.seal([(name, Array("x".utf8))], from: practice, to: [prison]) { $0.hooks.skipNameChecks = true }
         #expect(category { () throws(FormatError) in _ = try BundleFixture.open(bytes, as: prison, knowing: [practice]) } == .malformed)

@@ -43,7 +43,7 @@ struct AuditLogTests {
         #expect(try log.entries().filter { $0.event == "bundle-sealed" }.count == 250)
     }
 
-    @Test(arguments: ["edit", "delete", "reorder", "insert", "truncate", "truncate-before-checkpoint", "forge-checkpoint"])
+    @Test(arguments: ["edit", "delete", "reorder", "insert", "truncate", "truncate-before-checkpoint", "forge-checkpoint", "blank-line", "anchor-rewritten"])
     func tamperingIsDetected(how: String) throws {
         try fill()
         var lines = self.lines
@@ -52,6 +52,11 @@ struct AuditLogTests {
         case "delete": lines.remove(at: 40)
         case "reorder": lines.swapAt(40, 41)
         case "insert": lines.insert(lines[40], at: 41)
+        case "blank-line": lines.insert("", at: 41)
+        case "anchor-rewritten":
+            // A checkpoint anchor naming a position that cannot exist is a finding, not a crash.
+            try lines.last!.replacingOccurrences(of: "\"seq\":253", with: "\"seq\":0").appending("\n")
+                .write(toFile: log.anchorPath, atomically: true, encoding: .utf8)
         case "truncate": lines.removeLast(30)
         case "truncate-before-checkpoint": lines.removeLast(1)
         case "forge-checkpoint":

@@ -50,7 +50,7 @@ public struct OutboxScanner: Sendable {
     }
 
     /// True for names that are never records: transfers in progress and hidden files.
-    public static func isIgnored(_ name: String) -> Bool { name.hasPrefix(".") || name.hasSuffix(".part") }
+    public static func isIgnored(_ name: String) -> Bool { name.utf8.first == UInt8(ascii: ".") || name.hasSuffix(".part") }
 
     /// Reports what was seen at `path` (in partner folder `partner`, or nil for the outbox root).
     public mutating func observe(path: String, partner: String?, name: String, kind: Kind, size: UInt64, mtime: Int64,

@@ -57,7 +57,7 @@ public struct Manifest: Hashable, Sendable {
         guard subject.utf8.count <= maxSubjectLength else {
             throw .invalidInput("the subject is longer than \(maxSubjectLength) bytes")
         }
-        guard !subject.unicodeScalars.contains(where: Self.isControl) else {
+        guard !subject.unicodeScalars.contains(where: ControlCharacter.contains) else {
             throw .invalidInput("the subject contains a control character")
         }
         for file in files {
@@ -87,9 +87,6 @@ public struct Manifest: Hashable, Sendable {
         self.encoded = encoded
     }
 
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
-    }
 
     private static func encodeBody(kind: BundleKind, bundleID: BundleID, createdAt: UInt64, sender: ODSCode, signerKeyID: KeyID,
                                    recipients: [ODSCode], subject: String, files: [ManifestFile]) -> [UInt8] {
@@ -138,7 +135,7 @@ public struct Manifest: Hashable, Sendable {
             recipients.append(r)
         }
         guard let subject = try c.string16("subject", maxLength: maxSubjectLength) else { throw short }
-        guard !subject.unicodeScalars.contains(where: isControl) else { throw .malformed("the subject contains a control character") }
+        guard !subject.unicodeScalars.contains(where: ControlCharacter.contains) else { throw .malformed("the subject contains a control character") }
         guard let fileCount = c.u32() else { throw short }
         guard (1...UInt32(PayloadLayout.maxFiles)).contains(fileCount) else {
             throw .malformed("manifest lists \(fileCount) files; a bundle holds 1 to \(PayloadLayout.maxFiles)")

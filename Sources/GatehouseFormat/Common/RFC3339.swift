@@ -7,6 +7,16 @@ public enum RFC3339 {
     /// The latest representable instant, `9999-12-31T23:59:59Z`, in seconds since 1970.
     public static let maxSeconds: UInt64 = 253_402_300_799
 
+    /// The text with milliseconds (`2026-11-25T09:30:00.125Z`) for `milliseconds` since
+    /// 1970-01-01T00:00:00Z (negative values count as 0); nil past ``maxSeconds``. For logs and
+    /// JSON output only: signed formats use whole seconds.
+    public static func format(milliseconds: Int64) -> String? {
+        let clamped = max(0, milliseconds)
+        guard let seconds = format(UInt64(clamped / 1000)) else { return nil }
+        let fraction = String(clamped % 1000)
+        return seconds.dropLast() + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+    }
+
     /// The text for `seconds` since 1970-01-01T00:00:00Z; nil past ``maxSeconds``.
     public static func format(_ seconds: UInt64) -> String? {
         guard seconds <= maxSeconds else { return nil }

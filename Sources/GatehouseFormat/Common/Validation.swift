@@ -10,17 +10,26 @@ public enum FileNameRule {
         let shown = name.debugDescription
         guard !utf8.isEmpty else { throw .invalidInput("a file name is empty") }
         guard utf8.count <= maxLength else { throw .invalidInput("file name \(shown) is longer than \(maxLength) bytes") }
-        guard name != ".", name != ".." else { throw .invalidInput("file name \(shown) refers to a folder") }
-        guard !name.hasPrefix(".") else { throw .invalidInput("file name \(shown) starts with a dot (hidden files are not sent)") }
-        guard !name.hasPrefix(" "), !name.hasSuffix(" ") else { throw .invalidInput("file name \(shown) starts or ends with a space") }
+        // Bytes, not Characters: ".\u{301}x" is one Character that is not ".", yet its first byte
+        // makes a hidden file, and " \u{301}" would hide a leading space the same way.
+        guard utf8.first != UInt8(ascii: ".") else {
+            throw .invalidInput("file name \(shown) starts with a dot (hidden files are not sent, and . and .. are folders)")
+        }
+        guard utf8.first != UInt8(ascii: " "), utf8.last != UInt8(ascii: " ") else { throw .invalidInput("file name \(shown) starts or ends with a space") }
         for scalar in name.unicodeScalars {
             switch scalar.value {
             case 0x2F, 0x5C: throw .invalidInput("file name \(shown) contains a path separator")
             case 0x00: throw .invalidInput("file name \(shown) contains a NUL character")
-            case 0x01...0x1F, 0x7F, 0x80...0x9F: throw .invalidInput("file name \(shown) contains a control character")
-            default: continue
+            default: if ControlCharacter.contains(scalar) { throw .invalidInput("file name \(shown) contains a control character") }
             }
         }
+    }
+}
+
+/// C0 and C1 control characters and DEL, refused in file names and subjects.
+public enum ControlCharacter {
+    public static func contains(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }
 

@@ -122,14 +122,18 @@ public struct AuditLog: Sendable {
     static func tail(_ fd: Int32, path: String) throws(KitError) -> (Int, String) {
         let size = lseek(fd, 0, SEEK_END)
         guard size > 0 else { return (0, genesis) }
-        let window = min(Int(size), 64 * 1024)
+        // An entry is well under 1 KiB (detail is capped), so the last 4 KiB hold the last line.
+        let window = min(Int(size), 4 * 1024)
         var buffer = [UInt8](repeating: 0, count: window)
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, window, off_t(Int(size) - window)) }
         guard n == window, buffer.last == 0x0A else {
             throw .io("the audit log \(path) does not end with a complete line; run `gatehouse audit verify`", path: path)
         }
         let body = buffer.dropLast()
-        let start = body.lastIndex(of: 0x0A).map { $0 + 1 } ?? body.startIndex
+        guard let newline = body.lastIndex(of: 0x0A) ?? (window == Int(size) ? body.startIndex - 1 : nil) else {
+            throw .io("the last line of the audit log \(path) is longer than an audit entry can be; run `gatehouse audit verify`", path: path)
+        }
+        let start = newline + 1
         let line = Array(body[start...])
         guard let entry = try? JSONDecoder().decode(AuditEntry.self, from: Data(line)) else {
             throw .io("the last line of the audit log \(path) is not an audit entry; run `gatehouse audit verify`", path: path)
@@ -138,9 +142,7 @@ public struct AuditLog: Sendable {
     }
 
     static func time(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        let seconds = RFC3339.format(UInt64(max(0, ms / 1000))) ?? "1970-01-01T00:00:00Z"
-        return seconds.dropLast() + String(format: ".%03dZ", Int(ms % 1000))
+        RFC3339.format(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down))) ?? "9999-12-31T23:59:59.999Z"
     }
 
     // MARK: Reading and verifying
@@ -166,12 +168,13 @@ public struct AuditLog: Sendable {
     public func verify(keys: [KeyID: SigningPublicKey]) -> Verification {
         var result = Verification()
         let data = FileManager.default.contents(atPath: path) ?? Data()
-        if !data.isEmpty && data.last != 0x0A { result.problems.append("line \(data.split(separator: 0x0A).count): incomplete last line (the log was cut or is being written)") }
+        if !data.isEmpty && data.last != 0x0A { result.problems.append("the last line is incomplete (the log was cut or is being written)") }
         var prev = Self.genesis
-        var lines: [Data] = []
-        for (index, raw) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !raw.isEmpty {
+        var pieces = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { Data($0) }
+        if pieces.last?.isEmpty == true { pieces.removeLast() }
+        let lines = pieces
+        for (index, raw) in lines.enumerated() {
             let number = index + 1
-            lines.append(Data(raw))
             guard let entry = try? JSONDecoder().decode(AuditEntry.self, from: Data(raw)) else {
                 result.problems.append("line \(number): not an audit entry")
                 prev = SHA256Hasher.hash(Array(raw)).hex
@@ -194,7 +197,7 @@ public struct AuditLog: Sendable {
         }
         if let anchor = FileManager.default.contents(atPath: anchorPath), let line = anchor.split(separator: 0x0A).first,
            let entry = try? JSONDecoder().decode(AuditEntry.self, from: Data(line)) {
-            if entry.seq > lines.count || lines[entry.seq - 1] != Data(line) {
+            if entry.seq < 1 || entry.seq > lines.count || lines[entry.seq - 1] != Data(line) {
                 result.problems.append("the log no longer holds its latest checkpoint (line \(entry.seq), \(entry.time)): it was cut short or rewritten")
             }
         }

@@ -67,7 +67,9 @@ public enum FileOperations {
         }
         guard source.size <= UInt64(limit) else { throw .invalidInput("\(path) is larger than \(limit) bytes", path: path) }
         let bytes: [UInt8]
-        do { bytes = try source.readBytes(limit + 1) } catch { throw .io("could not read \(path): \(error)", path: path) }
+        // One byte more than the file's size: a file that grew since is caught, and no buffer of
+        // `limit` bytes is allocated and zeroed for a small file.
+        do { bytes = try source.readBytes(Int(source.size) + 1) } catch { throw .io("could not read \(path): \(error)", path: path) }
         guard bytes.count <= limit else { throw .invalidInput("\(path) is larger than \(limit) bytes", path: path) }
         return bytes
     }
