@@ -176,7 +176,7 @@ struct RelayCommand: ParsableCommand {
             let dayAgo = time(nil) - 86_400
             for org in FileOperations.listFolder(relay.mailboxesPath) ?? [] {
                 let folder = "\(relay.mailboxesPath)/\(org)"
-                for name in FileOperations.listFolder(folder) ?? [] where name.hasPrefix(".") && name.hasSuffix(".part") {
+                for name in FileOperations.listFolder(folder) ?? [] where MailboxPath("\(org)/\(name)")?.isTemporary == true {
                     var info = stat()
                     if lstat("\(folder)/\(name)", &info) == 0, info.st_mtim.tv_sec < dayAgo { unlink("\(folder)/\(name)") }
                 }

@@ -101,13 +101,20 @@ public final class Journal: Sendable {
     }
 
     /// Saves `record`; when its state changed, also records the transition.
-    public func save(_ record: OutgoingRecord, detail: String? = nil) throws {
+    ///
+    /// A record in a final state (acknowledged, failed, expired) never leaves it: saving another
+    /// state over it changes nothing and returns false. Work that awaited something while a
+    /// receipt was processed (a delivery, say) can therefore never move a bundle backwards.
+    @discardableResult
+    public func save(_ record: OutgoingRecord, detail: String? = nil) throws -> Bool {
         try queue.write { db in
             let previous = try OutgoingRecord.fetchOne(db, key: record.bundleID)
+            if let previous, previous.state.isFinal, previous.state != record.state { return false }
             try record.update(db)
             if previous?.state != record.state {
                 try Transition(bundleID: record.bundleID, direction: "out", state: record.state.rawValue, at: record.updatedAt, detail: detail).insert(db)
             }
+            return true
         }
     }
 

@@ -20,26 +20,31 @@ extension MailboxServer {
         return bytes.reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    func file(_ handle: [UInt8]) -> (fd: Int32, path: MailboxPath, writable: Bool)? {
-        guard let key = handleKey(handle), case .file(let fd, let path, let writable)? = handles[key] else { return nil }
-        return (fd, path, writable)
+    func file(_ handle: [UInt8]) -> (fd: Int32, path: MailboxPath, writeLimit: UInt64?)? {
+        guard let key = handleKey(handle), case .file(let fd, let path, let writeLimit)? = handles[key] else { return nil }
+        return (fd, path, writeLimit)
     }
 
     func read(_ id: UInt32, _ handle: [UInt8], _ offset: UInt64, _ length: UInt32) -> SFTPMessage {
         guard let file = file(handle) else { return status(id, .failure, "not an open file handle") }
+        guard let start = off_t(exactly: offset) else { return status(id, .eof) }
         let count = Int(min(length, UInt32(SFTP.maxPacketLength - 1024)))
         var data = [UInt8](repeating: 0, count: count)
-        let n = data.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress, count, off_t(offset)) }
+        let n = data.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress, count, start) }
         guard n >= 0 else { return errnoStatus(id, "read \(file.path)") }
         guard n > 0 else { return status(id, .eof) }
         return .data(id: id, data: Array(data.prefix(n)))
     }
 
     func write(_ id: UInt32, _ handle: [UInt8], _ offset: UInt64, _ data: [UInt8]) -> SFTPMessage {
-        guard let file = file(handle), file.writable else { return status(id, .failure, "not a handle open for writing") }
+        guard let file = file(handle), let limit = file.writeLimit else { return status(id, .failure, "not a handle open for writing") }
+        // The quota holds for every byte, not only when the upload starts.
+        guard offset <= limit, UInt64(data.count) <= limit - offset, let start = off_t(exactly: offset) else {
+            return status(id, .failure, "\(file.path.org)'s mailbox quota does not leave room for this upload")
+        }
         var done = 0
         while done < data.count {
-            let n = data.withUnsafeBytes { pwrite(file.fd, $0.baseAddress! + done, data.count - done, off_t(offset) + off_t(done)) }
+            let n = data.withUnsafeBytes { pwrite(file.fd, $0.baseAddress! + done, data.count - done, start + off_t(done)) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return errnoStatus(id, "write \(file.path)") }
             done += n
@@ -79,8 +84,9 @@ extension MailboxServer {
             return refuse(id, "\(org) may remove only its own mail and its own unfinished uploads")
         }
         guard unlink(filePath(path)) == 0 else { return errnoStatus(id, "remove \(path)") }
+        // No folder sync: a removed bundle that comes back after a crash is collected again and
+        // answered as a duplicate, by its bundle id.
         created.remove(path)
-        try? DurableFile.syncFolder(folder(path.org))
         log("\(org) removed \(path)")
         return status(id, .ok)
     }
@@ -93,8 +99,10 @@ extension MailboxServer {
         }
         guard created.contains(from), from.isTemporary else { return refuse(id, "only an upload made in this session can be published") }
         guard to.org == from.org, !to.isTemporary else { return refuse(id, "publish to a final name in the same mailbox") }
-        guard gatehouse_rename_noreplace(filePath(from), filePath(to)) == 0 else {
-            guard errno == EEXIST else { return errnoStatus(id, "publish \(to)") }
+        do throws(SystemError) {
+            try DurableFile.renameNoReplace(filePath(from), filePath(to))
+        } catch {
+            guard error.code == EEXIST else { return status(id, .failure, "publish \(to): \(error)") }
             // A retry of a delivery whose reply was lost: the same name always holds the same
             // bytes, so an identical file there means this upload is already delivered.
             guard Self.sameContents(filePath(from), filePath(to)) else {
@@ -106,9 +114,12 @@ extension MailboxServer {
             log("\(org): \(to) was already delivered with the same bytes; the new copy is dropped")
             return status(id, .ok)
         }
-        try? DurableFile.syncFolder(folder(to.org))
         created.remove(from)
         created.insert(to)
+        // The client counts a bundle delivered on this answer: only once the name is durable.
+        do { try DurableFile.syncFolder(folder(to.org)) } catch {
+            return status(id, .failure, "publish \(to): the mailbox folder could not be synced: \(error)")
+        }
         log("\(org) published \(to)")
         return status(id, .ok)
     }

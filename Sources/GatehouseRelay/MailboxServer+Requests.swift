@@ -97,7 +97,7 @@ extension MailboxServer {
             guard path.org == org else { return refuse(id, "\(org) may not read \(path.org)'s mail") }
             let fd = Glibc.open(filePath(path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else { return errnoStatus(id, "open \(path)") }
-            return newHandle(id, .file(fd: fd, path: path, writable: false))
+            return newHandle(id, .file(fd: fd, path: path, writeLimit: nil))
         }
         // Writing: only a new temporary file, in a registered organisation's mailbox.
         // The file is always created with O_EXCL below, so TRUNC (which OpenSSH's own client sends)
@@ -107,22 +107,24 @@ extension MailboxServer {
         }
         guard path.isTemporary else { return refuse(id, "upload under a temporary dot-name, then publish with posix-rename@openssh.com") }
         guard isRegistered(path.org) else { return refuse(id, "\(path.org) is not registered on this mailbox server") }
-        guard withinQuota(path.org) else { return status(id, .failure, "\(path.org)'s mailbox is over its quota") }
+        guard let room = quotaRoom(path.org) else { return status(id, .failure, "\(path.org)'s mailbox is over its quota") }
         let fd = Glibc.open(filePath(path), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
         guard fd >= 0 else { return errnoStatus(id, "create \(path)") }
         created.insert(path)
         log("\(org) creates \(path)")
-        return newHandle(id, .file(fd: fd, path: path, writable: true))
+        return newHandle(id, .file(fd: fd, path: path, writeLimit: room))
     }
 
-    func withinQuota(_ mailbox: ODSCode) -> Bool {
+    /// The bytes a new upload to `mailbox` may write, or nil when the mailbox is at its file or
+    /// byte quota. Unfinished uploads count too.
+    func quotaRoom(_ mailbox: ODSCode) -> UInt64? {
         let names = FileOperations.listFolder(folder(mailbox)) ?? []
-        guard names.count < quotaFiles else { return false }
+        guard names.count < quotaFiles else { return nil }
         var total: UInt64 = 0
         for name in names {
             var info = Glibc.stat()
             if lstat("\(folder(mailbox))/\(name)", &info) == 0 { total += UInt64(info.st_size) }
         }
-        return total < quotaBytes
+        return total < quotaBytes ? quotaBytes - total : nil
     }
 }

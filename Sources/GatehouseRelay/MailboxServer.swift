@@ -33,7 +33,9 @@ public final class MailboxServer {
     let log: (String) -> Void
 
     enum OpenHandle {
-        case file(fd: Int32, path: MailboxPath, writable: Bool)
+        /// `writeLimit`: nil for reading; for an upload, the end offset its writes may reach
+        /// (what the mailbox's byte quota had left when it was created).
+        case file(fd: Int32, path: MailboxPath, writeLimit: UInt64?)
         case directory(names: [String], offset: Int)
     }
 
@@ -70,7 +72,9 @@ public final class MailboxServer {
                     if case .extended(let id, SFTP.Extension.mailboxWait, let data) = request {
                         // Waiting also watches `input`, so it needs the descriptor.
                         switch try? SFTPExtendedRequest.decode(name: SFTP.Extension.mailboxWait, data: data) {
-                        case .mailboxWait(let path, let timeout)?: reply = waitForMail(id, path, timeout, input: input)
+                        // A request already read behind this one: no waiting, it is served next.
+                        case .mailboxWait(let path, let timeout)?:
+                            reply = parser.buffered > 0 ? status(id, .eof) : waitForMail(id, path, timeout, input: input)
                         default: reply = status(id, .badMessage, "\(SFTP.Extension.mailboxWait): malformed request")
                         }
                     } else {

@@ -34,9 +34,6 @@ public struct SFTPAttributes: Hashable, Sendable {
         self.permissions = permissions
     }
 
-    /// True when `permissions` says regular file (S_IFREG).
-    public var isRegularFile: Bool { (permissions ?? 0) & 0o170000 == 0o100000 }
-
     public static func == (a: SFTPAttributes, b: SFTPAttributes) -> Bool {
         a.size == b.size && a.uid == b.uid && a.gid == b.gid && a.permissions == b.permissions
             && a.accessTime == b.accessTime && a.modificationTime == b.modificationTime

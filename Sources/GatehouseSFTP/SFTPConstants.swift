@@ -7,9 +7,6 @@ public enum SFTP {
     /// `SFTP_MAX_MSG_LENGTH` = 256 KiB and reports it through `limits@openssh.com`.
     public static let maxPacketLength = 256 * 1024
 
-    /// The largest string (path, handle, data) inside a packet: bounded by the packet.
-    public static let maxStringLength = maxPacketLength
-
     /// draft-02 §3: packet types.
     public enum PacketType: UInt8, Sendable, CaseIterable {
         case initialise = 1, version = 2, open = 3, close = 4, read = 5, write = 6, lstat = 7, fstat = 8

@@ -132,11 +132,17 @@ extension SFTPMessage {
         w.string(handle)
         w.u64(offset)
         w.u32(UInt32(count))
-        let headerLength = w.bytes.count
-        var packet = w.bytes + [UInt8](repeating: 0, count: count)
-        let length = UInt32(packet.count - 4)
-        for i in 0..<4 { packet[i] = UInt8(truncatingIfNeeded: length >> (24 - 8 * UInt32(i))) }
-        try packet.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[headerLength...])) }
+        var header = w.bytes
+        let total = header.count + count
+        let length = UInt32(total - 4)
+        for i in 0..<4 { header[i] = UInt8(truncatingIfNeeded: length >> (24 - 8 * UInt32(i))) }
+        // One allocation, no zero-filling: the header is copied in and `fill` writes the data.
+        let packet = try [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            initialized = 0
+            _ = buffer.initialize(from: header)
+            try fill(UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[header.count...])))
+            initialized = total
+        }
         return packet
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import GatehouseKit
 public import GatehouseSFTP
 
 /// File operations over an ``SFTPConnection``, as a gateway needs them: durable, never-overwrite
@@ -54,7 +55,7 @@ public struct SFTPClient: Sendable {
     @discardableResult
     public func upload(_ local: String, to directory: String, as name: String) async throws -> UInt64 {
         guard supports(SFTP.Extension.posixRename) else {
-            throw SFTPClientError.protocolError("the server lacks posix-rename@openssh.com, needed to publish without overwriting")
+            throw SFTPClientError.protocolError("the server lacks posix-rename@openssh.com, needed to publish an upload atomically")
         }
         let fd = Glibc.open(local, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SFTPClientError.local("cannot open \(local): \(String(cString: strerror(errno)))") }
@@ -152,27 +153,51 @@ public struct SFTPClient: Sendable {
         return names
     }
 
-    /// Downloads `remote` into the new local file `local`.
+    /// Downloads `remote` into the new local file `local`, durably (temporary name, fsync,
+    /// rename). The remote handle is closed however it ends; a server that sends more bytes than
+    /// the file's size, or an empty DATA reply, is refused rather than followed.
     public func download(_ remote: String, to local: String) async throws {
         let file = try handle(await connection.request { .open(id: $0, path: remote, flags: .read, attributes: SFTPAttributes()) }, remote)
-        guard FileManager.default.createFile(atPath: local, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let out = FileHandle(forWritingAtPath: local) else { throw SFTPClientError.protocolError("cannot create \(local)") }
-        defer { try? out.close() }
-        var offset: UInt64 = 0
-        while true {
-            let reply = try await connection.request { .read(id: $0, handle: file, offset: offset, length: UInt32(writeLength)) }
-            switch reply {
-            case .data(_, let bytes):
-                try out.write(contentsOf: bytes)
-                offset += UInt64(bytes.count)
-            case .status(_, let code, _, _) where code == SFTP.StatusCode.eof.rawValue:
-                try out.synchronize()
-                try check(await connection.request { .close(id: $0, handle: file) }, remote)
-                return
+        do {
+            let size: UInt64
+            switch try await connection.request({ .fstat(id: $0, handle: file) }) {
+            case .attrs(_, let attributes) where attributes.size != nil: size = attributes.size!
             case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: remote)
-            default: throw SFTPClientError.protocolError("expected DATA for \(remote), got \(reply)")
+            case let reply: throw SFTPClientError.protocolError("expected ATTRS with a size for \(remote), got \(reply)")
             }
+            let out: DurableFile
+            do { out = try DurableFile(path: local, mode: 0o600) } catch { throw SFTPClientError.local("cannot create \(local): \(error)") }
+            do {
+                var offset: UInt64 = 0
+                reading: while true {
+                    let reply = try await connection.request { .read(id: $0, handle: file, offset: offset, length: UInt32(writeLength)) }
+                    switch reply {
+                    case .data(_, let bytes):
+                        guard !bytes.isEmpty else { throw SFTPClientError.protocolError("an empty DATA reply for \(remote)") }
+                        offset += UInt64(bytes.count)
+                        guard offset <= size else { throw SFTPClientError.protocolError("\(remote) sent more than its size of \(size) bytes") }
+                        try Self.append(bytes, to: out, local)
+                    case .status(_, let code, _, _) where code == SFTP.StatusCode.eof.rawValue:
+                        break reading
+                    case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: remote)
+                    default: throw SFTPClientError.protocolError("expected DATA for \(remote), got \(reply)")
+                    }
+                }
+                guard offset == size else { throw SFTPClientError.protocolError("\(remote) ended after \(offset) of its \(size) bytes") }
+                do { try out.commit() } catch { throw SFTPClientError.local("saving \(local): \(error)") }
+            } catch {
+                out.discard()
+                throw error
+            }
+            try check(await connection.request { .close(id: $0, handle: file) }, remote)
+        } catch {
+            _ = try? await connection.request { .close(id: $0, handle: file) }
+            throw error
         }
+    }
+
+    private static func append(_ bytes: [UInt8], to file: DurableFile, _ local: String) throws {
+        do { try bytes.withUnsafeBytes { try file.write($0) } } catch { throw SFTPClientError.local("writing \(local): \(error)") }
     }
 
     /// Removes `path`.

@@ -14,7 +14,18 @@ public final class SFTPConnection: Sendable {
     private let input: Int32
     /// Requests waiting for their reply, and the error that ended the session (after which no
     /// request is registered): one lock, so a request never waits on a session already gone.
-    private let state = Mutex<(pending: [UInt32: CheckedContinuation<SFTPMessage, any Error>], failure: (any Error)?)>(([:], nil))
+    private let state = Mutex<(pending: [UInt32: Pending], failure: (any Error)?)>(([:], nil))
+    /// Writes go out in order on their own queue: a full pipe to ssh blocks that queue, never
+    /// the shared threads Swift concurrency runs tasks on.
+    private let writer = DispatchQueue(label: "gatehouse-sftp-writer")
+
+    private struct Pending {
+        let continuation: CheckedContinuation<SFTPMessage, any Error>
+        let deadline: ContinuousClock.Instant
+    }
+
+    /// How long a request may wait for its reply before the session is given up as hung.
+    public static let requestTimeout: Duration = .seconds(120)
     private let nextID = Mutex<UInt32>(1)
     private let writeLock = Mutex(false)
     private let version = Mutex<(UInt32, [SFTPExtensionPair])?>(nil)
@@ -42,6 +53,20 @@ public final class SFTPConnection: Sendable {
         }
         child.onExit { [weak self] (_: Int32) in
             self?.fail(SFTPClientError.connectionLost("the SFTP program exited with status \(self?.child.exitCode ?? -1)"))
+        }
+        // A server that stops answering (or never sends VERSION) must not hold a request, and
+        // everyone waiting behind it, for ever.
+        Task { [weak self] in
+            while true {
+                try? await Task.sleep(for: .seconds(1))
+                guard let self, !self.isClosed else { return }
+                let now = ContinuousClock.now
+                if self.state.withLock({ $0.pending.values.contains { $0.deadline < now } }) {
+                    self.fail(SFTPClientError.connectionLost("the server did not answer a request in time"))
+                    self.child.send(SIGTERM)
+                    return
+                }
+            }
         }
     }
 
@@ -117,9 +142,9 @@ public final class SFTPConnection: Sendable {
     /// The server's protocol version and extensions, after ``handshake()``.
     public var serverExtensions: [SFTPExtensionPair] { version.withLock { $0?.1 ?? [] } }
 
-    /// Sends INIT and waits for VERSION 3.
+    /// Sends INIT and waits for VERSION 3 (at most 30 s: SSH login included).
     public func handshake() async throws {
-        let reply = try await exchange(.initialise(version: SFTP.version, extensions: []), id: 0)
+        let reply = try await exchange(packet: SFTPMessage.initialise(version: SFTP.version, extensions: []).encoded(), id: 0, timeout: .seconds(30))
         guard case .version(let v, let extensions) = reply else { throw SFTPClientError.protocolError("expected VERSION, got \(reply)") }
         guard v == SFTP.version else { throw SFTPClientError.protocolError("the server speaks SFTP version \(v), not 3") }
         version.withLock { $0 = (v, extensions) }
@@ -128,35 +153,32 @@ public final class SFTPConnection: Sendable {
     /// A fresh request id.
     public func makeID() -> UInt32 { nextID.withLock { id in defer { id &+= 1; if id == 0 { id = 1 } }; return id } }
 
-    /// Sends a request and waits for the reply with the same id.
-    public func request(_ build: (UInt32) -> SFTPMessage) async throws -> SFTPMessage {
+    /// Sends a request and waits for the reply with the same id; a request that waits on the
+    /// server on purpose (mailbox-wait) gives a longer `timeout`.
+    public func request(timeout: Duration = SFTPConnection.requestTimeout, _ build: (UInt32) -> SFTPMessage) async throws -> SFTPMessage {
         let id = makeID()
-        return try await exchange(build(id), id: id)
+        return try await exchange(packet: build(id).encoded(), id: id, timeout: timeout)
     }
 
     /// Sends an already encoded request packet with id `id` and waits for its reply.
     public func send(packet: [UInt8], id: UInt32) async throws -> SFTPMessage {
-        try await exchange(packet: packet, id: id)
+        try await exchange(packet: packet, id: id, timeout: Self.requestTimeout)
     }
 
-    private func exchange(_ message: SFTPMessage, id: UInt32) async throws -> SFTPMessage {
-        try await exchange(packet: message.encoded(), id: id)
-    }
-
-    private func exchange(packet bytes: [UInt8], id: UInt32) async throws -> SFTPMessage {
+    private func exchange(packet bytes: [UInt8], id: UInt32, timeout: Duration) async throws -> SFTPMessage {
         try await withCheckedThrowingContinuation { continuation in
             let failed: (any Error)? = state.withLock { state in
                 if let failure = state.failure { return failure }
-                state.pending[id] = continuation
+                state.pending[id] = Pending(continuation: continuation, deadline: .now + timeout)
                 return nil
             }
             if let failed {
                 continuation.resume(throwing: failed)
                 return
             }
-            let written: Bool = writeLock.withLock { closed in !closed && ChildProcess.writeAll(input, bytes) }
-            if !written {
-                fail(SFTPClientError.connectionLost("writing to the SFTP channel failed"))
+            writer.async { [self] in
+                let written: Bool = writeLock.withLock { closed in !closed && ChildProcess.writeAll(input, bytes) }
+                if !written { fail(SFTPClientError.connectionLost("writing to the SFTP channel failed")) }
             }
         }
     }
@@ -175,8 +197,8 @@ public final class SFTPConnection: Sendable {
                 while let message = try parser.next() {
                     // VERSION has no id: it answers the INIT, registered as id 0.
                     let id = message.id ?? 0
-                    let continuation = state.withLock { $0.pending.removeValue(forKey: id) }
-                    continuation?.resume(returning: message)
+                    let waiting = state.withLock { $0.pending.removeValue(forKey: id) }
+                    waiting?.continuation.resume(returning: message)
                 }
             } catch {
                 fail(SFTPClientError.protocolError("the server sent a malformed packet: \(error)"))
@@ -190,7 +212,7 @@ public final class SFTPConnection: Sendable {
         let waiting = state.withLock { state in
             if state.failure == nil { state.failure = error }
             defer { state.pending.removeAll() }
-            return Array(state.pending.values)
+            return state.pending.values.map(\.continuation)
         }
         for continuation in waiting { continuation.resume(throwing: error) }
     }

@@ -77,7 +77,9 @@ public actor SFTPTransport: MailboxTransport {
         let milliseconds = UInt32(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
         let connection = client.connection
         let reply = await withTaskCancellationHandler {
-            try? await connection.request { SFTPExtendedRequest.mailboxWait(path: "/\(org.value)", timeoutMilliseconds: milliseconds).message(id: $0) }
+            try? await connection.request(timeout: wait + .seconds(30)) {
+                SFTPExtendedRequest.mailboxWait(path: "/\(org.value)", timeoutMilliseconds: milliseconds).message(id: $0)
+            }
         } onCancel: {
             connection.close()
         }

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCrypto
 import GatehouseDaemon
 import GatehouseFormat
 import GatehouseJournal
@@ -123,18 +124,64 @@ struct EngineTests {
         #expect(g.read(g.practiceHome.path + "/spool/failed/\(id)/a.txt") == Array(repeating: 7, count: 5000))
     }
 
-    @Test func forgedReceiptIsNeverAnAcknowledgement() async throws {
+    @Test func aChangedReceiptIsQuarantinedNotAnAcknowledgement() async throws {
         let g = try TwoGateways()
         guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
         _ = await g.practice.processOutgoing()
         await g.prison.collect()
         let path = g.mailboxRoot + "/A81001/\(id).YOI123.ghr"
         var receipt = try #require(g.read(path))
-        receipt[40] ^= 1  // the bundle digest
+        receipt[50] ^= 1  // inside bundle_sha256 (bytes 46-77): the signature no longer verifies
         try Data(receipt).write(to: URL(fileURLWithPath: path))
         await g.practice.collect()
         #expect(try g.state(id) == .delivered)
         #expect(g.list(g.practiceHome.path + "/spool/quarantine").count == 1)
+    }
+
+    @Test func aGenuineReceiptForOtherBytesIsAFailureNotAnAcknowledgement() async throws {
+        let g = try TwoGateways()
+        guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
+        _ = await g.practice.processOutgoing()
+        // The prison signs, with its real key, a "processed" receipt naming another digest.
+        let signed = try Receipt.signed(bundleID: BundleID(hex: id), bundleSender: ODSCode("A81001"), receiver: ODSCode("YOI123"),
+                                        bundleSHA256: SHA256Hasher.hash([9, 9, 9]), receivedAt: 1_795_000_000, disposition: .processed,
+                                        manifestSHA256: SHA256Hasher.hash([1]), fileDigests: [],
+                                        signingKey: KeyStore(home: g.prisonHome).loadSigningKey())
+        try FileManager.default.createDirectory(atPath: g.mailboxRoot + "/A81001", withIntermediateDirectories: true)
+        try Data(signed.encoded).write(to: URL(fileURLWithPath: g.mailboxRoot + "/A81001/\(id).YOI123.ghr"))
+        #expect(await g.practice.collect() == 1)
+        #expect(try g.state(id) == .failed)
+        let reason = String(decoding: g.read(g.practiceHome.path + "/spool/failed/\(id)/reason.txt") ?? [], as: UTF8.self)
+        #expect(reason.contains("not the"), "\(reason)")
+    }
+
+    @Test func hostileMailIsHandledOnceAndLeavesTheMailbox() async throws {
+        let g = try TwoGateways()
+        guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
+        _ = await g.practice.processOutgoing()
+        // created_at (header bytes 29-36) set to 2^64-1 before the signature is checked: a refusal, not a crash.
+        let path = g.mailboxRoot + "/YOI123/\(id).ghb"
+        var bytes = try #require(g.read(path))
+        for i in 29..<37 { bytes[i] = 0xFF }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(await g.prison.collect() == 1)
+        #expect(try Journal(path: g.prisonHome.path + "/journal.sqlite").incoming(id)?.state == .rejected)
+        #expect(g.list(g.mailboxRoot + "/YOI123").isEmpty)
+        #expect(g.list(g.prisonHome.path + "/spool/quarantine/\(id)").contains("\(id).ghb"))
+        // Junk under a bundle name, twice: refused once (its sender is unknown, so nobody is
+        // answered), then handled as a duplicate and removed, never left to be fetched for ever.
+        let junk = "0123456789abcdef0123456789abcdef"
+        for _ in 0..<2 {
+            try Data(repeating: 0x41, count: 300).write(to: URL(fileURLWithPath: g.mailboxRoot + "/YOI123/\(junk).ghb"))
+            #expect(await g.prison.collect() == 1)
+            #expect(g.list(g.mailboxRoot + "/YOI123").isEmpty)
+        }
+        // Something far larger than any receipt, under a receipt name: quarantined and removed.
+        try FileManager.default.createDirectory(atPath: g.mailboxRoot + "/A81001", withIntermediateDirectories: true)
+        try Data(repeating: 0, count: Receipt.maxLength + 1).write(to: URL(fileURLWithPath: g.mailboxRoot + "/A81001/\(id).YOI123.ghr"))
+        #expect(await g.practice.collect() == 1)
+        #expect(g.list(g.mailboxRoot + "/A81001").isEmpty)
+        #expect(try g.state(id) == .delivered)
     }
 
     @Test func unknownPartnerAndUnsafeFilesGoToFailedWithAReason() async throws {

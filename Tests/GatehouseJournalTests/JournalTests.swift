@@ -38,6 +38,25 @@ struct JournalTests {
         #expect(try journal.outgoing(in: [.queued, .sealed]).isEmpty)
     }
 
+    @Test func aFinalStateIsNeverLeft() throws {
+        var r = record("ffeeddccbbaa99887766554433221100")
+        try journal.insert(r, files: [], detail: "claimed")
+        r.state = .acknowledged
+        #expect(try journal.save(r))
+        // Work that started before the receipt (a delivery that then failed) saves a stale state.
+        var stale = r
+        stale.state = .sealed
+        stale.lastError = "delivery failed"
+        #expect(try journal.save(stale) == false)
+        #expect(try journal.outgoing(r.bundleID)?.state == .acknowledged)
+        #expect(try journal.outgoing(r.bundleID)?.lastError == nil)
+        #expect(try journal.transitions(of: r.bundleID).map(\.state) == ["queued", "acknowledged"])
+        // Within the final state, details may still change.
+        r.attempts = 9
+        #expect(try journal.save(r))
+        #expect(try journal.outgoing(r.bundleID)?.attempts == 9)
+    }
+
     @Test func incomingIsRecordedOnceWithItsReceipt() throws {
         let incoming = IncomingRecord(bundleID: "ffeeddccbbaa99887766554433221100", sender: "A81001", state: .published,
                                       receivedAt: 5_000, bundleSHA256: String(repeating: "ab", count: 32), publishedPath: "/received/A81001/x",

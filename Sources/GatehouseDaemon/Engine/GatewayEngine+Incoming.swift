@@ -8,7 +8,7 @@ public import GatehouseKit
 extension GatewayEngine {
     /// Collects everything waiting in this organisation's mailbox: bundles (verified, published,
     /// answered with a signed receipt) and receipts for bundles it sent.
-    /// Returns the number of items handled.
+    /// Returns the number of items handled (those that failed stay for the next round).
     @discardableResult
     public func collect() async -> Int {
         let names: [String]
@@ -22,14 +22,17 @@ extension GatewayEngine {
         }
         var handled = 0
         for name in names {
+            let done: Bool
             switch MailboxName.classify(name) {
-            case .bundle(let id): await receiveBundle(id, name: name, mailbox: mailbox)
-            case .receipt(let id, let receiver): await receiveReceipt(id, from: receiver, name: name, mailbox: mailbox)
+            case .bundle(let id): done = await receiveBundle(id, name: name, mailbox: mailbox)
+            case .receipt(let id, let receiver): done = await receiveReceipt(id, from: receiver, name: name, mailbox: mailbox)
             case .unknown:
                 log(.warning, "ignoring \(name.debugDescription) in the mailbox: not a bundle or receipt name")
                 continue
             }
-            handled += 1
+            // Only what was handled counts: an item that keeps failing must not make the
+            // collector go round again at once (it waits like any other round).
+            if done { handled += 1 }
         }
         return handled
     }
@@ -46,14 +49,16 @@ extension GatewayEngine {
 
     // MARK: Bundles
 
-    func receiveBundle(_ id: BundleID, name: String, mailbox: any MailboxTransport) async {
+    /// Returns false when the bundle could not be handled now (it stays in the mailbox).
+    @discardableResult
+    func receiveBundle(_ id: BundleID, name: String, mailbox: any MailboxTransport) async -> Bool {
         do {
             // Deduplicate by bundle id: a bundle seen before is answered with the original receipt.
             if let seen = try journal.incoming(id.hex) {
-                try await sendReceipt(seen.receipt, for: id, to: try ODSCode(seen.sender))
+                try await answer(seen, id: id)
                 try await mailbox.remove(name, from: own.org)
                 log(.info, "duplicate answered with the original receipt", bundle: id.hex, partner: seen.sender, state: seen.state.rawValue)
-                return
+                return true
             }
             let local = "\(spool.work)/in/\(id.hex).ghb"
             removeTree(local)
@@ -63,36 +68,53 @@ extension GatewayEngine {
             audit(AuditEvent(record.state == .published ? "bundle-received" : "bundle-rejected", org: record.sender, bundle: id.hex,
                              sha256: record.bundleSHA256, detail: Self.category(record.reason)))
             try? keepEvidence(bundle: local, receipt: record.receipt, id: id.hex, direction: "in")
-            if let sender = try? ODSCode(record.sender), (try? gateway.partners.card(for: sender)) != nil || sender == own.org {
-                try await sendReceipt(record.receipt, for: id, to: sender)
-                audit(AuditEvent("receipt-sent", org: sender.value, bundle: id.hex, detail: record.state == .published ? "processed" : "failed"))
-            }
+            try await answer(record, id: id)
             try await mailbox.remove(name, from: own.org)
+            return true
         } catch {
             // Nothing was journalled, or the receipt could not be sent: the bundle stays in the
             // mailbox and is handled again (as a duplicate if it was journalled) next time.
             log(.error, "receiving \(name) failed: \(error)", bundle: id.hex)
+            return false
         }
+    }
+
+    /// Sends the receipt for a journalled bundle, to a sender that can be answered: a pinned
+    /// partner (or this organisation itself). A bundle from anyone else is never answered: its
+    /// sender is unknown or unproven, so there is nowhere trustworthy to send the receipt.
+    func answer(_ record: IncomingRecord, id: BundleID) async throws {
+        guard let sender = try? ODSCode(record.sender), sender == own.org || (try? gateway.partners.card(for: sender)) != nil else { return }
+        try await sendReceipt(record.receipt, for: id, to: sender)
+        audit(AuditEvent("receipt-sent", org: sender.value, bundle: id.hex, detail: record.state == .published ? "processed" : "failed"))
     }
 
     /// Verifies and publishes the private copy `local`, or quarantines it. Returns the journal
     /// record with the signed receipt.
     func process(_ local: String, id: BundleID) throws -> IncomingRecord {
         let now = clock.now()
-        let bytesDigest = try digest(of: local)
+        // The digest of the exact bytes received: from the verifier's own pass when the bundle
+        // opens, hashed separately only to answer a refusal.
+        var known: SHA256Digest?
+        func bytesDigest() throws -> SHA256Digest {
+            if let known { return known }
+            let digest = try digest(of: local)
+            known = digest
+            return digest
+        }
         let source = try FileSource(path: local)
         let header: BundleHeader
         do {
             header = try BundleVerifier.readHeader(from: source).header
             guard header.bundleID == id else { throw FormatError.malformed("the bundle is named \(id) but its header says \(header.bundleID)") }
         } catch let error as FormatError {
-            return try reject(local, id: id, sender: "unknown", digest: bytesDigest, reason: .malformed, detail: error.description, at: now)
+            return try reject(local, id: id, sender: "unknown", digest: bytesDigest(), reason: .malformed, detail: error.description, at: now)
         }
         // A bundle older than the senders' expiry (plus an hour of clock skew) was given up by
         // its sender: publishing it now could duplicate a record re-sent another way.
-        let ageSeconds = now / 1000 - Int64(header.createdAt)
+        // (Clamped: the header is not verified yet, and a huge value must not trap.)
+        let ageSeconds = now / 1000 - Int64(clamping: header.createdAt)
         if ageSeconds > RetryPolicy.milliseconds(settings.expiry) / 1000 + 3600 {
-            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest, reason: .expired,
+            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .expired,
                               detail: "bundle \(id): created \(ageSeconds / 3600) hours ago, past the \(settings.expiry) expiry", at: now)
         }
         let destination = "\(spool.received)/\(header.sender.value)/\(id.hex)"
@@ -102,10 +124,14 @@ extension GatewayEngine {
             if exists(destination) {
                 // Published before a crash, not yet journalled: the published manifest is the
                 // verified one (it was written only after every check passed).
-                manifest = try Manifest.parse(Array(try Data(contentsOf: URL(fileURLWithPath: "\(destination)/\(StagedPublisher.manifestRawName)"))))
+                manifest = try Manifest.parse(try FileOperations.read(at: "\(destination)/\(StagedPublisher.manifestRawName)",
+                                                                       limit: PayloadLayout.maxManifestLength) ?? [])
             } else {
-                manifest = try gateway.open(local, into: destination, stagingParent: "\(spool.work)/in").manifest
+                let opened = try gateway.open(local, into: destination, stagingParent: "\(spool.work)/in")
+                manifest = opened.manifest
+                known = opened.envelope.bundleSHA256
             }
+            let bytesDigest = try bytesDigest()
             let receipt = try Receipt.signed(
                 bundleID: id, bundleSender: header.sender, receiver: own.org, bundleSHA256: bytesDigest,
                 receivedAt: UInt64(now / 1000), disposition: .processed, manifestSHA256: SHA256Hasher.hash(manifest.encoded),
@@ -117,7 +143,7 @@ extension GatewayEngine {
                                   bundleSHA256: bytesDigest.hex, publishedPath: destination, files: json, receipt: receipt.encoded)
         } catch let error as FormatError {
             let reason = ReceiptReason(error.category) ?? .malformed
-            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest, reason: reason, detail: error.description, at: now)
+            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: reason, detail: error.description, at: now)
         }
     }
 
@@ -127,7 +153,11 @@ extension GatewayEngine {
         let folder = "\(spool.quarantine)/\(id.hex)"
         try FileOperations.makeDirectory(folder, mode: 0o700)
         writeReason("REFUSED (\(reason)): \(detail)\nclaimed sender: \(sender)", to: "\(folder)/reason.txt")
-        try? FileOperations.createExclusively(at: "\(folder)/\(id.hex).ghb", contents: Array(try Data(contentsOf: URL(fileURLWithPath: local))), mode: 0o600)
+        // A second name for the same bytes (work/ and quarantine/ are in the same spool): no copy,
+        // whatever the bundle's size. The work copy then moves on to evidence/.
+        if link(local, "\(folder)/\(id.hex).ghb") != 0 && errno != EEXIST {
+            log(.error, "keeping the refused bundle in quarantine failed: \(String(cString: strerror(errno)))", bundle: id.hex)
+        }
         let senderCode = (try? ODSCode(sender)) ?? own.org
         let receipt = try Receipt.signed(bundleID: id, bundleSender: senderCode, receiver: own.org, bundleSHA256: digest,
                                          receivedAt: UInt64(now / 1000), disposition: .failed(reason), manifestSHA256: nil,

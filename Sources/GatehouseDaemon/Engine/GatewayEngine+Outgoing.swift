@@ -149,17 +149,16 @@ extension GatewayEngine {
             let transport = try transport(for: partner)
             try await transport.deliver(spool.sealedBundle(record.bundleID), to: partner, as: MailboxName.bundle(id))
             breaker.recordSuccess()
-            // While the delivery was awaited the actor may have processed this bundle's receipt
-            // (a fast partner): never move a record backwards from a final state.
-            if let current = try journal.outgoing(record.bundleID), current.state.isFinal {
-                record = current
-                return
-            }
             record.state = .delivered
             record.attempts += 1
             record.lastError = nil
             record.updatedAt = clock.now()
-            try journal.save(record, detail: "delivered to \(partner)'s mailbox")
+            guard try journal.save(record, detail: "delivered to \(partner)'s mailbox") else {
+                // While the delivery was awaited, this bundle's receipt was processed (a fast
+                // partner): the journal keeps the final state.
+                record = try journal.outgoing(record.bundleID) ?? record
+                return
+            }
             log(.info, "delivered", bundle: record.bundleID, partner: record.partner, state: "delivered")
             audit(AuditEvent("bundle-delivered", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
         } catch {
@@ -174,7 +173,11 @@ extension GatewayEngine {
         record.nextAttemptAt = clock.now() + delay
         record.lastError = error
         record.updatedAt = clock.now()
-        try? journal.save(record)
+        if (try? journal.save(record)) == false {
+            // Made final meanwhile (its receipt arrived): nothing to retry.
+            record = (try? journal.outgoing(record.bundleID)) ?? record
+            return
+        }
         log(.warning, "\(error); retrying in \(delay) ms", bundle: record.bundleID, partner: record.partner, state: record.state.rawValue)
     }
 

@@ -8,23 +8,31 @@ extension GatewayEngine {
     /// A receipt in this organisation's mailbox: the outgoing bundle becomes `acknowledged` only
     /// when the receipt is from the partner it was sent to, its signature verifies against that
     /// partner's pinned key, and it names the SHA-256 of the exact bundle sent.
-    func receiveReceipt(_ id: BundleID, from receiver: ODSCode, name: String, mailbox: any MailboxTransport) async {
+    /// Returns false when it could not be handled now (it stays in the mailbox for next time).
+    @discardableResult
+    func receiveReceipt(_ id: BundleID, from receiver: ODSCode, name: String, mailbox: any MailboxTransport) async -> Bool {
         let local = "\(spool.work)/in/\(name)"
         do {
             removeTree(local)
             try await mailbox.fetch(name, from: own.org, to: local)
             defer { unlink(local) }
-            let bytes = try FileOperations.read(at: local, limit: 1 << 20) ?? []
+            // A receipt is a few hundred bytes; anything far larger is not one, and must not stay
+            // in the mailbox to be fetched again on every round.
+            guard let bytes = try Self.readReceipt(at: local) else {
+                quarantineReceipt([], name: name, reason: "not a receipt: larger than the largest receipt (\(Receipt.maxLength) bytes)")
+                try await mailbox.remove(name, from: own.org)
+                return true
+            }
             guard var record = try journal.outgoing(id.hex) else {
                 quarantineReceipt(bytes, name: name, reason: "a receipt for bundle \(id), which this gateway never sent")
                 try await mailbox.remove(name, from: own.org)
-                return
+                return true
             }
             if record.state.isFinal {
                 log(record.state == .acknowledged ? .info : .warning,
                     "ignoring a receipt for a bundle already \(record.state.rawValue)", bundle: id.hex, partner: receiver.value, state: record.state.rawValue)
                 try await mailbox.remove(name, from: own.org)
-                return
+                return true
             }
             let receipt: Receipt
             let sent: SHA256Digest
@@ -44,7 +52,7 @@ extension GatewayEngine {
                 try await mailbox.remove(name, from: own.org)
                 record.lastError = "a receipt from \(receiver) did not verify: \(error)"
                 try journal.save(record)
-                return
+                return true
             }
             record.receipt = bytes
             record.updatedAt = clock.now()
@@ -62,9 +70,18 @@ extension GatewayEngine {
                 try fail(record, reason: "\(receiver) refused the bundle: \(reason)\(altered)")
             }
             try await mailbox.remove(name, from: own.org)
+            return true
         } catch {
             log(.error, "handling receipt \(name) failed: \(error)", bundle: id.hex, partner: receiver.value)
+            return false
         }
+    }
+
+    /// The receipt file's bytes, or nil when it is too large to be a receipt.
+    static func readReceipt(at path: String) throws -> [UInt8]? {
+        let source = try FileSource(path: path)
+        guard source.size <= UInt64(Receipt.maxLength) else { return nil }
+        return try FileOperations.read(at: path, limit: Receipt.maxLength) ?? []
     }
 
     /// The bundle is acknowledged: originals move to `spool/sent/<bundle id>/` (or are deleted,

@@ -40,6 +40,10 @@ public enum ReceiptReason: UInt8, Hashable, Sendable, CaseIterable, CustomString
 public struct Receipt: Hashable, Sendable {
     /// `"GHR1\r\n\x1a\n"`.
     public static let magic: [UInt8] = [0x47, 0x48, 0x52, 0x31, 0x0D, 0x0A, 0x1A, 0x0A]
+    /// The longest possible receipt: every field at its largest (two 9-letter ODS codes and
+    /// 4096 file digests).
+    public static let maxLength = magic.count + BundleID.length + 2 * (1 + 9) + KeyID.length + 32 + 8 + 1 + 1 + 32 + 2
+        + PayloadLayout.maxFiles * 32 + SigningPublicKey.signatureLength
 
     /// The bundle this receipt is about.
     public let bundleID: BundleID

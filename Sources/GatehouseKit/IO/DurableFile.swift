@@ -13,7 +13,9 @@ public final class DurableFile: ByteSink {
     /// The temporary path written until ``commit()``.
     public let temporaryPath: String
     private var fd: Int32
-    private let buffer: UnsafeMutableRawBufferPointer
+    /// Allocated on the first buffered write: files written with `writeAll` never need it.
+    private var buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private static let bufferSize = 1 << 20
     private var buffered = 0
     private var highWater = 0
     private var written: Int64 = 0
@@ -30,21 +32,23 @@ public final class DurableFile: ByteSink {
         temporaryPath = "\(folder)/.\(name).\(randomBytes(6).hexString).tmp"
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SystemError("creating", temporaryPath) }
-        buffer = .allocate(byteCount: 1 << 20, alignment: 16)
     }
 
     deinit {
         // Small files may be secret keys: leave nothing behind in freed memory.
-        wipe(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<highWater]))
-        buffer.deallocate()
+        if buffer.baseAddress != nil {
+            wipe(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<highWater]))
+            buffer.deallocate()
+        }
         if fd >= 0 { close(fd) }
         if !committed { unlink(temporaryPath) }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         // Coalesce small writes into 1 MiB system calls.
+        if bytes.count >= Self.bufferSize { return try writeAll(bytes) }
+        if buffer.baseAddress == nil { buffer = .allocate(byteCount: Self.bufferSize, alignment: 16) }
         if buffered + bytes.count > buffer.count { try flush() }
-        if bytes.count >= buffer.count { return try writeDirect(bytes) }
         UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<(buffered + bytes.count)]).copyMemory(from: bytes)
         buffered += bytes.count
         highWater = max(highWater, buffered)
