@@ -43,7 +43,7 @@ struct DeliverCommand: AsyncParsableCommand {
                                  hint: "only bundles this organisation sealed can be delivered from here")
         }
         let config = try GatehouseConfig.load(home: home)
-        let connector = MailboxConnector(home: home, logger: Logger(label: "gatehouse"))
+        let connector = MailboxConnector(home: home, own: own, config: config, logger: Logger(label: "gatehouse"))
         var recipients = header.recipients.filter { $0 != own.org }
         if let only {
             guard recipients.contains(only) else {
@@ -52,10 +52,7 @@ struct DeliverCommand: AsyncParsableCommand {
             recipients = [only]
         }
         for org in recipients {
-            guard let card = try gateway.partners.card(for: org), let address = try config.mailbox(for: card) else {
-                throw KitError.invalidInput("no mailbox address for \(org): its identity card names none and gatehouse.toml sets none")
-            }
-            let transport = try connector.transport(for: org, at: address)
+            let transport = try connector.transport(for: org)
             let start = ContinuousClock.now
             try await transport.deliver(bundle, to: org, as: MailboxName.bundle(header.bundleID))
             let elapsed = ContinuousClock.now - start

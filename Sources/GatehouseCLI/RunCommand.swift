@@ -35,26 +35,12 @@ struct RunCommand: AsyncParsableCommand {
         let config = try GatehouseConfig.load(home: home)
         let gateway = Gateway(home: home)
         let own = try gateway.keys.loadOwnCard()
-        let ownMailbox = try config.mailbox ?? own.mailbox.map { try MailboxAddress($0) }
-        guard ownMailbox != nil else {
+        let connector = MailboxConnector(home: home, own: own, config: config, logger: logger)
+        guard let ownMailbox = try connector.address(of: own.org) else {
             throw KitError.invalidInput("\(own.org) has no mailbox address: set one with `gatehouse identity set-mailbox ADDRESS` (and send partners the new card) or `mailbox` in gatehouse.toml")
         }
-        let partners = gateway.partners
-        let connector = MailboxConnector(home: home, logger: logger)
-        let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)? = { org in
-            if org == own.org { return try ownMailbox.map { try connector.transport(for: org, at: $0) } }
-            guard let card = try partners.card(for: org), let address = try config.mailbox(for: card) else { return nil }
-            return try connector.transport(for: org, at: address)
-        }
-        var settings = DaemonSettings()
-        settings.expiry = config.expiry
-        settings.retry = RetryPolicy(initial: config.retryInitial, maximum: config.retryMax)
-        settings.breakerFailures = config.breakerFailures
-        settings.breakerCooldown = config.breakerCooldown
-        settings.rescanInterval = config.rescanInterval
-        settings.stableWindow = config.stableWindow
-        settings.pollInterval = config.pollInterval
-        settings.keepSent = config.retention == .keep
+        let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)? = { try connector.transport(for: $0) }
+        let settings = DaemonSettings(config: config)
         let spool = SpoolLayout(home: home)
         try spool.create()
         let engine = try GatewayEngine(gateway: gateway, journal: Journal(path: spool.journal), settings: settings,
@@ -78,7 +64,7 @@ struct RunCommand: AsyncParsableCommand {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        logger.info("gateway \(own.org) running", metadata: ["gatehouse.home": "\(home.path)", "gatehouse.mailbox": "\(ownMailbox!)"])
+        logger.info("gateway \(own.org) running", metadata: ["gatehouse.home": "\(home.path)", "gatehouse.mailbox": "\(ownMailbox)"])
         try await group.run()
         // A signed checkpoint at every stop: whatever follows can be told apart.
         do { try AuditLog(home: home).checkpoint(with: try gateway.keys.loadSigningKey()) } catch {

@@ -16,8 +16,9 @@ public enum PassphraseSeal {
                                              memoryKiB: UInt64(crypto_pwhash_memlimit_interactive()) / 1024)
         /// Whether libsodium accepts these limits (reading a file must not allocate without bound).
         public var isAcceptable: Bool {
+            // The upper bound first: memoryKiB comes from a file, and multiplying first could overflow.
             operations >= UInt64(crypto_pwhash_opslimit_min()) && operations <= 16
-                && memoryKiB * 1024 >= UInt64(crypto_pwhash_memlimit_min()) && memoryKiB <= 1 << 20
+                && memoryKiB <= 1 << 20 && memoryKiB * 1024 >= UInt64(crypto_pwhash_memlimit_min())
         }
     }
 
@@ -29,8 +30,9 @@ public enum PassphraseSeal {
     public static func seal(_ secret: borrowing SecretBytes, passphrase: borrowing SecretBytes, cost: Cost = .interactive,
                             associatedData: (_ salt: [UInt8], _ nonce: [UInt8]) -> [UInt8]) throws(CryptoError) -> (salt: [UInt8], nonce: [UInt8], sealed: [UInt8]) {
         Sodium.ensureInitialised()
-        let salt = SecretBytes.random(count: saltLength).withUnsafeBytes { Array($0) }
-        let nonce = SecretBytes.random(count: nonceLength).withUnsafeBytes { Array($0) }
+        // Public values: plain random bytes, not locked secret storage.
+        let salt = randomBytes(saltLength)
+        let nonce = randomBytes(nonceLength)
         let key = try derive(passphrase, salt: salt, cost: cost)
         let ad = associatedData(salt, nonce)
         var out = [UInt8](repeating: 0, count: secret.count + tagLength)

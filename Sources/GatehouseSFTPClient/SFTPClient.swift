@@ -52,6 +52,9 @@ public struct SFTPClient: Sendable {
     /// Uploads the local file to `directory/name`: written under a unique temporary dot-name,
     /// fsynced, then published with `posix-rename@openssh.com` and its size checked. On any
     /// error the temporary file is removed, so no partial file is ever visible under `name`.
+    /// `gatehouse sftp-server` never lets the rename replace a file (the same bytes again count
+    /// as delivered); OpenSSH's own server replaces it, which for Gatehouse mailboxes is harmless,
+    /// since a name always stands for the same bundle bytes.
     @discardableResult
     public func upload(_ local: String, to directory: String, as name: String) async throws -> UInt64 {
         guard supports(SFTP.Extension.posixRename) else {

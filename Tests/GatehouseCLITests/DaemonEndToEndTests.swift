@@ -256,6 +256,15 @@ struct DaemonEndToEndTests {
         #expect(consumed)
         #expect(pair.listing(pair.prison + "/spool/received/A81001").isEmpty)
         #expect(pair.inbox(pair.prison).count == 1)
+        // Both answers reached the practice (which quarantines them: its daemon never sent this
+        // hand-sealed bundle) and they are the same bytes: the original failed receipt, twice.
+        let quarantine = pair.practice + "/spool/quarantine"
+        let answered = eventually { pair.listing(quarantine).filter { $0.hasPrefix("receipt-") }.count == 2 }
+        #expect(answered, "\(pair.listing(quarantine))")
+        let receipts = pair.listing(quarantine).filter { $0.hasPrefix("receipt-") }.compactMap {
+            try? Data(contentsOf: URL(fileURLWithPath: "\(quarantine)/\($0)/\(id).YOI123.ghr"))
+        }
+        #expect(receipts.count == 2 && receipts[0] == receipts[1])
     }
 
     @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))

@@ -1,15 +1,11 @@
 import GatehouseCrypto
 import GatehouseFormat
+import GatehouseTesting
 
 /// Deterministic keys and cards for the identity-card tests, from public labels as in
 /// FORMAT.md's test kit: `seed = SHA-256("gatehouse/v1/test-key\0" || label)`.
 enum CardFixtures {
-    static func seed(_ label: String) -> SecretBytes {
-        let digest = SHA256Hasher.hash(Array("gatehouse/v1/test-key\0".utf8) + Array(label.utf8))
-        var seed = SecretBytes(zeroedCount: digest.bytes.count)
-        seed.withUnsafeMutableBytes { $0.copyBytes(from: digest.bytes) }
-        return seed
-    }
+    static func seed(_ label: String) -> SecretBytes { TestOrganisation.testSeed(label) }
 
     static func signingKey(_ label: String) -> SigningSecretKey { try! SigningSecretKey(seed: seed(label)) }
     static func agreementKey(_ label: String) -> AgreementSecretKey { try! AgreementSecretKey(secret: seed(label)) }

@@ -13,6 +13,10 @@ struct TamperTests {
         do { try body(); return nil } catch { return error.category }
     }
 
+    func failure(_ body: () throws(FormatError) -> Void) -> FormatError? {
+        do { try body(); return nil } catch { return error }
+    }
+
     @Test func everySingleByteChangeIsRejected() throws {
         let (bytes, _) = try BundleFixture.seal([("a.txt", Array("Blood pressure 120/80".utf8))], from: practice, to: [prison])
         #expect(bytes.count < 1000)
@@ -80,8 +84,24 @@ struct TamperTests {
         let (forwarded, _) = try BundleFixture.seal(files, from: prison, to: [outsider], bundleID: opened.manifest.bundleID) { sealer in
             sealer.hooks.manifest = { _ in opened.manifest.encoded }
         }
-        let result = category { () throws(FormatError) in _ = try BundleFixture.open(forwarded, as: outsider, knowing: [practice, prison]) }
-        #expect(result == .integrityCheckFailed)
+        let result = failure { () throws(FormatError) in _ = try BundleFixture.open(forwarded, as: outsider, knowing: [practice, prison]) }
+        #expect(result?.category == .integrityCheckFailed)
+        #expect(result?.detail.contains("but the bundle by") == true, "\(String(describing: result))")
+    }
+
+    @Test func aManifestNotNamingTheReaderIsRefused() throws {
+        // The practice itself signs both layers, but its manifest names only the prison while
+        // the header addresses the outsider: the outsider must not accept a bundle meant for another.
+        let (bytes, _) = try BundleFixture.seal([("a.txt", Array("x".utf8))], from: practice, to: [outsider]) { sealer in
+            sealer.hooks.manifest = { [practice, prison] encoded in
+                let m = try! Manifest.parse(encoded)
+                return try! Manifest.signed(kind: .records, bundleID: m.bundleID, createdAt: m.createdAt, sender: m.sender,
+                                            recipients: [prison.ods], subject: "", files: m.files, signingKey: practice.signing).encoded
+            }
+        }
+        let result = failure { () throws(FormatError) in _ = try BundleFixture.open(bytes, as: outsider, knowing: [practice]) }
+        #expect(result?.category == .integrityCheckFailed)
+        #expect(result?.detail.contains("did not address this bundle to") == true, "\(String(describing: result))")
     }
 
     @Test func innerSignerDifferentFromOuterSignerIsRefused() throws {

@@ -49,7 +49,7 @@ struct VectorTests {
             #expect(files.count == expected.count)
             for (file, line) in zip(files, expected) {
                 let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
-                #expect(parts.count == 3)
+                try #require(parts.count == 3, "\(name): bad file line \(line.debugDescription)")
                 #expect(String(file.bytes.count) == parts[0])
                 #expect(SHA256Hasher.hash(file.bytes).hex == parts[1])
                 #expect(file.name == parts[2] && Array(file.name.utf8) == Array(parts[2].utf8))

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import GatehouseSFTP
 import GatehouseSFTPClient
 import GatehouseTesting
@@ -78,8 +79,15 @@ struct SFTPClientTests {
     }
 
     @Test func aDeadServerFailsEveryWaitingRequest() async throws {
-        let client = try await SFTPClient.connect(executable: Self.openSSHServer, arguments: [])
-        client.connection.close()
-        await #expect(throws: SFTPClientError.self) { try await client.list("/") }
+        // A program that never answers: requests wait until it goes away.
+        let connection = try SFTPConnection(executable: "/bin/sleep", arguments: ["600"])
+        let waiting = (0..<5).map { _ in Task { try await connection.request { .stat(id: $0, path: "/") } } }
+        try await Task.sleep(for: .milliseconds(200))
+        kill(connection.processIdentifier, SIGKILL)
+        for request in waiting {
+            await #expect(throws: SFTPClientError.self) { _ = try await request.value }
+        }
+        // And a request after the end fails at once.
+        await #expect(throws: SFTPClientError.self) { _ = try await connection.request { .stat(id: $0, path: "/") } }
     }
 }

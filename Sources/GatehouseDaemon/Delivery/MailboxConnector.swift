@@ -10,12 +10,35 @@ import Synchronization
 public final class MailboxConnector: Sendable {
     private let home: GatehouseHome
     private let logger: Logger
+    private let config: GatehouseConfig
+    private let own: IdentityCard
     private let cache = Mutex<[ODSCode: (MailboxAddress, any MailboxTransport)]>([:])
 
-    /// A connector for the gateway at `home`.
-    public init(home: GatehouseHome, logger: Logger) {
+    /// A connector for the gateway at `home`, whose card is `own`, with `config`'s overrides.
+    public init(home: GatehouseHome, own: IdentityCard, config: GatehouseConfig, logger: Logger) {
         self.home = home
+        self.own = own
+        self.config = config
         self.logger = logger
+    }
+
+    /// Where `org` collects its mail: `gatehouse.toml`'s override, else the address on its card
+    /// (this organisation's own, or the pinned partner's); nil when neither names one.
+    public func address(of org: ODSCode) throws -> MailboxAddress? {
+        if org == own.org { return try config.mailbox ?? own.mailbox.map { (text) throws(KitError) in try MailboxAddress(text) } }
+        guard let card = try PartnerStore(home: home).card(for: org) else { return nil }
+        return try config.mailbox(for: card)
+    }
+
+    /// The transport for `org`'s mailbox, or an error saying that none is configured.
+    public func transport(for org: ODSCode) throws -> any MailboxTransport {
+        guard let address = try address(of: org) else { throw Self.noAddress(org) }
+        return try transport(for: org, at: address)
+    }
+
+    /// The error for an organisation whose mailbox is named nowhere.
+    public static func noAddress(_ org: ODSCode) -> KitError {
+        .invalidInput("no mailbox address for \(org): its identity card names none and gatehouse.toml sets none")
     }
 
     /// `HOME/ssh`: the known-hosts files written from the mailbox addresses.

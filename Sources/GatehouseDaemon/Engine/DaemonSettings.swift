@@ -1,4 +1,5 @@
 import Glibc
+public import GatehouseKit
 
 /// The daemon's timing and retention settings (from `gatehouse.toml`).
 public struct DaemonSettings: Sendable {
@@ -21,6 +22,18 @@ public struct DaemonSettings: Sendable {
 
     /// Defaults.
     public init() {}
+
+    /// The settings `gatehouse.toml` gives.
+    public init(config: GatehouseConfig) {
+        expiry = config.expiry
+        retry = RetryPolicy(initial: config.retryInitial, maximum: config.retryMax)
+        breakerFailures = config.breakerFailures
+        breakerCooldown = config.breakerCooldown
+        rescanInterval = config.rescanInterval
+        stableWindow = config.stableWindow
+        pollInterval = config.pollInterval
+        keepSent = config.retention == .keep
+    }
 }
 
 /// The time, in milliseconds since the Unix epoch; tests substitute a clock they move by hand.

@@ -68,9 +68,7 @@ public actor GatewayEngine {
 
     /// The transport for `org`'s mailbox, or an error naming what is missing.
     func transport(for org: ODSCode) throws -> any MailboxTransport {
-        guard let transport = try mailboxes(org) else {
-            throw KitError.invalidInput("no mailbox address for \(org): its identity card names none and gatehouse.toml sets none")
-        }
+        guard let transport = try mailboxes(org) else { throw MailboxConnector.noAddress(org) }
         return transport
     }
 
@@ -92,9 +90,8 @@ public actor GatewayEngine {
             }
         }
         // Temporary files and staging folders left by a crash hold nothing committed.
-        for folder in [spool.work + "/out", spool.work + "/in"] {
-            for name in list(folder) where name.hasPrefix(".") { removeTree("\(folder)/\(name)") }
-        }
+        // (work/in holds only copies of what is still in the mailbox: all of it goes.)
+        for name in list(spool.work + "/out") where name.hasPrefix(".") { removeTree("\(spool.work)/out/\(name)") }
         for name in list(spool.work + "/in") { removeTree("\(spool.work)/in/\(name)") }
     }
 

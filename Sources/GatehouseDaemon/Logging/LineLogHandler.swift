@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseFormat
 public import Logging
 import Synchronization
 
@@ -33,7 +34,7 @@ public struct LineLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var all = metadata
         if let extra = event.metadata { all.merge(extra) { $1 } }
-        let time = ISO8601DateFormatter().string(from: Date())
+        let time = RFC3339.format(milliseconds: SystemWallClock().now()) ?? "-"
         let line: String
         switch format {
         case .text:

@@ -101,11 +101,7 @@ public final class SpoolWatcher: Service, Sendable {
         (FileOperations.listFolder(folder) ?? [])
     }
 
-    private func ms(_ d: Duration) -> Int64 { d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 }
+    private func ms(_ d: Duration) -> Int64 { RetryPolicy.milliseconds(d) }
 
-    static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func now() -> Int64 { SystemWallClock().now() }
 }

@@ -50,6 +50,9 @@ public struct BundleOpener {
             plain.deallocate()
         }
         for index in 0..<envelope.chunkCount {
+            // The manifest ends the final chunk (FORMAT.md §3.5): nothing, not even an empty
+            // chunk, may follow it, so each payload has exactly one encoding.
+            guard !parser.isComplete else { throw .malformed("payload chunk \(index) follows the end of the manifest") }
             let frame = try ChunkFrame.read(from: source, into: chunk, index: index)
             let result: (count: Int, isFinal: Bool)
             do {
@@ -101,13 +104,11 @@ public struct BundleOpener {
         } catch {
             throw .decryptionFailed("the content key for \(reader) does not unwrap")
         }
-        let label = { (text: String) in Array(text.utf8) + bundleID.bytes }
         // Key commitment: every recipient must recover the same key, hence the same plaintext.
-        let commitment = KeyedHash.commitment(to: contentKey, parts: [label("gatehouse/v1/commit\0")])
-        guard constantTimeEqual(commitment, header.commitment) else {
+        guard constantTimeEqual(StanzaCrypto.commitment(contentKey: contentKey, bundleID: bundleID), header.commitment) else {
             throw .decryptionFailed("the content key does not match the header's key commitment")
         }
-        return KeyedHash.deriveKey(from: contentKey, parts: [label("gatehouse/v1/payload\0")])
+        return StanzaCrypto.streamKey(contentKey: contentKey, bundleID: bundleID)
     }
 
     private func check(_ manifest: Manifest, envelope: VerifiedEnvelope, entries: [FileTableEntry],

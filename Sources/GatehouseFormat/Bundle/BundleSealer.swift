@@ -99,9 +99,8 @@ public struct BundleSealer {
         // A fresh content key per bundle; the payload key and the commitment are derived
         // from it with distinct labels (FORMAT.md §3.3).
         let contentKey = SecretBytes.random(count: 32)
-        let label = { (text: String) in Array(text.utf8) + bundleID.bytes }
-        let streamKey = KeyedHash.deriveKey(from: contentKey, parts: [label("gatehouse/v1/payload\0")])
-        let commitment = KeyedHash.commitment(to: contentKey, parts: [label("gatehouse/v1/commit\0")])
+        let streamKey = StanzaCrypto.streamKey(contentKey: contentKey, bundleID: bundleID)
+        let commitment = StanzaCrypto.commitment(contentKey: contentKey, bundleID: bundleID)
         // The stream key is always 32 bytes, so starting the stream cannot fail.
         let encryptor = try! SecretStreamEncryptor(key: streamKey)
 
@@ -192,7 +191,18 @@ public struct BundleSealer {
 }
 
 /// The per-stanza derivations shared by the sealer and the opener (FORMAT.md §3.2).
+/// The derivations the sealer and the opener share (FORMAT.md §3.2, §3.3).
 enum StanzaCrypto {
+    /// The secretstream key for the payload.
+    static func streamKey(contentKey: borrowing SecretBytes, bundleID: BundleID) -> SecretBytes {
+        KeyedHash.deriveKey(from: contentKey, parts: [Array("gatehouse/v1/payload\0".utf8) + bundleID.bytes])
+    }
+
+    /// The key commitment carried in the header.
+    static func commitment(contentKey: borrowing SecretBytes, bundleID: BundleID) -> [UInt8] {
+        KeyedHash.commitment(to: contentKey, parts: [Array("gatehouse/v1/commit\0".utf8) + bundleID.bytes])
+    }
+
     static func wrapKey(shared: borrowing SecretBytes, ephemeral: [UInt8], recipient: [UInt8], bundleID: BundleID) -> SecretBytes {
         KeyedHash.deriveKey(from: shared, parts: [Array("gatehouse/v1/wrap\0".utf8), ephemeral, recipient, bundleID.bytes])
     }

@@ -67,7 +67,7 @@ public enum BundleVerifier {
             chunks += 1
             if frame.isFinal { break }
         }
-        let signature = try read(source, PayloadLayout.signatureLength, what: "the outer signature")
+        let signature = try read(source, SigningPublicKey.signatureLength, what: "the outer signature")
         var probe = [UInt8](repeating: 0, count: 4096)
         let extra: Int
         do { extra = try probe.withUnsafeMutableBytes { try source.readFully(into: $0) } } catch {
@@ -109,8 +109,10 @@ struct ChunkFrame {
         let isFinal = word & PayloadLayout.finalFlag != 0
         let length = Int(word & ~PayloadLayout.finalFlag)
         if isFinal {
-            guard (SecretStream.overhead...PayloadLayout.fullChunkCiphertext).contains(length) else {
-                throw .malformed("final chunk \(index) has length \(length), outside \(SecretStream.overhead)…\(PayloadLayout.fullChunkCiphertext)")
+            // Never empty: the manifest always ends the final chunk (§3.5), so an empty final
+            // chunk could only be a second encoding of the same payload.
+            guard ((SecretStream.overhead + 1)...PayloadLayout.fullChunkCiphertext).contains(length) else {
+                throw .malformed("final chunk \(index) has length \(length), outside \(SecretStream.overhead + 1)…\(PayloadLayout.fullChunkCiphertext)")
             }
         } else {
             guard length == PayloadLayout.fullChunkCiphertext else {

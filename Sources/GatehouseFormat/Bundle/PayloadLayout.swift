@@ -20,8 +20,6 @@ public enum PayloadLayout {
     public static let maxTotalSize: UInt64 = 1 << 40
     /// Largest manifest.
     public static let maxManifestLength = 2 << 20
-    /// Outer signature length.
-    public static let signatureLength = 64
 }
 
 /// How a block of file data is stored (FORMAT.md §3.5).
