@@ -69,7 +69,7 @@ var targets: [Target] = [
         name: "GatehouseDaemonTests",
         dependencies: ["GatehouseDaemon", "GatehouseTesting", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
     ),
-    .testTarget(name: "GatehouseCLITests", dependencies: ["GatehouseCLI", "GatehouseTesting"]),
+    .testTarget(name: "GatehouseCLITests", dependencies: ["GatehouseCLI", "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseTesting"]),
 ]
 
 if fuzzing {

@@ -60,35 +60,36 @@ drop_and_watch() {
     mkdir -p "$home/spool/outbox/$partner"
     cp "$file" "$home/spool/outbox/$partner/.$file.part"
     python3 - "$gatehouse" "$home" "$receiver" "$home/spool/outbox/$partner/.$file.part" "$home/spool/outbox/$partner/$file" <<'PY'
-import json, os, subprocess, sys, time
+import datetime, json, os, subprocess, sys, time
 gatehouse, home, receiver, part, final = sys.argv[1:]
 def query(*args):
     out = subprocess.run([gatehouse, *args], capture_output=True, text=True)
     return json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else []
 before = {b["bundle_id"] for b in query("status", "--home", home, "--json")}
 start = time.monotonic()
+dropped = time.time()
 os.rename(part, final)
 print(f"  {0:7.0f} ms  dropped {os.path.basename(final)} into {home}'s outbox")
-seen, bundle, deadline = set(), None, start + 60
+bundle, published, deadline = None, None, start + 60
 while time.monotonic() < deadline:
-    now = (time.monotonic() - start) * 1000
-    for b in query("status", "--home", home, "--json"):
-        if b["bundle_id"] in before: continue
-        bundle = b["bundle_id"]
-        for state in ("queued", "sealed", "delivered", "acknowledged"):
-            if state not in seen and b["state"] in ("sealed", "delivered", "acknowledged")[("queued", "sealed", "delivered", "acknowledged").index(state) - 1:] + (state,):
-                seen.add(state)
-                label = {"queued": "claimed and journalled", "sealed": "signed and encrypted for the recipient",
-                         "delivered": "uploaded to the relay (fsync, rename, size checked)",
-                         "acknowledged": "signed receipt verified by the sender"}[state]
-                print(f"  {now:7.0f} ms  {state:<12} {label}")
-    if bundle and "published" not in seen and any(e.get("bundle_id") == bundle for e in query("inbox", "--home", receiver, "--json")):
-        seen.add("published")
-        print(f"  {now:7.0f} ms  {'published':<12} verified before decryption, decrypted and published by {receiver}")
-    if "acknowledged" in seen and "published" in seen: break
+    new = [b for b in query("status", "--home", home, "--json") if b["bundle_id"] not in before]
+    if new:
+        bundle = new[0]["bundle_id"]
+        published = next((e for e in query("inbox", "--home", receiver, "--json") if e.get("bundle_id") == bundle), None)
+        if new[0]["state"] == "acknowledged" and published: break
     time.sleep(0.02)
 else:
     sys.exit("the record was not acknowledged within 60 s")
+# The times each side's journal recorded, from the moment of the drop.
+def at(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+labels = {"queued": "claimed and journalled", "sealed": "signed and encrypted for the recipient",
+          "delivered": "uploaded to the relay (fsync, rename, size checked)",
+          "acknowledged": "signed receipt verified by the sender"}
+steps = [(at(s["at"]), s["state"], labels[s["state"]]) for s in query("status", bundle, "--home", home, "--json")["history"] if s["state"] in labels]
+steps.append((at(published["received_at"]), "published", f"verified before decryption, decrypted and published by {receiver}"))
+for when, state, label in sorted(steps):
+    print(f"  {max(0, (when - dropped) * 1000):7.0f} ms  {state:<12} {label}")
 print(f"  bundle {bundle}")
 PY
 }
@@ -121,7 +122,22 @@ say "7. What each side's journal says"
 run status --home practice
 run inbox --home prison
 
-say "8. The relay saw only ciphertext, and holds nothing now"
+say "8. The practice's security officer rotates its keys while both gateways run"
+run keys rotate --grace 1h --home practice
+for _ in $(seq 100); do
+    "$gatehouse" partners list --json --home prison | grep -q '"manifest_version" : 2' && break
+    sleep 0.1
+done
+echo "The prison's gateway received and checked the new manifest by itself (no phone call):"
+"$gatehouse" audit show --home prison | grep -E "partner-manifest-(accepted|refused)"
+cat > clinic-letter.xml <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<clinicLetter nhsNumber="$patient"><clinic>Diabetes review</clinic><date>2026-12-15</date></clinicLetter>
+XML
+drop_and_watch practice YOI123 prison clinic-letter.xml
+run keys status --home practice
+
+say "9. The relay saw only ciphertext, and holds nothing now"
 if grep -rqa "Testperson\|$patient" relay; then echo "unexpected: patient data on the relay"; exit 1; fi
 echo "No name or NHS number anywhere under the relay's folder; mailboxes: $(find relay/mailboxes -type f | wc -l) file(s) left."
 

@@ -35,7 +35,7 @@ struct AuditCommand: ParsableCommand {
             let home = try homeOptions.initialised()
             let card = try KeyStore(home: home).loadOwnCard()
             let log = AuditLog(home: home)
-            let result = log.verify(keys: [card.signingKeyID: card.signingKey])
+            let result = log.verify(keys: card.manifest.signingKeys)
             guard result.isIntact else {
                 throw CommandFailure(status: .integrityCheckFailed,
                                      message: "the audit log \(log.path) has been tampered with:\n  " + result.problems.joined(separator: "\n  "),

@@ -98,7 +98,9 @@ struct ErrorReport {
         case .decompressionFailed: (.decompressionFailed, resend)
         case .invalidInput: (.invalidInput, nil)
         case .io: (.ioError, "check that the path exists, that you may read and write it, and that the disk is not full")
-        case .revokedKey: (.revokedKey, "the sender signed with a key it has revoked; ask them for their current identity card")
+        case .revokedKey: (.revokedKey, "the sender signed with a key it has revoked or replaced; do not trust it, and call the sender")
+        case .unknownKey: (.unknownSender, "the sender signed with a key its manifest held here does not name; when its newer card arrives (the gateway receives it by itself) try again, or import it with `gatehouse partners add CARD`")
+        case .expired: (.revokedKey, "the key has expired or its grace window has ended; ask the sender to send it again with their current keys")
         }
         return ErrorReport(status: status, message: error.description, hint: hint)
     }

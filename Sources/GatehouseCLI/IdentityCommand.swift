@@ -61,7 +61,9 @@ extension IdentityCommand {
             commandName: "set-mailbox",
             abstract: "Change the mailbox address on the identity card (re-signed by the root key).",
             discussion: """
-                Partners learn the new address when they import the new card; a newer card signed by                 the root they pinned is accepted without a new fingerprint check.
+                The card is signed again as the next key-manifest version. A running `gatehouse run` \
+                sends it to every partner, whose gateways accept it without a new fingerprint check \
+                because the root they pinned signed it.
 
                 Examples:
                   gatehouse identity set-mailbox "$(gatehouse relay address --home /srv/relay)"
@@ -75,18 +77,14 @@ extension IdentityCommand {
         @Argument(help: ArgumentHelp("The new address: sftp://USER@HOST:PORT and the relay's host key (one quoted argument), or dir:/path.", valueName: "address"))
         var address: String
 
-        @Option(name: .customLong("root-key"), help: ArgumentHelp("The root key file, when it is not in keys/ (kept offline).", valueName: "file"))
-        var rootKey: String?
-
-        @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var root: RootKeyOptions
 
         func run() throws {
-            let card = try KeyStore(home: try homeOptions.initialised()).setMailbox(try MailboxAddress(address), rootKey: rootKey) { () throws(KitError) in
-                do { return try passphrase.read() } catch { throw KitError.invalidInput("\(error)") }
-            }
-            CommandAudit.record(AuditEvent("card-updated", org: card.org.value, detail: "mailbox changed"), home: try homeOptions.initialised())
-            print("The identity card of \(card.org) now names mailbox \(card.mailbox ?? "none").")
-            print("Export it (`gatehouse identity export -o FILE`) and send it to every partner.")
+            let card = try KeyStore(home: try homeOptions.initialised()).setMailbox(try MailboxAddress(address), rootKey: root.file,
+                                                                                   passphrase: root.passphraseSource())
+            CommandAudit.record(AuditEvent("card-updated", org: card.org.value, detail: "mailbox changed; manifest \(card.manifest.version)"), home: try homeOptions.initialised())
+            print("The identity card of \(card.org) (manifest version \(card.manifest.version)) now names mailbox \(card.mailbox ?? "none").")
+            print("A running `gatehouse run` sends it to every partner; a partner without a gateway yet needs `gatehouse identity export`.")
         }
     }
 }
@@ -100,7 +98,7 @@ enum CardSummary {
         name:           \(card.name)
         signing key:    ed25519 \(card.signingKeyID)
         encryption key: x25519 \(card.encryptionKeyID)
-        created:        \(card.createdText)
+        manifest:       version \(card.manifest.version), signed \(card.createdText), expires \(card.expiresText)
         ssh key:        \(card.sshKey.map { "ed25519 \(OpenSSHKey.fingerprint($0))" } ?? "none")
         mailbox:        \(card.mailbox ?? "none")
         fingerprint:    \(card.fingerprint)

@@ -9,63 +9,226 @@ import GatehouseKit
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
-        abstract: "List the organisation's keys and protect the root key.",
+        abstract: "Rotate, revoke and list the organisation's keys; protect the root key.",
         discussion: """
-            The root key signs the identity card and is needed only to change it. Protect it with \
-            a passphrase (Argon2id), or move it off the machine: commands that need it then take \
-            --root-key FILE and ask for the passphrase.
+            The identity card carries a versioned key manifest signed by the root key: the current \
+            signing and encryption keys, superseded keys still honoured during a grace window, \
+            revoked keys, and an expiry. Rotating or revoking signs the next manifest; a running \
+            `gatehouse run` sends it to every partner by itself, and partners accept it only from \
+            the root they pinned and only with a higher version.
+
+            The root key is needed only to change the card. Protect it with a passphrase \
+            (Argon2id), or move it off the machine: commands that need it then take --root-key \
+            FILE and ask for the passphrase.
 
             Examples:
-              gatehouse keys list
+              gatehouse keys status
+              gatehouse keys rotate --grace 14d
+              gatehouse keys revoke 4f1c2a9b0d3e5f67 --reason compromised
+              gatehouse keys rotate --root --root-key /media/usb/A81001-root.key
               gatehouse keys protect-root --out /media/usb/A81001-root.key
-              gatehouse identity set-mailbox --root-key /media/usb/A81001-root.key "sftp://…"
             """,
-        subcommands: [List.self, ProtectRoot.self]
+        subcommands: [List.self, Status.self, Rotate.self, Revoke.self, ProtectRoot.self]
     )
 
     /// `gatehouse keys list [--json]`.
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show every key: role, algorithm, id, where its secret is.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show every key: role, algorithm, id, state, expiry, where its secret is.",
+            discussion: """
+                States: current; superseded (replaced, honoured until the end of its grace window); \
+                revoked (with the time and reason). `until` is a current key's expiry, the end of a \
+                superseded key's grace window, or a revoked key's revocation time.
+                """)
 
         @OptionGroup var homeOptions: HomeOptions
 
-        @Flag(help: "Print a JSON array of {role, algorithm, key_id, fingerprint, state, secret}.")
+        @Flag(help: "Print a JSON array of {role, algorithm, key_id, fingerprint, state, valid_from, until, reason, secret}.")
         var json = false
 
-        struct Entry: Encodable {
-            let role: String, algorithm: String, keyID: String, fingerprint: String?, state: String, secret: String
-            enum CodingKeys: String, CodingKey { case role, algorithm, keyID = "key_id", fingerprint, state, secret }
+        func run() throws {
+            let entries = try KeyListing.entries(KeyStore(home: homeOptions.initialised()))
+            if json {
+                print(try JSONOutput.encode(entries))
+            } else {
+                KeyListing.print(entries)
+            }
+        }
+    }
+
+    /// `gatehouse keys status [--json]`.
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the key manifest, every key, partners' manifest versions and expiry warnings.",
+            discussion: """
+                Warnings appear 30 days and 7 days before the manifest or a current key expires, \
+                and when a partner's manifest is stale (expired or expiring within 30 days with no \
+                newer one received). The running gateway logs the same warnings.
+                """)
+
+        @OptionGroup var homeOptions: HomeOptions
+
+        @Flag(help: "Print JSON: {org, manifest_version, created, expires, keys, partners, warnings}.")
+        var json = false
+
+        struct Partner: Encodable {
+            let org: String, manifestVersion: UInt64, expires: String, stale: Bool
+            enum CodingKeys: String, CodingKey { case org, manifestVersion = "manifest_version", expires, stale }
+        }
+        struct Document: Encodable {
+            let org: String, manifestVersion: UInt64, created: String, expires: String
+            let keys: [KeyListing.Entry], partners: [Partner], warnings: [String]
+            enum CodingKeys: String, CodingKey {
+                case org, manifestVersion = "manifest_version", created, expires, keys, partners, warnings
+            }
         }
 
         func run() throws {
             let home = try homeOptions.initialised()
             let store = KeyStore(home: home)
             let card = try store.loadOwnCard()
-            func where_(_ path: String) -> String { FileManager.default.fileExists(atPath: path) ? path : "not on this machine" }
-            let root = switch try store.rootKeyState() {
-            case .plain: store.rootKeyPath
-            case .protected: "passphrase-protected (\(store.rootKeyPath))"
-            case .absent: "not on this machine"
-            }
-            var entries = [
-                Entry(role: "root", algorithm: "ed25519", keyID: KeyID(signing: card.rootKey).hex, fingerprint: card.fingerprint,
-                      state: "current", secret: root),
-                Entry(role: "signing", algorithm: "ed25519", keyID: card.signingKeyID.hex, fingerprint: nil, state: "current",
-                      secret: where_(store.signingKeyPath(id: card.signingKeyID))),
-                Entry(role: "encryption", algorithm: "x25519", keyID: card.encryptionKeyID.hex, fingerprint: nil, state: "current",
-                      secret: where_(store.encryptionKeyPath(id: card.encryptionKeyID))),
-            ]
-            if let ssh = card.sshKey {
-                entries.append(Entry(role: "ssh", algorithm: "ed25519", keyID: KeyID(signing: ssh).hex, fingerprint: OpenSSHKey.fingerprint(ssh),
-                                     state: "current", secret: where_(store.sshKeyPath(id: KeyID(signing: ssh)))))
-            }
-            if json {
-                print(try JSONOutput.encode(entries))
-            } else {
-                for e in entries {
-                    print("\(e.role.padding(toLength: 11, withPad: " ", startingAt: 0)) \(e.algorithm) \(e.keyID)  \(e.state)  \(e.secret)\(e.fingerprint.map { "  \($0)" } ?? "")")
+            let partners = try PartnerStore(home: home).list()
+            let now = KeyStore.now()
+            let warnings = KeyWarnings.warnings(own: card, partners: partners, now: now).map(\.message)
+            let document = Document(
+                org: card.org.value, manifestVersion: card.manifest.version, created: card.createdText, expires: card.expiresText,
+                keys: try KeyListing.entries(store),
+                partners: partners.map { Partner(org: $0.org.value, manifestVersion: $0.manifest.version, expires: $0.expiresText,
+                                                 stale: KeyWarnings.isStale($0, now: now)) },
+                warnings: warnings)
+            if json { return print(try JSONOutput.encode(document)) }
+            print("\(card.org): key manifest version \(card.manifest.version), signed \(card.createdText), expires \(card.expiresText)")
+            print("")
+            KeyListing.print(document.keys)
+            if !partners.isEmpty {
+                print("")
+                for partner in document.partners {
+                    print("partner \(partner.org.padding(toLength: 10, withPad: " ", startingAt: 0)) manifest version \(partner.manifestVersion), expires \(partner.expires)\(partner.stale ? "  STALE" : "")")
                 }
             }
+            print("")
+            print(warnings.isEmpty ? "No warnings." : warnings.map { "WARNING: \($0)" }.joined(separator: "\n"))
+        }
+    }
+
+    /// `gatehouse keys rotate [--grace 14d] [--root]`.
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make new signing and encryption keys (and with --root, a new root) and sign the next manifest.",
+            discussion: """
+                The old signing key stops signing at once; partners still accept what it signed \
+                before the rotation until the grace window ends. The old encryption key keeps \
+                decrypting bundles sealed to it until the grace window ends; the running gateway \
+                then destroys it. A running `gatehouse run` sends the new manifest to every \
+                partner by itself, before the first bundle signed with the new key.
+
+                With --root, a new root key is made too and endorsed by the old one, so partners \
+                trust it without a new phone call; it replaces the old root where that was kept \
+                (keys/root.key or --root-key FILE), protected by the same passphrase, unless \
+                --new-root-key FILE names another place. Share the new fingerprint with partners \
+                all the same.
+                """)
+
+        @OptionGroup var homeOptions: HomeOptions
+        @OptionGroup var root: RootKeyOptions
+
+        @Option(help: ArgumentHelp("How long the old keys stay honoured: 30s, 12h, 14d …", valueName: "duration"))
+        var grace = "14d"
+
+        @Option(name: .customLong("valid-for"), help: ArgumentHelp("How long the new keys and manifest are valid: 90d, 365d …", valueName: "duration"))
+        var validFor = "365d"
+
+        @Flag(name: .customLong("root"), help: "Rotate the root key too (endorsed by the old one).")
+        var rotateRoot = false
+
+        @Option(name: .customLong("new-root-key"), help: ArgumentHelp("With --root: write the new root key to this new file.", valueName: "file"))
+        var newRootKey: String?
+
+        func validate() throws {
+            guard GatehouseConfig.parseDuration(grace) != nil else {
+                throw ValidationError("--grace: expected a duration like 30s, 12h or 14d, got \(grace.debugDescription)")
+            }
+            guard let lifetime = GatehouseConfig.parseDuration(validFor), lifetime >= .seconds(3600) else {
+                throw ValidationError("--valid-for: expected a duration of at least 1h, like 90d or 365d, got \(validFor.debugDescription)")
+            }
+            if newRootKey != nil && !rotateRoot { throw ValidationError("--new-root-key needs --root") }
+        }
+
+        func run() throws {
+            let home = try homeOptions.initialised()
+            let graceSeconds = UInt64(GatehouseConfig.parseDuration(grace)!.components.seconds)
+            let change = try KeyStore(home: home).rotate(grace: graceSeconds, rotateRoot: rotateRoot, rootKey: root.file,
+                                                         passphrase: root.passphraseSource(), newRootPath: newRootKey,
+                                                         lifetime: UInt64(GatehouseConfig.parseDuration(validFor)!.components.seconds))
+            let card = change.card
+            let graceEnd = RFC3339.format(KeyStore.now() + graceSeconds) ?? "?"
+            CommandAudit.record(AuditEvent("keys-rotated", org: card.org.value,
+                                           detail: "manifest \(change.old.manifest.version) -> \(card.manifest.version); signing \(change.old.signingKeyID) -> \(card.signingKeyID); encryption \(change.old.encryptionKeyID) -> \(card.encryptionKeyID); grace until \(graceEnd)"),
+                                home: home)
+            if rotateRoot {
+                CommandAudit.record(AuditEvent("root-rotated", org: card.org.value, detail: "root \(change.old.fingerprint) -> \(card.fingerprint)"), home: home)
+            }
+            for id in change.destroyed {
+                let role = change.old.manifest.record(for: id)?.key.role ?? "key"
+                CommandAudit.record(AuditEvent("key-destroyed", org: card.org.value, detail: "\(role) \(id)"), home: home)
+            }
+            print("Key manifest version \(card.manifest.version) for \(card.org):")
+            print("  signing key:    \(change.old.signingKeyID) -> \(card.signingKeyID)")
+            print("  encryption key: \(change.old.encryptionKeyID) -> \(card.encryptionKeyID) (the old one decrypts until \(graceEnd))")
+            if let path = change.newRootPath {
+                print("  root key:       new, endorsed by the old one, written to \(path)")
+                print("  fingerprint:    \(card.fingerprint)")
+            }
+            print("  valid until:    \(card.expiresText)")
+            print("A running `gatehouse run` sends the new manifest to every partner; `gatehouse keys status` shows the keys.")
+        }
+    }
+
+    /// `gatehouse keys revoke KEYID --reason compromised|superseded [--at TIME]`.
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a key: its signatures from the revocation time on are refused everywhere.",
+            discussion: """
+                A current key is replaced by a new one at once, with no grace window; its secret is \
+                destroyed. Partners refuse signatures by the key dated at or after the revocation \
+                time (reason revoked-key) and still accept, with the verdict recorded, what it \
+                signed before. With --at, date the revocation back to when a compromise began.
+                """)
+
+        @OptionGroup var homeOptions: HomeOptions
+        @OptionGroup var root: RootKeyOptions
+
+        @Argument(help: ArgumentHelp("The key id (16 hex digits; `gatehouse keys list`).", valueName: "key-id"))
+        var keyID: String
+
+        @Option(help: ArgumentHelp("compromised or superseded.", valueName: "reason"))
+        var reason: String
+
+        @Option(help: ArgumentHelp("Revoke as of this earlier time (RFC 3339, e.g. 2026-11-25T09:30:00Z).", valueName: "time"))
+        var at: String?
+
+        func validate() throws {
+            guard RevocationReason(rawValue: reason) != nil else { throw ValidationError("--reason must be compromised or superseded") }
+            guard (try? KeyID(hex: keyID.lowercased())) != nil else { throw ValidationError("\(keyID.debugDescription) is not a key id (16 hex digits)") }
+            if let at, RFC3339.parse(at) == nil { throw ValidationError("--at: expected a time like 2026-11-25T09:30:00Z") }
+        }
+
+        func run() throws {
+            let home = try homeOptions.initialised()
+            let id = try KeyID(hex: keyID.lowercased())
+            let change = try KeyStore(home: home).revoke(id, reason: RevocationReason(rawValue: reason)!, at: at.flatMap { RFC3339.parse($0) },
+                                                         rootKey: root.file, passphrase: root.passphraseSource())
+            let card = change.card
+            CommandAudit.record(AuditEvent("key-revoked", org: card.org.value,
+                                           detail: "\(id) \(reason) at \(at ?? RFC3339.format(card.created) ?? "?"); manifest \(card.manifest.version); new keys \(change.created.map(\.hex).joined(separator: " "))"),
+                                home: home)
+            for destroyed in change.destroyed {
+                let role = change.old.manifest.record(for: destroyed)?.key.role ?? "key"
+                CommandAudit.record(AuditEvent("key-destroyed", org: card.org.value, detail: "\(role) \(destroyed)"), home: home)
+            }
+            print("Revoked \(id) (\(reason)) in key manifest version \(card.manifest.version) of \(card.org).")
+            for created in change.created { print("New current key: \(created)") }
+            print("A running `gatehouse run` sends the new manifest to every partner.")
         }
     }
 
@@ -141,5 +304,85 @@ struct PassphraseOptions: ParsableArguments {
             }
         }
         return bytes.withUnsafeBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+}
+
+/// `--root-key FILE` and `--passphrase-file FILE`: where the root key is, when a command needs it.
+struct RootKeyOptions: ParsableArguments {
+    @Option(name: .customLong("root-key"), help: ArgumentHelp("The root key file, when it is not in keys/ (kept offline).", valueName: "file"))
+    var file: String?
+
+    @OptionGroup var passphrase: PassphraseOptions
+
+    /// Asks for the passphrase at most once, however often the key store needs it.
+    func passphraseSource() -> KeyStore.PassphraseSource {
+        let cache = PassphraseCache()
+        let passphrase = self.passphrase
+        return { () throws(KitError) in
+            do { return try cache.get { try passphrase.read() } } catch { throw KitError.invalidInput("\(error)") }
+        }
+    }
+}
+
+/// Holds a passphrase read once, for the length of one command.
+final class PassphraseCache: @unchecked Sendable {
+    private var bytes: [UInt8]?
+
+    func get(_ read: () throws -> SecretBytes) throws -> SecretBytes {
+        if let bytes { return SecretBytes(copying: bytes) }
+        let secret = try read()
+        bytes = secret.withUnsafeBytes { Array($0) }
+        return secret
+    }
+
+    deinit {
+        if var bytes { for i in bytes.indices { bytes[i] = 0 } }
+    }
+}
+
+/// The rows of `gatehouse keys list` and `keys status`.
+enum KeyListing {
+    struct Entry: Encodable {
+        let role: String, algorithm: String, keyID: String, fingerprint: String?, state: String
+        let validFrom: String?, until: String?, reason: String?, secret: String
+        enum CodingKeys: String, CodingKey {
+            case role, algorithm, keyID = "key_id", fingerprint, state, validFrom = "valid_from", until, reason, secret
+        }
+    }
+
+    static func entries(_ store: KeyStore) throws -> [Entry] {
+        let card = try store.loadOwnCard()
+        func where_(_ path: String) -> String { FileManager.default.fileExists(atPath: path) ? path : "not on this machine" }
+        let root = switch try store.rootKeyState() {
+        case .plain: store.rootKeyPath
+        case .protected: "passphrase-protected (\(store.rootKeyPath))"
+        case .absent: "not on this machine"
+        }
+        var entries = [Entry(role: "root", algorithm: "ed25519", keyID: KeyID(signing: card.rootKey).hex, fingerprint: card.fingerprint,
+                             state: "current", validFrom: nil, until: nil, reason: nil, secret: root)]
+        for record in card.manifest.keys {
+            var reason: String?
+            if case .revoked(_, let why) = record.state { reason = why.rawValue }
+            entries.append(Entry(role: record.key.role, algorithm: record.key.algorithm, keyID: record.id.hex, fingerprint: nil,
+                                 state: record.stateName, validFrom: RFC3339.format(record.from), until: RFC3339.format(record.usableUntil),
+                                 reason: reason, secret: store.hasSecret(for: record) ? store.secretPath(for: record) : "destroyed or not on this machine"))
+        }
+        for old in card.manifest.rootHistory {
+            entries.append(Entry(role: "root", algorithm: "ed25519", keyID: KeyID(signing: old.root).hex, fingerprint: Fingerprint.of(old.root),
+                                 state: "superseded", validFrom: nil, until: nil, reason: nil, secret: "not kept"))
+        }
+        if let ssh = card.sshKey {
+            entries.append(Entry(role: "ssh", algorithm: "ed25519", keyID: KeyID(signing: ssh).hex, fingerprint: OpenSSHKey.fingerprint(ssh),
+                                 state: "current", validFrom: nil, until: nil, reason: nil, secret: where_(store.sshKeyPath(id: KeyID(signing: ssh)))))
+        }
+        return entries
+    }
+
+    static func print(_ entries: [Entry]) {
+        for e in entries {
+            let until = e.until.map { "  until \($0)" } ?? ""
+            let reason = e.reason.map { " (\($0))" } ?? ""
+            Swift.print("\(e.role.padding(toLength: 11, withPad: " ", startingAt: 0)) \(e.algorithm) \(e.keyID)  \(e.state)\(reason)\(until)  \(e.secret)\(e.fingerprint.map { "  \($0)" } ?? "")")
+        }
     }
 }

@@ -46,7 +46,9 @@ struct PartnersCommand: ParsableCommand {
                 return
             case .updated:
                 // Signed by the root key pinned earlier, so no new phone check is needed.
-                print("Signed by the root key already pinned for \(card.org): updating its keys.")
+                print("Signed by the root key already pinned for \(card.org): updating its keys (manifest version \(card.manifest.version)).")
+            case .rootRotated:
+                print("A new root key for \(card.org), endorsed by the root key pinned earlier: pinning it without a new phone check.")
             case .added, .replaced:
                 if outcome == .replaced, let old = try store.card(for: card.org) {
                     print("WARNING: this replaces the root key pinned for \(card.org) (fingerprint \(old.fingerprint)).")
@@ -54,8 +56,13 @@ struct PartnersCommand: ParsableCommand {
                 try confirm(card.org)
             }
             try store.add(card, replace: replace)
-            let event = switch outcome { case .added: "partner-added"; case .replaced: "partner-replaced"; default: "partner-updated" }
-            CommandAudit.record(AuditEvent(event, org: card.org.value, detail: "root \(card.fingerprint); signing \(card.signingKeyID); encryption \(card.encryptionKeyID)"),
+            let event = switch outcome {
+            case .added: "partner-added"
+            case .replaced: "partner-replaced"
+            case .rootRotated: "partner-root-rotated"
+            default: "partner-updated"
+            }
+            CommandAudit.record(AuditEvent(event, org: card.org.value, detail: "manifest \(card.manifest.version); root \(card.fingerprint); signing \(card.signingKeyID); encryption \(card.encryptionKeyID)"),
                                 home: try homeOptions.initialised())
             print("\(outcome == .added ? "Pinned" : "Updated") \(card.org) (\(card.name)).")
         }
@@ -71,7 +78,7 @@ struct PartnersCommand: ParsableCommand {
 
         @OptionGroup var homeOptions: HomeOptions
 
-        @Flag(help: "Print a JSON array (org, name, fingerprint, signing_key_id, encryption_key_id, created).")
+        @Flag(help: "Print a JSON array (org, name, fingerprint, manifest_version, signing_key_id, encryption_key_id, created, expires, stale).")
         var json = false
 
         /// One partner in `--json` output; keys are sorted by the encoder, so output is stable.
@@ -79,17 +86,23 @@ struct PartnersCommand: ParsableCommand {
             let org: String
             let name: String
             let fingerprint: String
+            let manifest_version: UInt64
             let signing_key_id: String
             let encryption_key_id: String
             let created: String
+            let expires: String
+            /// Set when the manifest held has expired or expires within 30 days (no newer one came).
+            let stale: Bool
         }
 
         func run() throws {
             let cards = try PartnerStore(home: homeOptions.initialised()).list()
+            let now = KeyStore.now()
             if json {
                 let entries = cards.map {
-                    Entry(org: $0.org.value, name: $0.name, fingerprint: $0.fingerprint, signing_key_id: $0.signingKeyID.hex,
-                          encryption_key_id: $0.encryptionKeyID.hex, created: $0.createdText)
+                    Entry(org: $0.org.value, name: $0.name, fingerprint: $0.fingerprint, manifest_version: $0.manifest.version,
+                          signing_key_id: $0.signingKeyID.hex, encryption_key_id: $0.encryptionKeyID.hex, created: $0.createdText,
+                          expires: $0.expiresText, stale: KeyWarnings.isStale($0, now: now))
                 }
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -98,7 +111,10 @@ struct PartnersCommand: ParsableCommand {
             } else if cards.isEmpty {
                 print("No partners yet. Import a card with `gatehouse partners add CARD`.")
             } else {
-                for card in cards { print("\(card.org)\t\(card.fingerprint)\t\(card.name)") }
+                for card in cards {
+                    let stale = KeyWarnings.isStale(card, now: now) ? "\tSTALE (expires \(card.expiresText))" : ""
+                    print("\(card.org)\t\(card.fingerprint)\tmanifest \(card.manifest.version)\t\(card.name)\(stale)")
+                }
             }
         }
     }

@@ -33,6 +33,14 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let home = try homeOptions.initialised()
+        if !json {
+            // Key and manifest expiry warnings first: they need someone to act (see `gatehouse keys status`).
+            let now = KeyStore.now()
+            let own = try KeyStore(home: home).loadOwnCard()
+            for warning in KeyWarnings.warnings(own: own, partners: (try? PartnerStore(home: home).list()) ?? [], now: now) {
+                print("WARNING: \(warning.message)")
+            }
+        }
         guard let journal = try Journal.openForReading(path: SpoolLayout(home: home).journal) else {
             // No journal yet: the gateway has never run here.
             if json { return print("[]") }

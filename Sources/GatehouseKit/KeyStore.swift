@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 public import GatehouseCrypto
 public import GatehouseFormat
 
@@ -67,7 +68,7 @@ public struct KeyStore: Sendable {
         return card
     }
 
-    /// Re-signs the own card with a new mailbox address (or none) and a newer `created` time,
+    /// Re-signs the own card with a new mailbox address (or none) as the next manifest version,
     /// and replaces `keys/identity.card` atomically. Partners accept the newer card signed by the
     /// root they pinned without asking again.
     @discardableResult
@@ -75,15 +76,10 @@ public struct KeyStore: Sendable {
                            passphrase: (() throws(KitError) -> SecretBytes)? = nil) throws(KitError) -> IdentityCard {
         let old = try loadOwnCard()
         let root = try loadRootKey(from: rootKey, passphrase: passphrase)
-        let card: IdentityCard
-        do {
-            // Strictly newer, whatever the clock says, so partners see an update, never a rollback.
-            card = try IdentityCard.make(org: old.org, name: old.name, root: root, signingKey: old.signingKey,
-                                         encryptionKey: old.encryptionKey, created: max(now, old.created + 1),
-                                         sshKey: old.sshKey, mailbox: mailbox?.description)
-        } catch {
-            throw .invalidInput(error.detail)
-        }
+        // The next manifest version, so partners see an update, never a rollback; same keys and expiry.
+        let card = try sign(old, keys: old.manifest.keys, rootHistory: old.manifest.rootHistory, now: now,
+                            lifetime: Self.keptLifetime(of: old, now: now), root: root,
+                            mailbox: .some(mailbox?.description))
         try FileOperations.replaceAtomically(at: home.ownCardPath, contents: Array(card.text.utf8), mode: 0o644)
         return card
     }
@@ -104,14 +100,33 @@ public struct KeyStore: Sendable {
 
     /// The root key, which signs identity cards: from `keys/root.key`, or from `file` when the
     /// root is kept offline. A passphrase-protected file (FORMAT.md §6) asks `passphrase`.
+    /// Finishes an interrupted `keys rotate --root` (the new root still under `FILE.new`).
     public func loadRootKey(from file: String? = nil, passphrase: (() throws(KitError) -> SecretBytes)? = nil) throws(KitError) -> SigningSecretKey {
         let card = try loadOwnCard()
         let path = file ?? rootKeyPath
+        let staged = path + ".new"
         let state = try Self.rootKeyState(at: path)
-        guard state != .absent else {
+        let stagedState = try Self.rootKeyState(at: staged)
+        if state != .absent {
+            let key = try readRootKey(at: path, state: state, passphrase: passphrase)
+            if key.publicKey == card.rootKey { return key }
+            guard stagedState != .absent else {
+                throw .keyFileInvalid("\(path) holds another root key than the one on \(card.org)'s identity card", path: path)
+            }
+        } else if stagedState == .absent {
             throw .keyFileInvalid("\(path) is missing\(file == nil ? " (if the root key is kept offline, pass --root-key FILE)" : "")", path: path)
         }
-        let key: SigningSecretKey
+        // A root rotation stopped after the card was written: the new root waits under .new.
+        let key = try readRootKey(at: staged, state: stagedState, passphrase: passphrase)
+        guard key.publicKey == card.rootKey else {
+            throw .keyFileInvalid("neither \(path) nor \(staged) holds the root key on \(card.org)'s identity card", path: path)
+        }
+        guard rename(staged, path) == 0 else { throw FileOperations.ioError("could not move the new root key into place at", path) }
+        try FileOperations.syncDirectory(of: path)
+        return key
+    }
+
+    private func readRootKey(at path: String, state: RootKeyState, passphrase: (() throws(KitError) -> SecretBytes)?) throws(KitError) -> SigningSecretKey {
         if state == .protected {
             guard let passphrase else {
                 throw .keyFileInvalid("\(path) is protected by a passphrase; give it with --passphrase-file FILE or on the terminal", path: path)
@@ -120,17 +135,12 @@ public struct KeyStore: Sendable {
             guard let opened = try SecretKeyReader.read(at: path, { (bytes) throws(FormatError) in
                 try ProtectedKeyFile.decodeSigningKey(Array(bytes), role: .root, passphrase: secret)
             }) else { throw .keyFileInvalid("\(path) vanished", path: path) }
-            key = opened
-        } else {
-            guard let plain = try SecretKeyReader.read(at: path, { (bytes) throws(FormatError) in
-                try SecretKeyFile.decodeSigningKey(bytes, role: .root)
-            }) else { throw .keyFileInvalid("\(path) vanished", path: path) }
-            key = plain
+            return opened
         }
-        guard key.publicKey == card.rootKey else {
-            throw .keyFileInvalid("\(path) holds another root key than the one on \(card.org)'s identity card", path: path)
-        }
-        return key
+        guard let plain = try SecretKeyReader.read(at: path, { (bytes) throws(FormatError) in
+            try SecretKeyFile.decodeSigningKey(bytes, role: .root)
+        }) else { throw .keyFileInvalid("\(path) vanished", path: path) }
+        return plain
     }
 
     /// Whether a root key file is here, and how it is kept.
@@ -230,7 +240,7 @@ public struct KeyStore: Sendable {
     /// Seconds since 1970, now.
     public static func now() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
 
-    private func writeSecret(_ line: consuming SecretBytes, to path: String) throws(KitError) {
+    func writeSecret(_ line: consuming SecretBytes, to path: String) throws(KitError) {
         do {
             try line.withUnsafeBytes { (bytes) throws(KitError) in
                 try FileOperations.createExclusively(at: path, contents: bytes, mode: 0o600)

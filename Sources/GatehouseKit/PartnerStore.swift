@@ -17,6 +17,9 @@ public struct PartnerStore: Sendable {
         case updated
         /// The pinned root key was replaced, as explicitly asked.
         case replaced
+        /// A newer card with a new root key endorsed by the pinned one (FORMAT.md §5.2); the new
+        /// root is pinned now.
+        case rootRotated = "root-rotated"
     }
 
     /// The home folder whose partners these are.
@@ -30,43 +33,71 @@ public struct PartnerStore: Sendable {
 
     /// Stores `card` atomically (temporary file, fsync, rename, fsync of the folder).
     ///
-    /// Refuses with `partnerConflict` when a card with a different root key, or an older card, is
-    /// stored for the same organisation, unless `replace` is true: replacing a pinned root key must
-    /// be a deliberate act after a new fingerprint check.
+    /// Refuses with `partnerConflict` when a card with a different root key not endorsed by the
+    /// pinned one, or a card whose manifest version is not higher than the stored one's, is
+    /// stored for the same organisation, unless `replace` is true: replacing a pinned root key
+    /// must be a deliberate act after a new fingerprint check. A card whose manifest has expired
+    /// is refused (`invalidCard`) in every case.
     @discardableResult
-    public func add(_ card: IdentityCard, replace: Bool = false) throws(KitError) -> AddOutcome {
-        let outcome = try plannedOutcome(for: card, replace: replace)
+    public func add(_ card: IdentityCard, replace: Bool = false, now: UInt64 = KeyStore.now()) throws(KitError) -> AddOutcome {
+        let outcome = try plannedOutcome(for: card, replace: replace, now: now)
         guard outcome != .unchanged else { return outcome }
-        try FileOperations.makeDirectory(home.partnersPath, mode: 0o755)
-        try FileOperations.replaceAtomically(at: cardPath(for: card.org), contents: Array(card.text.utf8), mode: 0o644)
+        try store(card)
         return outcome
     }
 
-    /// What ``add(_:replace:)`` would do with `card`, without storing anything; throws the same
-    /// `partnerConflict`. Lets a caller ask for confirmation only when a new root key is pinned.
-    public func plannedOutcome(for card: IdentityCard, replace: Bool = false) throws(KitError) -> AddOutcome {
+    /// Accepts a partner's newer manifest received through the mailboxes (FORMAT.md §5.3): only
+    /// for an organisation already pinned here, only with a higher manifest version, and only
+    /// signed by the pinned root or by a new root the pinned one endorsed. Never pins anything
+    /// new; throws `unknownPartner`, `partnerConflict` or `invalidCard` otherwise. The very card
+    /// already held is `unchanged` (a control bundle sent again after a lost answer).
+    @discardableResult
+    public func update(with card: IdentityCard, now: UInt64 = KeyStore.now()) throws(KitError) -> (outcome: AddOutcome, previous: IdentityCard) {
+        let previous = try requireCard(for: card.org)
+        let outcome = try plannedOutcome(for: card, replace: false, now: now)
+        if outcome != .unchanged { try store(card) }
+        return (outcome, previous)
+    }
+
+    private func store(_ card: IdentityCard) throws(KitError) {
+        try FileOperations.makeDirectory(home.partnersPath, mode: 0o755)
+        try FileOperations.replaceAtomically(at: cardPath(for: card.org), contents: Array(card.text.utf8), mode: 0o644)
+    }
+
+    /// What ``add(_:replace:now:)`` would do with `card`, without storing anything; throws the
+    /// same errors. Lets a caller ask for confirmation only when a new root key is pinned.
+    public func plannedOutcome(for card: IdentityCard, replace: Bool = false, now: UInt64 = KeyStore.now()) throws(KitError) -> AddOutcome {
         let path = cardPath(for: card.org)
-        switch try self.card(for: card.org) {
-        case nil:
-            return .added
-        case let stored? where stored == card:
-            return .unchanged
-        case let stored? where stored.rootKey != card.rootKey:
+        let stored = try self.card(for: card.org)
+        if let stored, stored == card { return .unchanged }
+        guard card.expires > now else {
+            throw .invalidCard("\(card.org)'s card (manifest version \(card.manifest.version)) expired at \(card.expiresText); ask \(card.org) for a current one", path: path)
+        }
+        guard let stored else { return .added }
+        let newer = card.manifest.version > stored.manifest.version
+        if stored.rootKey != card.rootKey {
+            // A root endorsed, directly or through a chain, by the pinned root is trusted as it is.
+            let endorsed = card.manifest.rootHistory.contains { $0.root == stored.rootKey }
+            if endorsed, newer { return .rootRotated }
             guard replace else {
+                if endorsed {
+                    throw .partnerConflict(
+                        "\(card.org)'s manifest version \(card.manifest.version) is not newer than the version \(stored.manifest.version) held here (a rollback or replay is refused)",
+                        path: path)
+                }
                 throw .partnerConflict(
-                    "\(card.org) is pinned to a different root key (fingerprint \(stored.fingerprint)); the new card's fingerprint is \(card.fingerprint)",
+                    "\(card.org) is pinned to a different root key (fingerprint \(stored.fingerprint)); the new card's fingerprint is \(card.fingerprint), and the pinned root did not endorse it",
                     path: path)
             }
             return .replaced
-        case let stored?:
-            // Same root: a newer card carries rotated keys; an older one would roll them back.
-            guard card.created > stored.created || replace else {
-                throw .partnerConflict(
-                    "the stored card for \(card.org) (created \(stored.createdText)) is not older than this one (created \(card.createdText))",
-                    path: path)
-            }
-            return replace ? .replaced : .updated
         }
+        // Same root: a newer manifest carries rotated or revoked keys; anything else would roll them back.
+        guard newer || replace else {
+            throw .partnerConflict(
+                "\(card.org)'s manifest version \(card.manifest.version) is not newer than the version \(stored.manifest.version) held here (a rollback or replay is refused)",
+                path: path)
+        }
+        return replace ? .replaced : .updated
     }
 
     /// The pinned card for `org`, re-parsed and re-verified from its file; nil when none is stored.

@@ -21,7 +21,13 @@ struct IdentityCardTests {
         #expect(parsed.encryptionKeyID == KeyID(agreement: parsed.encryptionKey))
         #expect(parsed.createdText == "2026-11-25T09:30:00Z")
         #expect(lines[0] == IdentityCard.beginLine && lines.last == IdentityCard.endLine)
-        #expect(lines.count == 10)
+        #expect(parsed.manifest.version == 1)
+        #expect(parsed.expires == parsed.created + KeyManifest.defaultLifetime)
+        #expect(lines.map { String($0.prefix { $0 != ":" }) } == [
+            IdentityCard.beginLine, "version", "org", "name", "root-key", "manifest", "created", "expires",
+            "signing-key", "encryption-key", "signature", IdentityCard.endLine,
+        ])
+        #expect(lines.count == 12)
     }
 
     @Test func crlfAndCoveringEmailAreAccepted() throws {
@@ -33,22 +39,24 @@ struct IdentityCardTests {
     @Test func armourProblemsAreRefused() {
         #expect(failure("no card here")?.detail.contains("no '-----BEGIN") == true)
         #expect(failure(CardFixtures.text(Array(lines.dropLast())))?.detail.contains("without a matching") == true)
-        #expect(failure(card.text + card.text)?.detail.contains("line 11: a second card") == true)
+        #expect(failure(card.text + card.text)?.detail.contains("line 13: a second card") == true)
         #expect(failure(" " + card.text)?.detail.contains("no '-----BEGIN") == true)
         let huge = String(repeating: "x", count: IdentityCard.maxTextLength) + "\n" + card.text
         #expect(failure(huge)?.detail.contains("larger than 64 KiB") == true)
     }
 
-    @Test(arguments: 1...8)
+    @Test(arguments: 1...10)
     func missingFieldIsRefused(index: Int) {
         var edited = lines
         let field = String(edited.remove(at: index).prefix { $0 != ":" })
         let error = failure(CardFixtures.text(edited))
         #expect(error?.category == .malformed)
-        #expect(error?.detail.contains("line ") == true, "\(field): \(String(describing: error))")
+        #expect(error?.detail.contains("line \(index + 1): field '") == true, "\(field): \(String(describing: error))")
+        // The line that stands where the field should is named, with the field that was expected.
+        #expect(error?.detail.contains("'\(field)'") == true, "\(field): \(String(describing: error))")
     }
 
-    @Test(arguments: 1...8)
+    @Test(arguments: 1...10)
     func duplicatedFieldIsRefused(index: Int) {
         var edited = lines
         edited.insert(edited[index], at: index + 1)
@@ -58,7 +66,7 @@ struct IdentityCardTests {
         #expect(error?.detail.contains("appears twice") == true, "\(String(describing: error))")
     }
 
-    @Test(arguments: 1...7)
+    @Test(arguments: 1...9)
     func reorderedFieldsAreRefused(index: Int) {
         var edited = lines
         edited.swapAt(index, index + 1)
@@ -68,7 +76,7 @@ struct IdentityCardTests {
         #expect(error?.detail.contains("out of order") == true, "\(String(describing: error))")
     }
 
-    @Test(arguments: 1...9)
+    @Test(arguments: 1...11)
     func unknownFieldIsRefused(index: Int) {
         var edited = lines
         edited.insert("comment: hello", at: index)
@@ -87,26 +95,29 @@ struct IdentityCardTests {
     }
 
     @Test func tamperedFieldsFailTheSignature() throws {
-        for (index, replacement) in [(3, "name: Riverside Medical Practise"), (2, "org: A81002"), (7, "created: 2026-11-25T09:30:01Z")] {
+        for (index, replacement) in [(3, "name: Riverside Medical Practise"), (2, "org: A81002"), (5, "manifest: 2"),
+                                     (6, "created: 2026-11-25T09:30:01Z"), (7, "expires: 2027-11-25T09:30:01Z")] {
             var edited = lines
             edited[index] = replacement
             let error = failure(CardFixtures.text(edited))
             #expect(error?.category == .authenticationFailed, "\(replacement)")
-            #expect(error?.detail.contains("line 9: signature") == true)
+            #expect(error?.detail.contains("line 11: signature") == true, "\(String(describing: error))")
         }
         // A different, well-formed signing key with its correct id: only the signature catches it.
         let other = CardFixtures.card(label: "intruder")
         var edited = lines
-        edited[5] = CardFixtures.lines(of: other)[5]
+        edited[8] = CardFixtures.lines(of: other)[8]
+        #expect(edited[8] != lines[8] && edited[8].hasPrefix("signing-key: "))
         #expect(failure(CardFixtures.text(edited))?.category == .authenticationFailed)
         // A card re-signed by another root is valid, but carries another fingerprint.
         edited = lines
         edited[4] = CardFixtures.lines(of: other)[4]
+        #expect(edited[4] != lines[4] && edited[4].hasPrefix("root-key: "))
         #expect(failure(CardFixtures.text(edited))?.category == .authenticationFailed)
     }
 
     @Test func wrongKeyIDsAreRefused() {
-        for index in [5, 6] {
+        for index in [8, 9] {
             var edited = lines
             var parts = edited[index].split(separator: " ").map(String.init)
             parts[2] = "0123456789abcdef"
@@ -140,8 +151,8 @@ struct IdentityCardTests {
             #expect(error?.detail.contains("line 5: root-key") == true, "\(String(describing: error))")
         }
         var edited = lines
-        edited[8] = lines[8] + "="
-        #expect(failure(CardFixtures.text(edited))?.detail.contains("line 9: signature") == true)
+        edited[10] = lines[10] + "="
+        #expect(failure(CardFixtures.text(edited))?.detail.contains("line 11: signature") == true)
     }
 
     @Test func badValuesAreRefusedWithTheirLine() {
@@ -151,8 +162,16 @@ struct IdentityCardTests {
             (3, "name: Riverside\u{202E}Practice", "line 4: name"), (3, "name:  Riverside", "line 4:"),
             (3, "name: Riverside\rPractice", "line 4: name"),
             (4, "root-key: x25519 AAAA", "line 5: root-key"),
-            (7, "created: 2026-11-25T09:30:00.5Z", "line 8: created"), (7, "created: 2026-02-30T09:30:00Z", "line 8: created"),
-            (7, "created: 2026-11-25T09:30:00+00:00", "line 8: created"), (7, "created: 2026-11-25T23:59:60Z", "line 8: created"),
+            (5, "manifest: 0", "line 6: manifest"), (5, "manifest: 01", "line 6: manifest"), (5, "manifest: +1", "line 6: manifest"),
+            (5, "manifest: -1", "line 6: manifest"), (5, "manifest: 1.0", "line 6: manifest"), (5, "manifest: one", "line 6: manifest"),
+            (5, "manifest: 18446744073709551616", "line 6: manifest"),
+            (6, "created: 2026-11-25T09:30:00.5Z", "line 7: created"), (6, "created: 2026-02-30T09:30:00Z", "line 7: created"),
+            (6, "created: 2026-11-25T09:30:00+00:00", "line 7: created"), (6, "created: 2026-11-25T23:59:60Z", "line 7: created"),
+            (7, "expires: 2027-11-25", "line 8: expires"), (7, "expires: 2027-11-25T09:30:00z", "line 8: expires"),
+            (8, "signing-key: x25519 " + lines[8].split(separator: " ").dropFirst(2).joined(separator: " "), "line 9: signing-key"),
+            (9, "encryption-key: ed25519 " + lines[9].split(separator: " ").dropFirst(2).joined(separator: " "), "line 10: encryption-key"),
+            (8, lines[8] + " 2028-11-25T09:30:00Z", "line 9: signing-key"),
+            (9, lines[9].split(separator: " ").dropLast().joined(separator: " "), "line 10: encryption-key"),
         ]
         for (index, replacement, expected) in cases {
             var edited = lines

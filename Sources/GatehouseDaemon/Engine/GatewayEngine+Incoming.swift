@@ -21,9 +21,14 @@ extension GatewayEngine {
             return 0
         }
         var handled = 0
-        for name in names {
+        // Key manifests first: bundles and receipts signed with a partner's new key need them.
+        let ordered = names.filter { if case .manifest = MailboxName.classify($0) { true } else { false } }
+            + names.filter { if case .manifest = MailboxName.classify($0) { false } else { true } }
+        for name in ordered {
+            if let until = deferred[name], until > clock.now() { continue }
             let done: Bool
             switch MailboxName.classify(name) {
+            case .manifest(let sender, _): done = await receiveManifest(from: sender, name: name, mailbox: mailbox)
             case .bundle(let id): done = await receiveBundle(id, name: name, mailbox: mailbox)
             case .receipt(let id, let receiver): done = await receiveReceipt(id, from: receiver, name: name, mailbox: mailbox)
             case .unknown:
@@ -32,7 +37,10 @@ extension GatewayEngine {
             }
             // Only what was handled counts: an item that keeps failing must not make the
             // collector go round again at once (it waits like any other round).
-            if done { handled += 1 }
+            if done {
+                handled += 1
+                deferred[name] = nil
+            }
         }
         return handled
     }
@@ -71,6 +79,9 @@ extension GatewayEngine {
             try await answer(record, id: id)
             try await mailbox.remove(name, from: own.org)
             return true
+        } catch let error as DeferredItem {
+            deferItem(name, error.description, partner: "")
+            return false
         } catch {
             // Nothing was journalled, or the receipt could not be sent: the bundle stays in the
             // mailbox and is handled again (as a duplicate if it was journalled) next time.
@@ -121,14 +132,16 @@ extension GatewayEngine {
         do {
             try FileOperations.makeDirectory("\(spool.received)/\(header.sender.value)", mode: 0o700)
             let manifest: Manifest
+            var signerNote: String?
             if exists(destination) {
                 // Published before a crash, not yet journalled: the published manifest is the
                 // verified one (it was written only after every check passed).
                 manifest = try Manifest.parse(try FileOperations.read(at: "\(destination)/\(StagedPublisher.manifestRawName)",
                                                                        limit: PayloadLayout.maxManifestLength) ?? [])
             } else {
-                let opened = try gateway.open(local, into: destination, stagingParent: "\(spool.work)/in")
+                let opened = try gateway.open(local, into: destination, stagingParent: "\(spool.work)/in", now: UInt64(max(0, now / 1000)))
                 manifest = opened.manifest
+                signerNote = opened.signerNote
                 known = opened.envelope.bundleSHA256
             }
             let bytesDigest = try bytesDigest()
@@ -139,9 +152,17 @@ extension GatewayEngine {
             let files = manifest.files.map { ["name": $0.name, "size": String($0.size), "sha256": $0.sha256.hex] }
             let json = String(decoding: try JSONSerialization.data(withJSONObject: files, options: [.sortedKeys]), as: UTF8.self)
             log(.info, "published \(manifest.files.count) file(s)", bundle: id.hex, partner: header.sender.value, state: "published")
+            if let note = signerNote {
+                // Accepted only because it was signed before its key's revocation: the verdict is recorded.
+                log(.warning, "accepted: \(note)", bundle: id.hex, partner: header.sender.value)
+                audit(AuditEvent("signature-before-revocation", org: header.sender.value, bundle: id.hex, detail: "accepted; key \(header.senderKeyID)"))
+            }
             return IncomingRecord(bundleID: id.hex, sender: header.sender.value, state: .published, receivedAt: now,
                                   bundleSHA256: bytesDigest.hex, publishedPath: destination, files: json, receipt: receipt.encoded)
         } catch let error as FormatError {
+            // Signed with a key the sender's manifest held here does not name yet: its newer
+            // manifest is usually a moment behind (the expiry check above bounds the wait).
+            if error.category == .unknownKey { throw DeferredItem(description: error.detail) }
             let reason = ReceiptReason(error.category) ?? .malformed
             return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: reason, detail: error.description, at: now)
         }

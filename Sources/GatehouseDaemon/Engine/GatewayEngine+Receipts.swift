@@ -44,7 +44,16 @@ extension GatewayEngine {
                     throw FormatError.integrityCheckFailed("a receipt arrived before the bundle was sealed")
                 }
                 sent = digest
-                try receipt.verifySignature(from: try ODSCode(record.partner), key: card.signingKey, sender: own.org)
+                let signer = try card.signer(receipt.receiverKeyID, signedAt: receipt.receivedAt, now: UInt64(max(0, clock.now() / 1000)))
+                try receipt.verifySignature(from: try ODSCode(record.partner), key: signer.key, sender: own.org)
+                if let note = signer.note {
+                    log(.warning, "receipt accepted: \(note)", bundle: id.hex, partner: receiver.value)
+                    audit(AuditEvent("signature-before-revocation", org: receiver.value, bundle: id.hex, detail: "receipt accepted; key \(receipt.receiverKeyID)"))
+                }
+            } catch let error as FormatError where error.category == .unknownKey {
+                // Signed with the partner's new key before its new manifest arrived: wait for it.
+                deferItem(name, error.detail, partner: receiver.value)
+                return false
             } catch {
                 // A receipt that does not verify is never an acknowledgement.
                 quarantineReceipt(bytes, name: name, reason: "\(error)")

@@ -22,6 +22,15 @@ public actor GatewayEngine {
     let auditLog: AuditLog
     var breakers: [ODSCode: CircuitBreaker] = [:]
     var random = SystemRandomNumberGenerator()
+    /// When key upkeep (manifest distribution, retiring old secrets, warnings) runs next.
+    var nextKeyCheck: Int64 = 0
+    /// When a failed manifest delivery to each partner may be tried again.
+    var manifestRetryAt: [ODSCode: Int64] = [:]
+    /// Expiry warnings already logged, so each is logged once per threshold.
+    var warned: Set<String> = []
+    /// Mailbox items signed by a key not (yet) in their sender's manifest held here, and when to
+    /// look at them again; cleared whenever a partner's newer manifest is accepted.
+    var deferred: [String: Int64] = [:]
 
     /// An engine for the gateway at `home`.
     public init(gateway: Gateway, journal: Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),

@@ -26,13 +26,15 @@ public struct SpoolLayout: Sendable {
     public func outgoingWork(_ bundleID: String) -> String { "\(work)/out/\(bundleID)" }
     /// The sealed bundle of an outgoing bundle.
     public func sealedBundle(_ bundleID: String) -> String { "\(work)/out/\(bundleID).ghb" }
+    /// The key-manifest version last delivered to each partner: `manifests/<ODS>`.
+    public var manifests: String { root + "/manifests" }
     /// The journal.
     public var journal: String { root + "/journal.sqlite" }
 
     /// Creates every folder (private to the gateway's user: they hold patient data).
     public func create() throws(KitError) {
         for folder in [root, outbox, sent, failed, received, quarantine, evidence, evidence + "/out", evidence + "/in",
-                       work, work + "/out", work + "/in"] {
+                       work, work + "/out", work + "/in", manifests] {
             try FileOperations.makeDirectory(folder, mode: 0o700)
         }
     }

@@ -22,8 +22,12 @@ public struct FormatError: Error, Hashable, Sendable, CustomStringConvertible {
         case integrityCheckFailed = "integrity-check-failed"
         /// A value the caller supplied is not acceptable (a file name, an ODS code, a size).
         case invalidInput = "invalid-input"
-        /// A signature by a revoked key.
+        /// A signature by a revoked key, or by a replaced key made after it was replaced.
         case revokedKey = "revoked-key"
+        /// A known sender signed with a key its key manifest held here does not name (yet).
+        case unknownKey = "unknown-key"
+        /// A key or manifest used past its expiry or grace window.
+        case expired
         /// Reading the input or writing the output failed.
         case io
     }
@@ -59,6 +63,10 @@ public struct FormatError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func invalidInput(_ detail: String, bundle: String? = nil) -> FormatError { .init(.invalidInput, detail, bundleID: bundle) }
     /// A signature by a revoked key.
     public static func revokedKey(_ detail: String, bundle: String? = nil) -> FormatError { .init(.revokedKey, detail, bundleID: bundle) }
+    /// A known sender's key that its manifest held here does not name.
+    public static func unknownKey(_ detail: String, bundle: String? = nil) -> FormatError { .init(.unknownKey, detail, bundleID: bundle) }
+    /// A key or manifest used past its expiry or grace window.
+    public static func expired(_ detail: String, bundle: String? = nil) -> FormatError { .init(.expired, detail, bundleID: bundle) }
     /// Reading or writing failed.
     public static func io(_ detail: String, bundle: String? = nil) -> FormatError { .init(.io, detail, bundleID: bundle) }
 

@@ -13,6 +13,8 @@ public enum SignatureContext: String, Sendable, CaseIterable {
     case identityCard = "gatehouse/v1/identity-card\0"
     /// A checkpoint of the audit log, signed by the operational signing key.
     case auditCheckpoint = "gatehouse/v1/audit-checkpoint\0"
+    /// An old root key's endorsement of the root that replaces it.
+    case rootRotation = "gatehouse/v1/root-rotation\0"
 
     /// The exact bytes that are signed for `digest`.
     public func message(for digest: SHA256Digest) -> [UInt8] {

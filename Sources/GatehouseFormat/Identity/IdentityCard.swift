@@ -1,11 +1,11 @@
 public import GatehouseCrypto
 
 /// An organisation's public identity (FORMAT.md §5): its root key, which partners pin after
-/// comparing the fingerprint by phone, and the current signing and encryption keys, all signed
-/// by the root key.
+/// comparing the fingerprint by phone, and its versioned key manifest (current, superseded and
+/// revoked keys), all signed by the root key.
 ///
-/// Values of this type are always valid: they come from ``make(org:name:root:signingKey:encryptionKey:created:)``
-/// or from ``parse(_:)``, which verifies the root signature.
+/// Values of this type are always valid: they come from ``make(org:name:root:manifest:sshKey:mailbox:)``
+/// or from ``parse(_:)``, which verifies the root signature and the manifest's rules.
 public struct IdentityCard: Sendable, Hashable {
     /// The only card version this code reads and writes.
     public static let currentVersion = 1
@@ -27,16 +27,8 @@ public struct IdentityCard: Sendable, Hashable {
     public let name: String
     /// The root key, which signs the card; its fingerprint is what partners pin.
     public let rootKey: SigningPublicKey
-    /// The current signing key.
-    public let signingKey: SigningPublicKey
-    /// The key id of ``signingKey``.
-    public let signingKeyID: KeyID
-    /// The current encryption key.
-    public let encryptionKey: AgreementPublicKey
-    /// The key id of ``encryptionKey``.
-    public let encryptionKeyID: KeyID
-    /// When the card was made, in seconds since 1970 (UTC).
-    public let created: UInt64
+    /// The versioned key manifest: current, superseded and revoked keys, expiry, root history.
+    public let manifest: KeyManifest
     /// The organisation's SSH key (Ed25519), with which its gateway logs in to mailbox relays,
     /// when it has one. Signed like every other field.
     public let sshKey: SigningPublicKey?
@@ -49,39 +41,82 @@ public struct IdentityCard: Sendable, Hashable {
     /// Longest mailbox address.
     public static let maxMailboxLength = 512
 
-    init(org: ODSCode, name: String, rootKey: SigningPublicKey, signingKey: SigningPublicKey,
-         encryptionKey: AgreementPublicKey, created: UInt64, sshKey: SigningPublicKey? = nil, mailbox: String? = nil, signature: [UInt8]) {
+    /// The current signing key.
+    public var signingKey: SigningPublicKey {
+        guard case .signing(let key) = manifest.currentSigning.key else { preconditionFailure("validated manifest") }
+        return key
+    }
+    /// The key id of ``signingKey``.
+    public var signingKeyID: KeyID { manifest.currentSigning.id }
+    /// The current encryption key, the one partners seal to.
+    public var encryptionKey: AgreementPublicKey {
+        guard case .encryption(let key) = manifest.currentEncryption.key else { preconditionFailure("validated manifest") }
+        return key
+    }
+    /// The key id of ``encryptionKey``.
+    public var encryptionKeyID: KeyID { manifest.currentEncryption.id }
+    /// When the card (its manifest) was signed, in seconds since 1970 (UTC).
+    public var created: UInt64 { manifest.created }
+    /// When the manifest expires, in seconds since 1970 (UTC).
+    public var expires: UInt64 { manifest.expires }
+
+    init(org: ODSCode, name: String, rootKey: SigningPublicKey, manifest: KeyManifest,
+         sshKey: SigningPublicKey? = nil, mailbox: String? = nil, signature: [UInt8]) {
         self.version = Self.currentVersion
         self.org = org
         self.name = name
         self.rootKey = rootKey
-        self.signingKey = signingKey
-        self.signingKeyID = KeyID(signing: signingKey)
-        self.encryptionKey = encryptionKey
-        self.encryptionKeyID = KeyID(agreement: encryptionKey)
-        self.created = created
+        self.manifest = manifest
         self.sshKey = sshKey
         self.mailbox = mailbox
         self.signature = signature
     }
 
-    /// Makes a card for `org` and signs it with `root`.
-    ///
-    /// Throws `invalidInput` when the name breaks the rules of FORMAT.md §5 or `created` is after
-    /// 9999-12-31T23:59:59Z.
+    /// Makes a card with a first manifest (version 1, keys valid for a year) and signs it.
     public static func make(
         org: ODSCode, name: String, root: borrowing SigningSecretKey,
         signingKey: SigningPublicKey, encryptionKey: AgreementPublicKey, created: UInt64,
         sshKey: SigningPublicKey? = nil, mailbox: String? = nil
     ) throws(FormatError) -> IdentityCard {
+        try make(org: org, name: name, root: root,
+                 manifest: .first(signingKey: signingKey, encryptionKey: encryptionKey, created: created),
+                 sshKey: sshKey, mailbox: mailbox)
+    }
+
+    /// Makes a card for `org` carrying `manifest` and signs it with `root`.
+    ///
+    /// Throws `invalidInput` when the name, the mailbox or the manifest breaks the rules of
+    /// FORMAT.md §5, or a time is after 9999-12-31T23:59:59Z.
+    public static func make(
+        org: ODSCode, name: String, root: borrowing SigningSecretKey, manifest: KeyManifest,
+        sshKey: SigningPublicKey? = nil, mailbox: String? = nil
+    ) throws(FormatError) -> IdentityCard {
         try validateName(name)
         if let mailbox { try validateMailbox(mailbox) }
-        guard created <= RFC3339.maxSeconds else { throw .invalidInput("created: \(created) is after the year 9999") }
-        let unsigned = IdentityCard(org: org, name: name, rootKey: root.publicKey, signingKey: signingKey,
-                                    encryptionKey: encryptionKey, created: created, sshKey: sshKey, mailbox: mailbox, signature: [])
+        let times = manifest.keys.flatMap { record -> [UInt64] in
+            switch record.state {
+            case .current(let until): [record.from, until]
+            case .superseded(let at, let until): [record.from, at, until]
+            case .revoked(let at, _): [record.from, at]
+            }
+        } + [manifest.created, manifest.expires]
+        guard times.allSatisfy({ $0 <= RFC3339.maxSeconds }) else { throw .invalidInput("a time in the manifest is after the year 9999") }
+        // One order on the card: current signing, current encryption, superseded, revoked.
+        let ordered = [manifest.currentSigningIfAny, manifest.currentEncryptionIfAny].compactMap { $0 }
+            + manifest.keys.filter { if case .superseded = $0.state { true } else { false } }
+            + manifest.keys.filter { if case .revoked = $0.state { true } else { false } }
+        let canonical = KeyManifest(version: manifest.version, created: manifest.created, expires: manifest.expires,
+                                    keys: ordered, rootHistory: manifest.rootHistory)
+        do {
+            try manifest.validate(org: org, root: root.publicKey, place: "")
+        } catch {
+            throw .invalidInput(error.detail)
+        }
+        let unsigned = IdentityCard(org: org, name: name, rootKey: root.publicKey, manifest: canonical,
+                                    sshKey: sshKey, mailbox: mailbox, signature: [])
         let signature = SignatureContext.identityCard.sign(unsigned.signedDigest, with: root)
-        return IdentityCard(org: org, name: name, rootKey: root.publicKey, signingKey: signingKey,
-                            encryptionKey: encryptionKey, created: created, sshKey: sshKey, mailbox: mailbox, signature: signature)
+        return IdentityCard(org: org, name: name, rootKey: root.publicKey, manifest: canonical,
+                            sshKey: sshKey, mailbox: mailbox, signature: signature)
     }
 
     /// Checks a mailbox address against FORMAT.md §5: 1 to 512 printable ASCII characters, words
@@ -120,25 +155,44 @@ public struct IdentityCard: Sendable, Hashable {
     public var fingerprint: String { Fingerprint.of(rootKey) }
 
     /// `created` as RFC 3339 UTC, e.g. `2026-11-25T09:30:00Z`.
-    public var createdText: String {
-        // `make` and `parse` both bound `created` to the representable range.
-        RFC3339.format(created) ?? "9999-12-31T23:59:59Z"
-    }
+    public var createdText: String { Self.time(created) }
+    /// `expires` as RFC 3339 UTC.
+    public var expiresText: String { Self.time(expires) }
 
-    /// The signed lines, from `version:` to `created:` (then `ssh-key:` and `mailbox:` when
-    /// present), each ending in LF.
+    /// A time as written on the card (`make` and `parse` bound every time to the representable range).
+    static func time(_ seconds: UInt64) -> String { RFC3339.format(seconds) ?? "9999-12-31T23:59:59Z" }
+
+    /// The signed lines, from `version:` to the line before `signature:`, each ending in LF.
     var signedLines: String {
         var lines = [
             "version: \(version)",
             "org: \(org.value)",
             "name: \(name)",
             "root-key: ed25519 \(Base64.encode(rootKey.bytes))",
-            "signing-key: ed25519 \(signingKeyID.hex) \(Base64.encode(signingKey.bytes))",
-            "encryption-key: x25519 \(encryptionKeyID.hex) \(Base64.encode(encryptionKey.bytes))",
+            "manifest: \(manifest.version)",
             "created: \(createdText)",
+            "expires: \(expiresText)",
         ]
+        for record in manifest.keys {
+            let key = "\(record.key.algorithm) \(record.id.hex) \(Base64.encode(record.key.bytes)) \(Self.time(record.from))"
+            switch record.state {
+            case .current(let until): lines.append("\(record.key.role)-key: \(key) \(Self.time(until))")
+            default: continue
+            }
+        }
         if let sshKey { lines.append("ssh-key: \(OpenSSHKey.publicLine(sshKey))") }
         if let mailbox { lines.append("mailbox: \(mailbox)") }
+        for record in manifest.keys {
+            let key = "\(record.key.algorithm) \(record.id.hex) \(Base64.encode(record.key.bytes)) \(Self.time(record.from))"
+            switch record.state {
+            case .current: continue
+            case .superseded(let at, let until): lines.append("superseded-key: \(key) \(Self.time(at)) \(Self.time(until))")
+            case .revoked(let at, let reason): lines.append("revoked-key: \(key) \(Self.time(at)) \(reason.rawValue)")
+            }
+        }
+        for endorsement in manifest.rootHistory {
+            lines.append("root-history: ed25519 \(Base64.encode(endorsement.root.bytes)) \(Base64.encode(endorsement.signature))")
+        }
         return lines.map { $0 + "\n" }.joined()
     }
 

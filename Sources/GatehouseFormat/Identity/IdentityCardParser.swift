@@ -3,15 +3,31 @@ extension IdentityCard {
     enum Field: String, CaseIterable {
         case version, org, name
         case rootKey = "root-key"
+        case manifest, created, expires
         case signingKey = "signing-key"
         case encryptionKey = "encryption-key"
-        case created
         case sshKey = "ssh-key"
-        case mailbox, signature
+        case mailbox
+        case supersededKey = "superseded-key"
+        case revokedKey = "revoked-key"
+        case rootHistory = "root-history"
+        case signature
 
-        /// The fields a card may leave out; when present they stand, in this order, between
-        /// `created` and `signature`.
-        static let optional: [Field] = [.sshKey, .mailbox]
+        /// How many times the field appears: at least `min`, at most `max`, on consecutive lines.
+        var count: (min: Int, max: Int) {
+            switch self {
+            case .sshKey, .mailbox: (0, 1)
+            case .supersededKey, .revokedKey, .rootHistory: (0, KeyManifest.maxHistory)
+            default: (1, 1)
+            }
+        }
+    }
+
+    /// One field value and the line it stands on.
+    struct Value {
+        let text: Substring
+        let line: Int
+        var place: String { "identity card: line \(line)" }
     }
 
     /// Parses and verifies a card (FORMAT.md §5).
@@ -37,36 +53,30 @@ extension IdentityCard {
         if let again = lines[(begin + 1)...].firstIndex(where: { $0 == beginLine }) {
             throw .malformed("identity card: line \(again + 1): a second card; give one card at a time")
         }
-        var values: [Field: Substring] = [:]
-        var fields = Field.allCases.filter { !Field.optional.contains($0) }
-        // The optional fields, when present, stand in order between `created` and `signature`.
-        for field in Field.optional {
-            let position = fields.firstIndex(of: .signature)!
-            let index = begin + 1 + position
-            if index < end, lines[index].hasPrefix("\(field.rawValue):") { fields.insert(field, at: position) }
-        }
-        for (offset, field) in fields.enumerated() {
-            let index = begin + 1 + offset
-            let lineNumber = index + 1
-            guard index < end else {
-                throw .malformed("identity card: line \(lineNumber): field '\(field.rawValue)' is missing")
+        var values: [Field: [Value]] = [:]
+        var index = begin + 1
+        func key(at index: Int) -> String { lines[index].split(separator: ":", maxSplits: 1).first.map(String.init) ?? "" }
+        for field in Field.allCases {
+            var found = 0
+            while index < end, found < field.count.max, key(at: index) == field.rawValue {
+                let (_, value) = try split(lines[index], line: index + 1)
+                values[field, default: []].append(Value(text: value, line: index + 1))
+                found += 1
+                index += 1
             }
-            let (key, value) = try split(lines[index], line: lineNumber)
-            guard key == field.rawValue else {
-                throw misplaced(key, expected: field, seen: Set(fields.prefix(offset)), line: lineNumber)
+            if found < field.count.min {
+                guard index < end else {
+                    throw .malformed("identity card: line \(index + 1): field '\(field.rawValue)' is missing")
+                }
+                throw misplaced(key(at: index), expected: field, seen: values, line: index + 1)
             }
-            values[field] = value
         }
-        let afterLast = begin + 1 + fields.count
-        guard afterLast == end else {
-            let lineNumber = afterLast + 1
-            let key = lines[afterLast].split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
-            if Field(rawValue: key) != nil {
-                throw .malformed("identity card: line \(lineNumber): field '\(key)' appears twice")
-            }
-            throw .malformed("identity card: line \(lineNumber): expected '\(endLine)' after 'signature'")
+        guard index == end else {
+            let found = key(at: index)
+            if Field(rawValue: found) != nil { throw misplaced(found, expected: nil, seen: values, line: index + 1) }
+            throw .malformed("identity card: line \(index + 1): expected '\(endLine)' after 'signature'")
         }
-        return try card(from: values, fields: fields, firstLine: begin + 2)
+        return try card(from: values)
     }
 
     /// Splits `key: value`, refusing anything but one space after the colon and no trailing space.
@@ -85,11 +95,16 @@ extension IdentityCard {
         return (key, rest.dropFirst())
     }
 
-    private static func misplaced(_ key: String, expected: Field, seen: Set<Field>, line: Int) -> FormatError {
+    private static func misplaced(_ key: String, expected: Field?, seen: [Field: [Value]], line: Int) -> FormatError {
+        let wanted = expected.map { " (expected '\($0.rawValue)')" } ?? ""
         guard let field = Field(rawValue: key) else {
-            return .malformed("identity card: line \(line): unknown field '\(key)' (expected '\(expected.rawValue)')")
+            return .malformed("identity card: line \(line): unknown field '\(key)'\(wanted)")
         }
-        if seen.contains(field) { return .malformed("identity card: line \(line): field '\(key)' appears twice") }
-        return .malformed("identity card: line \(line): field '\(key)' is out of order (expected '\(expected.rawValue)')")
+        if seen[field] != nil, field.count.max == 1 { return .malformed("identity card: line \(line): field '\(key)' appears twice") }
+        // A repeated field's extra line stands where the next field (at the latest `signature`) is expected.
+        if field.count.max > 1, seen[field]?.count == field.count.max {
+            return .malformed("identity card: line \(line): more than \(field.count.max) '\(key)' lines")
+        }
+        return .malformed("identity card: line \(line): field '\(key)' is out of order\(wanted)")
     }
 }

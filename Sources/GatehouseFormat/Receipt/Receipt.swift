@@ -31,6 +31,8 @@ public enum ReceiptReason: UInt8, Hashable, Sendable, CaseIterable, CustomString
 
     /// The reason a receipt gives for a bundle refused with `category`, if any.
     public init?(_ category: FormatError.Category) {
+        // A key the receiver does not know is, for the sender, an unknown signer.
+        if category == .unknownKey { self = .unknownSender; return }
         guard let reason = Self.allCases.first(where: { $0.description == category.rawValue }) else { return nil }
         self = reason
     }

@@ -9,24 +9,41 @@ public struct OpenedBundle: Sendable {
     public let manifest: Manifest
     /// The folder the files were published in.
     public let destination: String
+    /// Set when the sender's key is revoked but signed before its revocation: the verdict to record.
+    public let signerNote: String?
 }
 
 extension Gateway {
     /// Verifies, decrypts and checks the bundle at `path`, then publishes its files and manifest
     /// in `destination` in one step. Nothing appears there unless every check passed.
-    public func open(_ path: String, into destination: String, stagingParent: String? = nil) throws -> OpenedBundle {
+    /// `now` (seconds since 1970) decides whether a superseded signing key's grace window is still open.
+    public func open(_ path: String, into destination: String, stagingParent: String? = nil, now: UInt64 = KeyStore.now()) throws -> OpenedBundle {
         let own = try keys.loadOwnCard()
         let source: FileSource
         do { source = try FileSource(path: path) } catch { throw Self.error(error, input: true) }
         let publisher: StagedPublisher
         do { publisher = try StagedPublisher(destination: destination, stagingParent: stagingParent) } catch { throw Self.error(error, input: false) }
         // Outer signature first: nothing is decrypted or inflated before it verifies.
-        let envelope = try BundleVerifier.verify(source) { (header) throws(FormatError) in try senderKey(for: header) }
+        var signerNote: String?
+        let envelope = try BundleVerifier.verify(source) { (header) throws(FormatError) in
+            let signer = try senderKey(for: header, now: now)
+            signerNote = signer.note
+            return signer.key
+        }
         do { try source.rewind() } catch { throw Self.error(error, input: true) }
         if let stanza = envelope.header.stanzas.first(where: { $0.recipient == own.org }) {
             // Load the key once here so a key-store problem (permissions, damage) is reported
             // as such rather than as a failure inside the format.
-            _ = try keys.loadEncryptionKey(id: stanza.keyID)
+            if try keys.loadEncryptionKey(id: stanza.keyID) == nil, let record = own.manifest.record(for: stanza.keyID) {
+                // Sealed to a key this organisation retired: say which and when.
+                let when: String = switch record.state {
+                case .current: "current, but its secret is not in keys/"
+                case .superseded(_, let until): "superseded; its grace window ended at \(RFC3339.format(until) ?? "?") and it was destroyed"
+                case .revoked(let at, let reason): "revoked at \(RFC3339.format(at) ?? "?") (\(reason.rawValue)) and destroyed"
+                }
+                throw FormatError.notARecipient("the bundle is sealed to \(own.org)'s encryption key \(stanza.keyID), which is \(when)",
+                                                bundle: envelope.header.bundleID.hex)
+            }
         }
         let keys = self.keys
         let manifest = try BundleOpener(reader: own.org).open(envelope, from: source, decryptionKey: { id in
@@ -40,7 +57,7 @@ extension Gateway {
         } catch {
             throw Self.error(error, input: false)
         }
-        return OpenedBundle(envelope: envelope, manifest: manifest, destination: publisher.destination)
+        return OpenedBundle(envelope: envelope, manifest: manifest, destination: publisher.destination, signerNote: signerNote)
     }
 
     /// Reads a bundle's cleartext header and, when the sender is pinned, checks its outer
@@ -52,11 +69,11 @@ extension Gateway {
         do { try source.rewind() } catch { throw Self.error(error, input: true) }
         let signature: BundleInspection.Signature
         do {
-            _ = try BundleVerifier.verify(source) { (header) throws(FormatError) in try senderKey(for: header) }
+            _ = try BundleVerifier.verify(source) { (header) throws(FormatError) in try senderKey(for: header).key }
             signature = .valid
         } catch {
             signature = switch error.category {
-            case .unknownSender: .unknownSender
+            case .unknownSender, .unknownKey: .unknownSender
             case .authenticationFailed: .invalid
             default: .malformed(error.description)
             }

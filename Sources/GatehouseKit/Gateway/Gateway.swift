@@ -19,23 +19,28 @@ public struct Gateway: Sendable {
         partners = PartnerStore(home: home)
     }
 
-    /// The signing key `header` says signed the bundle, if it is the pinned one: this
-    /// organisation's own, or a partner's from its pinned card.
-    public func senderKey(for header: BundleHeader) throws(FormatError) -> SigningPublicKey {
+    /// The signing key `header` says signed the bundle, if the sender's key manifest accepts it
+    /// for a signature made at the header's time (FORMAT.md §5.1): this organisation's own, or a
+    /// partner's from its pinned card. Throws `unknownSender`, `unknownKey`, `revokedKey` or
+    /// `expired` otherwise.
+    public func senderKey(for header: BundleHeader, now: UInt64 = KeyStore.now()) throws(FormatError) -> SignerKey {
+        let card = try signerCard(header.sender)
+        return try card.signer(header.senderKeyID, signedAt: header.createdAt, now: now)
+    }
+
+    /// The card that says which keys `org` signs with: the own card, or the partner's pinned one.
+    public func signerCard(_ org: ODSCode) throws(FormatError) -> IdentityCard {
         let card: IdentityCard?
         do {
             let own = try keys.loadOwnCard()
-            card = own.org == header.sender ? own : try partners.card(for: header.sender)
+            card = own.org == org ? own : try partners.card(for: org)
         } catch {
-            throw .io("reading the identity card of \(header.sender) failed: \(error.message)")
+            throw .io("reading the identity card of \(org) failed: \(error.message)")
         }
         guard let card else {
-            throw .unknownSender("\(header.sender) is not a known partner (no pinned identity card)")
+            throw .unknownSender("\(org) is not a known partner (no pinned identity card)")
         }
-        guard card.signingKeyID == header.senderKeyID else {
-            throw .unknownSender("signed with \(header.sender)'s key \(header.senderKeyID), but \(header.sender)'s pinned card names signing key \(card.signingKeyID)")
-        }
-        return card.signingKey
+        return card
     }
 
     /// A ``KitError`` for a failed system call on a file the user named (`invalidInput`) or on

@@ -21,6 +21,11 @@ public enum FileOperations {
         try write(contents, to: path, mode: mode, replacing: true)
     }
 
+    /// Replaces (or creates) `path` atomically from bytes the caller keeps (a secret in wiped storage).
+    public static func replaceAtomically(at path: String, contents: UnsafeRawBufferPointer, mode: UInt32) throws(KitError) {
+        try write(contents, to: path, mode: mode, replacing: true)
+    }
+
     private static func write(_ contents: [UInt8], to path: String, mode: UInt32, replacing: Bool) throws(KitError) {
         let result = contents.withUnsafeBytes { bytes in
             Result { () throws(KitError) in try write(bytes, to: path, mode: mode, replacing: replacing) }

@@ -3,8 +3,8 @@ public import GatehouseFormat
 /// A mailbox server: one mailbox per organisation. A gateway delivers into a partner's mailbox
 /// and collects from its own. Implemented by the directory transport and, later, SFTP.
 ///
-/// Final names in a mailbox are `<bundle id>.ghb` (bundles) and `<bundle id>.<receiver>.ghr`
-/// (receipts). Anything starting with a dot is a transfer in progress and is never listed.
+/// Final names in a mailbox are `<bundle id>.ghb` (bundles), `<bundle id>.<receiver>.ghr`
+/// (receipts) and `<sender>.<manifest version>.ghk` (key-manifest control bundles). Anything starting with a dot is a transfer in progress and is never listed.
 public protocol MailboxTransport: Sendable {
     /// Puts the local file at `path` into `org`'s mailbox as `name`: written under a temporary
     /// name, made durable, then renamed without overwriting. If `name` is already there with
@@ -37,11 +37,14 @@ public enum MailboxName {
     public static func bundle(_ id: BundleID) -> String { "\(id.hex).ghb" }
     /// The name of `receiver`'s receipt for a bundle.
     public static func receipt(_ id: BundleID, from receiver: ODSCode) -> String { "\(id.hex).\(receiver.value).ghr" }
+    /// The name of `sender`'s key-manifest control bundle with manifest `version` (FORMAT.md §5.3).
+    public static func manifest(from sender: ODSCode, version: UInt64) -> String { "\(sender.value).\(version).ghk" }
 
     /// What a listed name is: a bundle, a receipt (with its receiver), or something else.
     public enum Kind: Equatable, Sendable {
         case bundle(BundleID)
         case receipt(BundleID, receiver: ODSCode)
+        case manifest(ODSCode, version: UInt64)
         case unknown
     }
 
@@ -51,6 +54,10 @@ public enum MailboxName {
         if parts.count == 2, parts[1] == "ghb", let id = try? BundleID(hex: parts[0]) { return .bundle(id) }
         if parts.count == 3, parts[2] == "ghr", let id = try? BundleID(hex: parts[0]), let org = try? ODSCode(parts[1]) {
             return .receipt(id, receiver: org)
+        }
+        if parts.count == 3, parts[2] == "ghk", let org = try? ODSCode(parts[0]), let version = UInt64(parts[1]),
+           String(version) == parts[1] {
+            return .manifest(org, version: version)
         }
         return .unknown
     }

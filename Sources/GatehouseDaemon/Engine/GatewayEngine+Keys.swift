@@ -1,0 +1,155 @@
+import Glibc
+import GatehouseCrypto
+import GatehouseFormat
+import GatehouseKit
+
+/// An item that cannot be handled until its sender's newer key manifest arrives.
+struct DeferredItem: Error, CustomStringConvertible {
+    let description: String
+}
+
+extension GatewayEngine {
+    /// Key upkeep, at most once a second (FORMAT.md §5.3): sends the own key manifest to every
+    /// partner that has not received its current version, destroys secrets whose grace window
+    /// has ended, and logs expiry warnings (30 and 7 days ahead) once per threshold.
+    public func maintainKeys() async {
+        let now = clock.now()
+        guard now >= nextKeyCheck else { return }
+        nextKeyCheck = now + 1000
+        let card: IdentityCard
+        let partners: [IdentityCard]
+        do {
+            card = try gateway.keys.loadOwnCard()
+            partners = try gateway.partners.list()
+        } catch {
+            log(.error, "reading the identity cards for key upkeep failed: \(error)")
+            return
+        }
+        let seconds = UInt64(max(0, now / 1000))
+        for partner in partners where partner.org != card.org {
+            await sendManifest(card, to: partner.org, now: now)
+        }
+        do {
+            for id in try gateway.keys.destroyRetiredSecrets(now: seconds) {
+                let role = card.manifest.record(for: id)?.key.role ?? "key"
+                log(.info, "destroyed the secret of \(role) key \(id): its grace window has ended or it was revoked")
+                audit(AuditEvent("key-destroyed", org: card.org.value, detail: "\(role) \(id)"))
+            }
+        } catch {
+            log(.error, "destroying retired keys failed: \(error)")
+        }
+        for warning in KeyWarnings.warnings(own: card, partners: partners, now: seconds) where warned.insert(warning.key).inserted {
+            log(.warning, warning.message)
+            audit(AuditEvent("key-expiry-warning", org: card.org.value, detail: warning.key))
+        }
+    }
+
+    /// Delivers the own manifest to `partner`'s mailbox unless it already has this version.
+    func sendManifest(_ card: IdentityCard, to partner: ODSCode, now: Int64) async {
+        let record = "\(spool.manifests)/\(partner.value)"
+        let version = card.manifest.version
+        if let sent = try? FileOperations.read(at: record, limit: 32).flatMap({ UInt64(String(decoding: $0, as: UTF8.self)) }),
+           sent >= version { return }
+        if let retry = manifestRetryAt[partner], retry > now { return }
+        // A hidden name in work/out: recover() removes it if a crash leaves it behind.
+        let local = "\(spool.work)/out/.manifest-\(partner.value).ghk"
+        do {
+            try FileOperations.replaceAtomically(at: local, contents: Array(card.text.utf8), mode: 0o600)
+            defer { unlink(local) }
+            try await transport(for: partner).deliver(local, to: partner, as: MailboxName.manifest(from: card.org, version: version))
+            try FileOperations.replaceAtomically(at: record, contents: Array(String(version).utf8), mode: 0o600)
+            manifestRetryAt[partner] = nil
+            log(.info, "sent key manifest version \(version)", partner: partner.value)
+            audit(AuditEvent("manifest-sent", org: partner.value, detail: "version \(version)"))
+        } catch {
+            manifestRetryAt[partner] = now + 5000
+            log(.warning, "sending key manifest version \(version) failed, trying again in 5 s: \(error)", partner: partner.value)
+        }
+    }
+
+    /// A partner's key-manifest control bundle from the own mailbox: its identity card, accepted
+    /// only from a pinned partner, with a higher manifest version, signed by the pinned root or
+    /// by a new root the pinned one endorsed. Anything else is quarantined and audited with the
+    /// reason; the manifest held stays in force. Returns false when it could not be handled now.
+    func receiveManifest(from sender: ODSCode, name: String, mailbox: any MailboxTransport) async -> Bool {
+        let local = "\(spool.work)/in/\(name)"
+        do {
+            removeTree(local)
+            try await mailbox.fetch(name, from: own.org, to: local)
+            defer { unlink(local) }
+            let source = try FileSource(path: local)
+            let bytes = source.size <= UInt64(IdentityCard.maxTextLength)
+                ? try FileOperations.read(at: local, limit: IdentityCard.maxTextLength) ?? [] : nil
+            try handleManifest(bytes, from: sender, name: name)
+            try await mailbox.remove(name, from: own.org)
+            return true
+        } catch {
+            log(.error, "handling key manifest \(name) failed: \(error)", partner: sender.value)
+            return false
+        }
+    }
+
+    /// Accepts or refuses the manifest bytes; throws only when nothing was decided (a disk error).
+    private func handleManifest(_ bytes: [UInt8]?, from sender: ODSCode, name: String) throws {
+        guard let bytes else {
+            return refuseManifest([], name: name, from: sender, reason: "malformed", detail: "larger than the largest identity card (\(IdentityCard.maxTextLength) bytes)")
+        }
+        let card: IdentityCard
+        do {
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw FormatError.malformed("not UTF-8 text") }
+            card = try IdentityCard.parse(text)
+        } catch let error as FormatError {
+            return refuseManifest(bytes, name: name, from: sender, reason: error.category == .authenticationFailed ? "bad-signature" : "malformed",
+                                  detail: error.description)
+        }
+        guard card.org == sender else {
+            return refuseManifest(bytes, name: name, from: sender, reason: "misaddressed", detail: "named as \(sender)'s, but it is the card of \(card.org)")
+        }
+        let now = UInt64(max(0, clock.now() / 1000))
+        do {
+            let (outcome, previous) = try gateway.partners.update(with: card, now: now)
+            guard outcome != .unchanged else {
+                log(.info, "key manifest version \(card.manifest.version) is the one already held", partner: sender.value)
+                return
+            }
+            let rooted = outcome == .rootRotated ? "; new root \(card.fingerprint), endorsed by the pinned one" : ""
+            log(.info, "accepted key manifest version \(card.manifest.version) (was \(previous.manifest.version)): signing key \(card.signingKeyID), encryption key \(card.encryptionKeyID)\(rooted)",
+                partner: sender.value)
+            audit(AuditEvent(outcome == .rootRotated ? "partner-root-rotated" : "partner-manifest-accepted", org: sender.value,
+                             detail: "version \(previous.manifest.version) -> \(card.manifest.version); signing \(card.signingKeyID); encryption \(card.encryptionKeyID)"))
+            // Items waiting for this manifest are looked at again now.
+            deferred.removeAll()
+        } catch {
+            let stored = try? gateway.partners.card(for: sender)
+            let reason: String
+            switch error.category {
+            case .unknownPartner: reason = "unknown-partner"
+            case .invalidCard where card.expires <= now: reason = "expired"
+            case .partnerConflict:
+                let endorsed = stored.map { held in card.manifest.rootHistory.contains { $0.root == held.rootKey } } == true
+                reason = stored.map { $0.rootKey != card.rootKey } == true && !endorsed ? "different-root" : "not-newer"
+            default: throw error
+            }
+            refuseManifest(bytes, name: name, from: sender, reason: reason, detail: error.message)
+        }
+    }
+
+    private func refuseManifest(_ bytes: [UInt8], name: String, from sender: ODSCode, reason: String, detail: String) {
+        let folder = "\(spool.quarantine)/manifest-\(clock.now())-\(randomBytes(3).hexString)"
+        try? FileOperations.makeDirectory(folder, mode: 0o700)
+        try? FileOperations.createExclusively(at: "\(folder)/\(name)", contents: bytes, mode: 0o600)
+        writeReason("KEY MANIFEST REFUSED (\(reason)): \(detail)\nThe manifest held for \(sender) stays in force.", to: "\(folder)/reason.txt")
+        log(.error, "key manifest \(name) refused (\(reason)): \(detail)", partner: sender.value)
+        audit(AuditEvent("partner-manifest-refused", org: sender.value, detail: reason))
+    }
+
+    /// Puts an item signed by a key its sender's manifest does not name aside for 30 seconds
+    /// (or until a newer manifest is accepted): the manifest naming the key is usually a moment
+    /// behind. Logged once per item.
+    func deferItem(_ name: String, _ reason: String, partner: String) {
+        if deferred[name] == nil {
+            log(.warning, "waiting for a newer key manifest before handling \(name): \(reason)", partner: partner)
+        }
+        deferred[name] = clock.now() + 30_000
+    }
+}
