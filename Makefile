@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := header manifest receipt file-table bundle sftp
+FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card
 
 .PHONY: help deps build test demo bench-seal bench-sftp fuzz crash-test clean
 

@@ -8,6 +8,8 @@ public enum FuzzHarness {
     /// One fuzz target per parser.
     public enum Target: String, CaseIterable, Sendable {
         case header, manifest, receipt, fileTable = "file-table", bundle, sftp
+        /// The identity card with its key manifest (text, up to 64 KiB).
+        case identityCard = "identity-card"
     }
 
     /// Runs `bytes` through `target`'s parser. Traps (so the fuzzer reports a crash) when a
@@ -37,6 +39,18 @@ public enum FuzzHarness {
                 precondition(consumed + encoded.count <= bytes.count
                     && Array(bytes[consumed..<(consumed + encoded.count)]) == encoded, "SFTP packet is not canonical")
                 consumed += encoded.count
+            }
+        case .identityCard:
+            // A card that parses re-parses from its canonical text to the same card, and the
+            // signer rules answer for any key id and time without trapping.
+            guard let text = String(validating: bytes, as: UTF8.self), let card = try? IdentityCard.parse(text) else { return }
+            precondition((try? IdentityCard.parse(card.text)) == card, "identity card does not round-trip")
+            var seed = bytes.count
+            for record in card.manifest.keys {
+                for time in [0, record.from, record.usableUntil, UInt64.max, RFC3339.maxSeconds] {
+                    seed = seed &* 31 &+ 7
+                    _ = try? card.signer(record.id, signedAt: time, now: UInt64(truncatingIfNeeded: seed))
+                }
             }
         case .bundle:
             // The whole opening path as YOI123 receiving from A81001 (test keys): framing,
