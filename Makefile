@@ -5,7 +5,7 @@ SWIFT ?= swift
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card
 
-.PHONY: help deps build test demo bench-seal bench-sftp fuzz crash-test clean
+.PHONY: help deps build test demo bench bench-seal bench-sftp fuzz crash-test clean
 
 crash-test: build
 	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
@@ -13,8 +13,10 @@ crash-test: build
 help:
 	@echo "make demo        install what is missing, build, and run the two-organisation demo"
 	@echo "make test        install what is missing, build, and run the whole test suite"
+	@echo "make bench       Gatehouse vs gzip+age+sftp end to end, memory, startup, status; writes bench/RESULTS.md"
+	@echo "                 (BENCH_SIZE_MB, BENCH_RUNS, BENCH_RECORDS, BENCH_ROWS=1,2,3,4,5,6; see README)"
 	@echo "make bench-seal  seal/open 1 GiB files beside age (BENCH_SIZE_MB, BENCH_RUNS)"
-	@echo "make bench-sftp  upload vs OpenSSH's sftp, drop-to-receipt latency through a relay (BENCH_SIZE_MB, BENCH_RECORDS)"
+	@echo "make bench-sftp  upload of one bundle vs OpenSSH's sftp through a relay (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make crash-test  300 records both ways with 30 random kill -9s (RECORDS, KILLS)"
 
@@ -33,15 +35,11 @@ test: deps
 demo: build
 	@bash scripts/demo.sh
 
-bench-seal:
+# Benchmarks: release build, never part of `make test`.
+bench bench-seal bench-sftp:
 	@bash scripts/install-deps.sh --bench
 	$(SWIFT) build -c release
-	@bash scripts/bench-seal.sh
-
-bench-sftp:
-	@bash scripts/install-deps.sh --bench
-	$(SWIFT) build -c release
-	@bash scripts/bench-sftp.sh
+	@bash scripts/$@.sh
 
 fuzz: deps
 	GATEHOUSE_FUZZ=1 $(SWIFT) build --scratch-path .build-fuzz -c debug --product GatehouseFuzz \

@@ -8,24 +8,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 gatehouse=${GATEHOUSE_BIN:-$root/.build/release/gatehouse}
 size_mb=${BENCH_SIZE_MB:-1024}
 runs=${BENCH_RUNS:-3}
-work=$root/bench/work
-data=$root/bench/data/$size_mb
 results=$root/bench/SEAL-RESULTS.md
-rm -rf "$work"
-mkdir -p "$work" "$data"
-trap 'rm -rf "$work"' EXIT
+source "$root/scripts/lib/background.sh"
+source "$root/scripts/lib/bench-env.sh"
+data=$(bench_big_files "$size_mb")
+mkdir -p "$root/bench/work"
+work=$(mktemp -d "$root/bench/work/seal.XXXXXX")
 cd "$work"
-
-# Test data is kept in bench/data (git-ignored) between runs: generating it is slow.
-if [[ ! -f $data/records.xml ]]; then
-    echo "generating ${size_mb} MiB of compressible records…"
-    python3 "$root/scripts/gen-records.py" --size-mb "$size_mb" -o "$data/records.xml.part"
-    mv "$data/records.xml.part" "$data/records.xml"
-fi
-if [[ ! -f $data/scans.bin ]]; then
-    head -c $((size_mb * 1048576)) /dev/urandom > "$data/scans.bin.part"
-    mv "$data/scans.bin.part" "$data/scans.bin"
-fi
 ln -sf "$data/records.xml" records.xml
 ln -sf "$data/scans.bin" scans.bin
 
@@ -76,8 +65,10 @@ read -r gz _ < <(measure gzip -1 -c records.xml)
 {
     echo "# Seal and open benchmark"
     echo
-    echo "Run $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
-    echo "$(free -g | awk '/Mem:/ {print $2}') GiB memory, Linux $(uname -r), $(swift --version 2>/dev/null | head -1), age $(age --version)."
+    echo "Written by \`make bench-seal\` (scripts/bench-seal.sh)."
+    echo
+    bench_machine "$work"
+    echo
     echo "${size_mb} MiB per file, median of $runs runs; speed is MB/s of plaintext. The ratio is Gatehouse's speed"
     echo "divided by age's (above 1 is faster). age neither signs nor hashes nor compresses, and does not"
     echo "fsync; Gatehouse fsyncs its output, so the age + fsync columns are the like-for-like baseline."
