@@ -48,13 +48,16 @@ struct RunCommand: AsyncParsableCommand {
         try await engine.recover()
         let wakeup = Wakeup()
         let watcher = SpoolWatcher(outbox: spool.outbox, stableWindow: settings.stableWindow, rescanInterval: settings.rescanInterval,
-                                   logger: logger) { event in
-            switch event {
-            case .complete(let file):
-                if case .claimed = await engine.claim(partner: file.partner, path: file.path, name: file.name) { wakeup.raise() }
-            case .refused(let path, let partner, let reason):
-                _ = await engine.refuse(path: path, partner: partner, reason: reason)
+                                   logger: logger) { events in
+            var complete: [OutboxFile] = []
+            for event in events {
+                switch event {
+                case .complete(let file): complete.append(file)
+                case .refused(let path, let partner, let reason): _ = await engine.refuse(path: path, partner: partner, reason: reason)
+                }
             }
+            let outcomes = complete.isEmpty ? [] : await engine.claim(complete)
+            if outcomes.contains(where: { if case .claimed = $0 { true } else { false } }) { wakeup.raise() }
         }
         let group = ServiceGroup(configuration: .init(
             services: [

@@ -16,10 +16,16 @@ struct StatusCommand: ParsableCommand {
             (refused, with the reason), expired (not acknowledged in time). The JSON shape is \
             documented in the README.
 
+            Records waiting together for the same partner travel in one bundle (see \
+            bundle_max_files in gatehouse.toml), so a bundle can list several files. The text \
+            form starts with the number of bundles in each state and lists the newest ones; \
+            reading a journal of a million bundles takes milliseconds.
+
             Examples:
               gatehouse status
+              gatehouse status --limit 500
               gatehouse status 1b7ddb06a713afcafe9a3b7a411677de
-              gatehouse status --json
+              gatehouse status --json --limit 0
             """
     )
 
@@ -27,6 +33,9 @@ struct StatusCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
+
+    @Option(name: .long, help: ArgumentHelp("List at most this many bundles, newest first; 0 lists all. Default: 50, or 1000 with --json.", valueName: "n"))
+    var limit: Int?
 
     @Argument(help: ArgumentHelp("Show one bundle with its files and history.", valueName: "bundle-id"))
     var bundleID: String?
@@ -51,14 +60,23 @@ struct StatusCommand: ParsableCommand {
                 throw CommandFailure(status: .invalidInput, message: "no outgoing bundle \(bundleID) in \(home.path)",
                                      hint: "`gatehouse status` lists them; `gatehouse inbox` lists what was received")
             }
-            let document = try OutgoingDocument(record, journal: journal, withHistory: true)
+            let document = OutgoingDocument(record, files: try journal.files(of: record.bundleID), history: try journal.transitions(of: record.bundleID))
             if json { return print(try JSONOutput.encode(document)) }
             document.printDetail()
             return
         }
-        let documents = try journal.allOutgoing().map { try OutgoingDocument($0, journal: journal, withHistory: false) }
+        let shown = limit ?? (json ? 1000 : 50)
+        guard shown >= 0 else { throw CommandFailure(status: .invalidInput, message: "--limit must be 0 (all) or more, not \(shown)", hint: "`gatehouse status --limit 0` lists every bundle") }
+        let records = try journal.allOutgoing(limit: shown == 0 ? Int.max : shown)
+        let files = try journal.files(of: records.map(\.bundleID))
+        let documents = records.map { OutgoingDocument($0, files: files[$0.bundleID] ?? [], history: nil) }
         if json { return print(try JSONOutput.encode(documents)) }
         guard !documents.isEmpty else { return print("No outgoing bundles. Drop records into spool/outbox/<ODS>/ while `gatehouse run` is running.") }
+        let counts = try journal.outgoingCounts()
+        let total = counts.values.reduce(0, +)
+        let byState = OutgoingState.allCases.compactMap { state in counts[state].map { "\($0) \(state.rawValue)" } }
+        print("\(total) bundle\(total == 1 ? "" : "s"): \(byState.joined(separator: ", "))")
+        if documents.count < total { print("Newest \(documents.count) (--limit N shows more):") }
         print("BUNDLE                            PARTNER    STATE         FILES  UPDATED               LAST ERROR")
         for d in documents {
             let columns = [d.bundleID.padding(toLength: 34, withPad: " ", startingAt: 0), d.partner.padding(toLength: 11, withPad: " ", startingAt: 0),
@@ -89,11 +107,11 @@ struct OutgoingDocument: Encodable {
         case bundleSHA256 = "bundle_sha256", history
     }
 
-    init(_ r: OutgoingRecord, journal: Journal, withHistory: Bool) throws {
+    init(_ r: OutgoingRecord, files: [OutgoingFile], history: [Transition]?) {
         bundleID = r.bundleID
         partner = r.partner
         state = r.state.rawValue
-        files = try journal.files(of: r.bundleID).map { File(name: $0.name, size: $0.size) }
+        self.files = files.map { File(name: $0.name, size: $0.size) }
         createdAt = JSONOutput.time(r.createdAt)
         updatedAt = JSONOutput.time(r.updatedAt)
         expiresAt = JSONOutput.time(r.expiresAt)
@@ -101,7 +119,7 @@ struct OutgoingDocument: Encodable {
         nextAttemptAt = (r.state == .queued || r.state == .sealed) ? JSONOutput.time(r.nextAttemptAt) : nil
         lastError = r.lastError
         bundleSHA256 = r.bundleSHA256
-        history = withHistory ? try journal.transitions(of: r.bundleID).map { Step(state: $0.state, at: JSONOutput.time($0.at), detail: $0.detail) } : nil
+        self.history = history?.map { Step(state: $0.state, at: JSONOutput.time($0.at), detail: $0.detail) }
     }
 
     func printDetail() {

@@ -86,6 +86,28 @@ public final class Journal: Sendable {
                 CREATE INDEX transition_by_bundle ON transition(bundleID);
                 """)
         }
+        // Large journals (a million bundles): status, startup and the delivery loop read only
+        // what they need through indexes, and the counts by state are kept as rows change.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE INDEX outgoing_by_created ON outgoing(createdAt);
+                CREATE INDEX outgoing_open_by_expiry ON outgoing(expiresAt) WHERE state IN ('queued', 'sealed', 'delivered');
+                CREATE INDEX outgoingFile_by_source ON outgoingFile(sourcePath);
+                CREATE INDEX incoming_by_received ON incoming(receivedAt);
+                CREATE TABLE outgoingCount (state TEXT PRIMARY KEY NOT NULL, n INTEGER NOT NULL);
+                INSERT INTO outgoingCount SELECT state, COUNT(*) FROM outgoing GROUP BY state;
+                CREATE TRIGGER outgoing_count_insert AFTER INSERT ON outgoing BEGIN
+                    INSERT INTO outgoingCount VALUES (NEW.state, 1) ON CONFLICT(state) DO UPDATE SET n = n + 1;
+                END;
+                CREATE TRIGGER outgoing_count_update AFTER UPDATE OF state ON outgoing WHEN OLD.state <> NEW.state BEGIN
+                    UPDATE outgoingCount SET n = n - 1 WHERE state = OLD.state;
+                    INSERT INTO outgoingCount VALUES (NEW.state, 1) ON CONFLICT(state) DO UPDATE SET n = n + 1;
+                END;
+                CREATE TRIGGER outgoing_count_delete AFTER DELETE ON outgoing BEGIN
+                    UPDATE outgoingCount SET n = n - 1 WHERE state = OLD.state;
+                END;
+                """)
+        }
         return migrator
     }
 
@@ -93,10 +115,18 @@ public final class Journal: Sendable {
 
     /// Records a newly claimed bundle and its files, with its first transition.
     public func insert(_ record: OutgoingRecord, files: [OutgoingFile], detail: String? = nil) throws {
+        try insert([NewOutgoing(record: record, files: files, detail: detail)])
+    }
+
+    /// Records newly claimed bundles in one transaction (one disk sync for a whole batch).
+    public func insert(_ bundles: [NewOutgoing]) throws {
         try queue.write { db in
-            try record.insert(db)
-            for file in files { try file.insert(db) }
-            try Transition(bundleID: record.bundleID, direction: "out", state: record.state.rawValue, at: record.updatedAt, detail: detail).insert(db)
+            for bundle in bundles {
+                try bundle.record.insert(db)
+                for file in bundle.files { try file.insert(db) }
+                try Transition(bundleID: bundle.record.bundleID, direction: "out", state: bundle.record.state.rawValue,
+                               at: bundle.record.updatedAt, detail: bundle.detail).insert(db)
+            }
         }
     }
 
@@ -130,6 +160,47 @@ public final class Journal: Sendable {
         }
     }
 
+    /// Bundles waiting to be sealed or delivered whose next attempt is due at `now`, oldest
+    /// first, at most `limit`.
+    public func dueOutgoing(now: Int64, limit: Int) throws -> [OutgoingRecord] {
+        try queue.read { db in
+            try OutgoingRecord.fetchAll(db, sql: """
+                SELECT * FROM outgoing WHERE state IN ('queued', 'sealed') AND nextAttemptAt <= ?
+                ORDER BY createdAt LIMIT ?
+                """, arguments: [now, limit])
+        }
+    }
+
+    /// When the next attempt of a bundle waiting to be sealed or delivered is due, if any.
+    public func nextAttemptAt() throws -> Int64? {
+        try queue.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(nextAttemptAt) FROM outgoing WHERE state IN ('queued', 'sealed')")
+        }
+    }
+
+    /// Bundles not yet in a final state whose expiry is at or before `now`.
+    public func expiredOutgoing(now: Int64) throws -> [OutgoingRecord] {
+        try queue.read { db in
+            try OutgoingRecord.fetchAll(db, sql: """
+                SELECT * FROM outgoing WHERE state IN ('queued', 'sealed', 'delivered') AND expiresAt <= ? ORDER BY expiresAt
+                """, arguments: [now])
+        }
+    }
+
+    /// How many outgoing bundles are in each state (states with none are left out).
+    public func outgoingCounts() throws -> [OutgoingState: Int] {
+        try queue.read { db in
+            var counts: [OutgoingState: Int] = [:]
+            // A journal not yet migrated by a newer daemon (read-only readers never migrate) is counted.
+            let sql = try db.tableExists("outgoingCount") ? "SELECT state, n FROM outgoingCount WHERE n > 0"
+                                                           : "SELECT state, COUNT(*) AS n FROM outgoing GROUP BY state"
+            for row in try Row.fetchAll(db, sql: sql) {
+                if let state = OutgoingState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
     /// Every outgoing bundle, newest first, at most `limit`.
     public func allOutgoing(limit: Int = 1000) throws -> [OutgoingRecord] {
         try queue.read { db in try OutgoingRecord.order(Column("createdAt").desc).limit(limit).fetchAll(db) }
@@ -139,6 +210,15 @@ public final class Journal: Sendable {
     public func files(of bundleID: String) throws -> [OutgoingFile] {
         try queue.read { db in
             try OutgoingFile.filter(Column("bundleID") == bundleID).order(Column("position")).fetchAll(db)
+        }
+    }
+
+    /// The files of several outgoing bundles, in order, by bundle id (one query).
+    public func files(of bundleIDs: [String]) throws -> [String: [OutgoingFile]] {
+        try queue.read { db in
+            let files = try OutgoingFile.filter(bundleIDs.contains(Column("bundleID")))
+                .order(Column("bundleID"), Column("position")).fetchAll(db)
+            return Dictionary(grouping: files, by: \.bundleID)
         }
     }
 

@@ -140,3 +140,16 @@ public struct Transition: Sendable, Codable, Equatable {
     /// Why, in words.
     public var detail: String?
 }
+
+/// A newly claimed bundle: its record, its files and the detail of its first transition.
+public struct NewOutgoing: Sendable {
+    public var record: OutgoingRecord
+    public var files: [OutgoingFile]
+    public var detail: String?
+
+    public init(record: OutgoingRecord, files: [OutgoingFile], detail: String? = nil) {
+        self.record = record
+        self.files = files
+        self.detail = detail
+    }
+}

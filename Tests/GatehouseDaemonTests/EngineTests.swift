@@ -251,4 +251,72 @@ struct EngineTests {
         #expect(record?.state == .rejected)
         #expect(record?.reason?.hasPrefix("expired") == true)
     }
+
+    /// Writes `count` records into the practice's outbox for YOI123 and returns them as outbox files.
+    func outboxFiles(_ g: TwoGateways, count: Int, size: Int = 2000, prefix: String = "r") throws -> [OutboxFile] {
+        let folder = g.practiceHome.path + "/spool/outbox/YOI123"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return try (0..<count).map { i in
+            let name = "\(prefix)\(i).xml"
+            try Data("<record nhs=\"99900\(String(format: "%05d", i))\">\(String(repeating: "Entry \(i). ", count: size / 10))</record>".utf8)
+                .write(to: URL(fileURLWithPath: "\(folder)/\(name)"))
+            return OutboxFile(partner: "YOI123", path: "\(folder)/\(name)", name: name, size: 0)
+        }
+    }
+
+    @Test func recordsClaimedTogetherTravelInOneBundleWithOneReceipt() async throws {
+        var settings = DaemonSettings()
+        settings.bundleMaxFiles = 8
+        let g = try TwoGateways(settings: settings)
+        let files = try outboxFiles(g, count: 20)
+        let outcomes = await g.practice.claim(files)
+        let ids = outcomes.compactMap { if case .claimed(let id) = $0 { id } else { nil } }
+        #expect(ids.count == 20)
+        // 20 records at most 8 to a bundle: 8 + 8 + 4, in the order they were offered.
+        let groups = Dictionary(grouping: ids, by: { $0 })
+        #expect(Set(ids).count == 3)
+        #expect(ids.prefix(8).allSatisfy { $0 == ids[0] } && ids[8..<16].allSatisfy { $0 == ids[8] } && groups[ids[16]]?.count == 4)
+        #expect(g.list(g.practiceHome.path + "/spool/outbox/YOI123").isEmpty)
+        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        #expect(try journal.files(of: ids[0]).map(\.name) == (0..<8).map { "r\($0).xml" })
+        #expect(try journal.outgoingCounts() == [.queued: 3])
+        _ = await g.practice.processOutgoing()
+        #expect(await g.prison.collect() == 3)
+        // Every record is published with its bytes (more than the few synced one by one).
+        for (i, file) in files.enumerated() {
+            let published = g.prisonHome.path + "/spool/received/A81001/\(ids[i])/\(file.name)"
+            #expect(g.read(published) == g.read(g.practiceHome.path + "/spool/work/out/\(ids[i])/\(file.name)"))
+            #expect(g.read(published)?.count ?? 0 > 1000)
+        }
+        #expect(await g.practice.collect() == 3)
+        #expect(try journal.outgoingCounts() == [.acknowledged: 3])
+        #expect(g.list(g.practiceHome.path + "/spool/sent/\(ids[0])") == (0..<8).map { "r\($0).xml" }.sorted())
+    }
+
+    @Test func bundlesAreCutByFileCountAndSizeAndPartner() {
+        let a = try! ODSCode("YOI123"), b = try! ODSCode("A81001")
+        let files: [(partner: ODSCode, size: Int64)] = [(a, 10), (a, 10), (b, 10), (a, 100), (a, 5), (a, 1), (a, 1), (a, 1)]
+        // At most 3 files and 20 bytes; the 100-byte file travels alone; b's file never joins a's.
+        #expect(GatewayEngine.batches(files, maxFiles: 3, maxBytes: 20) == [[0, 1], [3], [4, 5, 6], [7], [2]])
+        #expect(GatewayEngine.batches(files, maxFiles: 1, maxBytes: 1 << 20).count == files.count)
+    }
+
+    @Test func anOpenBreakerIsJournalledSoTheLoopWaits() async throws {
+        var settings = DaemonSettings()
+        settings.breakerFailures = 1
+        settings.breakerCooldown = .seconds(60)
+        settings.bundleMaxFiles = 1
+        let g = try TwoGateways(settings: settings)
+        try FileManager.default.removeItem(atPath: g.mailboxRoot)
+        _ = await g.practice.claim(try outboxFiles(g, count: 40))
+        // The first delivery fails and opens the breaker; every other bundle is sealed and
+        // waits for the cool-down, journalled, so no pass finds work due at once.
+        var passes = 0
+        while let next = await g.practice.processOutgoing(), next <= g.clock.now(), passes < 10 { passes += 1 }
+        #expect(passes < 10)
+        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        #expect(try journal.outgoingCounts() == [.sealed: 40])
+        #expect(try journal.dueOutgoing(now: g.clock.now(), limit: 100).isEmpty)
+        #expect(try journal.nextAttemptAt() ?? 0 > g.clock.now())
+    }
 }

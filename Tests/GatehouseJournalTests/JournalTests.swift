@@ -74,4 +74,37 @@ struct JournalTests {
         let reopened = try Journal(path: folder.appending("journal.sqlite"))
         #expect(try reopened.outgoing(r.bundleID) == r)
     }
+
+    @Test func countsByStateFollowEveryChange() throws {
+        var rows = (0..<5).map { record(String(format: "%032x", $0), at: Int64(1_000 + $0)) }
+        try journal.insert(rows.map { NewOutgoing(record: $0, files: []) })
+        #expect(try journal.outgoingCounts() == [.queued: 5])
+        rows[0].state = .sealed
+        rows[1].state = .acknowledged
+        try journal.save(rows[0])
+        try journal.save(rows[1])
+        rows[0].attempts = 2
+        try journal.save(rows[0])  // no state change
+        #expect(try journal.outgoingCounts() == [.queued: 3, .sealed: 1, .acknowledged: 1])
+    }
+
+    @Test func dueExpiredAndNextAreReadThroughTheIndexes() throws {
+        var a = record("000000000000000000000000000000aa", at: 1_000)
+        var b = record("000000000000000000000000000000bb", at: 2_000)
+        var c = record("000000000000000000000000000000cc", at: 3_000)
+        a.nextAttemptAt = 5_000
+        b.nextAttemptAt = 9_000
+        c.state = .delivered
+        c.expiresAt = 4_000
+        try journal.insert([a, b, c].map { NewOutgoing(record: $0, files: []) })
+        #expect(try journal.dueOutgoing(now: 6_000, limit: 10).map(\.bundleID) == [a.bundleID])
+        #expect(try journal.dueOutgoing(now: 10_000, limit: 1).map(\.bundleID) == [a.bundleID])
+        #expect(try journal.nextAttemptAt() == 5_000)
+        #expect(try journal.expiredOutgoing(now: 4_000).map(\.bundleID) == [c.bundleID])
+        c.state = .acknowledged
+        try journal.save(c)
+        #expect(try journal.expiredOutgoing(now: 4_000).isEmpty)
+        #expect(try journal.allOutgoing(limit: 2).map(\.bundleID) == [c.bundleID, b.bundleID])
+        #expect(try journal.files(of: [a.bundleID, b.bundleID]).isEmpty)
+    }
 }

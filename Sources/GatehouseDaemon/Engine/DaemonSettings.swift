@@ -19,6 +19,10 @@ public struct DaemonSettings: Sendable {
     public var pollInterval: Duration = .seconds(1)
     /// Keep acknowledged originals in `spool/sent/` (else delete them).
     public var keepSent = true
+    /// At most this many records claimed together for one partner share a bundle.
+    public var bundleMaxFiles = 256
+    /// Records share a bundle up to this many bytes in total (a larger record travels alone).
+    public var bundleMaxBytes: Int64 = 16 << 20
 
     /// Defaults.
     public init() {}
@@ -33,6 +37,8 @@ public struct DaemonSettings: Sendable {
         stableWindow = config.stableWindow
         pollInterval = config.pollInterval
         keepSent = config.retention == .keep
+        bundleMaxFiles = config.bundleMaxFiles
+        bundleMaxBytes = Int64(config.bundleMaxMiB) << 20
     }
 }
 

@@ -1,8 +1,8 @@
 import Glibc
 import GatehouseCrypto
-public import GatehouseFormat
-public import GatehouseJournal
-public import GatehouseKit
+import GatehouseFormat
+import GatehouseJournal
+import GatehouseKit
 
 /// What happened to a file offered from the outbox.
 public enum ClaimOutcome: Sendable, Equatable {
@@ -13,58 +13,163 @@ public enum ClaimOutcome: Sendable, Equatable {
 }
 
 extension GatewayEngine {
-    /// Claims a complete file from `outbox/<partner>/`: assigns the bundle id and journals the
-    /// record **before** any side effect, then moves the original into the work folder.
-    /// A file that cannot be sent goes to `spool/failed/` with a reason; nothing is skipped silently.
+    /// Claims a complete file from `outbox/<partner>/` (see ``claim(_:)``).
     public func claim(partner folder: String, path: String, name: String) -> ClaimOutcome {
-        let partner: ODSCode
-        do {
-            partner = try ODSCode(folder)
-            guard try gateway.partners.card(for: partner) != nil || partner == own.org else {
-                return refuse(path: path, partner: folder, reason: "\(folder) is not a known partner; import its identity card with `gatehouse partners add`")
+        claim([OutboxFile(partner: folder, path: path, name: name, size: 0)])[0]
+    }
+
+    /// Claims complete files from `outbox/<partner>/`, one outcome per file, in order.
+    ///
+    /// Files for the same partner are grouped into bundles (at most `bundleMaxFiles` files and
+    /// `bundleMaxBytes` bytes each; a larger file travels alone). Every bundle id is assigned and
+    /// journalled, in one transaction for the whole batch, **before** any side effect; then the
+    /// originals move into the work folders and each folder is synced once. A file that cannot
+    /// be sent goes to `spool/failed/` with a reason; nothing is skipped silently.
+    public func claim(_ files: [OutboxFile]) -> [ClaimOutcome] {
+        var outcomes = [ClaimOutcome?](repeating: nil, count: files.count)
+        var accepted: [(index: Int, partner: ODSCode, size: Int64)] = []
+        var partnerChecks: [String: Result<ODSCode, ClaimRefusal>] = [:]
+        for (index, file) in files.enumerated() {
+            let check = partnerChecks[file.partner] ?? checkPartner(file.partner)
+            partnerChecks[file.partner] = check
+            switch check.flatMap({ partner in checkFile(file).map { (partner, $0) } }) {
+            case .failure(let refusal):
+                outcomes[index] = refusal.vanished ? .refused(reason: "vanished") : refuse(path: file.path, partner: file.partner, reason: refusal.reason)
+            case .success(let (partner, size)):
+                // A claim journalled earlier whose move failed (a full disk): finish that one
+                // rather than creating a second bundle for the same file.
+                if let pending = unfinishedClaims[file.path] {
+                    outcomes[index] = finishClaim(pending, partner: partner)
+                } else {
+                    accepted.append((index, partner, size))
+                }
             }
-            try FileNameRule.validate(name)
-        } catch let error as FormatError {
-            return refuse(path: path, partner: folder, reason: error.detail)
-        } catch {
-            return refuse(path: path, partner: folder, reason: "\(error)")
         }
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return .refused(reason: "vanished") }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            return refuse(path: path, partner: folder, reason: "not a regular file (symbolic links and special files are never sent)")
-        }
-        guard access(path, R_OK) == 0 else { return refuse(path: path, partner: folder, reason: "unreadable: \(String(cString: strerror(errno)))") }
-        // A claim journalled earlier whose move failed (a full disk, a crash): finish that one
-        // rather than creating a second bundle for the same file.
-        if let pending = try? journal.queuedClaim(sourcePath: path), !exists(pending.workPath) {
-            do {
-                try FileOperations.makeDirectory(spool.outgoingWork(pending.bundleID), mode: 0o700)
-                try move(path, to: pending.workPath)
-                log(.info, "finished an interrupted claim", bundle: pending.bundleID, partner: partner.value, state: "queued")
-                return .claimed(bundleID: pending.bundleID)
-            } catch {
-                log(.error, "claiming \(path) failed: \(error)", bundle: pending.bundleID, partner: partner.value)
-                return .refused(reason: "\(error)")
-            }
-        }
-        let id = BundleID.random().hex
         let now = clock.now()
-        let record = OutgoingRecord(bundleID: id, partner: partner.value, createdAt: now,
-                                    expiresAt: now + RetryPolicy.milliseconds(settings.expiry))
-        let work = spool.outgoingWork(id)
-        let file = OutgoingFile(bundleID: id, position: 0, name: name, size: Int64(info.st_size), sourcePath: path, workPath: "\(work)/\(name)")
+        var bundles: [NewOutgoing] = []
+        var members: [[Int]] = []
+        for group in Self.batches(accepted.map { ($0.partner, $0.size) }, maxFiles: settings.bundleMaxFiles, maxBytes: settings.bundleMaxBytes) {
+            let id = BundleID.random().hex
+            let partner = accepted[group[0]].partner
+            var record = OutgoingRecord(bundleID: id, partner: partner.value, createdAt: now,
+                                        expiresAt: now + RetryPolicy.milliseconds(settings.expiry))
+            record.updatedAt = now
+            let work = spool.outgoingWork(id)
+            let entries = group.enumerated().map { position, member in
+                let file = files[accepted[member].index]
+                return OutgoingFile(bundleID: id, position: position, name: file.name, size: accepted[member].size,
+                                    sourcePath: file.path, workPath: "\(work)/\(file.name)")
+            }
+            let detail = entries.count == 1 ? "claimed \(entries[0].name.debugDescription) from the outbox"
+                                            : "claimed \(entries.count) files from the outbox"
+            bundles.append(NewOutgoing(record: record, files: entries, detail: detail))
+            members.append(group.map { accepted[$0].index })
+        }
+        guard !bundles.isEmpty else { return outcomes.map { $0 ?? .refused(reason: "not claimed") } }
         do {
-            try journal.insert(record, files: [file], detail: "claimed \(name.debugDescription) from the outbox")
-            try FileOperations.makeDirectory(work, mode: 0o700)
-            try move(path, to: file.workPath)
+            try journal.insert(bundles)
         } catch {
-            // The journal entry (if written) is finished by recover() or the next attempt.
-            log(.error, "claiming \(path) failed: \(error)", bundle: id, partner: partner.value)
+            log(.error, "journalling \(accepted.count) claimed files failed: \(error)")
+            for (index, _, _) in accepted { outcomes[index] = .refused(reason: "\(error)") }
+            return outcomes.map { $0! }
+        }
+        var foldersToSync = Set<String>()
+        for (bundle, indexes) in zip(bundles, members) {
+            let id = bundle.record.bundleID
+            do {
+                try FileOperations.makeDirectory(spool.outgoingWork(id), mode: 0o700)
+            } catch {
+                log(.error, "creating the work folder failed: \(error)", bundle: id, partner: bundle.record.partner)
+            }
+            for (file, index) in zip(bundle.files, indexes) {
+                guard rename(file.sourcePath, file.workPath) == 0 else {
+                    // The journal entry is finished by the next offer of this file or by recover().
+                    let error = SystemError("moving \(file.sourcePath) to", file.workPath)
+                    unfinishedClaims[file.sourcePath] = file
+                    log(.error, "claiming \(file.sourcePath) failed: \(error)", bundle: id, partner: bundle.record.partner)
+                    outcomes[index] = .refused(reason: "\(error)")
+                    continue
+                }
+                foldersToSync.insert(DurableFile.split(file.sourcePath).folder)
+                outcomes[index] = .claimed(bundleID: id)
+            }
+            foldersToSync.insert(spool.outgoingWork(id))
+            log(.info, bundle.files.count == 1 ? "claimed" : "claimed \(bundle.files.count) files", bundle: id, partner: bundle.record.partner, state: "queued")
+        }
+        // One sync per folder for the whole batch: the renames are durable before anything is sealed.
+        foldersToSync.insert("\(spool.work)/out")
+        for folder in foldersToSync.sorted() {
+            do { try DurableFile.syncFolder(folder) } catch { log(.error, "syncing \(folder) failed: \(error)") }
+        }
+        return outcomes.map { $0 ?? .refused(reason: "not claimed") }
+    }
+
+    /// Groups claimable files (in order) into bundles: one partner per bundle, at most
+    /// `maxFiles` files and `maxBytes` bytes, except that a file larger than `maxBytes` travels
+    /// alone. Returns indexes into `files`.
+    package static func batches(_ files: [(partner: ODSCode, size: Int64)], maxFiles: Int, maxBytes: Int64) -> [[Int]] {
+        var open: [ODSCode: (members: [Int], bytes: Int64)] = [:]
+        var order: [ODSCode] = []
+        var done: [[Int]] = []
+        for (index, file) in files.enumerated() {
+            if var current = open[file.partner] {
+                if current.members.count < maxFiles && current.bytes + file.size <= maxBytes {
+                    current.members.append(index)
+                    current.bytes += file.size
+                    open[file.partner] = current
+                    continue
+                }
+                done.append(current.members)
+            } else {
+                order.append(file.partner)
+            }
+            open[file.partner] = ([index], file.size)
+        }
+        return done + order.compactMap { open[$0]?.members }
+    }
+
+    private struct ClaimRefusal: Error {
+        let reason: String
+        var vanished = false
+    }
+
+    private func checkPartner(_ folder: String) -> Result<ODSCode, ClaimRefusal> {
+        do {
+            let partner = try ODSCode(folder)
+            guard try gateway.partners.card(for: partner) != nil || partner == own.org else {
+                return .failure(ClaimRefusal(reason: "\(folder) is not a known partner; import its identity card with `gatehouse partners add`"))
+            }
+            return .success(partner)
+        } catch let error as FormatError {
+            return .failure(ClaimRefusal(reason: error.detail))
+        } catch {
+            return .failure(ClaimRefusal(reason: "\(error)"))
+        }
+    }
+
+    /// The file's size if it may be sent.
+    private func checkFile(_ file: OutboxFile) -> Result<Int64, ClaimRefusal> {
+        do { try FileNameRule.validate(file.name) } catch { return .failure(ClaimRefusal(reason: error.detail)) }
+        var info = stat()
+        guard lstat(file.path, &info) == 0 else { return .failure(ClaimRefusal(reason: "vanished", vanished: true)) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            return .failure(ClaimRefusal(reason: "not a regular file (symbolic links and special files are never sent)"))
+        }
+        guard access(file.path, R_OK) == 0 else { return .failure(ClaimRefusal(reason: "unreadable: \(String(cString: strerror(errno)))")) }
+        return .success(Int64(info.st_size))
+    }
+
+    private func finishClaim(_ pending: OutgoingFile, partner: ODSCode) -> ClaimOutcome {
+        do {
+            try FileOperations.makeDirectory(spool.outgoingWork(pending.bundleID), mode: 0o700)
+            try move(pending.sourcePath, to: pending.workPath)
+        } catch {
+            log(.error, "claiming \(pending.sourcePath) failed: \(error)", bundle: pending.bundleID, partner: partner.value)
             return .refused(reason: "\(error)")
         }
-        log(.info, "claimed", bundle: id, partner: partner.value, state: "queued")
-        return .claimed(bundleID: id)
+        unfinishedClaims[pending.sourcePath] = nil
+        log(.info, "finished an interrupted claim", bundle: pending.bundleID, partner: partner.value, state: "queued")
+        return .claimed(bundleID: pending.bundleID)
     }
 
     /// Moves a file that cannot be sent to `spool/failed/` with a reason file beside it.
@@ -84,32 +189,30 @@ extension GatewayEngine {
 
     /// Does whatever outgoing work is due: expiries, sealing, deliveries. Returns when the next
     /// retry is due (ms since the epoch), if any.
+    ///
+    /// Reads only what is due (through the journal's indexes), at most `outgoingBatch` bundles
+    /// per call, so a journal of a million bundles or ten thousand queued ones costs no more per
+    /// pass than a few; when more are due the answer is "now".
     public func processOutgoing() async -> Int64? {
         let now = clock.now()
-        var next: Int64?
-        let pending: [OutgoingRecord]
-        do { pending = try journal.outgoing(in: [.queued, .sealed, .delivered]) } catch {
+        let due: [OutgoingRecord]
+        do {
+            for record in try journal.expiredOutgoing(now: now) { expire(record) }
+            due = try journal.dueOutgoing(now: now, limit: Self.outgoingBatch)
+        } catch {
             log(.error, "reading the journal failed: \(error)")
             return now + 1000
         }
-        for var record in pending {
-            if now >= record.expiresAt {
-                expire(record)
-                continue
-            }
-            if record.state == .delivered { continue }
-            guard record.nextAttemptAt <= now else {
-                next = min(next ?? record.nextAttemptAt, record.nextAttemptAt)
-                continue
-            }
+        for var record in due {
             if record.state == .queued { seal(&record) }
             if record.state == .sealed { await deliver(&record) }
-            if record.state != .delivered, !record.state.isFinal {
-                next = min(next ?? record.nextAttemptAt, record.nextAttemptAt)
-            }
         }
-        return next
+        if due.count == Self.outgoingBatch { return now }
+        return try? journal.nextAttemptAt()
     }
+
+    /// Bundles sealed or delivered per pass of ``processOutgoing()``.
+    static let outgoingBatch = 32
 
     func seal(_ record: inout OutgoingRecord) {
         do {
@@ -141,7 +244,9 @@ extension GatewayEngine {
                                                            cooldownMilliseconds: RetryPolicy.milliseconds(settings.breakerCooldown))
         defer { breakers[partner] = breaker }
         guard breaker.allowsAttempt(now: now) else {
+            // Journalled, so that the bundle is not due again (and read again) until then.
             record.nextAttemptAt = now + RetryPolicy.milliseconds(settings.breakerCooldown) / 4
+            if (try? journal.save(record)) == false { record = (try? journal.outgoing(record.bundleID)) ?? record }
             return
         }
         do {

@@ -31,6 +31,9 @@ public actor GatewayEngine {
     /// Mailbox items signed by a key not (yet) in their sender's manifest held here, and when to
     /// look at them again; cleared whenever a partner's newer manifest is accepted.
     var deferred: [String: Int64] = [:]
+    /// Claims journalled whose move out of the outbox failed (a full disk), by original path:
+    /// finished when the file is offered again (at start, ``recover()`` finishes them all).
+    var unfinishedClaims: [String: OutgoingFile] = [:]
 
     /// An engine for the gateway at `home`.
     public init(gateway: Gateway, journal: Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),

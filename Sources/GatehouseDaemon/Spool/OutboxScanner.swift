@@ -8,6 +8,14 @@ public struct OutboxFile: Sendable, Hashable {
     public let name: String
     /// Size when it was judged complete.
     public let size: UInt64
+
+    /// A file in `outbox/<partner>/`.
+    public init(partner: String, path: String, name: String, size: UInt64) {
+        self.partner = partner
+        self.path = path
+        self.name = name
+        self.size = size
+    }
 }
 
 /// Decides when an outbox file is complete, as a value with no I/O (tested without sleeping).
@@ -28,6 +36,14 @@ public struct OutboxScanner: Sendable {
         case claim(OutboxFile)
         /// Refuse the path (move it to failed/) with the reason.
         case refuse(path: String, partner: String?, reason: String)
+
+        /// The path it concerns.
+        public var path: String {
+            switch self {
+            case .claim(let file): file.path
+            case .refuse(let path, _, _): path
+            }
+        }
     }
 
     struct Pending: Sendable {
@@ -105,7 +121,7 @@ public struct OutboxScanner: Sendable {
             handedOut[path] = now
             actions.append(.claim(OutboxFile(partner: file.partner, path: path, name: file.name, size: file.size)))
         }
-        return actions.sorted { "\($0)" < "\($1)" }
+        return actions.sorted { $0.path < $1.path }
     }
 
     /// When a pending file could next become stable.

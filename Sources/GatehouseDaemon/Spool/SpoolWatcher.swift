@@ -20,17 +20,21 @@ public final class SpoolWatcher: Service, Sendable {
     let stableWindow: Duration
     let rescanInterval: Duration
     let logger: Logger
-    let handler: @Sendable (SpoolEvent) async -> Void
+    let handler: @Sendable ([SpoolEvent]) async -> Void
 
-    /// A watcher of `outbox` calling `handler` for every complete record or refusal.
+    /// A watcher of `outbox` calling `handler` with the complete records and refusals it found,
+    /// together (so that records waiting together can be claimed, journalled and synced together).
     public init(outbox: String, stableWindow: Duration, rescanInterval: Duration, logger: Logger,
-                handler: @escaping @Sendable (SpoolEvent) async -> Void) {
+                handler: @escaping @Sendable ([SpoolEvent]) async -> Void) {
         self.outbox = outbox
         self.stableWindow = stableWindow
         self.rescanInterval = rescanInterval
         self.logger = logger
         self.handler = handler
     }
+
+    /// At most this many events reach the handler at once.
+    static let sliceSize = 4096
 
     public func run() async throws {
         mkdir(outbox, 0o700)
@@ -48,11 +52,15 @@ public final class SpoolWatcher: Service, Sendable {
             }
             for change in changes { actions += observe(change.path, renamedIn: change.renamedIn, scanner: &scanner, inotify: inotify, now: now) }
             actions += scanner.due(now: now)
-            for action in actions {
-                switch action {
-                case .claim(let file): await handler(.complete(file))
-                case .refuse(let path, let partner, let reason): await handler(.refused(path: path, partner: partner, reason: reason))
-                }
+            // In slices, so that a full outbox (100,000 files at start) does not hold the engine
+            // for one long claim.
+            for start in stride(from: 0, to: actions.count, by: Self.sliceSize) {
+                await handler(actions[start..<min(start + Self.sliceSize, actions.count)].map { action in
+                    switch action {
+                    case .claim(let file): .complete(file)
+                    case .refuse(let path, let partner, let reason): .refused(path: path, partner: partner, reason: reason)
+                    }
+                })
             }
             let untilDue = scanner.nextCheck().map { max(1, $0 - Self.now()) } ?? 50
             try? await Task.sleep(for: .milliseconds(min(50, untilDue)))

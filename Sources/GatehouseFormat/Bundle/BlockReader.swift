@@ -10,8 +10,9 @@ final class BlockReader {
     private let hooks: SealerTestHooks
 
     init(level: Int32, hooks: SealerTestHooks) {
-        // One block per core in flight keeps both cores busy without holding more than a few MiB.
-        let width = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+        // Two blocks per core in a batch keeps every core busy (blocks differ in how long they
+        // take) while holding only a few MiB.
+        let width = 2 * max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
         encoders = (0..<width).map { _ in BlockEncoder(level: level) }
         raw = (0..<width).map { _ in .allocate(byteCount: PayloadLayout.blockSize, alignment: 16) }
         self.hooks = hooks
@@ -25,13 +26,21 @@ final class BlockReader {
         }
     }
 
-    /// Reads all of `file`, queues its blocks, and returns its SHA-256.
-    func seal(_ file: SealInput, into writer: PayloadWriterThread) throws(FormatError) -> SHA256Digest {
-        let fileHasher = SHA256Hasher()
-        var remaining = file.size
-        while remaining > 0 {
-            var lengths: [Int] = []
-            while lengths.count < raw.count && remaining > 0 {
+    /// Reads every file in order, queues their blocks, and returns each file's SHA-256.
+    ///
+    /// Blocks are gathered across files before each parallel batch, so a bundle of many small
+    /// records (each one block) keeps every core compressing just as one large file does.
+    func seal(_ files: [SealInput], into writer: PayloadWriterThread) throws(FormatError) -> [SHA256Digest] {
+        var digests: [SHA256Digest] = []
+        var lengths: [Int] = []
+        for file in files {
+            let fileHasher = SHA256Hasher()
+            var remaining = file.size
+            while remaining > 0 {
+                if lengths.count == raw.count {
+                    for encoded in encode(lengths) { try writer.append(encoded) }
+                    lengths.removeAll(keepingCapacity: true)
+                }
                 let want = Int(min(UInt64(PayloadLayout.blockSize), remaining))
                 let block = UnsafeMutableRawBufferPointer(rebasing: raw[lengths.count][0..<want])
                 let got: Int
@@ -43,10 +52,11 @@ final class BlockReader {
                 lengths.append(want)
                 remaining -= UInt64(want)
             }
-            for encoded in encode(lengths) { try writer.append(encoded) }
+            try checkEnd(of: file)
+            digests.append(fileHasher.finalize())
         }
-        try checkEnd(of: file)
-        return fileHasher.finalize()
+        for encoded in encode(lengths) { try writer.append(encoded) }
+        return digests
     }
 
     /// Encodes the first `lengths.count` buffers, in parallel when there are several.
@@ -58,6 +68,7 @@ final class BlockReader {
             results.deallocate()
         }
         let work = EncodeWork(encoders: encoders, raw: raw, lengths: lengths, results: results, hooks: hooks)
+        if lengths.isEmpty { return [] }
         if lengths.count == 1 { work.run(0) } else { DispatchQueue.concurrentPerform(iterations: lengths.count) { work.run($0) } }
         return Array(results)
     }

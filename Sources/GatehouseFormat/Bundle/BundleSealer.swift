@@ -122,10 +122,9 @@ public struct BundleSealer {
         do {
             try writer.append(FileTable.encode(files.map { FileTableEntry(name: $0.name, size: $0.size) }))
             let reader = BlockReader(level: compressionLevel, hooks: hooks)
-            var manifestFiles: [ManifestFile] = []
-            for file in files {
-                let digest = try reader.seal(file, into: writer)
-                manifestFiles.append(ManifestFile(name: file.name, size: file.size, sha256: digest, nhsNumber: file.nhsNumber))
+            let digests = try reader.seal(files, into: writer)
+            let manifestFiles = zip(files, digests).map { file, digest in
+                ManifestFile(name: file.name, size: file.size, sha256: digest, nhsNumber: file.nhsNumber)
             }
             // Inner signature: the sender signs the manifest, which names every recipient, inside
             // the encryption (sign-encrypt-sign, FORMAT.md §3.6).

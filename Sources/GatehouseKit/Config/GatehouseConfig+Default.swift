@@ -31,6 +31,11 @@ extension GatehouseConfig {
         stable_window = "2s"
         # Acknowledged originals: "keep" (move to spool/sent/) or "delete".
         retention = "keep"
+        # Records waiting for the same partner travel together in one bundle, with one
+        # receipt: at most bundle_max_files records and bundle_max_mb MiB of them (a larger
+        # record travels alone). bundle_max_files = 1 sends each record in its own bundle.
+        bundle_max_files = 256
+        bundle_max_mb = 16
 
         [collector]
         # How often this gateway's own mailbox is checked. A relay running gatehouse

@@ -29,6 +29,10 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var stableWindow: Duration = .seconds(2)
     /// Acknowledged originals: keep or delete.
     public var retention = Retention.keep
+    /// At most this many records waiting for the same partner travel in one bundle.
+    public var bundleMaxFiles = 256
+    /// Records travel together in one bundle up to this many MiB (a larger record travels alone).
+    public var bundleMaxMiB = 16
     /// How often the own mailbox is checked.
     public var pollInterval: Duration = .seconds(1)
     /// Per-partner mailbox overrides.
@@ -81,6 +85,8 @@ public struct GatehouseConfig: Sendable, Equatable {
                     throw at("expected \"keep\" or \"delete\"")
                 }
                 config.retention = retention
+            case "spool.bundle_max_files": config.bundleMaxFiles = try integer(entry, at, in: 1...512)
+            case "spool.bundle_max_mb": config.bundleMaxMiB = try integer(entry, at, in: 1...1024)
             case "collector.poll_interval": config.pollInterval = try duration(entry, at)
             default:
                 let parts = key.split(separator: ".")

@@ -86,9 +86,12 @@ public final class DurableFile: ByteSink {
 
     /// Flushes, fsyncs and publishes the file under its final name. Fails with `EEXIST` if that
     /// name exists, unless `replacing`, when the old file is replaced atomically.
-    public func commit(replacing: Bool = false) throws(SystemError) {
+    ///
+    /// With `deferringSync`, neither the file nor its folder is synced here: the caller must
+    /// sync them (``syncFileSystem(of:)``) before anything depends on the file surviving a crash.
+    public func commit(replacing: Bool = false, deferringSync: Bool = false) throws(SystemError) {
         try flush()
-        guard fsync(fd) == 0 else { throw SystemError("syncing", temporaryPath) }
+        guard deferringSync || fsync(fd) == 0 else { throw SystemError("syncing", temporaryPath) }
         guard close(fd) == 0 else { fd = -1; throw SystemError("closing", temporaryPath) }
         fd = -1
         if replacing {
@@ -97,7 +100,7 @@ public final class DurableFile: ByteSink {
             try DurableFile.renameNoReplace(temporaryPath, path)
         }
         committed = true
-        try DurableFile.syncFolder(Self.split(path).folder)
+        if !deferringSync { try DurableFile.syncFolder(Self.split(path).folder) }
     }
 
     /// Abandons the file: the temporary name is removed, nothing is published.
@@ -121,6 +124,15 @@ public final class DurableFile: ByteSink {
         guard fd >= 0 else { throw SystemError("opening folder", folder) }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw SystemError("syncing folder", folder) }
+    }
+
+    /// Writes out everything pending on the file system holding `folder` (syncfs(2)): one
+    /// journal commit for many files written with deferred syncs.
+    public static func syncFileSystem(of folder: String) throws(SystemError) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("opening folder", folder) }
+        defer { close(fd) }
+        guard gatehouse_syncfs(fd) == 0 else { throw SystemError("syncing the file system of", folder) }
     }
 
     /// Splits a path into folder (`.` when none) and last component.

@@ -21,6 +21,7 @@ public final class StagedPublisher: OpenedFileSink {
     private var current: DurableFile?
     private var published = false
     private var names: [String] = []
+    private var deferredSync = false
 
     /// Prepares to publish into `destination`, which must not exist or be an empty folder.
     /// The staging folder is created in `stagingParent` (default: beside the destination),
@@ -58,9 +59,16 @@ public final class StagedPublisher: OpenedFileSink {
     public func write(_ bytes: UnsafeRawBufferPointer) throws { try current!.write(bytes) }
 
     public func endFile() throws {
-        try current!.commit()
+        // The first few files are synced one by one; after that, one file-system sync at
+        // publish() costs far less than an fsync per file (a bundle of hundreds of records).
+        let deferring = names.count > Self.filesSyncedSingly
+        try current!.commit(deferringSync: deferring)
+        deferredSync = deferredSync || deferring
         current = nil
     }
+
+    /// Files synced as they are written; later ones are synced together by ``publish()``.
+    static let filesSyncedSingly = 4
 
     /// Adds a Gatehouse file (manifest copies) to the staging folder.
     public func addFile(named name: String, contents: [UInt8]) throws(SystemError) {
@@ -72,6 +80,7 @@ public final class StagedPublisher: OpenedFileSink {
 
     /// Publishes the staging folder as the destination, atomically.
     public func publish() throws(SystemError) {
+        if deferredSync { try DurableFile.syncFileSystem(of: staging) }
         try DurableFile.syncFolder(staging)
         // An empty destination folder is replaced; anything else in the way is an error.
         if rmdir(destination) != 0 && errno != ENOENT {
