@@ -53,7 +53,10 @@ json.dump(dict(
 ), open(sys.argv[1], "w"), indent=1)
 PY
 
-python3 "$root/scripts/lib/bench_rows.py" run "$work/config.json"
+# In the background so that a SIGTERM to this script reaches it (cleanup stops it; it stops the daemons).
+python3 "$root/scripts/lib/bench_rows.py" run "$work/config.json" & pids+=($!)
+trap 'exit 143' TERM
+wait $!
 bench_machine "$root/bench/work" > machine.md
 python3 "$root/scripts/lib/bench_rows.py" assemble "$results" machine.md "$root/bench/RESULTS.md"
 echo "wrote bench/RESULTS.md"
