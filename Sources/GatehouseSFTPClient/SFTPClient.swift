@@ -156,8 +156,8 @@ public struct SFTPClient: Sendable {
         return names
     }
 
-    /// Downloads `remote` into the new local file `local`, durably (temporary name, fsync,
-    /// rename). The remote handle is closed however it ends; a server that sends more bytes than
+    /// Downloads `remote` into the new local file `local` (temporary name, then rename; not
+    /// synced: a fetched copy is scratch while the original stays on the server). The remote handle is closed however it ends; a server that sends more bytes than
     /// the file's size, or an empty DATA reply, is refused rather than followed.
     public func download(_ remote: String, to local: String) async throws {
         let file = try handle(await connection.request { .open(id: $0, path: remote, flags: .read, attributes: SFTPAttributes()) }, remote)
@@ -187,7 +187,7 @@ public struct SFTPClient: Sendable {
                     }
                 }
                 guard offset == size else { throw SFTPClientError.protocolError("\(remote) ended after \(offset) of its \(size) bytes") }
-                do { try out.commit() } catch { throw SFTPClientError.local("saving \(local): \(error)") }
+                do { try out.commit(sync: .none) } catch { throw SFTPClientError.local("saving \(local): \(error)") }
             } catch {
                 out.discard()
                 throw error

@@ -191,7 +191,8 @@ extension GatewayEngine {
     func sendReceipt(_ receipt: [UInt8], for id: BundleID, to sender: ODSCode) async throws {
         let local = "\(spool.work)/in/\(id.hex).\(own.org.value).ghr"
         removeTree(local)
-        try FileOperations.createExclusively(at: local, contents: receipt, mode: 0o600)
+        // Scratch: the receipt is in the journal, and the upload itself is made durable.
+        try FileOperations.createScratch(at: local, contents: receipt, mode: 0o600)
         defer { unlink(local) }
         try await transport(for: sender).deliver(local, to: sender, as: MailboxName.receipt(id, from: own.org))
     }

@@ -319,9 +319,7 @@ extension GatewayEngine {
     func nonDeliveryReport(_ record: OutgoingRecord, reason: String) throws {
         let folder = "\(spool.failed)/\(record.bundleID)"
         try FileOperations.makeDirectory(folder, mode: 0o700)
-        for file in try journal.files(of: record.bundleID) where exists(file.workPath) {
-            try move(file.workPath, to: "\(folder)/\(file.name)")
-        }
+        try moveAll(try journal.files(of: record.bundleID).filter { exists($0.workPath) }.map { ($0.workPath, "\(folder)/\($0.name)") })
         writeReason("NOT DELIVERED to \(record.partner): \(reason)\nbundle \(record.bundleID), claimed at \(RFC3339.format(UInt64(record.createdAt / 1000)) ?? "?")", to: "\(folder)/reason.txt")
         unlink(spool.sealedBundle(record.bundleID))
         rmdir(spool.outgoingWork(record.bundleID))

@@ -100,7 +100,7 @@ extension GatewayEngine {
         if settings.keepSent {
             let folder = "\(spool.sent)/\(record.bundleID)"
             try FileOperations.makeDirectory(folder, mode: 0o700)
-            for file in files where exists(file.workPath) { try move(file.workPath, to: "\(folder)/\(file.name)") }
+            try moveAll(files.filter { exists($0.workPath) }.map { ($0.workPath, "\(folder)/\($0.name)") })
         } else {
             for file in files { removeTree(file.workPath) }
         }

@@ -120,9 +120,18 @@ public actor GatewayEngine {
 
     /// Renames durably (both folders synced).
     nonisolated func move(_ from: String, to: String) throws {
-        guard rename(from, to) == 0 else { throw SystemError("moving \(from) to", to) }
-        try DurableFile.syncFolder(DurableFile.split(to).folder)
-        try DurableFile.syncFolder(DurableFile.split(from).folder)
+        try moveAll([(from, to)])
+    }
+
+    /// Renames each pair, then syncs every folder involved once (a bundle of hundreds of files
+    /// costs two folder syncs, not hundreds).
+    nonisolated func moveAll(_ moves: [(from: String, to: String)]) throws {
+        var folders: [String] = []
+        for (from, to) in moves {
+            guard rename(from, to) == 0 else { throw SystemError("moving \(from) to", to) }
+            for folder in [DurableFile.split(to).folder, DurableFile.split(from).folder] where !folders.contains(folder) { folders.append(folder) }
+        }
+        for folder in folders { try DurableFile.syncFolder(folder) }
     }
 
     nonisolated func removeTree(_ path: String) {

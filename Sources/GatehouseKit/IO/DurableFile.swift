@@ -87,11 +87,12 @@ public final class DurableFile: ByteSink {
     /// Flushes, fsyncs and publishes the file under its final name. Fails with `EEXIST` if that
     /// name exists, unless `replacing`, when the old file is replaced atomically.
     ///
-    /// With `deferringSync`, neither the file nor its folder is synced here: the caller must
-    /// sync them (``syncFileSystem(of:)``) before anything depends on the file surviving a crash.
-    public func commit(replacing: Bool = false, deferringSync: Bool = false) throws(SystemError) {
+    /// `sync` says what is synced here: by default the file and its folder. `.file` leaves the
+    /// folder to the caller (several files in one folder, synced once); `.none` leaves both (a
+    /// scratch copy, or a caller that syncs the whole file system with ``syncFileSystem(of:)``).
+    public func commit(replacing: Bool = false, sync: Sync = .fileAndFolder) throws(SystemError) {
         try flush()
-        guard deferringSync || fsync(fd) == 0 else { throw SystemError("syncing", temporaryPath) }
+        guard sync == .none || fsync(fd) == 0 else { throw SystemError("syncing", temporaryPath) }
         guard close(fd) == 0 else { fd = -1; throw SystemError("closing", temporaryPath) }
         fd = -1
         if replacing {
@@ -100,7 +101,17 @@ public final class DurableFile: ByteSink {
             try DurableFile.renameNoReplace(temporaryPath, path)
         }
         committed = true
-        if !deferringSync { try DurableFile.syncFolder(Self.split(path).folder) }
+        if sync == .fileAndFolder { try DurableFile.syncFolder(Self.split(path).folder) }
+    }
+
+    /// What ``commit(replacing:sync:)`` syncs.
+    public enum Sync: Sendable {
+        /// The file, then its folder (the rename): durable on return.
+        case fileAndFolder
+        /// The file only; the caller syncs the folder.
+        case file
+        /// Nothing; the caller syncs, or the file is a scratch copy that may be lost in a crash.
+        case none
     }
 
     /// Abandons the file: the temporary name is removed, nothing is published.

@@ -16,6 +16,11 @@ public enum FileOperations {
         try write(contents, to: path, mode: mode, replacing: false)
     }
 
+    /// Creates a scratch file that is not synced (it may be lost in a crash): a copy to upload.
+    public static func createScratch(at path: String, contents: [UInt8], mode: UInt32) throws(KitError) {
+        try write(contents, to: path, mode: mode, replacing: false, sync: .none)
+    }
+
     /// Replaces (or creates) `path` atomically: readers see the old file or the new one.
     public static func replaceAtomically(at path: String, contents: [UInt8], mode: UInt32) throws(KitError) {
         try write(contents, to: path, mode: mode, replacing: true)
@@ -26,18 +31,20 @@ public enum FileOperations {
         try write(contents, to: path, mode: mode, replacing: true)
     }
 
-    private static func write(_ contents: [UInt8], to path: String, mode: UInt32, replacing: Bool) throws(KitError) {
+    private static func write(_ contents: [UInt8], to path: String, mode: UInt32, replacing: Bool,
+                              sync: DurableFile.Sync = .fileAndFolder) throws(KitError) {
         let result = contents.withUnsafeBytes { bytes in
-            Result { () throws(KitError) in try write(bytes, to: path, mode: mode, replacing: replacing) }
+            Result { () throws(KitError) in try write(bytes, to: path, mode: mode, replacing: replacing, sync: sync) }
         }
         try result.get()
     }
 
-    private static func write(_ contents: UnsafeRawBufferPointer, to path: String, mode: UInt32, replacing: Bool) throws(KitError) {
+    private static func write(_ contents: UnsafeRawBufferPointer, to path: String, mode: UInt32, replacing: Bool,
+                              sync: DurableFile.Sync = .fileAndFolder) throws(KitError) {
         do {
             let file = try DurableFile(path: path, mode: mode_t(mode))
             try file.writeAll(contents)
-            try file.commit(replacing: replacing)
+            try file.commit(replacing: replacing, sync: sync)
         } catch {
             if error.code == EEXIST { throw .fileExists("\(path) already exists", path: path) }
             throw kitError(error)

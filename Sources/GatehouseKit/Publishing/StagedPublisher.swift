@@ -61,8 +61,9 @@ public final class StagedPublisher: OpenedFileSink {
     public func endFile() throws {
         // The first few files are synced one by one; after that, one file-system sync at
         // publish() costs far less than an fsync per file (a bundle of hundreds of records).
+        // The staging folder itself is synced once, by publish().
         let deferring = names.count > Self.filesSyncedSingly
-        try current!.commit(deferringSync: deferring)
+        try current!.commit(sync: deferring ? .none : .file)
         deferredSync = deferredSync || deferring
         current = nil
     }
@@ -74,7 +75,7 @@ public final class StagedPublisher: OpenedFileSink {
     public func addFile(named name: String, contents: [UInt8]) throws(SystemError) {
         let file = try DurableFile(path: "\(staging)/\(name)")
         try contents.withUnsafeBytes { bytes in Result { () throws(SystemError) in try file.writeAll(bytes) } }.get()
-        try file.commit()
+        try file.commit(sync: .file)
         names.append(name)
     }
 

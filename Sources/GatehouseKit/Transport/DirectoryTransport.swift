@@ -52,7 +52,8 @@ public struct DirectoryTransport: MailboxTransport {
         let source = try FileSource(path: "\(folder(of: org))/\(name)", followLinks: false)
         let file = try DurableFile(path: path, mode: 0o600)
         try FileOperations.copy(source, into: file)
-        try file.commit()
+        // Scratch: the mailbox keeps the original until it has been handled.
+        try file.commit(sync: .none)
     }
 
     public func remove(_ name: String, from org: ODSCode) async throws {

@@ -14,7 +14,9 @@ public protocol MailboxTransport: Sendable {
     /// The final names waiting in `org`'s mailbox.
     func list(_ org: ODSCode) async throws -> [String]
 
-    /// Copies `name` from `org`'s mailbox to the new local file `path`.
+    /// Copies `name` from `org`'s mailbox to the new local file `path`. The copy is scratch, not
+    /// synced: the original stays in the mailbox until it has been handled, and a crash before
+    /// that fetches it again.
     func fetch(_ name: String, from org: ODSCode, to path: String) async throws
 
     /// Removes `name` from `org`'s mailbox; removing what is already gone is not an error.
