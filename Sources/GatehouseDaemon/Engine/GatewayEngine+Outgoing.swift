@@ -203,12 +203,30 @@ extension GatewayEngine {
             log(.error, "reading the journal failed: \(error)")
             return now + 1000
         }
+        var heldUntil: Int64?
+        var worked = false
         for var record in due {
+            // A retry the journal could not record (a full disk) waits here instead.
+            if let held = heldBack[record.bundleID], held.until > now {
+                heldUntil = min(heldUntil ?? held.until, held.until)
+                continue
+            }
+            worked = true
             if record.state == .queued { seal(&record) }
             if record.state == .sealed { await deliver(&record) }
         }
-        if due.count == Self.outgoingBatch { return now }
-        return try? journal.nextAttemptAt()
+        if due.count == Self.outgoingBatch && worked { return now }
+        // The journal's earliest attempt, unless it is already past (a held-back retry): then
+        // look again within a second.
+        let journalNext = (try? journal.nextAttemptAt()).flatMap { $0 }.map { $0 > now ? $0 : now + 1000 }
+        return [heldUntil, journalNext].compactMap { $0 }.min()
+    }
+
+    /// Remembers a retry's time and count in memory as well as in the journal: when the journal
+    /// cannot be written (a full disk), the retry still waits and backs off instead of spinning.
+    func holdBack(_ record: OutgoingRecord) {
+        if heldBack.count >= 100_000 { heldBack = heldBack.filter { $0.value.until > record.updatedAt } }
+        heldBack[record.bundleID] = (record.nextAttemptAt, record.attempts)
     }
 
     /// Bundles sealed or delivered per pass of ``processOutgoing()``.
@@ -246,6 +264,7 @@ extension GatewayEngine {
         guard breaker.allowsAttempt(now: now) else {
             // Journalled, so that the bundle is not due again (and read again) until then.
             record.nextAttemptAt = now + RetryPolicy.milliseconds(settings.breakerCooldown) / 4
+            holdBack(record)
             if (try? journal.save(record)) == false { record = (try? journal.outgoing(record.bundleID)) ?? record }
             return
         }
@@ -273,14 +292,16 @@ extension GatewayEngine {
     }
 
     func retryLater(_ record: inout OutgoingRecord, error: String) {
-        record.attempts += 1
+        record.attempts = max(record.attempts, heldBack[record.bundleID]?.attempts ?? 0) + 1
         let delay = settings.retry.delayMilliseconds(afterFailures: record.attempts, using: &random)
         record.nextAttemptAt = clock.now() + delay
         record.lastError = error
         record.updatedAt = clock.now()
+        holdBack(record)
         if (try? journal.save(record)) == false {
             // Made final meanwhile (its receipt arrived): nothing to retry.
             record = (try? journal.outgoing(record.bundleID)) ?? record
+            heldBack[record.bundleID] = nil
             return
         }
         log(.warning, "\(error); retrying in \(delay) ms", bundle: record.bundleID, partner: record.partner, state: record.state.rawValue)

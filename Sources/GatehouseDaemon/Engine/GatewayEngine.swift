@@ -34,6 +34,9 @@ public actor GatewayEngine {
     /// Claims journalled whose move out of the outbox failed (a full disk), by original path:
     /// finished when the file is offered again (at start, ``recover()`` finishes them all).
     var unfinishedClaims: [String: OutgoingFile] = [:]
+    /// Each retrying bundle's next attempt and attempt count, also kept here so that a journal
+    /// that cannot be written (a full disk) does not make the delivery loop spin.
+    var heldBack: [String: (until: Int64, attempts: Int)] = [:]
 
     /// An engine for the gateway at `home`.
     public init(gateway: Gateway, journal: Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),
