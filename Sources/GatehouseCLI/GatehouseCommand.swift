@@ -32,6 +32,8 @@ public struct GatehouseCommand: ParsableCommand {
             OpenCommand.self,
             InspectCommand.self,
             DeliverCommand.self,
+            SendCommand.self,
+            ReceiptCommand.self,
             StatusCommand.self,
             InboxCommand.self,
             RunCommand.self,

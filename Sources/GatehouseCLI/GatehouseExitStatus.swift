@@ -17,6 +17,7 @@
 /// | 12 | invalid input (bad file name, unreadable input, output exists, invalid ODS code or name) |
 /// | 13 | I/O error |
 /// | 14 | revoked key |
+/// | 15 | not acknowledged (no receipt yet, the bundle failed or expired, or `send --wait` timed out) |
 /// | 64 | usage error (reported by the argument parser, with usage text) |
 public enum GatehouseExitStatus: Int32, Sendable, CaseIterable {
     /// Success.
@@ -47,6 +48,8 @@ public enum GatehouseExitStatus: Int32, Sendable, CaseIterable {
     case ioError = 13
     /// A signature by a revoked key.
     case revokedKey = 14
+    /// The bundle is not acknowledged: no receipt yet, it failed or expired, or waiting timed out.
+    case notAcknowledged = 15
     /// A usage error, reported by the argument parser.
     case usage = 64
 }

@@ -233,6 +233,18 @@ public final class Journal: Sendable {
         }
     }
 
+    /// The newest claim of a file dropped at `sourcePath` whose bundle was created at or after
+    /// `since` (ms since the epoch), if any: how `gatehouse send --wait` finds the bundle a file
+    /// it put into the outbox travels in (records waiting together share one bundle).
+    public func claim(sourcePath: String, since: Int64) throws -> OutgoingFile? {
+        try queue.read { db in
+            try OutgoingFile.fetchOne(db, sql: """
+                SELECT f.* FROM outgoingFile f JOIN outgoing o ON o.bundleID = f.bundleID
+                WHERE f.sourcePath = ? AND o.createdAt >= ? ORDER BY o.createdAt DESC LIMIT 1
+                """, arguments: [sourcePath, since])
+        }
+    }
+
     /// True when a claimed original at `sourcePath` is already journalled (crash recovery).
     public func isClaimed(sourcePath: String) throws -> Bool {
         try queue.read { db in try OutgoingFile.filter(Column("sourcePath") == sourcePath).fetchCount(db) > 0 }

@@ -1,0 +1,68 @@
+import ArgumentParser
+import GatehouseDaemon
+import GatehouseFormat
+import GatehouseJournal
+import GatehouseKit
+
+/// `gatehouse receipt show ID`: an outgoing bundle's receipt, verified again, in plain words.
+struct ReceiptCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "receipt",
+        abstract: "Show the signed receipts partners sent back for outgoing bundles.",
+        discussion: """
+            Examples:
+              gatehouse receipt show 1b7ddb06a713afcafe9a3b7a411677de
+              gatehouse receipt show 1b7ddb06a713afcafe9a3b7a411677de --json
+            """,
+        subcommands: [Show.self]
+    )
+
+    /// `gatehouse receipt show ID [--json]`.
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify an outgoing bundle's stored receipt again and show it in plain words.",
+            discussion: """
+                Reads the receipt the gateway stored for the bundle (`gatehouse status` lists \
+                bundle ids), checks it again against the partner's pinned identity card (who \
+                signed it, with which key, and whether that key was good when it signed) and \
+                prints who received what (file names, sizes and SHA-256 digests), when, and \
+                whether the digest it names is that of the bundle sent. A bundle without a \
+                receipt yet exits with status 15; a receipt that does not verify exits with the \
+                status of the failed check (5 for a bad signature).
+
+                JSON: {"bundle_id", "partner", "partner_name", "sender", "state", "disposition", \
+                "reason", "received_at", "bundle_sha256", "sent_sha256", "bundle_matches", \
+                "manifest_sha256", "files": [{"name", "size", "sha256"}], "signer_key_id", \
+                "root_fingerprint", "note", "verdict"}.
+
+                Examples:
+                  gatehouse receipt show 1b7ddb06a713afcafe9a3b7a411677de
+                  gatehouse receipt show --json 1b7ddb06a713afcafe9a3b7a411677de
+                """)
+
+        @OptionGroup var homeOptions: HomeOptions
+
+        @Flag(name: .long, help: "Print JSON.")
+        var json = false
+
+        @Argument(help: ArgumentHelp("The outgoing bundle's id (32 hex digits).", valueName: "bundle-id"))
+        var bundleID: String
+
+        func run() throws {
+            let home = try homeOptions.initialised()
+            let id: BundleID
+            do { id = try BundleID(hex: bundleID.lowercased()) } catch {
+                throw CommandFailure(status: .invalidInput, message: "\(bundleID.debugDescription) is not a bundle id (32 hex digits)",
+                                     hint: "`gatehouse status` lists the outgoing bundles and their ids")
+            }
+            guard let journal = try Journal.openForReading(path: SpoolLayout(home: home).journal),
+                  let record = try journal.outgoing(id.hex) else {
+                throw CommandFailure(status: .invalidInput, message: "no outgoing bundle \(id) in \(home.path)",
+                                     hint: "`gatehouse status` lists the outgoing bundles; receipts for bundles you received are sent, not kept here")
+            }
+            let report = try ReceiptReport(record, journal: journal, home: home)
+            if json { return print(try JSONOutput.encode(report)) }
+            report.printText()
+        }
+    }
+}
