@@ -81,43 +81,6 @@ while ((SECONDS < deadline)); do
     sleep 1
 done
 
-GH="$gatehouse" python3 - "$work" "$records" "$killed" <<'PY'
-import hashlib, json, os, subprocess, sys
-work, records, killed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-problems = []
-def status(home):
-    out = subprocess.run([os.environ["GH"], "status", "--home", f"{work}/{home}", "--json"], capture_output=True, text=True)
-    return json.loads(out.stdout)
-summary = {}
-for sender, home, receiver, rhome in [("A81001", "practice", "YOI123", "prison"), ("YOI123", "prison", "A81001", "practice")]:
-    expected = {n: hashlib.sha256(open(f"{work}/expected/{sender}/{n}", "rb").read()).hexdigest() for n in os.listdir(f"{work}/expected/{sender}")}
-    published = {}
-    base = f"{work}/{rhome}/spool/received/{sender}"
-    for bundle in (os.listdir(base) if os.path.isdir(base) else []):
-        if bundle.startswith("."):
-            problems.append(f"staging folder visible under received/: {bundle}")
-            continue
-        for n in os.listdir(f"{base}/{bundle}"):
-            if n.startswith(".gatehouse-manifest"): continue
-            published.setdefault(n, []).append(hashlib.sha256(open(f"{base}/{bundle}/{n}", "rb").read()).hexdigest())
-    acked = [b for b in status(home) if b["state"] == "acknowledged"]
-    ack_names = {}
-    for b in acked:
-        for f in b["files"]: ack_names[f["name"]] = ack_names.get(f["name"], 0) + 1
-    missing = [n for n in expected if n not in published]
-    dup = [n for n, v in published.items() if len(v) > 1]
-    wrong = [n for n, v in published.items() if n in expected and any(h != expected[n] for h in v)]
-    unacked = [n for n in expected if ack_names.get(n, 0) != 1]
-    states = {}
-    for b in status(home): states[b["state"]] = states.get(b["state"], 0) + 1
-    summary[f"{sender}->{receiver}"] = dict(sent=len(expected), published=sum(len(v) for v in published.values()), distinct=len(published),
-                                           acknowledged=len(acked), missing=len(missing), duplicates=len(dup), corrupted=len(wrong),
-                                           not_acked_once=len(unacked), states=states)
-    for label, items in [("missing", missing), ("published twice", dup), ("corrupted", wrong), ("not acknowledged exactly once", unacked)]:
-        if items: problems.append(f"{sender}->{receiver} {label}: {sorted(items)[:5]}{' …' if len(items) > 5 else ''}")
-print(f"crash test: {records} records, {killed} kill -9s")
-for k, v in summary.items(): print(f"  {k}: {json.dumps(v)}")
-if problems:
-    print("PROBLEMS:"); [print("  " + p) for p in problems]; sys.exit(1)
-print("every record published exactly once with identical bytes and acknowledged exactly once")
-PY
+python3 "$root/scripts/lib/check-exactly-once.py" --gatehouse "$gatehouse" --expected "$work/expected" \
+    --title "crash test: $records records, $killed kill -9s" \
+    "A81001:$work/practice:YOI123:$work/prison" "YOI123:$work/prison:A81001:$work/practice"
