@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseCrypto
 
 /// Where an opener puts decrypted files. Files arrive one after another, in manifest order;
@@ -15,7 +16,10 @@ public protocol OpenedFileSink: AnyObject {
 /// file table, each file's blocks (inflated within their declared sizes), then the manifest.
 ///
 /// An explicit state machine: every state knows exactly how many bytes it may accept, so the
-/// memory it holds is bounded by the largest block (1 MiB) or the manifest (2 MiB).
+/// memory it holds is bounded by a few blocks (1 MiB each) or the manifest (2 MiB).
+///
+/// DEFLATE blocks are independent (FORMAT.md §3.5), so several are gathered and inflated on all
+/// cores at once; what reaches the sink (file starts, bytes, file ends) keeps the stream's order.
 final class PlaintextStreamParser {
     private enum State {
         case fileTable
@@ -30,23 +34,49 @@ final class PlaintextStreamParser {
     /// Upper bound of an encoded file table.
     static let maxFileTableLength = 4 + PayloadLayout.maxFiles * (2 + FileNameRule.maxLength + 8)
 
+    /// What reaches the sink, in stream order, held while inflations are pending.
+    private enum Output {
+        case begin(file: Int)
+        case bytes([UInt8])
+        case inflated(slot: Int, file: Int)
+        case end(file: Int)
+    }
+
     private var state = State.fileTable
     private var pending: [UInt8] = []
     private let sink: any OpenedFileSink
-    private let inflater = BlockInflater()
-    private let inflated = UnsafeMutableRawBufferPointer.allocate(byteCount: PayloadLayout.blockSize, alignment: 16)
     private var fileHasher = SHA256Hasher()
+    /// One inflater, compressed block and output buffer per slot; `used` slots wait for `flush()`.
+    private let inflaters: [BlockInflater]
+    private var compressed: [[UInt8]]
+    private let inflated: [UnsafeMutableRawBufferPointer]
+    private var rawLengths: [Int]
+    private var used = 0
+    private var held: [Output] = []
+    private var heldBytes = 0
+    /// Stored bytes held behind pending inflations before they are all flushed.
+    private static let maxHeldBytes = 4 << 20
 
     private(set) var entries: [FileTableEntry] = []
     private(set) var digests: [SHA256Digest] = []
     private(set) var manifestBytes: [UInt8]?
 
-    init(sink: any OpenedFileSink) { self.sink = sink }
+    init(sink: any OpenedFileSink) {
+        self.sink = sink
+        let width = 2 * max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+        inflaters = (0..<width).map { _ in BlockInflater() }
+        compressed = Array(repeating: [], count: width)
+        inflated = (0..<width).map { _ in .allocate(byteCount: PayloadLayout.blockSize, alignment: 16) }
+        rawLengths = Array(repeating: 0, count: width)
+    }
 
     deinit {
-        // The buffer held patient data.
-        wipe(inflated)
-        inflated.deallocate()
+        // The buffers held patient data.
+        for buffer in inflated {
+            wipe(buffer)
+            buffer.deallocate()
+        }
+        for event in held { if case .bytes(var bytes) = event { bytes.withUnsafeMutableBytes { wipe($0) } } }
     }
 
     /// True when the stream has been completely parsed.
@@ -95,15 +125,12 @@ final class PlaintextStreamParser {
                 }
 
             case .deflateData(let file, let remaining, let rawLength, let storedLength):
-                guard let compressed = take(storedLength, from: &rest) else { continue }
-                let out = UnsafeMutableRawBufferPointer(rebasing: inflated[0..<rawLength])
-                do {
-                    // An untyped closure: typed throws through stdlib's rethrows crashes the compiler.
-                    try compressed.withUnsafeBytes { c in try inflater.decompress(c, into: out) }
-                } catch {
-                    throw .decompressionFailed("\(entries[file].name.debugDescription): \(error)")
-                }
-                try emit(UnsafeRawBufferPointer(out))
+                guard let block = take(storedLength, from: &rest) else { continue }
+                compressed[used] = block
+                rawLengths[used] = rawLength
+                held.append(.inflated(slot: used, file: file))
+                used += 1
+                if used == inflaters.count { try flush() }
                 try endBlock(file: file, remaining: remaining)
 
             case .manifestLength:
@@ -137,13 +164,12 @@ final class PlaintextStreamParser {
 
     private func startFile(_ index: Int) throws(FormatError) {
         guard index < entries.count else {
+            // Every file reaches the sink before the manifest is read.
+            try flush()
             state = .manifestLength
             return
         }
-        do { try sink.beginFile(entries[index], index: index) } catch let error as FormatError { throw error } catch {
-            throw .io("writing \(entries[index].name.debugDescription) failed: \(error)")
-        }
-        fileHasher = SHA256Hasher()
+        try output(.begin(file: index))
         if entries[index].size == 0 {
             try finishFile(index)
         } else {
@@ -176,16 +202,107 @@ final class PlaintextStreamParser {
         if left == 0 { try finishFile(file) } else { state = .blockHeader(file: file, remaining: left) }
     }
 
+    /// Stored bytes: to the sink at once, or held (copied) behind pending inflations.
     private func emit(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
-        fileHasher.update(bytes)
-        do { try sink.write(bytes) } catch let error as FormatError { throw error } catch { throw .io("writing a file failed: \(error)") }
+        guard used > 0 else { return try write(bytes) }
+        held.append(.bytes(Array(bytes)))
+        heldBytes += bytes.count
+        if heldBytes >= Self.maxHeldBytes { try flush() }
     }
 
     private func finishFile(_ index: Int) throws(FormatError) {
-        digests.append(fileHasher.finalize())
-        do { try sink.endFile() } catch let error as FormatError { throw error } catch {
-            throw .io("writing \(entries[index].name.debugDescription) failed: \(error)")
-        }
+        try output(.end(file: index))
         try startFile(index + 1)
+    }
+
+    /// Performs `event` now when nothing is pending, else holds it in order.
+    private func output(_ event: Output) throws(FormatError) {
+        if used > 0 { held.append(event) } else { try perform(event) }
+    }
+
+    /// Inflates the gathered blocks on all cores, then hands everything held to the sink in order.
+    private func flush() throws(FormatError) {
+        let failures = InflateWork(inflaters: inflaters, compressed: compressed, inflated: inflated, rawLengths: rawLengths).run(count: used)
+        let events = held
+        held.removeAll(keepingCapacity: true)
+        heldBytes = 0
+        let count = used
+        used = 0
+        defer { for i in 0..<count { compressed[i] = [] } }
+        for event in events {
+            if case .inflated(let slot, let file) = event, let failure = failures[slot] {
+                throw .decompressionFailed("\(entries[file].name.debugDescription): \(failure)")
+            }
+            try perform(event)
+        }
+    }
+
+    private func perform(_ event: Output) throws(FormatError) {
+        switch event {
+        case .begin(let index):
+            do { try sink.beginFile(entries[index], index: index) } catch let error as FormatError { throw error } catch {
+                throw .io("writing \(entries[index].name.debugDescription) failed: \(error)")
+            }
+            fileHasher = SHA256Hasher()
+        case .bytes(var bytes):
+            try withBytes(bytes) { (b) throws(FormatError) in try write(b) }
+            bytes.withUnsafeMutableBytes { wipe($0) }
+        case .inflated(let slot, _):
+            try write(UnsafeRawBufferPointer(rebasing: inflated[slot][0..<rawLengths[slot]]))
+        case .end(let index):
+            digests.append(fileHasher.finalize())
+            do { try sink.endFile() } catch let error as FormatError { throw error } catch {
+                throw .io("writing \(entries[index].name.debugDescription) failed: \(error)")
+            }
+        }
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
+        fileHasher.update(bytes)
+        do { try sink.write(bytes) } catch let error as FormatError { throw error } catch { throw .io("writing a file failed: \(error)") }
+    }
+}
+
+/// One batch of block inflations; each index touches only its own inflater, buffers and error.
+private struct InflateWork: @unchecked Sendable {
+    let inflaters: [BlockInflater]
+    let compressed: [[UInt8]]
+    let inflated: [UnsafeMutableRawBufferPointer]
+    let rawLengths: [Int]
+    private var errors = UnsafeMutableBufferPointer<CryptoError?>(start: nil, count: 0)
+
+    init(inflaters: [BlockInflater], compressed: [[UInt8]], inflated: [UnsafeMutableRawBufferPointer], rawLengths: [Int]) {
+        self.inflaters = inflaters
+        self.compressed = compressed
+        self.inflated = inflated
+        self.rawLengths = rawLengths
+    }
+
+    /// Inflates slots 0..<count (in parallel when there are several); each slot's error, if any.
+    func run(count: Int) -> [Int: CryptoError] {
+        var work = self
+        work.errors = .allocate(capacity: max(count, 1))
+        work.errors.initialize(repeating: nil)
+        defer {
+            work.errors.deinitialize()
+            work.errors.deallocate()
+        }
+        let batch = work
+        if count == 1 { batch.inflate(0) } else if count > 1 { DispatchQueue.concurrentPerform(iterations: count) { batch.inflate($0) } }
+        var failures: [Int: CryptoError] = [:]
+        for i in 0..<count { if let error = work.errors[i] { failures[i] = error } }
+        return failures
+    }
+
+    private func inflate(_ i: Int) {
+        let out = UnsafeMutableRawBufferPointer(rebasing: inflated[i][0..<rawLengths[i]])
+        do {
+            // An untyped closure: typed throws through stdlib's rethrows crashes the compiler.
+            try compressed[i].withUnsafeBytes { c in try inflaters[i].decompress(c, into: out) }
+        } catch let error as CryptoError {
+            errors[i] = error
+        } catch {
+            errors[i] = .decompressionFailed("\(error)")
+        }
     }
 }
