@@ -5,7 +5,7 @@ SWIFT ?= swift
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card
 
-.PHONY: help deps build test demo bench bench-seal bench-sftp fuzz crash-test clean
+.PHONY: help deps build test demo bench bench-seal bench-sftp fuzz crash-test clean install
 
 crash-test: build
 	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
@@ -19,6 +19,7 @@ help:
 	@echo "make bench-sftp  upload of one bundle vs OpenSSH's sftp through a relay (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make crash-test  300 records both ways with 30 random kill -9s (RECORDS, KILLS)"
+	@echo "make install     release binary, systemd units and shell completions under PREFIX (/usr/local; DESTDIR too)"
 
 deps:
 	@bash scripts/install-deps.sh
@@ -52,6 +53,24 @@ fuzz: deps
 			.build-fuzz/corpus/$$t Tests/Fuzz/corpus/$$t 2>&1 | grep -E "^(Done|==|SUMMARY)|ERROR" || exit 1; \
 	done
 	@echo "fuzz: no crashes; any crash input would be in Tests/GatehouseFormatTests/FuzzRegressions/ and replayed by make test"
+
+# Optional (docs/OPERATIONS.md): the release binary, the systemd units (their paths follow
+# PREFIX), the bash and zsh completions and the operations documents. DESTDIR stages a package.
+PREFIX ?= /usr/local
+install:
+	$(SWIFT) build -c release --product gatehouse
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/doc/gatehouse
+	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/gatehouse" $(DESTDIR)$(PREFIX)/bin/gatehouse
+	for unit in gatehouse.service gatehouse-relay.service; do \
+		sed 's#/usr/local/#$(PREFIX)/#g' contrib/systemd/$$unit > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit || exit 1; \
+		chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit; \
+	done
+	install -m 0644 contrib/completions/gatehouse.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gatehouse
+	install -m 0644 contrib/completions/_gatehouse $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gatehouse
+	install -m 0644 README.md docs/OPERATIONS.md docs/THREAT-MODEL.md docs/FORMAT.md $(DESTDIR)$(PREFIX)/share/doc/gatehouse/
+	@echo "installed under $(DESTDIR)$(PREFIX); next: docs/OPERATIONS.md (user, home folder, systemctl enable)"
 
 clean:
 	rm -rf .build .build-fuzz bench/work

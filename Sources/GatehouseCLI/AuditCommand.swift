@@ -27,7 +27,12 @@ struct AuditCommand: ParsableCommand {
     /// `gatehouse audit verify`.
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the whole log: chain, sequence, checkpoint signatures, and the latest checkpoint still there.")
+            abstract: "Check the whole log: chain, sequence, checkpoint signatures, and the latest checkpoint still there.",
+            discussion: """
+                Examples:
+                  gatehouse audit verify
+                  gatehouse audit verify --home /var/lib/gatehouse
+                """)
 
         @OptionGroup var homeOptions: HomeOptions
 
@@ -47,7 +52,14 @@ struct AuditCommand: ParsableCommand {
 
     /// `gatehouse audit show`.
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print audit entries, oldest first.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print audit entries, oldest first.",
+            discussion: """
+                Examples:
+                  gatehouse audit show
+                  gatehouse audit show --bundle 5572b3af1cbbd3bf4653f53c88e9d2a5
+                  gatehouse audit show --since 2026-11-25T00:00:00Z --json
+                """)
 
         @OptionGroup var homeOptions: HomeOptions
 
@@ -86,7 +98,12 @@ struct AuditCommand: ParsableCommand {
 
     /// `gatehouse audit checkpoint`.
     struct Checkpoint: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Append a checkpoint signed with the signing key now.")
+        static let configuration = CommandConfiguration(
+            abstract: "Append a checkpoint signed with the signing key now.",
+            discussion: """
+                Examples:
+                  gatehouse audit checkpoint
+                """)
 
         @OptionGroup var homeOptions: HomeOptions
 

@@ -7,6 +7,11 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Check the configuration file.",
+        discussion: """
+            Examples:
+              gatehouse config check
+              gatehouse config check --default
+            """,
         subcommands: [Check.self]
     )
 

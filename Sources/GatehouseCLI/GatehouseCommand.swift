@@ -20,6 +20,13 @@ public struct GatehouseCommand: ParsableCommand {
             Then `gatehouse run` watches spool/outbox/<ODS>/, delivers to each partner's mailbox, \
             publishes what arrives under spool/received/, and exchanges signed receipts; \
             `gatehouse status` and `gatehouse inbox` show where everything is.
+
+            Examples:
+              gatehouse init --org A81001 --name "Riverside Medical Practice"
+              gatehouse partners add YOI123.card
+              gatehouse send summary.xml --to YOI123 --wait
+              gatehouse status
+              gatehouse <command> --help
             """,
         subcommands: [
             InitCommand.self,

@@ -7,6 +7,12 @@ struct IdentityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "identity",
         abstract: "Show or export this organisation's identity card.",
+        discussion: """
+            Examples:
+              gatehouse identity show
+              gatehouse identity export -o A81001.card
+              gatehouse identity set-mailbox "sftp://gatehouse@relay.example.org:2222 ssh-ed25519 AAAA…"
+            """,
         subcommands: [Export.self, Show.self, SetMailbox.self]
     )
 
@@ -14,7 +20,13 @@ struct IdentityCommand: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the identity card, to send to partners.",
-            discussion: "The card is public: it holds only public keys, signed by the root key."
+            discussion: """
+                The card is public: it holds only public keys, signed by the root key.
+
+                Examples:
+                  gatehouse identity export -o A81001.card
+                  gatehouse identity export --home /var/lib/gatehouse > A81001.card
+                """
         )
 
         @OptionGroup var homeOptions: HomeOptions
@@ -39,7 +51,13 @@ struct IdentityCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the organisation, key ids and root fingerprint.",
-            discussion: "Also checks that every key file is present, private (mode 0600) and matches the card."
+            discussion: """
+                Also checks that every key file is present, private (mode 0600) and matches the card.
+
+                Examples:
+                  gatehouse identity show
+                  gatehouse identity show --home /var/lib/gatehouse
+                """
         )
 
         @OptionGroup var homeOptions: HomeOptions

@@ -39,6 +39,10 @@ struct KeysCommand: ParsableCommand {
                 States: current; superseded (replaced, honoured until the end of its grace window); \
                 revoked (with the time and reason). `until` is a current key's expiry, the end of a \
                 superseded key's grace window, or a revoked key's revocation time.
+
+                Examples:
+                  gatehouse keys list
+                  gatehouse keys list --json
                 """)
 
         @OptionGroup var homeOptions: HomeOptions
@@ -64,6 +68,10 @@ struct KeysCommand: ParsableCommand {
                 Warnings appear 30 days and 7 days before the manifest or a current key expires, \
                 and when a partner's manifest is stale (expired or expiring within 30 days with no \
                 newer one received). The running gateway logs the same warnings.
+
+                Examples:
+                  gatehouse keys status
+                  gatehouse keys status --json
                 """)
 
         @OptionGroup var homeOptions: HomeOptions
@@ -127,6 +135,11 @@ struct KeysCommand: ParsableCommand {
                 (keys/root.key or --root-key FILE), protected by the same passphrase, unless \
                 --new-root-key FILE names another place. Share the new fingerprint with partners \
                 all the same.
+
+                Examples:
+                  gatehouse keys rotate --grace 14d
+                  gatehouse keys rotate --root-key /media/usb/A81001-root.key --passphrase-file /run/passphrase
+                  gatehouse keys rotate --root
                 """)
 
         @OptionGroup var homeOptions: HomeOptions
@@ -193,6 +206,10 @@ struct KeysCommand: ParsableCommand {
                 destroyed. Partners refuse signatures by the key dated at or after the revocation \
                 time (reason revoked-key) and still accept, with the verdict recorded, what it \
                 signed before. With --at, date the revocation back to when a compromise began.
+
+                Examples:
+                  gatehouse keys revoke 4f1c2a9b0d3e5f67 --reason compromised --at 2027-02-20T00:00:00Z
+                  gatehouse keys revoke 4f1c2a9b0d3e5f67 --reason superseded --root-key /media/usb/root.key
                 """)
 
         @OptionGroup var homeOptions: HomeOptions
@@ -242,6 +259,10 @@ struct KeysCommand: ParsableCommand {
                 FILE, the protected key is written to FILE (which must not exist), read back, and \
                 only then removed from keys/. The passphrase (at least 12 characters) is read from \
                 --passphrase-file or, twice, from the terminal.
+
+                Examples:
+                  gatehouse keys protect-root
+                  gatehouse keys protect-root --out /media/usb/A81001-root.key
                 """
         )
 

@@ -8,6 +8,11 @@ struct PartnersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partners",
         abstract: "Import and list partner organisations' identity cards.",
+        discussion: """
+            Examples:
+              gatehouse partners add YOI123.card
+              gatehouse partners list
+            """,
         subcommands: [Add.self, List.self]
     )
 
@@ -20,6 +25,10 @@ struct PartnersCommand: ParsableCommand {
                 the fingerprint matches what the partner read to you over the phone. Nothing is \
                 stored unless you answer y (or pass --yes). A card with a different root key than \
                 the one already pinned is refused unless you pass --replace.
+
+                Examples:
+                  gatehouse partners add YOI123.card
+                  gatehouse partners add YOI123.card --replace    # after a phone call about new keys
                 """
         )
 
@@ -74,7 +83,15 @@ struct PartnersCommand: ParsableCommand {
 
     /// `gatehouse partners list [--json]`.
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List pinned partners.")
+        static let configuration = CommandConfiguration(
+            abstract: "List pinned partners.",
+            discussion: """
+                STALE marks a partner whose key manifest has expired or expires within 30 days.
+
+                Examples:
+                  gatehouse partners list
+                  gatehouse partners list --json
+                """)
 
         @OptionGroup var homeOptions: HomeOptions
 

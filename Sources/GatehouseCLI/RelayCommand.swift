@@ -50,7 +50,13 @@ struct RelayCommand: ParsableCommand {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a relay: its folder, SSH host key and relay.toml.",
-            discussion: "Prints the mailbox address to give to organisations (`gatehouse init --mailbox ADDRESS`)."
+            discussion: """
+                Prints the mailbox address to give to organisations (`gatehouse init --mailbox ADDRESS`).
+
+                Examples:
+                  gatehouse relay init --home /srv/relay --listen 0.0.0.0:2222 --public-address relay.example.org:2222
+                  gatehouse relay init --home /srv/relay --listen 127.0.0.1:2222 --quota-bytes 10737418240
+                """
         )
 
         @OptionGroup var options: RelayOptions
@@ -88,6 +94,9 @@ struct RelayCommand: ParsableCommand {
             discussion: """
                 Organisations collecting here pass it to `gatehouse init --mailbox "ADDRESS"`; it \
                 goes, signed, on their identity cards, so partners pin the relay's host key too.
+
+                Examples:
+                  gatehouse relay address --home /srv/relay
                 """
         )
 
@@ -105,6 +114,10 @@ struct RelayCommand: ParsableCommand {
                 (compare it by phone; --yes skips the question). A newer card from the same root \
                 replaces the registered one (a new SSH key takes effect at once); a card with \
                 another root needs --replace.
+
+                Examples:
+                  gatehouse relay add --home /srv/relay A81001.card
+                  gatehouse relay add --home /srv/relay YOI123.card --yes
                 """
         )
 
@@ -144,6 +157,10 @@ struct RelayCommand: ParsableCommand {
                 Writes sshd_config and authorized_keys from relay.toml and the registered cards, \
                 removes unfinished uploads older than a day, then becomes OpenSSH's sshd (-D -e): \
                 its log goes to standard error, and SIGTERM or SIGINT stops it.
+
+                Examples:
+                  gatehouse relay run --home /srv/relay
+                  gatehouse relay run --home /srv/relay --sshd /usr/sbin/sshd
                 """
         )
 

@@ -14,6 +14,10 @@ struct SFTPServerCommand: ParsableCommand {
             create new files under a temporary dot-name in a registered organisation's mailbox and \
             publish them with posix-rename@openssh.com, never overwriting. Everything else is refused \
             with an SFTP status and logged on standard error.
+
+            Examples (as sshd runs it; not typed by people):
+              gatehouse sftp-server --org A81001 --root /srv/relay/mailboxes
+              gatehouse sftp-server --org YOI123 --root /srv/relay/mailboxes --quota-bytes 1073741824
             """
     )
 
