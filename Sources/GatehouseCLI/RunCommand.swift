@@ -19,6 +19,7 @@ struct RunCommand: AsyncParsableCommand {
             Examples:
               gatehouse run --home /srv/gatehouse
               gatehouse run --log-format json
+              gatehouse run --metrics 127.0.0.1:9464    (Prometheus: /metrics, health: /healthz)
             """
     )
 
@@ -26,6 +27,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("log-format"), help: "text (default) or json.")
     var logFormat: LineLogHandler.Format = .text
+
+    @Option(name: .customLong("metrics"), help: ArgumentHelp(
+        "Serve Prometheus metrics at /metrics and a health check at /healthz on this address.",
+        discussion: "HOST:PORT with a numeric address, e.g. 127.0.0.1:9464 or [::1]:9464. Anyone who can reach it can read the metrics (they name partners, never patients): keep it on loopback or a management network.",
+        valueName: "HOST:PORT"))
+    var metrics: String?
 
     func run() async throws {
         let home = try homeOptions.initialised()
@@ -43,8 +50,14 @@ struct RunCommand: AsyncParsableCommand {
         let settings = DaemonSettings(config: config)
         let spool = SpoolLayout(home: home)
         try spool.create()
-        let engine = try GatewayEngine(gateway: gateway, journal: Journal(path: spool.journal), settings: settings,
+        let journal = try Journal(path: spool.journal)
+        let engine = try GatewayEngine(gateway: gateway, journal: journal, settings: settings,
                                        logger: logger, mailboxes: mailboxes)
+        let metricsServer = try metrics.map { address in
+            let exporter = MetricsExporter(engine: engine, journal: journal, gateway: gateway, settings: settings)
+            exporter.bootstrap()
+            return try MetricsServer(address: address, exporter: exporter, logger: logger)
+        }
         try await engine.recover()
         let wakeup = Wakeup()
         let watcher = SpoolWatcher(outbox: spool.outbox, stableWindow: settings.stableWindow, rescanInterval: settings.rescanInterval,
@@ -64,7 +77,7 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: watcher),
                 .init(service: DeliveryService(engine: engine, wakeup: wakeup)),
                 .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup)),
-            ],
+            ] + (metricsServer.map { [.init(service: $0)] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         logger.info("gateway \(own.org) running", metadata: ["gatehouse.home": "\(home.path)", "gatehouse.mailbox": "\(ownMailbox)"])

@@ -201,6 +201,20 @@ public final class Journal: Sendable {
         }
     }
 
+    /// The bundles still open (queued, sealed or delivered) for each partner and state, with the
+    /// claim time of the oldest: the metrics' per-partner gauges. Reads only open bundles (through
+    /// an index on the state), so a journal of a million acknowledged bundles costs no more.
+    public func openOutgoingByPartner() throws -> [OpenOutgoingCount] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT partner, state, COUNT(*) AS n, MIN(createdAt) AS oldest FROM outgoing
+                WHERE state IN ('queued', 'sealed', 'delivered') GROUP BY partner, state
+                """).compactMap { row in
+                OutgoingState(rawValue: row["state"]).map { OpenOutgoingCount(partner: row["partner"], state: $0, count: row["n"], oldestCreatedAt: row["oldest"]) }
+            }
+        }
+    }
+
     /// Every outgoing bundle, newest first, at most `limit`.
     public func allOutgoing(limit: Int = 1000) throws -> [OutgoingRecord] {
         try queue.read { db in try OutgoingRecord.order(Column("createdAt").desc).limit(limit).fetchAll(db) }
@@ -276,6 +290,18 @@ public final class Journal: Sendable {
     public func transitions(of bundleID: String) throws -> [Transition] {
         try queue.read { db in try Transition.filter(Column("bundleID") == bundleID).order(Column("id")).fetchAll(db) }
     }
+}
+
+/// How many bundles for one partner are in one open state, and when the oldest was claimed.
+public struct OpenOutgoingCount: Sendable, Equatable {
+    /// The recipient organisation.
+    public var partner: String
+    /// queued, sealed or delivered.
+    public var state: OutgoingState
+    /// How many.
+    public var count: Int
+    /// The oldest one's claim time (ms since the epoch).
+    public var oldestCreatedAt: Int64
 }
 
 extension OutgoingRecord: FetchableRecord, PersistableRecord {

@@ -152,6 +152,7 @@ extension GatewayEngine {
             let files = manifest.files.map { ["name": $0.name, "size": String($0.size), "sha256": $0.sha256.hex] }
             let json = String(decoding: try JSONSerialization.data(withJSONObject: files, options: [.sortedKeys]), as: UTF8.self)
             log(.info, "published \(manifest.files.count) file(s)", bundle: id.hex, partner: header.sender.value, state: "published")
+            DaemonMetrics.opened(bytes: source.size, sender: header.sender.value)
             if let note = signerNote {
                 // Accepted only because it was signed before its key's revocation: the verdict is recorded.
                 log(.warning, "accepted: \(note)", bundle: id.hex, partner: header.sender.value)

@@ -249,6 +249,7 @@ extension GatewayEngine {
             record.updatedAt = clock.now()
             try journal.save(record, detail: "sealed, \(sealed.bundle.length) bytes")
             log(.info, "sealed", bundle: record.bundleID, partner: record.partner, state: "sealed")
+            DaemonMetrics.sealed(bytes: record.bundleSize, partner: record.partner)
             audit(AuditEvent("bundle-sealed", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
         } catch {
             retryLater(&record, error: "sealing failed: \(error)")
@@ -273,6 +274,7 @@ extension GatewayEngine {
             let transport = try transport(for: partner)
             try await transport.deliver(spool.sealedBundle(record.bundleID), to: partner, as: MailboxName.bundle(id))
             breaker.recordSuccess()
+            DaemonMetrics.delivered(to: record.partner)
             record.state = .delivered
             record.attempts += 1
             record.lastError = nil
@@ -287,6 +289,7 @@ extension GatewayEngine {
             audit(AuditEvent("bundle-delivered", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
         } catch {
             breaker.recordFailure(now: now)
+            DaemonMetrics.deliveryFailed(to: record.partner, now: now)
             retryLater(&record, error: "delivery to \(partner) failed: \(error)")
         }
     }
@@ -305,6 +308,7 @@ extension GatewayEngine {
             return
         }
         log(.warning, "\(error); retrying in \(delay) ms", bundle: record.bundleID, partner: record.partner, state: record.state.rawValue)
+        DaemonMetrics.retried(partner: record.partner)
     }
 
     func expire(_ record: OutgoingRecord) {
@@ -321,6 +325,7 @@ extension GatewayEngine {
             return
         }
         log(.error, "expired: \(reason)", bundle: record.bundleID, partner: record.partner, state: "expired")
+        DaemonMetrics.finished(record, now: record.updatedAt)
         audit(AuditEvent("bundle-expired", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
     }
 
@@ -333,6 +338,7 @@ extension GatewayEngine {
         try nonDeliveryReport(record, reason: reason)
         try journal.save(record, detail: reason)
         log(.error, "failed: \(reason)", bundle: record.bundleID, partner: record.partner, state: "failed")
+        DaemonMetrics.finished(record, now: record.updatedAt)
         audit(AuditEvent("bundle-failed", org: record.partner, bundle: record.bundleID))
     }
 

@@ -109,6 +109,7 @@ extension GatewayEngine {
         record.lastError = nil
         try journal.save(record, detail: "receipt verified")
         log(.info, "acknowledged", bundle: record.bundleID, partner: record.partner, state: "acknowledged")
+        DaemonMetrics.finished(record, now: record.updatedAt)
         audit(AuditEvent("receipt-verified", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
     }
 

@@ -1,0 +1,67 @@
+import Glibc
+package import GatehouseJournal
+import GatehouseKit
+
+/// What `/healthz` checks. Healthy means: the journal can be read and its folder written, every
+/// spool folder the gateway writes to accepts a new file, and no partner has been unreachable
+/// for longer than the delivery expiry.
+///
+/// Writability is tested by writing: a probe file is created, synced and removed in each
+/// folder. Permission bits alone would say nothing when the daemon runs as root (root ignores
+/// them), and a read-only mount or a folder replaced by a file fails the same way.
+package struct HealthCheck: Sendable {
+    let spool: SpoolLayout
+    let journal: Journal
+    let expiry: Duration
+    let clock: any WallClock
+
+    /// A check of the spool, the journal, and partners unreachable longer than `expiry`.
+    package init(spool: SpoolLayout, journal: Journal, expiry: Duration, clock: any WallClock) {
+        self.spool = spool
+        self.journal = journal
+        self.expiry = expiry
+        self.clock = clock
+    }
+
+    /// The folders the gateway writes into (the outbox's partner folders are written by producers).
+    var folders: [String] {
+        [spool.root, spool.work + "/out", spool.work + "/in", spool.received, spool.sent, spool.failed, spool.quarantine,
+         spool.evidence + "/out", spool.evidence + "/in"]
+    }
+
+    /// Every reason the gateway is unhealthy, in plain words; empty when healthy.
+    package func problems() -> [String] {
+        var found: [String] = []
+        do {
+            _ = try journal.outgoingCounts()
+        } catch {
+            found.append("the journal \(spool.journal) cannot be read: \(error)")
+        }
+        if access(spool.journal, W_OK) != 0 {
+            found.append("the journal \(spool.journal) is not writable: \(String(cString: strerror(errno)))")
+        }
+        for folder in folders {
+            if let failure = Self.probe(folder) { found.append("the spool folder \(folder) is not writable: \(failure)") }
+        }
+        let now = clock.now()
+        let limit = RetryPolicy.milliseconds(expiry)
+        for (partner, since) in DaemonMetrics.unreachablePartners().sorted(by: { $0.key < $1.key }) where now - since > limit {
+            found.append("partner \(partner) has been unreachable for \((now - since) / 1000) s, longer than the delivery expiry (\(limit / 1000) s): every delivery since then failed")
+        }
+        return found
+    }
+
+    /// Creates, syncs and removes a probe file in `folder`; the failure in words, or nil.
+    static func probe(_ folder: String) -> String? {
+        let path = "\(folder)/.healthz-\(getpid())"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { unlink(path) }
+        var byte: UInt8 = 0x0a
+        let written = write(fd, &byte, 1)
+        let synced = written == 1 ? fsync(fd) : -1
+        let failure = synced == 0 ? nil : String(cString: strerror(errno))
+        close(fd)
+        return failure
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Glibc
+public import GatehouseKit
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// `gatehouse run --metrics HOST:PORT`: a small HTTP/1.1 server answering `GET /metrics`
+/// (Prometheus text) and `GET /healthz` (200 `ok`, or 503 with the reasons).
+///
+/// Deliberately minimal, because it listens on a network socket of a gateway that holds patient
+/// records: GET only, one connection at a time on its own thread, a request head of at most
+/// ``maxRequestHead`` bytes read within ``timeoutMilliseconds``, the connection closed after each
+/// response. It serves no files and reads no body.
+public struct MetricsServer: Service {
+    /// Bytes of request line and headers accepted; a scraper sends a few hundred.
+    static let maxRequestHead = 8192
+    /// Time allowed to read a request, and to write a response.
+    static let timeoutMilliseconds: Int32 = 5000
+
+    let socket: ListeningSocket
+    let exporter: MetricsExporter
+    let logger: Logger
+
+    /// Binds `address` now, so that a bad or busy address stops `gatehouse run` at once.
+    public init(address: String, exporter: MetricsExporter, logger: Logger) throws(KitError) {
+        socket = try ListeningSocket(address: address)
+        self.exporter = exporter
+        self.logger = logger
+    }
+
+    /// The port listened on.
+    public var port: Int { socket.port }
+
+    public func run() async throws {
+        let stop = StopSignal()
+        logger.info("serving metrics on port \(socket.port)", metadata: ["gatehouse.metrics": "/metrics /healthz"])
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    // A thread of its own: waiting for connections must not hold one of the
+                    // few threads that run the engine's tasks.
+                    let thread = Thread { [self] in
+                        serve(until: stop)
+                        done.resume()
+                    }
+                    thread.name = "gatehouse-metrics"
+                    thread.start()
+                }
+            } onCancel: { stop.raise() }
+        } onGracefulShutdown: { stop.raise() }
+    }
+
+    private func serve(until stop: StopSignal) {
+        defer { close(socket.fd) }
+        while !stop.isRaised {
+            var listener = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&listener, 1, 200) > 0 else { continue }
+            let client = accept(socket.fd, nil, nil)
+            guard client >= 0 else { continue }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            answer(client)
+            close(client)
+        }
+    }
+
+    private func answer(_ client: Int32) {
+        var timeout = timeval(tv_sec: Int(Self.timeoutMilliseconds / 1000), tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let response: HTTPResponse
+        switch readHead(client) {
+        case .failure(let refusal): response = refusal
+        case .success(let head): response = respond(to: head)
+        }
+        let bytes = response.encoded()
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { return }
+            sent += n
+        }
+        // Closing with unread request bytes would reset the connection and could destroy the
+        // answer before the client reads it (an oversized request): end the writing side, then
+        // discard what still arrives, for a bounded time and amount.
+        shutdown(client, Int32(SHUT_WR))
+        var discard = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<16 {
+            var pending = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+            guard poll(&pending, 1, 100) > 0, discard.withUnsafeMutableBytes({ recv(client, $0.baseAddress, $0.count, 0) }) > 0 else { return }
+        }
+    }
+
+    /// The request head, read until its blank line within the size and time limits.
+    private func readHead(_ client: Int32) -> Result<[UInt8], HTTPResponse> {
+        var head: [UInt8] = []
+        let deadline = ContinuousClock.now + .milliseconds(Self.timeoutMilliseconds)
+        var chunk = [UInt8](repeating: 0, count: 2048)
+        while !HTTPRequestHead.isComplete(head) {
+            guard head.count <= Self.maxRequestHead else { return .failure(.text(431, "Request Header Fields Too Large", "request too large\n")) }
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return .failure(.text(408, "Request Timeout", "request not received in time\n")) }
+            var pending = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+            guard poll(&pending, 1, Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)) > 0 else { continue }
+            let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { return .failure(.text(400, "Bad Request", "connection closed before the request ended\n")) }
+            head += chunk[..<n]
+        }
+        return .success(head)
+    }
+
+    private func respond(to bytes: [UInt8]) -> HTTPResponse {
+        let head: HTTPRequestHead
+        do { head = try HTTPRequestHead(bytes) } catch { return .text(400, "Bad Request", "\(error.reason)\n") }
+        guard head.method == "GET" else { return .text(405, "Method Not Allowed", "only GET is served\n", extra: ["Allow: GET"]) }
+        switch head.path {
+        case "/metrics":
+            let body = waitFor { await exporter.render() }
+            return HTTPResponse(status: 200, reason: "OK", contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
+        case "/healthz":
+            let problems = exporter.health.problems()
+            guard problems.isEmpty else {
+                return .text(503, "Service Unavailable", "unhealthy\n" + problems.map { "- \($0)\n" }.joined())
+            }
+            return .text(200, "OK", "ok\n")
+        default:
+            return .text(404, "Not Found", "not found: this server answers /metrics and /healthz\n")
+        }
+    }
+
+    /// Runs `work` on the concurrency pool and waits for it on this (the server's own) thread.
+    private func waitFor(_ work: @escaping @Sendable () async -> [UInt8]) -> [UInt8] {
+        let result = Mutex<[UInt8]>([])
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let bytes = await work()
+            result.withLock { $0 = bytes }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0 }
+    }
+}
+
+/// Tells the server's thread to stop.
+final class StopSignal: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func raise() { flag.store(true, ordering: .releasing) }
+    var isRaised: Bool { flag.load(ordering: .acquiring) }
+}
