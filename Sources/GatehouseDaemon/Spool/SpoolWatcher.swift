@@ -39,6 +39,8 @@ public final class SpoolWatcher: Service, Sendable {
     public func run() async throws {
         mkdir(outbox, 0o700)
         let inotify = try InotifyWatch(root: outbox)
+        inotify.start()
+        defer { inotify.stop() }
         var scanner = OutboxScanner(stableWindowMilliseconds: ms(stableWindow), reofferAfterMilliseconds: ms(rescanInterval))
         var lastRescan: Int64 = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -62,8 +64,10 @@ public final class SpoolWatcher: Service, Sendable {
                     }
                 })
             }
-            let untilDue = scanner.nextCheck().map { max(1, $0 - Self.now()) } ?? 50
-            try? await Task.sleep(for: .milliseconds(min(50, untilDue)))
+            // Until inotify reports a change, a pending file may become stable, or the rescan is due.
+            let untilDue = scanner.nextCheck().map { max(1, $0 - Self.now()) } ?? 1000
+            let untilRescan = max(1, lastRescan + ms(rescanInterval) - Self.now())
+            await inotify.changed.wait(upTo: .milliseconds(min(1000, untilDue, untilRescan)))
         }
     }
 
