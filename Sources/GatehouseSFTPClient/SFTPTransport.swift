@@ -8,8 +8,9 @@ import GatehouseSFTP
 /// SSH key, the relay's host key pinned, and Gatehouse speaks SFTP over its pipes.
 ///
 /// One long-lived session, reused for every operation and reconnected when it drops. A failed
-/// connection is not retried before a backoff delay (1 s doubling to 60 s, jittered) has passed,
-/// so a relay that is down sees a handful of attempts, not a storm.
+/// connection is not retried before a backoff delay (by default 1 s doubling to 60 s, jittered;
+/// a gateway passes its `retry_initial` and `retry_max`) has passed, so a relay that is down
+/// sees a handful of attempts, not a storm, and is used again within `retry_max` of its return.
 public actor SFTPTransport: MailboxTransport {
     /// The relay.
     public let address: SFTPServerAddress
@@ -17,6 +18,8 @@ public actor SFTPTransport: MailboxTransport {
     public let ssh: SSHInvocation
     /// Longest wait for new mail in one `mailbox-wait@gatehouse` request.
     public let longWait: Duration
+    /// The ceiling of the first reconnection delay, and of every later one.
+    public let backoffInitial: Duration, backoffMax: Duration
     private let log: @Sendable (String) -> Void
     private var client: SFTPClient?
     private var connecting: Task<SFTPClient, any Error>?
@@ -28,10 +31,13 @@ public actor SFTPTransport: MailboxTransport {
 
     /// A transport to `address`, logging connection events with `log`.
     public init(address: SFTPServerAddress, ssh: SSHInvocation, longWait: Duration = .seconds(15),
+                backoffInitial: Duration = .seconds(1), backoffMax: Duration = .seconds(60),
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.address = address
         self.ssh = ssh
         self.longWait = longWait
+        self.backoffInitial = backoffInitial
+        self.backoffMax = max(backoffInitial, backoffMax)
         self.log = log
     }
 
@@ -133,12 +139,19 @@ public actor SFTPTransport: MailboxTransport {
         } catch {
             failures += 1
             // Exponential, capped, with jitter so that many gateways do not return in step.
-            let ceiling = min(60.0, pow(2.0, Double(failures - 1)))
-            retryAt = ContinuousClock.now + .milliseconds(Int(ceiling * Double.random(in: 500...1000)))
+            retryAt = ContinuousClock.now + reconnectDelay(afterFailures: failures)
             lastFailure = "\(error)"
             log("connecting to \(relayName) failed (attempt \(failures)): \(error)")
             throw error
         }
+    }
+
+    /// The wait before reconnecting after `failures` failed attempts: between half and all of
+    /// `backoffInitial` doubled per failure, capped at `backoffMax`.
+    public func reconnectDelay(afterFailures failures: Int) -> Duration {
+        var ceiling = backoffInitial
+        for _ in 1..<max(1, failures) where ceiling < backoffMax { ceiling *= 2 }
+        return min(ceiling, backoffMax) * Double.random(in: 0.5...1)
     }
 
     private static func connect(_ ssh: SSHInvocation, _ address: SFTPServerAddress) async throws -> SFTPClient {

@@ -205,6 +205,21 @@ struct SFTPTransportTests {
         await transport.close()
     }
 
+    @Test func reconnectionDelaysStayWithinTheGatewaysRetryMax() async throws {
+        let ssh = SSHInvocation(identityFile: "/nonexistent", knownHostsFile: folder.appending("known_hosts.cap"), hostKeyAlias: "gatehouse-mailbox-YOI123")
+        let address = try SFTPServerAddress(user: NSUserName(), host: "127.0.0.1", port: 1, hostKey: try SSHServer(authorizedKeys: []).hostKey)
+        let capped = SFTPTransport(address: address, ssh: ssh, backoffInitial: .milliseconds(200), backoffMax: .seconds(2))
+        for failures in [1, 2, 4, 10, 1000] {
+            let delay = await capped.reconnectDelay(afterFailures: failures)
+            let ceiling = min(Duration.milliseconds(200) * (1 << min(failures - 1, 20)), .seconds(2))
+            #expect(delay <= ceiling && delay >= ceiling / 2, "after \(failures) failures: \(delay)")
+        }
+        // The default keeps its 1 s to 60 s.
+        let plain = SFTPTransport(address: address, ssh: ssh)
+        #expect(await plain.reconnectDelay(afterFailures: 1000) >= .seconds(30))
+        #expect(await plain.reconnectDelay(afterFailures: 1000) <= .seconds(60))
+    }
+
     @Test func newMailIsReportedWithoutPolling() async throws {
         let sender = try SSHServer.makeClientKey(in: folder, name: "sender")
         let receiver = try SSHServer.makeClientKey(in: folder, name: "receiver")

@@ -57,7 +57,9 @@ public final class MailboxConnector: Sendable {
                                     knownHostsFile: "\(sshFolder)/known_hosts.\(org.value)",
                                     hostKeyAlias: "gatehouse-mailbox-\(org.value)")
             let logger = self.logger
-            transport = SFTPTransport(address: server, ssh: ssh) { message in
+            // Reconnecting backs off like deliveries do: a relay back up is used within retry_max.
+            transport = SFTPTransport(address: server, ssh: ssh, backoffInitial: config.retryInitial,
+                                      backoffMax: min(.seconds(60), config.retryMax)) { message in
                 logger.info("\(message)", metadata: ["gatehouse.partner": "\(org.value)"])
             }
         }
