@@ -10,6 +10,10 @@ FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card
 crash-test: build
 	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
 
+# Through a relay: kill -9s of gateways, sshd and connections, a relay outage, a full disk, cut transfers.
+chaos: build
+	RECORDS=$${RECORDS:-1000} KILLS=$${KILLS:-24} bash scripts/chaos.sh
+
 help:
 	@echo "make demo        install what is missing, build, and run the two-organisation demo"
 	@echo "make test        install what is missing, build, and run the whole test suite"
@@ -19,6 +23,7 @@ help:
 	@echo "make bench-sftp  upload of one bundle vs OpenSSH's sftp through a relay (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make crash-test  300 records both ways with 30 random kill -9s (RECORDS, KILLS)"
+	@echo "make chaos       1,000 records through a relay: kill -9s, relay outage, full disk, cut transfers (RECORDS, KILLS, PHASES)"
 	@echo "make install     release binary, systemd units and shell completions under PREFIX (/usr/local; DESTDIR too)"
 
 deps:
@@ -27,11 +32,12 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# The tests, then the crash test in a short form (random kill -9 of both daemons, exactly-once checked).
+# The tests, then the crash test and the chaos test in short forms (exactly-once checked).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	RECORDS=60 KILLS=8 TIMEOUT=180 bash scripts/crash-test.sh
+	RECORDS=100 KILLS=8 OUTAGE=5 OUTAGE_RECORDS=10 BIG_MB=20 CUTS=up-sshd,down-ssh TIMEOUT=180 bash scripts/chaos.sh
 
 demo: build
 	@bash scripts/demo.sh

@@ -94,6 +94,11 @@ relay_up() { # start the relay (it becomes sshd) and wait until it accepts conne
     echo "the relay did not start"; exit 1
 }
 start() { env "$mark" "$gatehouse" run --home "$1" >>"$1.log" 2>&1 & daemon[$1]=$!; }
+running() { # wait until the gateway at HOME has said it runs, since its log had LINES lines
+    local i
+    for ((i = 0; i < 200; i++)); do tail -n +"$(($2 + 1))" "$1.log" | grep -q " running home=" && return 0; sleep 0.1; done
+    say "the $1 gateway did not start"
+}
 hit() { # kill -9 PID, wait for it, count it under VICTIM
     kill -9 "$2" 2>/dev/null || true
     wait "$2" 2>/dev/null || true
@@ -139,7 +144,7 @@ acked() { # phase: acknowledged records of that phase, both senders together
     local n=0 home
     for home in practice prison; do
         n=$((n + $("$gatehouse" status --home $home --json 2>/dev/null | python3 -c 'import json,sys
-p=sys.argv[1]; print(sum(1 for b in json.load(sys.stdin) if b["state"]=="acknowledged" for f in b["files"] if f["name"].startswith(p)))' "$1-" || echo 0)))
+p=sys.argv[1]; print(sum(1 for b in json.load(sys.stdin) if b["state"]=="acknowledged" for f in b["files"] if f["name"].startswith(p)))' "$1-" 2>/dev/null || echo 0)))
     done
     echo "$n"
 }
@@ -242,7 +247,7 @@ phase_full_disk() {
     if [[ $(id -u) != 0 ]]; then say "SKIPPED: full disk (needs root to mount a tmpfs)"; return; fi
     # Move the prison's spool onto a tmpfs with TMPFS_MB to spare (its daemon stopped meanwhile).
     stop prison
-    mv prison/spool prison/spool.disk && mkdir prison/spool
+    mkdir -p prison/spool && mv prison/spool prison/spool.disk && mkdir prison/spool
     if ! mount -t tmpfs -o "size=$(($(du -sm prison/spool.disk | cut -f1) + tmpfs_mb))m,mode=0700" gatehouse-chaos prison/spool 2>/dev/null; then
         rmdir prison/spool && mv prison/spool.disk prison/spool
         start prison
@@ -251,7 +256,10 @@ phase_full_disk() {
     fi
     mounted=1
     cp -a prison/spool.disk/. prison/spool/ && rm -rf prison/spool.disk
+    local lines
+    lines=$(wc -l <prison.log)
     start prison
+    running prison "$lines"
     local before=${daemon[prison]} early ok=1 i
     say "full-disk: the prison's spool on a tmpfs, filled while $full_records records of 200 KB arrive"
     fallocate -l "$(($(stat -f -c '%a*%S' prison/spool)))" prison/spool/filler 2>/dev/null
