@@ -44,6 +44,7 @@ public struct GatehouseCommand: ParsableCommand {
             StatusCommand.self,
             InboxCommand.self,
             RunCommand.self,
+            DoctorCommand.self,
             ConfigCommand.self,
             SFTPServerCommand.self,
         ]

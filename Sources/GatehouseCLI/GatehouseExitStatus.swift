@@ -18,6 +18,7 @@
 /// | 13 | I/O error |
 /// | 14 | revoked key |
 /// | 15 | not acknowledged (no receipt yet, the bundle failed or expired, or `send --wait` timed out) |
+/// | 16 | `gatehouse doctor` found a PROBLEM |
 /// | 64 | usage error (reported by the argument parser, with usage text) |
 public enum GatehouseExitStatus: Int32, Sendable, CaseIterable {
     /// Success.
@@ -50,6 +51,8 @@ public enum GatehouseExitStatus: Int32, Sendable, CaseIterable {
     case revokedKey = 14
     /// The bundle is not acknowledged: no receipt yet, it failed or expired, or waiting timed out.
     case notAcknowledged = 15
+    /// `gatehouse doctor` found at least one problem.
+    case problemFound = 16
     /// A usage error, reported by the argument parser.
     case usage = 64
 }

@@ -19,7 +19,7 @@ struct RunCommand: AsyncParsableCommand {
             Examples:
               gatehouse run --home /srv/gatehouse
               gatehouse run --log-format json
-              gatehouse run --metrics 127.0.0.1:9464    (Prometheus: /metrics, health: /healthz)
+              gatehouse run --metrics 127.0.0.1:9464   (serves /metrics and /healthz)
             """
     )
 

@@ -1,0 +1,142 @@
+import Glibc
+import GatehouseKit
+import GatehouseFormat
+import Logging
+
+extension HomeDoctor {
+    /// Each distinct mailbox address (the own one and partners'), checked once: an SFTP relay must
+    /// accept a TCP connection and greet with an SSH banner; a folder must exist and take a new
+    /// file. Clock skew is measured against the own mailbox where that can be done honestly.
+    func mailboxes(own: IdentityCard, partners: [IdentityCard], config: GatehouseConfig) async -> [DoctorFinding] {
+        let connector = MailboxConnector(home: home, own: own, config: config, logger: Logger(label: "gatehouse.doctor"))
+        var findings: [DoctorFinding] = []
+        var users: [String: [ODSCode]] = [:]
+        var order: [MailboxAddress] = []
+        for org in [own.org] + partners.map(\.org) {
+            do {
+                guard let address = try connector.address(of: org) else {
+                    findings.append(DoctorFinding("mailbox \(org)", .problem, "no mailbox address for \(org): its card names none and gatehouse.toml sets none",
+                                                  fix: org == own.org ? "set one with `gatehouse identity set-mailbox ADDRESS` and send partners the new card"
+                                                                      : "ask \(org) for its card with a mailbox, or set [partners.\(org.value)] mailbox in gatehouse.toml"))
+                    continue
+                }
+                if users[address.description] == nil { order.append(address) }
+                users[address.description, default: []].append(org)
+            } catch {
+                findings.append(DoctorFinding("mailbox \(org)", .problem, "\(error)", fix: "correct the mailbox address in gatehouse.toml or on the card"))
+            }
+        }
+        for address in order {
+            let orgs = users[address.description] ?? []
+            let check = "mailbox " + orgs.map(\.value).joined(separator: ",")
+            switch address {
+            case .directory(let path):
+                findings.append(folderMailbox(path, check: check))
+                if orgs.contains(own.org) { findings.append(folderSkew(path)) }
+            case .sftp(let server):
+                findings.append(await relayMailbox(server, check: check))
+                if orgs.contains(own.org) {
+                    findings.append(DoctorFinding("clock skew", .warning,
+                                                  "not measured: the relay \(server.host):\(server.port) does not tell its time to Gatehouse's client",
+                                                  fix: "compare `date -u` on this machine and the relay's; keep both on NTP (`timedatectl` shows whether the clock is synchronised)"))
+                }
+            }
+        }
+        return findings
+    }
+
+    func folderMailbox(_ path: String, check: String) -> DoctorFinding {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            return DoctorFinding(check, .problem, "the mailbox folder \(path) is missing or not a folder",
+                                 fix: "create it, or mount the shared folder it lives on")
+        }
+        if let failure = HealthCheck.probe(path) {
+            return DoctorFinding(check, .problem, "the mailbox folder \(path) does not take new files: \(failure)",
+                                 fix: "let the user running Gatehouse write there (and check the mount is not read-only)")
+        }
+        return DoctorFinding(check, .ok, "the mailbox folder \(path) is writable")
+    }
+
+    /// The shared folder's file server stamps a new file with its own time.
+    func folderSkew(_ path: String) -> DoctorFinding {
+        let probe = "\(path)/.doctor-clock-\(getpid())"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else {
+            return DoctorFinding("clock skew", .warning, "not measured: no file could be written in \(path) (\(String(cString: strerror(errno))))")
+        }
+        defer { unlink(probe) }
+        var byte: UInt8 = 0
+        _ = write(fd, &byte, 1)
+        var info = stat()
+        let stamped = fstat(fd, &info) == 0
+        close(fd)
+        guard stamped else { return DoctorFinding("clock skew", .warning, "not measured: the probe file in \(path) could not be read back") }
+        let skew = Int64(info.st_mtim.tv_sec) - Int64(KeyStore.now())
+        return skewFinding(skew, against: "the file system of \(path)")
+    }
+
+    func skewFinding(_ skew: Int64, against what: String) -> DoctorFinding {
+        guard abs(skew) <= Self.skewWarningSeconds else {
+            return DoctorFinding("clock skew", .warning, "this clock is \(abs(skew)) s \(skew > 0 ? "behind" : "ahead of") \(what)",
+                                 fix: "synchronise both clocks with NTP (`timedatectl`); signed times and expiries compare them")
+        }
+        return DoctorFinding("clock skew", .ok, "within \(Self.skewWarningSeconds) s of \(what) (\(skew) s)")
+    }
+
+    /// A TCP connection to the relay and its SSH banner, within the timeout.
+    func relayMailbox(_ server: SFTPServerAddress, check: String) async -> DoctorFinding {
+        let fix = "check that the relay is running (`gatehouse relay run` on the relay machine), that \(server.host):\(server.port) is its address, and that no firewall blocks it"
+        switch RelayProbe.banner(host: server.host, port: server.port, timeout: timeout) {
+        case .success(let banner) where banner.hasPrefix("SSH-"):
+            return DoctorFinding(check, .ok, "the relay \(server.host):\(server.port) answers (\(banner))")
+        case .success(let banner):
+            return DoctorFinding(check, .problem, "\(server.host):\(server.port) answers but is not an SSH server (it said \(banner.prefix(40).debugDescription))", fix: fix)
+        case .failure(let reason):
+            return DoctorFinding(check, .problem, "cannot reach the relay \(server.host):\(server.port): \(reason.description)", fix: fix)
+        }
+    }
+}
+
+/// A TCP connection to `host:port` that reads the server's first line, bounded in time.
+enum RelayProbe {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The first line the server sends (RFC 4253 §4.2: the identification string).
+    static func banner(host: String, port: Int, timeout: Duration) -> Result<String, Failure> {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let resolved = getaddrinfo(host, String(port), &hints, &list)
+        guard resolved == 0, let first = list else {
+            return .failure(Failure(description: "the name \(host) does not resolve (\(String(cString: gai_strerror(resolved))))"))
+        }
+        defer { freeaddrinfo(list) }
+        let milliseconds = Int32(timeout.components.seconds * 1000)
+        let fd = socket(first.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { return .failure(Failure(description: String(cString: strerror(errno)))) }
+        defer { close(fd) }
+        if connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) != 0 {
+            guard errno == EINPROGRESS else { return .failure(Failure(description: String(cString: strerror(errno)))) }
+            var pending = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            guard poll(&pending, 1, milliseconds) > 0 else { return .failure(Failure(description: "no answer within \(timeout)")) }
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
+            guard error == 0 else { return .failure(Failure(description: String(cString: strerror(error)))) }
+        }
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        // The identification line is at most 255 bytes.
+        while line.count < 255 {
+            var readable = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&readable, 1, milliseconds) > 0 else { return .failure(Failure(description: "connected, but no SSH greeting within \(timeout)")) }
+            guard read(fd, &byte, 1) == 1 else { break }
+            if byte == 0x0a { break }
+            if byte != 0x0d { line.append(byte) }
+        }
+        return .success(String(decoding: line, as: UTF8.self))
+    }
+}
