@@ -215,9 +215,17 @@ public final class Journal: Sendable {
         }
     }
 
-    /// Every outgoing bundle, newest first, at most `limit`.
+    /// Every outgoing bundle, newest first, at most `limit`, for listing: without the stored
+    /// receipts (decoding them was most of the cost of listing a thousand bundles); fetch one
+    /// bundle with ``outgoing(_:)`` for its receipt. Never save a record read here.
     public func allOutgoing(limit: Int = 1000) throws -> [OutgoingRecord] {
-        try queue.read { db in try OutgoingRecord.order(Column("createdAt").desc).limit(limit).fetchAll(db) }
+        try queue.read { db in
+            try OutgoingRecord.fetchAll(db, sql: """
+                SELECT bundleID, partner, state, createdAt, updatedAt, expiresAt, attempts, nextAttemptAt,
+                       bundleSHA256, bundleSize, lastError, NULL AS receipt
+                FROM outgoing ORDER BY createdAt DESC LIMIT ?
+                """, arguments: [limit])
+        }
     }
 
     /// The files of an outgoing bundle, in order.

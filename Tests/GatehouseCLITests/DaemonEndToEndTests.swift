@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import GatehouseFormat
 import GatehouseTesting
 import Testing
 
@@ -195,8 +196,15 @@ struct DaemonEndToEndTests {
         sleep(6)
         let log = pair.daemons[pair.practice]!.logText
         let attempts = log.components(separatedBy: "\n").filter { $0.contains("connecting to relay") && $0.contains("failed") }
-        // Two sessions (the prison's mailbox and the own one), each backing off 1 s, 2 s, 4 s…
-        #expect(!attempts.isEmpty && attempts.count <= 10, "\(attempts.count) failed connection attempts in 6 s:\n\(attempts.joined(separator: "\n"))")
+        // Two sessions (the prison's mailbox and the own one), each waiting between half and all
+        // of its backoff (retry_initial 1 s doubling, capped by this pair's retry_max of 1 s)
+        // before trying again: never two attempts of one session within half a second.
+        #expect(!attempts.isEmpty && attempts.count <= 2 * (6 * 2 + 1), "\(attempts.count) failed connection attempts in 6 s:\n\(attempts.joined(separator: "\n"))")
+        for session in ["partner=YOI123", "partner=A81001"] {
+            let times = attempts.filter { $0.contains(session) }.compactMap(logMilliseconds)
+            let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+            #expect(gaps.allSatisfy { $0 >= 450 }, "\(session): attempts \(gaps) ms apart")
+        }
         #expect(attempts.contains { $0.contains("refused the connection") }, "\(attempts)")
         #expect(pair.states(pair.practice).filter { $0 == "acknowledged" }.count == 1)
         try pair.startRelay()
@@ -309,4 +317,13 @@ struct DaemonEndToEndTests {
         #expect(pair.received(pair.prison, from: "A81001")["scan.pdf"] == big)
         pair.daemons.values.forEach { $0.stop() }
     }
+}
+
+/// The time at the start of a log line (`2026-11-25T09:30:00.125Z info …`), in ms since 1970.
+func logMilliseconds(_ line: String) -> Int64? {
+    let stamp = line.prefix { $0 != " " }
+    guard let dot = stamp.firstIndex(of: "."), stamp.hasSuffix("Z"),
+          let seconds = RFC3339.parse(String(stamp[..<dot]) + "Z"),
+          let milliseconds = Int64(stamp[stamp.index(after: dot)...].dropLast()) else { return nil }
+    return Int64(seconds) * 1000 + milliseconds
 }

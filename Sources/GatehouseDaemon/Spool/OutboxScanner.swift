@@ -68,7 +68,9 @@ public struct OutboxScanner: Sendable {
     /// True for names that are never records: transfers in progress and hidden files.
     public static func isIgnored(_ name: String) -> Bool { name.utf8.first == UInt8(ascii: ".") || name.hasSuffix(".part") }
 
-    /// Reports what was seen at `path` (in partner folder `partner`, or nil for the outbox root).
+    /// Reports what was seen at `path` (in partner folder `partner`, or nil for the outbox root):
+    /// a file renamed in is claimed at once, refusals are immediate; other files become due in
+    /// ``due(now:)`` once stable.
     public mutating func observe(path: String, partner: String?, name: String, kind: Kind, size: UInt64, mtime: Int64,
                                  renamedIn: Bool, now: Int64) -> [Action] {
         guard !Self.isIgnored(name) else { return [] }
@@ -104,7 +106,9 @@ public struct OutboxScanner: Sendable {
         } else {
             pending[path] = Pending(size: size, mtime: mtime, lastChange: now, partner: partner, name: name)
         }
-        return due(now: now)
+        // Stable files are collected by due(now:), once per pass: checking every pending file
+        // here made a scan of 100,000 waiting files quadratic.
+        return []
     }
 
     /// The path is gone (deleted, moved away, claimed).
