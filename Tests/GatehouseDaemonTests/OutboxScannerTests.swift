@@ -73,4 +73,12 @@ struct OutboxScannerTests {
         #expect(s.due(now: 10_000).isEmpty)
         #expect(s.nextCheck() == nil)
     }
+
+    @Test func aFileUnchangedForTheWindowBeforeItIsSeenIsDueAtOnce() {
+        var s = scanner()
+        // Waiting when the gateway started: last written ten seconds before the first look.
+        #expect(s.observe(path: "/o/Y/old", partner: "Y", name: "old", kind: .regular, size: 5, mtime: 90_000, renamedIn: false, now: 100_000).isEmpty)
+        #expect(s.observe(path: "/o/Y/new", partner: "Y", name: "new", kind: .regular, size: 5, mtime: 99_900, renamedIn: false, now: 100_000).isEmpty)
+        #expect(claims(s.due(now: 100_000)) == ["old"])
+    }
 }

@@ -26,6 +26,19 @@ extension GatewayEngine {
     /// originals move into the work folders and each folder is synced once. A file that cannot
     /// be sent goes to `spool/failed/` with a reason; nothing is skipped silently.
     public func claim(_ files: [OutboxFile]) -> [ClaimOutcome] {
+        // A large backlog in slices: each one journalled in one transaction of bounded size.
+        guard files.count <= Self.claimSlice else {
+            return stride(from: 0, to: files.count, by: Self.claimSlice).flatMap {
+                claimSlice(Array(files[$0..<min($0 + Self.claimSlice, files.count)]))
+            }
+        }
+        return claimSlice(files)
+    }
+
+    /// Files claimed in one journal transaction.
+    static let claimSlice = 4096
+
+    private func claimSlice(_ files: [OutboxFile]) -> [ClaimOutcome] {
         var outcomes = [ClaimOutcome?](repeating: nil, count: files.count)
         var accepted: [(index: Int, partner: ODSCode, size: Int64)] = []
         var partnerChecks: [String: Result<ODSCode, ClaimRefusal>] = [:]
@@ -214,6 +227,9 @@ extension GatewayEngine {
             worked = true
             if record.state == .queued { seal(&record) }
             if record.state == .sealed { await deliver(&record) }
+            // Let a waiting claim in between bundles: files waiting in the outbox are claimed
+            // (journalled, safe) before a long backlog is sealed.
+            await Task.yield()
         }
         if due.count == Self.outgoingBatch && worked { return now }
         // The journal's earliest attempt, unless it is already past (a held-back retry): then

@@ -22,7 +22,8 @@ public struct OutboxFile: Sendable, Hashable {
 ///
 /// A close event does not mean a file is complete. A file renamed in is complete at once
 /// (producers write `name.part` or a dot-file and rename); any other file is complete once its
-/// size and modification time have not changed for `stableWindow`. `.part` files and dot-files
+/// size and modification time have not changed for `stableWindow` (at once if its modification
+/// time is already that old when it is first seen). `.part` files and dot-files
 /// are ignored; anything that is not a regular file is refused. A path is handed out once, and
 /// again only after it disappeared, or if it is still there `reofferAfter` later (its claim
 /// failed, e.g. on a full disk).
@@ -104,7 +105,10 @@ public struct OutboxScanner: Sendable {
             }
             pending[path] = known
         } else {
-            pending[path] = Pending(size: size, mtime: mtime, lastChange: now, partner: partner, name: name)
+            // A file first seen with a modification time already a stable window old has not been
+            // written in that window: stable now (files waiting when the gateway starts).
+            let lastChange = mtime <= now - stableWindow ? now - stableWindow : now
+            pending[path] = Pending(size: size, mtime: mtime, lastChange: lastChange, partner: partner, name: name)
         }
         // Stable files are collected by due(now:), once per pass: checking every pending file
         // here made a scan of 100,000 waiting files quadratic.

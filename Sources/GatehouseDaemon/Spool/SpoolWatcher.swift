@@ -33,9 +33,6 @@ public final class SpoolWatcher: Service, Sendable {
         self.handler = handler
     }
 
-    /// At most this many events reach the handler at once.
-    static let sliceSize = 4096
-
     public func run() async throws {
         mkdir(outbox, 0o700)
         let inotify = try InotifyWatch(root: outbox)
@@ -54,10 +51,10 @@ public final class SpoolWatcher: Service, Sendable {
             }
             for change in changes { actions += observe(change.path, renamedIn: change.renamedIn, scanner: &scanner, inotify: inotify, now: now) }
             actions += scanner.due(now: now)
-            // In slices, so that a full outbox (100,000 files at start) does not hold the engine
-            // for one long claim.
-            for start in stride(from: 0, to: actions.count, by: Self.sliceSize) {
-                await handler(actions[start..<min(start + Self.sliceSize, actions.count)].map { action in
+            // All at once: a full outbox (100,000 files at start) is claimed, journalled in
+            // slices, before the engine turns to sealing the backlog.
+            if !actions.isEmpty {
+                await handler(actions.map { action in
                     switch action {
                     case .claim(let file): .complete(file)
                     case .refuse(let path, let partner, let reason): .refused(path: path, partner: partner, reason: reason)
