@@ -17,6 +17,18 @@ public final class Journal: Sendable {
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(10)
+        // A gateway starting this moment has created the file but maybe not its tables or WAL
+        // mode yet; a connection opened before then would go on reading the empty file. Wait a
+        // moment for it, then read through a connection opened afterwards.
+        for _ in 0..<50 {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            let ready = try queue.read { db in
+                try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal"
+                    && db.tableExists("outgoing") && db.tableExists("outgoingFile") && db.tableExists("incoming")
+            }
+            if ready { return Journal(queue: queue) }
+            usleep(100_000)
+        }
         return Journal(queue: try DatabaseQueue(path: path, configuration: config))
     }
 

@@ -95,7 +95,7 @@ public struct KeyStore: Sendable {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .keyFileInvalid("\(path) is not UTF-8 text", path: path)
         }
-        do { return try IdentityCard.parse(text) } catch { throw .keyFileInvalid("\(path): \(error.detail)", path: path) }
+        do { return try ParsedCards.parse(text) } catch { throw .keyFileInvalid("\(path): \(error.detail)", path: path) }
     }
 
     /// The root key, which signs identity cards: from `keys/root.key`, or from `file` when the

@@ -108,7 +108,7 @@ public struct PartnerStore: Sendable {
             throw .invalidCard("\(path) is not UTF-8 text", path: path)
         }
         let card: IdentityCard
-        do { card = try IdentityCard.parse(text) } catch { throw .invalidCard("\(path): \(error.detail)", path: path) }
+        do { card = try ParsedCards.parse(text) } catch { throw .invalidCard("\(path): \(error.detail)", path: path) }
         // The file name is what lookups trust, so it must agree with the signed org.
         guard card.org == org else {
             throw .invalidCard("\(path) holds the card of \(card.org), not of \(org)", path: path)

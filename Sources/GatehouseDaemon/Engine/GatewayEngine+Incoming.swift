@@ -64,6 +64,8 @@ extension GatewayEngine {
             // Deduplicate by bundle id: a bundle seen before is answered with the original receipt.
             if let seen = try journal.incoming(id.hex) {
                 try await answer(seen, id: id)
+                // Answered before a crash that came before its evidence was kept: keep the receipt.
+                if !exists("\(spool.evidence)/in/\(id.hex).ghr") { try? keepEvidence(bundle: nil, receipt: seen.receipt, id: id.hex, direction: "in") }
                 try await mailbox.remove(name, from: own.org)
                 log(.info, "duplicate answered with the original receipt", bundle: id.hex, partner: seen.sender, state: seen.state.rawValue)
                 return true
@@ -73,10 +75,15 @@ extension GatewayEngine {
             try await mailbox.fetch(name, from: own.org, to: local)
             let record = try process(local, id: id)
             try journal.insert(record, detail: record.reason ?? "published")
+            // The receipt goes out as soon as the outcome is journalled; the evidence copies and
+            // the audit entry follow (the journal holds the receipt, and a crash in between
+            // answers the bundle again as a duplicate).
+            let answered: Result<Bool, any Error>
+            do { answered = .success(try await answer(record, id: id, audited: false)) } catch { answered = .failure(error) }
             audit(AuditEvent(record.state == .published ? "bundle-received" : "bundle-rejected", org: record.sender, bundle: id.hex,
                              sha256: record.bundleSHA256, detail: Self.category(record.reason)))
             try? keepEvidence(bundle: local, receipt: record.receipt, id: id.hex, direction: "in")
-            try await answer(record, id: id)
+            if try answered.get() { auditReceiptSent(record, id: id) }
             try await mailbox.remove(name, from: own.org)
             return true
         } catch let error as DeferredItem {
@@ -93,10 +100,17 @@ extension GatewayEngine {
     /// Sends the receipt for a journalled bundle, to a sender that can be answered: a pinned
     /// partner (or this organisation itself). A bundle from anyone else is never answered: its
     /// sender is unknown or unproven, so there is nowhere trustworthy to send the receipt.
-    func answer(_ record: IncomingRecord, id: BundleID) async throws {
-        guard let sender = try? ODSCode(record.sender), sender == own.org || (try? gateway.partners.card(for: sender)) != nil else { return }
+    /// Returns whether a receipt was sent; with `audited`, the audit entry is written here too.
+    @discardableResult
+    func answer(_ record: IncomingRecord, id: BundleID, audited: Bool = true) async throws -> Bool {
+        guard let sender = try? ODSCode(record.sender), sender == own.org || (try? gateway.partners.card(for: sender)) != nil else { return false }
         try await sendReceipt(record.receipt, for: id, to: sender)
-        audit(AuditEvent("receipt-sent", org: sender.value, bundle: id.hex, detail: record.state == .published ? "processed" : "failed"))
+        if audited { auditReceiptSent(record, id: id) }
+        return true
+    }
+
+    func auditReceiptSent(_ record: IncomingRecord, id: BundleID) {
+        audit(AuditEvent("receipt-sent", org: record.sender, bundle: id.hex, detail: record.state == .published ? "processed" : "failed"))
     }
 
     /// Verifies and publishes the private copy `local`, or quarantines it. Returns the journal

@@ -29,6 +29,10 @@ extension GatewayEngine {
                 return true
             }
             if record.state.isFinal {
+                // Acknowledged just before a crash that came before its evidence was kept.
+                if record.state == .acknowledged, !exists("\(spool.evidence)/out/\(id.hex).ghr") {
+                    try? keepEvidence(bundle: spool.sealedBundle(id.hex), receipt: record.receipt ?? bytes, id: id.hex, direction: "out")
+                }
                 log(record.state == .acknowledged ? .info : .warning,
                     "ignoring a receipt for a bundle already \(record.state.rawValue)", bundle: id.hex, partner: receiver.value, state: record.state.rawValue)
                 try await mailbox.remove(name, from: own.org)
@@ -65,12 +69,16 @@ extension GatewayEngine {
             }
             record.receipt = bytes
             record.updatedAt = clock.now()
-            // Both sides keep the raw bundle and the receipt as evidence.
-            try keepEvidence(bundle: spool.sealedBundle(id.hex), receipt: bytes, id: id.hex, direction: "out")
+            // Both sides keep the raw bundle and the receipt as evidence (after an acknowledgement,
+            // which releases the originals at once; the journal holds the receipt meanwhile).
             let sameBytes = receipt.bundleSHA256.constantTimeEquals(sent)
+            if !(sameBytes && receipt.disposition == .processed) {
+                try keepEvidence(bundle: spool.sealedBundle(id.hex), receipt: bytes, id: id.hex, direction: "out")
+            }
             switch receipt.disposition {
             case .processed where sameBytes:
                 try acknowledge(&record)
+                try keepEvidence(bundle: spool.sealedBundle(id.hex), receipt: bytes, id: id.hex, direction: "out")
             case .processed:
                 // Only a receipt for the exact bytes sent acknowledges; anything else is a failure.
                 try fail(record, reason: "\(receiver) processed a bundle with digest \(receipt.bundleSHA256), not the \(sent) sent")

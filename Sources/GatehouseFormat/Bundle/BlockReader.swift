@@ -9,10 +9,15 @@ final class BlockReader {
     private let raw: [UnsafeMutableRawBufferPointer]
     private let hooks: SealerTestHooks
 
-    init(level: Int32, hooks: SealerTestHooks) {
+    /// Blocks in a batch: two per core (read once; it reads cgroup files).
+    private static let width = 2 * max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// A reader for `blocks` blocks in all (no more encoders and buffers than it needs: a small
+    /// record costs one).
+    init(level: Int32, hooks: SealerTestHooks, blocks: Int) {
         // Two blocks per core in a batch keeps every core busy (blocks differ in how long they
         // take) while holding only a few MiB.
-        let width = 2 * max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+        let width = max(1, min(Self.width, blocks))
         encoders = (0..<width).map { _ in BlockEncoder(level: level) }
         raw = (0..<width).map { _ in .allocate(byteCount: PayloadLayout.blockSize, alignment: 16) }
         self.hooks = hooks

@@ -121,7 +121,9 @@ public struct BundleSealer {
         let manifest: Manifest
         do {
             try writer.append(FileTable.encode(files.map { FileTableEntry(name: $0.name, size: $0.size) }))
-            let reader = BlockReader(level: compressionLevel, hooks: hooks)
+            let blockSize = UInt64(PayloadLayout.blockSize)
+            let blocks = files.reduce(0) { $0 + Int(min(($1.size + blockSize - 1) / blockSize, 1 << 20)) }
+            let reader = BlockReader(level: compressionLevel, hooks: hooks, blocks: blocks)
             let digests = try reader.seal(files, into: writer)
             let manifestFiles = zip(files, digests).map { file, digest in
                 ManifestFile(name: file.name, size: file.size, sha256: digest, nhsNumber: file.nhsNumber)

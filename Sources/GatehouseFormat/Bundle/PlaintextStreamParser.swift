@@ -47,13 +47,16 @@ final class PlaintextStreamParser {
     private let sink: any OpenedFileSink
     private var fileHasher = SHA256Hasher()
     /// One inflater, compressed block and output buffer per slot; `used` slots wait for `flush()`.
-    private let inflaters: [BlockInflater]
-    private var compressed: [[UInt8]]
-    private let inflated: [UnsafeMutableRawBufferPointer]
-    private var rawLengths: [Int]
+    /// Created as blocks need them, up to ``width``: a small record costs one.
+    private var inflaters: [BlockInflater] = []
+    private var compressed: [[UInt8]] = []
+    private var inflated: [UnsafeMutableRawBufferPointer] = []
+    private var rawLengths: [Int] = []
     private var used = 0
     private var held: [Output] = []
     private var heldBytes = 0
+    /// Blocks inflated at once: two per core (read once; it reads cgroup files).
+    private static let width = 2 * max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
     /// Stored bytes held behind pending inflations before they are all flushed.
     private static let maxHeldBytes = 4 << 20
 
@@ -61,14 +64,7 @@ final class PlaintextStreamParser {
     private(set) var digests: [SHA256Digest] = []
     private(set) var manifestBytes: [UInt8]?
 
-    init(sink: any OpenedFileSink) {
-        self.sink = sink
-        let width = 2 * max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
-        inflaters = (0..<width).map { _ in BlockInflater() }
-        compressed = Array(repeating: [], count: width)
-        inflated = (0..<width).map { _ in .allocate(byteCount: PayloadLayout.blockSize, alignment: 16) }
-        rawLengths = Array(repeating: 0, count: width)
-    }
+    init(sink: any OpenedFileSink) { self.sink = sink }
 
     deinit {
         // The buffers held patient data.
@@ -126,11 +122,17 @@ final class PlaintextStreamParser {
 
             case .deflateData(let file, let remaining, let rawLength, let storedLength):
                 guard let block = take(storedLength, from: &rest) else { continue }
+                if used == inflaters.count {
+                    inflaters.append(BlockInflater())
+                    compressed.append([])
+                    inflated.append(.allocate(byteCount: PayloadLayout.blockSize, alignment: 16))
+                    rawLengths.append(0)
+                }
                 compressed[used] = block
                 rawLengths[used] = rawLength
                 held.append(.inflated(slot: used, file: file))
                 used += 1
-                if used == inflaters.count { try flush() }
+                if used == Self.width { try flush() }
                 try endBlock(file: file, remaining: remaining)
 
             case .manifestLength:
