@@ -17,8 +17,17 @@ extension GatewayEngine {
             mailbox = try transport(for: own.org)
             names = try await mailbox.list(own.org)
         } catch {
-            log(.error, "listing the mailbox failed: \(error)")
+            // Once per distinct failure, not every poll while the relay is down.
+            // (A transport waiting out its backoff names the failure it waits after.)
+            let text = "\(error)"
+            let failure = text.range(of: " s after: ").map { String(text[$0.upperBound...]) } ?? text
+            if failure != listingFailure { log(.error, "listing the mailbox failed: \(text)") }
+            listingFailure = failure
             return 0
+        }
+        if listingFailure != nil {
+            log(.info, "the mailbox can be listed again")
+            listingFailure = nil
         }
         var handled = 0
         // Key manifests first: bundles and receipts signed with a partner's new key need them.

@@ -37,6 +37,8 @@ public actor GatewayEngine {
     /// Each retrying bundle's next attempt and attempt count, also kept here so that a journal
     /// that cannot be written (a full disk) does not make the delivery loop spin.
     var heldBack: [String: (until: Int64, attempts: Int)] = [:]
+    /// The last failure to list the own mailbox, logged once until listing works again.
+    var listingFailure: String?
 
     /// An engine for the gateway at `home`.
     public init(gateway: Gateway, journal: Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),
