@@ -21,7 +21,7 @@ struct DoctorCommand: AsyncParsableCommand {
               identity       own manifest and signing key unexpired (warns at 30 days)
               partner ODS    each pinned card unexpired (warns at 30 days)
               mailbox ODS    relay answers with an SSH greeting; or folder writable
-              clock skew     against the own mailbox folder (not measured via SFTP)
+              clock skew     against the own mailbox (a folder, or the relay's clock)
               disk space     spool: warns below 1 GiB or 5%, problem below 100 MiB or 1%
 
             Examples:

@@ -123,6 +123,24 @@ public struct SFTPClient: Sendable {
         }
     }
 
+    /// The server's clock, in seconds since 1970: the modification time the server's file system
+    /// gives a new, empty file, created under a temporary (dot) name in `directory` and removed.
+    public func serverTime(in directory: String) async throws -> UInt32 {
+        let probe = "\(directory)/.clock-probe.\(UInt64.random(in: 0...UInt64.max)).part"
+        let file = try handle(await connection.request {
+            .open(id: $0, path: probe, flags: [.write, .create, .exclusive], attributes: SFTPAttributes(permissions: 0o600))
+        }, probe)
+        defer { Task { [connection] in _ = try? await connection.request { .remove(id: $0, path: probe) } } }
+        let reply = try await connection.request { .fstat(id: $0, handle: file) }
+        _ = try? await connection.request { .close(id: $0, handle: file) }
+        _ = try? await connection.request { .remove(id: $0, path: probe) }
+        switch reply {
+        case .attrs(_, let attributes) where attributes.modificationTime != nil: return attributes.modificationTime!
+        case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: probe)
+        default: throw SFTPClientError.protocolError("expected ATTRS with a modification time for \(probe), got \(reply)")
+        }
+    }
+
     /// The attributes of `path`.
     public func stat(_ path: String) async throws -> SFTPAttributes {
         let reply = try await connection.request { .stat(id: $0, path: path) }

@@ -72,6 +72,11 @@ public actor SFTPTransport: MailboxTransport {
         }
     }
 
+    /// The relay's clock (seconds since 1970), read from a probe file in `org`'s mailbox.
+    public func serverTime(in org: ODSCode) async throws -> UInt32 {
+        try await using { try await $0.serverTime(in: "/\(org.value)") }
+    }
+
     public func waitForMail(_ org: ODSCode, upTo timeout: Duration) async {
         guard let client = try? await session(), client.supports(SFTP.Extension.mailboxWait) else {
             try? await Task.sleep(for: timeout)

@@ -34,6 +34,17 @@ struct DoctorCommandTests {
         #expect(findings.allSatisfy { $0["level"] != "PROBLEM" })
     }
 
+    @Test func throughARunningRelayTheClockIsComparedWithTheRelays() throws {
+        let pair = try DaemonPair(viaRelay: true)
+        try pair.startRelay()
+        let out = try doctor(pair.practice)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.stdout.contains("OK       mailbox A81001,YOI123: the relay 127.0.0.1:"), "\(out.stdout)")
+        #expect(out.stdout.contains("OK       clock skew: within 60 s of the relay 127.0.0.1:"), "\(out.stdout)")
+        // The probe file is gone: nothing is left in the mailbox, not even a dot-name.
+        #expect(pair.listing(pair.mailboxes + "/A81001").isEmpty)
+    }
+
     @Test func eachSeededProblemIsReported() throws {
         // Through a relay that is not running: every mailbox is unreachable.
         let pair = try DaemonPair(viaRelay: true)

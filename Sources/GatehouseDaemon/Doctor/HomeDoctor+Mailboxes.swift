@@ -1,6 +1,7 @@
 import Glibc
 import GatehouseKit
 import GatehouseFormat
+import GatehouseSFTPClient
 import Logging
 
 extension HomeDoctor {
@@ -34,11 +35,12 @@ extension HomeDoctor {
                 findings.append(folderMailbox(path, check: check))
                 if orgs.contains(own.org) { findings.append(folderSkew(path)) }
             case .sftp(let server):
-                findings.append(await relayMailbox(server, check: check))
+                let reachable = await relayMailbox(server, check: check)
+                findings.append(reachable)
                 if orgs.contains(own.org) {
-                    findings.append(DoctorFinding("clock skew", .warning,
-                                                  "not measured: the relay \(server.host):\(server.port) does not tell its time to Gatehouse's client",
-                                                  fix: "compare `date -u` on this machine and the relay's; keep both on NTP (`timedatectl` shows whether the clock is synchronised)"))
+                    findings.append(reachable.level == .ok ? await relaySkew(server, connector: connector, own: own.org)
+                                                           : DoctorFinding("clock skew", .warning, "not measured: the relay \(server.host):\(server.port) cannot be reached",
+                                                                           fix: Self.skewFix))
                 }
             }
         }
@@ -74,6 +76,35 @@ extension HomeDoctor {
         guard stamped else { return DoctorFinding("clock skew", .warning, "not measured: the probe file in \(path) could not be read back") }
         let skew = Int64(info.st_mtim.tv_sec) - Int64(KeyStore.now())
         return skewFinding(skew, against: "the file system of \(path)")
+    }
+
+    static let skewFix = "compare `date -u` on this machine and the relay's; keep both on NTP (`timedatectl` shows whether the clock is synchronised)"
+
+    /// The relay's file system stamps a probe file in the own mailbox with the relay's time
+    /// (whole seconds, so the measure is good to about a second).
+    func relaySkew(_ server: SFTPServerAddress, connector: MailboxConnector, own: ODSCode) async -> DoctorFinding {
+        guard let transport = (try? connector.transport(for: own)) as? SFTPTransport else {
+            return DoctorFinding("clock skew", .warning, "not measured: no SFTP session to \(server.host):\(server.port)", fix: Self.skewFix)
+        }
+        defer { Task { await transport.close() } }
+        let before = KeyStore.now()
+        let answer = await withTaskGroup(of: Result<UInt32, any Error>?.self) { group in
+            group.addTask { do { return .success(try await transport.serverTime(in: own)) } catch { return .failure(error) } }
+            group.addTask { [timeout] in try? await Task.sleep(for: timeout * 3); return nil }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        switch answer {
+        case .success(let relayTime)?:
+            // Against the middle of the exchange: the probe was made between `before` and now.
+            let middle = (Int64(before) + Int64(KeyStore.now())) / 2
+            return skewFinding(Int64(relayTime) - middle, against: "the relay \(server.host):\(server.port)")
+        case .failure(let error)?:
+            return DoctorFinding("clock skew", .warning, "not measured: the relay \(server.host):\(server.port) did not take a probe file: \(error)", fix: Self.skewFix)
+        case nil:
+            return DoctorFinding("clock skew", .warning, "not measured: no answer from the relay \(server.host):\(server.port) in time", fix: Self.skewFix)
+        }
     }
 
     func skewFinding(_ skew: Int64, against what: String) -> DoctorFinding {
