@@ -606,6 +606,11 @@ def assemble(results, machine, out):
         knobs = ", ".join(f"{k}={v}" for k, v in fragment["knobs"].items() if k in relevant)
         text.append(f"- Row {fragment['row']} measured {fragment['when']} ({knobs}).")
         text += [f"  {note}" for note in fragment["notes"]]
+    # The hand-written profile of the rows that miss (bench/PROFILE.md) follows the figures.
+    profile = os.path.join(os.path.dirname(out), "PROFILE.md")
+    if os.path.exists(profile):
+        with open(profile) as f:
+            text += ["", f.read().rstrip("\n")]
     with open(out, "w") as f:
         f.write("\n".join(text) + "\n")
 
