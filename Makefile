@@ -4,6 +4,10 @@ export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card
+# Release builds carry the Swift runtime and Foundation inside the binary: it runs on a machine
+# without a Swift toolchain (only libsodium, libcrypto, zlib, SQLite and libstdc++ from Debian)
+# and each command starts about 10 ms sooner than with the shared libraries.
+RELEASE := -c release --static-swift-stdlib
 
 .PHONY: help deps build test demo bench bench-seal bench-sftp fuzz crash-test clean install
 
@@ -45,7 +49,7 @@ demo: build
 # Benchmarks: release build, never part of `make test`.
 bench bench-seal bench-sftp:
 	@bash scripts/install-deps.sh --bench
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE)
 	@bash scripts/$@.sh
 
 fuzz: deps
@@ -64,11 +68,13 @@ fuzz: deps
 # PREFIX), the bash and zsh completions and the operations documents. DESTDIR stages a package.
 PREFIX ?= /usr/local
 install:
-	$(SWIFT) build -c release --product gatehouse
+	$(SWIFT) build $(RELEASE) --product gatehouse
+	@bin="$$($(SWIFT) build $(RELEASE) --show-bin-path)/gatehouse"; if ldd "$$bin" | grep -q libswiftCore; then \
+		echo "install: $$bin needs the Swift runtime's shared libraries; it was not built with --static-swift-stdlib" >&2; exit 1; fi
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 		$(DESTDIR)$(PREFIX)/share/doc/gatehouse
-	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/gatehouse" $(DESTDIR)$(PREFIX)/bin/gatehouse
+	install -m 0755 "$$($(SWIFT) build $(RELEASE) --show-bin-path)/gatehouse" $(DESTDIR)$(PREFIX)/bin/gatehouse
 	for unit in gatehouse.service gatehouse-relay.service; do \
 		sed 's#/usr/local/#$(PREFIX)/#g' contrib/systemd/$$unit > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit || exit 1; \
 		chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit; \

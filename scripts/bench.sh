@@ -25,7 +25,7 @@ journal=${BENCH_JOURNAL:-1000000}
 results=$root/bench/work/results
 source "$root/scripts/lib/background.sh"
 source "$root/scripts/lib/bench-env.sh"
-[[ -x $gatehouse ]] || { echo "bench: $gatehouse is missing; run 'swift build -c release' (make bench does)" >&2; exit 1; }
+[[ -x $gatehouse ]] || { echo "bench: $gatehouse is missing; run 'swift build -c release --static-swift-stdlib' (make bench does)" >&2; exit 1; }
 
 has_row() { [[ ,$rows, == *,$1,* ]]; }
 big=none records_50k=none records_100k=none small=none

@@ -61,16 +61,14 @@ struct StatusCommand: ParsableCommand {
                                      hint: "`gatehouse status` lists them; `gatehouse inbox` lists what was received")
             }
             let document = OutgoingDocument(record, files: try journal.files(of: record.bundleID), history: try journal.transitions(of: record.bundleID))
-            if json { return print(try JSONOutput.encode(document)) }
+            if json { return print(document.json.text) }
             document.printDetail()
             return
         }
         let shown = limit ?? (json ? 1000 : 50)
         guard shown >= 0 else { throw CommandFailure(status: .invalidInput, message: "--limit must be 0 (all) or more, not \(shown)", hint: "`gatehouse status --limit 0` lists every bundle") }
-        let records = try journal.allOutgoing(limit: shown == 0 ? Int.max : shown)
-        let files = try journal.files(of: records.map(\.bundleID))
-        let documents = records.map { OutgoingDocument($0, files: files[$0.bundleID] ?? [], history: nil) }
-        if json { return print(try JSONOutput.encode(documents)) }
+        let documents = try journal.newestOutgoing(limit: shown == 0 ? Int.max : shown).map { OutgoingDocument($0.record, files: $0.files, history: nil) }
+        if json { return print(JSONText.array(documents.map(\.json)).text) }
         guard !documents.isEmpty else { return print("No outgoing bundles. Drop records into spool/outbox/<ODS>/ while `gatehouse run` is running.") }
         let counts = try journal.outgoingCounts()
         let total = counts.values.reduce(0, +)
@@ -87,10 +85,10 @@ struct StatusCommand: ParsableCommand {
     }
 }
 
-/// One outgoing bundle as `status --json` prints it.
-struct OutgoingDocument: Encodable {
-    struct File: Encodable { let name: String; let size: Int64 }
-    struct Step: Encodable { let state: String; let at: String; let detail: String? }
+/// One outgoing bundle as `status --json` prints it (the README shows the shape).
+struct OutgoingDocument {
+    struct File { let name: String; let size: Int64 }
+    struct Step { let state: String; let at: String; let detail: String? }
 
     let bundleID: String, partner: String, state: String
     let files: [File]
@@ -101,10 +99,18 @@ struct OutgoingDocument: Encodable {
     let bundleSHA256: String?
     let history: [Step]?
 
-    enum CodingKeys: String, CodingKey {
-        case bundleID = "bundle_id", partner, state, files, createdAt = "created_at", updatedAt = "updated_at"
-        case expiresAt = "expires_at", attempts, nextAttemptAt = "next_attempt_at", lastError = "last_error"
-        case bundleSHA256 = "bundle_sha256", history
+    /// Written with JSONText, not JSONEncoder: a thousand of these are printed by default.
+    var json: JSONText {
+        .fields([
+            "bundle_id": .string(bundleID), "partner": .string(partner), "state": .string(state),
+            "files": .array(files.map { .object(["name": .string($0.name), "size": .integer($0.size)]) }),
+            "created_at": .string(createdAt), "updated_at": .string(updatedAt), "expires_at": .string(expiresAt),
+            "attempts": .integer(attempts), "next_attempt_at": nextAttemptAt.map(JSONText.string),
+            "last_error": lastError.map(JSONText.string), "bundle_sha256": bundleSHA256.map(JSONText.string),
+            "history": history.map { steps in
+                .array(steps.map { .fields(["state": .string($0.state), "at": .string($0.at), "detail": $0.detail.map(JSONText.string)]) })
+            },
+        ])
     }
 
     init(_ r: OutgoingRecord, files: [OutgoingFile], history: [Transition]?) {

@@ -38,6 +38,13 @@ struct Base64AndRFC3339Tests {
         #expect(RFC3339.parse(text) == nil)
     }
 
+    @Test(arguments: [(Int64(0), "1970-01-01T00:00:00.000Z"), (-5, "1970-01-01T00:00:00.000Z"), (7, "1970-01-01T00:00:00.007Z"),
+                      (1_795_599_000_125, "2026-11-25T09:30:00.125Z"), (951_827_696_090, "2000-02-29T12:34:56.090Z"),
+                      (Int64(RFC3339.maxSeconds) * 1000 + 999, "9999-12-31T23:59:59.999Z")])
+    func millisecondsForLogsAndJSON(milliseconds: Int64, text: String) {
+        #expect(RFC3339.format(milliseconds: milliseconds) == text)
+    }
+
     @Test func formatRoundTripsAcrossYears() {
         var seconds: UInt64 = 0
         while seconds < RFC3339.maxSeconds {

@@ -104,7 +104,38 @@ struct JournalTests {
         c.state = .acknowledged
         try journal.save(c)
         #expect(try journal.expiredOutgoing(now: 4_000).isEmpty)
-        #expect(try journal.allOutgoing(limit: 2).map(\.bundleID) == [c.bundleID, b.bundleID])
-        #expect(try journal.files(of: [a.bundleID, b.bundleID]).isEmpty)
+        #expect(try journal.newestOutgoing(limit: 2).map(\.record.bundleID) == [c.bundleID, b.bundleID])
+        #expect(try journal.newestOutgoing(limit: 3).allSatisfy(\.files.isEmpty))
+    }
+
+    /// Records are read back column by column (not through Decodable): every field, a stored
+    /// receipt as the journal has always written it, and the listing of many bundles with their
+    /// files in order (`status --limit 0` on a large journal once failed: too many parameters).
+    @Test func everyFieldAndManyBundlesReadBack() throws {
+        var full = record("ffeeddccbbaa99887766554433221100", at: 9_000)
+        full.state = .acknowledged
+        full.attempts = 4
+        full.nextAttemptAt = 9_500
+        full.bundleSHA256 = String(repeating: "ab", count: 32)
+        full.bundleSize = 52_001
+        full.lastError = "YOI123's relay refused: quota"
+        full.receipt = [0, 1, 127, 128, 255] + Array(repeating: 42, count: 400)
+        try journal.insert(full, files: [])
+        #expect(try journal.outgoing(full.bundleID) == full)
+        var listed = full
+        listed.receipt = nil
+        #expect(try journal.newestOutgoing(limit: 1).map(\.record) == [listed])
+
+        let bundles = (0..<1_200).map { n in
+            let r = record(String(format: "%032x", n), at: Int64(n))
+            return NewOutgoing(record: r, files: (0..<(n % 3 + 1)).map {
+                OutgoingFile(bundleID: r.bundleID, position: $0, name: "r\(n)-\($0).xml", size: Int64(n), sourcePath: "/outbox/YOI123/r\(n)-\($0).xml", workPath: "/w/\(n)-\($0)")
+            }, detail: nil)
+        }
+        try journal.insert(bundles)
+        let all = try journal.newestOutgoing(limit: Int.max)
+        #expect(all.map(\.record.bundleID) == [full.bundleID] + bundles.reversed().map(\.record.bundleID))
+        #expect(all.dropFirst().map(\.files) == bundles.reversed().map(\.files))
+        #expect(try journal.newestOutgoing(limit: 10).map(\.record) == Array(all.prefix(10).map(\.record)))
     }
 }

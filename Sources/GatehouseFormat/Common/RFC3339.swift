@@ -12,22 +12,34 @@ public enum RFC3339 {
     /// JSON output only: signed formats use whole seconds.
     public static func format(milliseconds: Int64) -> String? {
         let clamped = max(0, milliseconds)
-        guard let seconds = format(UInt64(clamped / 1000)) else { return nil }
-        let fraction = String(clamped % 1000)
-        return seconds.dropLast() + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+        return text(seconds: UInt64(clamped / 1000), milliseconds: Int(clamped % 1000))
     }
 
     /// The text for `seconds` since 1970-01-01T00:00:00Z; nil past ``maxSeconds``.
-    public static func format(_ seconds: UInt64) -> String? {
+    public static func format(_ seconds: UInt64) -> String? { text(seconds: seconds, milliseconds: nil) }
+
+    /// Written digit by digit into one buffer: status listings and log lines format thousands.
+    private static func text(seconds: UInt64, milliseconds: Int?) -> String? {
         guard seconds <= maxSeconds else { return nil }
         let days = Int64(seconds / 86_400)
         let rest = Int(seconds % 86_400)
         let (year, month, day) = civil(fromDays: days)
-        func pad(_ v: Int, _ width: Int) -> String {
-            let digits = String(v)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
         }
-        return "\(pad(Int(year), 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(rest / 3600, 2)):\(pad(rest / 60 % 60, 2)):\(pad(rest % 60, 2))Z"
+        digits(Int(year), 4); out.append(UInt8(ascii: "-")); digits(month, 2); out.append(UInt8(ascii: "-")); digits(day, 2)
+        out.append(UInt8(ascii: "T")); digits(rest / 3600, 2); out.append(UInt8(ascii: ":")); digits(rest / 60 % 60, 2)
+        out.append(UInt8(ascii: ":")); digits(rest % 60, 2)
+        if let milliseconds { out.append(UInt8(ascii: ".")); digits(milliseconds, 3) }
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Seconds since 1970 for canonical text; nil for anything else.
