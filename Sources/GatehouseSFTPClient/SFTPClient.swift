@@ -10,8 +10,13 @@ public struct SFTPClient: Sendable {
     public let connection: SFTPConnection
     /// Bytes per WRITE request, from `limits@openssh.com` when the server offers it.
     public let writeLength: Int
+    /// Bytes asked for per READ request, from `limits@openssh.com` when the server offers it. A
+    /// server may answer a READ with fewer bytes; the rest is asked for again.
+    public var readLength: Int
     /// WRITE requests kept in flight at once (OpenSSH's own client keeps 64).
     public let pipelineDepth = 64
+    /// READ requests kept in flight at once while downloading (1 MiB at 64 KiB each).
+    public let readAhead = 16
 
     /// Connects through `executable arguments…` (for example `ssh -s … sftp`).
     public static func connect(executable: String, arguments: [String], stderr: FileHandle? = nil) async throws -> SFTPClient {
@@ -22,13 +27,15 @@ public struct SFTPClient: Sendable {
     public static func start(_ connection: SFTPConnection) async throws -> SFTPClient {
         try await connection.handshake()
         var writeLength = 32 * 1024
+        var readLength = 32 * 1024
         if connection.serverExtensions.contains(where: { $0.name == SFTP.Extension.limits }) {
             let reply = try await connection.request { SFTPExtendedRequest.limits.message(id: $0) }
-            if case .extendedReply(_, let data) = reply, let limits = try? SFTPLimits.decode(data), limits.maxWriteLength > 0 {
-                writeLength = Int(min(limits.maxWriteLength, 64 * 1024))
+            if case .extendedReply(_, let data) = reply, let limits = try? SFTPLimits.decode(data) {
+                if limits.maxWriteLength > 0 { writeLength = Int(min(limits.maxWriteLength, 64 * 1024)) }
+                if limits.maxReadLength > 0 { readLength = Int(min(limits.maxReadLength, 64 * 1024)) }
             }
         }
-        return SFTPClient(connection: connection, writeLength: writeLength)
+        return SFTPClient(connection: connection, writeLength: writeLength, readLength: readLength)
     }
 
     /// True when the server offers the extension `name`.
@@ -50,8 +57,10 @@ public struct SFTPClient: Sendable {
     }
 
     /// Uploads the local file to `directory/name`: written under a unique temporary dot-name,
-    /// fsynced, then published with `posix-rename@openssh.com` and its size checked. On any
+    /// fsynced and its size checked, then published with `posix-rename@openssh.com`. On any
     /// error the temporary file is removed, so no partial file is ever visible under `name`.
+    /// Once the WRITEs are answered, FSYNC, FSTAT and CLOSE go out together (one round trip);
+    /// the rename is sent only after all three have succeeded.
     /// `gatehouse sftp-server` never lets the rename replace a file (the same bytes again count
     /// as delivered); OpenSSH's own server replaces it, which for Gatehouse mailboxes is harmless,
     /// since a name always stands for the same bundle bytes.
@@ -71,23 +80,41 @@ public struct SFTPClient: Sendable {
         let file = try handle(await connection.request {
             .open(id: $0, path: temporary, flags: [.write, .create, .exclusive], attributes: SFTPAttributes(permissions: 0o640))
         }, temporary)
+        var closed = false
         do {
             try await writeAll(fd: fd, length: length, handle: file, path: temporary)
-            if supports(SFTP.Extension.fsync) {
-                try check(await connection.request { SFTPExtendedRequest.fsync(handle: file).message(id: $0) }, temporary)
+            var finish: [(UInt32) -> SFTPMessage] = supports(SFTP.Extension.fsync) ? [{ SFTPExtendedRequest.fsync(handle: file).message(id: $0) }] : []
+            finish += [{ .fstat(id: $0, handle: file) }, { .close(id: $0, handle: file) }]
+            let replies = try await connection.requests(finish)
+            closed = Self.isOK(replies[replies.count - 1])
+            for reply in replies where !Self.isAttributes(reply) { try check(reply, temporary) }
+            let size = try attributes(replies[replies.count - 2], temporary).size ?? 0
+            guard size == length else {
+                throw SFTPClientError.protocolError("\(temporary) has \(size) bytes after upload, \(length) were sent")
             }
-            try check(await connection.request { .close(id: $0, handle: file) }, temporary)
             try check(await connection.request { SFTPExtendedRequest.posixRename(from: temporary, to: final).message(id: $0) }, final)
         } catch {
-            _ = try? await connection.request { .close(id: $0, handle: file) }
+            if !closed { _ = try? await connection.request { .close(id: $0, handle: file) } }
             _ = try? await connection.request { .remove(id: $0, path: temporary) }
             throw error
         }
-        let size = try await stat(final).size ?? 0
-        guard size == length else {
-            throw SFTPClientError.protocolError("\(final) has \(size) bytes after upload, \(length) were sent")
+        return length
+    }
+
+    private static func isOK(_ reply: SFTPMessage) -> Bool {
+        if case .status(_, let code, _, _) = reply { code == SFTP.StatusCode.ok.rawValue } else { false }
+    }
+
+    private static func isAttributes(_ reply: SFTPMessage) -> Bool {
+        if case .attrs = reply { true } else { false }
+    }
+
+    private func attributes(_ reply: SFTPMessage, _ path: String) throws -> SFTPAttributes {
+        switch reply {
+        case .attrs(_, let attributes): return attributes
+        case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: path)
+        default: throw SFTPClientError.protocolError("expected ATTRS for \(path), got \(reply)")
         }
-        return size
     }
 
     /// Pipelined writes: up to ``pipelineDepth`` requests in flight, replies in any order, each
@@ -143,29 +170,20 @@ public struct SFTPClient: Sendable {
 
     /// The attributes of `path`.
     public func stat(_ path: String) async throws -> SFTPAttributes {
-        let reply = try await connection.request { .stat(id: $0, path: path) }
-        switch reply {
-        case .attrs(_, let attributes): return attributes
-        case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: path)
-        default: throw SFTPClientError.protocolError("expected ATTRS for \(path), got \(reply)")
-        }
+        try attributes(await connection.request { .stat(id: $0, path: path) }, path)
     }
 
-    /// The names in `directory` (READDIR returns them in pages). The folder handle is closed
-    /// before this returns, so no request of this listing is still on its way afterwards.
+    /// The names in `directory` (READDIR returns them in pages). READDIRs go two at a time, so
+    /// a folder that fits in one page (a mailbox, usually) is read, end included, in one round
+    /// trip. The folder handle is closed, and the reply awaited, before this returns: no request
+    /// of the listing is still on its way, and the last reply is acknowledged by the next request
+    /// (a listing is usually followed by a mailbox-wait; with the CLOSE's reply unacknowledged,
+    /// the relay's TCP would hold the wake-up back until its delayed ACK, 10 to 40 ms).
     public func list(_ directory: String) async throws -> [SFTPName] {
         let dir = try handle(await connection.request { .opendir(id: $0, path: directory) }, directory)
         var names: [SFTPName] = []
         do {
-            reading: while true {
-                let reply = try await connection.request { .readdir(id: $0, handle: dir) }
-                switch reply {
-                case .name(_, let entries): names += entries.filter { $0.filename != "." && $0.filename != ".." }
-                case .status(_, let code, _, _) where code == SFTP.StatusCode.eof.rawValue: break reading
-                case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: directory)
-                default: throw SFTPClientError.protocolError("expected NAME for \(directory), got \(reply)")
-                }
-            }
+            try await readNames(dir, directory, into: &names)
         } catch {
             _ = try? await connection.request { .close(id: $0, handle: dir) }
             throw error
@@ -174,45 +192,78 @@ public struct SFTPClient: Sendable {
         return names
     }
 
-    /// Downloads `remote` into the new local file `local` (temporary name, then rename; not
-    /// synced: a fetched copy is scratch while the original stays on the server). The remote handle is closed however it ends; a server that sends more bytes than
-    /// the file's size, or an empty DATA reply, is refused rather than followed.
-    public func download(_ remote: String, to local: String) async throws {
-        let file = try handle(await connection.request { .open(id: $0, path: remote, flags: .read, attributes: SFTPAttributes()) }, remote)
-        do {
-            let size: UInt64
-            switch try await connection.request({ .fstat(id: $0, handle: file) }) {
-            case .attrs(_, let attributes) where attributes.size != nil: size = attributes.size!
-            case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: remote)
-            case let reply: throw SFTPClientError.protocolError("expected ATTRS with a size for \(remote), got \(reply)")
+    private func readNames(_ dir: [UInt8], _ directory: String, into names: inout [SFTPName]) async throws {
+        var ended = false
+        while !ended {
+            for reply in try await connection.requests([{ .readdir(id: $0, handle: dir) }, { .readdir(id: $0, handle: dir) }]) {
+                switch reply {
+                case .name(_, let entries): names += entries.filter { $0.filename != "." && $0.filename != ".." }
+                case .status(_, let code, _, _) where code == SFTP.StatusCode.eof.rawValue: ended = true
+                case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: directory)
+                default: throw SFTPClientError.protocolError("expected NAME for \(directory), got \(reply)")
+                }
             }
-            let out: DurableFile
-            do { out = try DurableFile(path: local, mode: 0o600) } catch { throw SFTPClientError.local("cannot create \(local): \(error)") }
-            do {
-                var offset: UInt64 = 0
-                reading: while true {
-                    let reply = try await connection.request { .read(id: $0, handle: file, offset: offset, length: UInt32(writeLength)) }
-                    switch reply {
+        }
+    }
+
+    /// Downloads `remote` into the new local file `local` (temporary name, then rename; not
+    /// synced: a fetched copy is scratch while the original stays on the server). FSTAT goes
+    /// out with the first READ; further READs are pipelined (``readAhead`` in flight) and
+    /// written in order; a short answer is followed by a READ for the rest. A server that sends
+    /// more than the file's size, an empty DATA reply or an end before the size is refused. The
+    /// remote handle is closed however it ends (without waiting for the reply).
+    public func download(_ remote: String, to local: String) async throws {
+        let connection = self.connection
+        let file = try handle(await connection.request { .open(id: $0, path: remote, flags: .read, attributes: SFTPAttributes()) }, remote)
+        defer { connection.post { .close(id: $0, handle: file) } }
+        let chunk = UInt64(readLength)
+        let opening = try await connection.requests([{ .fstat(id: $0, handle: file) }, { .read(id: $0, handle: file, offset: 0, length: UInt32(chunk)) }])
+        guard let size = try attributes(opening[0], remote).size else {
+            throw SFTPClientError.protocolError("expected ATTRS with a size for \(remote), got \(opening[0])")
+        }
+        let out: DurableFile
+        do { out = try DurableFile(path: local, mode: 0o600) } catch { throw SFTPClientError.local("cannot create \(local): \(error)") }
+        do {
+            var waiting: [UInt64: [UInt8]] = [:]  // answered out of order, not yet written
+            var written: UInt64 = 0
+            try await withThrowingTaskGroup(of: (UInt64, UInt64, SFTPMessage).self) { group in
+                var requested = min(chunk, size)  // everything below has been asked for
+                var inFlight = 0
+                func ask(_ offset: UInt64, _ length: UInt64) {
+                    group.addTask { (offset, length, try await connection.request { .read(id: $0, handle: file, offset: offset, length: UInt32(length)) }) }
+                    inFlight += 1
+                }
+                var reply: (offset: UInt64, length: UInt64, message: SFTPMessage)? = (0, chunk, opening[1])
+                while let (offset, length, message) = reply {
+                    let end = min(offset + length, size)  // what this READ should have brought
+                    switch message {
                     case .data(_, let bytes):
                         guard !bytes.isEmpty else { throw SFTPClientError.protocolError("an empty DATA reply for \(remote)") }
-                        offset += UInt64(bytes.count)
-                        guard offset <= size else { throw SFTPClientError.protocolError("\(remote) sent more than its size of \(size) bytes") }
-                        try Self.append(bytes, to: out, local)
+                        guard offset + UInt64(bytes.count) <= end else { throw SFTPClientError.protocolError("\(remote) sent more than its size of \(size) bytes") }
+                        waiting[offset] = bytes
+                        let got = offset + UInt64(bytes.count)
+                        if got < end { ask(got, end - got) }  // a short answer: ask for the rest
                     case .status(_, let code, _, _) where code == SFTP.StatusCode.eof.rawValue:
-                        break reading
+                        guard offset >= size else { throw SFTPClientError.protocolError("\(remote) ended after \(offset) of its \(size) bytes") }
                     case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: remote)
-                    default: throw SFTPClientError.protocolError("expected DATA for \(remote), got \(reply)")
+                    default: throw SFTPClientError.protocolError("expected DATA for \(remote), got \(message)")
                     }
+                    while let bytes = waiting.removeValue(forKey: written) {
+                        try Self.append(bytes, to: out, local)
+                        written += UInt64(bytes.count)
+                    }
+                    while requested < size && inFlight < readAhead {
+                        ask(requested, min(chunk, size - requested))
+                        requested += min(chunk, size - requested)
+                    }
+                    reply = try await group.next().map { (offset: $0.0, length: $0.1, message: $0.2) }
+                    if reply != nil { inFlight -= 1 }
                 }
-                guard offset == size else { throw SFTPClientError.protocolError("\(remote) ended after \(offset) of its \(size) bytes") }
-                do { try out.commit(sync: .none) } catch { throw SFTPClientError.local("saving \(local): \(error)") }
-            } catch {
-                out.discard()
-                throw error
             }
-            try check(await connection.request { .close(id: $0, handle: file) }, remote)
+            guard written == size else { throw SFTPClientError.protocolError("\(remote) ended after \(written) of its \(size) bytes") }
+            do { try out.commit(sync: .none) } catch { throw SFTPClientError.local("saving \(local): \(error)") }
         } catch {
-            _ = try? await connection.request { .close(id: $0, handle: file) }
+            out.discard()
             throw error
         }
     }

@@ -165,7 +165,55 @@ public final class SFTPConnection: Sendable {
         try await exchange(packet: packet, id: id, timeout: Self.requestTimeout)
     }
 
+    /// Sends the requests in this order in one write and waits for every reply (in the same
+    /// order). A server handles requests about one file in the order they arrive, so a batch
+    /// such as FSYNC, FSTAT and CLOSE of one handle costs one round trip instead of three.
+    public func requests(_ builds: [(UInt32) -> SFTPMessage]) async throws -> [SFTPMessage] {
+        let ids = builds.map { _ in makeID() }
+        let packet = zip(ids, builds).flatMap { id, build in build(id).encoded() }
+        // Every reply's waiter is registered before the batch is written, so no reply can
+        // arrive for an id nobody waits on yet.
+        let batch = Batch(packet: packet, count: ids.count)
+        return try await withThrowingTaskGroup(of: (Int, SFTPMessage).self) { group in
+            for (index, id) in ids.enumerated() {
+                group.addTask { [self] in
+                    let reply = try await exchange(id: id, timeout: Self.requestTimeout) { [self] in
+                        if batch.registered() { write(batch.packet) }
+                    }
+                    return (index, reply)
+                }
+            }
+            var replies = [SFTPMessage?](repeating: nil, count: ids.count)
+            for try await (index, reply) in group { replies[index] = reply }
+            return replies.map { $0! }
+        }
+    }
+
+    /// A batch's packet and how many of its waiters are still to be registered.
+    private final class Batch: Sendable {
+        let packet: [UInt8]
+        private let left: Mutex<Int>
+        init(packet: [UInt8], count: Int) {
+            self.packet = packet
+            left = Mutex(count)
+        }
+        /// Counts one waiter in; true for the last one.
+        func registered() -> Bool { left.withLock { $0 -= 1; return $0 == 0 } }
+    }
+
+    /// Sends a request whose reply nobody waits for (a CLOSE of a handle that was only read):
+    /// it still goes out before any request sent after it, and its reply is dropped on arrival.
+    public func post(_ build: (UInt32) -> SFTPMessage) {
+        guard !isClosed else { return }
+        write(build(makeID()).encoded())
+    }
+
     private func exchange(packet bytes: [UInt8], id: UInt32, timeout: Duration) async throws -> SFTPMessage {
+        try await exchange(id: id, timeout: timeout) { [self] in write(bytes) }
+    }
+
+    /// Registers a waiter for the reply `id`, then calls `send` (unless the session is over).
+    private func exchange(id: UInt32, timeout: Duration, send: @escaping @Sendable () -> Void) async throws -> SFTPMessage {
         try await withCheckedThrowingContinuation { continuation in
             let failed: (any Error)? = state.withLock { state in
                 if let failure = state.failure { return failure }
@@ -176,10 +224,15 @@ public final class SFTPConnection: Sendable {
                 continuation.resume(throwing: failed)
                 return
             }
-            writer.async { [self] in
-                let written: Bool = writeLock.withLock { closed in !closed && ChildProcess.writeAll(input, bytes) }
-                if !written { fail(SFTPClientError.connectionLost("writing to the SFTP channel failed")) }
-            }
+            send()
+        }
+    }
+
+    /// Queues `bytes` for the program's input, after everything queued before.
+    private func write(_ bytes: [UInt8]) {
+        writer.async { [self] in
+            let written: Bool = writeLock.withLock { closed in !closed && ChildProcess.writeAll(input, bytes) }
+            if !written { fail(SFTPClientError.connectionLost("writing to the SFTP channel failed")) }
         }
     }
 

@@ -47,6 +47,40 @@ struct SFTPClientTests {
         await #expect(throws: SFTPClientError.self) { try await client.stat("\(remote)/big.ghb") }
     }
 
+    /// Pipelined READs written in order, at every size around the READ length, from both servers.
+    @Test(arguments: [false, true])
+    func downloadsOfEverySizeArriveWhole(confined: Bool) async throws {
+        let root = folder.appending("mailboxes")
+        try FileManager.default.createDirectory(atPath: "\(root)/A81001", withIntermediateDirectories: true)
+        let client = confined
+            ? try await SFTPClient.connect(executable: try GatehouseProcess.binaryPath(), arguments: ["sftp-server", "--org", "A81001", "--root", root])
+            : try await SFTPClient.connect(executable: Self.openSSHServer, arguments: [])
+        defer { client.connection.close() }
+        let chunk = client.readLength
+        for size in [0, 1, chunk - 1, chunk, chunk + 1, 3 * chunk, 17 * chunk + 5] {
+            let bytes = randomBytes(size)
+            try Data(bytes).write(to: URL(fileURLWithPath: "\(root)/A81001/f\(size).ghb"))
+            let remote = confined ? "/A81001/f\(size).ghb" : "\(root)/A81001/f\(size).ghb"
+            try await client.download(remote, to: folder.appending("back\(size)"))
+            #expect(Array(try Data(contentsOf: URL(fileURLWithPath: folder.appending("back\(size)")))) == bytes, "size \(size)")
+        }
+        // Gone, or a folder: refused, nothing left behind locally.
+        await #expect(throws: SFTPClientError.self) { try await client.download(confined ? "/A81001/none" : "\(root)/none", to: folder.appending("none")) }
+        #expect(!FileManager.default.fileExists(atPath: folder.appending("none")))
+    }
+
+    /// OpenSSH's server answers a READ of more than about 255 KiB with less: the client asks
+    /// for the rest and still writes every byte in order.
+    @Test func shortReadsAreFollowedByReadsForTheRest() async throws {
+        var client = try await SFTPClient.connect(executable: Self.openSSHServer, arguments: [])
+        defer { client.connection.close() }
+        client.readLength = 1 << 20
+        let bytes = randomBytes(5_000_000 + 3)
+        let path = try write("short.ghb", bytes)
+        try await client.download(path, to: folder.appending("short-back"))
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: folder.appending("short-back")))) == bytes)
+    }
+
     @Test func listingPagesPastOneHundredNames() async throws {
         let remote = folder.appending("many")
         try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
