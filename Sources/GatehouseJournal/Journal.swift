@@ -244,9 +244,11 @@ public final class Journal: Sendable {
                 SELECT o.bundleID, o.partner, o.state, o.createdAt, o.updatedAt, o.expiresAt, o.attempts, o.nextAttemptAt,
                        o.bundleSHA256, o.bundleSize, o.lastError, NULL AS receipt,
                        f.position, f.name, f.size, f.sourcePath, f.workPath
-                FROM (SELECT * FROM outgoing ORDER BY createdAt DESC LIMIT ?) o
+                FROM (SELECT bundleID, partner, state, createdAt, updatedAt, expiresAt, attempts, nextAttemptAt,
+                             bundleSHA256, bundleSize, lastError, rowid AS seq
+                      FROM outgoing ORDER BY createdAt DESC, rowid DESC LIMIT ?) o
                 LEFT JOIN outgoingFile f ON f.bundleID = o.bundleID
-                ORDER BY o.createdAt DESC, o.bundleID, f.position
+                ORDER BY o.createdAt DESC, o.seq DESC, f.position
                 """, arguments: [limit])
             while let row = try rows.next() {
                 let bundleID: String = try row.decode(forColumn: "bundleID")
@@ -355,14 +357,18 @@ extension OutgoingRecord: FetchableRecord, PersistableRecord {
         receipt = try Self.receiptBytes(row["receipt"] as DatabaseValue)
     }
 
+    /// GRDB's encoding of `[UInt8]` is JSON (an array of numbers), as text or as a blob.
+    private static func receiptBytes(json: Data) throws -> [UInt8] {
+        do { return try JSONDecoder().decode([UInt8].self, from: json) } catch {
+            throw JournalValueError(column: "outgoing.receipt", value: String(decoding: json.prefix(40), as: UTF8.self))
+        }
+    }
+
     private static func receiptBytes(_ value: DatabaseValue) throws -> [UInt8]? {
         switch value.storage {
         case .null: return nil
-        case .blob(let data): return [UInt8](data)
-        case .string(let json):
-            do { return try JSONDecoder().decode([UInt8].self, from: Data(json.utf8)) } catch {
-                throw JournalValueError(column: "outgoing.receipt", value: String(json.prefix(40)))
-            }
+        case .blob(let json): return try receiptBytes(json: json)
+        case .string(let json): return try receiptBytes(json: Data(json.utf8))
         case .int64, .double:
             throw JournalValueError(column: "outgoing.receipt", value: value.description)
         }

@@ -86,7 +86,9 @@ public struct SFTPClient: Sendable {
             var finish: [(UInt32) -> SFTPMessage] = supports(SFTP.Extension.fsync) ? [{ SFTPExtendedRequest.fsync(handle: file).message(id: $0) }] : []
             finish += [{ .fstat(id: $0, handle: file) }, { .close(id: $0, handle: file) }]
             let replies = try await connection.requests(finish)
-            closed = Self.isOK(replies[replies.count - 1])
+            // Any answer to CLOSE frees the handle on the server (even an error): it is never
+            // closed again, since its number may already belong to another transfer's OPEN.
+            if case .status = replies[replies.count - 1] { closed = true }
             for reply in replies where !Self.isAttributes(reply) { try check(reply, temporary) }
             let size = try attributes(replies[replies.count - 2], temporary).size ?? 0
             guard size == length else {
@@ -99,10 +101,6 @@ public struct SFTPClient: Sendable {
             throw error
         }
         return length
-    }
-
-    private static func isOK(_ reply: SFTPMessage) -> Bool {
-        if case .status(_, let code, _, _) = reply { code == SFTP.StatusCode.ok.rawValue } else { false }
     }
 
     private static func isAttributes(_ reply: SFTPMessage) -> Bool {
@@ -215,8 +213,11 @@ public struct SFTPClient: Sendable {
     public func download(_ remote: String, to local: String) async throws {
         let connection = self.connection
         let file = try handle(await connection.request { .open(id: $0, path: remote, flags: .read, attributes: SFTPAttributes()) }, remote)
+        // Not awaited: every fetch is followed by a REMOVE, whose request acknowledges the
+        // CLOSE's reply. (A request that ends a session's activity, before a mailbox-wait, must
+        // be awaited instead: see list(_:).)
         defer { connection.post { .close(id: $0, handle: file) } }
-        let chunk = UInt64(readLength)
+        let chunk = UInt64(min(max(readLength, 1), Int(UInt32.max)))
         let opening = try await connection.requests([{ .fstat(id: $0, handle: file) }, { .read(id: $0, handle: file, offset: 0, length: UInt32(chunk)) }])
         guard let size = try attributes(opening[0], remote).size else {
             throw SFTPClientError.protocolError("expected ATTRS with a size for \(remote), got \(opening[0])")

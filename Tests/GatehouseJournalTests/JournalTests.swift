@@ -138,4 +138,13 @@ struct JournalTests {
         #expect(all.dropFirst().map(\.files) == bundles.reversed().map(\.files))
         #expect(try journal.newestOutgoing(limit: 10).map(\.record) == Array(all.prefix(10).map(\.record)))
     }
+
+    /// Bundles claimed in one batch can share a millisecond: they are listed newest-inserted
+    /// first, the same order whatever the limit.
+    @Test func bundlesOfOneMillisecondKeepTheirOrder() throws {
+        let ids = ["ff", "00", "aa", "11", "cc"].map { String(repeating: $0, count: 16) }
+        try journal.insert(ids.map { NewOutgoing(record: record($0, at: 5_000), files: []) })
+        #expect(try journal.newestOutgoing(limit: 10).map(\.record.bundleID) == ids.reversed())
+        #expect(try journal.newestOutgoing(limit: 2).map(\.record.bundleID) == Array(ids.reversed().prefix(2)))
+    }
 }
