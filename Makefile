@@ -69,12 +69,12 @@ fuzz: deps
 PREFIX ?= /usr/local
 install:
 	$(SWIFT) build $(RELEASE) --product gatehouse
-	@bin="$$($(SWIFT) build $(RELEASE) --show-bin-path)/gatehouse"; if ldd "$$bin" | grep -q libswiftCore; then \
-		echo "install: $$bin needs the Swift runtime's shared libraries; it was not built with --static-swift-stdlib" >&2; exit 1; fi
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 		$(DESTDIR)$(PREFIX)/share/doc/gatehouse
-	install -m 0755 "$$($(SWIFT) build $(RELEASE) --show-bin-path)/gatehouse" $(DESTDIR)$(PREFIX)/bin/gatehouse
+	bin="$$($(SWIFT) build $(RELEASE) --show-bin-path)/gatehouse"; if ldd "$$bin" | grep -q libswiftCore; then \
+		echo "install: $$bin needs the Swift runtime's shared libraries; it was not built with --static-swift-stdlib" >&2; exit 1; fi; \
+		install -m 0755 "$$bin" $(DESTDIR)$(PREFIX)/bin/gatehouse
 	for unit in gatehouse.service gatehouse-relay.service; do \
 		sed 's#/usr/local/#$(PREFIX)/#g' contrib/systemd/$$unit > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit || exit 1; \
 		chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit; \

@@ -103,7 +103,7 @@ struct OutgoingDocument {
     var json: JSONText {
         .fields([
             "bundle_id": .string(bundleID), "partner": .string(partner), "state": .string(state),
-            "files": .array(files.map { .object(["name": .string($0.name), "size": .integer($0.size)]) }),
+            "files": .array(files.map { .fields(["name": .string($0.name), "size": .integer($0.size)]) }),
             "created_at": .string(createdAt), "updated_at": .string(updatedAt), "expires_at": .string(expiresAt),
             "attempts": .integer(attempts), "next_attempt_at": nextAttemptAt.map(JSONText.string),
             "last_error": lastError.map(JSONText.string), "bundle_sha256": bundleSHA256.map(JSONText.string),

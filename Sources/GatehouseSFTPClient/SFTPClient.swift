@@ -86,14 +86,18 @@ public struct SFTPClient: Sendable {
             var finish: [(UInt32) -> SFTPMessage] = supports(SFTP.Extension.fsync) ? [{ SFTPExtendedRequest.fsync(handle: file).message(id: $0) }] : []
             finish += [{ .fstat(id: $0, handle: file) }, { .close(id: $0, handle: file) }]
             let replies = try await connection.requests(finish)
+            let (synced, attributesReply, closeReply) = (replies.count == 3 ? replies[0] : nil, replies[replies.count - 2], replies[replies.count - 1])
             // Any answer to CLOSE frees the handle on the server (even an error): it is never
             // closed again, since its number may already belong to another transfer's OPEN.
-            if case .status = replies[replies.count - 1] { closed = true }
-            for reply in replies where !Self.isAttributes(reply) { try check(reply, temporary) }
-            let size = try attributes(replies[replies.count - 2], temporary).size ?? 0
+            if case .status = closeReply { closed = true }
+            if let synced { try check(synced, temporary) }
+            guard let size = try attributes(attributesReply, temporary).size else {
+                throw SFTPClientError.protocolError("the server gave no size for \(temporary)")
+            }
             guard size == length else {
                 throw SFTPClientError.protocolError("\(temporary) has \(size) bytes after upload, \(length) were sent")
             }
+            try check(closeReply, temporary)
             try check(await connection.request { SFTPExtendedRequest.posixRename(from: temporary, to: final).message(id: $0) }, final)
         } catch {
             if !closed { _ = try? await connection.request { .close(id: $0, handle: file) } }
@@ -101,10 +105,6 @@ public struct SFTPClient: Sendable {
             throw error
         }
         return length
-    }
-
-    private static func isAttributes(_ reply: SFTPMessage) -> Bool {
-        if case .attrs = reply { true } else { false }
     }
 
     private func attributes(_ reply: SFTPMessage, _ path: String) throws -> SFTPAttributes {

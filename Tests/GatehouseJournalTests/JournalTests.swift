@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseJournal
+import GRDB
 import GatehouseTesting
 import Testing
 
@@ -146,5 +147,18 @@ struct JournalTests {
         try journal.insert(ids.map { NewOutgoing(record: record($0, at: 5_000), files: []) })
         #expect(try journal.newestOutgoing(limit: 10).map(\.record.bundleID) == ids.reversed())
         #expect(try journal.newestOutgoing(limit: 2).map(\.record.bundleID) == Array(ids.reversed().prefix(2)))
+    }
+
+    /// A journal edited by hand or damaged: values Gatehouse never writes are refused with the
+    /// column named, never read as something else.
+    @Test(arguments: [("state", "'lost'", "outgoing.state"), ("receipt", "'[1,2,'", "outgoing.receipt"), ("receipt", "7", "outgoing.receipt")])
+    func valuesGatehouseNeverWritesAreNamedErrors(column: String, value: String, named: String) throws {
+        let r = record("0123456789abcdef0123456789abcdef")
+        try journal.insert(r, files: [])
+        let raw = try DatabaseQueue(path: folder.appending("journal.sqlite"))
+        try raw.write { try $0.execute(sql: "UPDATE outgoing SET \(column) = \(value)") }
+        let error = #expect(throws: JournalValueError.self) { try journal.outgoing(r.bundleID) }
+        #expect(error?.column == named)
+        #expect("\(error.map { "\($0)" } ?? "")".contains("which Gatehouse never writes"))
     }
 }

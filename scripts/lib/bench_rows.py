@@ -260,14 +260,17 @@ class Bench:
     def journal_path(self, home):
         return f"{home}/spool/journal.sqlite"
 
-    def query(self, home, sql):
+    def query(self, home, sql, every=False):
+        """The first row of `sql` on a home's journal (every row with `every`), read-only; None
+        while the journal is not created or migrated yet."""
         path = self.journal_path(home)
         if not os.path.exists(path):
             return None
         try:
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
             try:
-                return db.execute(sql).fetchone()
+                cursor = db.execute(sql)
+                return cursor.fetchall() if every else cursor.fetchone()
             finally:
                 db.close()
         except sqlite3.OperationalError:
@@ -371,17 +374,11 @@ class Bench:
         """Median milliseconds of each stage of a single record's way, from both journals (one
         machine, one clock): rename → claimed → sealed → delivered → fetched by the facility →
         receipt verified at the practice → original seen in spool/sent/."""
-        def rows(home, sql):
-            db = sqlite3.connect(f"file:{self.journal_path(home)}?mode=ro", uri=True, timeout=10)
-            try:
-                return db.execute(sql).fetchall()
-            finally:
-                db.close()
         out = {}
-        for name, bundle, state, at in rows(self.gp, "SELECT f.name, t.bundleID, t.state, t.at FROM outgoingFile f "
-                                                     "JOIN transition t ON t.bundleID = f.bundleID AND t.direction = 'out'"):
+        for name, bundle, state, at in self.query(self.gp, "SELECT f.name, t.bundleID, t.state, t.at FROM outgoingFile f JOIN "
+                                                           "transition t ON t.bundleID = f.bundleID AND t.direction = 'out'", every=True) or []:
             out.setdefault(name, {"bundle": bundle})[state] = at / 1000
-        fetched = dict(rows(self.yoi, "SELECT bundleID, receivedAt FROM incoming"))
+        fetched = dict(self.query(self.yoi, "SELECT bundleID, receivedAt FROM incoming", every=True) or [])
         steps = {k: [] for k in ("claim", "seal", "deliver", "fetch", "process", "release")}
         for name, (wall, elapsed) in dropped.items():
             t = out.get(name, {})
