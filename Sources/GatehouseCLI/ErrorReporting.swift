@@ -119,6 +119,7 @@ struct ErrorReport {
         case .invalidInput: (.invalidInput, nil)
         case .fileExists: (.invalidInput, "choose another file name, or remove \(path) first (gatehouse never overwrites it)")
         case .io: (.ioError, "check that the path exists, that you may read and write it, and that the disk is not full")
+        case .busy: (.busy, "stop the other process first (`systemctl stop gatehouse`, or kill the PID named), or wait for it to finish")
         }
         return ErrorReport(status: status, message: error.message, hint: hint)
     }

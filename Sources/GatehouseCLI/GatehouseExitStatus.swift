@@ -19,6 +19,7 @@
 /// | 14 | revoked key |
 /// | 15 | not acknowledged (no receipt yet, the bundle failed or expired, or `send --wait` timed out) |
 /// | 16 | `gatehouse doctor` found a PROBLEM |
+/// | 17 | busy (another `gatehouse run` holds the home, or another key change is in progress) |
 /// | 64 | usage error (reported by the argument parser, with usage text) |
 public enum GatehouseExitStatus: Int32, Sendable, CaseIterable {
     /// Success.
@@ -53,6 +54,8 @@ public enum GatehouseExitStatus: Int32, Sendable, CaseIterable {
     case notAcknowledged = 15
     /// `gatehouse doctor` found at least one problem.
     case problemFound = 16
+    /// Another process holds the home or its keys.
+    case busy = 17
     /// A usage error, reported by the argument parser.
     case usage = 64
 }

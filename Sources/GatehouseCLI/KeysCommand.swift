@@ -66,8 +66,11 @@ struct KeysCommand: ParsableCommand {
             abstract: "Show the key manifest, every key, partners' manifest versions and expiry warnings.",
             discussion: """
                 Warnings appear 30 days and 7 days before the manifest or a current key expires, \
-                and when a partner's manifest is stale (expired or expiring within 30 days with no \
-                newer one received). The running gateway logs the same warnings.
+                when a partner's manifest is stale (expired or expiring within 30 days with no \
+                newer one received), and when a partner has not confirmed a manifest that revokes \
+                a key within [keys] revocation_confirm_within (default 1h). Each partner's line \
+                shows the version of this organisation's manifest its gateway confirmed with a \
+                signed receipt. The running gateway logs the same warnings.
 
                 Examples:
                   gatehouse keys status
@@ -81,7 +84,11 @@ struct KeysCommand: ParsableCommand {
 
         struct Partner: Encodable {
             let org: String, manifestVersion: UInt64, expires: String, stale: Bool
-            enum CodingKeys: String, CodingKey { case org, manifestVersion = "manifest_version", expires, stale }
+            /// The own manifest version this partner's gateway confirmed (0: none yet; versions start at 1).
+            let ownManifestConfirmed: UInt64
+            enum CodingKeys: String, CodingKey {
+                case org, manifestVersion = "manifest_version", expires, stale, ownManifestConfirmed = "own_manifest_confirmed"
+            }
         }
         struct Document: Encodable {
             let org: String, manifestVersion: UInt64, created: String, expires: String
@@ -97,12 +104,18 @@ struct KeysCommand: ParsableCommand {
             let card = try store.loadOwnCard()
             let partners = try PartnerStore(home: home).list()
             let now = KeyStore.now()
-            let warnings = KeyWarnings.warnings(own: card, partners: partners, now: now).map(\.message)
+            let ledger = ManifestLedger(home: home)
+            let config = try GatehouseConfig.load(home: home)
+            let others = partners.map(\.org).filter { $0 != card.org }
+            let warnings = (KeyWarnings.warnings(own: card, partners: partners, now: now)
+                + KeyWarnings.unconfirmedRevocations(own: card, partners: others, ledger: ledger,
+                                                     within: config.revocationConfirmWithin, now: now)).map(\.message)
             let document = Document(
                 org: card.org.value, manifestVersion: card.manifest.version, created: card.createdText, expires: card.expiresText,
                 keys: try KeyListing.entries(store),
                 partners: partners.map { Partner(org: $0.org.value, manifestVersion: $0.manifest.version, expires: $0.expiresText,
-                                                 stale: KeyWarnings.isStale($0, now: now)) },
+                                                 stale: KeyWarnings.isStale($0, now: now),
+                                                 ownManifestConfirmed: ledger.delivery(to: $0.org).confirmed ?? 0) },
                 warnings: warnings)
             if json { return print(try JSONOutput.encode(document)) }
             print("\(card.org): key manifest version \(card.manifest.version), signed \(card.createdText), expires \(card.expiresText)")
@@ -111,7 +124,8 @@ struct KeysCommand: ParsableCommand {
             if !partners.isEmpty {
                 print("")
                 for partner in document.partners {
-                    print("partner \(partner.org.padding(toLength: 10, withPad: " ", startingAt: 0)) manifest version \(partner.manifestVersion), expires \(partner.expires)\(partner.stale ? "  STALE" : "")")
+                    let confirmed = partner.ownManifestConfirmed > 0 ? "confirmed our version \(partner.ownManifestConfirmed)" : "has confirmed none of our versions"
+                    print("partner \(partner.org.padding(toLength: 10, withPad: " ", startingAt: 0)) manifest version \(partner.manifestVersion), expires \(partner.expires)\(partner.stale ? "  STALE" : ""); \(confirmed)")
                 }
             }
             print("")

@@ -86,7 +86,10 @@ struct PartnersCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List pinned partners.",
             discussion: """
-                STALE marks a partner whose key manifest has expired or expires within 30 days.
+                STALE marks a partner whose key manifest has expired or expires within 30 days. \
+                With --json, own_manifest_confirmed is the version of this organisation's key \
+                manifest that the partner's gateway confirmed with a signed receipt (0: none \
+                yet); the running gateway sends each new version until it is confirmed.
 
                 Examples:
                   gatehouse partners list
@@ -95,7 +98,7 @@ struct PartnersCommand: ParsableCommand {
 
         @OptionGroup var homeOptions: HomeOptions
 
-        @Flag(help: "Print a JSON array (org, name, fingerprint, manifest_version, signing_key_id, encryption_key_id, created, expires, stale).")
+        @Flag(help: "Print a JSON array (org, name, fingerprint, manifest_version, signing_key_id, encryption_key_id, created, expires, stale, own_manifest_confirmed, own_manifest_sent).")
         var json = false
 
         /// One partner in `--json` output; keys are sorted by the encoder, so output is stable.
@@ -110,16 +113,24 @@ struct PartnersCommand: ParsableCommand {
             let expires: String
             /// Set when the manifest held has expired or expires within 30 days (no newer one came).
             let stale: Bool
+            /// The version of this organisation's own key manifest the partner's gateway confirmed
+            /// with a signed receipt, and the latest version sent to it (0: none; versions start at 1).
+            let own_manifest_confirmed: UInt64
+            let own_manifest_sent: UInt64
         }
 
         func run() throws {
-            let cards = try PartnerStore(home: homeOptions.initialised()).list()
+            let home = try homeOptions.initialised()
+            let cards = try PartnerStore(home: home).list()
+            let ledger = ManifestLedger(home: home)
             let now = KeyStore.now()
             if json {
                 let entries = cards.map {
-                    Entry(org: $0.org.value, name: $0.name, fingerprint: $0.fingerprint, manifest_version: $0.manifest.version,
-                          signing_key_id: $0.signingKeyID.hex, encryption_key_id: $0.encryptionKeyID.hex, created: $0.createdText,
-                          expires: $0.expiresText, stale: KeyWarnings.isStale($0, now: now))
+                    let delivery = ledger.delivery(to: $0.org)
+                    return Entry(org: $0.org.value, name: $0.name, fingerprint: $0.fingerprint, manifest_version: $0.manifest.version,
+                                 signing_key_id: $0.signingKeyID.hex, encryption_key_id: $0.encryptionKeyID.hex, created: $0.createdText,
+                                 expires: $0.expiresText, stale: KeyWarnings.isStale($0, now: now),
+                                 own_manifest_confirmed: delivery.confirmed ?? 0, own_manifest_sent: delivery.sent.last?.version ?? 0)
                 }
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

@@ -57,12 +57,13 @@ struct ReceiptReport: Encodable {
         let receipt: Receipt
         let signer: SignerKey
         do {
-            receipt = try Receipt.parse(bytes)
-            guard receipt.bundleID.hex == id else { throw FormatError.integrityCheckFailed("the receipt is about bundle \(receipt.bundleID)", bundle: id) }
-            // Evidence rule (FORMAT.md §5.1): was the key good when it signed?
-            signer = try card.signer(receipt.receiverKeyID, signedAt: receipt.receivedAt, now: receipt.receivedAt)
-            try receipt.verifySignature(from: partner, key: signer.key, sender: own.org)
-        } catch let error as FormatError {
+            // The daemon's rule (FORMAT.md §4.2), judged as of when the receipt was signed (the
+            // evidence rule of §5.1: was the key good then?).
+            let receivedAt = (try? Receipt.parse(bytes))?.receivedAt ?? 0
+            let accepted = try ReceiptAcceptance.check(bytes, id: try BundleID(hex: id), addressee: card, sender: own.org, now: receivedAt)
+            receipt = accepted.receipt
+            signer = accepted.signer
+        } catch {
             let status = ErrorReport.report(error).status
             throw CommandFailure(
                 status: status,

@@ -36,6 +36,10 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let home = try homeOptions.initialised()
+        // Held for the daemon's whole life, dropped by the kernel however it ends: a second
+        // `run` on this home stops here, before it touches the journal or the spool.
+        let lock = try HomeLock.daemon(home)
+        defer { lock.release() }
         let format = logFormat
         LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format) }
         let logger = Logger(label: "gatehouse")

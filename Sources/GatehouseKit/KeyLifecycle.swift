@@ -33,6 +33,8 @@ extension KeyStore {
     public func rotate(grace: UInt64, now: UInt64 = KeyStore.now(), rotateRoot: Bool = false,
                        rootKey: String? = nil, passphrase: PassphraseSource? = nil, newRootPath: String? = nil,
                        lifetime: UInt64 = KeyManifest.defaultLifetime) throws(KitError) -> ManifestChange {
+        let lock = try HomeLock.keyChange(home)
+        defer { lock.release() }
         let old = try loadOwnCard()
         if let newRootPath, FileManager.default.fileExists(atPath: newRootPath) {
             throw .fileExists("\(newRootPath) already exists; a new root key is never written over a file", path: newRootPath)
@@ -92,6 +94,8 @@ extension KeyStore {
     /// secret is destroyed once the new card is written.
     public func revoke(_ id: KeyID, reason: RevocationReason, at: UInt64? = nil, now: UInt64 = KeyStore.now(),
                        rootKey: String? = nil, passphrase: PassphraseSource? = nil) throws(KitError) -> ManifestChange {
+        let lock = try HomeLock.keyChange(home)
+        defer { lock.release() }
         let old = try loadOwnCard()
         guard let target = old.manifest.record(for: id) else {
             throw .invalidInput("\(old.org)'s key manifest has no key \(id); `gatehouse keys list` shows the keys")

@@ -74,6 +74,8 @@ public struct KeyStore: Sendable {
     @discardableResult
     public func setMailbox(_ mailbox: MailboxAddress?, now: UInt64 = KeyStore.now(), rootKey: String? = nil,
                            passphrase: (() throws(KitError) -> SecretBytes)? = nil) throws(KitError) -> IdentityCard {
+        let lock = try HomeLock.keyChange(home)
+        defer { lock.release() }
         let old = try loadOwnCard()
         let root = try loadRootKey(from: rootKey, passphrase: passphrase)
         // The next manifest version, so partners see an update, never a rollback; same keys and expiry.

@@ -47,6 +47,27 @@ public enum KeyWarnings {
         return found
     }
 
+    /// Partners that have not confirmed, within `within` of its first sending, a manifest of
+    /// `own` that revokes a key: until they hold it, they may still accept what the revoked key
+    /// signs (FORMAT.md §5.3). Shown by `keys status`, `doctor` and `/healthz`, logged by the daemon.
+    public static func unconfirmedRevocations(own: IdentityCard, partners: [ODSCode], ledger: ManifestLedger,
+                                              within: Duration, now: UInt64) -> [Warning] {
+        partners.compactMap { partner in
+            let delivery = ledger.delivery(to: partner)
+            guard let pending = delivery.pendingRevocations(of: own) else { return nil }
+            // Never sent at all (the partner's mailbox unreachable): counted from the signing.
+            let since = pending.since.map { UInt64(max(0, $0 / 1000)) } ?? own.created
+            let limit = UInt64(max(0, within.components.seconds))
+            guard now >= since, now - since > limit else { return nil }
+            let confirmed = delivery.confirmed.map { "it confirmed version \($0)" } ?? "it has confirmed no version"
+            let keys = pending.keys.joined(separator: ", ")
+            return Warning(key: "unconfirmed-revocation-\(partner.value)-\(own.manifest.version)", days: 0, message:
+                "partner \(partner) has not confirmed \(own.org)'s key manifest version \(own.manifest.version), which revokes \(keys), "
+                + "for \((now - since) / 60) minutes (\(confirmed)): until it does, it may accept what a revoked key signs; "
+                + "check that its gateway is running and collecting, or call its security officer")
+        }
+    }
+
     /// The threshold (in days) `expires` is within at `now`, or nil when it is further away.
     private static func level(_ expires: UInt64, now: UInt64) -> UInt64? {
         thresholds.first { expires <= now + $0 * 86_400 }

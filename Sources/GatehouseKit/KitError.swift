@@ -25,6 +25,8 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
         case fileExists = "file-exists"
         /// Reading, writing or syncing failed.
         case io
+        /// Another process holds the home (a running daemon) or its keys (a key change).
+        case busy
     }
 
     /// The category of the failure.
@@ -60,6 +62,9 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func fileExists(_ message: String, path: String) -> KitError { .init(.fileExists, message, path: path) }
     /// An I/O call failed.
     public static func io(_ message: String, path: String? = nil) -> KitError { .init(.io, message, path: path) }
+
+    /// Another process holds a lock this needs.
+    public static func busy(_ message: String, path: String? = nil) -> KitError { .init(.busy, message, path: path) }
 
     /// The message, which names the path concerned.
     public var description: String { message }

@@ -40,6 +40,10 @@ public struct PartnerStore: Sendable {
     /// is refused (`invalidCard`) in every case.
     @discardableResult
     public func add(_ card: IdentityCard, replace: Bool = false, now: UInt64 = KeyStore.now()) throws(KitError) -> AddOutcome {
+        // Checked and stored under the key-change lock: a running daemon accepting the same
+        // partner's newer manifest must not interleave with this (the later write would win).
+        let lock = try HomeLock.keyChange(home)
+        defer { lock.release() }
         let outcome = try plannedOutcome(for: card, replace: replace, now: now)
         guard outcome != .unchanged else { return outcome }
         try store(card)
@@ -53,6 +57,8 @@ public struct PartnerStore: Sendable {
     /// already held is `unchanged` (a control bundle sent again after a lost answer).
     @discardableResult
     public func update(with card: IdentityCard, now: UInt64 = KeyStore.now()) throws(KitError) -> (outcome: AddOutcome, previous: IdentityCard) {
+        let lock = try HomeLock.keyChange(home)
+        defer { lock.release() }
         let previous = try requireCard(for: card.org)
         let outcome = try plannedOutcome(for: card, replace: false, now: now)
         if outcome != .unchanged { try store(card) }

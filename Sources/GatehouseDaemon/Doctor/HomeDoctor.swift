@@ -59,6 +59,7 @@ public struct HomeDoctor: Sendable {
                                           fix: "import each partner's card with `gatehouse partners add CARD` after comparing its fingerprint by phone"))
         }
         findings += partners.map(partnerCard)
+        findings += unconfirmedRevocations(own: own, partners: partners, config: config ?? GatehouseConfig())
         if let config {
             findings += await mailboxes(own: own, partners: partners, config: config)
         }
@@ -132,6 +133,14 @@ public struct HomeDoctor: Sendable {
             return DoctorFinding(check, .warning, "the card of \(card.org) (manifest version \(card.manifest.version)) expires at \(Self.date(card.expires)), within 30 days", fix: fix)
         }
         return DoctorFinding(check, .ok, "card of \(card.org) (\(card.name)) valid until \(Self.date(card.expires))")
+    }
+
+    /// Partners that have not confirmed a revocation in time (`[keys] revocation_confirm_within`).
+    func unconfirmedRevocations(own: IdentityCard, partners: [IdentityCard], config: GatehouseConfig) -> [DoctorFinding] {
+        KeyWarnings.unconfirmedRevocations(own: own, partners: partners.map(\.org).filter { $0 != own.org },
+                                           ledger: ManifestLedger(home: home), within: config.revocationConfirmWithin, now: now)
+            .map { DoctorFinding("revocation", .warning, $0.message,
+                                 fix: "keep `gatehouse run` running: it puts the manifest in the partner's mailbox again until the partner confirms it") }
     }
 
     static func date(_ seconds: UInt64) -> String { RFC3339.format(seconds) ?? "\(seconds)" }

@@ -24,6 +24,13 @@ public struct DaemonSettings: Sendable {
     /// Records share a bundle up to this many bytes in total (a larger record travels alone).
     public var bundleMaxBytes: Int64 = 16 << 20
 
+    /// An unconfirmed key manifest is put in a partner's mailbox again this often.
+    public var manifestResend: Duration = .seconds(600)
+    /// A revocation unconfirmed for this long is a warning (keys status, doctor, /healthz).
+    public var revocationConfirmWithin: Duration = .seconds(3600)
+    /// What is accepted from partners.
+    public var limits = ReceiveLimits()
+
     /// Defaults.
     public init() {}
 
@@ -39,6 +46,9 @@ public struct DaemonSettings: Sendable {
         keepSent = config.retention == .keep
         bundleMaxFiles = config.bundleMaxFiles
         bundleMaxBytes = Int64(config.bundleMaxMiB) << 20
+        manifestResend = config.manifestResend
+        revocationConfirmWithin = config.revocationConfirmWithin
+        limits = config.limits
     }
 }
 

@@ -49,6 +49,7 @@ extension GatewayEngine {
             if done {
                 handled += 1
                 deferred[name] = nil
+                deferredSince[name] = nil
             }
         }
         return handled

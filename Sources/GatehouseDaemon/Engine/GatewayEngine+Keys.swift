@@ -38,33 +38,79 @@ extension GatewayEngine {
         } catch {
             log(.error, "destroying retired keys failed: \(error)")
         }
-        for warning in KeyWarnings.warnings(own: card, partners: partners, now: seconds) where warned.insert(warning.key).inserted {
+        let revocations = KeyWarnings.unconfirmedRevocations(own: card, partners: partners.map(\.org).filter { $0 != card.org },
+                                                             ledger: manifests, within: settings.revocationConfirmWithin, now: seconds)
+        for warning in KeyWarnings.warnings(own: card, partners: partners, now: seconds) + revocations where warned.insert(warning.key).inserted {
             log(.warning, warning.message)
             audit(AuditEvent("key-expiry-warning", org: card.org.value, detail: warning.key))
         }
     }
 
-    /// Delivers the own manifest to `partner`'s mailbox unless it already has this version.
+    /// Delivers the own manifest to `partner`'s mailbox until the partner's gateway confirms this
+    /// version with a signed receipt: at once for a new version, then every `manifestResend`.
+    /// (Counting a manifest delivered when the upload succeeded let a relay insider delete a
+    /// revocation from the partner's mailbox unnoticed; only the partner's signature proves it.)
     func sendManifest(_ card: IdentityCard, to partner: ODSCode, now: Int64) async {
-        let record = "\(spool.manifests)/\(partner.value)"
         let version = card.manifest.version
-        if let sent = try? FileOperations.read(at: record, limit: 32).flatMap({ UInt64(String(decoding: $0, as: UTF8.self)) }),
-           sent >= version { return }
+        var delivery = manifests.delivery(to: partner)
+        if delivery.hasConfirmed(version) { return }
         if let retry = manifestRetryAt[partner], retry > now { return }
+        let bytes = Array(card.text.utf8)
+        let id = ManifestLedger.deliveryID(of: bytes).hex
+        let previous = delivery.entry(id: id)
+        if let previous, now - previous.lastSentAt < RetryPolicy.milliseconds(settings.manifestResend) { return }
         // A hidden name in work/out: recover() removes it if a crash leaves it behind.
         let local = "\(spool.work)/out/.manifest-\(partner.value).ghk"
         do {
-            try FileOperations.replaceAtomically(at: local, contents: Array(card.text.utf8), mode: 0o600)
+            try FileOperations.replaceAtomically(at: local, contents: bytes, mode: 0o600)
             defer { unlink(local) }
             try await transport(for: partner).deliver(local, to: partner, as: MailboxName.manifest(from: card.org, version: version))
-            try FileOperations.replaceAtomically(at: record, contents: Array(String(version).utf8), mode: 0o600)
+            delivery.sent.removeAll { $0.id == id }
+            delivery.sent.append(ManifestDelivery.Sent(
+                version: version, id: id, sha256: SHA256Hasher.hash(bytes).hex, firstSentAt: previous?.firstSentAt ?? now,
+                lastSentAt: now, revoked: ManifestLedger.revokedKeys(of: card)))
+            try manifests.save(delivery, for: partner)
             manifestRetryAt[partner] = nil
-            log(.info, "sent key manifest version \(version)", partner: partner.value)
+            let again = previous == nil ? "" : " again (not yet confirmed)"
+            log(.info, "sent key manifest version \(version)\(again)", partner: partner.value)
             audit(AuditEvent("manifest-sent", org: partner.value, detail: "version \(version)"))
         } catch {
             manifestRetryAt[partner] = now + 5000
             log(.warning, "sending key manifest version \(version) failed, trying again in 5 s: \(error)", partner: partner.value)
         }
+    }
+
+    /// A partner's receipt for one of the own key manifests (matched by its id in the ledger of
+    /// `partner`): checked by the one receipt rule (``ReceiptAcceptance``) against `partner`'s
+    /// pinned card; a `processed` receipt for the exact bytes sent confirms that version.
+    /// Returns nil when `id` is not a manifest sent to `partner`.
+    func receiveManifestReceipt(_ bytes: [UInt8], id: BundleID, partner: ODSCode, name: String) throws -> Bool? {
+        var delivery = manifests.delivery(to: partner)
+        guard let sent = delivery.entry(id: id.hex) else { return nil }
+        let card = try gateway.partners.requireCard(for: partner)
+        let accepted = try ReceiptAcceptance.check(bytes, id: id, addressee: card, sender: own.org,
+                                                   now: UInt64(max(0, clock.now() / 1000)))
+        let sameBytes = accepted.receipt.bundleSHA256.hex == sent.sha256
+        switch accepted.receipt.disposition {
+        case .processed where sameBytes:
+            if !delivery.hasConfirmed(sent.version) {
+                delivery.confirmed = sent.version
+                delivery.confirmedAt = clock.now()
+                delivery.confirmedRevoked = sent.revoked
+            }
+            delivery.lastRefusal = nil
+            log(.info, "\(partner) confirmed key manifest version \(sent.version)", partner: partner.value)
+            audit(AuditEvent("manifest-confirmed", org: partner.value, sha256: sent.sha256, detail: "version \(sent.version)"))
+        case .processed:
+            delivery.lastRefusal = "version \(sent.version): confirmed for other bytes (\(accepted.receipt.bundleSHA256))"
+            log(.error, "\(partner)'s receipt for key manifest version \(sent.version) names other bytes; not confirmed", partner: partner.value)
+        case .failed(let reason):
+            delivery.lastRefusal = "version \(sent.version): \(reason)"
+            log(.warning, "\(partner) refused key manifest version \(sent.version) (\(reason))", partner: partner.value)
+            audit(AuditEvent("manifest-refused-by-partner", org: partner.value, detail: "version \(sent.version): \(reason)"))
+        }
+        try manifests.save(delivery, for: partner)
+        return true
     }
 
     /// A partner's key-manifest control bundle from the own mailbox: its identity card, accepted
@@ -80,7 +126,18 @@ extension GatewayEngine {
             let source = try FileSource(path: local)
             let bytes = source.size <= UInt64(IdentityCard.maxTextLength)
                 ? try FileOperations.read(at: local, limit: IdentityCard.maxTextLength) ?? [] : nil
-            try handleManifest(bytes, from: sender, name: name)
+            let disposition = try handleManifest(bytes, from: sender, name: name)
+            // The owner counts its manifest delivered only on this signed answer (FORMAT.md §5.3).
+            // A repeat of a version already held is confirmed again: the first answer may be lost.
+            if let bytes, (try? gateway.partners.card(for: sender)) != nil {
+                let id = ManifestLedger.deliveryID(of: bytes)
+                let digest = SHA256Hasher.hash(bytes)
+                let receipt = try Receipt.signed(
+                    bundleID: id, bundleSender: sender, receiver: own.org, bundleSHA256: digest, receivedAt: UInt64(max(0, clock.now() / 1000)),
+                    disposition: disposition, manifestSHA256: disposition == .processed ? digest : nil, fileDigests: [],
+                    signingKey: try gateway.keys.loadSigningKey())
+                try await sendReceipt(receipt.encoded, for: id, to: sender)
+            }
             try await mailbox.remove(name, from: own.org)
             return true
         } catch {
@@ -89,8 +146,9 @@ extension GatewayEngine {
         }
     }
 
-    /// Accepts or refuses the manifest bytes; throws only when nothing was decided (a disk error).
-    private func handleManifest(_ bytes: [UInt8]?, from sender: ODSCode, name: String) throws {
+    /// Accepts or refuses the manifest bytes, and returns what the receipt to the owner says;
+    /// throws only when nothing was decided (a disk error).
+    private func handleManifest(_ bytes: [UInt8]?, from sender: ODSCode, name: String) throws -> ReceiptDisposition {
         guard let bytes else {
             return refuseManifest([], name: name, from: sender, reason: "malformed", detail: "larger than the largest identity card (\(IdentityCard.maxTextLength) bytes)")
         }
@@ -110,7 +168,7 @@ extension GatewayEngine {
             let (outcome, previous) = try gateway.partners.update(with: card, now: now)
             guard outcome != .unchanged else {
                 log(.info, "key manifest version \(card.manifest.version) is the one already held", partner: sender.value)
-                return
+                return .processed
             }
             let rooted = outcome == .rootRotated ? "; new root \(card.fingerprint), endorsed by the pinned one" : ""
             log(.info, "accepted key manifest version \(card.manifest.version) (was \(previous.manifest.version)): signing key \(card.signingKeyID), encryption key \(card.encryptionKeyID)\(rooted)",
@@ -119,6 +177,7 @@ extension GatewayEngine {
                              detail: "version \(previous.manifest.version) -> \(card.manifest.version); signing \(card.signingKeyID); encryption \(card.encryptionKeyID)"))
             // Items waiting for this manifest are looked at again now.
             deferred.removeAll()
+            return .processed
         } catch {
             let stored = try? gateway.partners.card(for: sender)
             let reason: String
@@ -130,17 +189,24 @@ extension GatewayEngine {
                 reason = stored.map { $0.rootKey != card.rootKey } == true && !endorsed ? "different-root" : "not-newer"
             default: throw error
             }
-            refuseManifest(bytes, name: name, from: sender, reason: reason, detail: error.message)
+            return refuseManifest(bytes, name: name, from: sender, reason: reason, detail: error.message)
         }
     }
 
-    private func refuseManifest(_ bytes: [UInt8], name: String, from sender: ODSCode, reason: String, detail: String) {
+    /// Quarantines a refused manifest and returns the `failed` disposition its receipt carries.
+    private func refuseManifest(_ bytes: [UInt8], name: String, from sender: ODSCode, reason: String,
+                                detail: String) -> ReceiptDisposition {
         let folder = "\(spool.quarantine)/manifest-\(clock.now())-\(randomBytes(3).hexString)"
         try? FileOperations.makeDirectory(folder, mode: 0o700)
         try? FileOperations.createExclusively(at: "\(folder)/\(name)", contents: bytes, mode: 0o600)
         writeReason("KEY MANIFEST REFUSED (\(reason)): \(detail)\nThe manifest held for \(sender) stays in force.", to: "\(folder)/reason.txt")
         log(.error, "key manifest \(name) refused (\(reason)): \(detail)", partner: sender.value)
         audit(AuditEvent("partner-manifest-refused", org: sender.value, detail: reason))
+        let receiptReasons: [String: ReceiptReason] = [
+            "bad-signature": .authenticationFailed, "misaddressed": .authenticationFailed, "different-root": .authenticationFailed,
+            "unknown-partner": .unknownSender, "expired": .expired, "not-newer": .duplicate,
+        ]
+        return .failed(receiptReasons[reason] ?? .malformed)
     }
 
     /// Puts an item signed by a key its sender's manifest does not name aside for 30 seconds
@@ -151,5 +217,12 @@ extension GatewayEngine {
             log(.warning, "waiting for a newer key manifest before handling \(name): \(reason)", partner: partner)
         }
         deferred[name] = clock.now() + 30_000
+        if deferredSince[name] == nil { deferredSince[name] = clock.now() }
+    }
+
+    /// True once `name` has waited `limits.unknownSenderHold` for a manifest naming its key.
+    func holdIsOver(_ name: String) -> Bool {
+        guard let since = deferredSince[name] else { return false }
+        return clock.now() - since >= RetryPolicy.milliseconds(settings.limits.unknownSenderHold)
     }
 }

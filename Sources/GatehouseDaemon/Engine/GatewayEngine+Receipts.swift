@@ -5,12 +5,16 @@ import GatehouseJournal
 import GatehouseKit
 
 extension GatewayEngine {
-    /// A receipt in this organisation's mailbox: the outgoing bundle becomes `acknowledged` only
-    /// when the receipt is from the partner it was sent to, its signature verifies against that
-    /// partner's pinned key, and it names the SHA-256 of the exact bundle sent.
+    /// A receipt in this organisation's mailbox (FORMAT.md §4.2). It counts only when it verifies,
+    /// by ``ReceiptAcceptance``, under a signing key of the organisation the journal says the
+    /// bundle was addressed to, and names that organisation as its receiver; then the bundle
+    /// becomes `acknowledged` when it names the SHA-256 of the exact bundle sent and says
+    /// `processed`, and `failed` otherwise. The organisation in the file name (`named`) is only
+    /// a label anyone can choose: it never selects the key. A receipt that does not count is
+    /// quarantined and audited and changes no state.
     /// Returns false when it could not be handled now (it stays in the mailbox for next time).
     @discardableResult
-    func receiveReceipt(_ id: BundleID, from receiver: ODSCode, name: String, mailbox: any MailboxTransport) async -> Bool {
+    func receiveReceipt(_ id: BundleID, from named: ODSCode, name: String, mailbox: any MailboxTransport) async -> Bool {
         let local = "\(spool.work)/in/\(name)"
         do {
             removeTree(local)
@@ -24,9 +28,27 @@ extension GatewayEngine {
                 return true
             }
             guard var record = try journal.outgoing(id.hex) else {
-                quarantineReceipt(bytes, name: name, reason: "a receipt for bundle \(id), which this gateway never sent")
+                return try await receiveOtherReceipt(bytes, id: id, named: named, name: name, mailbox: mailbox)
+            }
+            let addressee = try ODSCode(record.partner)
+            let accepted: ReceiptAcceptance.Accepted
+            do {
+                let card = try gateway.partners.requireCard(for: addressee)
+                accepted = try ReceiptAcceptance.check(bytes, id: id, addressee: card, sender: own.org, now: UInt64(max(0, clock.now() / 1000)))
+            } catch let error as FormatError where waitsForManifest(error, receipt: bytes, name: name) {
+                // Signed with the partner's new key before its new manifest arrived: wait for it.
+                deferItem(name, error.detail, partner: addressee.value)
+                return false
+            } catch {
+                // A receipt that does not count is never an acknowledgement, nor a failure.
+                rejectReceipt(bytes, name: name, id: id, claimed: named, reason: "\(error)")
                 try await mailbox.remove(name, from: own.org)
                 return true
+            }
+            let receipt = accepted.receipt
+            if let note = accepted.signer.note {
+                log(.warning, "receipt accepted: \(note)", bundle: id.hex, partner: addressee.value)
+                audit(AuditEvent("signature-before-revocation", org: addressee.value, bundle: id.hex, detail: "receipt accepted; key \(receipt.receiverKeyID)"))
             }
             if record.state.isFinal {
                 // Acknowledged just before a crash that came before its evidence was kept.
@@ -34,37 +56,13 @@ extension GatewayEngine {
                     try? keepEvidence(bundle: spool.sealedBundle(id.hex), receipt: record.receipt ?? bytes, id: id.hex, direction: "out")
                 }
                 log(record.state == .acknowledged ? .info : .warning,
-                    "ignoring a receipt for a bundle already \(record.state.rawValue)", bundle: id.hex, partner: receiver.value, state: record.state.rawValue)
+                    "ignoring a receipt for a bundle already \(record.state.rawValue)", bundle: id.hex, partner: addressee.value, state: record.state.rawValue)
                 try await mailbox.remove(name, from: own.org)
                 return true
             }
-            let receipt: Receipt
-            let sent: SHA256Digest
-            do {
-                receipt = try Receipt.parse(bytes)
-                guard receipt.bundleID == id else { throw FormatError.malformed("the receipt is named \(id) but is about \(receipt.bundleID)") }
-                let card = try gateway.partners.requireCard(for: receiver)
-                guard let digest = record.bundleSHA256.flatMap({ [UInt8](hex: $0) }).flatMap(SHA256Digest.init(bytes:)) else {
-                    throw FormatError.integrityCheckFailed("a receipt arrived before the bundle was sealed")
-                }
-                sent = digest
-                let signer = try card.signer(receipt.receiverKeyID, signedAt: receipt.receivedAt, now: UInt64(max(0, clock.now() / 1000)))
-                try receipt.verifySignature(from: try ODSCode(record.partner), key: signer.key, sender: own.org)
-                if let note = signer.note {
-                    log(.warning, "receipt accepted: \(note)", bundle: id.hex, partner: receiver.value)
-                    audit(AuditEvent("signature-before-revocation", org: receiver.value, bundle: id.hex, detail: "receipt accepted; key \(receipt.receiverKeyID)"))
-                }
-            } catch let error as FormatError where error.category == .unknownKey {
-                // Signed with the partner's new key before its new manifest arrived: wait for it.
-                deferItem(name, error.detail, partner: receiver.value)
-                return false
-            } catch {
-                // A receipt that does not verify is never an acknowledgement.
-                quarantineReceipt(bytes, name: name, reason: "\(error)")
-                audit(AuditEvent("receipt-rejected", org: receiver.value, bundle: id.hex, detail: Self.category("\(error)")))
+            guard let sent = record.bundleSHA256.flatMap({ [UInt8](hex: $0) }).flatMap(SHA256Digest.init(bytes:)) else {
+                rejectReceipt(bytes, name: name, id: id, claimed: named, reason: "a receipt arrived before the bundle was sealed")
                 try await mailbox.remove(name, from: own.org)
-                record.lastError = "a receipt from \(receiver) did not verify: \(error)"
-                try journal.save(record)
                 return true
             }
             record.receipt = bytes
@@ -81,17 +79,54 @@ extension GatewayEngine {
                 try keepEvidence(bundle: spool.sealedBundle(id.hex), receipt: bytes, id: id.hex, direction: "out")
             case .processed:
                 // Only a receipt for the exact bytes sent acknowledges; anything else is a failure.
-                try fail(record, reason: "\(receiver) processed a bundle with digest \(receipt.bundleSHA256), not the \(sent) sent")
+                try fail(record, reason: "\(addressee) processed a bundle with digest \(receipt.bundleSHA256), not the \(sent) sent")
             case .failed(let reason):
                 let altered = sameBytes ? "" : " (it received altered bytes: digest \(receipt.bundleSHA256), sent \(sent))"
-                try fail(record, reason: "\(receiver) refused the bundle: \(reason)\(altered)")
+                try fail(record, reason: "\(addressee) refused the bundle: \(reason)\(altered)")
             }
             try await mailbox.remove(name, from: own.org)
             return true
         } catch {
-            log(.error, "handling receipt \(name) failed: \(error)", bundle: id.hex, partner: receiver.value)
+            log(.error, "handling receipt \(name) failed: \(error)", bundle: id.hex, partner: named.value)
             return false
         }
+    }
+
+    /// A receipt about no bundle this gateway sent: a partner's confirmation of one of the own
+    /// key manifests, or something to quarantine.
+    private func receiveOtherReceipt(_ bytes: [UInt8], id: BundleID, named: ODSCode, name: String,
+                                     mailbox: any MailboxTransport) async throws -> Bool {
+        do {
+            // The ledger of the organisation the name claims is only where to look: the
+            // receipt is then checked against the key of the partner that ledger is about.
+            if try receiveManifestReceipt(bytes, id: id, partner: named, name: name) == nil {
+                rejectReceipt(bytes, name: name, id: id, claimed: named, reason: "a receipt for bundle \(id), which this gateway never sent")
+            }
+        } catch let error as FormatError where waitsForManifest(error, receipt: bytes, name: name) {
+            deferItem(name, error.detail, partner: named.value)
+            return false
+        } catch let error as FormatError {
+            rejectReceipt(bytes, name: name, id: id, claimed: named, reason: "\(error)")
+        }
+        try await mailbox.remove(name, from: own.org)
+        return true
+    }
+
+    /// True when a receipt refused for `error` may yet count once a newer key manifest of its
+    /// claimed signer arrives: its key id is unknown, it is not the key of another organisation
+    /// pinned here (a partner signing in another's name), and it has not waited
+    /// `unknown_sender_hold` already (anyone can invent a key id).
+    func waitsForManifest(_ error: FormatError, receipt bytes: [UInt8], name: String) -> Bool {
+        guard error.category == .unknownKey, !holdIsOver(name) else { return false }
+        guard let keyID = try? Receipt.parse(bytes).receiverKeyID else { return false }
+        let cards = (try? gateway.partners.list()) ?? []
+        return !cards.contains { $0.manifest.record(for: keyID) != nil } && own.manifest.record(for: keyID) == nil
+    }
+
+    /// Quarantines and audits a receipt that does not count; nothing else changes.
+    func rejectReceipt(_ bytes: [UInt8], name: String, id: BundleID, claimed: ODSCode, reason: String) {
+        quarantineReceipt(bytes, name: name, reason: reason)
+        audit(AuditEvent("receipt-rejected", org: claimed.value, bundle: id.hex, detail: Self.category(reason)))
     }
 
     /// The receipt file's bytes, or nil when it is too large to be a receipt.

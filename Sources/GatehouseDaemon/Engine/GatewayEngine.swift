@@ -20,6 +20,8 @@ public actor GatewayEngine {
     /// The transport for each organisation's mailbox (partners', and our own).
     let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)?
     let auditLog: AuditLog
+    /// Which own key manifests each partner has confirmed.
+    let manifests: ManifestLedger
     var breakers: [ODSCode: CircuitBreaker] = [:]
     var random = SystemRandomNumberGenerator()
     /// When key upkeep (manifest distribution, retiring old secrets, warnings) runs next.
@@ -31,6 +33,9 @@ public actor GatewayEngine {
     /// Mailbox items signed by a key not (yet) in their sender's manifest held here, and when to
     /// look at them again; cleared whenever a partner's newer manifest is accepted.
     var deferred: [String: Int64] = [:]
+    /// When each deferred item was first put aside: after `limits.unknownSenderHold` it goes to
+    /// quarantine instead of waiting again (a forger can invent key ids for ever).
+    var deferredSince: [String: Int64] = [:]
     /// Claims journalled whose move out of the outbox failed (a full disk), by original path:
     /// finished when the file is offered again (at start, ``recover()`` finishes them all).
     var unfinishedClaims: [String: OutgoingFile] = [:]
@@ -52,6 +57,7 @@ public actor GatewayEngine {
         self.logger = logger
         self.mailboxes = mailboxes
         auditLog = AuditLog(home: gateway.home)
+        manifests = ManifestLedger(home: gateway.home)
         try spool.create()
     }
 

@@ -1,6 +1,6 @@
 import Glibc
 package import GatehouseJournal
-import GatehouseKit
+package import GatehouseKit
 
 /// What `/healthz` checks. Healthy means: the journal can be read and its folder written, every
 /// spool folder the gateway writes to accepts a new file, and no partner has been unreachable
@@ -14,13 +14,30 @@ package struct HealthCheck: Sendable {
     let journal: Journal
     let expiry: Duration
     let clock: any WallClock
+    /// The home whose unconfirmed revocations are warnings (nil: not checked).
+    let home: GatehouseHome?
+    /// How long a partner may take to confirm a revocation.
+    let confirmWithin: Duration
 
-    /// A check of the spool, the journal, and partners unreachable longer than `expiry`.
-    package init(spool: SpoolLayout, journal: Journal, expiry: Duration, clock: any WallClock) {
+    /// A check of the spool, the journal, and partners unreachable longer than `expiry`; with
+    /// `home`, also of revocations partners have not confirmed within `confirmWithin`.
+    package init(spool: SpoolLayout, journal: Journal, expiry: Duration, clock: any WallClock,
+                 home: GatehouseHome? = nil, confirmWithin: Duration = .seconds(3600)) {
         self.spool = spool
         self.journal = journal
         self.expiry = expiry
         self.clock = clock
+        self.home = home
+        self.confirmWithin = confirmWithin
+    }
+
+    /// Warnings that need a person but leave the gateway healthy: revocations that partners have
+    /// not confirmed in time.
+    package func warnings() -> [String] {
+        guard let home, let own = try? KeyStore(home: home).loadOwnCard() else { return [] }
+        let partners = ((try? PartnerStore(home: home).list()) ?? []).map(\.org).filter { $0 != own.org }
+        return KeyWarnings.unconfirmedRevocations(own: own, partners: partners, ledger: ManifestLedger(home: home),
+                                                  within: confirmWithin, now: UInt64(max(0, clock.now() / 1000))).map(\.message)
     }
 
     /// The folders the gateway writes into (the outbox's partner folders are written by producers).

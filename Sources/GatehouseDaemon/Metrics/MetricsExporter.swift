@@ -23,7 +23,8 @@ public final class MetricsExporter: Sendable {
         self.journal = journal
         self.gateway = gateway
         spool = SpoolLayout(home: gateway.home)
-        health = HealthCheck(spool: spool, journal: journal, expiry: settings.expiry, clock: clock)
+        health = HealthCheck(spool: spool, journal: journal, expiry: settings.expiry, clock: clock, home: gateway.home,
+                             confirmWithin: settings.revocationConfirmWithin)
         self.clock = clock
     }
 

@@ -118,10 +118,11 @@ public struct MetricsServer: Service {
             return HTTPResponse(status: 200, reason: "OK", contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
         case "/healthz":
             let problems = exporter.health.problems()
+            let warnings = exporter.health.warnings().map { "- warning: \($0)\n" }.joined()
             guard problems.isEmpty else {
-                return .text(503, "Service Unavailable", "unhealthy\n" + problems.map { "- \($0)\n" }.joined())
+                return .text(503, "Service Unavailable", "unhealthy\n" + problems.map { "- \($0)\n" }.joined() + warnings)
             }
-            return .text(200, "OK", "ok\n")
+            return .text(200, "OK", "ok\n" + warnings)
         default:
             return .text(404, "Not Found", "not found: this server answers /metrics and /healthz\n")
         }

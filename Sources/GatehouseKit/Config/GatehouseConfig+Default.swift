@@ -42,6 +42,32 @@ extension GatehouseConfig {
         # sftp-server reports new mail at once, so this matters only for other servers.
         poll_interval = "1s"
 
+        [keys]
+        # A new key manifest goes to every partner at once and is put in its mailbox again
+        # this often until the partner's gateway confirms it with a signed receipt.
+        manifest_resend = "10m"
+        # A revocation a partner has not confirmed within this time is a warning in
+        # `gatehouse keys status`, `gatehouse doctor` and /healthz.
+        revocation_confirm_within = "1h"
+
+        [limits]
+        # What this gateway accepts from partners, checked against the sizes a bundle declares
+        # and the spool's free space before anything is written; beyond them a bundle is
+        # refused with a signed receipt (reason too-large) and kept in quarantine.
+        bundle_max_mb = 2048
+        unpacked_max_mb = 8192
+        files_max = 4096
+        # Space left free in the spool after a bundle's files are written.
+        free_space_reserve_mb = 256
+        # A bundle created further ahead of this clock than this (or older than the delivery
+        # expiry plus this) is moved out of the mailbox into quarantine.
+        clock_tolerance = "1h"
+        # An item signed by a key or organisation not known here waits this long in the
+        # mailbox for a newer key manifest, then goes to quarantine.
+        unknown_sender_hold = "1h"
+        # Refused items kept in spool/quarantine per claimed sender (the oldest go first).
+        quarantine_per_sender = 1000
+
         # Per-partner settings: override the mailbox on a partner's identity card.
         # [partners.YOI123]
         # mailbox = "sftp://gatehouse@relay.example.net:22 ssh-ed25519 AAAA..."

@@ -35,6 +35,12 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var bundleMaxMiB = 16
     /// How often the own mailbox is checked.
     public var pollInterval: Duration = .seconds(1)
+    /// A key manifest a partner has not confirmed is put in its mailbox again this often.
+    public var manifestResend: Duration = .seconds(600)
+    /// A revocation a partner has not confirmed for this long is a warning.
+    public var revocationConfirmWithin: Duration = .seconds(3600)
+    /// What this gateway accepts from a partner (checked before anything is written).
+    public var limits = ReceiveLimits()
     /// Per-partner mailbox overrides.
     public var partnerMailboxes: [ODSCode: MailboxAddress] = [:]
 
@@ -59,11 +65,11 @@ public struct GatehouseConfig: Sendable, Equatable {
     public static func parse(_ text: String, file: String = "gatehouse.toml") throws(KitError) -> GatehouseConfig {
         let reader = try ConfigReader(text, file: file)
         var config = GatehouseConfig()
-        let known: Set<String> = ["organisation", "delivery", "spool", "collector", "partners"]
+        let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "partners"]
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
             guard known.contains(String(parts[0])), parts.count == 1 || (parts[0] == "partners" && parts.count == 2) else {
-                throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], [collector], [partners.ODS])")
+                throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], [collector], [keys], [limits], [partners.ODS])")
             }
             if parts[0] == "partners" && parts.count == 2 {
                 do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
@@ -88,6 +94,15 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "spool.bundle_max_files": config.bundleMaxFiles = try integer(entry, at, in: 1...512)
             case "spool.bundle_max_mb": config.bundleMaxMiB = try integer(entry, at, in: 1...1024)
             case "collector.poll_interval": config.pollInterval = try duration(entry, at)
+            case "keys.manifest_resend": config.manifestResend = try duration(entry, at)
+            case "keys.revocation_confirm_within": config.revocationConfirmWithin = try duration(entry, at)
+            case "limits.bundle_max_mb": config.limits.bundleMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
+            case "limits.unpacked_max_mb": config.limits.unpackedMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
+            case "limits.files_max": config.limits.filesMax = try integer(entry, at, in: 1...PayloadLayout.maxFiles)
+            case "limits.free_space_reserve_mb": config.limits.freeSpaceReserve = Int64(try integer(entry, at, in: 0...1_048_576)) << 20
+            case "limits.clock_tolerance": config.limits.clockTolerance = try duration(entry, at, minimum: .seconds(60))
+            case "limits.unknown_sender_hold": config.limits.unknownSenderHold = try duration(entry, at)
+            case "limits.quarantine_per_sender": config.limits.quarantinePerSender = try integer(entry, at, in: 1...1_000_000)
             default:
                 let parts = key.split(separator: ".")
                 if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox", let org = try? ODSCode(userInput: String(parts[1])) {

@@ -1,0 +1,28 @@
+/// What a gateway accepts from its partners (`[limits]` in gatehouse.toml), checked against the
+/// sizes a bundle declares and the free space of the spool before anything is written, so that a
+/// small bundle declaring huge files (a size bomb) or a bundle the gateway can never use costs a
+/// refusal, not a full disk or a download every round.
+public struct ReceiveLimits: Sendable, Equatable {
+    /// The largest bundle file collected from the mailbox.
+    public var bundleMaxBytes: Int64 = 2 << 30
+    /// The most a bundle's files may add up to, as its signed file table declares them.
+    public var unpackedMaxBytes: Int64 = 8 << 30
+    /// The most files one bundle may hold.
+    public var filesMax = 4096
+    /// Space that must stay free in the spool after a bundle's files are written.
+    public var freeSpaceReserve: Int64 = 256 << 20
+    /// How far a bundle's creation time may be ahead of this gateway's clock (beyond it the
+    /// bundle is moved out of the mailbox into quarantine) and, added to the delivery expiry,
+    /// how far behind.
+    public var clockTolerance: Duration = .seconds(3600)
+    /// How long an item whose signer this gateway does not know (an unknown key id, an
+    /// organisation not pinned) is left in the mailbox waiting for a newer key manifest before it
+    /// is moved into quarantine.
+    public var unknownSenderHold: Duration = .seconds(3600)
+    /// Refused items kept in quarantine per claimed sender; beyond it the oldest go (the reason is
+    /// still logged and audited), so a flood cannot fill the disk.
+    public var quarantinePerSender = 1000
+
+    /// The defaults.
+    public init() {}
+}

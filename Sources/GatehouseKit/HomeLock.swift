@@ -1,0 +1,78 @@
+import Foundation
+import Glibc
+
+/// An exclusive `flock` on a file in the home folder, held until ``release()`` or the end of the
+/// process. The kernel drops it on any death (kill -9 included), so a crashed holder never leaves
+/// a stale lock behind, and the holder's PID is written into the file so that a refused second
+/// process can name the first.
+///
+/// Two locks exist:
+/// - ``daemon(_:)`` (`gatehouse.lock`), held by `gatehouse run` for its whole life: two daemons
+///   on one home claimed records twice, raced each other's receipts and failed bundles that were
+///   in fact delivered;
+/// - ``keyChange(_:)`` (`keys/.change.lock`), held for a moment by every command that signs a new
+///   own key manifest (rotate, revoke, set-mailbox): two at once would both sign version N+1.
+public final class HomeLock: @unchecked Sendable {
+    /// The locked file.
+    public let path: String
+    private var descriptor: Int32
+
+    private init(path: String, descriptor: Int32) {
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit { release() }
+
+    /// Takes the daemon lock of `home` without waiting; throws naming the running daemon's PID.
+    public static func daemon(_ home: GatehouseHome) throws(KitError) -> HomeLock {
+        let path = home.path + "/gatehouse.lock"
+        guard let lock = try acquire(path, wait: false) else {
+            let holder = holderPID(path).map { "PID \($0)" } ?? "a process"
+            throw .busy("another `gatehouse run` (\(holder)) is already running on \(home.path); two gateways on one home would "
+                        + "claim records twice", path: path)
+        }
+        return lock
+    }
+
+    /// Takes the key-change lock of `home`, waiting up to about 10 seconds for another command.
+    public static func keyChange(_ home: GatehouseHome) throws(KitError) -> HomeLock {
+        let path = home.keysPath + "/.change.lock"
+        for _ in 0..<100 {
+            if let lock = try acquire(path, wait: false) { return lock }
+            usleep(100_000)
+        }
+        let holder = holderPID(path).map { "PID \($0)" } ?? "another process"
+        throw .busy("another key change (\(holder)) holds \(path); try again when it has finished", path: path)
+    }
+
+    /// Releases the lock (also done at deinit and by the kernel at exit).
+    public func release() {
+        guard descriptor >= 0 else { return }
+        close(descriptor)
+        descriptor = -1
+    }
+
+    /// The lock, or nil when another process holds it.
+    private static func acquire(_ path: String, wait: Bool) throws(KitError) -> HomeLock? {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw .io("\(SystemError("opening the lock file", path))", path: path) }
+        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            if errno == EINTR { continue }
+            let code = errno
+            close(fd)
+            if code == EWOULDBLOCK { return nil }
+            throw .io("\(SystemError("locking", path, code: code))", path: path)
+        }
+        // The PID is only a label for the message above; the flock is the lock.
+        let text = Array("\(getpid())\n".utf8)
+        if ftruncate(fd, 0) == 0 { _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
+        return HomeLock(path: path, descriptor: fd)
+    }
+
+    /// The PID written by the holder, when readable.
+    private static func holderPID(_ path: String) -> Int32? {
+        guard let bytes = try? FileOperations.read(at: path, limit: 32) else { return nil }
+        return Int32(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
