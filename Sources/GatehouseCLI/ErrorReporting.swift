@@ -101,6 +101,7 @@ struct ErrorReport {
         case .revokedKey: (.revokedKey, "the sender signed with a key it has revoked or replaced; do not trust it, and call the sender")
         case .unknownKey: (.unknownSender, "the sender signed with a key its manifest held here does not name; when its newer card arrives (the gateway receives it by itself) try again, or import it with `gatehouse partners add CARD`")
         case .expired: (.revokedKey, "the key has expired or its grace window has ended; ask the sender to send it again with their current keys")
+        case .tooLarge: (.tooLarge, "the bundle is larger than [limits] in gatehouse.toml allows, or the disk has too little room for it; raise the limit or free space if the sender is expected to send this much")
         }
         return ErrorReport(status: status, message: error.description, hint: hint)
     }

@@ -20,6 +20,7 @@
 /// | 15 | not acknowledged (no receipt yet, the bundle failed or expired, or `send --wait` timed out) |
 /// | 16 | `gatehouse doctor` found a PROBLEM |
 /// | 17 | busy (another `gatehouse run` holds the home, or another key change is in progress) |
+/// | 18 | too large (a bundle beyond this gateway's `[limits]`, or more than the disk can take) |
 /// | 64 | usage error (reported by the argument parser, with usage text) |
 public enum GatehouseExitStatus: Int32, Sendable, CaseIterable {
     /// Success.
@@ -56,6 +57,8 @@ public enum GatehouseExitStatus: Int32, Sendable, CaseIterable {
     case problemFound = 16
     /// Another process holds the home or its keys.
     case busy = 17
+    /// A bundle beyond the receiver's limits or free space.
+    case tooLarge = 18
     /// A usage error, reported by the argument parser.
     case usage = 64
 }

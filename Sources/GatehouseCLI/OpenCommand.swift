@@ -28,8 +28,10 @@ struct OpenCommand: ParsableCommand {
     var output: String
 
     func run() throws {
-        let gateway = Gateway(home: try homeOptions.initialised())
-        let opened = try gateway.open(bundle, into: output)
+        let home = try homeOptions.initialised()
+        let gateway = Gateway(home: home)
+        // The same [limits] as the daemon: a size bomb is refused here too before anything is written.
+        let opened = try gateway.open(bundle, into: output, limits: try GatehouseConfig.load(home: home).limits)
         let m = opened.manifest
         print("Verified bundle \(m.bundleID) from \(m.sender), sent \(RFC3339.format(m.createdAt) ?? String(m.createdAt))")
         if !m.subject.isEmpty { print("subject: \(m.subject)") }

@@ -210,7 +210,7 @@ public struct SFTPClient: Sendable {
     /// written in order; a short answer is followed by a READ for the rest. A server that sends
     /// more than the file's size, an empty DATA reply or an end before the size is refused. The
     /// remote handle is closed however it ends (without waiting for the reply).
-    public func download(_ remote: String, to local: String) async throws {
+    public func download(_ remote: String, to local: String, maxBytes: UInt64 = .max) async throws {
         let connection = self.connection
         let file = try handle(await connection.request { .open(id: $0, path: remote, flags: .read, attributes: SFTPAttributes()) }, remote)
         // Not awaited: every fetch is followed by a REMOVE, whose request acknowledges the
@@ -221,6 +221,10 @@ public struct SFTPClient: Sendable {
         let opening = try await connection.requests([{ .fstat(id: $0, handle: file) }, { .read(id: $0, handle: file, offset: 0, length: UInt32(chunk)) }])
         guard let size = try attributes(opening[0], remote).size else {
             throw SFTPClientError.protocolError("expected ATTRS with a size for \(remote), got \(opening[0])")
+        }
+        // Before the local file exists: a file beyond the caller's limit costs one READ, no disk.
+        guard size <= maxBytes else {
+            throw MailboxItemTooLarge(name: String(remote.split(separator: "/").last ?? Substring(remote)), size: size, limit: maxBytes)
         }
         let out: DurableFile
         do { out = try DurableFile(path: local, mode: 0o600) } catch { throw SFTPClientError.local("cannot create \(local): \(error)") }

@@ -62,8 +62,8 @@ public actor SFTPTransport: MailboxTransport {
         }
     }
 
-    public func fetch(_ name: String, from org: ODSCode, to path: String) async throws {
-        try await using { try await $0.download("/\(org.value)/\(name)", to: path) }
+    public func fetch(_ name: String, from org: ODSCode, to path: String, maxBytes: UInt64) async throws {
+        try await using { try await $0.download("/\(org.value)/\(name)", to: path, maxBytes: maxBytes) }
     }
 
     public func remove(_ name: String, from org: ODSCode) async throws {

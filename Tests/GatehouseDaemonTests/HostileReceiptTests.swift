@@ -174,6 +174,13 @@ struct ManifestConfirmationTests {
         g.clock.advance(by: 600_000)
         let warning = try #require(try warnings().first)
         #expect(warning.message.contains("YOI123") && warning.message.contains(compromised.hex), "\(warning.message)")
+        // The same warning in /healthz (which stays healthy) and in gatehouse doctor.
+        let health = HealthCheck(spool: SpoolLayout(home: g.practiceHome), journal: try Journal(path: g.practiceHome.path + "/journal.sqlite"),
+                                 expiry: .seconds(86_400), clock: g.clock, home: g.practiceHome, confirmWithin: settings.revocationConfirmWithin)
+        #expect(health.warnings() == [warning.message])
+        let doctor = await HomeDoctor(home: g.practiceHome, timeout: .seconds(1), now: UInt64(g.clock.now() / 1000) + 3600).run()
+        #expect(doctor.contains { $0.level == .warning && $0.message.contains("has not confirmed") && $0.message.contains(compromised.hex) },
+                "\(doctor)")
 
         // Sent again; the prison takes it and answers; the practice records the confirmation.
         await g.practice.maintainKeys()

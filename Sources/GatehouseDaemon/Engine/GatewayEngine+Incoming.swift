@@ -1,9 +1,9 @@
 import Foundation
 import Glibc
 import GatehouseCrypto
-public import GatehouseFormat
+import GatehouseFormat
 import GatehouseJournal
-public import GatehouseKit
+import GatehouseKit
 
 extension GatewayEngine {
     /// Collects everything waiting in this organisation's mailbox: bundles (verified, published,
@@ -40,9 +40,7 @@ extension GatewayEngine {
             case .manifest(let sender, _): done = await receiveManifest(from: sender, name: name, mailbox: mailbox)
             case .bundle(let id): done = await receiveBundle(id, name: name, mailbox: mailbox)
             case .receipt(let id, let receiver): done = await receiveReceipt(id, from: receiver, name: name, mailbox: mailbox)
-            case .unknown:
-                log(.warning, "ignoring \(name.debugDescription) in the mailbox: not a bundle or receipt name")
-                continue
+            case .unknown: done = await quarantineUnknownItem(name, mailbox: mailbox)
             }
             // Only what was handled counts: an item that keeps failing must not make the
             // collector go round again at once (it waits like any other round).
@@ -50,6 +48,7 @@ extension GatewayEngine {
                 handled += 1
                 deferred[name] = nil
                 deferredSince[name] = nil
+                itemFailures[name] = nil
             }
         }
         return handled
@@ -81,9 +80,18 @@ extension GatewayEngine {
                 return true
             }
             let local = "\(spool.work)/in/\(id.hex).ghb"
-            removeTree(local)
-            try await mailbox.fetch(name, from: own.org, to: local)
-            let record = try process(local, id: id)
+            // A bundle waiting for its sender's newer manifest keeps its local copy: it is not
+            // downloaded again at every look (a 50 MB one was, every 30 s).
+            if deferredSince[name] == nil || !exists(local) {
+                removeTree(local)
+                do {
+                    try await mailbox.fetch(name, from: own.org, to: local, maxBytes: UInt64(max(0, settings.limits.bundleMaxBytes)))
+                } catch let tooLarge as MailboxItemTooLarge {
+                    try await quarantineOversized(id, name: name, tooLarge, mailbox: mailbox)
+                    return true
+                }
+            }
+            let record = try process(local, id: id, waitForKeys: !holdIsOver(name))
             try journal.insert(record, detail: record.reason ?? "published")
             // The receipt goes out as soon as the outcome is journalled; the evidence copies and
             // the audit entry follow (the journal holds the receipt, and a crash in between
@@ -102,7 +110,8 @@ extension GatewayEngine {
         } catch {
             // Nothing was journalled, or the receipt could not be sent: the bundle stays in the
             // mailbox and is handled again (as a duplicate if it was journalled) next time.
-            log(.error, "receiving \(name) failed: \(error)", bundle: id.hex)
+            // Logged once per distinct failure, not at every round.
+            logFailureOnce(name, "receiving \(name) failed: \(error)", bundle: id.hex)
             return false
         }
     }
@@ -113,7 +122,9 @@ extension GatewayEngine {
     /// Returns whether a receipt was sent; with `audited`, the audit entry is written here too.
     @discardableResult
     func answer(_ record: IncomingRecord, id: BundleID, audited: Bool = true) async throws -> Bool {
-        guard let sender = try? ODSCode(record.sender), sender == own.org || (try? gateway.partners.card(for: sender)) != nil else { return false }
+        // Never this organisation itself: a bundle "from" it is refused as reflected, and its
+        // receipt would only land in the own mailbox as a receipt for a bundle sent elsewhere.
+        guard let sender = try? ODSCode(record.sender), sender != own.org, (try? gateway.partners.card(for: sender)) != nil else { return false }
         try await sendReceipt(record.receipt, for: id, to: sender)
         if audited { auditReceiptSent(record, id: id) }
         return true
@@ -124,8 +135,9 @@ extension GatewayEngine {
     }
 
     /// Verifies and publishes the private copy `local`, or quarantines it. Returns the journal
-    /// record with the signed receipt.
-    func process(_ local: String, id: BundleID) throws -> IncomingRecord {
+    /// record with the signed receipt. With `waitForKeys`, a signature by a key the sender's
+    /// manifest held here does not name throws ``DeferredItem``; without, it is refused.
+    func process(_ local: String, id: BundleID, waitForKeys: Bool = true) throws -> IncomingRecord {
         let now = clock.now()
         // The digest of the exact bytes received: from the verifier's own pass when the bundle
         // opens, hashed separately only to answer a refusal.
@@ -144,13 +156,26 @@ extension GatewayEngine {
         } catch let error as FormatError {
             return try reject(local, id: id, sender: "unknown", digest: bytesDigest(), reason: .malformed, detail: error.description, at: now)
         }
-        // A bundle older than the senders' expiry (plus an hour of clock skew) was given up by
-        // its sender: publishing it now could duplicate a record re-sent another way.
+        // A bundle that comes back from someone else with this organisation as its sender (its
+        // own bundle to a partner, put into the own mailbox by that partner) was never meant for
+        // it, even though it can decrypt its self stanza.
+        if header.sender == own.org {
+            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .notARecipient,
+                              detail: "bundle \(id) is from \(own.org) itself (reflected back into its own mailbox)", at: now)
+        }
+        // A bundle older than the senders' expiry (plus the clock tolerance) was given up by its
+        // sender: publishing it now could duplicate a record re-sent another way. One dated
+        // further ahead than the tolerance would never expire and wait here for ever.
         // (Clamped: the header is not verified yet, and a huge value must not trap.)
+        let tolerance = RetryPolicy.milliseconds(settings.limits.clockTolerance) / 1000
         let ageSeconds = now / 1000 - Int64(clamping: header.createdAt)
-        if ageSeconds > RetryPolicy.milliseconds(settings.expiry) / 1000 + 3600 {
+        if ageSeconds > RetryPolicy.milliseconds(settings.expiry) / 1000 + tolerance {
             return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .expired,
                               detail: "bundle \(id): created \(ageSeconds / 3600) hours ago, past the \(settings.expiry) expiry", at: now)
+        }
+        if -ageSeconds > tolerance {
+            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .expired,
+                              detail: "bundle \(id): dated \(-ageSeconds) s ahead of this gateway's clock, beyond [limits] clock_tolerance", at: now)
         }
         let destination = "\(spool.received)/\(header.sender.value)/\(id.hex)"
         do {
@@ -163,7 +188,8 @@ extension GatewayEngine {
                 manifest = try Manifest.parse(try FileOperations.read(at: "\(destination)/\(StagedPublisher.manifestRawName)",
                                                                        limit: PayloadLayout.maxManifestLength) ?? [])
             } else {
-                let opened = try gateway.open(local, into: destination, stagingParent: "\(spool.work)/in", now: UInt64(max(0, now / 1000)))
+                let opened = try gateway.open(local, into: destination, stagingParent: "\(spool.work)/in", now: UInt64(max(0, now / 1000)),
+                                              limits: settings.limits)
                 manifest = opened.manifest
                 signerNote = opened.signerNote
                 known = opened.envelope.bundleSHA256
@@ -187,7 +213,11 @@ extension GatewayEngine {
         } catch let error as FormatError {
             // Signed with a key the sender's manifest held here does not name yet: its newer
             // manifest is usually a moment behind (the expiry check above bounds the wait).
-            if error.category == .unknownKey { throw DeferredItem(description: error.detail) }
+            if error.category == .unknownKey && waitForKeys { throw DeferredItem(description: error.detail) }
+            // Reading the local copy or writing the staging folder failed (a full disk): this
+            // gateway's problem, not the bundle's. It stays in the mailbox for the next round;
+            // a `failed` receipt would make the sender give up a good bundle.
+            if error.category == .io { throw error }
             let reason = ReceiptReason(error.category) ?? .malformed
             return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: reason, detail: error.description, at: now)
         }
@@ -199,6 +229,7 @@ extension GatewayEngine {
         let folder = "\(spool.quarantine)/\(id.hex)"
         try FileOperations.makeDirectory(folder, mode: 0o700)
         writeReason("REFUSED (\(reason)): \(detail)\nclaimed sender: \(sender)", to: "\(folder)/reason.txt")
+        keepQuarantineBounded(folder, sender: sender)
         // A second name for the same bytes (work/ and quarantine/ are in the same spool): no copy,
         // whatever the bundle's size. The work copy then moves on to evidence/.
         if link(local, "\(folder)/\(id.hex).ghb") != 0 && errno != EEXIST {

@@ -196,10 +196,12 @@ extension GatewayEngine {
     /// Quarantines a refused manifest and returns the `failed` disposition its receipt carries.
     private func refuseManifest(_ bytes: [UInt8], name: String, from sender: ODSCode, reason: String,
                                 detail: String) -> ReceiptDisposition {
-        let folder = "\(spool.quarantine)/manifest-\(clock.now())-\(randomBytes(3).hexString)"
+        let folder = newQuarantineFolder("manifest")
         try? FileOperations.makeDirectory(folder, mode: 0o700)
         try? FileOperations.createExclusively(at: "\(folder)/\(name)", contents: bytes, mode: 0o600)
-        writeReason("KEY MANIFEST REFUSED (\(reason)): \(detail)\nThe manifest held for \(sender) stays in force.", to: "\(folder)/reason.txt")
+        writeReason("KEY MANIFEST REFUSED (\(reason)): \(detail)\nThe manifest held for \(sender) stays in force.\nclaimed sender: \(sender)",
+                    to: "\(folder)/reason.txt")
+        keepQuarantineBounded(folder, sender: sender.value)
         log(.error, "key manifest \(name) refused (\(reason)): \(detail)", partner: sender.value)
         audit(AuditEvent("partner-manifest-refused", org: sender.value, detail: reason))
         let receiptReasons: [String: ReceiptReason] = [

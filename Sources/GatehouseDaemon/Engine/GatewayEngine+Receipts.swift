@@ -125,7 +125,7 @@ extension GatewayEngine {
 
     /// Quarantines and audits a receipt that does not count; nothing else changes.
     func rejectReceipt(_ bytes: [UInt8], name: String, id: BundleID, claimed: ODSCode, reason: String) {
-        quarantineReceipt(bytes, name: name, reason: reason)
+        quarantineReceipt(bytes, name: name, reason: reason, claimed: claimed.value)
         audit(AuditEvent("receipt-rejected", org: claimed.value, bundle: id.hex, detail: Self.category(reason)))
     }
 
@@ -156,11 +156,12 @@ extension GatewayEngine {
         audit(AuditEvent("receipt-verified", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
     }
 
-    func quarantineReceipt(_ bytes: [UInt8], name: String, reason: String) {
-        let folder = "\(spool.quarantine)/receipt-\(clock.now())-\(randomBytes(3).hexString)"
+    func quarantineReceipt(_ bytes: [UInt8], name: String, reason: String, claimed: String = "unknown") {
+        let folder = newQuarantineFolder("receipt")
         try? FileOperations.makeDirectory(folder, mode: 0o700)
         try? FileOperations.createExclusively(at: "\(folder)/\(name)", contents: bytes, mode: 0o600)
-        writeReason("RECEIPT REFUSED: \(reason)", to: "\(folder)/reason.txt")
+        writeReason("RECEIPT REFUSED: \(reason)\nclaimed sender: \(claimed)", to: "\(folder)/reason.txt")
         log(.error, "receipt \(name) refused: \(reason)")
+        keepQuarantineBounded(folder, sender: claimed)
     }
 }

@@ -42,6 +42,11 @@ public actor GatewayEngine {
     /// Each retrying bundle's next attempt and attempt count, also kept here so that a journal
     /// that cannot be written (a full disk) does not make the delivery loop spin.
     var heldBack: [String: (until: Int64, attempts: Int)] = [:]
+    /// The last failure handling each mailbox item, logged once until it changes or the item is handled.
+    var itemFailures: [String: String] = [:]
+    /// Quarantine folders by claimed sender, oldest first (read from the spool at first use):
+    /// each sender keeps at most `limits.quarantinePerSender`.
+    var quarantineIndex: [String: [String]]?
     /// The last failure to list the own mailbox, logged once until listing works again.
     var listingFailure: String?
 

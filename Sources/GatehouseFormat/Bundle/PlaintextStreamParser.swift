@@ -10,6 +10,14 @@ public protocol OpenedFileSink: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws
     /// The current file is complete.
     func endFile() throws
+    /// The whole file table, once, before the first file begins: the declared names and sizes,
+    /// for a sink that refuses (with ``FormatError/tooLarge(_:bundle:)``) before writing anything.
+    func fileTable(_ entries: [FileTableEntry]) throws
+}
+
+extension OpenedFileSink {
+    /// No check by default.
+    public func fileTable(_ entries: [FileTableEntry]) throws {}
 }
 
 /// Parses the decrypted plaintext stream (FORMAT.md §3.5) as it arrives, chunk by chunk: the
@@ -101,6 +109,9 @@ final class PlaintextStreamParser {
                     continue
                 }
                 self.entries = entries
+                do { try sink.fileTable(entries) } catch let error as FormatError { throw error } catch {
+                    throw .io("checking the file table failed: \(error)")
+                }
                 let leftover = Array(pending[length...])
                 pending.removeAll(keepingCapacity: true)
                 try startFile(0)

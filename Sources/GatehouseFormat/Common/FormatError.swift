@@ -30,6 +30,8 @@ public struct FormatError: Error, Hashable, Sendable, CustomStringConvertible {
         case expired
         /// Reading the input or writing the output failed.
         case io
+        /// The bundle, its file count or its declared sizes exceed the receiver's limits.
+        case tooLarge = "too-large"
     }
 
     /// What kind of failure this is.
@@ -55,6 +57,8 @@ public struct FormatError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func notARecipient(_ detail: String, bundle: String? = nil) -> FormatError { .init(.notARecipient, detail, bundleID: bundle) }
     /// The content key or payload does not decrypt.
     public static func decryptionFailed(_ detail: String, bundle: String? = nil) -> FormatError { .init(.decryptionFailed, detail, bundleID: bundle) }
+    /// Beyond the receiver's limits (`[limits]` in gatehouse.toml).
+    public static func tooLarge(_ detail: String, bundle: String? = nil) -> FormatError { .init(.tooLarge, detail, bundleID: bundle) }
     /// DEFLATE data is bad or too large.
     public static func decompressionFailed(_ detail: String, bundle: String? = nil) -> FormatError { .init(.decompressionFailed, detail, bundleID: bundle) }
     /// A signed or digested value does not check.

@@ -11,7 +11,7 @@ public enum ReceiptDisposition: Hashable, Sendable {
 /// Why a bundle was refused: the closed list of FORMAT.md §4.
 public enum ReceiptReason: UInt8, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     case authenticationFailed = 1, decryptionFailed, integrityCheckFailed, decompressionFailed,
-         unknownSender, revokedKey, expired, duplicate, malformed, notARecipient
+         unknownSender, revokedKey, expired, duplicate, malformed, notARecipient, tooLarge
 
     /// The reason's name as written in FORMAT.md and shown to people.
     public var description: String {
@@ -26,6 +26,7 @@ public enum ReceiptReason: UInt8, Hashable, Sendable, CaseIterable, CustomString
         case .duplicate: "duplicate"
         case .malformed: "malformed"
         case .notARecipient: "not-a-recipient"
+        case .tooLarge: "too-large"
         }
     }
 

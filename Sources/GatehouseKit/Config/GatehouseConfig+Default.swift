@@ -53,9 +53,10 @@ extension GatehouseConfig {
         [limits]
         # What this gateway accepts from partners, checked against the sizes a bundle declares
         # and the spool's free space before anything is written; beyond them a bundle is
-        # refused with a signed receipt (reason too-large) and kept in quarantine.
+        # refused with a signed receipt (reason too-large) and kept in quarantine; a
+        # bundle file beyond bundle_max_mb is not even downloaded.
         bundle_max_mb = 2048
-        unpacked_max_mb = 8192
+        unpacked_max_mb = 4096
         files_max = 4096
         # Space left free in the spool after a bundle's files are written.
         free_space_reserve_mb = 256

@@ -6,7 +6,7 @@ public struct ReceiveLimits: Sendable, Equatable {
     /// The largest bundle file collected from the mailbox.
     public var bundleMaxBytes: Int64 = 2 << 30
     /// The most a bundle's files may add up to, as its signed file table declares them.
-    public var unpackedMaxBytes: Int64 = 8 << 30
+    public var unpackedMaxBytes: Int64 = 4 << 30
     /// The most files one bundle may hold.
     public var filesMax = 4096
     /// Space that must stay free in the spool after a bundle's files are written.

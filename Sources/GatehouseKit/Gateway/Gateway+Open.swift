@@ -17,10 +17,16 @@ extension Gateway {
     /// Verifies, decrypts and checks the bundle at `path`, then publishes its files and manifest
     /// in `destination` in one step. Nothing appears there unless every check passed.
     /// `now` (seconds since 1970) decides whether a superseded signing key's grace window is still open.
-    public func open(_ path: String, into destination: String, stagingParent: String? = nil, now: UInt64 = KeyStore.now()) throws -> OpenedBundle {
+    /// `limits` bound the file count and declared sizes, checked with the free space before
+    /// anything is written.
+    public func open(_ path: String, into destination: String, stagingParent: String? = nil, now: UInt64 = KeyStore.now(),
+                     limits: ReceiveLimits = ReceiveLimits()) throws -> OpenedBundle {
         let own = try keys.loadOwnCard()
         let source: FileSource
         do { source = try FileSource(path: path) } catch { throw Self.error(error, input: true) }
+        guard source.size <= UInt64(max(0, limits.bundleMaxBytes)) else {
+            throw FormatError.tooLarge("the bundle is \(source.size) bytes; this gateway accepts at most \(limits.bundleMaxBytes) ([limits] bundle_max_mb)")
+        }
         let publisher: StagedPublisher
         do { publisher = try StagedPublisher(destination: destination, stagingParent: stagingParent) } catch { throw Self.error(error, input: false) }
         // Outer signature first: nothing is decrypted or inflated before it verifies.
@@ -48,7 +54,7 @@ extension Gateway {
         let keys = self.keys
         let manifest = try BundleOpener(reader: own.org).open(envelope, from: source, decryptionKey: { id in
             try keys.loadEncryptionKey(id: id)
-        }, into: publisher)
+        }, into: LimitedSink(publisher, limits: limits, folder: publisher.staging))
         do {
             try publisher.addFile(named: StagedPublisher.manifestJSONName,
                                   contents: ManifestDocument(manifest, bundleSHA256: envelope.bundleSHA256).json())

@@ -48,8 +48,9 @@ public struct DirectoryTransport: MailboxTransport {
         return names.filter { !$0.hasPrefix(".") }.sorted()
     }
 
-    public func fetch(_ name: String, from org: ODSCode, to path: String) async throws {
+    public func fetch(_ name: String, from org: ODSCode, to path: String, maxBytes: UInt64) async throws {
         let source = try FileSource(path: "\(folder(of: org))/\(name)", followLinks: false)
+        guard source.size <= maxBytes else { throw MailboxItemTooLarge(name: name, size: source.size, limit: maxBytes) }
         let file = try DurableFile(path: path, mode: 0o600)
         try FileOperations.copy(source, into: file)
         // Scratch: the mailbox keeps the original until it has been handled.

@@ -16,8 +16,10 @@ public protocol MailboxTransport: Sendable {
 
     /// Copies `name` from `org`'s mailbox to the new local file `path`. The copy is scratch, not
     /// synced: the original stays in the mailbox until it has been handled, and a crash before
-    /// that fetches it again.
-    func fetch(_ name: String, from org: ODSCode, to path: String) async throws
+    /// that fetches it again. A file larger than `maxBytes` is not copied: this throws
+    /// ``MailboxItemTooLarge`` (the receiver's `[limits] bundle_max_mb`, checked before any byte
+    /// is written).
+    func fetch(_ name: String, from org: ODSCode, to path: String, maxBytes: UInt64) async throws
 
     /// Removes `name` from `org`'s mailbox; removing what is already gone is not an error.
     func remove(_ name: String, from org: ODSCode) async throws
@@ -27,7 +29,30 @@ public protocol MailboxTransport: Sendable {
     func waitForMail(_ org: ODSCode, upTo timeout: Duration) async
 }
 
+/// A mailbox file larger than the fetch allowed; nothing was copied.
+public struct MailboxItemTooLarge: Error, Sendable, CustomStringConvertible {
+    /// The mailbox name.
+    public let name: String
+    /// Its size, and the most the fetch allowed.
+    public let size: UInt64
+    public let limit: UInt64
+
+    /// The error for `name`.
+    public init(name: String, size: UInt64, limit: UInt64) {
+        self.name = name
+        self.size = size
+        self.limit = limit
+    }
+
+    public var description: String { "\(name) is \(size) bytes, more than the \(limit) this gateway accepts" }
+}
+
 extension MailboxTransport {
+    /// Copies `name` whatever its size.
+    public func fetch(_ name: String, from org: ODSCode, to path: String) async throws {
+        try await fetch(name, from: org, to: path, maxBytes: .max)
+    }
+
     public func waitForMail(_ org: ODSCode, upTo timeout: Duration) async {
         try? await Task.sleep(for: timeout)
     }
