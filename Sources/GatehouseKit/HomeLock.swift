@@ -10,7 +10,7 @@ import Glibc
 /// - ``daemon(_:)`` (`gatehouse.lock`), held by `gatehouse run` for its whole life: two daemons
 ///   on one home claimed records twice, raced each other's receipts and failed bundles that were
 ///   in fact delivered;
-/// - ``keyChange(_:)`` (`keys/.change.lock`), held for a moment by every command that signs a new
+/// - ``keyChange(_:)`` (`.keys.lock`), held for a moment by every command that signs a new
 ///   own key manifest (rotate, revoke, set-mailbox): two at once would both sign version N+1.
 public final class HomeLock: @unchecked Sendable {
     /// The locked file.
@@ -37,7 +37,7 @@ public final class HomeLock: @unchecked Sendable {
 
     /// Takes the key-change lock of `home`, waiting up to about 10 seconds for another command.
     public static func keyChange(_ home: GatehouseHome) throws(KitError) -> HomeLock {
-        let path = home.keysPath + "/.change.lock"
+        let path = home.path + "/.keys.lock"
         for _ in 0..<100 {
             if let lock = try acquire(path, wait: false) { return lock }
             usleep(100_000)
@@ -55,7 +55,12 @@ public final class HomeLock: @unchecked Sendable {
 
     /// The lock, or nil when another process holds it.
     private static func acquire(_ path: String, wait: Bool) throws(KitError) -> HomeLock? {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd < 0 && errno == ENOENT {
+            // A home folder not made yet (partners pinned before `init`): made as `init` would.
+            try FileOperations.makeDirectory(DurableFile.split(path).folder, mode: 0o700)
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        }
         guard fd >= 0 else { throw .io("\(SystemError("opening the lock file", path))", path: path) }
         while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             if errno == EINTR { continue }

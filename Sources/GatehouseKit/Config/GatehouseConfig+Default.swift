@@ -58,7 +58,8 @@ extension GatehouseConfig {
         bundle_max_mb = 2048
         unpacked_max_mb = 4096
         files_max = 4096
-        # Space left free in the spool after a bundle's files are written.
+        # Space left free in the spool after a bundle's files are written (at most 1% of
+        # the file system).
         free_space_reserve_mb = 256
         # A bundle created further ahead of this clock than this (or older than the delivery
         # expiry plus this) is moved out of the mailbox into quarantine.

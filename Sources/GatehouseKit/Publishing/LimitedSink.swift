@@ -38,10 +38,12 @@ public final class LimitedSink: OpenedFileSink {
         var fs = statvfs()
         if statvfs(folder, &fs) == 0 {
             let free = UInt64(fs.f_bavail) * UInt64(fs.f_frsize)
-            let needed = total + UInt64(max(0, limits.freeSpaceReserve))
+            // The reserve, but never more than 1% of the file system: a small disk must still work.
+            let reserve = min(UInt64(max(0, limits.freeSpaceReserve)), UInt64(fs.f_blocks) * UInt64(fs.f_frsize) / 100)
+            let needed = total + reserve
             guard needed <= free else {
                 // The sender did nothing wrong: this is the receiver's disk (KitError, not a refusal).
-                throw KitError.io("\(total) bytes to write and \(limits.freeSpaceReserve) to keep free, but only \(free) bytes are free at \(folder)",
+                throw KitError.io("\(total) bytes to write and \(reserve) to keep free, but only \(free) bytes are free at \(folder)",
                                   path: folder)
             }
         }
