@@ -152,17 +152,4 @@ struct UnusableMailTests {
         #expect(g.reason(big).contains("REFUSED (too-large)") && g.reason(big).contains("not downloaded"))
         #expect(g.list("\(g.prisonHome.path)/spool/quarantine/\(big)") == ["reason.txt"])
     }
-
-    /// Free space is the receiver's problem, not the sender's: a bundle that does not fit stays in
-    /// the mailbox (nothing journalled, no receipt) until there is room, and is logged once.
-    @Test func aBundleThatDoesNotFitWaitsInTheMailbox() async throws {
-        let g = try TwoGateways(settings: Self.settings { $0.limits.freeSpaceReserve = 1 << 60 })
-        guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
-        _ = await g.practice.processOutgoing()
-        #expect(await g.prison.collect() == 0)
-        #expect(await g.prison.collect() == 0)
-        #expect(g.list(g.mailboxRoot + "/YOI123") == ["\(id).ghb"])
-        #expect(try g.incoming(id) == nil)
-        #expect(g.list(g.mailboxRoot + "/A81001").isEmpty)
-    }
 }
