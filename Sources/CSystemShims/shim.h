@@ -1,6 +1,7 @@
 #ifndef GATEHOUSE_CSYSTEMSHIMS_H
 #define GATEHOUSE_CSYSTEMSHIMS_H
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -36,5 +37,19 @@ static inline int gatehouse_pipe_cloexec(int fds[2]) {
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 static inline int gatehouse_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
+/// Asks whether anyone has the file behind `fd` (opened O_RDONLY) open for writing, by taking a
+/// read lease and dropping it at once (fcntl F_SETLEASE, _GNU_SOURCE-only). Returns 0 when no one
+/// has (the lease was granted), -1 with errno EAGAIN when someone has, and -1 with another errno
+/// (EACCES: not the file's owner and no CAP_LEASE; EINVAL: leases off or unsupported) when the
+/// kernel cannot tell us. A writer opening the file in the microseconds the lease is held breaks
+/// it, which signals the holder: SIGURG instead of the default SIGIO (whose default action ends
+/// the process), and SIGURG's default action is to ignore it.
+static inline int gatehouse_no_writers(int fd) {
+    if (fcntl(fd, 10 /* F_SETSIG */, SIGURG) != 0) return -1;
+    if (fcntl(fd, 1024 /* F_SETLEASE */, F_RDLCK) != 0) return -1;
+    fcntl(fd, 1024 /* F_SETLEASE */, F_UNLCK);
+    return 0;
 }
 #endif

@@ -83,6 +83,10 @@ struct ErrorReport {
         }
     }
 
+    /// The hint for a FIFO, device, socket or folder named where a file is read.
+    static let notRegularHint = "name a regular file; gatehouse never reads from a FIFO, device or socket "
+        + "(save what a program writes into a file first)"
+
     private static let resend = "the bundle is damaged or was tampered with in transit; do not use it, and ask the sender to send it again"
 
     /// Format errors from bundles and receipts. Errors from parsing identity cards are wrapped by
@@ -119,6 +123,7 @@ struct ErrorReport {
         case .invalidCard: (.partnerProblem, "import the partner's card again with `gatehouse partners add CARD --replace`")
         case .invalidInput: (.invalidInput, nil)
         case .fileExists: (.invalidInput, "choose another file name, or remove \(path) first (gatehouse never overwrites it)")
+        case .notRegularFile: (.invalidInput, notRegularHint)
         case .io: (.ioError, "check that the path exists, that you may read and write it, and that the disk is not full")
         case .busy: (.busy, "stop the other process first (`systemctl stop gatehouse`, or kill the PID named), or wait for it to finish")
         }

@@ -156,6 +156,8 @@ enum CardInput {
         do {
             read = try FileOperations.read(at: file, limit: IdentityCard.maxTextLength, followingLinks: true)
         } catch {
+            // A FIFO or device named here is refused at once (never read, so never waited on).
+            if error.category == .notRegularFile { throw error }
             throw CommandFailure.unreadableInput(error.message)
         }
         guard let bytes = read else { throw CommandFailure.unreadableInput("cannot read \(file): no such file") }

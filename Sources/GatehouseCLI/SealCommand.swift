@@ -9,7 +9,9 @@ struct SealCommand: ParsableCommand {
         abstract: "Seal files into a signed bundle that only the named organisations can open.",
         discussion: """
             Each file is published at the other end under its base name, so base names must be \
-            unique. The bundle is also sealed to your own key (unless --no-self) so you can \
+            unique. A symbolic link you name is followed, and what it leads to must be a regular \
+            file: a FIFO, device or socket is refused at once, never waited on. The bundle is \
+            also sealed to your own key (unless --no-self) so you can \
             re-read what you sent. File names, the subject and NHS numbers travel only inside \
             the encryption.
 

@@ -88,21 +88,28 @@ struct SendCommand: ParsableCommand {
         let path: String, name: String, target: String, size: UInt64
     }
 
-    /// Checks one file named on the command line; every refusal says why.
+    /// Opens a file named on the command line: a link is followed, and what it leads to must be
+    /// a regular file (a FIFO or device is refused at once, never waited on).
+    static func open(_ path: String) throws -> FileSource {
+        do { return try FileSource(path: path) } catch {
+            switch error.foundType {
+            case .directory?:
+                throw CommandFailure(status: .invalidInput, message: "cannot send \(path): it is a folder; only files are sent",
+                                     hint: "name the files inside it, e.g. `gatehouse send \(path)/* --to ODS`")
+            case .some:
+                throw CommandFailure(status: .invalidInput, message: "cannot send \(path): \(error)",
+                                     hint: ErrorReport.notRegularHint)
+            case nil:
+                throw CommandFailure.unreadableInput("cannot send \(path): \(String(cString: strerror(error.code)))")
+            }
+        }
+    }
+
+    /// Checks one file named on the command line; every refusal says why. (The file is closed
+    /// again: a thousand files named at once need not hold a thousand descriptors.)
     static func check(_ path: String, outbox: String) throws -> Sendable {
         let name = DurableFile.split(path).name
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw CommandFailure.unreadableInput("cannot send \(path): \(String(cString: strerror(errno)))")
-        }
-        guard info.st_mode & S_IFMT != S_IFDIR else {
-            throw CommandFailure(status: .invalidInput, message: "cannot send \(path): it is a folder; only files are sent",
-                                 hint: "name the files inside it, e.g. `gatehouse send \(path)/* --to ODS`")
-        }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw CommandFailure(status: .invalidInput, message: "cannot send \(path): not a regular file (devices, pipes and sockets are never sent)", hint: nil)
-        }
-        guard access(path, R_OK) == 0 else { throw CommandFailure.unreadableInput("cannot send \(path): \(String(cString: strerror(errno)))") }
+        let size = try open(path).size
         let unsafe = { (why: String) in
             CommandFailure(status: .invalidInput, message: "cannot send \(path): \(why)",
                            hint: "copy it under a plain name (letters, digits, spaces, dots, dashes) and send the copy")
@@ -113,7 +120,7 @@ struct SendCommand: ParsableCommand {
         let target = "\(outbox)/\(name)"
         var existing = stat()
         guard lstat(target, &existing) != 0 else { throw alreadyWaiting(name, outbox: outbox) }
-        return Sendable(path: path, name: name, target: target, size: UInt64(info.st_size))
+        return Sendable(path: path, name: name, target: target, size: size)
     }
 
     static func alreadyWaiting(_ name: String, outbox: String) -> CommandFailure {
@@ -124,8 +131,7 @@ struct SendCommand: ParsableCommand {
     /// Copies durably under a hidden temporary name in the outbox folder (ignored by the
     /// gateway), fsyncs, renames in without replacing anything, and fsyncs the folder.
     static func copy(_ file: Sendable) throws {
-        let source: FileSource
-        do { source = try FileSource(path: file.path) } catch { throw CommandFailure.unreadableInput("cannot send \(file.path): \(error)") }
+        let source = try open(file.path)
         let out = try DurableFile(path: file.target, mode: 0o600)
         var bar = ProgressBar(label: file.name, total: source.size)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)

@@ -294,6 +294,31 @@ public final class Journal: Sendable {
         try queue.read { db in try OutgoingFile.filter(Column("sourcePath") == sourcePath).fetchCount(db) > 0 }
     }
 
+    /// Records new sizes for files of a queued bundle whose originals changed after they were
+    /// claimed (a writer had not finished), with a transition saying why; the bundle stays queued.
+    public func resizeFiles(of bundleID: String, sizes: [(position: Int, size: Int64)], at time: Int64,
+                            detail: String) throws {
+        try queue.write { db in
+            for (position, size) in sizes {
+                try db.execute(sql: "UPDATE outgoingFile SET size = ? WHERE bundleID = ? AND position = ?",
+                               arguments: [size, bundleID, position])
+            }
+            try Transition(bundleID: bundleID, direction: "out", state: OutgoingState.queued.rawValue, at: time,
+                           detail: detail).insert(db)
+        }
+    }
+
+    /// Takes a file out of a queued bundle (its original was refused and moved to `failed/`),
+    /// with a transition saying why; the bundle's other files stay.
+    public func removeFile(of bundleID: String, position: Int, at time: Int64, detail: String) throws {
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM outgoingFile WHERE bundleID = ? AND position = ?",
+                           arguments: [bundleID, position])
+            try Transition(bundleID: bundleID, direction: "out", state: OutgoingState.queued.rawValue, at: time,
+                           detail: detail).insert(db)
+        }
+    }
+
     // MARK: Incoming
 
     /// The incoming bundle `bundleID`, if it was ever processed.

@@ -23,6 +23,8 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidInput = "invalid-input"
         /// A file that must be created new already exists.
         case fileExists = "file-exists"
+        /// A path that must name a regular file names a FIFO, a device, a folder, a link, …
+        case notRegularFile = "not-regular-file"
         /// Reading, writing or syncing failed.
         case io
         /// Another process holds the home (a running daemon) or its keys (a key change).
@@ -60,6 +62,10 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func invalidInput(_ message: String, path: String? = nil) -> KitError { .init(.invalidInput, message, path: path) }
     /// A file to be created already exists.
     public static func fileExists(_ message: String, path: String) -> KitError { .init(.fileExists, message, path: path) }
+    /// A path names a FIFO, a device, a folder or a link where a regular file is needed.
+    public static func notRegularFile(_ message: String, path: String) -> KitError {
+        .init(.notRegularFile, message, path: path)
+    }
     /// An I/O call failed.
     public static func io(_ message: String, path: String? = nil) -> KitError { .init(.io, message, path: path) }
 

@@ -52,7 +52,7 @@ struct BundleCommandsTests {
     func listing(_ path: String) -> [String]? { try? FileManager.default.contentsOfDirectory(atPath: path).sorted() }
 
     /// Nothing was left beside an output folder: no staging folders, no temporary files.
-    func noLeftovers() -> Bool { (listing(folder.path) ?? []).allSatisfy { !$0.contains("gatehouse-staging") && !$0.hasSuffix(".tmp") } }
+    func noLeftovers() -> Bool { (listing(folder.path) ?? []).allSatisfy { !$0.contains("gatehouse-staging") && !$0.hasPrefix(".tmp-") } }
 
     @Test func roundTripPublishesIdenticalBytesWithManifest() throws {
         var random = SystemRandomNumberGenerator()

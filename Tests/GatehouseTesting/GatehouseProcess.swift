@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// What a run of the `gatehouse` binary produced.
 public struct ProcessOutput: Sendable {
@@ -49,17 +50,21 @@ public enum GatehouseProcess {
     ///   - environment: extra variables; the child otherwise gets only `PATH` and `HOME`, so the
     ///     developer's own `$GATEHOUSE_HOME` never leaks into a test.
     ///   - stdin: the bytes on standard input; nil means an empty, closed standard input.
+    ///   - timeout: seconds after which the program is killed (SIGKILL, status 137), so that a
+    ///     command that hangs fails its test instead of hanging it.
     public static func run(
-        _ arguments: [String], home: String? = nil, environment: [String: String] = [:], stdin: String? = nil
+        _ arguments: [String], home: String? = nil, environment: [String: String] = [:], stdin: String? = nil,
+        timeout: Double? = nil
     ) throws -> ProcessOutput {
-        try runProgram(try binaryPath(), arguments, home: home, environment: environment, stdin: stdin)
+        try runProgram(try binaryPath(), arguments, home: home, environment: environment, stdin: stdin, timeout: timeout)
     }
 
     /// Runs any program the same way as ``run(_:home:environment:stdin:)`` (OpenSSH's `sftp`,
     /// `ssh-keygen`, …), with output captured in files: a pipe's write end could be inherited by
     /// a long-lived process another test starts meanwhile, and reading it to the end would hang.
     public static func runProgram(
-        _ executable: String, _ arguments: [String], home: String? = nil, environment: [String: String] = [:], stdin: String? = nil
+        _ executable: String, _ arguments: [String], home: String? = nil, environment: [String: String] = [:], stdin: String? = nil,
+        timeout: Double? = nil
     ) throws -> ProcessOutput {
         let scratch = try TemporaryDirectory(prefix: "gatehouse-run")
         let outPath = scratch.appending("stdout"), errPath = scratch.appending("stderr"), inPath = scratch.appending("stdin")
@@ -88,6 +93,11 @@ public enum GatehouseProcess {
         process.standardError = errors
         process.standardInput = input
         try process.run()
+        if let timeout {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
         process.waitUntilExit()
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         return ProcessOutput(

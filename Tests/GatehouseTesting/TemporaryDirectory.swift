@@ -18,5 +18,13 @@ public final class TemporaryDirectory: Sendable {
     /// `path/relative`.
     public func appending(_ relative: String) -> String { path + "/" + relative }
 
+    /// Writes `bytes` to `path/relative` and returns that path.
+    @discardableResult
+    public func write(_ relative: String, _ bytes: [UInt8]) throws -> String {
+        let file = appending(relative)
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        return file
+    }
+
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }

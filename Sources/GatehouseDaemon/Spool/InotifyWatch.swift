@@ -9,9 +9,12 @@ import Synchronization
 final class InotifyWatch: Sendable {
     /// One change seen by the kernel.
     struct Change {
+        /// The path changed; for a name that is not UTF-8, the folder holding it.
         let path: String
-        /// Arrived by rename (IN_MOVED_TO): complete at once.
-        let renamedIn: Bool
+        /// What the event says about writers (renamed in, written, closed after writing).
+        let seen: OutboxScanner.Seen
+        /// The name is not UTF-8, so no `String` path can name it: look at the folder's bytes.
+        var undecodableName = false
     }
 
     private let fd: Int32
@@ -93,13 +96,29 @@ final class InotifyWatch: Sendable {
                 guard offset + header + nameLength <= n else { break }
                 if event.mask & UInt32(IN_Q_OVERFLOW) != 0 { overflowed = true }
                 if nameLength > 0, let folder = folders.withLock({ $0[event.wd] }) {
-                    let name = String(cString: buffer.advanced(by: offset + header).assumingMemoryBound(to: CChar.self))
-                    changes.append(Change(path: "\(folder)/\(name)", renamedIn: event.mask & UInt32(IN_MOVED_TO) != 0))
+                    let field = UnsafeRawBufferPointer(start: buffer.advanced(by: offset + header), count: nameLength)
+                    let bytes = field.prefix { $0 != 0 }
+                    if let name = String(validating: bytes, as: UTF8.self) {
+                        changes.append(Change(path: "\(folder)/\(name)", seen: Self.seen(event.mask)))
+                    } else {
+                        changes.append(Change(path: folder, seen: .scanned, undecodableName: true))
+                    }
                 }
                 offset += header + nameLength
             }
         }
         return (changes, overflowed)
+    }
+}
+
+extension InotifyWatch {
+    /// What an event says about writers: IN_MOVED_TO (renamed in, complete), IN_CLOSE_WRITE (a
+    /// writer closed it), IN_CREATE or IN_MODIFY (a writer has it open).
+    static func seen(_ mask: UInt32) -> OutboxScanner.Seen {
+        if mask & UInt32(IN_MOVED_TO) != 0 { return .renamedIn }
+        if mask & UInt32(IN_CLOSE_WRITE) != 0 { return .closedAfterWriting }
+        if mask & UInt32(IN_CREATE | IN_MODIFY) != 0 { return .written }
+        return .scanned
     }
 }
 

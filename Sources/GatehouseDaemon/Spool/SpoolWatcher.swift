@@ -14,9 +14,13 @@ public enum SpoolEvent: Sendable {
 /// Watches `spool/outbox/<ODS>/` and reports complete records.
 ///
 /// inotify makes it quick, but the truth is a full rescan: at start, every `rescanInterval`, and
-/// at once when the kernel's event queue overflows (events are then lost).
+/// at once when the kernel's event queue overflows (events are then lost). A name that is not
+/// UTF-8 can be named by no `String` path, so the watcher moves such files to `spool/failed/`
+/// itself, by their bytes, with the name escaped in the reason (they were once left for ever).
 public final class SpoolWatcher: Service, Sendable {
     let outbox: String
+    /// `spool/failed/`, beside the outbox (see `SpoolLayout`).
+    let failed: FailedFolder
     let stableWindow: Duration
     let rescanInterval: Duration
     let logger: Logger
@@ -27,6 +31,7 @@ public final class SpoolWatcher: Service, Sendable {
     public init(outbox: String, stableWindow: Duration, rescanInterval: Duration, logger: Logger,
                 handler: @escaping @Sendable ([SpoolEvent]) async -> Void) {
         self.outbox = outbox
+        failed = FailedFolder(root: DurableFile.split(outbox).folder + "/failed")
         self.stableWindow = stableWindow
         self.rescanInterval = rescanInterval
         self.logger = logger
@@ -49,7 +54,13 @@ public final class SpoolWatcher: Service, Sendable {
                 actions += rescan(&scanner, inotify: inotify, now: now)
                 lastRescan = now
             }
-            for change in changes { actions += observe(change.path, renamedIn: change.renamedIn, scanner: &scanner, inotify: inotify, now: now) }
+            for change in changes where !change.undecodableName {
+                actions += observe(change.path, seen: change.seen, scanner: &scanner, inotify: inotify, now: now)
+            }
+            // Each folder once, however many events its name that is not UTF-8 raised.
+            for folder in Set(changes.filter(\.undecodableName).map(\.path)) {
+                refuseUndecodable(in: folder, scanner: &scanner, now: now)
+            }
             actions += scanner.due(now: now)
             // All at once: a full outbox (100,000 files at start) is claimed, journalled in
             // slices, before the engine turns to sealing the backlog.
@@ -69,7 +80,8 @@ public final class SpoolWatcher: Service, Sendable {
     }
 
     /// Looks at one path and feeds the scanner.
-    private func observe(_ path: String, renamedIn: Bool, scanner: inout OutboxScanner, inotify: InotifyWatch, now: Int64) -> [OutboxScanner.Action] {
+    private func observe(_ path: String, seen: OutboxScanner.Seen, scanner: inout OutboxScanner, inotify: InotifyWatch,
+                         now: Int64) -> [OutboxScanner.Action] {
         let relative = path.dropFirst(outbox.count + 1).split(separator: "/").map(String.init)
         guard !relative.isEmpty, relative.count <= 2 else { return [] }
         var info = stat()
@@ -86,28 +98,65 @@ public final class SpoolWatcher: Service, Sendable {
         if relative.count == 1 && kind == .directory {
             // A new partner folder: watch it, and look at what is already in it.
             inotify.watchPartner(path)
-            return list(path).flatMap { observe("\(path)/\($0)", renamedIn: false, scanner: &scanner, inotify: inotify, now: now) }
+            return list(path, scanner: &scanner, now: now).flatMap {
+                observe("\(path)/\($0)", seen: .scanned, scanner: &scanner, inotify: inotify, now: now)
+            }
         }
         let mtime = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
         return scanner.observe(path: path, partner: relative.count == 2 ? relative[0] : nil, name: relative.last!, kind: kind,
-                               size: UInt64(info.st_size), mtime: mtime, renamedIn: renamedIn, now: now)
+                               size: UInt64(info.st_size), mtime: mtime, seen: seen, now: now)
     }
 
     private func rescan(_ scanner: inout OutboxScanner, inotify: InotifyWatch, now: Int64) -> [OutboxScanner.Action] {
         var actions: [OutboxScanner.Action] = []
         var present = Set<String>()
-        for name in list(outbox) {
+        for name in list(outbox, scanner: &scanner, now: now) {
             let path = "\(outbox)/\(name)"
             present.insert(path)
-            actions += observe(path, renamedIn: false, scanner: &scanner, inotify: inotify, now: now)
-            for inner in list(path) { present.insert("\(path)/\(inner)") }
+            actions += observe(path, seen: .scanned, scanner: &scanner, inotify: inotify, now: now)
+            for inner in list(path, scanner: &scanner, now: now) { present.insert("\(path)/\(inner)") }
         }
         scanner.keepOnly(present)
         return actions
     }
 
-    private func list(_ folder: String) -> [String] {
-        (FileOperations.listFolder(folder) ?? [])
+    /// The UTF-8 names in `folder`; any other name is refused on the way (see ``refuseUndecodable``).
+    private func list(_ folder: String, scanner: inout OutboxScanner, now: Int64) -> [String] {
+        var names: [String] = []
+        for entry in FileOperations.listFolderEntries(folder) ?? [] {
+            if let name = entry.name {
+                names.append(name)
+            } else {
+                refuse(entry.bytes, in: folder, scanner: &scanner, now: now)
+            }
+        }
+        return names
+    }
+
+    /// Refuses every name in `folder` that is not UTF-8 (inotify reported one there).
+    private func refuseUndecodable(in folder: String, scanner: inout OutboxScanner, now: Int64) {
+        for entry in FileOperations.listFolderEntries(folder) ?? [] where entry.name == nil {
+            refuse(entry.bytes, in: folder, scanner: &scanner, now: now)
+        }
+    }
+
+    /// Moves the file or folder `name` (not UTF-8) out of `folder` into `spool/failed/` with a
+    /// reason naming it escaped; logged once.
+    private func refuse(_ name: [UInt8], in folder: String, scanner: inout OutboxScanner, now: Int64) {
+        guard !OutboxScanner.isIgnored(name) else { return }
+        let escaped = FailedFolder.escaped(name)
+        guard scanner.firstRefusal(of: "\(folder)/\(escaped)", now: now) else { return }
+        let partner = folder == outbox ? nil : DurableFile.split(folder).name
+        var metadata: Logger.Metadata = ["gatehouse.state": "failed"]
+        if let partner { metadata["gatehouse.partner"] = "\(partner)" }
+        let why = "its name is not UTF-8 text (each byte that is not is shown as \\xNN), so it cannot be published"
+        do {
+            try failed.take(name, from: folder, reason: "not sent: \"\(escaped)\" for \(partner ?? "no partner"): \(why); "
+                + "rename it with a UTF-8 name and drop it in again", now: now)
+            logger.warning("refused \"\(escaped)\": \(why)", metadata: metadata)
+        } catch {
+            logger.error("could not move \"\(escaped)\" to failed/: \(error)", metadata: metadata)
+        }
     }
 
     private func ms(_ d: Duration) -> Int64 { RetryPolicy.milliseconds(d) }

@@ -37,8 +37,23 @@ public struct SealedBundleFile: Sendable {
 
 extension Gateway {
     /// Seals the requested files into a new bundle file, written durably and never over an
-    /// existing file.
+    /// existing file. Each path is opened once (a link named is followed; what it leads to must
+    /// be a regular file, and a FIFO or device is refused at once, never waited on) and sealed
+    /// from that descriptor.
     public func seal(_ request: SealRequest, now: UInt64 = KeyStore.now()) throws -> SealedBundleFile {
+        var files: [SealFile] = []
+        for path in request.paths {
+            let source: FileSource
+            do { source = try FileSource(path: path) } catch { throw Self.error(error, input: true) }
+            files.append(SealFile(name: DurableFile.split(path).name, source: source))
+        }
+        return try seal(request, files: files, now: now)
+    }
+
+    /// Seals files the caller has already opened and checked (the daemon's claimed originals),
+    /// reading each from its descriptor; `request.paths` is not used.
+    public func seal(_ request: SealRequest, files: [SealFile],
+                     now: UInt64 = KeyStore.now()) throws -> SealedBundleFile {
         let own = try keys.loadOwnCard()
         var recipients: [SealRecipient] = []
         for org in request.recipients where !recipients.contains(where: { $0.org == org }) {
@@ -49,12 +64,12 @@ extension Gateway {
             recipients.append(SealRecipient(org: own.org, key: own.encryptionKey))
         }
         var inputs: [SealInput] = []
-        for path in request.paths {
-            let source: FileSource
-            do { source = try FileSource(path: path) } catch { throw Self.error(error, input: true) }
-            let name = DurableFile.split(path).name
-            do { try FileNameRule.validate(name) } catch { throw KitError.invalidInput("cannot send \(path): \(error.detail)", path: path) }
-            inputs.append(SealInput(name: name, size: source.size, nhsNumber: request.nhsNumber, source: source))
+        for file in files {
+            do { try FileNameRule.validate(file.name) } catch {
+                throw KitError.invalidInput("cannot send \(file.source.path): \(error.detail)", path: file.source.path)
+            }
+            inputs.append(SealInput(name: file.name, size: file.source.size, nhsNumber: request.nhsNumber,
+                                    source: file.source))
         }
         let signingKey = try keys.loadSigningKey()
         let output = request.output ?? "\(request.defaultFolder)/\(request.bundleID.hex).ghb"
@@ -64,5 +79,19 @@ extension Gateway {
         let sealed = try sealer.seal(bundleID: request.bundleID, createdAt: now, files: inputs, signingKey: signingKey, to: file)
         do { try file.commit() } catch { throw Self.error(error, input: false) }
         return SealedBundleFile(bundle: sealed, path: output)
+    }
+}
+
+/// A file opened for sealing and the name it is published under.
+public struct SealFile {
+    /// The name recipients will see.
+    public let name: String
+    /// The open file; its size when opened is the size the bundle declares.
+    public let source: FileSource
+
+    /// `source`, published as `name`.
+    public init(name: String, source: FileSource) {
+        self.name = name
+        self.source = source
     }
 }

@@ -46,6 +46,7 @@ public struct Gateway: Sendable {
     /// A ``KitError`` for a failed system call on a file the user named (`invalidInput`) or on
     /// an output (`io`).
     static func error(_ error: SystemError, input: Bool) -> KitError {
+        if error.foundType != nil { return .notRegularFile(error.description, path: error.path) }
         if input || error.code == EEXIST || error.code == ENOTEMPTY {
             return error.code == EEXIST || error.code == ENOTEMPTY
                 ? .fileExists(error.description, path: error.path)

@@ -28,8 +28,7 @@ public final class DurableFile: ByteSink {
     /// Creates the temporary file exclusively with `mode` beside `path`.
     public init(path: String, mode: mode_t = 0o600) throws(SystemError) {
         self.path = path
-        let (folder, name) = Self.split(path)
-        temporaryPath = "\(folder)/.\(name).\(randomBytes(6).hexString).tmp"
+        temporaryPath = Self.temporaryName(beside: path)
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SystemError("creating", temporaryPath) }
     }
@@ -145,6 +144,18 @@ public final class DurableFile: ByteSink {
         defer { close(fd) }
         guard gatehouse_syncfs(fd) == 0 else { throw SystemError("syncing the file system of", folder) }
     }
+
+    /// A new temporary name in the folder of `path`: `.tmp-` and 24 random hex digits.
+    ///
+    /// Its length never depends on the final name: a name of 255 bytes (the most a file system
+    /// and FORMAT.md §3.7 allow) must still have a temporary name. It starts with a dot, which no
+    /// record name may (§3.7), so the outbox watcher ignores it and it never collides with one.
+    public static func temporaryName(beside path: String) -> String {
+        "\(split(path).folder)/\(temporaryPrefix)\(randomBytes(12).hexString)"
+    }
+
+    /// How every temporary name starts.
+    public static let temporaryPrefix = ".tmp-"
 
     /// Splits a path into folder (`.` when none) and last component.
     public static func split(_ path: String) -> (folder: String, name: String) {

@@ -87,15 +87,30 @@ public enum FileOperations {
     }
 
     /// The names in `folder` (without `.` and `..`), unsorted; nil when it cannot be opened.
+    /// A name that is not UTF-8 comes back with U+FFFD in place of its bad bytes, so it names
+    /// nothing: use ``listFolderEntries(_:)`` where such names must be handled.
     public static func listFolder(_ folder: String) -> [String]? {
+        listFolderEntries(folder)?.map { $0.name ?? String(decoding: $0.bytes, as: UTF8.self) }
+    }
+
+    /// One name in a folder, as the file system holds it.
+    public struct FolderEntry: Sendable, Hashable {
+        /// The name's bytes.
+        public let bytes: [UInt8]
+        /// The name, or nil when its bytes are not UTF-8 (no `String` can name such a file).
+        public var name: String? { String(validating: bytes, as: UTF8.self) }
+    }
+
+    /// The entries in `folder` (without `.` and `..`), unsorted; nil when it cannot be opened.
+    public static func listFolderEntries(_ folder: String) -> [FolderEntry]? {
         guard let dir = opendir(folder) else { return nil }
         defer { closedir(dir) }
-        var names: [String] = []
+        var entries: [FolderEntry] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { names.append(name) }
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if bytes != [0x2E] && bytes != [0x2E, 0x2E] { entries.append(FolderEntry(bytes: bytes)) }
         }
-        return names
+        return entries
     }
 
     /// Copies everything `source` delivers into `file`, in 1 MiB pieces.
@@ -116,6 +131,7 @@ public enum FileOperations {
 
     /// A ``KitError`` for a failed system call.
     public static func kitError(_ error: SystemError) -> KitError {
-        .io(error.description, path: error.path)
+        error.foundType != nil ? .notRegularFile(error.description, path: error.path)
+                               : .io(error.description, path: error.path)
     }
 }

@@ -1,5 +1,4 @@
 import Glibc
-import GatehouseCrypto
 public import GatehouseFormat
 
 /// Receives an opened bundle's files into a private staging folder beside the destination and
@@ -30,8 +29,8 @@ public final class StagedPublisher: OpenedFileSink {
         let path = destination.count > 1 && destination.hasSuffix("/") ? String(destination.dropLast()) : destination
         self.destination = path
         try Self.checkDestinationIsFree(path)
-        let (parent, name) = DurableFile.split(path)
-        staging = "\(stagingParent ?? parent)/.\(name).gatehouse-staging-\(randomBytes(6).hexString)"
+        // A fixed-length name (see DurableFile.temporaryName): an output folder of 255 bytes still has one.
+        staging = DurableFile.temporaryName(beside: "\(stagingParent ?? DurableFile.split(path).folder)/staging")
         // Received records are patient data: the folder is private to the gateway's user.
         guard mkdir(staging, 0o700) == 0 else { throw SystemError("creating staging folder", staging) }
     }

@@ -1,0 +1,59 @@
+import Glibc
+import GatehouseCrypto
+import GatehouseKit
+
+/// `spool/failed/`: files that will never be sent, each moved into a new folder of its own
+/// (`<ms since 1970>-<random>/`) with `reason.txt` beside it.
+///
+/// Files are moved by name bytes, so a name that is not UTF-8 (which no `String` can hold) is
+/// moved too; it is kept under its escaped form (``escaped(_:)``), and the reason names it so.
+package struct FailedFolder: Sendable {
+    /// `spool/failed`.
+    let root: String
+
+    /// Moves the entry `name` (bytes) out of `folder` into a new folder here with a reason file,
+    /// both synced. Only renames: nothing is opened, so a FIFO or device moves like any file.
+    /// Returns the new folder.
+    @discardableResult
+    func take(_ name: [UInt8], from folder: String, reason: String, now: Int64) throws -> String {
+        let target = "\(root)/\(now)-\(randomBytes(3).hexString)"
+        try FileOperations.makeDirectory(target, mode: 0o700)
+        let text = Array((reason + "\n").utf8)
+        try FileOperations.replaceAtomically(at: "\(target)/reason.txt", contents: text, mode: 0o600)
+        let saved = String(validating: name, as: UTF8.self) ?? Self.escaped(name)
+        let source = Array(folder.utf8) + [UInt8(ascii: "/")] + name + [0]
+        let moved = source.withUnsafeBufferPointer { from in
+            from.withMemoryRebound(to: CChar.self) { rename($0.baseAddress!, "\(target)/\(saved)") }
+        }
+        guard moved == 0 else { throw SystemError("moving \(folder)/\(Self.escaped(name)) to", target) }
+        try DurableFile.syncFolder(target)
+        try DurableFile.syncFolder(folder)
+        return target
+    }
+
+    /// A name's bytes as printable text: UTF-8 kept, every byte that is not part of a UTF-8
+    /// character (or is a control character) as `\xNN`, and `\` as `\\`, so the original bytes
+    /// can always be read back (`M\xFCller-discharge.txt`).
+    package static func escaped(_ bytes: [UInt8]) -> String {
+        var text = ""
+        var index = 0
+        while index < bytes.count {
+            // The longest UTF-8 sequence (1-4 bytes) starting here that decodes to one scalar.
+            let scalar = (1...4).lazy.compactMap { length -> (Unicode.Scalar, Int)? in
+                guard index + length <= bytes.count,
+                      let piece = String(validating: bytes[index..<(index + length)], as: UTF8.self),
+                      piece.unicodeScalars.count == 1 else { return nil }
+                return (piece.unicodeScalars.first!, length)
+            }.first
+            if let (scalar, length) = scalar, scalar.properties.generalCategory != .control {
+                text.unicodeScalars.append(contentsOf: scalar == "\\" ? ["\\", "\\"] : [scalar])
+                index += length
+            } else {
+                let digits = Array("0123456789ABCDEF".unicodeScalars), byte = Int(bytes[index])
+                text.unicodeScalars.append(contentsOf: ["\\", "x", digits[byte >> 4], digits[byte & 15]])
+                index += 1
+            }
+        }
+        return text
+    }
+}

@@ -1,0 +1,48 @@
+import Glibc
+import GatehouseKit
+
+/// A record's original (in the outbox, or claimed into the work folder) opened the one safe way
+/// and judged on that descriptor alone.
+///
+/// The outbox is writable by producers, so a path may be swapped at any moment: for a link to a
+/// secret key, a FIFO that blocks whoever opens it, or a hard link to a file elsewhere. So the
+/// path is opened once with `O_NOFOLLOW | O_NONBLOCK` (a link is refused by the kernel, a FIFO
+/// opens without waiting), everything is checked with `fstat` on that descriptor, and the bundle
+/// is sealed from the same descriptor: what is checked is what is sent.
+enum OriginalFile {
+    /// What was found.
+    enum Verdict {
+        /// A regular file with one name that nobody has open for writing: seal from `source`.
+        case ready(FileSource)
+        /// Still open for writing: not yet (the reason says how that was found).
+        case busy(String)
+        /// Never to be sent, with the reason.
+        case refused(String)
+        /// Nothing is at the path any more.
+        case vanished
+    }
+
+    /// Opens `path` and judges it; `writers` answers the open-for-writing question.
+    static func open(_ path: String, writers: OpenWriterCheck) -> Verdict {
+        let source: FileSource
+        do { source = try FileSource(path: path, followLinks: false) } catch {
+            if error.code == ENOENT { return .vanished }
+            if let type = error.foundType {
+                return .refused("\(type.phrase), not a regular file; only regular files are sent")
+            }
+            return .refused("unreadable: \(String(cString: strerror(error.code)))")
+        }
+        // A second name means the same bytes are reachable from elsewhere: a hard link made to a
+        // file outside the outbox (a key, another patient's record) would send that file.
+        guard source.status.linkCount == 1 else {
+            let names = source.status.linkCount
+            return .refused("a hard link (the file has \(names) names); only files with one name are sent")
+        }
+        switch writers.check(source) {
+        case .writer(let method): return .busy("still open for writing (found by \(method.rawValue))")
+        // Nobody we can see is writing, or nobody is: the stable window and IN_CLOSE_WRITE,
+        // already waited for by the outbox watcher, are the rest of the defence.
+        case .noWriter, .unknown: return .ready(source)
+        }
+    }
+}

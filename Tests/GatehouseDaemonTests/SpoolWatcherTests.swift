@@ -1,0 +1,63 @@
+import Foundation
+import Glibc
+import GatehouseDaemon
+import GatehouseTesting
+import Logging
+import Synchronization
+import Testing
+
+/// The outbox watcher in-process, on a real folder with real inotify events.
+@Suite("Spool watcher: names that are not UTF-8", .timeLimit(.minutes(1)))
+struct SpoolWatcherTests {
+    /// Creates `folder/name` from the name's bytes (which no `String` can hold when not UTF-8).
+    func create(_ name: [UInt8], in folder: String) {
+        let path = Array(folder.utf8) + [UInt8(ascii: "/")] + name + [0]
+        let fd = path.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT | O_EXCL, 0o600) } }
+        _ = write(fd, "discharge", 9)
+        close(fd)
+    }
+
+    /// Polls `condition` every 50 ms for up to `seconds` without blocking a thread.
+    func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<Int(seconds * 20) where !condition() { try await Task.sleep(for: .milliseconds(50)) }
+        return condition()
+    }
+
+    func list(_ path: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+
+    @Test func aNameThatIsNotUTF8GoesToFailedWithItsNameEscaped() async throws {
+        let folder = try TemporaryDirectory()
+        let outbox = folder.appending("spool/outbox"), failed = folder.appending("spool/failed")
+        for path in [outbox + "/YOI123", failed] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        // One waiting at start (found by the first scan), one arriving later (reported by inotify).
+        create(Array("M".utf8) + [0xFC] + Array("ller-discharge.txt".utf8), in: outbox + "/YOI123")
+        let claimed = Mutex<[String]>([])
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        // A rescan only every hour: the second file can only be found through its inotify event.
+        let watcher = SpoolWatcher(outbox: outbox, stableWindow: .milliseconds(50), rescanInterval: .seconds(3600), logger: logger) { events in
+            for case .complete(let file) in events { claimed.withLock { $0.append(file.name) } }
+        }
+        let running = Task { try await watcher.run() }
+        defer { running.cancel() }
+        #expect(try await eventually { list(failed).count == 1 })
+        create(Array("Gr".utf8) + [0xF6, 0xDF] + Array("e.txt".utf8), in: outbox + "/YOI123")
+        #expect(try await eventually { list(failed).count == 2 })
+        #expect(list(outbox + "/YOI123").isEmpty)
+        let kept = list(failed).flatMap { list(failed + "/" + $0) }.sorted()
+        #expect(kept == ["Gr\\xF6\\xDFe.txt", "M\\xFCller-discharge.txt", "reason.txt", "reason.txt"])
+        let reasons = list(failed).map { (try? String(contentsOfFile: failed + "/\($0)/reason.txt", encoding: .utf8)) ?? "" }.joined()
+        #expect(reasons.contains("not sent: \"M\\xFCller-discharge.txt\" for YOI123: its name is not UTF-8"), "\(reasons)")
+        #expect(reasons.contains("\"Gr\\xF6\\xDFe.txt\""), "\(reasons)")
+        #expect(claimed.withLock { $0 }.isEmpty)
+    }
+
+    @Test func bytesThatAreNotUTF8AreEscapedReadably() {
+        #expect(FailedFolder.escaped(Array("M".utf8) + [0xFC] + Array("ller-discharge.txt".utf8)) == "M\\xFCller-discharge.txt")
+        #expect(FailedFolder.escaped(Array("café é.txt".utf8)) == "café é.txt")
+        #expect(FailedFolder.escaped(Array("a\\b\u{1}".utf8)) == "a\\\\b\\x01")
+        // Half of a two-byte character, then a lone continuation byte.
+        #expect(FailedFolder.escaped([0xC3, 0x41, 0xA9]) == "\\xC3A\\xA9")
+        #expect(OutboxScanner.isIgnored([0x2E, 0xFF]) && OutboxScanner.isIgnored(Array("x\u{FF}.part".utf8)) && !OutboxScanner.isIgnored([0xFF]))
+    }
+}
