@@ -53,7 +53,7 @@ public actor SFTPTransport: MailboxTransport {
     // MARK: MailboxTransport
 
     public func deliver(_ path: String, to org: ODSCode, as name: String) async throws {
-        try await using { try await $0.upload(path, to: "/\(org.value)", as: name) }
+        _ = try await using { try await $0.upload(path, to: "/\(org.value)", as: name) }
     }
 
     public func list(_ org: ODSCode) async throws -> [String] {

@@ -118,6 +118,9 @@ struct UnusableMailTests {
         #expect(record.state == .rejected && record.reason?.contains("reflected") == true, "\(record.reason ?? "")")
         #expect(g.list(g.mailboxRoot + "/A81001").isEmpty, "a receipt was sent to the own mailbox")
         #expect(try g.state(id) == .delivered)
+        // Nor does the practice send to itself: a record dropped in outbox/A81001/ goes to failed/.
+        guard case .refused(let reason) = try await g.drop("self.txt", [1], to: "A81001") else { Issue.record("claimed"); return }
+        #expect(reason.contains("this organisation itself"), "\(reason)")
     }
 
     /// Issue 13, "size bombs": a small bundle declaring far more than the receiver accepts is

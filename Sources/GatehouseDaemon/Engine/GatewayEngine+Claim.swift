@@ -168,7 +168,12 @@ extension GatewayEngine {
     private func checkPartner(_ folder: String) -> Result<ODSCode, ClaimRefusal> {
         do {
             let partner = try ODSCode(folder)
-            guard try gateway.partners.card(for: partner) != nil || partner == own.org else {
+            // The receiver refuses a bundle from itself as reflected (FORMAT.md §3.10): sending
+            // one would only end in a non-delivery report.
+            guard partner != own.org else {
+                return .failure(.refused("\(folder) is this organisation itself; drop records into the folder of the partner they are for"))
+            }
+            guard try gateway.partners.card(for: partner) != nil else {
                 return .failure(.refused("\(folder) is not a known partner; import its identity card with `gatehouse partners add`"))
             }
             return .success(partner)

@@ -1,5 +1,5 @@
 import Glibc
-public import GatehouseCrypto
+import GatehouseCrypto
 public import GatehouseFormat
 
 /// One organisation's gateway: its home folder, keys and pinned partners, and the operations
