@@ -142,7 +142,7 @@ struct TamperTests {
 
     @Test("unsafe names are refused when opening", arguments: ["..", "../escape.txt", "a/b.txt", "/etc/passwd", "nul\u{0}byte", "new\nline", ".\u{301}hidden"])
     func unsafeNamesRefusedAtOpen(name: String) throws {
-        let (bytes, _) = try BundleFixture.seal([(name, Array("x".utf8))], from: practice, to: [prison]) { $0.hooks.skipNameChecks = true }
+        let (bytes, _) = try BundleFixture.seal([(name, Array("x".utf8))], from: practice, to: [prison]) { $0.hooks.skipTextChecks = true }
         #expect(category { () throws(FormatError) in _ = try BundleFixture.open(bytes, as: prison, knowing: [practice]) } == .malformed)
     }
 

@@ -101,7 +101,7 @@ struct VectorGenerator {
             sealer.hooks.block = { _, raw, _ in (.deflate, raw, bombData) }
         }
         try write("decompression-failed-bomb", expect: "decompression-failed", comment: "a block declaring 1 MiB that inflates to 64 MiB", bytes: bomb.bytes)
-        let escape = try BundleFixture.seal([("../escape.txt", text)], from: practice, to: [prison]) { $0.hooks.skipNameChecks = true }
+        let escape = try BundleFixture.seal([("../escape.txt", text)], from: practice, to: [prison]) { $0.hooks.skipTextChecks = true }
         try write("malformed-name-escapes", expect: "malformed", comment: "file name ../escape.txt", bytes: escape.bytes)
         let uncompressed = try BundleFixture.seal(small, from: practice, to: [prison]) { sealer in
             sealer.hooks.block = { _, raw, data in (.deflate, raw, Array(repeating: 0, count: Int(raw))) }

@@ -76,9 +76,7 @@ public enum FileTable {
             total += size
             entries.append(FileTableEntry(name: name, size: size))
         }
-        guard Set(entries.map { Array($0.name.utf8) }).count == entries.count else {
-            throw .malformed("file table names a file twice")
-        }
+        do { try FileNameRule.checkDistinct(entries.map(\.name)) } catch { throw .malformed("file table: \(error.detail)") }
         return (entries, c.consumed)
     }
 }

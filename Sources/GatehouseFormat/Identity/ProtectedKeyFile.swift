@@ -35,11 +35,11 @@ public enum ProtectedKeyFile {
         guard contents.count <= maxLength, contents.last == UInt8(ascii: "\n"), let text = String(validating: contents.dropLast(), as: UTF8.self) else {
             throw .malformed("not a protected Gatehouse key file (expected one line ending with a line feed)")
         }
-        let words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-        guard words.count == 10, words[0] == magic else { throw .malformed("not a protected Gatehouse key file (expected 10 words starting with '\(magic)')") }
-        guard words[1] == role.rawValue, words[2] == role.algorithm else { throw .malformed("the file holds a '\(words[1]) \(words[2])' key, not a '\(role.rawValue)' key") }
+        let words = text.splitBytes(UInt8(ascii: " ")).map(String.init)
+        guard words.count == 10, words[0].sameBytes(magic) else { throw .malformed("not a protected Gatehouse key file (expected 10 words starting with '\(magic)')") }
+        guard words[1].sameBytes(role.rawValue), words[2].sameBytes(role.algorithm) else { throw .malformed("the file holds a '\(words[1]) \(words[2])' key, not a '\(role.rawValue)' key") }
         let id = try KeyID(hex: words[3])
-        guard words[4] == "argon2id13", let passes = UInt64(words[5]), let memory = UInt64(words[6]) else {
+        guard words[4].sameBytes("argon2id13"), let passes = UInt64(words[5]), let memory = UInt64(words[6]) else {
             throw .malformed("unknown passphrase scheme '\(words[4])' (expected argon2id13 PASSES MEMKIB)")
         }
         let cost = PassphraseSeal.Cost(operations: passes, memoryKiB: memory)
