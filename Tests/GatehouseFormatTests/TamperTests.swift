@@ -117,6 +117,20 @@ struct TamperTests {
         #expect(category { () throws(FormatError) in _ = try BundleFixture.open(bytes, as: prison, knowing: [practice]) } == .integrityCheckFailed)
     }
 
+    @Test func aManifestKindOtherThanRecordsIsMalformed() throws {
+        // The kind is read while parsing the manifest (FORMAT.md §3.6): an undefined kind is
+        // malformed, as in the header, even when both signatures are good.
+        let (bytes, _) = try BundleFixture.seal([("a.txt", Array("x".utf8))], from: practice, to: [prison]) { [practice] sealer in
+            sealer.hooks.manifest = { encoded in
+                var body = Array(encoded.dropLast(64))
+                body[4] = 2
+                return body + SignatureContext.manifest.sign(SHA256Hasher.hash(body), with: practice.signing)
+            }
+        }
+        let error = failure { () throws(FormatError) in _ = try BundleFixture.open(bytes, as: prison, knowing: [practice]) }
+        #expect(error?.category == .malformed && error?.detail.contains("manifest kind 2 is not defined") == true, "\(String(describing: error))")
+    }
+
     @Test func tamperedDigestInSignedManifestIsRefused() throws {
         // The manifest claims a different digest but is signed correctly: digests are checked.
         let (bytes, _) = try BundleFixture.seal([("a.txt", Array("x".utf8))], from: practice, to: [prison]) { sealer in
