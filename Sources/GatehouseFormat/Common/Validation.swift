@@ -72,6 +72,8 @@ public enum ReadableText {
     /// refused character or is not NFC. With `quoting` false the text is left out of the
     /// message (a subject may name a patient).
     public static func check(_ text: some StringProtocol, _ what: String, quoting: Bool = true) throws(FormatError) {
+        // Printable ASCII, most names and subjects: nothing to refuse, and already NFC.
+        if text.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) { return }
         let quoted = quoting ? " \(shown(text))" : ""
         for scalar in text.unicodeScalars {
             if let why = refusal(of: scalar) { throw .invalidInput("\(what)\(quoted) contains \(code(scalar)), \(why)") }
