@@ -58,7 +58,7 @@ public struct KeyID: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses 16 hex digits.
     public init(hex: String) throws(FormatError) {
-        guard hex.utf8.count == 2 * Self.length, let bytes = [UInt8](hex: hex), hex == bytes.hexString else {
+        guard hex.utf8.count == 2 * Self.length, let bytes = [UInt8](hex: hex), hex.sameBytes(bytes.hexString) else {
             throw .malformed("'\(hex)' is not a key id (16 lower-case hex digits)")
         }
         self.bytes = bytes
@@ -97,7 +97,7 @@ public struct BundleID: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses 32 lower-case hex digits.
     public init(hex: String) throws(FormatError) {
-        guard hex.utf8.count == 2 * Self.length, let bytes = [UInt8](hex: hex), hex == bytes.hexString else {
+        guard hex.utf8.count == 2 * Self.length, let bytes = [UInt8](hex: hex), hex.sameBytes(bytes.hexString) else {
             throw .invalidInput("'\(hex)' is not a bundle id (32 lower-case hex digits)")
         }
         self.bytes = bytes
