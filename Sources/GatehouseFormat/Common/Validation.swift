@@ -39,7 +39,7 @@ public enum FileNameRule {
                 let which = Array(earlier.utf8) == Array(name.utf8)
                     ? "two files are named \(ReadableText.shown(name))"
                     : "file names \(ReadableText.shown(earlier)) and \(ReadableText.shown(name)) differ only in case"
-                throw .invalidInput("\(which); names in a bundle must differ after Unicode case folding")
+                throw .invalidInput("\(which); names in a bundle must be unique, ignoring case (Unicode case folding)")
             }
         }
     }
