@@ -58,11 +58,11 @@ var targets: [Target] = [
     /// Shared helpers for the test targets.
     .target(name: "GatehouseTesting", dependencies: ["GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseSFTP"], path: "Tests/GatehouseTesting"),
     .testTarget(name: "GatehouseCryptoTests", dependencies: ["GatehouseCrypto", "GatehouseTesting"]),
-    // Vectors and fuzz regressions are read from the source tree (#filePath), not as resources.
+    // Vectors (docs/vectors) and fuzz regressions are read from the source tree (#filePath), not as resources.
     .testTarget(
         name: "GatehouseFormatTests",
         dependencies: ["GatehouseFormat", "GatehouseCrypto", "GatehouseTesting"],
-        exclude: ["Vectors", "FuzzRegressions"]
+        exclude: ["FuzzRegressions"]
     ),
     .testTarget(name: "GatehouseKitTests", dependencies: ["GatehouseKit", "GatehouseTesting"]),
     .testTarget(name: "GatehouseSFTPTests", dependencies: ["GatehouseSFTP", "GatehouseSFTPClient", "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseTesting"]),

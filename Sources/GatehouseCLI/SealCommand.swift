@@ -54,7 +54,7 @@ struct SealCommand: ParsableCommand {
     }
 
     private func recipients() throws -> [ODSCode] {
-        try to.flatMap { $0.split(separator: ",") }.map { try ODSCode.fromArgument(String($0)) }
+        try to.flatMap { $0.splitBytes(UInt8(ascii: ",")).filter { !$0.isEmpty } }.map { try ODSCode.fromArgument(String($0)) }
     }
 
     func run() throws {

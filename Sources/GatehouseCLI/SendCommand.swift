@@ -16,8 +16,8 @@ struct SendCommand: ParsableCommand {
             disk and renamed in, so the running gateway (`gatehouse run`) never sees half a file. \
             Nothing is copied unless every file can be sent: the partner must be pinned \
             (`gatehouse partners add`), each file must be a regular file whose name may be \
-            published (no control characters, no leading dot or .part ending), and no file of the \
-            same name may already be waiting. Files waiting together travel in one bundle. Large \
+            published (Unicode NFC, no control or invisible characters, no leading dot or .part \
+            ending: docs/FORMAT.md §3.7), and no file of the same name may already be waiting. Files waiting together travel in one bundle. Large \
             files show a progress bar on standard error when it is a terminal.
 
             With --wait, the command follows the gateway's journal until every file's bundle is \

@@ -11,7 +11,8 @@ public struct GatehouseHome: Sendable, Hashable {
 
     /// A home at `path`; a relative path is taken from `currentDirectory`.
     public init(path: String, currentDirectory: String = FileManager.default.currentDirectoryPath) {
-        let absolute = path.hasPrefix("/") ? path : currentDirectory + "/" + path
+        // The first byte: "/\u{301}x" is absolute, though its first Character is not "/".
+        let absolute = path.utf8.first == UInt8(ascii: "/") ? path : currentDirectory + "/" + path
         self.path = URL(fileURLWithPath: absolute).standardizedFileURL.path
     }
 

@@ -258,6 +258,6 @@ public struct KeyStore: Sendable {
 
     private func existingKeyFile() -> String? {
         if FileManager.default.fileExists(atPath: home.ownCardPath) { return home.ownCardPath }
-        return keyFileNames().sorted().first { $0.hasSuffix(".key") }.map { home.keysPath + "/" + $0 }
+        return keyFileNames().sorted().first { $0.hasByteSuffix(".key") }.map { home.keysPath + "/" + $0 }
     }
 }

@@ -141,8 +141,8 @@ public struct PartnerStore: Sendable {
             throw .io("could not list \(home.partnersPath): \(error.localizedDescription)", path: home.partnersPath)
         }
         var cards: [IdentityCard] = []
-        for name in names.sorted() where name.hasSuffix(".card") {
-            guard let org = try? ODSCode(String(name.dropLast(".card".count))) else { continue }
+        for name in names.sorted() where name.hasByteSuffix(".card") {
+            guard let org = try? ODSCode(String(decoding: name.utf8.dropLast(".card".utf8.count), as: UTF8.self)) else { continue }
             if let card = try card(for: org) { cards.append(card) }
         }
         return cards

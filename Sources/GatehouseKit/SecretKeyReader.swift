@@ -77,7 +77,7 @@ extension SecretKeyReader {
     /// Checks the mode of every `*.key` file in `folder` without reading any secret, so that any
     /// use of the home folder notices an exposed key, not only the commands that load one.
     static func checkPermissions(ofKeysIn folder: String, names: [String]) throws(KitError) {
-        for name in names.sorted() where name.hasSuffix(".key") {
+        for name in names.sorted() where name.hasByteSuffix(".key") {
             let path = folder + "/" + name
             var info = stat()
             guard lstat(path, &info) == 0 else { continue }

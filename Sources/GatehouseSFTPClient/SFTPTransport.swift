@@ -58,7 +58,7 @@ public actor SFTPTransport: MailboxTransport {
 
     public func list(_ org: ODSCode) async throws -> [String] {
         try await using { client in
-            try await client.list("/\(org.value)").map(\.filename).filter { !$0.hasPrefix(".") }.sorted()
+            try await client.list("/\(org.value)").map(\.filename).filter { $0.utf8.first != UInt8(ascii: ".") }.sorted()
         }
     }
 

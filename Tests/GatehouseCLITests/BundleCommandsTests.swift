@@ -54,6 +54,29 @@ struct BundleCommandsTests {
     /// Nothing was left beside an output folder: no staging folders, no temporary files.
     func noLeftovers() -> Bool { (listing(folder.path) ?? []).allSatisfy { !$0.contains("gatehouse-staging") && !$0.hasPrefix(".tmp-") } }
 
+    @Test func aNameStartingWithACombiningMarkIsPublishedUnderThatName() throws {
+        // "/" and U+0301 form one Character: the output path was once cut at the wrong slash.
+        let name = "\u{301}abc"
+        let bundle = try sealed([try write(name, Array("hello".utf8))])
+        let out = folder.appending("received")
+        let opened = try gatehouse(["open", "--home", prison, bundle, "-o", out])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: out).map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        #expect(names == [".gatehouse-manifest.ghm", ".gatehouse-manifest.json", name].map { Array($0.utf8) })
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(name)"))) == Array("hello".utf8))
+        #expect(noLeftovers())
+    }
+
+    @Test func lookAlikeNamesAreRefusedBySeal() throws {
+        for names in [["report\u{202E}fdp.exe"], ["summary\u{200B}.xml"], ["cafe\u{301}.txt"], ["Report.pdf", "report.pdf"]] {
+            let inputs = try names.map { try write($0, Array("x".utf8)) }
+            let result = try gatehouse(["seal", "--home", practice, "--to", "YOI123", "-o", folder.appending("refused.ghb")] + inputs)
+            #expect(result.status == 12, "\(names): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: folder.appending("refused.ghb")))
+            for input in inputs { try FileManager.default.removeItem(atPath: input) }
+        }
+    }
+
     @Test func roundTripPublishesIdenticalBytesWithManifest() throws {
         var random = SystemRandomNumberGenerator()
         let big = (0..<3_000_000).map { _ in UInt8.random(in: 0...255, using: &random) }

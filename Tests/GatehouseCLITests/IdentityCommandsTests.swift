@@ -39,6 +39,24 @@ struct IdentityCommandsTests {
         #expect(again.stderr.contains("gatehouse: hint: "))
     }
 
+    @Test func aNameStartingWithACombiningMarkWorksEverywhere() throws {
+        // The card line "name: \u{301}…" holds the space and the mark in one Character; the
+        // card parser once refused it ("expected one space"), even the home's own card.
+        let name = "\u{301}Northgate Healthcare"
+        let made = try gatehouse("init", "--home", prison, "--org", "XHM01", "--name", name)
+        #expect(made.status == 0, "\(made.stderr)")
+        let show = try gatehouse("identity", "show", home: prison)
+        #expect(show.status == 0 && show.stdout.contains(name), "\(show.stderr)")
+        let cardFile = folder.appending("xhm01.card")
+        #expect(try gatehouse("identity", "export", "-o", cardFile, home: prison).status == 0)
+        #expect(try gatehouse("init", "--org", "A81001", "--name", "Riverside Medical Practice", home: practice).status == 0)
+        let add = try gatehouse("partners", "add", cardFile, "--yes", home: practice)
+        #expect(add.status == 0, "\(add.stderr)")
+        // A name a person could be misled by is refused before any key is made.
+        let refused = try gatehouse("init", "--home", folder.appending("third"), "--org", "XHM02", "--name", "Northgate\u{202E}")
+        #expect(refused.status != 0 && refused.stderr.contains("U+202E RIGHT-TO-LEFT OVERRIDE"), "\(refused.stderr)")
+    }
+
     @Test func exportAddListBetweenTwoHomes() throws {
         try initialiseBoth()
         let cardFile = folder.appending("xhm01.card")

@@ -203,11 +203,34 @@ struct IdentityCardTests {
         #expect(refused > 0 && harmless == 0)
     }
 
+    @Test func aNameStartingWithACombiningMarkRoundTrips() throws {
+        // ": " and U+0301 form one Character; the parser works on bytes, so the space is seen.
+        let made = CardFixtures.card(name: "\u{301}Riverside Practice")
+        #expect(CardFixtures.lines(of: made)[3].utf8.elementsEqual("name: \u{301}Riverside Practice".utf8))
+        let parsed = try IdentityCard.parse(made.text)
+        #expect(parsed == made && Array(parsed.name.utf8) == Array("\u{301}Riverside Practice".utf8))
+        // CRLF line ends as a mail system writes them: "\r\n" is one Character too.
+        #expect(try IdentityCard.parse(made.text.replacing("\n", with: "\r\n")) == made)
+    }
+
+    @Test func separatorsHiddenInGraphemeClustersAreStillSeparators() {
+        // A combining mark after the space of a key's value or after a word's space: the words
+        // are split on the space byte, so the mark is part of the next word and refused there.
+        var edited = lines
+        edited[4] = lines[4].replacing("ed25519 ", with: "ed25519 \u{301}")
+        #expect(failure(CardFixtures.text(edited))?.detail.contains("line 5: root-key: the key is not canonical base64") == true,
+                "\(String(describing: failure(CardFixtures.text(edited))))")
+        edited = lines
+        edited[1] = "version:\u{301} 1"
+        #expect(failure(CardFixtures.text(edited))?.detail.contains("line 2: version: expected one space after the colon") == true)
+    }
+
     @Test func makeValidatesNames() throws {
         let root = CardFixtures.signingKey("names-root")
         let signing = CardFixtures.signingKey("names-signing").publicKey
         let encryption = CardFixtures.agreementKey("names-encryption").publicKey
-        for bad in ["", " Leading", "Trailing ", "Tab\there", "Bidi\u{202E}", "Zero\u{200B}width", String(repeating: "é", count: 129)] {
+        for bad in ["", " Leading", "Trailing ", "Tab\there", "Bidi\u{202E}", "Zero\u{200B}width", "Filler\u{3164}", "Cafe\u{301}",
+                    "Line\u{2028}", String(repeating: "é", count: 129)] {
             #expect(throws: FormatError.self, "\(bad.debugDescription)") {
                 try IdentityCard.make(org: ODSCode("YOI123"), name: bad, root: root, signingKey: signing, encryptionKey: encryption, created: 0)
             }

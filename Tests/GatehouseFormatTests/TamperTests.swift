@@ -117,6 +117,20 @@ struct TamperTests {
         #expect(category { () throws(FormatError) in _ = try BundleFixture.open(bytes, as: prison, knowing: [practice]) } == .integrityCheckFailed)
     }
 
+    @Test func aManifestKindOtherThanRecordsIsMalformed() throws {
+        // The kind is read while parsing the manifest (FORMAT.md §3.6): an undefined kind is
+        // malformed, as in the header, even when both signatures are good.
+        let (bytes, _) = try BundleFixture.seal([("a.txt", Array("x".utf8))], from: practice, to: [prison]) { [practice] sealer in
+            sealer.hooks.manifest = { encoded in
+                var body = Array(encoded.dropLast(64))
+                body[4] = 2
+                return body + SignatureContext.manifest.sign(SHA256Hasher.hash(body), with: practice.signing)
+            }
+        }
+        let error = failure { () throws(FormatError) in _ = try BundleFixture.open(bytes, as: prison, knowing: [practice]) }
+        #expect(error?.category == .malformed && error?.detail.contains("manifest kind 2 is not defined") == true, "\(String(describing: error))")
+    }
+
     @Test func tamperedDigestInSignedManifestIsRefused() throws {
         // The manifest claims a different digest but is signed correctly: digests are checked.
         let (bytes, _) = try BundleFixture.seal([("a.txt", Array("x".utf8))], from: practice, to: [prison]) { sealer in
@@ -142,7 +156,7 @@ struct TamperTests {
 
     @Test("unsafe names are refused when opening", arguments: ["..", "../escape.txt", "a/b.txt", "/etc/passwd", "nul\u{0}byte", "new\nline", ".\u{301}hidden"])
     func unsafeNamesRefusedAtOpen(name: String) throws {
-        let (bytes, _) = try BundleFixture.seal([(name, Array("x".utf8))], from: practice, to: [prison]) { $0.hooks.skipNameChecks = true }
+        let (bytes, _) = try BundleFixture.seal([(name, Array("x".utf8))], from: practice, to: [prison]) { $0.hooks.skipTextChecks = true }
         #expect(category { () throws(FormatError) in _ = try BundleFixture.open(bytes, as: prison, knowing: [practice]) } == .malformed)
     }
 

@@ -3,10 +3,15 @@ import GatehouseCrypto
 import GatehouseFormat
 import GatehouseTesting
 
-/// A committed test vector: `key: value` header lines, a blank line, then the bundle bytes
-/// (FORMAT.md, "Test vectors").
+/// A published test vector (docs/vectors/README.md): `key: value` header lines, a blank line,
+/// then the bundle bytes. The one copy lives in docs/vectors, outside Tests/, so that another
+/// implementation can run the same files.
 struct VectorFile {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors")
+    /// `docs/vectors` of this checkout.
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/vectors")
+    /// The identity cards every vector's reader holds: `docs/vectors/cards/<ODS>.card`.
+    static let cardFolder = folder.appendingPathComponent("cards")
 
     var name: String
     var fields: [(String, String)]
@@ -24,18 +29,30 @@ struct VectorFile {
             throw VectorError("\(name): no blank line after the header")
         }
         let text = String(decoding: bytes[0..<split], as: UTF8.self)
-        let fields = try text.split(separator: "\n").map { line -> (String, String) in
-            guard let colon = line.firstIndex(of: ":") else { throw VectorError("\(name): bad header line \(line)") }
-            return (String(line[..<colon]), String(line[line.index(colon, offsetBy: 2)...]))
+        let fields = try text.splitBytes(0x0A).map { line -> (String, String) in
+            let parts = line.splitBytes(UInt8(ascii: ":"), maxSplits: 1)
+            guard parts.count == 2, parts[1].hasBytePrefix(" ") else { throw VectorError("\(name): bad header line \(line)") }
+            return (String(parts[0]), String(Substring(parts[1].utf8.dropFirst())))
         }
         return VectorFile(name: name, fields: fields, body: Array(bytes[(split + 2)...]))
     }
 
     static func all() throws -> [VectorFile] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".vector") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasByteSuffix(".vector") }.sorted()
         return try names.map { name in
             try parse(name: name, bytes: Array(try Data(contentsOf: folder.appendingPathComponent(name))))
         }
+    }
+
+    /// The cards in docs/vectors/cards, by organisation.
+    static func cards() throws -> [ODSCode: IdentityCard] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: cardFolder.path).filter { $0.hasByteSuffix(".card") }
+        var cards: [ODSCode: IdentityCard] = [:]
+        for name in names {
+            let card = try IdentityCard.parse(try String(contentsOf: cardFolder.appendingPathComponent(name), encoding: .utf8))
+            cards[card.org] = card
+        }
+        return cards
     }
 }
 

@@ -4,8 +4,9 @@ import GatehouseCrypto
 import GatehouseTesting
 import Testing
 
-/// Writes the committed vectors. Runs only with GATEHOUSE_WRITE_VECTORS=1:
-/// `GATEHOUSE_WRITE_VECTORS=1 swift test --filter VectorGenerator`.
+/// Writes the published vectors and cards in docs/vectors. Runs only with
+/// GATEHOUSE_WRITE_VECTORS=1: `GATEHOUSE_WRITE_VECTORS=1 swift test --filter VectorGenerator`.
+/// Every key is a test key derived from a public label (docs/vectors/README.md).
 @Suite("Vector generator")
 struct VectorGenerator {
     static let enabled = ProcessInfo.processInfo.environment["GATEHOUSE_WRITE_VECTORS"] == "1"
@@ -13,72 +14,200 @@ struct VectorGenerator {
     let practice = TestOrganisation("A81001")
     let prison = TestOrganisation("YOI123")
     let hub = TestOrganisation("XHM01")
+    /// Keys that are not, or no longer, A81001's current signing key.
     let rogue = TestOrganisation("A81001", label: "A81001-rogue")
+    let previous = TestOrganisation("A81001", label: "A81001-2025")
+    let stolen = TestOrganisation("A81001", label: "A81001-stolen")
 
-    func write(_ name: String, expect: String, comment: String, bytes: [UInt8], sender: TestOrganisation? = nil,
-               recipient: TestOrganisation? = nil, files: [(String, [UInt8])] = []) throws {
-        let sender = sender ?? practice
-        let recipient = recipient ?? prison
-        var fields: [(String, String)] = [
-            ("expect", expect), ("comment", comment),
-            ("sender", sender.ods.value), ("sender-signing-seed", "\(sender.ods.value)-signing"),
-            ("recipient", recipient.ods.value), ("recipient-encryption-seed", "\(recipient.ods.value)-encryption"),
+    static func time(_ text: String) -> UInt64 { RFC3339.parse(text)! }
+    /// When the cards were signed, and when their keys and manifests expire.
+    static let cardsCreated = time("2026-11-01T00:00:00Z")
+    static let cardsExpire = time("2027-11-01T00:00:00Z")
+    /// A81001's previous signing key, replaced when the cards were signed, honoured until then.
+    static let graceEnds = time("2026-11-15T00:00:00Z")
+    /// A81001's stolen signing key, revoked then.
+    static let revokedAt = time("2026-03-01T00:00:00Z")
+    /// The reader's clock unless a vector says otherwise: shortly after ``BundleFixture/createdAt``.
+    static let now = time("2026-11-18T12:00:00Z")
+
+    // MARK: Cards
+
+    func card(for org: TestOrganisation, name: String) throws -> IdentityCard {
+        var keys = [
+            ManifestKeyRecord(key: .signing(org.signing.publicKey), from: Self.cardsCreated, state: .current(until: Self.cardsExpire)),
+            ManifestKeyRecord(key: .encryption(org.encryption.publicKey), from: Self.cardsCreated, state: .current(until: Self.cardsExpire)),
         ]
-        for (fileName, content) in files {
-            fields.append(("file", "\(content.count) \(SHA256Hasher.hash(content).hex) \(fileName)"))
+        if org.ods == practice.ods {
+            keys.append(ManifestKeyRecord(key: .signing(previous.signing.publicKey), from: Self.time("2025-11-01T00:00:00Z"),
+                                          state: .superseded(at: Self.cardsCreated, until: Self.graceEnds)))
+            keys.append(ManifestKeyRecord(key: .signing(stolen.signing.publicKey), from: Self.time("2025-06-01T00:00:00Z"),
+                                          state: .revoked(at: Self.revokedAt, reason: .compromised)))
+        }
+        let manifest = KeyManifest(version: org.ods == practice.ods ? 3 : 1, created: Self.cardsCreated, expires: Self.cardsExpire, keys: keys)
+        let root = try SigningSecretKey(seed: TestOrganisation.testSeed("\(org.ods.value)-root"))
+        return try IdentityCard.make(org: org.ods, name: "\(name) (TEST KEYS)", root: root, manifest: manifest)
+    }
+
+    // MARK: Bundles
+
+    struct Input {
+        var name: String
+        var bytes: [UInt8]
+        var nhs: String? = nil
+    }
+
+    /// Seals `files` from `sender` (signed with `key`'s signing key, default the sender's own).
+    func seal(_ files: [Input], from sender: TestOrganisation, signedBy key: TestOrganisation? = nil, to recipients: [TestOrganisation],
+              subject: String = "", createdAt: UInt64 = BundleFixture.createdAt, bundleID: BundleID = .random(),
+              hooks: ((inout BundleSealer) -> Void)? = nil) throws -> [UInt8] {
+        var sealer = BundleSealer(sender: sender.ods, recipients: recipients.map(\.recipient), subject: subject)
+        hooks?(&sealer)
+        let sink = MemorySink()
+        let inputs = files.map { SealInput(name: $0.name, size: UInt64($0.bytes.count), nhsNumber: $0.nhs, source: MemorySource($0.bytes)) }
+        _ = try sealer.seal(bundleID: bundleID, createdAt: createdAt, files: inputs, signingKey: (key ?? sender).signing, to: sink)
+        return sink.bytes
+    }
+
+    /// Writes `<name>.vector`: opened by `recipient` at `now`, expecting `expect`; for success,
+    /// `files` and `subject` are what must come out.
+    func write(_ name: String, _ expect: String, _ comment: String, _ bytes: [UInt8], recipient: TestOrganisation? = nil,
+               now: UInt64 = now, files: [Input] = [], subject: String = "") throws {
+        let recipient = recipient ?? prison
+        let key = SecretKeyFile.encode(encryption: recipient.encryption).withUnsafeBytes { String(decoding: $0.dropLast(), as: UTF8.self) }
+        var fields: [(String, String)] = [
+            ("expect", expect), ("comment", comment), ("now", RFC3339.format(now)!),
+            ("recipient", recipient.ods.value), ("recipient-test-key", key),
+        ]
+        if expect == "success" {
+            if !subject.isEmpty { fields.append(("subject", subject)) }
+            for file in files {
+                fields.append(("file", "\(file.bytes.count) \(SHA256Hasher.hash(file.bytes).hex) \(file.nhs ?? "-") \(file.name)"))
+            }
         }
         let vector = VectorFile(name: name, fields: fields, body: bytes)
         try Data(vector.encoded()).write(to: VectorFile.folder.appendingPathComponent("\(name).vector"))
     }
 
-    /// Replaces the outer signature with the sender's signature over the changed bytes, so a
-    /// change inside the encryption reaches the later checks.
+    /// Replaces the outer signature with `org`'s signature over the changed bytes, so a change
+    /// inside the encryption reaches the later checks.
     func resign(_ bytes: [UInt8], by org: TestOrganisation) -> [UInt8] {
         let body = Array(bytes.dropLast(64))
         return body + SignatureContext.bundle.sign(SHA256Hasher.hash(body), with: org.signing)
     }
 
     @Test(.enabled(if: enabled)) func writeVectors() throws {
-        let text = Array("<summary nhs=\"9990000018\"><name>Ada Testperson</name><allergy>Penicillin</allergy></summary>\n".utf8)
-        let small = [("summary.xml", text)]
+        let folder = VectorFile.folder
+        for old in try FileManager.default.contentsOfDirectory(atPath: folder.path) where old.hasByteSuffix(".vector") {
+            try FileManager.default.removeItem(at: folder.appendingPathComponent(old))
+        }
+        try FileManager.default.createDirectory(at: VectorFile.cardFolder, withIntermediateDirectories: true)
+        for (org, name) in [(practice, "Riverside Medical Practice"), (prison, "HMYOI Northgate Healthcare"), (hub, "Regional Hub")] {
+            try Data(try card(for: org, name: name).text.utf8).write(to: VectorFile.cardFolder.appendingPathComponent("\(org.ods.value).card"))
+        }
+        try writeGoodVectors()
+        try writeBadVectors()
+        try writeUnicodeVectors()
+    }
 
-        // Good vectors.
-        try write("success-single-file", expect: "success", comment: "one small text file", bytes: BundleFixture.seal(small, from: practice, to: [prison]).bytes, files: small)
-        let empty = [("empty.txt", [UInt8]())]
-        try write("success-empty-file", expect: "success", comment: "a 0-byte file: no blocks", bytes: BundleFixture.seal(empty, from: practice, to: [prison]).bytes, files: empty)
-        let boundary = [("scan.pdf", pseudoRandomBytes(65_536, seed: 7))]
-        try write("success-chunk-boundary", expect: "success", comment: "random 64 KiB: stored block, stream ends past a chunk boundary", bytes: BundleFixture.seal(boundary, from: practice, to: [prison]).bytes, files: boundary)
-        let several = [("medications.csv", recordText(20_000)), ("scan 2.pdf", pseudoRandomBytes(3_000, seed: 3)), ("notes é.txt", Array("réadmission".utf8))]
-        try write("success-several-files", expect: "success", comment: "three files, one DEFLATE, one stored, a Unicode name with a space", bytes: BundleFixture.seal(several, from: practice, to: [prison], subject: "Reception screening").bytes, files: several)
-        try write("success-second-recipient", expect: "success", comment: "three recipients; opened by the second", bytes: BundleFixture.seal(small, from: practice, to: [hub, prison, practice]).bytes, files: small)
-        let large = [("record.xml", recordText(1_500_000))]
-        try write("success-two-deflate-blocks", expect: "success", comment: "1.5 MB compressible: two DEFLATE blocks", bytes: BundleFixture.seal(large, from: practice, to: [prison]).bytes, files: large)
+    func writeGoodVectors() throws {
+        let summary = [Input(name: "summary.xml", bytes: Array("<summary nhs=\"9990000018\"><name>Ada Testperson</name></summary>\n".utf8))]
+        func good(_ name: String, _ comment: String, _ files: [Input], to recipients: [TestOrganisation]? = nil, reader: TestOrganisation? = nil,
+                  subject: String = "", signedBy key: TestOrganisation? = nil, createdAt: UInt64 = BundleFixture.createdAt,
+                  now: UInt64 = Self.now) throws {
+            let bytes = try seal(files, from: practice, signedBy: key, to: recipients ?? [prison], subject: subject, createdAt: createdAt)
+            try write("success-\(name)", "success", comment, bytes, recipient: reader, now: now, files: files, subject: subject)
+        }
+        try good("single-file", "one small text file", summary)
+        try good("empty-file", "a 0-byte file: no blocks", [Input(name: "empty.txt", bytes: [])])
+        try good("chunk-boundary", "random 64 KiB: a stored block, the stream ends past a chunk boundary",
+                 [Input(name: "scan.pdf", bytes: pseudoRandomBytes(65_536, seed: 7))])
+        try good("several-files", "three files, one DEFLATE, one stored, a Unicode name with a space", [
+            Input(name: "medications.csv", bytes: recordText(20_000)), Input(name: "scan 2.pdf", bytes: pseudoRandomBytes(3_000, seed: 3)),
+            Input(name: "notes é.txt", bytes: Array("réadmission".utf8)),
+        ], subject: "Reception screening")
+        try good("second-recipient", "three recipients; opened by the second", summary, to: [hub, prison, practice])
+        try good("32-recipients", "32 stanzas with nine-letter codes; opened by the last",
+                 summary, to: (1...31).map { TestOrganisation(String(format: "RECIP%04d", $0)) } + [prison])
+        try good("own-bundle", "opened by its sender through the self stanza, with its own card", summary, to: [prison, practice], reader: practice)
+        try good("two-deflate-blocks", "1.5 MB compressible: two DEFLATE blocks", [Input(name: "record.xml", bytes: recordText(1_500_000))])
+        try good("block-boundary-plus-one", "1 MiB + 1 byte: a full block, then a block of one byte",
+                 [Input(name: "record.xml", bytes: recordText(1 << 20) + [0x0A])])
+        try good("deflate-then-stored", "one file: a compressible first MiB (DEFLATE), a random remainder (stored)",
+                 [Input(name: "export.bin", bytes: recordText(1 << 20) + pseudoRandomBytes(20_000, seed: 11))])
+        try good("nhs-numbers", "files with and without an NHS number", [
+            Input(name: "gp-record.xml", bytes: recordText(3_000), nhs: "9990000018"), Input(name: "letter.txt", bytes: Array("Dear colleague".utf8)),
+            Input(name: "allergies.txt", bytes: Array("Penicillin".utf8), nhs: "9990000026"),
+        ])
+        try good("longest-name", "a 255-byte name of two-byte letters",
+                 [Input(name: String(repeating: "é", count: 127) + "x", bytes: Array("x".utf8))])
+        try good("longest-subject", "a 1024-byte subject", summary, subject: String(repeating: "é", count: 512))
+        try good("unicode-subject", "a subject with accents, a dash, quotes and a backslash", summary,
+                 subject: #"Réception — dépistage, "Ward 3" \ on call"#)
+        try good("right-to-left-text", "Hebrew and Arabic names and subject: right-to-left letters, no bidirectional controls",
+                 [Input(name: "מכתב שחרור.pdf", bytes: Array("letter".utf8)), Input(name: "تقرير.txt", bytes: Array("report".utf8))],
+                 subject: "סיכום שחרור")
+        try good("combining-mark-name", "a name that starts with U+0301 COMBINING ACUTE ACCENT",
+                 [Input(name: "\u{301}abc", bytes: Array("hello".utf8))])
+        try good("distinct-unicode-names", "names that differ in more than case: i and dotless ı, Greek, Hebrew, emoji, private use", [
+            "i.txt", "\u{131}.txt", "ΣΊΣΥΦΟΣ.txt", "מכתב.pdf", "📄 summary.txt", "café.txt", "\u{E000}.bin",
+        ].map { Input(name: $0, bytes: Array($0.utf8)) })
+        try good("signed-just-before-revocation", "signed by A81001's revoked key one second before its revocation (no skew for revoked keys)",
+                 summary, signedBy: stolen, createdAt: Self.revokedAt - 1)
+        try good("superseded-key-in-grace", "signed by A81001's superseded key before it was replaced, read during the grace window",
+                 summary, signedBy: previous, createdAt: Self.time("2026-10-31T00:00:00Z"), now: Self.time("2026-11-10T00:00:00Z"))
+        try good("superseded-key-skew-edge", "signed by the superseded key 300 s (the skew) after it was replaced",
+                 summary, signedBy: previous, createdAt: Self.cardsCreated + KeyManifest.clockSkew, now: Self.time("2026-11-10T00:00:00Z"))
+        try good("grace-window-last-second", "the superseded key's bundle read at the last second of the grace window",
+                 summary, signedBy: previous, createdAt: Self.time("2026-10-31T00:00:00Z"), now: Self.graceEnds)
+        try good("current-key-skew-edge", "signed by the current key 300 s (the skew) after its expiry",
+                 summary, createdAt: Self.cardsExpire + KeyManifest.clockSkew, now: Self.cardsExpire + KeyManifest.clockSkew)
+    }
 
-        // Bad vectors.
-        let good = try BundleFixture.seal(small, from: practice, to: [prison])
-        let headerLength = good.sealed.header.encoded().count
-        var badMagic = good.bytes; badMagic[3] = 0x32
-        try write("malformed-bad-magic", expect: "malformed", comment: "GHB2: an unknown version", bytes: badMagic)
-        try write("malformed-truncated-mid-chunk", expect: "malformed", comment: "cut inside the only chunk", bytes: Array(good.bytes.prefix(headerLength + 30)))
-        let multi = try BundleFixture.seal(boundary, from: practice, to: [prison])
-        try write("malformed-truncated-at-chunk-boundary", expect: "malformed", comment: "cut after the first full chunk: no final chunk", bytes: Array(multi.bytes.prefix(headerLength + 4 + PayloadLayout.fullChunkCiphertext)))
-        try write("malformed-trailing-data", expect: "malformed", comment: "one byte after the outer signature", bytes: good.bytes + [0])
-        var flipped = good.bytes; flipped[headerLength + 10] ^= 0x01
-        try write("authentication-failed-ciphertext-changed", expect: "authentication-failed", comment: "one ciphertext bit flipped", bytes: flipped)
-        try write("authentication-failed-resigned-by-other-key", expect: "authentication-failed", comment: "outer signature replaced by another key's", bytes: resign(good.bytes, by: rogue))
-        try write("unknown-sender-key-not-pinned", expect: "unknown-sender", comment: "signed by an A81001 key that is not the pinned one", bytes: BundleFixture.seal(small, from: rogue, to: [prison]).bytes)
-        try write("not-a-recipient", expect: "not-a-recipient", comment: "sealed to XHM01 only", bytes: BundleFixture.seal(small, from: practice, to: [hub]).bytes)
-        var wrapped = good.bytes; wrapped[headerLength - 1] ^= 0x01
-        try write("decryption-failed-wrapped-key", expect: "decryption-failed", comment: "wrapped key changed, outer signature redone by the sender", bytes: resign(wrapped, by: practice))
-        var commitment = good.bytes; commitment[12 + 1 + 16 + 8 + 7 + 8] ^= 0x01
-        try write("decryption-failed-key-commitment", expect: "decryption-failed", comment: "key commitment changed, outer signature redone by the sender", bytes: resign(commitment, by: practice))
-        try write("decryption-failed-chunk", expect: "decryption-failed", comment: "ciphertext changed, outer signature redone by the sender", bytes: resign(flipped, by: practice))
+    func writeBadVectors() throws {
+        let text = Array("<summary nhs=\"9990000018\"><name>Ada Testperson</name></summary>\n".utf8)
+        let small = [Input(name: "summary.xml", bytes: text)]
+        let good = try seal(small, from: practice, to: [prison])
+        let headerLength = try #require(try BundleHeader.parse(good[...])).length
+        var badMagic = good; badMagic[3] = 0x32
+        try write("malformed-bad-magic", "malformed", "GHB2: an unknown version", badMagic)
+        try write("malformed-truncated-mid-chunk", "malformed", "cut inside the only chunk", Array(good.prefix(headerLength + 30)))
+        let multi = try seal([Input(name: "scan.pdf", bytes: pseudoRandomBytes(65_536, seed: 7))], from: practice, to: [prison])
+        try write("malformed-truncated-at-chunk-boundary", "malformed", "cut after the first full chunk: no final chunk",
+                  Array(multi.prefix(headerLength + 4 + PayloadLayout.fullChunkCiphertext)))
+        try write("malformed-trailing-data", "malformed", "one byte after the outer signature", good + [0])
+        var flipped = good; flipped[headerLength + 10] ^= 0x01
+        try write("authentication-failed-ciphertext-changed", "authentication-failed", "one ciphertext bit flipped", flipped)
+        try write("authentication-failed-resigned-by-other-key", "authentication-failed", "outer signature replaced by a key not on A81001's card",
+                  resign(good, by: rogue))
+        try write("unknown-key-not-on-card", "unknown-key", "signed by an A81001 key that A81001's card does not name",
+                  try seal(small, from: practice, signedBy: rogue, to: [prison]))
+        try write("unknown-sender-not-pinned", "unknown-sender", "from ZZZ999, whose card the reader does not hold",
+                  try seal(small, from: TestOrganisation("ZZZ999"), to: [prison]))
+        try write("revoked-key-signed-at-revocation", "revoked-key", "signed by A81001's revoked key at the second of its revocation",
+                  try seal(small, from: practice, signedBy: stolen, to: [prison], createdAt: Self.revokedAt))
+        try write("revoked-key-signed-after-replacement", "revoked-key", "signed by the superseded key 301 s after it was replaced",
+                  try seal(small, from: practice, signedBy: previous, to: [prison], createdAt: Self.cardsCreated + KeyManifest.clockSkew + 1),
+                  now: Self.time("2026-11-10T00:00:00Z"))
+        try write("expired-grace-window-over", "expired", "the superseded key's bundle read one second after the grace window",
+                  try seal(small, from: practice, signedBy: previous, to: [prison], createdAt: Self.time("2026-10-31T00:00:00Z")),
+                  now: Self.graceEnds + 1)
+        try write("expired-current-key", "expired", "signed by the current key 301 s after its expiry",
+                  try seal(small, from: practice, to: [prison], createdAt: Self.cardsExpire + KeyManifest.clockSkew + 1),
+                  now: Self.cardsExpire + KeyManifest.clockSkew + 1)
+        try write("not-a-recipient", "not-a-recipient", "sealed to XHM01 only", try seal(small, from: practice, to: [hub]))
+        var wrapped = good; wrapped[headerLength - 1] ^= 0x01
+        try write("decryption-failed-wrapped-key", "decryption-failed", "wrapped key changed, outer signature redone by the sender",
+                  resign(wrapped, by: practice))
+        var commitment = good; commitment[12 + 1 + 16 + 8 + 7 + 8] ^= 0x01
+        try write("decryption-failed-key-commitment", "decryption-failed", "key commitment changed, outer signature redone by the sender",
+                  resign(commitment, by: practice))
+        try write("decryption-failed-chunk", "decryption-failed", "ciphertext changed, outer signature redone by the sender", resign(flipped, by: practice))
 
-        let opened = try BundleFixture.open(good.bytes, as: prison, knowing: [practice])
-        let forwarded = try BundleFixture.seal(small, from: prison, to: [hub], bundleID: opened.manifest.bundleID) { $0.hooks.manifest = { _ in opened.manifest.encoded } }
-        try write("integrity-check-failed-forwarded", expect: "integrity-check-failed", comment: "YOI123 re-sealed A81001's signed manifest to XHM01 (surreptitious forwarding)",
-                  bytes: forwarded.bytes, sender: prison, recipient: hub)
-        let wrongDigest = try BundleFixture.seal(small, from: practice, to: [prison]) { sealer in
+        let opened = try BundleFixture.open(good, as: prison, knowing: [practice])
+        let forwarded = try seal(small, from: prison, to: [hub], bundleID: opened.manifest.bundleID) { $0.hooks.manifest = { _ in opened.manifest.encoded } }
+        try write("integrity-check-failed-forwarded", "integrity-check-failed",
+                  "YOI123 re-sealed A81001's signed manifest to XHM01 (surreptitious forwarding)", forwarded, recipient: hub)
+        let wrongDigest = try seal(small, from: practice, to: [prison]) { [practice] sealer in
             sealer.hooks.manifest = { encoded in
                 let m = try! Manifest.parse(encoded)
                 let files = [ManifestFile(name: "summary.xml", size: UInt64(text.count), sha256: SHA256Hasher.hash([0]), nhsNumber: nil)]
@@ -86,32 +215,58 @@ struct VectorGenerator {
                                             recipients: m.recipients, subject: "", files: files, signingKey: practice.signing).encoded
             }
         }
-        try write("integrity-check-failed-digest", expect: "integrity-check-failed", comment: "signed manifest names the wrong SHA-256", bytes: wrongDigest.bytes)
-        let otherSigner = try BundleFixture.seal(small, from: practice, to: [prison]) { sealer in
+        try write("integrity-check-failed-digest", "integrity-check-failed", "the signed manifest names the wrong SHA-256", wrongDigest)
+        let otherSigner = try seal(small, from: practice, to: [prison]) { [hub] sealer in
             sealer.hooks.manifest = { encoded in
                 let m = try! Manifest.parse(encoded)
                 return try! Manifest.signed(kind: .records, bundleID: m.bundleID, createdAt: m.createdAt, sender: m.sender,
                                             recipients: m.recipients, subject: "", files: m.files, signingKey: hub.signing).encoded
             }
         }
-        try write("integrity-check-failed-inner-signer", expect: "integrity-check-failed", comment: "manifest signed by XHM01's key inside A81001's bundle", bytes: otherSigner.bytes)
+        try write("integrity-check-failed-inner-signer", "integrity-check-failed", "manifest signed by XHM01's key inside A81001's bundle", otherSigner)
+        let kind = try seal(small, from: practice, to: [prison]) { [practice] sealer in
+            sealer.hooks.manifest = { encoded in
+                var body = Array(encoded.dropLast(64))
+                body[4] = 2
+                return body + SignatureContext.manifest.sign(SHA256Hasher.hash(body), with: practice.signing)
+            }
+        }
+        try write("malformed-manifest-kind", "malformed", "manifest kind 2, both signatures good: a parse error, not step 7", kind)
 
         let bombData = try deflate(Array(repeating: 0, count: 64 << 20))
-        let bomb = try BundleFixture.seal([("a.bin", Array(repeating: 0, count: 1 << 20))], from: practice, to: [prison]) { sealer in
+        let bomb = try seal([Input(name: "a.bin", bytes: Array(repeating: 0, count: 1 << 20))], from: practice, to: [prison]) { sealer in
             sealer.hooks.block = { _, raw, _ in (.deflate, raw, bombData) }
         }
-        try write("decompression-failed-bomb", expect: "decompression-failed", comment: "a block declaring 1 MiB that inflates to 64 MiB", bytes: bomb.bytes)
-        let escape = try BundleFixture.seal([("../escape.txt", text)], from: practice, to: [prison]) { $0.hooks.skipNameChecks = true }
-        try write("malformed-name-escapes", expect: "malformed", comment: "file name ../escape.txt", bytes: escape.bytes)
-        let uncompressed = try BundleFixture.seal(small, from: practice, to: [prison]) { sealer in
-            sealer.hooks.block = { _, raw, data in (.deflate, raw, Array(repeating: 0, count: Int(raw))) }
+        try write("decompression-failed-bomb", "decompression-failed", "a block declaring 1 MiB that inflates to 64 MiB", bomb)
+        let uncompressed = try seal(small, from: practice, to: [prison]) { sealer in
+            sealer.hooks.block = { _, raw, _ in (.deflate, raw, Array(repeating: 0, count: Int(raw))) }
         }
-        try write("malformed-block-does-not-shrink", expect: "malformed", comment: "a DEFLATE block no smaller than its raw length", bytes: uncompressed.bytes)
+        try write("malformed-block-does-not-shrink", "malformed", "a DEFLATE block no smaller than its raw length", uncompressed)
+    }
+
+    /// Names and subjects a sealer that checks nothing would send (FORMAT.md §3.7).
+    func writeUnicodeVectors() throws {
+        func unchecked(_ name: String, _ comment: String, names: [String], subject: String = "") throws {
+            let bytes = try seal(names.map { Input(name: $0, bytes: Array("x".utf8)) }, from: practice, to: [prison], subject: subject) {
+                $0.hooks.skipTextChecks = true
+            }
+            try write("malformed-\(name)", "malformed", comment, bytes)
+        }
+        try unchecked("name-escapes", "file name ../escape.txt", names: ["../escape.txt"])
+        try unchecked("name-bidi-override", "report + U+202E RIGHT-TO-LEFT OVERRIDE + fdp.exe, shown as reportexe.pdf", names: ["report\u{202E}fdp.exe"])
+        try unchecked("name-zero-width", "summary + U+200B ZERO WIDTH SPACE + .xml beside summary.xml", names: ["summary.xml", "summary\u{200B}.xml"])
+        try unchecked("name-hangul-filler", "summary + U+3164 HANGUL FILLER (default-ignorable) + .xml", names: ["summary\u{3164}.xml"])
+        try unchecked("name-not-nfc", "cafe + U+0301 + .txt: the NFD spelling", names: ["cafe\u{301}.txt"])
+        try unchecked("names-nfc-twins", "café.txt twice, NFC and NFD", names: ["café.txt", "cafe\u{301}.txt"])
+        try unchecked("names-equal-after-case-folding", "Report.pdf and report.pdf", names: ["Report.pdf", "report.pdf"])
+        try unchecked("names-equal-after-full-case-folding", "STRASSE.txt and straße.txt (ß folds to ss)", names: ["STRASSE.txt", "straße.txt"])
+        try unchecked("subject-bidi-override", "a subject with U+202E RIGHT-TO-LEFT OVERRIDE", names: ["a.txt"], subject: "Reception\u{202E}screening")
+        try unchecked("subject-line-separator", "a subject with U+2028 LINE SEPARATOR", names: ["a.txt"], subject: "Reception\u{2028}screening")
     }
 
     /// Seeds for the fuzzer: one valid input per parser.
     @Test(.enabled(if: enabled)) func writeFuzzSeeds() throws {
-        let corpus = VectorFile.folder.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/corpus")
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/corpus")
         let (bytes, sealed) = try BundleFixture.seal([("summary.xml", recordText(3000)), ("scan.pdf", pseudoRandomBytes(2000))],
                                                      from: practice, to: [prison, hub], subject: "Seed")
         let receipt = try Receipt.signed(bundleID: sealed.header.bundleID, bundleSender: practice.ods, receiver: prison.ods,

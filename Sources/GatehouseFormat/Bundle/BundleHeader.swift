@@ -23,12 +23,18 @@ public struct RecipientStanza: Hashable, Sendable {
 public struct BundleHeader: Hashable, Sendable {
     /// `"GHB1\r\n\x1a\n"`: version 1, and bytes that expose text-mode and truncation damage.
     public static let magic: [UInt8] = [0x47, 0x48, 0x42, 0x31, 0x0D, 0x0A, 0x1A, 0x0A]
-    /// Smallest possible header (one recipient, three-letter codes).
-    public static let minLength = 198
-    /// Largest header accepted (FORMAT.md §3.11).
-    public static let maxLength = 8192
     /// Most recipients in one bundle.
     public static let maxRecipients = 32
+    /// The fields before the stanzas, for a sender code of `ods` letters: magic, header_length,
+    /// kind, bundle_id, created_at, sender, sender_key_id, commitment, stream_header, count.
+    private static func fixedLength(ods: Int) -> Int { 8 + 4 + 1 + BundleID.length + 8 + (1 + ods) + KeyID.length + 32 + 24 + 1 }
+    /// One stanza for a recipient code of `ods` letters: recipient, key_id, ephemeral, wrapped_key.
+    private static func stanzaLength(ods: Int) -> Int { (1 + ods) + KeyID.length + 32 + KeyWrap.wrappedLength }
+    /// Smallest possible header (one recipient, three-letter codes): 198 bytes.
+    public static let minLength = fixedLength(ods: ODSCode.minLength) + stanzaLength(ods: ODSCode.minLength)
+    /// Largest possible header (32 recipients, nine-letter codes): 3248 bytes (FORMAT.md §3.1).
+    /// A declared length beyond it could only end in bytes after the last stanza.
+    public static let maxLength = fixedLength(ods: ODSCode.maxLength) + maxRecipients * stanzaLength(ods: ODSCode.maxLength)
 
     /// Kind of bundle.
     public let kind: BundleKind

@@ -52,8 +52,8 @@ package struct SealerTestHooks {
     package var manifest: (([UInt8]) -> [UInt8])?
     /// Replaces a block's method, declared raw length and stored bytes.
     package var block: ((BlockMethod, UInt32, [UInt8]) -> (BlockMethod, UInt32, [UInt8]))?
-    /// Skips the sealer's own file-name checks (to test the opener's).
-    package var skipNameChecks = false
+    /// Skips the sealer's checks of names and subject (to test the opener's).
+    package var skipTextChecks = false
 
     package init() {}
 }
@@ -130,9 +130,12 @@ public struct BundleSealer {
             }
             // Inner signature: the sender signs the manifest, which names every recipient, inside
             // the encryption (sign-encrypt-sign, FORMAT.md §3.6).
-            manifest = try Manifest.signed(kind: .records, bundleID: bundleID, createdAt: createdAt, sender: sender,
-                                           recipients: header.recipients, subject: subject, files: manifestFiles,
-                                           signingKey: signingKey)
+            manifest = hooks.skipTextChecks
+                ? Manifest.unchecked(kind: .records, bundleID: bundleID, createdAt: createdAt, sender: sender,
+                                     recipients: header.recipients, subject: subject, files: manifestFiles, signingKey: signingKey)
+                : try Manifest.signed(kind: .records, bundleID: bundleID, createdAt: createdAt, sender: sender,
+                                      recipients: header.recipients, subject: subject, files: manifestFiles,
+                                      signingKey: signingKey)
             let manifestBytes = hooks.manifest?(manifest.encoded) ?? manifest.encoded
             var length = ByteBuilder(capacity: 4)
             length.u32(UInt32(manifestBytes.count))
@@ -158,13 +161,13 @@ public struct BundleSealer {
         guard (1...PayloadLayout.maxFiles).contains(files.count) else {
             throw .invalidInput("a bundle holds 1 to \(PayloadLayout.maxFiles) files, not \(files.count)")
         }
-        var names = Set<[UInt8]>()
+        // Names, subject and NHS numbers are checked before a byte is written (the manifest
+        // checks them again once the digests are known).
+        if !hooks.skipTextChecks {
+            try Manifest.checkText(subject: subject, names: files.map(\.name), nhsNumbers: files.map(\.nhsNumber))
+        }
         var total: UInt64 = 0
         for file in files {
-            if !hooks.skipNameChecks { try FileNameRule.validate(file.name) }
-            guard names.insert(Array(file.name.utf8)).inserted else {
-                throw .invalidInput("two files are named \(file.name.debugDescription); names in a bundle must be unique")
-            }
             guard file.size <= PayloadLayout.maxTotalSize - total else {
                 throw .invalidInput("the files add up to more than \(PayloadLayout.maxTotalSize) bytes")
             }

@@ -51,20 +51,36 @@ public struct Manifest: Hashable, Sendable {
     public let encoded: [UInt8]
 
     /// Builds and signs a manifest with `signingKey`.
+    ///
+    /// Throws `invalidInput` when the subject, a name or an NHS number breaks the rules of
+    /// FORMAT.md §3.6–3.8.
     public static func signed(kind: BundleKind, bundleID: BundleID, createdAt: UInt64, sender: ODSCode,
                               recipients: [ODSCode], subject: String, files: [ManifestFile],
                               signingKey: borrowing SigningSecretKey) throws(FormatError) -> Manifest {
+        try checkText(subject: subject, names: files.map(\.name), nhsNumbers: files.map(\.nhsNumber))
+        return unchecked(kind: kind, bundleID: bundleID, createdAt: createdAt, sender: sender, recipients: recipients,
+                         subject: subject, files: files, signingKey: signingKey)
+    }
+
+    /// The rules a manifest's text follows (FORMAT.md §3.6, §3.7): a subject of at most 1024
+    /// bytes of readable text, valid names that differ after case folding, valid NHS numbers.
+    static func checkText(subject: String, names: [String], nhsNumbers: [String?]) throws(FormatError) {
         guard subject.utf8.count <= maxSubjectLength else {
             throw .invalidInput("the subject is longer than \(maxSubjectLength) bytes")
         }
-        guard !subject.unicodeScalars.contains(where: ControlCharacter.contains) else {
-            throw .invalidInput("the subject contains a control character")
+        try ReadableText.check(subject, "the subject", quoting: false)
+        for name in names { try FileNameRule.validate(name) }
+        try FileNameRule.checkDistinct(names)
+        for case let nhs? in nhsNumbers where !NHSNumber.isValid(nhs) {
+            throw .invalidInput("\(nhs) is not a valid NHS number (ten digits with a modulus-11 check digit)")
         }
-        for file in files {
-            if let nhs = file.nhsNumber, !NHSNumber.isValid(nhs) {
-                throw .invalidInput("\(nhs) is not a valid NHS number (ten digits with a modulus-11 check digit)")
-            }
-        }
+    }
+
+    /// Builds and signs a manifest without checking its text: for tests that make the bundles a
+    /// careless sealer would, which openers must refuse.
+    package static func unchecked(kind: BundleKind, bundleID: BundleID, createdAt: UInt64, sender: ODSCode,
+                                  recipients: [ODSCode], subject: String, files: [ManifestFile],
+                                  signingKey: borrowing SigningSecretKey) -> Manifest {
         let signerKeyID = KeyID(signing: signingKey.publicKey)
         let body = encodeBody(kind: kind, bundleID: bundleID, createdAt: createdAt, sender: sender, signerKeyID: signerKeyID,
                               recipients: recipients, subject: subject, files: files)
@@ -135,7 +151,7 @@ public struct Manifest: Hashable, Sendable {
             recipients.append(r)
         }
         guard let subject = try c.string16("subject", maxLength: maxSubjectLength) else { throw short }
-        guard !subject.unicodeScalars.contains(where: ControlCharacter.contains) else { throw .malformed("the subject contains a control character") }
+        do { try ReadableText.check(subject, "the subject", quoting: false) } catch { throw .malformed("manifest: \(error.detail)") }
         guard let fileCount = c.u32() else { throw short }
         guard (1...UInt32(PayloadLayout.maxFiles)).contains(fileCount) else {
             throw .malformed("manifest lists \(fileCount) files; a bundle holds 1 to \(PayloadLayout.maxFiles)")
@@ -150,6 +166,7 @@ public struct Manifest: Hashable, Sendable {
             guard nhs.isEmpty || NHSNumber.isValid(nhsText) else { throw .malformed("manifest file \(index + 1) has an invalid NHS number") }
             files.append(ManifestFile(name: name, size: size, sha256: SHA256Digest(bytes: digest)!, nhsNumber: nhs.isEmpty ? nil : nhsText))
         }
+        do { try FileNameRule.checkDistinct(files.map(\.name)) } catch { throw .malformed("manifest: \(error.detail)") }
         guard let signature = c.raw(SigningPublicKey.signatureLength) else { throw short }
         guard c.remaining == 0 else { throw .malformed("manifest has \(c.remaining) bytes after its signature") }
         return Manifest(kind: kind, bundleID: try BundleID(bytes: id), createdAt: createdAt, sender: sender,

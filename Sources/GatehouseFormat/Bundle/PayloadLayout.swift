@@ -68,7 +68,6 @@ public enum FileTable {
         var total: UInt64 = 0
         for index in 0..<Int(count) {
             guard let name = try c.string16("file \(index + 1) name", maxLength: FileNameRule.maxLength) else { return nil }
-            do { try FileNameRule.validate(name) } catch { throw .malformed("file table: \(error.detail)") }
             guard let size = c.u64() else { return nil }
             guard size <= PayloadLayout.maxTotalSize - total else {
                 throw .malformed("file table sizes exceed the \(PayloadLayout.maxTotalSize)-byte limit")
@@ -76,8 +75,13 @@ public enum FileTable {
             total += size
             entries.append(FileTableEntry(name: name, size: size))
         }
-        guard Set(entries.map { Array($0.name.utf8) }).count == entries.count else {
-            throw .malformed("file table names a file twice")
+        // The names are judged once the whole table is here: the stream parser calls this again
+        // as each chunk arrives, and normalizing a megabyte of names each time would add up.
+        do {
+            for entry in entries { try FileNameRule.validate(entry.name) }
+            try FileNameRule.checkDistinct(entries.map(\.name))
+        } catch {
+            throw .malformed("file table: \(error.detail)")
         }
         return (entries, c.consumed)
     }

@@ -73,7 +73,7 @@ public enum Base64 {
         let count = ascii.withUnsafeBytes { source in out.withUnsafeMutableBytes { decode(source, into: $0) } }
         guard let count else { return nil }
         out.removeLast(out.count - count)
-        guard encode(out) == String(text) else { return nil }
+        guard encode(out).sameBytes(text) else { return nil }
         return out
     }
 

@@ -23,11 +23,14 @@ public struct ODSCode: Hashable, Sendable, Comparable, CustomStringConvertible, 
 
     /// Validates a code typed by a person, accepting lower case.
     public init(userInput: String) throws(FormatError) {
-        try self.init(userInput.uppercased())
+        // ASCII letters only: Unicode upper-casing would turn "yoı123" (dotless i) into YOI123
+        // and "aß01" into ASS01, accepting look-alikes of a partner's code.
+        let upper = userInput.utf8.map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 }
+        try self.init(String(decoding: upper, as: UTF8.self))
     }
 
     public var description: String { value }
-    public static func < (a: ODSCode, b: ODSCode) -> Bool { a.value < b.value }
+    public static func < (a: ODSCode, b: ODSCode) -> Bool { a.value.utf8.lexicographicallyPrecedes(b.value.utf8) }
 
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
@@ -55,7 +58,7 @@ public struct KeyID: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses 16 hex digits.
     public init(hex: String) throws(FormatError) {
-        guard hex.utf8.count == 2 * Self.length, let bytes = [UInt8](hex: hex), hex == bytes.hexString else {
+        guard hex.utf8.count == 2 * Self.length, let bytes = [UInt8](hex: hex), hex.sameBytes(bytes.hexString) else {
             throw .malformed("'\(hex)' is not a key id (16 lower-case hex digits)")
         }
         self.bytes = bytes
@@ -94,7 +97,7 @@ public struct BundleID: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses 32 lower-case hex digits.
     public init(hex: String) throws(FormatError) {
-        guard hex.utf8.count == 2 * Self.length, let bytes = [UInt8](hex: hex), hex == bytes.hexString else {
+        guard hex.utf8.count == 2 * Self.length, let bytes = [UInt8](hex: hex), hex.sameBytes(bytes.hexString) else {
             throw .invalidInput("'\(hex)' is not a bundle id (32 lower-case hex digits)")
         }
         self.bytes = bytes

@@ -124,28 +124,21 @@ public struct IdentityCard: Sendable, Hashable {
     public static func validateMailbox(_ mailbox: String) throws(FormatError) {
         let bytes = Array(mailbox.utf8)
         guard (1...maxMailboxLength).contains(bytes.count), bytes.allSatisfy({ (0x20...0x7E).contains($0) }),
-              bytes.first != 0x20, bytes.last != 0x20, !mailbox.contains("  ") else {
+              bytes.first != 0x20, bytes.last != 0x20, !zip(bytes, bytes.dropFirst()).contains(where: { $0 == 0x20 && $1 == 0x20 }) else {
             throw .invalidInput("mailbox address \(mailbox.debugDescription) must be 1 to \(maxMailboxLength) printable ASCII characters, words separated by single spaces")
         }
     }
 
-    /// Checks a name against FORMAT.md §5: 1 to 128 Unicode scalars, no control, format or
-    /// line-separator characters (which could hide or reorder text a person reads), and no
-    /// leading or trailing white space.
+    /// Checks a name against FORMAT.md §5: 1 to 128 Unicode scalars of readable text (§3.7: NFC,
+    /// no control, format, line-separator, unassigned or invisible characters, which could hide or
+    /// reorder text a person reads), and no leading or trailing white space.
     public static func validateName(_ name: String) throws(FormatError) {
         let scalars = name.unicodeScalars
         guard !scalars.isEmpty else { throw .invalidInput("the organisation name is empty") }
         guard scalars.count <= maxNameLength else {
             throw .invalidInput("the organisation name is longer than \(maxNameLength) characters")
         }
-        for scalar in scalars {
-            switch scalar.properties.generalCategory {
-            case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate:
-                let code = String(scalar.value, radix: 16, uppercase: true)
-                throw .invalidInput("the organisation name contains the character U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code), which is not allowed")
-            default: continue
-            }
-        }
+        try ReadableText.check(name, "the organisation name")
         if let first = scalars.first, let last = scalars.last, first.properties.isWhitespace || last.properties.isWhitespace {
             throw .invalidInput("the organisation name starts or ends with white space")
         }

@@ -5,7 +5,7 @@ extension IdentityCard {
     static func card(from values: [Field: [Value]]) throws(FormatError) -> IdentityCard {
         func value(_ field: Field) -> Value { values[field]?.first ?? Value(text: "", line: 0) }
         let version = value(.version)
-        guard version.text == "\(currentVersion)" else {
+        guard version.text.sameBytes("\(currentVersion)") else {
             throw .malformed("\(version.place): version: '\(version.text)' is not supported (this reader knows version \(currentVersion))")
         }
         let orgValue = value(.org)
@@ -19,7 +19,8 @@ extension IdentityCard {
         let root = try signingKey(rootParts[1], at: "\(rootValue.place): root-key")
 
         let manifestValue = value(.manifest)
-        guard let manifestVersion = UInt64(manifestValue.text), manifestValue.text.first != "0", manifestValue.text.first != "+" else {
+        guard let manifestVersion = UInt64(manifestValue.text), manifestValue.text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+              manifestValue.text.utf8.first != UInt8(ascii: "0") else {
             throw .malformed("\(manifestValue.place): manifest: '\(manifestValue.text)' is not a version number (1, 2, 3 …)")
         }
         let created = try time(value(.created).text, at: "\(value(.created).place): created")
@@ -45,7 +46,7 @@ extension IdentityCard {
             let parts = try words(past, .revokedKey, shape: ["ALG", "KEYID", "BASE64", "FROM", "AT", "REASON"])
             let place = "\(past.place): revoked-key"
             let key = try manifestKey(algorithm: parts[0], id: parts[1], base64: parts[2], at: place)
-            guard let reason = RevocationReason(rawValue: String(parts[5])) else {
+            guard let reason = RevocationReason.allCases.first(where: { $0.rawValue.sameBytes(parts[5]) }) else {
                 throw .malformed("\(place): reason '\(parts[5])' is not one of \(RevocationReason.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             keys.append(ManifestKeyRecord(key: key, from: try time(parts[3], at: place),
@@ -77,7 +78,7 @@ extension IdentityCard {
                                 sshKey: sshKey, mailbox: mailbox, signature: signature)
         // Lines not spelled exactly as this reader writes them (an upper-case key id, say) would be
         // a second encoding of the same card.
-        guard card.signedLines == Self.signedText(of: values) else {
+        guard card.signedLines.sameBytes(Self.signedText(of: values)) else {
             throw .malformed("\(manifestValue.place): the card's lines are not in their one canonical spelling")
         }
         // The card is trusted only through its root key: the signature covers every other field.
@@ -97,10 +98,10 @@ extension IdentityCard {
     /// Splits a value into exactly `shape.count` words separated by single spaces; the first word
     /// must equal `shape[0]` unless it is a placeholder (upper case).
     private static func words(_ value: Value, _ field: Field, shape: [String]) throws(FormatError) -> [Substring] {
-        let parts = value.text.split(separator: " ", omittingEmptySubsequences: false)
+        let parts = value.text.splitBytes(UInt8(ascii: " "))
         let place = "\(value.place): \(field.rawValue)"
         guard parts.count == shape.count else { throw .malformed("\(place): expected '\(shape.joined(separator: " "))'") }
-        if shape[0].lowercased() == shape[0], parts[0] != shape[0] {
+        if shape[0].utf8.allSatisfy({ !(0x41...0x5A).contains($0) }), !parts[0].sameBytes(shape[0]) {
             throw .malformed("\(place): algorithm '\(parts[0])' is not '\(shape[0])'")
         }
         return parts
@@ -131,10 +132,12 @@ extension IdentityCard {
         do { stated = try KeyID(hex: String(id)) } catch { throw .malformed("\(place): \(error.detail)") }
         let bytes = try keyBytes(base64, at: place)
         let key: ManifestKey
-        switch algorithm {
-        case "ed25519": key = .signing(try converting(place) { () throws(CryptoError) in try SigningPublicKey(bytes: bytes) })
-        case "x25519": key = .encryption(try converting(place) { () throws(CryptoError) in try AgreementPublicKey(bytes: bytes) })
-        default: throw .malformed("\(place): algorithm '\(algorithm)' is not 'ed25519' or 'x25519'")
+        if algorithm.sameBytes("ed25519") {
+            key = .signing(try converting(place) { () throws(CryptoError) in try SigningPublicKey(bytes: bytes) })
+        } else if algorithm.sameBytes("x25519") {
+            key = .encryption(try converting(place) { () throws(CryptoError) in try AgreementPublicKey(bytes: bytes) })
+        } else {
+            throw .malformed("\(place): algorithm '\(algorithm)' is not 'ed25519' or 'x25519'")
         }
         guard stated == key.id else {
             throw .malformed("\(place): key id \(stated.hex) does not match the key (its id is \(key.id.hex))")

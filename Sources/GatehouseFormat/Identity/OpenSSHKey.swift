@@ -29,9 +29,9 @@ public enum OpenSSHKey {
     /// Parses `ssh-ed25519 BASE64` (exactly two words) into the key, strictly: canonical base64,
     /// the type repeated inside the blob, 32 key bytes and nothing after them.
     public static func parsePublic(_ text: some StringProtocol) throws(FormatError) -> SigningPublicKey {
-        let words = text.split(separator: " ", omittingEmptySubsequences: false)
+        let words = String(text).splitBytes(UInt8(ascii: " "))
         guard words.count == 2 else { throw .malformed("expected '\(type) BASE64', a one-line OpenSSH Ed25519 public key") }
-        guard words[0] == type else { throw .malformed("key type '\(words[0])' is not \(type) (Gatehouse pins Ed25519 keys only)") }
+        guard words[0].sameBytes(type) else { throw .malformed("key type '\(words[0])' is not \(type) (Gatehouse pins Ed25519 keys only)") }
         guard let blob = Base64.decode(words[1]) else { throw .malformed("the \(type) key is not canonical base64") }
         var cursor = ByteCursor(blob)
         guard let name = cursor.sshString(maxLength: 64), name == Array(type.utf8),

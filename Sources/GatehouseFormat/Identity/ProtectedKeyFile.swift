@@ -35,17 +35,22 @@ public enum ProtectedKeyFile {
         guard contents.count <= maxLength, contents.last == UInt8(ascii: "\n"), let text = String(validating: contents.dropLast(), as: UTF8.self) else {
             throw .malformed("not a protected Gatehouse key file (expected one line ending with a line feed)")
         }
-        let words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-        guard words.count == 10, words[0] == magic else { throw .malformed("not a protected Gatehouse key file (expected 10 words starting with '\(magic)')") }
-        guard words[1] == role.rawValue, words[2] == role.algorithm else { throw .malformed("the file holds a '\(words[1]) \(words[2])' key, not a '\(role.rawValue)' key") }
+        let words = text.splitBytes(UInt8(ascii: " ")).map(String.init)
+        guard words.count == 10, words[0].sameBytes(magic) else { throw .malformed("not a protected Gatehouse key file (expected 10 words starting with '\(magic)')") }
+        guard words[1].sameBytes(role.rawValue), words[2].sameBytes(role.algorithm) else { throw .malformed("the file holds a '\(words[1]) \(words[2])' key, not a '\(role.rawValue)' key") }
         let id = try KeyID(hex: words[3])
-        guard words[4] == "argon2id13", let passes = UInt64(words[5]), let memory = UInt64(words[6]) else {
-            throw .malformed("unknown passphrase scheme '\(words[4])' (expected argon2id13 PASSES MEMKIB)")
+        guard words[4].sameBytes("argon2id13"), let passes = decimal(words[5]), let memory = decimal(words[6]) else {
+            throw .malformed("unknown passphrase scheme '\(words[4]) \(words[5]) \(words[6])' (expected argon2id13 PASSES MEMKIB in decimal)")
         }
         let cost = PassphraseSeal.Cost(operations: passes, memoryKiB: memory)
         guard cost.isAcceptable else { throw .malformed("Argon2id limits out of range (\(passes) passes, \(memory) KiB)") }
         guard let salt = Base64.decode(words[7]), let nonce = Base64.decode(words[8]), let sealed = Base64.decode(words[9]) else {
             throw .malformed("salt, nonce or sealed key is not canonical base64")
+        }
+        // Checked before Argon2id runs: a wrong shape is a damaged file, not a wrong passphrase.
+        guard salt.count == PassphraseSeal.saltLength, nonce.count == PassphraseSeal.nonceLength,
+              sealed.count == SigningSecretKey.seedLength + PassphraseSeal.tagLength else {
+            throw .malformed("salt, nonce or sealed key has the wrong length (16, 24 and 48 bytes)")
         }
         let seed: SecretBytes
         do {
@@ -57,5 +62,11 @@ public enum ProtectedKeyFile {
         do { key = try SigningSecretKey(seed: seed) } catch { throw .malformed(error.message) }
         guard KeyID(signing: key.publicKey) == id else { throw .malformed("key id \(id.hex) does not match the key") }
         return key
+    }
+
+    /// A decimal number in its one spelling: digits only, no sign, no leading zero.
+    private static func decimal(_ text: String) -> UInt64? {
+        guard text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), text.utf8.first != UInt8(ascii: "0") else { return nil }
+        return UInt64(text)
     }
 }

@@ -100,9 +100,9 @@ public enum SecretKeyFile {
         let words = [0, 1, 2, 3].map { i in
             String(decoding: UnsafeRawBufferPointer(rebasing: contents[(i == 0 ? 0 : spaces[i - 1] + 1)..<spaces[i]]), as: UTF8.self)
         }
-        guard words[0] == magic else { throw .malformed("not a Gatehouse secret key file (it does not start with '\(magic)')") }
-        guard words[1] == role.rawValue else { throw .malformed("the file holds a '\(words[1])' key, not a '\(role.rawValue)' key") }
-        guard words[2] == role.algorithm else { throw .malformed("a \(role.rawValue) key must be \(role.algorithm), not '\(words[2])'") }
+        guard words[0].sameBytes(magic) else { throw .malformed("not a Gatehouse secret key file (it does not start with '\(magic)')") }
+        guard words[1].sameBytes(role.rawValue) else { throw .malformed("the file holds a '\(words[1])' key, not a '\(role.rawValue)' key") }
+        guard words[2].sameBytes(role.algorithm) else { throw .malformed("a \(role.rawValue) key must be \(role.algorithm), not '\(words[2])'") }
         let id = try KeyID(hex: words[3])
         let encoded = UnsafeRawBufferPointer(rebasing: contents[(spaces[3] + 1)..<(contents.count - 1)])
         let written = secret.withUnsafeMutableBytes { Base64.decode(encoded, into: $0) }

@@ -159,8 +159,11 @@ public final class DurableFile: ByteSink {
 
     /// Splits a path into folder (`.` when none) and last component.
     public static func split(_ path: String) -> (folder: String, name: String) {
-        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-        let folder = String(path[..<slash])
-        return (folder.isEmpty ? "/" : folder, String(path[path.index(after: slash)...]))
+        // The last '/' byte, not Character: in "folder/\u{301}abc" the slash and the combining
+        // mark are one Character, and the name would be cut at an earlier slash.
+        let bytes = path.utf8
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return (".", path) }
+        let folder = String(Substring(bytes[..<slash]))
+        return (folder.isEmpty ? "/" : folder, String(Substring(bytes[bytes.index(after: slash)...])))
     }
 }

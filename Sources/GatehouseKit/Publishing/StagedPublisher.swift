@@ -26,7 +26,9 @@ public final class StagedPublisher: OpenedFileSink {
     /// The staging folder is created in `stagingParent` (default: beside the destination),
     /// which must be on the same file system so the final rename is atomic.
     public init(destination: String, stagingParent: String? = nil) throws(SystemError) {
-        let path = destination.count > 1 && destination.hasSuffix("/") ? String(destination.dropLast()) : destination
+        // Bytes: "out/\u{301}" does not end with the Character "/", and counts are of bytes.
+        let path = destination.utf8.count > 1 && destination.utf8.last == UInt8(ascii: "/")
+            ? String(Substring(destination.utf8.dropLast())) : destination
         self.destination = path
         try Self.checkDestinationIsFree(path)
         // A fixed-length name (see DurableFile.temporaryName): an output folder of 255 bytes still has one.

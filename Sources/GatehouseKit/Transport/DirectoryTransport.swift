@@ -44,8 +44,8 @@ public struct DirectoryTransport: MailboxTransport {
             if errno == ENOENT { return [] }
             throw SystemError("listing mailbox", folder)
         }
-        // Dot-names are transfers in progress.
-        return names.filter { !$0.hasPrefix(".") }.sorted()
+        // Dot-names are transfers in progress (the first byte: ".\u{301}x" is a dot-name too).
+        return names.filter { $0.utf8.first != UInt8(ascii: ".") }.sorted()
     }
 
     public func fetch(_ name: String, from org: ODSCode, to path: String, maxBytes: UInt64) async throws {

@@ -1,5 +1,5 @@
 public import GatehouseCrypto
-public import GatehouseFormat
+import GatehouseFormat
 
 /// Where an organisation collects its mail (FORMAT.md §7): the address on its identity card,
 /// overridable in `gatehouse.toml`.
@@ -12,15 +12,18 @@ public enum MailboxAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `dir:/absolute/path` or `sftp://[user@]host[:port] ssh-ed25519 BASE64`.
     public init(_ text: String) throws(KitError) {
-        if text.hasPrefix("dir:") {
-            let path = String(text.dropFirst(4))
-            guard path.hasPrefix("/"), !path.contains("\0"), !path.contains(" "), path.count > 1 else {
+        // An address is printable ASCII (FORMAT.md §5), so what follows splits on bytes.
+        do { try IdentityCard.validateMailbox(text) } catch { throw .invalidInput(error.detail) }
+        if text.hasBytePrefix("dir:") {
+            var path = Array(text.utf8.dropFirst(4))
+            guard path.first == UInt8(ascii: "/"), !path.contains(UInt8(ascii: " ")), path.count > 1 else {
                 throw .invalidInput("mailbox address \(text.debugDescription): a directory mailbox is dir: followed by an absolute path")
             }
-            self = .directory(path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path)
+            if path.last == UInt8(ascii: "/") { path.removeLast() }
+            self = .directory(String(decoding: path, as: UTF8.self))
             return
         }
-        if text.hasPrefix("sftp://") {
+        if text.hasBytePrefix("sftp://") {
             self = .sftp(try SFTPServerAddress(text))
             return
         }
@@ -68,8 +71,10 @@ public struct SFTPServerAddress: Sendable, Hashable, CustomStringConvertible {
     /// Parses `sftp://[user@]host[:port][/] ssh-ed25519 BASE64`.
     public init(_ text: String) throws(KitError) {
         let shape = "expected sftp://user@host:port followed by the relay's host key (ssh-ed25519 AAAA…), as `gatehouse relay address` prints it"
-        let words = text.split(separator: " ", omittingEmptySubsequences: false)
-        guard words.count == 3, words[0].hasPrefix("sftp://") else {
+        // Printable ASCII (FORMAT.md §5): each Character below is then one byte.
+        do { try IdentityCard.validateMailbox(text) } catch { throw .invalidInput(error.detail) }
+        let words = text.splitBytes(UInt8(ascii: " "))
+        guard words.count == 3, words[0].hasBytePrefix("sftp://") else {
             throw .invalidInput("mailbox address \(text.debugDescription): \(shape)")
         }
         var location = words[0].dropFirst("sftp://".count)

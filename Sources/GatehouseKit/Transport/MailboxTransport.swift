@@ -77,13 +77,14 @@ public enum MailboxName {
 
     /// Classifies a name found in a mailbox.
     public static func classify(_ name: String) -> Kind {
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        if parts.count == 2, parts[1] == "ghb", let id = try? BundleID(hex: parts[0]) { return .bundle(id) }
-        if parts.count == 3, parts[2] == "ghr", let id = try? BundleID(hex: parts[0]), let org = try? ODSCode(parts[1]) {
+        // Bytes, not Characters: a name is chosen by whoever wrote it into the mailbox.
+        let parts = name.splitBytes(UInt8(ascii: ".")).map(String.init)
+        if parts.count == 2, parts[1].sameBytes("ghb"), let id = try? BundleID(hex: parts[0]) { return .bundle(id) }
+        if parts.count == 3, parts[2].sameBytes("ghr"), let id = try? BundleID(hex: parts[0]), let org = try? ODSCode(parts[1]) {
             return .receipt(id, receiver: org)
         }
-        if parts.count == 3, parts[2] == "ghk", let org = try? ODSCode(parts[0]), let version = UInt64(parts[1]),
-           String(version) == parts[1] {
+        if parts.count == 3, parts[2].sameBytes("ghk"), let org = try? ODSCode(parts[0]), let version = UInt64(parts[1]),
+           String(version).sameBytes(parts[1]) {
             return .manifest(org, version: version)
         }
         return .unknown
