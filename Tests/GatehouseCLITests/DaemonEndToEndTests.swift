@@ -77,7 +77,7 @@ final class DaemonPair {
     func drop(_ name: String, _ bytes: [UInt8], from home: String, to partner: String) throws {
         let outbox = "\(home)/spool/outbox/\(partner)"
         try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
-        try Data(bytes).write(to: URL(fileURLWithPath: "\(outbox)/.\(UUID().uuidString).part"))
+        try writeClosed(bytes, to: "\(outbox)/.\(UUID().uuidString).part")
         let part = try FileManager.default.contentsOfDirectory(atPath: outbox).first { $0.hasSuffix(".part") }!
         guard rename("\(outbox)/\(part)", "\(outbox)/\(name)") == 0 else { throw GatehouseProcess.LaunchError(description: "rename failed") }
     }

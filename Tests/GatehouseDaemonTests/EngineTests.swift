@@ -51,7 +51,7 @@ struct TwoGateways {
         let folder = practiceHome.path + "/spool/outbox/\(partner)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let path = "\(folder)/\(name)"
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try writeClosed(bytes, to: path)
         return await practice.claim(partner: partner, path: path, name: name)
     }
 

@@ -28,3 +28,19 @@ public final class TemporaryDirectory: Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
+
+/// Writes `bytes` to a new file at `path` through a descriptor opened with `O_CLOEXEC`, and
+/// closes it. (Foundation's `Data.write` may leave the descriptor inheritable for a moment: a
+/// process another test forks then can hold the file open for writing, and the gateway rightly
+/// refuses to claim a file someone is still writing.)
+public func writeClosed(_ bytes: [UInt8], to path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw GatehouseProcess.LaunchError(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+        guard n > 0 else { throw GatehouseProcess.LaunchError(description: "cannot write \(path): \(String(cString: strerror(errno)))") }
+        done += n
+    }
+}
