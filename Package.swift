@@ -66,6 +66,7 @@ var targets: [Target] = [
     ),
     .testTarget(name: "GatehouseKitTests", dependencies: ["GatehouseKit", "GatehouseTesting"]),
     .testTarget(name: "GatehouseSFTPTests", dependencies: ["GatehouseSFTP", "GatehouseSFTPClient", "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseTesting"]),
+    .testTarget(name: "GatehouseRelayTests", dependencies: ["GatehouseRelay", "GatehouseSFTP", "GatehouseKit", "GatehouseFormat", "GatehouseTesting"]),
     .testTarget(name: "GatehouseJournalTests", dependencies: ["GatehouseJournal", "GatehouseTesting"]),
     .testTarget(
         name: "GatehouseDaemonTests",

@@ -56,6 +56,7 @@ struct RelayCommand: ParsableCommand {
                 Examples:
                   gatehouse relay init --home /srv/relay --listen 0.0.0.0:2222 --public-address relay.example.org:2222
                   gatehouse relay init --home /srv/relay --listen 127.0.0.1:2222 --quota-bytes 10737418240
+                  gatehouse relay init --home /srv/relay --listen 127.0.0.1:2222 --sender-quota-files 5000
                 """
         )
 
@@ -67,18 +68,26 @@ struct RelayCommand: ParsableCommand {
         @Option(name: .customLong("public-address"), help: ArgumentHelp("The host and port organisations connect to (default: the listen address).", valueName: "host:port"))
         var publicAddress: String?
 
-        @Option(name: .customLong("quota-bytes"), help: "Most bytes one mailbox may hold (default 10 GiB).")
-        var quotaBytes: UInt64 = 10 << 30
+        @Option(name: .customLong("quota-bytes"), help: "Most bytes one mailbox may hold, all senders (default 10 GiB).")
+        var quotaBytes: UInt64 = MailboxQuotas().mailboxBytes
 
-        @Option(name: .customLong("quota-files"), help: "Most files one mailbox may hold (default 100000).")
-        var quotaFiles = 100_000
+        @Option(name: .customLong("quota-files"), help: "Most files one mailbox may hold, all senders (default 100000).")
+        var quotaFiles = MailboxQuotas().mailboxFiles
+
+        @Option(name: .customLong("sender-quota-bytes"), help: "Most bytes one sender may keep in a mailbox (default 2 GiB).")
+        var senderQuotaBytes: UInt64 = MailboxQuotas().senderBytes
+
+        @Option(name: .customLong("sender-quota-files"), help: "Most files one sender may keep in a mailbox (default 10000).")
+        var senderQuotaFiles = MailboxQuotas().senderFiles
 
         func run() throws {
             var settings: RelaySettings
             do { settings = try RelaySettings(listen: listen, publicAddress: publicAddress) } catch { throw ValidationError(error.message) }
-            guard quotaBytes > 0, quotaFiles > 0 else { throw ValidationError("quotas must be positive") }
-            settings.quotaBytes = quotaBytes
-            settings.quotaFiles = quotaFiles
+            guard quotaBytes > 0, quotaFiles > 0, senderQuotaBytes > 0, senderQuotaFiles > 0 else {
+                throw ValidationError("quotas must be positive")
+            }
+            settings.quotas = MailboxQuotas(mailboxBytes: quotaBytes, mailboxFiles: quotaFiles,
+                                            senderBytes: senderQuotaBytes, senderFiles: senderQuotaFiles)
             let address = try options.explained { try $0.initialise(settings) }
             print("Relay created in \(options.relay.path).")
             print("Host key fingerprint: \(address.hostKeyFingerprint)")
@@ -156,7 +165,9 @@ struct RelayCommand: ParsableCommand {
             discussion: """
                 Writes sshd_config and authorized_keys from relay.toml and the registered cards, \
                 removes unfinished uploads older than a day, then becomes OpenSSH's sshd (-D -e): \
-                its log goes to standard error, and SIGTERM or SIGINT stops it.
+                its log (logins) goes to standard error, and SIGTERM or SIGINT stops it. Every \
+                request a session refuses (time, organisation, request, path, reason) is appended \
+                to log/sftp-server.log in the relay's folder.
 
                 Examples:
                   gatehouse relay run --home /srv/relay
@@ -180,7 +191,9 @@ struct RelayCommand: ParsableCommand {
             guard access(sshd, X_OK) == 0 else {
                 throw CommandFailure.externalProgram("\(sshd) is not an executable sshd", hint: "install openssh-server (`make deps` does), or pass --sshd PATH")
             }
-            FileHandle.standardError.write(Data("gatehouse relay: starting sshd on \(settings.listenHost):\(settings.listenPort) for \(try relay.cards().count) organisation(s)\n".utf8))
+            let starting = "gatehouse relay: starting sshd on \(settings.listenHost):\(settings.listenPort) for "
+                + "\(try relay.cards().count) organisation(s); refusals are logged in \(relay.refusalLogPath)\n"
+            FileHandle.standardError.write(Data(starting.utf8))
             // sshd takes this process's place: signals reach it directly, and stopping it stops
             // the relay; nothing is left running behind it.
             let arguments: [UnsafeMutablePointer<CChar>?] = [sshd, "-D", "-e", "-f", relay.sshdConfigPath].map { (text: String) in strdup(text) } + [nil]

@@ -63,9 +63,14 @@ public enum KeyWarnings {
             let keys = pending.keys.joined(separator: ", ")
             return Warning(key: "unconfirmed-revocation-\(partner.value)-\(own.manifest.version)", days: 0, message:
                 "partner \(partner) has not confirmed \(own.org)'s key manifest version \(own.manifest.version), which revokes \(keys), "
-                + "for \((now - since) / 60) minutes (\(confirmed)): until it does, it may accept what a revoked key signs; "
+                + "for \(Self.elapsed(now - since)) (\(confirmed)): until it does, it may accept what a revoked key signs; "
                 + "check that its gateway is running and collecting, or call its security officer")
         }
+    }
+
+    /// `seconds` in words: "45 s", "12 minutes", "3 hours".
+    static func elapsed(_ seconds: UInt64) -> String {
+        seconds < 120 ? "\(seconds) s" : seconds < 7200 ? "\(seconds / 60) minutes" : "\(seconds / 3600) hours"
     }
 
     /// The threshold (in days) `expires` is within at `now`, or nil when it is further away.

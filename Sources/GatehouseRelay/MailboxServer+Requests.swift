@@ -1,52 +1,74 @@
-import Glibc
-import CSystemShims
 import GatehouseFormat
 import GatehouseKit
 import GatehouseSFTP
+import Glibc
 
 extension MailboxServer {
-    /// The reply to one request.
+    /// The reply to one request (after INIT): each is looked up in ``MailboxPolicy`` first.
     func handle(_ request: SFTPMessage) -> SFTPMessage {
         switch request {
         case .initialise:
-            return .version(SFTP.version, extensions: [SFTP.Extension.posixRename, SFTP.Extension.fsync, SFTP.Extension.limits,
-                                                       SFTP.Extension.mailboxWait]
+            return .version(
+                SFTP.version,
+                extensions: [
+                    SFTP.Extension.posixRename, SFTP.Extension.fsync, SFTP.Extension.limits,
+                    SFTP.Extension.mailboxWait,
+                ]
                 .map { SFTPExtensionPair(name: $0, data: Array("1".utf8)) })
         case .realpath(let id, let path):
             // The client's view: the server folder is "/"; every other path resolves to itself.
-            let resolved = path == "." || path == "/" || path.isEmpty ? "/" : MailboxPath(path)?.description
-            guard let resolved else { return status(id, .noSuchFile, "no such path \(path.debugDescription)") }
-            return .name(id: id, entries: [SFTPName(filename: resolved, longname: resolved)])
-        case .opendir(let id, let path): return opendir(id, path)
-        case .readdir(let id, let handle): return readdir(id, handle)
-        case .stat(let id, let path), .lstat(let id, let path): return stat(id, path)
-        case .open(let id, let path, let flags, _): return open(id, path, flags)
-        case .read(let id, let handle, let offset, let length): return read(id, handle, offset, length)
-        case .write(let id, let handle, let offset, let data): return write(id, handle, offset, data)
-        case .fstat(let id, let handle): return fstat(id, handle)
-        case .close(let id, let handle): return close(id, handle)
-        case .remove(let id, let path): return remove(id, path)
+            // Only the text is looked at, never the disk.
+            if path == "." || path == "/" || path.isEmpty {
+                return .name(id: id, entries: [SFTPName(filename: "/", longname: "/")])
+            }
+            return permitted(.realpath, id, path) { resolved, _ in
+                .name(id: id, entries: [SFTPName(filename: resolved.description, longname: resolved.description)])
+            }
+        case .opendir(let id, let path): return permitted(.opendir, id, path) { path, _ in opendir(id, path) }
+        case .stat(let id, let path), .lstat(let id, let path): return permitted(.stat, id, path) { stat(id, $0, $1) }
+        case .remove(let id, let path): return permitted(.remove, id, path) { remove(id, $0, $1) }
+        case .open(let id, let path, let flags, _):
+            return permitted(flags == .read ? .openRead : .openCreate, id, path) {
+                flags == .read ? openRead(id, $0) : create(id, $0, flags, $1)
+            }
+        case .readdir(let id, let handle): return onHandle(.readdir, id, handle) { readdir(id, $0) }
+        case .read(let id, let handle, let offset, let length):
+            return onHandle(.read, id, handle) { read(id, $0, offset, length) }
+        case .write(let id, let handle, let offset, let data):
+            return onHandle(.write, id, handle) { write(id, $0, offset, data) }
+        case .fstat(let id, let handle): return onHandle(.fstat, id, handle) { fstat(id, $0) }
+        case .close(let id, let handle): return onHandle(.close, id, handle) { close(id, $0) }
         case .extended(let id, let name, let data):
-            do {
-                switch try SFTPExtendedRequest.decode(name: name, data: data) {
-                case .posixRename(let from, let to): return publish(id, from, to)
-                case .fsync(let handle): return fsync(id, handle)
-                case .limits:
-                    let limits = SFTPLimits(maxPacketLength: UInt64(SFTP.maxPacketLength), maxReadLength: UInt64(SFTP.maxPacketLength - 1024),
-                                            maxWriteLength: UInt64(SFTP.maxPacketLength - 1024), maxOpenHandles: 64)
-                    return .extendedReply(id: id, data: limits.encoded())
-                case .mailboxWait: return status(id, .badMessage, "\(name): handled by the session loop")
-                case .other(let name): return status(id, .opUnsupported, "extension \(name) is not supported")
-                }
-            } catch {
+            let decoded: SFTPExtendedRequest
+            do { decoded = try SFTPExtendedRequest.decode(name: name, data: data) } catch {
                 return status(id, .badMessage, "\(name): \(error)")
             }
-        case .rename(let id, _, _):
-            return refuse(id, "plain RENAME is refused: publish with posix-rename@openssh.com, which never overwrites here")
-        case .setstat(let id, _, _), .fsetstat(let id, _, _), .mkdir(let id, _, _), .rmdir(let id, _),
-             .readlink(let id, _), .symlink(let id, _, _):
-            let name = String(describing: request).prefix { $0 != "(" }.uppercased()
-            return refuse(id, "SSH_FXP_\(name) is not allowed on a mailbox server")
+            switch decoded {
+            case .posixRename(let from, let to): return permitted(.publish, id, from) { path, _ in publish(id, path, to) }
+            case .fsync(let handle): return onHandle(.fsync, id, handle) { fsync(id, $0) }
+            case .limits:
+                // Path-less: the own mailbox's column holds its rule.
+                if case .refused(let why) = MailboxPolicy.decision(.limits, in: .own) {
+                    return refuse(id, .limits, "", why, .own)
+                }
+                let most = UInt64(MailboxLimits.maxReadLength)
+                return .extendedReply(
+                    id: id,
+                    data: SFTPLimits(
+                        maxPacketLength: UInt64(SFTP.maxPacketLength), maxReadLength: most,
+                        maxWriteLength: most, maxOpenHandles: UInt64(MailboxLimits.maxOpenHandles)
+                    ).encoded())
+            case .mailboxWait: return status(id, .badMessage, "\(name): handled by the session loop")
+            case .other(let name): return status(id, .opUnsupported, "extension \(name) is not supported")
+            }
+        case .rename(let id, let from, _): return unserved(.rename, id, from)
+        case .setstat(let id, let path, _): return unserved(.setstat, id, path)
+        case .mkdir(let id, let path, _): return unserved(.mkdir, id, path)
+        case .rmdir(let id, let path): return unserved(.rmdir, id, path)
+        case .readlink(let id, let path): return unserved(.readlink, id, path)
+        case .symlink(let id, let path, _): return unserved(.symlink, id, path)
+        case .fsetstat(let id, let handle, _):
+            return onHandle(.fsetstat, id, handle) { _ in status(id, .opUnsupported, "fsetstat is not served here") }
         case .unknown(let type, let id):
             return status(id ?? 0, .opUnsupported, "packet type \(type) is not supported")
         case .version, .status, .handle, .data, .name, .attrs, .extendedReply:
@@ -54,77 +76,153 @@ extension MailboxServer {
         }
     }
 
-    // MARK: Listing and reading: own mailbox only
+    /// Where `path` lies for this session.
+    func scope(of path: MailboxPath) -> MailboxScope {
+        if path.org == org { return .own }
+        return created.contains(path) ? .upload : .other
+    }
 
-    func opendir(_ id: UInt32, _ text: String) -> SFTPMessage {
-        guard let path = MailboxPath(text), path.name == nil else { return refuse(id, "only a mailbox folder can be listed") }
-        guard path.org == org else { return refuse(id, "\(org) may list only its own mailbox, not \(path.org)'s") }
-        guard let names = FileOperations.listFolder(folder(org)) else { return errnoStatus(id, "listing \(path)") }
+    /// Runs `body` if the policy allows `request` on `text` (a mailbox path) in its scope.
+    func permitted(
+        _ request: MailboxRequest, _ id: UInt32, _ text: String,
+        _ body: (MailboxPath, MailboxScope) -> SFTPMessage
+    ) -> SFTPMessage {
+        // A path that names nothing a client may touch exists for no one: the same answer
+        // whatever is on disk.
+        guard let path = MailboxPath(text) else {
+            return refuse(id, request, text, "no such path on a mailbox server", .own)
+        }
+        let scope = scope(of: path)
+        guard case .refused(let why) = MailboxPolicy.decision(request, in: scope) else { return body(path, scope) }
+        return refuse(id, request, text, why, scope)
+    }
+
+    /// A request no handler serves (the table refuses it everywhere): whatever the table says,
+    /// nothing is done.
+    func unserved(_ request: MailboxRequest, _ id: UInt32, _ text: String) -> SFTPMessage {
+        permitted(request, id, text) { _, _ in status(id, .opUnsupported, "\(request.rawValue) is not served here") }
+    }
+
+    /// A refusal: a line in the refusal log with the real reason, and a PERMISSION_DENIED
+    /// status that, in another organisation's mailbox, is always the same.
+    func refuse(
+        _ id: UInt32, _ request: MailboxRequest, _ path: String, _ why: String, _ scope: MailboxScope
+    ) -> SFTPMessage {
+        let answer = scope == .other ? MailboxPolicy.otherMailboxRefusal : why
+        log.refused(request.rawValue, path, reason: why, answered: answer)
+        return .status(id: id, code: SFTP.StatusCode.permissionDenied.rawValue, message: answer, language: "")
+    }
+
+    /// A refusal by a quota, said in full to the client too: it is about the client's own
+    /// share, or says only that the whole mailbox is full.
+    func overQuota(_ id: UInt32, _ request: MailboxRequest, _ path: String, _ why: String) -> SFTPMessage {
+        log.refused(request.rawValue, path, reason: why, answered: why)
+        return .status(id: id, code: SFTP.StatusCode.failure.rawValue, message: why, language: "")
+    }
+
+    /// A status; a failure is logged.
+    func status(_ id: UInt32, _ code: SFTP.StatusCode, _ message: String = "") -> SFTPMessage {
+        if code != .ok && code != .eof { log.note("\(code): \(message)") }
+        return .status(id: id, code: code.rawValue, message: message, language: "")
+    }
+
+    /// A system call failed: what `doing` met, as a status; in another organisation's mailbox,
+    /// an error that tells whether a name exists is answered as any other refusal there.
+    func errnoStatus(
+        _ id: UInt32, _ request: MailboxRequest, _ doing: String, path: String = "",
+        scope: MailboxScope = .own, error: Int32 = errno
+    ) -> SFTPMessage {
+        let said = "\(doing): \(String(cString: strerror(error)))"
+        if scope == .other, [EEXIST, ENOENT, ENOTDIR, EISDIR, ELOOP, EACCES, EPERM].contains(error) {
+            return refuse(id, request, path, said, .other)
+        }
+        let code: SFTP.StatusCode =
+            switch error {
+            case ENOENT: .noSuchFile
+            case EACCES, EPERM: .permissionDenied
+            default: .failure
+            }
+        return status(id, code, said)
+    }
+
+    // MARK: Listing and reading (own mailbox only, by the policy)
+
+    func opendir(_ id: UInt32, _ path: MailboxPath) -> SFTPMessage {
+        guard path.name == nil else {
+            return refuse(id, .opendir, path.description, "only a mailbox folder can be listed", .own)
+        }
+        guard handles.count < MailboxLimits.maxOpenHandles else { return tooManyHandles(id) }
+        guard let names = FileOperations.listFolder(folder(org)) else {
+            return errnoStatus(id, .opendir, "listing \(path)")
+        }
         // Transfers in progress (dot-names) are never shown.
         let listed = names.filter { !$0.hasPrefix(".") }.sorted()
         lastListing = Set(listed)
-        return newHandle(id, .directory(names: listed, offset: 0))
+        return newHandle(.directory(names: listed, offset: 0), id)
     }
 
-    func readdir(_ id: UInt32, _ handle: [UInt8]) -> SFTPMessage {
-        guard let key = handleKey(handle), case .directory(let names, let offset)? = handles[key] else {
+    func readdir(_ id: UInt32, _ key: UInt32) -> SFTPMessage {
+        guard case .directory(let names, let offset)? = handles[key] else {
             return status(id, .failure, "not an open folder handle")
         }
         guard offset < names.count else { return status(id, .eof) }
-        // At most 100 names a reply, as OpenSSH's sftp-server does.
-        let page = names[offset..<min(offset + 100, names.count)]
+        let page = names[offset..<min(offset + MailboxLimits.readdirPage, names.count)]
         handles[key] = .directory(names: names, offset: offset + page.count)
-        return .name(id: id, entries: page.map { name in
-            var info = Glibc.stat()
-            let attributes = lstat("\(folder(org))/\(name)", &info) == 0 ? Self.attributes(info) : SFTPAttributes()
-            return SFTPName(filename: name, longname: name, attributes: attributes)
-        })
+        return .name(
+            id: id,
+            entries: page.map { name in
+                var info = Glibc.stat()
+                let attributes = lstat("\(folder(org))/\(name)", &info) == 0 ? Self.attributes(info) : SFTPAttributes()
+                return SFTPName(filename: name, longname: name, attributes: attributes)
+            })
     }
 
-    func stat(_ id: UInt32, _ text: String) -> SFTPMessage {
-        guard let path = MailboxPath(text) else { return status(id, .noSuchFile, "no such path \(text.debugDescription)") }
-        guard path.org == org || created.contains(path) else {
-            return refuse(id, "\(org) may not look into \(path.org)'s mailbox")
-        }
+    func stat(_ id: UInt32, _ path: MailboxPath, _ scope: MailboxScope) -> SFTPMessage {
         var info = Glibc.stat()
-        guard lstat(path.name == nil ? folder(path.org) : filePath(path), &info) == 0 else { return errnoStatus(id, "stat \(path)") }
+        guard lstat(path.name == nil ? folder(path.org) : filePath(path), &info) == 0 else {
+            return errnoStatus(id, .stat, "stat \(path)", path: path.description, scope: scope)
+        }
         return .attrs(id: id, attributes: Self.attributes(info))
     }
 
-    func open(_ id: UInt32, _ text: String, _ flags: SFTP.OpenFlags) -> SFTPMessage {
-        guard let path = MailboxPath(text), path.name != nil else { return refuse(id, "\(text.debugDescription) is not a file in a mailbox") }
-        if flags == .read {
-            guard path.org == org else { return refuse(id, "\(org) may not read \(path.org)'s mail") }
-            let fd = Glibc.open(filePath(path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { return errnoStatus(id, "open \(path)") }
-            return newHandle(id, .file(fd: fd, path: path, writeLimit: nil))
+    func openRead(_ id: UInt32, _ path: MailboxPath) -> SFTPMessage {
+        guard path.name != nil else {
+            return refuse(id, .openRead, path.description, "a mailbox folder is opened with OPENDIR", .own)
         }
-        // Writing: only a new temporary file, in a registered organisation's mailbox.
-        // The file is always created with O_EXCL below, so TRUNC (which OpenSSH's own client sends)
-        // can never overwrite anything; reading and appending are refused.
-        guard flags.contains(.write), flags.contains(.create), !flags.contains(.append), !flags.contains(.read) else {
-            return refuse(id, "files may only be created new, never opened for overwriting, appending or reading back")
+        guard handles.count < MailboxLimits.maxOpenHandles else { return tooManyHandles(id) }
+        // Never blocks on a FIFO put in the mailbox, and is refused below unless a regular file.
+        let fd = Glibc.open(filePath(path), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return errnoStatus(id, .openRead, "open \(path)") }
+        var info = Glibc.stat()
+        guard Glibc.fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            Glibc.close(fd)
+            return status(id, .failure, "\(path) is not a regular file")
         }
-        guard path.isTemporary else { return refuse(id, "upload under a temporary dot-name, then publish with posix-rename@openssh.com") }
-        guard isRegistered(path.org) else { return refuse(id, "\(path.org) is not registered on this mailbox server") }
-        guard let room = quotaRoom(path.org) else { return status(id, .failure, "\(path.org)'s mailbox is over its quota") }
-        let fd = Glibc.open(filePath(path), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { return errnoStatus(id, "create \(path)") }
-        created.insert(path)
-        log("\(org) creates \(path)")
-        return newHandle(id, .file(fd: fd, path: path, writeLimit: room))
+        return newHandle(.reading(fd: fd, path: path), id)
     }
 
-    /// The bytes a new upload to `mailbox` may write, or nil when the mailbox is at its file or
-    /// byte quota. Unfinished uploads count too.
-    func quotaRoom(_ mailbox: ODSCode) -> UInt64? {
-        let names = FileOperations.listFolder(folder(mailbox)) ?? []
-        guard names.count < quotaFiles else { return nil }
-        var total: UInt64 = 0
-        for name in names {
-            var info = Glibc.stat()
-            if lstat("\(folder(mailbox))/\(name)", &info) == 0 { total += UInt64(info.st_size) }
+    func remove(_ id: UInt32, _ path: MailboxPath, _ scope: MailboxScope) -> SFTPMessage {
+        guard path.name != nil else {
+            return refuse(id, .remove, path.description, "a mailbox folder is never removed", scope)
         }
-        return total < quotaBytes ? quotaBytes - total : nil
+        // An open upload stays where the quotas count it: otherwise its handle could go on
+        // writing into a file no count on disk sees.
+        guard !isOpenUpload(path) else {
+            return refuse(id, .remove, path.description, "its handle is still open", scope)
+        }
+        guard unlink(filePath(path)) == 0 else {
+            return errnoStatus(id, .remove, "remove \(path)", path: path.description, scope: scope)
+        }
+        // No folder sync: a removed bundle that comes back after a crash is collected again and
+        // answered as a duplicate, by its bundle id.
+        created.remove(path)
+        return status(id, .ok)
+    }
+
+    static func attributes(_ info: Glibc.stat) -> SFTPAttributes {
+        var a = SFTPAttributes(size: UInt64(info.st_size), permissions: UInt32(info.st_mode))
+        a.accessTime = UInt32(truncatingIfNeeded: info.st_atim.tv_sec)
+        a.modificationTime = UInt32(truncatingIfNeeded: info.st_mtim.tv_sec)
+        return a
     }
 }

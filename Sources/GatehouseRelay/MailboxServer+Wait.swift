@@ -1,40 +1,42 @@
-import Glibc
 import GatehouseFormat
 import GatehouseKit
 import GatehouseSFTP
+import Glibc
 
 extension MailboxServer {
-    /// Longest wait a client may ask for; it asks again after.
-    static let maxWaitMilliseconds: UInt32 = 60_000
-
     /// `mailbox-wait@gatehouse`: answers OK as soon as the own mailbox holds a name that this
     /// session's last listing did not return, EOF when `timeout` passes or when the client sends
     /// another request (which is then served). Waits on inotify, so new mail is seen at once.
-    func waitForMail(_ id: UInt32, _ text: String, _ timeout: UInt32, input: Int32) -> SFTPMessage {
-        guard let path = MailboxPath(text), path.name == nil else { return refuse(id, "only a mailbox folder can be waited on") }
-        guard path.org == org else { return refuse(id, "\(org) may wait only on its own mailbox, not \(path.org)'s") }
+    func waitForMail(_ id: UInt32, _ path: MailboxPath, _ timeout: UInt32, input: Int32) -> SFTPMessage {
         let watch = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard watch >= 0 else { return errnoStatus(id, "watching \(path)") }
+        guard watch >= 0 else { return errnoStatus(id, .mailboxWait, "watching \(path)") }
         defer { Glibc.close(watch) }
         // Watch before looking, so nothing arriving in between is missed.
         guard inotify_add_watch(watch, folder(org), UInt32(IN_MOVED_TO | IN_CREATE | IN_ONLYDIR)) >= 0 else {
-            return errnoStatus(id, "watching \(path)")
+            return errnoStatus(id, .mailboxWait, "watching \(path)")
         }
         var clock = timespec()
         clock_gettime(CLOCK_MONOTONIC, &clock)
-        let deadline = Int64(clock.tv_sec) * 1000 + Int64(clock.tv_nsec) / 1_000_000 + Int64(min(timeout, Self.maxWaitMilliseconds))
+        let deadline =
+            Int64(clock.tv_sec) * 1000 + Int64(clock.tv_nsec) / 1_000_000
+            + Int64(min(timeout, MailboxLimits.maxWaitMilliseconds))
         var drain = [UInt8](repeating: 0, count: 4096)
         while true {
             if hasNewMail() { return status(id, .ok) }
             clock_gettime(CLOCK_MONOTONIC, &clock)
             let left = deadline - (Int64(clock.tv_sec) * 1000 + Int64(clock.tv_nsec) / 1_000_000)
             guard left > 0 else { return status(id, .eof) }
-            var fds = [pollfd(fd: watch, events: Int16(POLLIN), revents: 0), pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: watch, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: input, events: Int16(POLLIN), revents: 0),
+            ]
             let ready = poll(&fds, 2, Int32(left))
-            if ready < 0 && errno != EINTR { return errnoStatus(id, "waiting on \(path)") }
+            if ready < 0 && errno != EINTR { return errnoStatus(id, .mailboxWait, "waiting on \(path)") }
             // The client has something else to say (or has gone): stop waiting.
             if fds[1].revents != 0 { return status(id, .eof) }
-            if fds[0].revents != 0 { while drain.withUnsafeMutableBytes({ Glibc.read(watch, $0.baseAddress, $0.count) }) > 0 {} }
+            if fds[0].revents != 0 {
+                while drain.withUnsafeMutableBytes({ Glibc.read(watch, $0.baseAddress, $0.count) }) > 0 {}
+            }
         }
     }
 

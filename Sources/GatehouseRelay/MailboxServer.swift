@@ -1,66 +1,77 @@
-import Glibc
 import GatehouseFormat
 import GatehouseKit
-public import GatehouseSFTP
+import GatehouseSFTP
+import Glibc
 
 /// An SFTP v3 server that confines one organisation to the mailbox rules, run by stock OpenSSH
-/// `sshd` as the forced command of that organisation's key:
+/// `sshd` as the forced command of that organisation's key. The rules are one table,
+/// ``MailboxPolicy``:
 ///
 /// - in its own mailbox it may list, read (STAT, OPEN for reading) and remove;
 /// - in a registered organisation's mailbox (its folder exists) it may create new files under a
-///   temporary dot-name only (never overwriting), write them, fsync them, and publish them with
-///   `posix-rename@openssh.com` to a final name that does not exist yet; it may STAT and REMOVE
-///   what it created in this session;
-/// - nothing else: no other paths, no links, no folders, no overwrites, no reading others' mail.
+///   temporary dot-name only (never overwriting), write them, fsync them, and publish them once
+///   closed with `posix-rename@openssh.com` to a new final name it may use (a receipt or key
+///   manifest only under its own ODS code); it may STAT and REMOVE its own unfinished uploads;
+///   it never learns anything about a published file there;
+/// - nothing else: no other paths, no links, no folders, no overwrites, no reading others' mail;
+/// - within quotas per sender and per mailbox (``MailboxQuotas``).
 ///
-/// Every refusal is an SFTP status, and is logged to standard error.
+/// Every refusal is an SFTP status and a line in the refusal log (``RefusalLog``).
 public final class MailboxServer {
     /// The organisation this session belongs to.
     public let org: ODSCode
     /// The mailbox server's folder.
     public let root: String
-    /// Most bytes one mailbox may hold.
-    public let quotaBytes: UInt64
-    /// Most files one mailbox may hold.
-    public let quotaFiles: Int
+    /// The quotas of every mailbox.
+    public let quotas: MailboxQuotas
+    let log: RefusalLog
 
     var handles: [UInt32: OpenHandle] = [:]
     var nextHandle: UInt32 = 1
-    /// Files this session created, by their current path: it may STAT, REMOVE and rename them.
+    /// This session's unfinished uploads (temporary names it created and has neither published
+    /// nor removed): the only files it may STAT and REMOVE in another organisation's mailbox.
     var created: Set<MailboxPath> = []
+    /// What this session may still write into each mailbox (see ``UploadBudget``).
+    var budgets: [ODSCode: UploadBudget] = [:]
     /// The names the last listing of the own mailbox returned (see `mailbox-wait@gatehouse`).
     var lastListing: Set<String> = []
-    let log: (String) -> Void
 
     enum OpenHandle {
-        /// `writeLimit`: nil for reading; for an upload, the end offset its writes may reach
-        /// (what the mailbox's byte quota had left when it was created).
-        case file(fd: Int32, path: MailboxPath, writeLimit: UInt64?)
+        case reading(fd: Int32, path: MailboxPath)
+        /// `written`: the upload's high-water mark, the end of its furthest write so far.
+        case upload(fd: Int32, path: MailboxPath, written: UInt64)
         case directory(names: [String], offset: Int)
     }
 
     /// A server for `org` over the mailbox server folder `root`.
-    public init(org: ODSCode, root: String, quotaBytes: UInt64 = 10 << 30, quotaFiles: Int = 100_000,
-                log: @escaping (String) -> Void = { FileHandleLog.write($0) }) {
+    public init(org: ODSCode, root: String, quotas: MailboxQuotas = MailboxQuotas(), log: RefusalLog? = nil) {
         self.org = org
         self.root = root
-        self.quotaBytes = quotaBytes
-        self.quotaFiles = quotaFiles
-        self.log = log
+        self.quotas = quotas
+        self.log = log ?? RefusalLog(file: nil, org: org)
     }
 
     deinit {
-        for case .file(let fd, _, _) in handles.values { Glibc.close(fd) }
+        for handle in handles.values {
+            switch handle {
+            case .reading(let fd, _), .upload(let fd, _, _): Glibc.close(fd)
+            case .directory: break
+            }
+        }
     }
 
     /// Serves requests from `input` to `output` (file descriptors) until the client goes away.
     public func serve(input: Int32 = 0, output: Int32 = 1) {
         var parser = SFTPPacketParser()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: SFTP.maxPacketLength, alignment: 16)
         defer { buffer.deallocate() }
         // However the session ends (the client left, the channel broke, a malformed packet),
-        // unfinished uploads are removed.
-        defer { abandonTransfers() }
+        // unfinished uploads are removed and suppressed refusals counted.
+        defer {
+            abandonTransfers()
+            log.finish()
+        }
+        var initialised = false
         while true {
             let n = Glibc.read(input, buffer.baseAddress, buffer.count)
             if n < 0 && errno == EINTR { continue }
@@ -68,69 +79,61 @@ public final class MailboxServer {
             parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             do {
                 while let request = try parser.next() {
-                    let reply: SFTPMessage
-                    if case .extended(let id, SFTP.Extension.mailboxWait, let data) = request {
-                        // Waiting also watches `input`, so it needs the descriptor.
-                        switch try? SFTPExtendedRequest.decode(name: SFTP.Extension.mailboxWait, data: data) {
-                        // A request already read behind this one: no waiting, it is served next.
-                        case .mailboxWait(let path, let timeout)?:
-                            reply = parser.buffered > 0 ? status(id, .eof) : waitForMail(id, path, timeout, input: input)
-                        default: reply = status(id, .badMessage, "\(SFTP.Extension.mailboxWait): malformed request")
-                        }
-                    } else {
-                        reply = handle(request)
+                    // As OpenSSH's sftp-server: INIT first and once, or the session ends.
+                    if case .initialise = request {
+                        guard !initialised else { return log.note("sent SSH_FXP_INIT a second time: session ended") }
+                        initialised = true
+                    } else if !initialised {
+                        return log.note("sent \(Self.packetName(request)) before SSH_FXP_INIT: session ended")
                     }
-                    guard ChildProcess.writeAll(output, reply.encoded()) else { return }
+                    guard ChildProcess.writeAll(output, reply(to: request, parser: parser, input: input).encoded())
+                    else { return }
                 }
             } catch {
                 // A malformed stream cannot be resynchronised: end the session.
-                log("refused a malformed packet from \(org): \(error)")
-                return
+                return log.note("sent a malformed packet: \(error); session ended")
             }
+        }
+    }
+
+    /// The reply to one request; `mailbox-wait@gatehouse` also watches `input`.
+    func reply(to request: SFTPMessage, parser: SFTPPacketParser, input: Int32) -> SFTPMessage {
+        guard case .extended(let id, SFTP.Extension.mailboxWait, let data) = request else { return handle(request) }
+        guard
+            case .mailboxWait(let text, let timeout)? = try? SFTPExtendedRequest.decode(
+                name: SFTP.Extension.mailboxWait, data: data)
+        else {
+            return status(id, .badMessage, "\(SFTP.Extension.mailboxWait): malformed request")
+        }
+        return permitted(.mailboxWait, id, text) { path, _ in
+            guard path.name == nil else {
+                return refuse(id, .mailboxWait, text, "only a mailbox folder can be waited on", .own)
+            }
+            // A request already read behind this one: no waiting, it is served next.
+            return parser.buffered > 0 ? status(id, .eof) : waitForMail(id, path, timeout, input: input)
         }
     }
 
     /// The client has gone: files it created but never published are removed, so an upload cut
     /// off mid-way leaves nothing behind (final names are only ever made by a complete rename).
     func abandonTransfers() {
-        for path in created where path.isTemporary {
-            if unlink(filePath(path)) == 0 { log("\(org) went away: removed its unfinished \(path)") }
+        for path in created where unlink(filePath(path)) == 0 {
+            log.note("went away: removed its unfinished upload \(path)")
         }
         created.removeAll()
     }
 
-
     func folder(_ org: ODSCode) -> String { "\(root)/\(org.value)" }
     func filePath(_ path: MailboxPath) -> String { "\(folder(path.org))/\(path.name ?? "")" }
-
-    func status(_ id: UInt32, _ code: SFTP.StatusCode, _ message: String = "") -> SFTPMessage {
-        if code != .ok && code != .eof { log("\(org): \(message.isEmpty ? "\(code)" : message)") }
-        return .status(id: id, code: code.rawValue, message: message, language: "")
-    }
-
-    func refuse(_ id: UInt32, _ why: String) -> SFTPMessage { status(id, .permissionDenied, why) }
-
-    func errnoStatus(_ id: UInt32, _ doing: String) -> SFTPMessage {
-        let code: SFTP.StatusCode = switch errno {
-        case ENOENT: .noSuchFile
-        case EACCES, EPERM: .permissionDenied
-        default: .failure
-        }
-        return status(id, code, "\(doing): \(String(cString: strerror(errno)))")
-    }
 
     /// True when `org` is registered on this server (its mailbox folder exists).
     func isRegistered(_ org: ODSCode) -> Bool {
         var info = Glibc.stat()
         return lstat(folder(org), &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
     }
-}
 
-/// Writes log lines to standard error (sshd passes them to its logs or the client).
-public enum FileHandleLog {
-    /// One line.
-    public static func write(_ line: String) {
-        let text = "gatehouse sftp-server: \(line)\n"
-        _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
+    /// The packet's name for the log, e.g. SSH_FXP_OPEN.
+    static func packetName(_ message: SFTPMessage) -> String {
+        "SSH_FXP_" + String(describing: message).prefix { $0 != "(" }.uppercased()
     }
 }

@@ -75,7 +75,8 @@ public struct SFTPClient: Sendable {
         var info = Glibc.stat()
         guard fstat(fd, &info) == 0 else { throw SFTPClientError.local("cannot stat \(local): \(String(cString: strerror(errno)))") }
         let length = UInt64(info.st_size)
-        let temporary = "\(directory)/.\(name).\(UInt64.random(in: 0...UInt64.max)).part"
+        // A fixed-length name whatever the final one (mailbox names are short today; this keeps it so).
+        let temporary = DurableFile.temporaryName(beside: "\(directory)/\(name)")
         let final = "\(directory)/\(name)"
         let file = try handle(await connection.request {
             .open(id: $0, path: temporary, flags: [.write, .create, .exclusive], attributes: SFTPAttributes(permissions: 0o640))

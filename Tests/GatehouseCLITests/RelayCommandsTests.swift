@@ -56,7 +56,8 @@ struct RelayCommandsTests {
     }
 
     @Test func addRegistersAConfirmedCardWithAForcedCommand() throws {
-        #expect(try gatehouse("relay", "init", "--home", relay, "--listen", "127.0.0.1:2222", "--quota-files", "50").status == 0)
+        #expect(try gatehouse("relay", "init", "--home", relay, "--listen", "127.0.0.1:2222", "--quota-files", "50",
+                              "--sender-quota-files", "20").status == 0)
         let address = try gatehouse("relay", "address", "--home", relay).stdout.trimmingCharacters(in: .newlines)
         let practice = try organisation("A81001", mailbox: address)
         // Not confirmed: nothing registered.
@@ -71,7 +72,9 @@ struct RelayCommandsTests {
         let keys = try String(contentsOfFile: relay + "/authorized_keys", encoding: .utf8)
         let card = try String(contentsOfFile: practice.card, encoding: .utf8)
         let sshKey = card.components(separatedBy: "\nssh-key: ")[1].components(separatedBy: "\n")[0]
-        #expect(keys.contains("sftp-server --org A81001 --root '\(relay)/mailboxes' --quota-bytes 10737418240 --quota-files 50\",restrict \(sshKey) gatehouse:A81001"), "\(keys)")
+        #expect(keys.contains("sftp-server --org A81001 --root '\(relay)/mailboxes' --log '\(relay)/log/sftp-server.log' "
+                              + "--quota-bytes 10737418240 --quota-files 50 --sender-quota-bytes 2147483648 --sender-quota-files 20"
+                              + "\",restrict \(sshKey) gatehouse:A81001"), "\(keys)")
         // The same card again changes nothing.
         let same = try gatehouse("relay", "add", "--home", relay, practice.card, "--yes")
         #expect(same.status == 0 && same.stdout.contains("already registered"), "\(same.stdout)")

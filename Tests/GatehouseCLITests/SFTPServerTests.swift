@@ -21,10 +21,11 @@ struct SFTPServerTests {
 
     /// Runs `sftp -b` with `commands` as A81001, over pipes or through sshd; returns (status,
     /// combined output).
-    func sftp(_ commands: [String], viaSSH: Bool = false, serverOptions: String = "") throws -> (Int32, String) {
+    func sftp(_ commands: [String], viaSSH: Bool = false, org: String = "A81001",
+              serverOptions: String = "") throws -> (Int32, String) {
         let batch = folder.appending("batch-\(UUID().uuidString)")
         try commands.joined(separator: "\n").write(toFile: batch, atomically: true, encoding: .utf8)
-        let server = "\(try GatehouseProcess.binaryPath()) sftp-server --org A81001 --root \(root)\(serverOptions)"
+        let server = "\(try GatehouseProcess.binaryPath()) sftp-server --org \(org) --root \(root)\(serverOptions)"
         var sshd: SSHServer?
         var arguments = ["-b", batch, "-D", server]
         if viaSSH {
@@ -99,5 +100,24 @@ struct SFTPServerTests {
         // A byte quota the mailbox already reaches refuses the next upload too.
         let (bytes, _) = try sftp(["put out.ghb /YOI123/.c.part"], serverOptions: " --quota-bytes 10")
         #expect(bytes != 0)
+    }
+
+    @Test func oneSendersJunkStopsAtItsShareAndOthersStillDeliverThroughSSHD() throws {
+        try FileManager.default.createDirectory(atPath: "\(root)/B82002", withIntermediateDirectories: true)
+        let log = folder.appending("refusals.log")
+        let options = " --sender-quota-files 2 --log \(log)"
+        let (filled, output) = try sftp([
+            "put out.ghb /YOI123/.j1.part", "rename /YOI123/.j1.part /YOI123/j1.ghb",
+            "put out.ghb /YOI123/.j2.part", "rename /YOI123/.j2.part /YOI123/j2.ghb", "-put out.ghb /YOI123/.j3.part",
+        ], viaSSH: true, org: "B82002", serverOptions: options)
+        #expect(filled == 0, "\(output)")
+        let held = try FileManager.default.contentsOfDirectory(atPath: "\(root)/YOI123").sorted()
+        #expect(held == ["j1.ghb", "j2.ghb", "secret.ghb"])
+        let (delivered, said) = try sftp(["put out.ghb /YOI123/.d.part", "rename /YOI123/.d.part /YOI123/d.ghb"],
+                                         viaSSH: true, serverOptions: options)
+        #expect(delivered == 0, "A81001 was locked out of YOI123's mailbox by B82002's junk: \(said)")
+        let refusal = "B82002: refused open (create) \"/YOI123/.j3.part\": B82002's share of YOI123's mailbox is used up"
+        #expect(contents(log)?.contains(refusal) == true,
+                "\(contents(log) ?? "no log")")
     }
 }

@@ -365,7 +365,7 @@ _gatehouse_relay_init() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
     repeating_options=()
-    non_repeating_options=(--home --listen --public-address --quota-bytes --quota-files)
+    non_repeating_options=(--home --listen --public-address --quota-bytes --quota-files --sender-quota-bytes --sender-quota-files)
     __gatehouse_offer_flags_options 0
 
     # Offer option value completions
@@ -383,6 +383,12 @@ _gatehouse_relay_init() {
         return
         ;;
     '--quota-files')
+        return
+        ;;
+    '--sender-quota-bytes')
+        return
+        ;;
+    '--sender-quota-files')
         return
         ;;
     esac
@@ -893,7 +899,7 @@ _gatehouse_sftp-server() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
     repeating_options=()
-    non_repeating_options=(--org --root --quota-bytes --quota-files)
+    non_repeating_options=(--org --root --log --quota-bytes --quota-files --sender-quota-bytes --sender-quota-files)
     __gatehouse_offer_flags_options 0
 
     # Offer option value completions
@@ -904,10 +910,19 @@ _gatehouse_sftp-server() {
     '--root')
         return
         ;;
+    '--log')
+        return
+        ;;
     '--quota-bytes')
         return
         ;;
     '--quota-files')
+        return
+        ;;
+    '--sender-quota-bytes')
+        return
+        ;;
+    '--sender-quota-files')
         return
         ;;
     esac
