@@ -59,6 +59,7 @@ struct AuditCommand: ParsableCommand {
                   gatehouse audit show
                   gatehouse audit show --bundle 5572b3af1cbbd3bf4653f53c88e9d2a5
                   gatehouse audit show --since 2026-11-25T00:00:00Z --json
+                  gatehouse audit show --since 1h
                 """)
 
         @OptionGroup var homeOptions: HomeOptions
@@ -66,22 +67,18 @@ struct AuditCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Only entries about this bundle id.", valueName: "id"))
         var bundle: String?
 
-        @Option(help: ArgumentHelp("Only entries at or after this time (RFC 3339, e.g. 2026-11-25T09:00:00Z).", valueName: "time"))
-        var since: String?
+        @Option(help: ArgumentHelp("Only entries at or after this time: \(PointInTime.expected).", valueName: "time"),
+                transform: TimeArgument.parse)
+        var since: UInt64?
 
         @Flag(help: "Print the entries as JSON lines, as stored.")
         var json = false
 
-        func validate() throws {
-            if let since, RFC3339.parse(since) == nil { throw ValidationError("--since \(since.debugDescription) is not an RFC 3339 UTC time like 2026-11-25T09:00:00Z") }
-        }
-
         func run() throws {
             let home = try homeOptions.initialised()
-            let threshold = since.flatMap { RFC3339.parse($0) }
             let entries = try AuditLog(home: home).entries().filter { entry in
                 (bundle == nil || entry.bundle == bundle?.lowercased())
-                    && (threshold == nil || (RFC3339.parse(String(entry.time.prefix(19)) + "Z") ?? 0) >= threshold!)
+                    && (since == nil || (RFC3339.parse(String(entry.time.prefix(19)) + "Z") ?? 0) >= since!)
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -60,7 +60,13 @@ struct ConfigCommand: ParsableCommand {
                 limits.clock_tolerance     \(d(config.limits.clockTolerance))
                 limits.unknown_sender_hold \(d(config.limits.unknownSenderHold))
                 limits.quarantine_per_sender \(config.limits.quarantinePerSender)
+                workflows.names            \(config.workflows.names.map(\.value).joined(separator: " "))
+                workflows.default          \(config.workflows.defaultWorkflow)
                 """)
+            for (workflow, _) in config.workflows.folders.sorted(by: { $0.key < $1.key }) {
+                print("workflows.\(workflow).folder ".padding(toLength: 27, withPad: " ", startingAt: 0)
+                      + (config.workflows.publishFolder(for: workflow, home: home) ?? ""))
+            }
             for (org, address) in config.partnerMailboxes.sorted(by: { $0.key < $1.key }) {
                 print("partners.\(org).mailbox".padding(toLength: 27, withPad: " ", startingAt: 0) + address.description)
             }

@@ -223,6 +223,7 @@ struct KeysCommand: ParsableCommand {
 
                 Examples:
                   gatehouse keys revoke 4f1c2a9b0d3e5f67 --reason compromised --at 2027-02-20T00:00:00Z
+                  gatehouse keys revoke 4f1c2a9b0d3e5f67 --reason compromised --at 3h
                   gatehouse keys revoke 4f1c2a9b0d3e5f67 --reason superseded --root-key /media/usb/root.key
                 """)
 
@@ -235,23 +236,23 @@ struct KeysCommand: ParsableCommand {
         @Option(help: ArgumentHelp("compromised or superseded.", valueName: "reason"))
         var reason: String
 
-        @Option(help: ArgumentHelp("Revoke as of this earlier time (RFC 3339, e.g. 2026-11-25T09:30:00Z).", valueName: "time"))
-        var at: String?
+        @Option(help: ArgumentHelp("Revoke as of this earlier time: \(PointInTime.expected).", valueName: "time"),
+                transform: TimeArgument.parse)
+        var at: UInt64?
 
         func validate() throws {
             guard RevocationReason(rawValue: reason) != nil else { throw ValidationError("--reason must be compromised or superseded") }
             guard (try? KeyID(hex: keyID.lowercased())) != nil else { throw ValidationError("\(keyID.debugDescription) is not a key id (16 hex digits)") }
-            if let at, RFC3339.parse(at) == nil { throw ValidationError("--at: expected a time like 2026-11-25T09:30:00Z") }
         }
 
         func run() throws {
             let home = try homeOptions.initialised()
             let id = try KeyID(hex: keyID.lowercased())
-            let change = try KeyStore(home: home).revoke(id, reason: RevocationReason(rawValue: reason)!, at: at.flatMap { RFC3339.parse($0) },
+            let change = try KeyStore(home: home).revoke(id, reason: RevocationReason(rawValue: reason)!, at: at,
                                                          rootKey: root.file, passphrase: root.passphraseSource())
             let card = change.card
             CommandAudit.record(AuditEvent("key-revoked", org: card.org.value,
-                                           detail: "\(id) \(reason) at \(at ?? RFC3339.format(card.created) ?? "?"); manifest \(card.manifest.version); new keys \(change.created.map(\.hex).joined(separator: " "))"),
+                                           detail: "\(id) \(reason) at \(RFC3339.format(at ?? card.created) ?? "?"); manifest \(card.manifest.version); new keys \(change.created.map(\.hex).joined(separator: " "))"),
                                 home: home)
             for destroyed in change.destroyed {
                 let role = change.old.manifest.record(for: destroyed)?.key.role ?? "key"

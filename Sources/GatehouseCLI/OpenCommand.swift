@@ -35,9 +35,9 @@ struct OpenCommand: ParsableCommand {
         let m = opened.manifest
         print("Verified bundle \(m.bundleID) from \(m.sender), sent \(RFC3339.format(m.createdAt) ?? String(m.createdAt))")
         if !m.subject.isEmpty { print("subject: \(m.subject)") }
-        for file in m.files {
-            print("  \(file.sha256)  \(file.size)  \(file.name)\(file.nhsNumber.map { "  (NHS \($0))" } ?? "")")
-        }
+        print("workflow: \(m.context.workflow)")
+        if !m.context.nhsNumbers.isEmpty { print("NHS numbers: \(m.context.nhsNumbers.joined(separator: " "))") }
+        for file in m.files { print("  \(file.sha256)  \(file.size)  \(file.name)") }
         print("published in \(opened.destination)")
     }
 }

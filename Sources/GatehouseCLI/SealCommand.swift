@@ -12,12 +12,13 @@ struct SealCommand: ParsableCommand {
             unique. A symbolic link you name is followed, and what it leads to must be a regular \
             file: a FIFO, device or socket is refused at once, never waited on. The bundle is \
             also sealed to your own key (unless --no-self) so you can \
-            re-read what you sent. File names, the subject and NHS numbers travel only inside \
-            the encryption.
+            re-read what you sent. File names, the subject, the workflow and NHS numbers travel \
+            only inside the encryption.
 
             Examples:
               gatehouse seal --to YOI123 summary.xml medications.csv
               gatehouse seal --to YOI123,XHM01 --subject "Reception screening" -o out.ghb scan.pdf
+              gatehouse seal --to YOI123 --workflow reception-summary --nhs-number "999 000 0018" summary.xml
             """
     )
 
@@ -31,12 +32,7 @@ struct SealCommand: ParsableCommand {
         "Write the bundle to this new file (default: <bundle id>.ghb here; never overwrites).", valueName: "file"))
     var output: String?
 
-    @Option(name: .long, help: ArgumentHelp("A subject line for staff (inside the encryption).", valueName: "text"))
-    var subject = ""
-
-    @Option(name: .customLong("nhs-number"), help: ArgumentHelp(
-        "The patient's NHS number, recorded for every file (inside the encryption).", valueName: "number"))
-    var nhsNumber: String?
+    @OptionGroup var pack: PackContextOptions
 
     @Flag(name: .customLong("no-self"), help: "Do not also seal to your own key.")
     var noSelf = false
@@ -48,9 +44,6 @@ struct SealCommand: ParsableCommand {
         guard !files.isEmpty else { throw ValidationError("name at least one file to seal") }
         guard !to.isEmpty else { throw ValidationError("name at least one recipient with --to") }
         _ = try recipients()
-        if let nhsNumber, !NHSNumber.isValid(NHSNumber.normalise(nhsNumber)) {
-            throw ValidationError("\(nhsNumber) is not a valid NHS number (ten digits with a modulus-11 check digit)")
-        }
     }
 
     private func recipients() throws -> [ODSCode] {
@@ -58,11 +51,11 @@ struct SealCommand: ParsableCommand {
     }
 
     func run() throws {
-        let gateway = Gateway(home: try homeOptions.initialised())
+        let home = try homeOptions.initialised()
+        let gateway = Gateway(home: home)
         var request = SealRequest(paths: files, recipients: try recipients())
         request.includeSelf = !noSelf
-        request.subject = subject
-        request.nhsNumber = nhsNumber.map(NHSNumber.normalise)
+        request.context = try pack.context(config: try GatehouseConfig.load(home: home))
         request.output = output
         let result = try gateway.seal(request)
         let header = result.bundle.header

@@ -1,33 +1,44 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import GatehouseCrypto
 import GatehouseDaemon
 import GatehouseFormat
 import GatehouseKit
 
-/// `gatehouse send FILE… --to ODS [--wait [--timeout 10m]]`: puts files into the outbox the
-/// way producers should, for the running gateway to send.
+/// `gatehouse send FILE… --to ODS [--subject TEXT] [--nhs-number N]… [--workflow NAME] [--wait]`:
+/// drops the files into the outbox as one pack, the way a GP system should, for the running
+/// gateway to send in one bundle.
 struct SendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
-        abstract: "Put files into the outbox for a partner; with --wait, wait for its signed receipt.",
+        abstract: "Send files to a partner as one pack (one bundle, one receipt); with --wait, wait for its receipt.",
         discussion: """
-            Each file is copied into spool/outbox/<ODS>/ under a hidden temporary name, synced to \
-            disk and renamed in, so the running gateway (`gatehouse run`) never sees half a file. \
+            The files travel together as one pack: one bundle, one receipt, published at the \
+            other end as one folder. They are copied into a hidden folder in \
+            spool/outbox/<ODS>/, synced to disk, and the folder is renamed in whole, so the \
+            running gateway (`gatehouse run`) takes all of them or none; a pack is never split \
+            and never joined with other records. The subject, the NHS numbers and the workflow \
+            go into the pack's .gatehouse.toml and travel in the signed manifest, inside the \
+            encryption; the receiving gateway can publish each workflow in its own folder.
+
             Nothing is copied unless every file can be sent: the partner must be pinned \
             (`gatehouse partners add`), each file must be a regular file whose name may be \
             published (Unicode NFC, no control or invisible characters, no leading dot or .part \
-            ending: docs/FORMAT.md §3.7), and no file of the same name may already be waiting. Files waiting together travel in one bundle. Large \
-            files show a progress bar on standard error when it is a terminal.
+            ending: docs/FORMAT.md §3.7), names must differ (ignoring case), NHS numbers must \
+            pass the modulus-11 check, and the workflow must be one of gatehouse.toml's \
+            [workflows] names. Large files show a progress bar on standard error when it is a \
+            terminal.
 
-            With --wait, the command follows the gateway's journal until every file's bundle is \
+            With --wait, the command follows the gateway's journal until the pack's bundle is \
             acknowledged, and prints the receipt (as `gatehouse receipt show` does). It exits \
-            with status 15 when a bundle failed or expired, or when nothing came back within \
-            --timeout; the files stay in the gateway's care either way.
+            with status 15 when the bundle failed or expired, or when nothing came back within \
+            --timeout; the pack stays in the gateway's care either way.
 
             Examples:
               gatehouse send summary.xml --to YOI123
-              gatehouse send summary.xml medications.csv --to YOI123 --wait
+              gatehouse send summary.xml medications.csv scan.pdf --to YOI123 --subject "Reception: Ada Testperson" \\
+                  --nhs-number "999 000 0018" --workflow reception-summary --wait
               gatehouse send --home /var/lib/gatehouse export.pdf --to A81001 --wait --timeout 30m
             """
     )
@@ -38,17 +49,22 @@ struct SendCommand: ParsableCommand {
             transform: ODSCode.fromArgument)
     var to: ODSCode
 
+    @OptionGroup var pack: PackContextOptions
+
     @Flag(name: .long, help: "Wait until the partner's signed receipt has been verified, and print it.")
     var wait = false
 
     @Option(name: .long, help: ArgumentHelp("With --wait, give up after this long (e.g. 90s, 10m, 1h).", valueName: "duration"))
     var timeout: String?
 
-    @Argument(help: ArgumentHelp("The files to send.", valueName: "file"))
+    @Argument(help: ArgumentHelp("The files to send, together.", valueName: "file"))
     var files: [String]
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("name at least one file to send") }
+        guard files.count <= PayloadLayout.maxFiles else {
+            throw ValidationError("a pack holds at most \(PayloadLayout.maxFiles) files, not \(files.count)")
+        }
         if let timeout {
             guard wait else { throw ValidationError("--timeout applies only with --wait") }
             guard let duration = GatehouseConfig.parseDuration(timeout), duration > .zero else {
@@ -61,31 +77,32 @@ struct SendCommand: ParsableCommand {
         let home = try homeOptions.initialised()
         let own = try KeyStore(home: home).loadOwnCard()
         if to != own.org { _ = try PartnerStore(home: home).requireCard(for: to) }
+        let context: PackContext
+        do { context = try pack.context(config: try GatehouseConfig.load(home: home)) } catch let error as KitError {
+            throw CommandFailure(status: .invalidInput, message: error.message,
+                                 hint: "name one of gatehouse.toml's [workflows] names "
+                                    + "(`gatehouse config check` lists them)")
+        }
         let spool = SpoolLayout(home: home)
         let outbox = "\(spool.outbox)/\(to.value)"
-        let sendable = try files.map { try Self.check($0, outbox: outbox) }
-        var seen = Set<String>()
-        for file in sendable where !seen.insert(file.name).inserted {
-            throw CommandFailure(status: .invalidInput, message: "two of the files are named \(file.name.debugDescription); a bundle holds one file per name",
-                                 hint: "rename one of them, or send them one at a time")
+        let sendable = try files.map(Self.check)
+        do { try FileNameRule.checkDistinct(sendable.map(\.name)) } catch {
+            throw CommandFailure(status: .invalidInput, message: "cannot send these files together: \(error.detail)",
+                                 hint: "rename one of them, or send them in separate packs")
         }
-        // Claims made before this moment are other, earlier files of the same name.
-        let startedAt = Int64(Date().timeIntervalSince1970 * 1000) - 1000
         for folder in [spool.root, spool.outbox, outbox] { try FileOperations.makeDirectory(folder, mode: 0o700) }
-        for file in sendable {
-            try Self.copy(file)
-            print("queued \(file.name) for \(to.value) (\(file.size) bytes)")
-        }
-        guard wait else {
-            return print("The running gateway sends \(sendable.count == 1 ? "it" : "them") now; `gatehouse status` shows progress.")
-        }
+        let name = try Self.drop(sendable, context: context, into: outbox)
+        let count = sendable.count == 1 ? "1 file" : "\(sendable.count) files"
+        print("queued \(count) for \(to.value) as one pack, \(name) (\(sendable.reduce(0) { $0 + $1.size }) bytes)")
+        guard wait else { return print("The running gateway sends it now; `gatehouse status` shows progress.") }
         let limit = timeout.flatMap(GatehouseConfig.parseDuration) ?? .seconds(600)
-        try SendWaiter(home: home, spool: spool, partner: to, files: sendable, since: startedAt, timeout: limit).run()
+        try SendWaiter(home: home, spool: spool, partner: to, pack: "\(outbox)/\(name)", files: sendable,
+                       timeout: limit).run()
     }
 
-    /// A file that may be sent, and where it goes.
+    /// A file that may be sent.
     struct Sendable {
-        let path: String, name: String, target: String, size: UInt64
+        let path: String, name: String, size: UInt64
     }
 
     /// Opens a file named on the command line: a link is followed, and what it leads to must be
@@ -107,7 +124,7 @@ struct SendCommand: ParsableCommand {
 
     /// Checks one file named on the command line; every refusal says why. (The file is closed
     /// again: a thousand files named at once need not hold a thousand descriptors.)
-    static func check(_ path: String, outbox: String) throws -> Sendable {
+    static func check(_ path: String) throws -> Sendable {
         let name = DurableFile.split(path).name
         let size = try open(path).size
         let unsafe = { (why: String) in
@@ -117,22 +134,39 @@ struct SendCommand: ParsableCommand {
         do { try FileNameRule.validate(name) } catch { throw unsafe("its name cannot be published: \(error.detail)") }
         // The gateway ignores these names in the outbox: they mark transfers in progress.
         guard !OutboxScanner.isIgnored(name) else { throw unsafe("names starting with a dot or ending in .part are never sent") }
-        let target = "\(outbox)/\(name)"
-        var existing = stat()
-        guard lstat(target, &existing) != 0 else { throw alreadyWaiting(name, outbox: outbox) }
-        return Sendable(path: path, name: name, target: target, size: size)
+        return Sendable(path: path, name: name, size: size)
     }
 
-    static func alreadyWaiting(_ name: String, outbox: String) -> CommandFailure {
-        CommandFailure(status: .invalidInput, message: "a file named \(name.debugDescription) is already waiting in \(outbox)",
-                       hint: "wait until the gateway has claimed it (`gatehouse status`), or send this one under another name")
+    /// Builds the pack in a hidden folder of `outbox` (ignored by the gateway): each file copied
+    /// and synced, the sidecar written, the folder synced; then renamed in whole, without
+    /// replacing anything, and the outbox folder synced. Returns the pack's name. On failure
+    /// nothing is left behind.
+    static func drop(_ files: [Sendable], context: PackContext, into outbox: String) throws -> String {
+        let suffix = randomBytes(4).hexString
+        let name = "send-\(RFC3339.format(KeyStore.now()) ?? "now")-\(suffix)"
+        let staging = "\(outbox)/.\(name)"
+        // Private to the gateway's user, like the copies in it.
+        guard mkdir(staging, 0o700) == 0 else { throw FileOperations.kitError(SystemError("creating", staging)) }
+        do {
+            for file in files { try copy(file, to: "\(staging)/\(file.name)") }
+            let sidecar = try DurableFile(path: "\(staging)/\(PackSidecar.name)", mode: 0o600)
+            try Array(PackSidecar.text(for: context).utf8).withUnsafeBytes { try sidecar.writeAll($0) }
+            try sidecar.commit(sync: .file)
+            try DurableFile.syncFolder(staging)
+            try DurableFile.renameNoReplace(staging, "\(outbox)/\(name)")
+            try DurableFile.syncFolder(outbox)
+        } catch {
+            if let folder = try? FolderHandle(path: staging) { folder.removeContents() }
+            rmdir(staging)
+            throw error
+        }
+        return name
     }
 
-    /// Copies durably under a hidden temporary name in the outbox folder (ignored by the
-    /// gateway), fsyncs, renames in without replacing anything, and fsyncs the folder.
-    static func copy(_ file: Sendable) throws {
+    /// Copies one file durably into the pack being built (the folder is synced once, after).
+    static func copy(_ file: Sendable, to target: String) throws {
         let source = try open(file.path)
-        let out = try DurableFile(path: file.target, mode: 0o600)
+        let out = try DurableFile(path: target, mode: 0o600)
         var bar = ProgressBar(label: file.name, total: source.size)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate(); bar.finish() }
@@ -145,10 +179,7 @@ struct SendCommand: ParsableCommand {
                 copied += UInt64(n)
                 bar.update(copied)
             }
-            try out.commit()
-        } catch let error as SystemError where error.code == EEXIST {
-            out.discard()
-            throw alreadyWaiting(file.name, outbox: DurableFile.split(file.target).folder)
+            try out.commit(sync: .file)
         } catch {
             out.discard()
             throw error

@@ -5,20 +5,19 @@ import GatehouseFormat
 import GatehouseJournal
 import GatehouseKit
 
-/// `gatehouse send --wait`: follows the gateway's journal, read-only, until every file sent is
-/// in an acknowledged bundle (or its bundle failed or expired, or time runs out), then prints
-/// the verified receipts.
+/// `gatehouse send --wait`: follows the gateway's journal, read-only, until the pack sent is in
+/// an acknowledged bundle (or its bundle failed or expired, or time runs out), then prints the
+/// verified receipt.
 ///
-/// A file is found in the journal by the outbox path it was claimed from (records waiting
-/// together travel in one bundle, so several files may share one); a file that left the outbox
-/// without a claim was refused by the gateway, with a reason in `spool/failed/`.
+/// The pack is found in the journal by the outbox path its files were claimed from; a pack that
+/// left the outbox without a claim was refused by the gateway, with a reason in `spool/failed/`.
 struct SendWaiter {
     let home: GatehouseHome
     let spool: SpoolLayout
     let partner: ODSCode
+    /// The pack folder's path in the outbox (unique: its name holds the time and random digits).
+    let pack: String
     let files: [SendCommand.Sendable]
-    /// Claims older than this (ms since the epoch) are of earlier files of the same name.
-    let since: Int64
     let timeout: Duration
 
     /// How long without any claim before saying that the gateway may not be running.
@@ -28,9 +27,10 @@ struct SendWaiter {
     func run() throws {
         let started = Date()
         let deadline = started.addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
-        var bundleOf: [String: String] = [:]
-        var refused: [String: String] = [:]
-        var finished: [String: OutgoingRecord] = [:]
+        let firstFile = "\(pack)/\(files[0].name)"
+        var bundle: String?
+        var refused: String?
+        var finished: OutgoingRecord?
         var warned = false
         var journal = try Journal.openForReading(path: spool.journal)
         if journal == nil {
@@ -39,67 +39,66 @@ struct SendWaiter {
         }
         while true {
             if journal == nil { journal = try Journal.openForReading(path: spool.journal) }
-            if let journal {
-                for file in files where bundleOf[file.name] == nil && refused[file.name] == nil {
-                    if let claim = try journal.claim(sourcePath: file.target, since: since) {
-                        bundleOf[file.name] = claim.bundleID
-                        note("\(file.name) is in bundle \(claim.bundleID)")
-                    } else if !exists(file.target), try journal.claim(sourcePath: file.target, since: since) == nil {
-                        // Gone without a claim (claims are journalled before the file moves): refused.
-                        refused[file.name] = refusal(of: file.name)
-                    }
-                }
-                for id in Set(bundleOf.values) where finished[id] == nil {
-                    if let record = try journal.outgoing(id), record.state.isFinal { finished[id] = record }
+            if let journal, bundle == nil, refused == nil {
+                if let claim = try journal.claim(sourcePath: firstFile, since: 0) {
+                    bundle = claim.bundleID
+                    note("the pack is bundle \(claim.bundleID)")
+                } else if !exists(pack), try journal.claim(sourcePath: firstFile, since: 0) == nil {
+                    // Gone without a claim (claims are journalled before the pack moves): refused.
+                    refused = refusal()
                 }
             }
-            let open = Set(bundleOf.values).subtracting(finished.keys)
-            if bundleOf.count + refused.count == files.count && open.isEmpty { break }
-            if Date() >= deadline { break }
-            if !warned && bundleOf.isEmpty && Date().timeIntervalSince(started) >= Self.quietWarning {
-                note("no gateway has claimed anything yet; is `gatehouse run --home \(home.path)` running? Waiting up to \(GatehouseConfig.describe(timeout)).")
+            if let journal, let bundle, let record = try journal.outgoing(bundle), record.state.isFinal {
+                finished = record
+            }
+            if refused != nil || finished != nil || Date() >= deadline { break }
+            if !warned && bundle == nil && Date().timeIntervalSince(started) >= Self.quietWarning {
+                note("no gateway has claimed the pack yet; is `gatehouse run --home \(home.path)` running? "
+                     + "Waiting up to \(GatehouseConfig.describe(timeout)).")
                 warned = true
             }
             usleep(Self.pollInterval)
         }
-        try report(bundleOf: bundleOf, refused: refused, finished: finished, journal: journal)
+        try report(bundle: bundle, refused: refused, finished: finished, journal: journal)
     }
 
-    private func report(bundleOf: [String: String], refused: [String: String], finished: [String: OutgoingRecord], journal: Journal?) throws {
-        var problems: [String] = []
-        for file in files {
-            if let reason = refused[file.name] { problems.append("the gateway refused \(file.name): \(reason)") }
-            if bundleOf[file.name] == nil && refused[file.name] == nil {
-                problems.append("no running gateway claimed \(file.name) within \(GatehouseConfig.describe(timeout)); it is still waiting in \(file.target) and leaves when `gatehouse run --home \(home.path)` runs")
-            }
-        }
-        var shown = Set<String>()
-        for file in files {
-            guard let id = bundleOf[file.name], shown.insert(id).inserted else { continue }
-            guard let record = finished[id] else {
-                let current = try journal?.outgoing(id)
-                problems.append("bundle \(id) is still \(current?.state.rawValue ?? "queued") after \(GatehouseConfig.describe(timeout))\(current?.lastError.map { " (last error: \($0))" } ?? ""); the gateway keeps trying until it expires")
-                continue
-            }
-            switch record.state {
-            case .acknowledged:
-                try ReceiptReport(record, journal: journal!, home: home).printText()
-            case .expired:
-                problems.append("bundle \(id) expired before \(partner) acknowledged it: \(record.lastError ?? "no receipt in time"); the originals and reason.txt are in \(spool.failed)/\(id)/")
+    private func report(bundle: String?, refused: String?, finished: OutgoingRecord?, journal: Journal?) throws {
+        let problem: String
+        if let refused {
+            problem = "the gateway refused the pack: \(refused)"
+        } else if let bundle {
+            switch finished?.state {
+            case .acknowledged?:
+                return try ReceiptReport(finished!, journal: journal!, home: home).printText()
+            case .expired?:
+                problem = "bundle \(bundle) expired before \(partner) acknowledged it: "
+                    + "\(finished?.lastError ?? "no receipt in time"); "
+                    + "the pack and reason.txt are in \(spool.failed)/\(bundle)/"
+            case nil:
+                let current = try journal?.outgoing(bundle)
+                let last = current?.lastError.map { " (last error: \($0))" } ?? ""
+                problem = "bundle \(bundle) is still \(current?.state.rawValue ?? "queued") after "
+                    + "\(GatehouseConfig.describe(timeout))\(last); the gateway keeps trying until it expires"
             default:
-                if record.receipt != nil, let receipt = try? ReceiptReport(record, journal: journal!, home: home) { receipt.printText() }
-                problems.append("bundle \(id) failed: \(record.lastError ?? "no reason recorded"); the originals are in \(spool.failed)/\(id)/")
+                if let finished, finished.receipt != nil, let journal,
+                   let receipt = try? ReceiptReport(finished, journal: journal, home: home) {
+                    receipt.printText()
+                }
+                problem = "bundle \(bundle) failed: \(finished?.lastError ?? "no reason recorded"); "
+                    + "the pack is in \(spool.failed)/\(bundle)/"
             }
+        } else {
+            problem = "no running gateway claimed the pack within \(GatehouseConfig.describe(timeout)); it is still "
+                + "waiting in \(pack) and leaves when `gatehouse run --home \(home.path)` runs"
         }
-        guard problems.isEmpty else {
-            throw CommandFailure(status: .notAcknowledged, message: problems.joined(separator: "\ngatehouse: error: "),
-                                 hint: "`gatehouse status` shows every bundle; `gatehouse status ID` one bundle's history")
-        }
+        throw CommandFailure(status: .notAcknowledged, message: problem,
+                             hint: "`gatehouse status` shows every bundle; `gatehouse status ID` one bundle's history")
     }
 
-    /// The reason the gateway gave for refusing `name`: the newest `spool/failed/*/reason.txt`
-    /// beside a file of that name.
-    private func refusal(of name: String) -> String {
+    /// The reason the gateway gave for refusing the pack: the newest `spool/failed/*/reason.txt`
+    /// beside a folder of the pack's name.
+    private func refusal() -> String {
+        let name = DurableFile.split(pack).name
         let folders = (FileOperations.listFolder(spool.failed) ?? []).sorted(by: >)
         for folder in folders where exists("\(spool.failed)/\(folder)/\(name)") {
             if let text = try? String(contentsOfFile: "\(spool.failed)/\(folder)/reason.txt", encoding: .utf8) {

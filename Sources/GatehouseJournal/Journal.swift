@@ -1,4 +1,5 @@
 import Foundation
+public import GatehouseFormat
 import GRDB
 
 /// The gateway's journal: every record's and bundle's state and every transition, in SQLite.
@@ -7,7 +8,7 @@ import GRDB
 /// committed transition survives a power cut. Each state change and its transition row are
 /// written in one transaction.
 public final class Journal: Sendable {
-    private let queue: DatabaseQueue
+    let queue: DatabaseQueue
 
     /// Opens the journal at `path` read-only, for `status` and `inbox`; nil when the gateway
     /// has not created it yet. Readers never create or migrate the database, so they cannot
@@ -120,6 +121,8 @@ public final class Journal: Sendable {
                 END;
                 """)
         }
+        // Packs: what each bundle is about (subject, workflow, NHS numbers), both ways; see PackJournal.swift.
+        migrator.registerMigration("v3-packs") { db in try PackRow.createTable(db) }
         return migrator
     }
 
@@ -144,6 +147,10 @@ public final class Journal: Sendable {
                 }
                 try Transition(bundleID: bundle.record.bundleID, direction: "out", state: bundle.record.state.rawValue,
                                at: bundle.record.updatedAt, detail: bundle.detail).insert(db)
+                if let context = bundle.context {
+                    try PackRow(bundleID: bundle.record.bundleID, direction: "out", pack: bundle.pack, context)
+                        .insert(db)
+                }
             }
         }
     }
@@ -326,10 +333,12 @@ public final class Journal: Sendable {
         try queue.read { db in try IncomingRecord.fetchOne(db, key: bundleID) }
     }
 
-    /// Records an incoming bundle's outcome with its transition. Fails if it is already recorded.
-    public func insert(_ record: IncomingRecord, detail: String? = nil) throws {
+    /// Records an incoming bundle's outcome with its transition, and the verified manifest's
+    /// context when it was published. Fails if it is already recorded.
+    public func insert(_ record: IncomingRecord, detail: String? = nil, context: PackContext? = nil) throws {
         try queue.write { db in
             try record.insert(db)
+            if let context { try PackRow(bundleID: record.bundleID, direction: "in", pack: nil, context).insert(db) }
             try Transition(bundleID: record.bundleID, direction: "in", state: record.state.rawValue, at: record.receivedAt, detail: detail).insert(db)
         }
     }

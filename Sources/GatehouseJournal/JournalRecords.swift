@@ -1,3 +1,5 @@
+public import GatehouseFormat
+
 /// Where an outgoing bundle is in its journey. Stored as text in the journal.
 public enum OutgoingState: String, Sendable, Codable, CaseIterable {
     /// Claimed from the outbox, id assigned, not yet sealed.
@@ -141,15 +143,23 @@ public struct Transition: Sendable, Codable, Equatable {
     public var detail: String?
 }
 
-/// A newly claimed bundle: its record, its files and the detail of its first transition.
+/// A newly claimed bundle: its record, its files and the detail of its first transition; for a
+/// pack, its context and the name of its folder in the outbox.
 public struct NewOutgoing: Sendable {
     public var record: OutgoingRecord
     public var files: [OutgoingFile]
     public var detail: String?
+    /// What the pack is about (journalled with the claim, sealed into the manifest).
+    public var context: PackContext?
+    /// The pack folder's name in `outbox/<ODS>/`; nil for records dropped one by one.
+    public var pack: String?
 
-    public init(record: OutgoingRecord, files: [OutgoingFile], detail: String? = nil) {
+    public init(record: OutgoingRecord, files: [OutgoingFile], detail: String? = nil, context: PackContext? = nil,
+                pack: String? = nil) {
         self.record = record
         self.files = files
         self.detail = detail
+        self.context = context
+        self.pack = pack
     }
 }

@@ -82,7 +82,8 @@ struct BundleCommandsTests {
         let big = (0..<3_000_000).map { _ in UInt8.random(in: 0...255, using: &random) }
         let text = Array(String(repeating: "<entry nhs=\"9990000018\">Metformin 500mg twice daily</entry>\n", count: 20_000).utf8)
         let inputs = [try write("scan 1.pdf", big), try write("summary é.xml", text), try write("empty.txt", [])]
-        let bundle = try sealed(inputs, extra: ["--subject", "Reception screening", "--nhs-number", "999 000 0018"])
+        let bundle = try sealed(inputs, extra: ["--subject", "Reception screening", "--nhs-number", "999 000 0018",
+                                                "--nhs-number", "9990000026", "--workflow", "reception-summary"])
         let out = folder.appending("received")
         let opened = try gatehouse(["open", "--home", prison, bundle, "-o", out])
         #expect(opened.status == 0, "\(opened.stderr)")
@@ -93,7 +94,9 @@ struct BundleCommandsTests {
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/.gatehouse-manifest.json"))) as? [String: Any]
         #expect(manifest?["sender"] as? String == "A81001")
         #expect(manifest?["subject"] as? String == "Reception screening")
-        #expect((manifest?["files"] as? [[String: Any]])?.first?["nhs_number"] as? String == "9990000018")
+        #expect(manifest?["nhs_numbers"] as? [String] == ["9990000018", "9990000026"])
+        #expect(manifest?["workflow"] as? String == "reception-summary")
+        #expect(opened.stdout.contains("workflow: reception-summary") && opened.stdout.contains("NHS numbers: 9990000018 9990000026"))
         // Plaintext is private to the gateway's user.
         let mode = try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? Int
         #expect(mode == 0o700)

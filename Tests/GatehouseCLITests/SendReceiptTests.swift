@@ -26,7 +26,7 @@ struct SendReceiptTests {
             (["send", good, folder, "--to", "YOI123"], 12, "is a folder"),
             (["send", good, "--to", "YOI123", pair.folder.appending("missing.txt")], 12, "No such file"),
             (["send", good, partial, "--to", "YOI123"], 12, ".part"),
-            (["send", good, good, "--to", "YOI123"], 12, "two of the files"),
+            (["send", good, good, "--to", "YOI123"], 12, "two files are named"),
             (["send", good, "--to", "not a code"], 64, "ODS"),
             (["send", good, "--to", "YOI123", "--timeout", "5m"], 64, "--wait"),
         ]
@@ -41,13 +41,19 @@ struct SendReceiptTests {
         try write([1], to: unsafe)
         let refused = try GatehouseProcess.run(["send", unsafe, "--to", "YOI123", "--home", pair.practice])
         #expect(refused.status == 12 && refused.stderr.contains("control character"), "\(refused.stderr)")
-        // Sent once, the same name is refused while it waits; nothing partial is ever left.
-        let sent = try GatehouseProcess.run(["send", good, "--to", "YOI123", "--home", pair.practice])
-        #expect(sent.status == 0 && sent.stdout.contains("queued summary.xml for YOI123"), "\(sent.stderr)")
-        let again = try GatehouseProcess.run(["send", good, "--to", "YOI123", "--home", pair.practice])
-        #expect(again.status == 12 && again.stderr.contains("already waiting"), "\(again.stderr)")
-        #expect(outbox(pair) == ["summary.xml"])
-        #expect(FileManager.default.contents(atPath: pair.practice + "/spool/outbox/YOI123/summary.xml") == FileManager.default.contents(atPath: good))
+        // Sent, two files wait as one pack folder with its .gatehouse.toml, renamed in whole (so the
+        // gateway can never take the first before the second is there); nothing partial is left.
+        let sent = try GatehouseProcess.run(["send", good, try partialFree(pair), "--to", "YOI123", "--home", pair.practice,
+                                             "--subject", "Reception \"A\" \\ B", "--nhs-number", "999 000 0018"])
+        #expect(sent.status == 0 && sent.stdout.contains("queued 2 files for YOI123 as one pack"), "\(sent.stderr)")
+        let packs = outbox(pair)
+        #expect(packs.count == 1 && packs.allSatisfy { $0.hasPrefix("send-") }, "\(packs)")
+        let pack = pair.practice + "/spool/outbox/YOI123/\(packs.first ?? "")"
+        #expect(pair.listing(pack) == [".gatehouse.toml", "meds.csv", "summary.xml"])
+        #expect(FileManager.default.contents(atPath: pack + "/summary.xml") == FileManager.default.contents(atPath: good))
+        let sidecar = try String(contentsOfFile: pack + "/.gatehouse.toml", encoding: .utf8)
+        #expect(sidecar.hasSuffix("subject = \"Reception \\\"A\\\" \\\\ B\"\nworkflow = \"other\"\nnhs_numbers = [\"9990000018\"]\n"),
+                "\(sidecar)")
         // No gateway running: --wait says so once the time is up, and the file stays queued.
         let waited = try GatehouseProcess.run(["send", partialFree(pair), "--to", "YOI123", "--home", pair.practice, "--wait", "--timeout", "1s"])
         #expect(waited.status == 15, "\(waited.stderr)")

@@ -44,12 +44,12 @@ struct OutboxScannerTests {
         #expect(claims(s.due(now: 2000)) == ["empty"])
     }
 
-    @Test func linksDirectoriesAndStrayFilesAreRefused() {
+    @Test func linksSpecialFilesAndStrayFilesAreRefused() {
         var s = scanner()
         let link = s.observe(path: "/o/Y/l", partner: "Y", name: "l", kind: .symlink, size: 0, mtime: 0, seen: .renamedIn, now: 0)
-        let dir = s.observe(path: "/o/Y/d", partner: "Y", name: "d", kind: .directory, size: 0, mtime: 0, seen: .scanned, now: 0)
+        let fifo = s.observe(path: "/o/Y/f", partner: "Y", name: "f", kind: .other, size: 0, mtime: 0, seen: .scanned, now: 0)
         let stray = s.observe(path: "/o/stray.txt", partner: nil, name: "stray.txt", kind: .regular, size: 1, mtime: 0, seen: .renamedIn, now: 0)
-        for actions in [link, dir, stray] {
+        for actions in [link, fifo, stray] {
             guard case .refuse(_, _, let reason)? = actions.first else { Issue.record("not refused: \(actions)"); continue }
             #expect(!reason.isEmpty)
         }
@@ -113,5 +113,41 @@ struct OutboxScannerTests {
         // Closed: looked at again at once, not after the re-offer delay.
         _ = s.observe(path: "/o/Y/f", partner: "Y", name: "f", kind: .regular, size: 9, mtime: 10, seen: .closedAfterWriting, now: 20_000)
         #expect(claims(s.due(now: 22_000)) == ["f"])
+    }
+
+    func packs(_ actions: [OutboxScanner.Action]) -> [String] {
+        actions.compactMap { if case .claim(let f) = $0, f.isPack { f.name } else { nil } }
+    }
+
+    @Test func aFolderRenamedInIsOnePackClaimedAtOnce() {
+        var s = scanner()
+        let actions = s.observe(path: "/o/Y/export", partner: "Y", name: "export", kind: .directory, size: 300, mtime: 1,
+                                seen: .renamedIn, now: 0)
+        #expect(packs(actions) == ["export"])
+        #expect(s.due(now: 100_000).isEmpty)
+    }
+
+    @Test func aFolderFilledInPlaceWaitsUntilNothingInItChanges() {
+        var s = scanner()
+        // mkdir, then files written in it one after the other (the watcher reports the folder's
+        // entries together: their total size and newest time).
+        #expect(s.observe(path: "/o/Y/p", partner: "Y", name: "p", kind: .directory, size: 0, mtime: 0, seen: .written, now: 0).isEmpty)
+        #expect(s.observe(path: "/o/Y/p", partner: "Y", name: "p", kind: .directory, size: 10, mtime: 500, seen: .closedAfterWriting,
+                          now: 500).isEmpty)
+        #expect(s.due(now: 2000).isEmpty)
+        #expect(s.observe(path: "/o/Y/p", partner: "Y", name: "p", kind: .directory, size: 25, mtime: 1500, seen: .written, now: 1500).isEmpty)
+        #expect(s.observe(path: "/o/Y/p", partner: "Y", name: "p", kind: .directory, size: 25, mtime: 1500, seen: .closedAfterWriting,
+                          now: 1600).isEmpty)
+        #expect(s.due(now: 3400).isEmpty)
+        #expect(packs(s.due(now: 3500)) == ["p"])
+    }
+
+    @Test func hiddenAndPartFoldersAreBeingBuilt() {
+        var s = scanner()
+        for name in [".send-1a2b", "export.part"] {
+            #expect(s.observe(path: "/o/Y/\(name)", partner: "Y", name: name, kind: .directory, size: 5, mtime: 0, seen: .renamedIn,
+                              now: 0).isEmpty)
+        }
+        #expect(s.due(now: 100_000).isEmpty)
     }
 }

@@ -61,7 +61,7 @@ struct HeaderParsingTests {
     }
 
     @Test func manifestParsesStrictly() throws {
-        let (bytes, sealed) = try BundleFixture.seal([("a.txt", [1])], from: practice, to: [prison], subject: "Transfer")
+        let (bytes, sealed) = try BundleFixture.seal([("a.txt", [1])], from: practice, to: [prison], context: PackContext(subject: "Transfer"))
         _ = bytes
         let encoded = sealed.manifest.encoded
         #expect(try Manifest.parse(encoded) == sealed.manifest)

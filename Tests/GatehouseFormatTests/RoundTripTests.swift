@@ -61,7 +61,7 @@ struct RoundTripTests {
     @Test func severalFilesSeveralRecipients() throws {
         let files = [("summary.xml", recordText(100_000)), ("scan.pdf", pseudoRandomBytes(70_000)),
                      ("empty.txt", []), ("notes é ünïcode.txt", Array("hello".utf8))]
-        let (bytes, _) = try BundleFixture.seal(files, from: practice, to: [prison, hub, practice], subject: "Transfer of care")
+        let (bytes, _) = try BundleFixture.seal(files, from: practice, to: [prison, hub, practice], context: PackContext(subject: "Transfer of care"))
         for reader in [prison, hub, practice] {
             let opened = try BundleFixture.open(bytes, as: reader, knowing: [practice])
             #expect(opened.files.map(\.name) == files.map(\.0))

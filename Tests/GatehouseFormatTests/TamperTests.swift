@@ -96,7 +96,7 @@ struct TamperTests {
             sealer.hooks.manifest = { [practice, prison] encoded in
                 let m = try! Manifest.parse(encoded)
                 return try! Manifest.signed(kind: .records, bundleID: m.bundleID, createdAt: m.createdAt, sender: m.sender,
-                                            recipients: [prison.ods], subject: "", files: m.files, signingKey: practice.signing).encoded
+                                            recipients: [prison.ods], files: m.files, signingKey: practice.signing).encoded
             }
         }
         let result = failure { () throws(FormatError) in _ = try BundleFixture.open(bytes, as: outsider, knowing: [practice]) }
@@ -110,7 +110,7 @@ struct TamperTests {
             sealer.hooks.manifest = { encoded in
                 let manifest = try! Manifest.parse(encoded)
                 return try! Manifest.signed(kind: .records, bundleID: manifest.bundleID, createdAt: manifest.createdAt,
-                                            sender: manifest.sender, recipients: manifest.recipients, subject: "",
+                                            sender: manifest.sender, recipients: manifest.recipients,
                                             files: manifest.files, signingKey: outsider.signing).encoded
             }
         }
@@ -136,9 +136,9 @@ struct TamperTests {
         let (bytes, _) = try BundleFixture.seal([("a.txt", Array("x".utf8))], from: practice, to: [prison]) { sealer in
             sealer.hooks.manifest = { encoded in
                 let m = try! Manifest.parse(encoded)
-                let wrong = [ManifestFile(name: "a.txt", size: 1, sha256: SHA256Hasher.hash([0x79]), nhsNumber: nil)]
+                let wrong = [ManifestFile(name: "a.txt", size: 1, sha256: SHA256Hasher.hash([0x79]))]
                 return try! Manifest.signed(kind: .records, bundleID: m.bundleID, createdAt: m.createdAt, sender: m.sender,
-                                            recipients: m.recipients, subject: "", files: wrong, signingKey: practice.signing).encoded
+                                            recipients: m.recipients, files: wrong, signingKey: practice.signing).encoded
             }
         }
         #expect(category { () throws(FormatError) in _ = try BundleFixture.open(bytes, as: prison, knowing: [practice]) } == .integrityCheckFailed)

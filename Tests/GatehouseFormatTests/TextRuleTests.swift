@@ -13,14 +13,16 @@ struct TextRuleTests {
     /// The error of sealing `names` with `subject` normally (`nil` when it sealed).
     func sealing(_ names: [String], subject: String = "") -> FormatError? {
         do {
-            _ = try BundleFixture.seal(names.map { ($0, Array("x".utf8)) }, from: practice, to: [prison], subject: subject)
+            _ = try BundleFixture.seal(names.map { ($0, Array("x".utf8)) }, from: practice, to: [prison],
+                                       context: PackContext(subject: subject))
             return nil
         } catch { return error as? FormatError }
     }
 
     /// The error of opening what a sealer that checks nothing made of `names` and `subject`.
     func opening(_ names: [String], subject: String = "") throws -> FormatError? {
-        let (bytes, _) = try BundleFixture.seal(names.map { ($0, Array("x".utf8)) }, from: practice, to: [prison], subject: subject) {
+        let (bytes, _) = try BundleFixture.seal(names.map { ($0, Array("x".utf8)) }, from: practice, to: [prison],
+                                                context: PackContext(subject: subject)) {
             $0.hooks.skipTextChecks = true
         }
         do {
@@ -66,7 +68,7 @@ struct TextRuleTests {
         // emoji, right-to-left letters without any control: all published as they are.
         let names = ["i.txt", "\u{131}.txt", "\u{301}abc", "📄 summary.txt", "מכתב.pdf", "ΣΊΣΥΦΟΣ.txt", "\u{E000}.bin"]
         let (bytes, _) = try BundleFixture.seal(names.map { ($0, Array($0.utf8)) }, from: practice, to: [prison],
-                                                subject: "Réception — dépistage")
+                                                context: PackContext(subject: "Réception — dépistage"))
         let opened = try BundleFixture.open(bytes, as: prison, knowing: [practice])
         #expect(opened.files.map { Array($0.name.utf8) } == names.map { Array($0.utf8) })
         #expect(opened.manifest.subject == "Réception — dépistage")
@@ -85,9 +87,9 @@ struct TextRuleTests {
     }
 
     @Test func aHandBuiltManifestWithTwinNamesDoesNotParse() throws {
-        let files = ["Report.pdf", "report.pdf"].map { ManifestFile(name: $0, size: 1, sha256: SHA256Hasher.hash([1]), nhsNumber: nil) }
+        let files = ["Report.pdf", "report.pdf"].map { ManifestFile(name: $0, size: 1, sha256: SHA256Hasher.hash([1])) }
         let manifest = Manifest.unchecked(kind: .records, bundleID: .random(), createdAt: BundleFixture.createdAt, sender: practice.ods,
-                                          recipients: [prison.ods], subject: "", files: files, signingKey: practice.signing)
+                                          recipients: [prison.ods], files: files, signingKey: practice.signing)
         do {
             _ = try Manifest.parse(manifest.encoded)
             Issue.record("a manifest naming Report.pdf and report.pdf parsed")
@@ -96,7 +98,7 @@ struct TextRuleTests {
         }
         #expect(throws: FormatError.self) {
             try Manifest.signed(kind: .records, bundleID: .random(), createdAt: 0, sender: practice.ods, recipients: [prison.ods],
-                                subject: "", files: files, signingKey: practice.signing)
+                                files: files, signingKey: practice.signing)
         }
         let table = FileTable.encode(files.map { FileTableEntry(name: $0.name, size: $0.size) })
         #expect((try? FileTable.parse(table[...])) == nil)

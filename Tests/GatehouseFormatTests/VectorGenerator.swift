@@ -53,25 +53,24 @@ struct VectorGenerator {
     struct Input {
         var name: String
         var bytes: [UInt8]
-        var nhs: String? = nil
     }
 
     /// Seals `files` from `sender` (signed with `key`'s signing key, default the sender's own).
     func seal(_ files: [Input], from sender: TestOrganisation, signedBy key: TestOrganisation? = nil, to recipients: [TestOrganisation],
-              subject: String = "", createdAt: UInt64 = BundleFixture.createdAt, bundleID: BundleID = .random(),
+              context: PackContext = PackContext(), createdAt: UInt64 = BundleFixture.createdAt, bundleID: BundleID = .random(),
               hooks: ((inout BundleSealer) -> Void)? = nil) throws -> [UInt8] {
-        var sealer = BundleSealer(sender: sender.ods, recipients: recipients.map(\.recipient), subject: subject)
+        var sealer = BundleSealer(sender: sender.ods, recipients: recipients.map(\.recipient), context: context)
         hooks?(&sealer)
         let sink = MemorySink()
-        let inputs = files.map { SealInput(name: $0.name, size: UInt64($0.bytes.count), nhsNumber: $0.nhs, source: MemorySource($0.bytes)) }
+        let inputs = files.map { SealInput(name: $0.name, size: UInt64($0.bytes.count), source: MemorySource($0.bytes)) }
         _ = try sealer.seal(bundleID: bundleID, createdAt: createdAt, files: inputs, signingKey: (key ?? sender).signing, to: sink)
         return sink.bytes
     }
 
     /// Writes `<name>.vector`: opened by `recipient` at `now`, expecting `expect`; for success,
-    /// `files` and `subject` are what must come out.
+    /// `files` and `context` are what must come out.
     func write(_ name: String, _ expect: String, _ comment: String, _ bytes: [UInt8], recipient: TestOrganisation? = nil,
-               now: UInt64 = now, files: [Input] = [], subject: String = "") throws {
+               now: UInt64 = now, files: [Input] = [], context: PackContext = PackContext()) throws {
         let recipient = recipient ?? prison
         let key = SecretKeyFile.encode(encryption: recipient.encryption).withUnsafeBytes { String(decoding: $0.dropLast(), as: UTF8.self) }
         var fields: [(String, String)] = [
@@ -79,9 +78,11 @@ struct VectorGenerator {
             ("recipient", recipient.ods.value), ("recipient-test-key", key),
         ]
         if expect == "success" {
-            if !subject.isEmpty { fields.append(("subject", subject)) }
+            if !context.subject.isEmpty { fields.append(("subject", context.subject)) }
+            fields.append(("workflow", context.workflow.value))
+            for number in context.nhsNumbers { fields.append(("nhs-number", number)) }
             for file in files {
-                fields.append(("file", "\(file.bytes.count) \(SHA256Hasher.hash(file.bytes).hex) \(file.nhs ?? "-") \(file.name)"))
+                fields.append(("file", "\(file.bytes.count) \(SHA256Hasher.hash(file.bytes).hex) \(file.name)"))
             }
         }
         let vector = VectorFile(name: name, fields: fields, body: bytes)
@@ -112,10 +113,11 @@ struct VectorGenerator {
     func writeGoodVectors() throws {
         let summary = [Input(name: "summary.xml", bytes: Array("<summary nhs=\"9990000018\"><name>Ada Testperson</name></summary>\n".utf8))]
         func good(_ name: String, _ comment: String, _ files: [Input], to recipients: [TestOrganisation]? = nil, reader: TestOrganisation? = nil,
-                  subject: String = "", signedBy key: TestOrganisation? = nil, createdAt: UInt64 = BundleFixture.createdAt,
-                  now: UInt64 = Self.now) throws {
-            let bytes = try seal(files, from: practice, signedBy: key, to: recipients ?? [prison], subject: subject, createdAt: createdAt)
-            try write("success-\(name)", "success", comment, bytes, recipient: reader, now: now, files: files, subject: subject)
+                  subject: String = "", context: PackContext? = nil, signedBy key: TestOrganisation? = nil,
+                  createdAt: UInt64 = BundleFixture.createdAt, now: UInt64 = Self.now) throws {
+            let context = context ?? PackContext(subject: subject)
+            let bytes = try seal(files, from: practice, signedBy: key, to: recipients ?? [prison], context: context, createdAt: createdAt)
+            try write("success-\(name)", "success", comment, bytes, recipient: reader, now: now, files: files, context: context)
         }
         try good("single-file", "one small text file", summary)
         try good("empty-file", "a 0-byte file: no blocks", [Input(name: "empty.txt", bytes: [])])
@@ -134,10 +136,15 @@ struct VectorGenerator {
                  [Input(name: "record.xml", bytes: recordText(1 << 20) + [0x0A])])
         try good("deflate-then-stored", "one file: a compressible first MiB (DEFLATE), a random remainder (stored)",
                  [Input(name: "export.bin", bytes: recordText(1 << 20) + pseudoRandomBytes(20_000, seed: 11))])
-        try good("nhs-numbers", "files with and without an NHS number", [
-            Input(name: "gp-record.xml", bytes: recordText(3_000), nhs: "9990000018"), Input(name: "letter.txt", bytes: Array("Dear colleague".utf8)),
-            Input(name: "allergies.txt", bytes: Array("Penicillin".utf8), nhs: "9990000026"),
-        ])
+        try good("nhs-numbers", "a reception pack: subject, workflow and two NHS numbers", [
+            Input(name: "gp-record.xml", bytes: recordText(3_000)), Input(name: "letter.txt", bytes: Array("Dear colleague".utf8)),
+            Input(name: "allergies.txt", bytes: Array("Penicillin".utf8)),
+        ], context: PackContext(subject: "Reception: Ada Testperson", workflow: try Workflow("reception-summary"),
+                                nhsNumbers: ["9990000018", "9990000026"]))
+        try good("longest-workflow", "a 32-byte workflow id with digits and hyphens", summary,
+                 context: PackContext(workflow: try Workflow("gp2gp-v3-" + String(repeating: "x", count: 22) + "1")))
+        try good("64-nhs-numbers", "a pack naming 64 NHS numbers, the most a manifest holds", summary,
+                 context: PackContext(nhsNumbers: Self.validNHSNumbers(64)))
         try good("longest-name", "a 255-byte name of two-byte letters",
                  [Input(name: String(repeating: "é", count: 127) + "x", bytes: Array("x".utf8))])
         try good("longest-subject", "a 1024-byte subject", summary, subject: String(repeating: "é", count: 512))
@@ -210,9 +217,9 @@ struct VectorGenerator {
         let wrongDigest = try seal(small, from: practice, to: [prison]) { [practice] sealer in
             sealer.hooks.manifest = { encoded in
                 let m = try! Manifest.parse(encoded)
-                let files = [ManifestFile(name: "summary.xml", size: UInt64(text.count), sha256: SHA256Hasher.hash([0]), nhsNumber: nil)]
+                let files = [ManifestFile(name: "summary.xml", size: UInt64(text.count), sha256: SHA256Hasher.hash([0]))]
                 return try! Manifest.signed(kind: .records, bundleID: m.bundleID, createdAt: m.createdAt, sender: m.sender,
-                                            recipients: m.recipients, subject: "", files: files, signingKey: practice.signing).encoded
+                                            recipients: m.recipients, files: files, signingKey: practice.signing).encoded
             }
         }
         try write("integrity-check-failed-digest", "integrity-check-failed", "the signed manifest names the wrong SHA-256", wrongDigest)
@@ -220,7 +227,7 @@ struct VectorGenerator {
             sealer.hooks.manifest = { encoded in
                 let m = try! Manifest.parse(encoded)
                 return try! Manifest.signed(kind: .records, bundleID: m.bundleID, createdAt: m.createdAt, sender: m.sender,
-                                            recipients: m.recipients, subject: "", files: m.files, signingKey: hub.signing).encoded
+                                            recipients: m.recipients, files: m.files, signingKey: hub.signing).encoded
             }
         }
         try write("integrity-check-failed-inner-signer", "integrity-check-failed", "manifest signed by XHM01's key inside A81001's bundle", otherSigner)
@@ -244,14 +251,30 @@ struct VectorGenerator {
         try write("malformed-block-does-not-shrink", "malformed", "a DEFLATE block no smaller than its raw length", uncompressed)
     }
 
-    /// Names and subjects a sealer that checks nothing would send (FORMAT.md §3.7).
+    /// Names, subjects, workflows and NHS numbers a sealer that checks nothing would send
+    /// (FORMAT.md §3.6–3.8).
     func writeUnicodeVectors() throws {
-        func unchecked(_ name: String, _ comment: String, names: [String], subject: String = "") throws {
-            let bytes = try seal(names.map { Input(name: $0, bytes: Array("x".utf8)) }, from: practice, to: [prison], subject: subject) {
+        func unchecked(_ name: String, _ comment: String, names: [String], subject: String = "", nhsNumbers: [String] = []) throws {
+            let context = PackContext(subject: subject, nhsNumbers: nhsNumbers)
+            let bytes = try seal(names.map { Input(name: $0, bytes: Array("x".utf8)) }, from: practice, to: [prison], context: context) {
                 $0.hooks.skipTextChecks = true
             }
             try write("malformed-\(name)", "malformed", comment, bytes)
         }
+        // No Workflow value can hold a bad id: the signed manifest's bytes are changed instead.
+        let workflow = try seal([Input(name: "a.txt", bytes: Array("x".utf8))], from: practice, to: [prison]) { [practice] sealer in
+            sealer.hooks.manifest = { encoded in
+                var body = Array(encoded.dropLast(64))
+                let field: [UInt8] = [5] + Array("other".utf8)
+                let at = (0...(body.count - field.count)).first { Array(body[$0..<($0 + field.count)]) == field }!
+                body[at + 1] = UInt8(ascii: "O")
+                return body + SignatureContext.manifest.sign(SHA256Hasher.hash(body), with: practice.signing)
+            }
+        }
+        try write("malformed-workflow-upper-case", "malformed", "workflow \"Other\": upper case, both signatures good", workflow)
+        try unchecked("nhs-number-check-digit", "NHS number 9990000019, whose check digit should be 8", names: ["a.txt"],
+                      nhsNumbers: ["9990000019"])
+        try unchecked("nhs-numbers-repeated", "NHS number 9990000018 named twice", names: ["a.txt"], nhsNumbers: ["9990000018", "9990000018"])
         try unchecked("name-escapes", "file name ../escape.txt", names: ["../escape.txt"])
         try unchecked("name-bidi-override", "report + U+202E RIGHT-TO-LEFT OVERRIDE + fdp.exe, shown as reportexe.pdf", names: ["report\u{202E}fdp.exe"])
         try unchecked("name-zero-width", "summary + U+200B ZERO WIDTH SPACE + .xml beside summary.xml", names: ["summary.xml", "summary\u{200B}.xml"])
@@ -268,7 +291,9 @@ struct VectorGenerator {
     @Test(.enabled(if: enabled)) func writeFuzzSeeds() throws {
         let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz/corpus")
         let (bytes, sealed) = try BundleFixture.seal([("summary.xml", recordText(3000)), ("scan.pdf", pseudoRandomBytes(2000))],
-                                                     from: practice, to: [prison, hub], subject: "Seed")
+                                                     from: practice, to: [prison, hub],
+                                                     context: PackContext(subject: "Seed", workflow: try Workflow("gp-record"),
+                                                                          nhsNumbers: ["9990000018"]))
         let receipt = try Receipt.signed(bundleID: sealed.header.bundleID, bundleSender: practice.ods, receiver: prison.ods,
                                          bundleSHA256: sealed.bundleSHA256, receivedAt: 1_795_000_000, disposition: .processed,
                                          manifestSHA256: SHA256Hasher.hash(sealed.manifest.encoded),
@@ -283,6 +308,11 @@ struct VectorGenerator {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try Data(seed).write(to: dir.appendingPathComponent("seed-1"))
         }
+    }
+
+    /// The first `count` valid test NHS numbers from 9990000000 up.
+    static func validNHSNumbers(_ count: Int) -> [String] {
+        Array((9_990_000_000...9_999_999_999).lazy.map(String.init).filter(NHSNumber.isValid).prefix(count))
     }
 
     func deflate(_ data: [UInt8]) throws -> [UInt8] {

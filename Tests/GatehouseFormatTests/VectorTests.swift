@@ -66,15 +66,16 @@ struct VectorTests {
         #expect(outcome == expect, "\(name): \(vector.value("comment") ?? "")")
         guard expect == "success", let manifest else { return }
         #expect(manifest.subject.sameBytes(vector.value("subject") ?? ""))
+        #expect(manifest.context.workflow.value.sameBytes(try #require(vector.value("workflow"))))
+        #expect(manifest.context.nhsNumbers == vector.values("nhs-number"))
         let expected = vector.values("file")
         #expect(files.count == expected.count && manifest.files.count == expected.count)
         for ((file, entry), line) in zip(zip(files, manifest.files), expected) {
-            let parts = line.splitBytes(UInt8(ascii: " "), maxSplits: 3).map(String.init)
-            try #require(parts.count == 4, "\(name): bad file line \(line.debugDescription)")
+            let parts = line.splitBytes(UInt8(ascii: " "), maxSplits: 2).map(String.init)
+            try #require(parts.count == 3, "\(name): bad file line \(line.debugDescription)")
             #expect(String(file.bytes.count) == parts[0])
             #expect(SHA256Hasher.hash(file.bytes).hex == parts[1])
-            #expect((entry.nhsNumber ?? "-") == parts[2])
-            #expect(file.name.sameBytes(parts[3]) && entry.name.sameBytes(parts[3]))
+            #expect(file.name.sameBytes(parts[2]) && entry.name.sameBytes(parts[2]))
         }
     }
 }

@@ -46,6 +46,15 @@ struct ConfigTests {
         ("just words", "1", "key = value"),
         ("[delivery]\nexpiry = \"1d", "2", "quoted"),
         ("[delivery]\nexpiry = \"\\q\"", "2", "escape"),
+        ("[workflows]\nnames = [\"a\", \"A\"]", "2", "lower-case"),
+        ("[workflows]\nnames = [\"other\", \"other\"]", "2", "listed twice"),
+        ("[workflows]\nnames = []", "2", "one-line list"),
+        ("[workflows]\nnames = [\"other\" \"x\"]", "2", "one-line array"),
+        ("[workflows]\nnames = \"other\"", "2", "one-line list"),
+        ("[workflows]\ndefault = \"transfer\"", "2", "not in 'workflows.names'"),
+        ("[workflows.Reception]", "1", "[workflows.Reception]"),
+        ("[workflows.gp-record]\nfolder = \"../elsewhere\"", "2", "'..'"),
+        ("[workflows.gp-record]\nplace = \"x\"", "2", "unknown key"),
     ])
     func errorsNameTheLineAndKey(text: String, line: String, mention: String) {
         do {

@@ -55,9 +55,9 @@ public enum BundleFixture {
     /// Seals `files` from `sender` to `recipients`.
     public static func seal(
         _ files: [(String, [UInt8])], from sender: TestOrganisation, to recipients: [TestOrganisation],
-        subject: String = "", bundleID: BundleID = .random(), hooks: ((inout BundleSealer) -> Void)? = nil
+        context: PackContext = PackContext(), bundleID: BundleID = .random(), hooks: ((inout BundleSealer) -> Void)? = nil
     ) throws -> (bytes: [UInt8], sealed: SealedBundle) {
-        var sealer = BundleSealer(sender: sender.ods, recipients: recipients.map(\.recipient), subject: subject)
+        var sealer = BundleSealer(sender: sender.ods, recipients: recipients.map(\.recipient), context: context)
         hooks?(&sealer)
         let sink = MemorySink()
         let inputs = files.map { SealInput(name: $0.0, size: UInt64($0.1.count), source: MemorySource($0.1)) }

@@ -650,8 +650,8 @@ _gatehouse_keys_protect-root() {
 _gatehouse_seal() {
     repeating_flags=()
     non_repeating_flags=(--no-self -h --help)
-    repeating_options=(--to)
-    non_repeating_options=(--home -o --output --subject --nhs-number)
+    repeating_options=(--to --nhs-number)
+    non_repeating_options=(--home -o --output --subject --workflow)
     __gatehouse_offer_flags_options -1
 
     # Offer option value completions
@@ -669,6 +669,10 @@ _gatehouse_seal() {
         return
         ;;
     '--nhs-number')
+        return
+        ;;
+    '--workflow')
+        __gatehouse_add_completions -W 'reception-summary'$'\n''release-summary'$'\n''gp-record'$'\n''medication'$'\n''other'
         return
         ;;
     esac
@@ -728,8 +732,8 @@ _gatehouse_deliver() {
 _gatehouse_send() {
     repeating_flags=()
     non_repeating_flags=(--wait -h --help)
-    repeating_options=()
-    non_repeating_options=(--home --to --timeout)
+    repeating_options=(--nhs-number)
+    non_repeating_options=(--home --to --subject --workflow --timeout)
     __gatehouse_offer_flags_options -1
 
     # Offer option value completions
@@ -738,6 +742,16 @@ _gatehouse_send() {
         return
         ;;
     '--to')
+        return
+        ;;
+    '--subject')
+        return
+        ;;
+    '--nhs-number')
+        return
+        ;;
+    '--workflow')
+        __gatehouse_add_completions -W 'reception-summary'$'\n''release-summary'$'\n''gp-record'$'\n''medication'$'\n''other'
         return
         ;;
     '--timeout')
@@ -806,12 +820,22 @@ _gatehouse_inbox() {
     repeating_flags=()
     non_repeating_flags=(--json -h --help)
     repeating_options=()
-    non_repeating_options=(--home)
+    non_repeating_options=(--home --nhs-number --workflow --since)
     __gatehouse_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--home')
+        return
+        ;;
+    '--nhs-number')
+        return
+        ;;
+    '--workflow')
+        __gatehouse_add_completions -W 'reception-summary'$'\n''release-summary'$'\n''gp-record'$'\n''medication'$'\n''other'
+        return
+        ;;
+    '--since')
         return
         ;;
     esac

@@ -30,6 +30,8 @@ public struct DaemonSettings: Sendable {
     public var revocationConfirmWithin: Duration = .seconds(3600)
     /// What is accepted from partners.
     public var limits = ReceiveLimits()
+    /// The workflows packs may name, and where received packs of each are published.
+    public var workflows = WorkflowSettings()
 
     /// Defaults.
     public init() {}
@@ -49,6 +51,7 @@ public struct DaemonSettings: Sendable {
         manifestResend = config.manifestResend
         revocationConfirmWithin = config.revocationConfirmWithin
         limits = config.limits
+        workflows = config.workflows
     }
 }
 

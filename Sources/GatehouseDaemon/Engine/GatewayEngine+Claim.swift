@@ -20,8 +20,9 @@ extension GatewayEngine {
         claim([OutboxFile(partner: folder, path: path, name: name, size: 0)])[0]
     }
 
-    /// Claims complete files from `outbox/<partner>/`, one outcome per file, in order.
+    /// Claims complete files and pack folders from `outbox/<partner>/`, one outcome each, in order.
     ///
+    /// A pack folder is claimed whole into a bundle of its own (``claimPack(_:)``).
     /// Each file is opened once, without following links or blocking, and judged on that
     /// descriptor (``OriginalFile``): links, FIFOs, devices and files with a second name go to
     /// `spool/failed/` with a reason; a file still open for writing stays in the outbox.
@@ -32,6 +33,16 @@ extension GatewayEngine {
     /// silently. (The path may still be swapped between the check and the move: sealing opens
     /// and judges the moved file again, and seals only from that descriptor.)
     public func claim(_ files: [OutboxFile]) -> [ClaimOutcome] {
+        guard files.contains(where: \.isPack) else { return claimLoose(files) }
+        var outcomes = [ClaimOutcome?](repeating: nil, count: files.count)
+        let loose = files.indices.filter { !files[$0].isPack }
+        for (index, outcome) in zip(loose, claimLoose(loose.map { files[$0] })) { outcomes[index] = outcome }
+        for index in files.indices where files[index].isPack { outcomes[index] = claimPack(files[index]) }
+        return outcomes.map { $0 ?? .refused(reason: "not claimed") }
+    }
+
+    /// Claims files dropped one by one, grouped into bundles.
+    private func claimLoose(_ files: [OutboxFile]) -> [ClaimOutcome] {
         // A large backlog in slices: each one journalled in one transaction of bounded size.
         guard files.count <= Self.claimSlice else {
             return stride(from: 0, to: files.count, by: Self.claimSlice).flatMap {
@@ -159,13 +170,13 @@ extension GatewayEngine {
         return done + order.compactMap { open[$0]?.members }
     }
 
-    private enum ClaimRefusal: Error {
+    enum ClaimRefusal: Error {
         case refused(String)
         case busy(String)
         case vanished
     }
 
-    private func checkPartner(_ folder: String) -> Result<ODSCode, ClaimRefusal> {
+    func checkPartner(_ folder: String) -> Result<ODSCode, ClaimRefusal> {
         do {
             let partner = try ODSCode(folder)
             // The receiver refuses a bundle from itself as reflected (FORMAT.md §3.10): sending

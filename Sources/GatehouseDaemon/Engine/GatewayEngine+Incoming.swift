@@ -91,8 +91,8 @@ extension GatewayEngine {
                     return true
                 }
             }
-            let record = try process(local, id: id, waitForKeys: !holdIsOver(name))
-            try journal.insert(record, detail: record.reason ?? "published")
+            let (record, context) = try process(local, id: id, waitForKeys: !holdIsOver(name))
+            try journal.insert(record, detail: record.reason ?? "published", context: context)
             // The receipt goes out as soon as the outcome is journalled; the evidence copies and
             // the audit entry follow (the journal holds the receipt, and a crash in between
             // answers the bundle again as a duplicate).
@@ -134,10 +134,12 @@ extension GatewayEngine {
         audit(AuditEvent("receipt-sent", org: record.sender, bundle: id.hex, detail: record.state == .published ? "processed" : "failed"))
     }
 
-    /// Verifies and publishes the private copy `local`, or quarantines it. Returns the journal
-    /// record with the signed receipt. With `waitForKeys`, a signature by a key the sender's
-    /// manifest held here does not name throws ``DeferredItem``; without, it is refused.
-    func process(_ local: String, id: BundleID, waitForKeys: Bool = true) throws -> IncomingRecord {
+    /// Verifies and publishes the private copy `local` (in its workflow's folder), or quarantines
+    /// it. Returns the journal record with the signed receipt, and the verified context. With
+    /// `waitForKeys`, a signature by a key the sender's manifest held here does not name throws
+    /// ``DeferredItem``; without, it is refused.
+    func process(_ local: String, id: BundleID,
+                 waitForKeys: Bool = true) throws -> (record: IncomingRecord, context: PackContext?) {
         let now = clock.now()
         // The digest of the exact bytes received: from the verifier's own pass when the bundle
         // opens, hashed separately only to answer a refusal.
@@ -154,14 +156,16 @@ extension GatewayEngine {
             header = try BundleVerifier.readHeader(from: source).header
             guard header.bundleID == id else { throw FormatError.malformed("the bundle is named \(id) but its header says \(header.bundleID)") }
         } catch let error as FormatError {
-            return try reject(local, id: id, sender: "unknown", digest: bytesDigest(), reason: .malformed, detail: error.description, at: now)
+            return (try reject(local, id: id, sender: "unknown", digest: bytesDigest(), reason: .malformed,
+                               detail: error.description, at: now), nil)
         }
         // A bundle that comes back from someone else with this organisation as its sender (its
         // own bundle to a partner, put into the own mailbox by that partner) was never meant for
         // it, even though it can decrypt its self stanza.
         if header.sender == own.org {
-            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .notARecipient,
-                              detail: "bundle \(id) is from \(own.org) itself (reflected back into its own mailbox)", at: now)
+            return (try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .notARecipient,
+                               detail: "bundle \(id) is from \(own.org) itself (reflected back into its own mailbox)",
+                               at: now), nil)
         }
         // A bundle older than the senders' expiry (plus the clock tolerance) was given up by its
         // sender: publishing it now could duplicate a record re-sent another way. One dated
@@ -170,26 +174,34 @@ extension GatewayEngine {
         let tolerance = RetryPolicy.milliseconds(settings.limits.clockTolerance) / 1000
         let ageSeconds = now / 1000 - Int64(clamping: header.createdAt)
         if ageSeconds > RetryPolicy.milliseconds(settings.expiry) / 1000 + tolerance {
-            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .expired,
-                              detail: "bundle \(id): created \(ageSeconds / 3600) hours ago, past the \(settings.expiry) expiry", at: now)
+            return (try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .expired,
+                               detail: "bundle \(id): created \(ageSeconds / 3600) hours ago, past the \(settings.expiry) expiry",
+                               at: now), nil)
         }
         if -ageSeconds > tolerance {
-            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .expired,
-                              detail: "bundle \(id): dated \(-ageSeconds) s ahead of this gateway's clock, beyond [limits] clock_tolerance", at: now)
+            return (try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .expired,
+                               detail: "bundle \(id): dated \(-ageSeconds) s ahead of this gateway's clock, "
+                                   + "beyond [limits] clock_tolerance", at: now), nil)
         }
-        let destination = "\(spool.received)/\(header.sender.value)/\(id.hex)"
         do {
-            try FileOperations.makeDirectory("\(spool.received)/\(header.sender.value)", mode: 0o700)
             let manifest: Manifest
             var signerNote: String?
-            if exists(destination) {
+            let destination: String
+            if let published = publishedFolder(of: id, from: header.sender) {
                 // Published before a crash, not yet journalled: the published manifest is the
                 // verified one (it was written only after every check passed).
+                destination = published
                 manifest = try Manifest.parse(try FileOperations.read(at: "\(destination)/\(StagedPublisher.manifestRawName)",
                                                                        limit: PayloadLayout.maxManifestLength) ?? [])
             } else {
-                let opened = try gateway.open(local, into: destination, stagingParent: "\(spool.work)/in", now: UInt64(max(0, now / 1000)),
-                                              limits: settings.limits)
+                // The workflow, hence the folder, is known once the manifest has verified.
+                let opened = try gateway.open(local, stagingParent: "\(spool.work)/in", now: UInt64(max(0, now / 1000)),
+                                              limits: settings.limits) { manifest in
+                    let root = publishRoot(for: manifest.context.workflow)
+                    try FileOperations.makeDirectory("\(root)/\(header.sender.value)", mode: 0o700)
+                    return "\(root)/\(header.sender.value)/\(id.hex)"
+                }
+                destination = opened.destination
                 manifest = opened.manifest
                 signerNote = opened.signerNote
                 known = opened.envelope.bundleSHA256
@@ -208,8 +220,10 @@ extension GatewayEngine {
                 log(.warning, "accepted: \(note)", bundle: id.hex, partner: header.sender.value)
                 audit(AuditEvent("signature-before-revocation", org: header.sender.value, bundle: id.hex, detail: "accepted; key \(header.senderKeyID)"))
             }
-            return IncomingRecord(bundleID: id.hex, sender: header.sender.value, state: .published, receivedAt: now,
-                                  bundleSHA256: bytesDigest.hex, publishedPath: destination, files: json, receipt: receipt.encoded)
+            let record = IncomingRecord(bundleID: id.hex, sender: header.sender.value, state: .published,
+                                        receivedAt: now, bundleSHA256: bytesDigest.hex, publishedPath: destination,
+                                        files: json, receipt: receipt.encoded)
+            return (record, manifest.context)
         } catch let error as FormatError {
             // Signed with a key the sender's manifest held here does not name yet: its newer
             // manifest is usually a moment behind (the expiry check above bounds the wait).
@@ -219,7 +233,8 @@ extension GatewayEngine {
             // a `failed` receipt would make the sender give up a good bundle.
             if error.category == .io { throw error }
             let reason = ReceiptReason(error.category) ?? .malformed
-            return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: reason, detail: error.description, at: now)
+            return (try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: reason,
+                               detail: error.description, at: now), nil)
         }
     }
 

@@ -139,11 +139,17 @@ extension GatewayEngine {
         audit(AuditEvent("bundle-failed", org: record.partner, bundle: record.bundleID))
     }
 
-    /// The originals go back to the sender in `spool/failed/<bundle id>/` with `reason.txt`.
+    /// The originals go back to the sender in `spool/failed/<bundle id>/` with `reason.txt` (a
+    /// pack as its folder, ready to drop into the outbox again).
     func nonDeliveryReport(_ record: OutgoingRecord, reason: String) throws {
         let folder = "\(spool.failed)/\(record.bundleID)"
         try FileOperations.makeDirectory(folder, mode: 0o700)
-        try moveAll(try journal.files(of: record.bundleID).filter { exists($0.workPath) }.map { ($0.workPath, "\(folder)/\($0.name)") })
+        if let name = try packName(of: record.bundleID) {
+            try movePack(record.bundleID, named: name, into: spool.failed)
+        } else {
+            try moveAll(try journal.files(of: record.bundleID).filter { exists($0.workPath) }
+                .map { ($0.workPath, "\(folder)/\($0.name)") })
+        }
         writeReason("NOT DELIVERED to \(record.partner): \(reason)\nbundle \(record.bundleID), claimed at \(RFC3339.format(UInt64(record.createdAt / 1000)) ?? "?")", to: "\(folder)/reason.txt")
         unlink(spool.sealedBundle(record.bundleID))
         rmdir(spool.outgoingWork(record.bundleID))

@@ -136,11 +136,17 @@ extension GatewayEngine {
         return try FileOperations.read(at: path, limit: Receipt.maxLength) ?? []
     }
 
-    /// The bundle is acknowledged: originals move to `spool/sent/<bundle id>/` (or are deleted,
-    /// per retention) and the work files go.
+    /// The bundle is acknowledged: originals move to `spool/sent/<bundle id>/` (a pack as its
+    /// folder; or are deleted, per retention) and the work files go.
     func acknowledge(_ record: inout OutgoingRecord) throws {
         let files = try journal.files(of: record.bundleID)
-        if settings.keepSent {
+        if let name = try packName(of: record.bundleID) {
+            if settings.keepSent {
+                try movePack(record.bundleID, named: name, into: spool.sent)
+            } else {
+                deletePack(record.bundleID)
+            }
+        } else if settings.keepSent {
             let folder = "\(spool.sent)/\(record.bundleID)"
             try FileOperations.makeDirectory(folder, mode: 0o700)
             try moveAll(files.filter { exists($0.workPath) }.map { ($0.workPath, "\(folder)/\($0.name)") })

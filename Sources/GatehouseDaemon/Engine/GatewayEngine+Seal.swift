@@ -20,19 +20,33 @@ extension GatewayEngine {
     /// - the bundle is sealed from those descriptors, then each is checked again (size,
     ///   modification and change times): if one changed while it was read, the bundle is
     ///   discarded before anything records it, and waits in the same way.
+    ///
+    /// A pack is sealed whole or not at all: its folder is opened without following a link and
+    /// its files relative to it, and one file refused fails the whole bundle.
     func seal(_ record: inout OutgoingRecord) {
         do {
             let files = try journal.files(of: record.bundleID)
+            let pack = try journal.pack(of: record.bundleID, direction: "out")
             let output = spool.sealedBundle(record.bundleID)
             // A bundle left by a crash before it was journalled was never delivered: reseal.
             unlink(output)
+            var folder: FolderHandle?
+            if let name = pack?.pack {
+                do { folder = try FolderHandle(path: spool.outgoingWork(record.bundleID)) } catch {
+                    try fail(record, reason: "not sent: the pack \(name.debugDescription) cannot be opened: \(error)")
+                    record.state = .failed
+                    return
+                }
+            }
             let writers = OpenWriterCheck()
             var ready: [(file: OutgoingFile, source: FileSource)] = []
             var refused: [(file: OutgoingFile, reason: String)] = []
             var resized: [(position: Int, size: Int64)] = []
             var incomplete: String?
             for file in files {
-                switch OriginalFile.open(file.workPath, writers: writers) {
+                let verdict = folder.map { OriginalFile.open(file.name, in: $0, writers: writers) }
+                    ?? OriginalFile.open(file.workPath, writers: writers)
+                switch verdict {
                 case .ready(let source) where Int64(source.size) != file.size:
                     resized.append((file.position, Int64(source.size)))
                     incomplete = "\(file.name.debugDescription) changed after it was claimed "
@@ -44,9 +58,11 @@ extension GatewayEngine {
                 }
             }
             if !refused.isEmpty {
-                guard refused.count < files.count else {
+                // A pack is never split: one refused file and the whole pack goes back.
+                guard refused.count < files.count, pack?.pack == nil else {
                     let reasons = refused.map { "\($0.file.name.debugDescription): \($0.reason)" }
-                    try fail(record, reason: "not sent: " + reasons.joined(separator: "; "))
+                    let whole = pack?.pack.map { "the pack \($0.debugDescription) travels whole, and " } ?? ""
+                    try fail(record, reason: "not sent: " + whole + reasons.joined(separator: "; "))
                     record.state = .failed
                     return
                 }
@@ -54,6 +70,7 @@ extension GatewayEngine {
             }
             if let incomplete { return try waitForOriginals(&record, resized: resized, reason: incomplete) }
             var request = SealRequest(paths: [], recipients: [try ODSCode(record.partner)])
+            request.context = pack?.context ?? PackContext(workflow: settings.workflows.defaultWorkflow)
             request.bundleID = try BundleID(hex: record.bundleID)
             request.output = output
             let sealed = try gateway.seal(request, files: ready.map { SealFile(name: $0.file.name, source: $0.source) },

@@ -64,6 +64,7 @@ public actor GatewayEngine {
         auditLog = AuditLog(home: gateway.home)
         manifests = ManifestLedger(home: gateway.home)
         try spool.create()
+        try checkWorkflowFolders()
     }
 
     /// This organisation's code.
@@ -106,6 +107,10 @@ public actor GatewayEngine {
     /// were journalled but not moved, and removes temporary files and staging folders.
     public func recover() throws {
         for record in try journal.outgoing(in: [.queued]) {
+            if let name = try packName(of: record.bundleID) {
+                try recoverPack(record, name: name)
+                continue
+            }
             for file in try journal.files(of: record.bundleID) where !exists(file.workPath) {
                 if exists(file.sourcePath) {
                     try FileOperations.makeDirectory(spool.outgoingWork(record.bundleID), mode: 0o700)

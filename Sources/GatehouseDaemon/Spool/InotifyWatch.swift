@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// inotify on the outbox folder and each partner folder.
+/// inotify on the outbox folder, each partner folder and each pack folder in them.
 ///
 /// A thread of its own waits on the inotify descriptor and queues what it reads, raising
 /// ``changed`` at once: a record renamed in is seen within microseconds, and nothing polls.
@@ -67,9 +67,12 @@ final class InotifyWatch: Sendable {
         }
     }
 
-    /// Watches a partner folder for files written, renamed in or removed.
+    /// Watches a partner or pack folder for files written, renamed in or removed. (Watching a
+    /// folder already watched changes nothing.) A folder moved away, as a claimed pack is, stops
+    /// being watched.
     func watchPartner(_ path: String) {
-        add(path, mask: UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_DELETE | IN_MOVED_FROM | IN_ATTRIB | IN_ONLYDIR))
+        add(path, mask: UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_DELETE | IN_MOVED_FROM
+                                | IN_ATTRIB | IN_MOVE_SELF | IN_ONLYDIR))
     }
 
     private func add(_ path: String, mask: UInt32) {
@@ -95,6 +98,9 @@ final class InotifyWatch: Sendable {
                 let nameLength = Int(event.len)
                 guard offset + header + nameLength <= n else { break }
                 if event.mask & UInt32(IN_Q_OVERFLOW) != 0 { overflowed = true }
+                // Moved away: its path names something else now. The kernel then says IGNORED.
+                if event.mask & UInt32(IN_MOVE_SELF) != 0 { inotify_rm_watch(fd, event.wd) }
+                if event.mask & UInt32(IN_IGNORED) != 0 { _ = folders.withLock { $0.removeValue(forKey: event.wd) } }
                 if nameLength > 0, let folder = folders.withLock({ $0[event.wd] }) {
                     let field = UnsafeRawBufferPointer(start: buffer.advanced(by: offset + header), count: nameLength)
                     let bytes = field.prefix { $0 != 0 }

@@ -24,8 +24,17 @@ enum OriginalFile {
 
     /// Opens `path` and judges it; `writers` answers the open-for-writing question.
     static func open(_ path: String, writers: OpenWriterCheck) -> Verdict {
+        judge(writers: writers) { () throws(SystemError) in try FileSource(path: path, followLinks: false) }
+    }
+
+    /// Opens the entry `name` of a pack folder relative to its descriptor, and judges it.
+    static func open(_ name: String, in folder: FolderHandle, writers: OpenWriterCheck) -> Verdict {
+        judge(writers: writers) { () throws(SystemError) in try folder.open(name) }
+    }
+
+    private static func judge(writers: OpenWriterCheck, opening: () throws(SystemError) -> FileSource) -> Verdict {
         let source: FileSource
-        do { source = try FileSource(path: path, followLinks: false) } catch {
+        do { source = try opening() } catch {
             if error.code == ENOENT { return .vanished }
             if let type = error.foundType {
                 return .refused("\(type.phrase), not a regular file; only regular files are sent")

@@ -1,20 +1,24 @@
-/// A file found in the outbox, complete and ready to claim.
+/// A record found in the outbox, complete and ready to claim: a file, or a pack (a folder of
+/// files that travel together in one bundle, never split and never joined with others).
 public struct OutboxFile: Sendable, Hashable {
     /// The partner folder's name (validated as an ODS code by the claimer).
     public let partner: String
     /// Full path.
     public let path: String
-    /// The file's name.
+    /// The file's (or the pack folder's) name.
     public let name: String
-    /// Size when it was judged complete.
+    /// Size when it was judged complete (for a pack, of all its entries).
     public let size: UInt64
+    /// A pack folder rather than a file.
+    public let isPack: Bool
 
-    /// A file in `outbox/<partner>/`.
-    public init(partner: String, path: String, name: String, size: UInt64) {
+    /// A file (or, with `isPack`, a pack folder) in `outbox/<partner>/`.
+    public init(partner: String, path: String, name: String, size: UInt64, isPack: Bool = false) {
         self.partner = partner
         self.path = path
         self.name = name
         self.size = size
+        self.isPack = isPack
     }
 }
 
@@ -29,12 +33,16 @@ public struct OutboxFile: Sendable, Hashable {
 /// defence when the kernel cannot tell, see `OpenWriterCheck`.) Because a hard link made into the
 /// outbox is seen created but never closed, and events are lost when the kernel's queue
 /// overflows, a file seen written is held at most `writerHold` after its last change.
-/// `.part` files and dot-files are ignored; anything that is not a regular file is refused. A
+/// A folder in a partner folder is a pack, judged the same way as a whole: the watcher reports
+/// its entries' total size and newest modification time, and changes inside it as changes of
+/// the pack (see `SpoolWatcher`).
+/// `.part` files and dot-files are ignored; anything else that is not a regular file is refused. A
 /// path is handed out once, and again only after it disappeared, after an `IN_CLOSE_WRITE` (its
 /// claim found it still open for writing), or if it is still there `reofferAfter` later (its
 /// claim failed, e.g. on a full disk).
 public struct OutboxScanner: Sendable {
-    /// What a path is.
+    /// What a path is. A `directory` in a partner folder is a pack: the `size` and `mtime` given
+    /// with it are those of its entries together.
     public enum Kind: Sendable { case regular, symlink, directory, other }
 
     /// How a path came to be looked at.
@@ -73,6 +81,7 @@ public struct OutboxScanner: Sendable {
         let name: String
         /// Seen written and not closed since.
         var writing: Bool
+        let isPack: Bool
     }
 
     let stableWindow: Int64
@@ -114,18 +123,21 @@ public struct OutboxScanner: Sendable {
             return [.refuse(path: path, partner: nil, reason: "records go in outbox/<ODS>/, one folder per recipient, not in outbox/ itself")]
         }
         switch kind {
-        case .regular: break
+        case .regular, .directory: break
         case .symlink:
             handedOut[path] = now
-            return [.refuse(path: path, partner: partner, reason: "a symbolic link; only regular files are sent")]
-        case .directory, .other:
+            return [.refuse(path: path, partner: partner,
+                            reason: "a symbolic link; only regular files and pack folders are sent")]
+        case .other:
             handedOut[path] = now
-            return [.refuse(path: path, partner: partner, reason: "not a regular file; only regular files are sent")]
+            return [.refuse(path: path, partner: partner,
+                            reason: "not a regular file; only regular files and pack folders are sent")]
         }
+        let isPack = kind == .directory
         if seen == .renamedIn {
             pending[path] = nil
             handedOut[path] = now
-            return [.claim(OutboxFile(partner: partner, path: path, name: name, size: size))]
+            return [.claim(OutboxFile(partner: partner, path: path, name: name, size: size, isPack: isPack))]
         }
         if var known = pending[path] {
             if known.size != size || known.mtime != mtime || seen == .written {
@@ -140,7 +152,7 @@ public struct OutboxScanner: Sendable {
             // written in that window: stable now (files waiting when the gateway starts).
             let lastChange = mtime <= now - stableWindow && seen != .written ? now - stableWindow : now
             pending[path] = Pending(size: size, mtime: mtime, lastChange: lastChange, partner: partner, name: name,
-                                    writing: seen == .written)
+                                    writing: seen == .written, isPack: isPack)
         }
         // Stable files are collected by due(now:), once per pass: checking every pending file
         // here made a scan of 100,000 waiting files quadratic.
@@ -160,7 +172,8 @@ public struct OutboxScanner: Sendable {
         for (path, file) in pending where now - file.lastChange >= (file.writing ? writerHold : stableWindow) {
             pending[path] = nil
             handedOut[path] = now
-            actions.append(.claim(OutboxFile(partner: file.partner, path: path, name: file.name, size: file.size)))
+            actions.append(.claim(OutboxFile(partner: file.partner, path: path, name: file.name, size: file.size,
+                                             isPack: file.isPack)))
         }
         return actions.sorted { $0.path < $1.path }
     }

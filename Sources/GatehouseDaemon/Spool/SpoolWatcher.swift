@@ -11,12 +11,17 @@ public enum SpoolEvent: Sendable {
     case refused(path: String, partner: String?, reason: String)
 }
 
-/// Watches `spool/outbox/<ODS>/` and reports complete records.
+/// Watches `spool/outbox/<ODS>/` and reports complete records: files, and pack folders.
 ///
 /// inotify makes it quick, but the truth is a full rescan: at start, every `rescanInterval`, and
 /// at once when the kernel's event queue overflows (events are then lost). A name that is not
 /// UTF-8 can be named by no `String` path, so the watcher moves such files to `spool/failed/`
 /// itself, by their bytes, with the name escaped in the reason (they were once left for ever).
+///
+/// A pack folder is watched too, and a change inside it is a change of the pack, so a folder
+/// filled in place is claimed only once nothing in it has changed for the stable window. (A
+/// name that is not UTF-8 inside a pack is left to the claimer, which refuses the whole pack:
+/// taking that one file out would split it.)
 public final class SpoolWatcher: Service, Sendable {
     let outbox: String
     /// `spool/failed/`, beside the outbox (see `SpoolLayout`).
@@ -59,7 +64,11 @@ public final class SpoolWatcher: Service, Sendable {
             }
             // Each folder once, however many events its name that is not UTF-8 raised.
             for folder in Set(changes.filter(\.undecodableName).map(\.path)) {
-                refuseUndecodable(in: folder, scanner: &scanner, now: now)
+                if depth(of: folder) == 2 {
+                    actions += observe(folder, seen: .scanned, scanner: &scanner, inotify: inotify, now: now)
+                } else {
+                    refuseUndecodable(in: folder, scanner: &scanner, now: now)
+                }
             }
             actions += scanner.due(now: now)
             // All at once: a full outbox (100,000 files at start) is claimed, journalled in
@@ -79,11 +88,26 @@ public final class SpoolWatcher: Service, Sendable {
         }
     }
 
-    /// Looks at one path and feeds the scanner.
-    private func observe(_ path: String, seen: OutboxScanner.Seen, scanner: inout OutboxScanner, inotify: InotifyWatch,
-                         now: Int64) -> [OutboxScanner.Action] {
+    /// How many folders below the outbox `path` is: 1 for a partner folder, 2 for what is in it.
+    private func depth(of path: String) -> Int {
+        path.utf8.dropFirst(outbox.utf8.count).split(separator: UInt8(ascii: "/")).count
+    }
+
+    /// Looks at one path and feeds the scanner; `inside` when the event was about an entry of
+    /// the pack folder at `path`.
+    private func observe(_ path: String, seen: OutboxScanner.Seen, inside: Bool = false, scanner: inout OutboxScanner,
+                         inotify: InotifyWatch, now: Int64) -> [OutboxScanner.Action] {
         let relative = path.dropFirst(outbox.count + 1).split(separator: "/").map(String.init)
-        guard !relative.isEmpty, relative.count <= 2 else { return [] }
+        guard !relative.isEmpty, relative.count <= 3 else { return [] }
+        if relative.count == 3 {
+            // Inside a pack folder (or one being built under a hidden name, which is not watched).
+            // A file renamed in there is complete, as one closed by its writer is; the pack is
+            // complete once nothing in it has changed for the stable window.
+            guard !OutboxScanner.isIgnored(relative[1]) else { return [] }
+            let inner: OutboxScanner.Seen = seen == .renamedIn ? .closedAfterWriting : seen
+            return observe("\(outbox)/\(relative[0])/\(relative[1])", seen: inner, inside: true, scanner: &scanner,
+                           inotify: inotify, now: now)
+        }
         var info = stat()
         guard lstat(path, &info) == 0 else {
             scanner.vanished(path)
@@ -102,9 +126,24 @@ public final class SpoolWatcher: Service, Sendable {
                 observe("\(path)/\($0)", seen: .scanned, scanner: &scanner, inotify: inotify, now: now)
             }
         }
-        let mtime = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+        var mtime = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+        var size = UInt64(info.st_size)
+        var seen = seen
+        if relative.count == 2 && kind == .directory && !OutboxScanner.isIgnored(relative[1]) {
+            // Its own creation is no writer at work (nothing holds a folder open for writing, and
+            // no close would ever be seen); what is written inside it is, through its watch.
+            if !inside && seen == .written { seen = .scanned }
+            // A pack: watched, so that what is written inside it is seen; judged by its entries.
+            inotify.watchPartner(path)
+            guard let entries = try? FolderHandle(path: path).entries() else {
+                scanner.vanished(path)
+                return []
+            }
+            size = entries.reduce(0) { $0 &+ $1.size }
+            mtime = entries.reduce(mtime) { max($0, $1.modified / 1_000_000) }
+        }
         return scanner.observe(path: path, partner: relative.count == 2 ? relative[0] : nil, name: relative.last!, kind: kind,
-                               size: UInt64(info.st_size), mtime: mtime, seen: seen, now: now)
+                               size: size, mtime: mtime, seen: seen, now: now)
     }
 
     private func rescan(_ scanner: inout OutboxScanner, inotify: InotifyWatch, now: Int64) -> [OutboxScanner.Action] {

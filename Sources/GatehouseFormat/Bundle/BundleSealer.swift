@@ -6,16 +6,13 @@ public struct SealInput {
     public let name: String
     /// The exact number of bytes `source` will deliver.
     public let size: UInt64
-    /// The patient's NHS number, if known.
-    public let nhsNumber: String?
     /// The file's bytes.
     public let source: any ByteSource
 
     /// A file to seal.
-    public init(name: String, size: UInt64, nhsNumber: String? = nil, source: any ByteSource) {
+    public init(name: String, size: UInt64, source: any ByteSource) {
         self.name = name
         self.size = size
-        self.nhsNumber = nhsNumber
         self.source = source
     }
 }
@@ -52,7 +49,7 @@ package struct SealerTestHooks {
     package var manifest: (([UInt8]) -> [UInt8])?
     /// Replaces a block's method, declared raw length and stored bytes.
     package var block: ((BlockMethod, UInt32, [UInt8]) -> (BlockMethod, UInt32, [UInt8]))?
-    /// Skips the sealer's checks of names and subject (to test the opener's).
+    /// Skips the sealer's checks of names and context (to test the opener's).
     package var skipTextChecks = false
 
     package init() {}
@@ -65,17 +62,18 @@ public struct BundleSealer {
     public let sender: ODSCode
     /// The recipients, in stanza order.
     public let recipients: [SealRecipient]
-    /// Free text for staff, carried in the manifest.
-    public let subject: String
+    /// What the pack is about (subject, workflow, NHS numbers), carried in the manifest.
+    public let context: PackContext
     /// zlib level for compressible blocks. Level 1 keeps sealing close to disk speed.
     public let compressionLevel: Int32
     package var hooks = SealerTestHooks()
 
     /// A sealer for `recipients`.
-    public init(sender: ODSCode, recipients: [SealRecipient], subject: String = "", compressionLevel: Int32 = 1) {
+    public init(sender: ODSCode, recipients: [SealRecipient], context: PackContext = PackContext(),
+                compressionLevel: Int32 = 1) {
         self.sender = sender
         self.recipients = recipients
-        self.subject = subject
+        self.context = context
         self.compressionLevel = compressionLevel
     }
 
@@ -126,15 +124,16 @@ public struct BundleSealer {
             let reader = BlockReader(level: compressionLevel, hooks: hooks, blocks: blocks)
             let digests = try reader.seal(files, into: writer)
             let manifestFiles = zip(files, digests).map { file, digest in
-                ManifestFile(name: file.name, size: file.size, sha256: digest, nhsNumber: file.nhsNumber)
+                ManifestFile(name: file.name, size: file.size, sha256: digest)
             }
             // Inner signature: the sender signs the manifest, which names every recipient, inside
             // the encryption (sign-encrypt-sign, FORMAT.md §3.6).
             manifest = hooks.skipTextChecks
                 ? Manifest.unchecked(kind: .records, bundleID: bundleID, createdAt: createdAt, sender: sender,
-                                     recipients: header.recipients, subject: subject, files: manifestFiles, signingKey: signingKey)
+                                     recipients: header.recipients, context: context, files: manifestFiles,
+                                     signingKey: signingKey)
                 : try Manifest.signed(kind: .records, bundleID: bundleID, createdAt: createdAt, sender: sender,
-                                      recipients: header.recipients, subject: subject, files: manifestFiles,
+                                      recipients: header.recipients, context: context, files: manifestFiles,
                                       signingKey: signingKey)
             let manifestBytes = hooks.manifest?(manifest.encoded) ?? manifest.encoded
             var length = ByteBuilder(capacity: 4)
@@ -161,11 +160,9 @@ public struct BundleSealer {
         guard (1...PayloadLayout.maxFiles).contains(files.count) else {
             throw .invalidInput("a bundle holds 1 to \(PayloadLayout.maxFiles) files, not \(files.count)")
         }
-        // Names, subject and NHS numbers are checked before a byte is written (the manifest
-        // checks them again once the digests are known).
-        if !hooks.skipTextChecks {
-            try Manifest.checkText(subject: subject, names: files.map(\.name), nhsNumbers: files.map(\.nhsNumber))
-        }
+        // Names and the context are checked before a byte is written (the manifest checks them
+        // again once the digests are known).
+        if !hooks.skipTextChecks { try Manifest.checkText(context, names: files.map(\.name)) }
         var total: UInt64 = 0
         for file in files {
             guard file.size <= PayloadLayout.maxTotalSize - total else {

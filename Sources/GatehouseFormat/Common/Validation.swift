@@ -124,6 +124,22 @@ public enum NHSNumber {
         return check == values[9]
     }
 
+    /// Why `text` is not a valid NHS number, for a message: `"9990000019" is not a valid NHS
+    /// number: its check digit should be 8, not 9`.
+    public static func invalidMessage(_ text: String) -> String {
+        let values = text.utf8.map { Int($0) - 0x30 }
+        let shown = ReadableText.shown(text)
+        guard values.count == 10, values.allSatisfy({ (0...9).contains($0) }) else {
+            return "\(shown) is not a valid NHS number: it must be ten digits (spaces allowed: 999 000 0018)"
+        }
+        let sum = zip(values.prefix(9), stride(from: 10, through: 2, by: -1)).reduce(0) { $0 + $1.0 * $1.1 }
+        let check = (11 - sum % 11) % 11
+        guard check != 10 else {
+            return "\(shown) is not a valid NHS number: no check digit fits its first nine digits"
+        }
+        return "\(shown) is not a valid NHS number: its check digit (the last) should be \(check), not \(values[9])"
+    }
+
     /// Digits only: spaces and hyphens as people write them (`999 000 0018`) are removed.
     public static func normalise(_ text: String) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != " " && $0 != "-" }))

@@ -1,6 +1,7 @@
-/// Reads the strict subset of TOML that `gatehouse.toml` uses: comments, `[table]` and
-/// `[table.sub]` headers, and `key = value` with a basic string, an integer or a boolean.
-/// Everything else is an error naming the file and line.
+/// Reads the strict subset of TOML that `gatehouse.toml` (and a pack's `.gatehouse.toml`) uses:
+/// comments, `[table]` and `[table.sub]` headers, and `key = value` with a basic string, an
+/// integer, a boolean or a one-line array of basic strings. Everything else is an error naming
+/// the file and line.
 package struct ConfigReader {
     /// A value and the line it came from.
     package struct Entry {
@@ -13,6 +14,8 @@ package struct ConfigReader {
         case string(String)
         case integer(Int)
         case boolean(Bool)
+        /// `["a", "b"]`, on one line.
+        case strings([String])
     }
 
     let file: String
@@ -64,12 +67,13 @@ package struct ConfigReader {
         return name
     }
 
-    /// Removes a `#` comment that is not inside a string.
+    /// Removes a `#` comment that is not inside a string. (Scalars, not Characters: a quote
+    /// followed by a combining mark is one Character that is not `"`.)
     private static func stripComment(_ line: Substring) -> String {
         var inString = false
         var escaped = false
-        var out = ""
-        for c in line {
+        var out = String.UnicodeScalarView()
+        for c in line.unicodeScalars {
             if inString {
                 if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
             } else if c == "\"" {
@@ -79,7 +83,7 @@ package struct ConfigReader {
             }
             out.append(c)
         }
-        return out
+        return String(out)
     }
 
     private static func value(_ text: String, key: String, line: Int, file: String) throws(KitError) -> Value {
@@ -87,34 +91,53 @@ package struct ConfigReader {
         if text == "true" { return .boolean(true) }
         if text == "false" { return .boolean(false) }
         if let number = Int(text.replacingOccurrences(of: "_", with: "")), !text.hasPrefix("_"), !text.hasSuffix("_") { return .integer(number) }
-        guard text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") else {
-            throw fail("'\(text)' is not a quoted string, an integer, true or false")
+        var rest = Substring(text).unicodeScalars
+        if rest.first == "[" {
+            rest.removeFirst()
+            var items: [String] = []
+            while true {
+                rest = rest.drop { $0 == " " || $0 == "\t" }
+                if rest.first == "]" && rest.count == 1 { return .strings(items) }
+                let notAnArray = "'\(text)' is not a one-line array of quoted strings like [\"a\", \"b\"]"
+                guard rest.first == "\"" else { throw fail(notAnArray) }
+                items.append(try basicString(&rest, fail))
+                rest = rest.drop { $0 == " " || $0 == "\t" }
+                if rest.first == "," { rest.removeFirst() } else if rest.first != "]" { throw fail(notAnArray) }
+            }
         }
-        var out = ""
-        var chars = Array(text.dropFirst().dropLast())
-        var i = 0
-        while i < chars.count {
-            let c = chars[i]
-            if c == "\"" { throw fail("an unescaped quote inside the string") }
-            guard c == "\\" else { out.append(c); i += 1; continue }
-            guard i + 1 < chars.count else { throw fail("the string ends with a lone backslash") }
-            switch chars[i + 1] {
+        guard rest.first == "\"" else { throw fail("'\(text)' is not a quoted string, an integer, true or false") }
+        let string = try basicString(&rest, fail)
+        guard rest.isEmpty else { throw fail("'\(text)' has more after the closing quote") }
+        return .string(string)
+    }
+
+    /// Reads a basic string (`"…"` with `\"`, `\\`, `\n`, `\t` and `\uXXXX` escapes) from the
+    /// start of `rest`, leaving what follows its closing quote.
+    private static func basicString(_ rest: inout Substring.UnicodeScalarView,
+                                    _ fail: (String) -> KitError) throws(KitError) -> String {
+        rest.removeFirst()
+        var out = String.UnicodeScalarView()
+        while let c = rest.popFirst() {
+            if c == "\"" { return String(out) }
+            guard c == "\\" else { out.append(c); continue }
+            guard let escape = rest.popFirst() else { throw fail("the string ends with a lone backslash") }
+            switch escape {
             case "\"": out.append("\"")
             case "\\": out.append("\\")
             case "n": out.append("\n")
             case "t": out.append("\t")
             case "u":
-                guard i + 5 < chars.count, let code = UInt32(String(chars[(i + 2)...(i + 5)]), radix: 16), let scalar = Unicode.Scalar(code) else {
+                let digits = String(String.UnicodeScalarView(rest.prefix(4)))
+                guard digits.unicodeScalars.count == 4, digits.unicodeScalars.allSatisfy(\.properties.isASCIIHexDigit),
+                      let code = UInt32(digits, radix: 16), let scalar = Unicode.Scalar(code) else {
                     throw fail("\\u needs four hex digits naming a character")
                 }
-                out.unicodeScalars.append(scalar)
-                i += 4
-            default: throw fail("unknown escape \\\(chars[i + 1])")
+                rest.removeFirst(4)
+                out.append(scalar)
+            default: throw fail("unknown escape \\\(escape)")
             }
-            i += 2
         }
-        chars.removeAll()
-        return .string(out)
+        throw fail("the quoted string has no closing quote")
     }
 }
 

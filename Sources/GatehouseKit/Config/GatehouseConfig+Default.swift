@@ -70,6 +70,19 @@ extension GatehouseConfig {
         # Refused items kept in spool/quarantine per claimed sender (the oldest go first).
         quarantine_per_sender = 1000
 
+        [workflows]
+        # The kinds of pack this gateway sends, as MESH's workflow ids: what `gatehouse send
+        # --workflow` and a pack's .gatehouse.toml may name (lower-case letters, digits and
+        # hyphens). A pack that names none is sent as `default`.
+        names = ["reception-summary", "release-summary", "gp-record", "medication", "other"]
+        default = "other"
+
+        # Publish received packs of one workflow (from any partner, whatever this gateway's own
+        # list) in their own folder, as <folder>/<sender>/<bundle id>/, instead of
+        # spool/received/: an absolute path, or relative to the home folder.
+        # [workflows.reception-summary]
+        # folder = "/srv/gatehouse/reception"
+
         # Per-partner settings: override the mailbox on a partner's identity card.
         # [partners.YOI123]
         # mailbox = "sftp://gatehouse@relay.example.net:22 ssh-ed25519 AAAA..."

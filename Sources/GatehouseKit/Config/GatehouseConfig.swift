@@ -43,6 +43,8 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var limits = ReceiveLimits()
     /// Per-partner mailbox overrides.
     public var partnerMailboxes: [ODSCode: MailboxAddress] = [:]
+    /// The workflows packs may name, the default, and where each is published (`[workflows]`).
+    public var workflows = WorkflowSettings()
 
     /// The defaults.
     public init() {}
@@ -65,14 +67,22 @@ public struct GatehouseConfig: Sendable, Equatable {
     public static func parse(_ text: String, file: String = "gatehouse.toml") throws(KitError) -> GatehouseConfig {
         let reader = try ConfigReader(text, file: file)
         var config = GatehouseConfig()
-        let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "partners"]
+        let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "partners",
+                                  "workflows"]
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
-            guard known.contains(String(parts[0])), parts.count == 1 || (parts[0] == "partners" && parts.count == 2) else {
-                throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], [collector], [keys], [limits], [partners.ODS])")
+            let perItem = parts.count == 2 && (parts[0] == "partners" || parts[0] == "workflows")
+            guard known.contains(String(parts[0])), parts.count == 1 || perItem else {
+                throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], "
+                    + "[collector], [keys], [limits], [partners.ODS], [workflows], [workflows.NAME])")
             }
             if parts[0] == "partners" && parts.count == 2 {
                 do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
+            }
+            if parts[0] == "workflows" && parts.count == 2 {
+                do { _ = try Workflow(String(parts[1])) } catch {
+                    throw reader.error(line, "[\(table)]: \(error.detail)")
+                }
             }
         }
         for (key, entry) in reader.entries.sorted(by: { $0.value.line < $1.value.line }) {
@@ -103,10 +113,15 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "limits.clock_tolerance": config.limits.clockTolerance = try duration(entry, at, minimum: .seconds(60))
             case "limits.unknown_sender_hold": config.limits.unknownSenderHold = try duration(entry, at)
             case "limits.quarantine_per_sender": config.limits.quarantinePerSender = try integer(entry, at, in: 1...1_000_000)
+            case "workflows.names": config.workflows.names = try WorkflowSettings.list(entry, at)
+            case "workflows.default": config.workflows.defaultWorkflow = try WorkflowSettings.workflow(entry, at)
             default:
                 let parts = key.split(separator: ".")
                 if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox", let org = try? ODSCode(userInput: String(parts[1])) {
                     config.partnerMailboxes[org] = try address(entry, at)
+                } else if parts.count == 3, parts[0] == "workflows", parts[2] == "folder",
+                          let flow = try? Workflow(String(parts[1])) {
+                    config.workflows.folders[flow] = try WorkflowSettings.folder(entry, at)
                 } else {
                     throw at("unknown key (see `gatehouse config check --default` for every key)")
                 }
@@ -114,6 +129,11 @@ public struct GatehouseConfig: Sendable, Equatable {
         }
         guard config.retryInitial <= config.retryMax else {
             throw reader.error(reader.entries["delivery.retry_initial"]?.line ?? 0, "key 'delivery.retry_initial' is longer than 'delivery.retry_max'")
+        }
+        guard config.workflows.names.contains(config.workflows.defaultWorkflow) else {
+            let line = reader.entries["workflows.default"]?.line ?? reader.entries["workflows.names"]?.line ?? 0
+            throw reader.error(line, "key 'workflows.default': \(config.workflows.defaultWorkflow) "
+                + "is not in 'workflows.names'")
         }
         return config
     }

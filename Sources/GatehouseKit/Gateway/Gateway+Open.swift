@@ -21,6 +21,25 @@ extension Gateway {
     /// anything is written.
     public func open(_ path: String, into destination: String, stagingParent: String? = nil, now: UInt64 = KeyStore.now(),
                      limits: ReceiveLimits = ReceiveLimits()) throws -> OpenedBundle {
+        try open(path, now: now, limits: limits, publisher: { () throws(SystemError) in
+            try StagedPublisher(destination: destination, stagingParent: stagingParent)
+        }, destination: { _ in nil })
+    }
+
+    /// Like ``open(_:into:stagingParent:now:limits:)``, but the destination is chosen from the
+    /// verified manifest (a workflow's folder), once every check has passed; the staging folder
+    /// is made in `stagingParent`, which must be on the destination's file system.
+    public func open(_ path: String, stagingParent: String, now: UInt64 = KeyStore.now(),
+                     limits: ReceiveLimits = ReceiveLimits(),
+                     destination: (Manifest) throws -> String) throws -> OpenedBundle {
+        try open(path, now: now, limits: limits,
+                 publisher: { () throws(SystemError) in try StagedPublisher(stagingParent: stagingParent) },
+                 destination: destination)
+    }
+
+    private func open(_ path: String, now: UInt64, limits: ReceiveLimits,
+                      publisher makePublisher: () throws(SystemError) -> StagedPublisher,
+                      destination: (Manifest) throws -> String?) throws -> OpenedBundle {
         let own = try keys.loadOwnCard()
         let source: FileSource
         do { source = try FileSource(path: path) } catch { throw Self.error(error, input: true) }
@@ -28,7 +47,7 @@ extension Gateway {
             throw FormatError.tooLarge("the bundle is \(source.size) bytes; this gateway accepts at most \(limits.bundleMaxBytes) ([limits] bundle_max_mb)")
         }
         let publisher: StagedPublisher
-        do { publisher = try StagedPublisher(destination: destination, stagingParent: stagingParent) } catch { throw Self.error(error, input: false) }
+        do { publisher = try makePublisher() } catch { throw Self.error(error, input: false) }
         // Outer signature first: nothing is decrypted or inflated before it verifies.
         var signerNote: String?
         let envelope = try BundleVerifier.verify(source) { (header) throws(FormatError) in
@@ -55,11 +74,12 @@ extension Gateway {
         let manifest = try BundleOpener(reader: own.org).open(envelope, from: source, decryptionKey: { id in
             try keys.loadEncryptionKey(id: id)
         }, into: LimitedSink(publisher, limits: limits, folder: publisher.staging))
+        let target = try destination(manifest)
         do {
             try publisher.addFile(named: StagedPublisher.manifestJSONName,
                                   contents: ManifestDocument(manifest, bundleSHA256: envelope.bundleSHA256).json())
             try publisher.addFile(named: StagedPublisher.manifestRawName, contents: manifest.encoded)
-            try publisher.publish()
+            try publisher.publish(to: target)
         } catch {
             throw Self.error(error, input: false)
         }

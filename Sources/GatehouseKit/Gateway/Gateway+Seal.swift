@@ -9,10 +9,8 @@ public struct SealRequest: Sendable {
     public var recipients: [ODSCode]
     /// Also seal to this organisation's own key, so it can re-read what it sent.
     public var includeSelf = true
-    /// Free text for staff (manifest only).
-    public var subject = ""
-    /// The patient's NHS number for every file (manifest only).
-    public var nhsNumber: String?
+    /// Subject, workflow and NHS numbers (manifest only).
+    public var context = PackContext()
     /// Where to write the bundle; nil means `<bundle id>.ghb` in `defaultFolder`.
     public var output: String?
     /// Folder for the default output name.
@@ -68,14 +66,13 @@ extension Gateway {
             do { try FileNameRule.validate(file.name) } catch {
                 throw KitError.invalidInput("cannot send \(file.source.path): \(error.detail)", path: file.source.path)
             }
-            inputs.append(SealInput(name: file.name, size: file.source.size, nhsNumber: request.nhsNumber,
-                                    source: file.source))
+            inputs.append(SealInput(name: file.name, size: file.source.size, source: file.source))
         }
         let signingKey = try keys.loadSigningKey()
         let output = request.output ?? "\(request.defaultFolder)/\(request.bundleID.hex).ghb"
         let file: DurableFile
         do { file = try DurableFile(path: output, mode: 0o644) } catch { throw Self.error(error, input: false) }
-        let sealer = BundleSealer(sender: own.org, recipients: recipients, subject: request.subject)
+        let sealer = BundleSealer(sender: own.org, recipients: recipients, context: request.context)
         let sealed = try sealer.seal(bundleID: request.bundleID, createdAt: now, files: inputs, signingKey: signingKey, to: file)
         do { try file.commit() } catch { throw Self.error(error, input: false) }
         return SealedBundleFile(bundle: sealed, path: output)

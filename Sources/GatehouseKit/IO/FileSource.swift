@@ -17,7 +17,7 @@ public final class FileSource: ByteSource {
     /// Opens `path` for reading. Refuses anything but a regular file, and links when
     /// `followLinks` is false (a link a person named on the command line is followed, and what
     /// it leads to must be a regular file).
-    public init(path: String, followLinks: Bool = true) throws(SystemError) {
+    public convenience init(path: String, followLinks: Bool = true) throws(SystemError) {
         // Look before opening: opening a device can have side effects (a tape rewinds), and a
         // FIFO, socket or folder is never read. The descriptor's own fstat below decides.
         var seen = stat()
@@ -31,6 +31,26 @@ public final class FileSource: ByteSource {
             if errno == ELOOP && !followLinks { throw .notRegular(path, .symbolicLink) }
             throw SystemError("opening", path)
         }
+        try self.init(descriptor: fd, path: path)
+    }
+
+    /// Opens the entry `name` of `folder` relative to its descriptor, never following a link
+    /// (the same checks as `init(path:followLinks: false)`, with no path looked up again).
+    public convenience init(in folder: FolderHandle, name: String) throws(SystemError) {
+        let path = "\(folder.path)/\(name)"
+        var seen = stat()
+        guard fstatat(folder.fd, name, &seen, AT_SYMLINK_NOFOLLOW) == 0 else { throw SystemError("opening", path) }
+        guard FileType(mode: seen.st_mode) == .regular else { throw .notRegular(path, FileType(mode: seen.st_mode)) }
+        let fd = openat(folder.fd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW)
+        guard fd >= 0 else {
+            if errno == ELOOP { throw .notRegular(path, .symbolicLink) }
+            throw SystemError("opening", path)
+        }
+        try self.init(descriptor: fd, path: path)
+    }
+
+    /// Takes `fd` (closed on failure) and checks, on it, that it is a regular file.
+    private init(descriptor fd: Int32, path: String) throws(SystemError) {
         let status: FileStatus
         do { status = try FileStatus.of(descriptor: fd, path: path) } catch {
             close(fd)

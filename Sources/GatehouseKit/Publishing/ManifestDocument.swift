@@ -9,12 +9,6 @@ public struct ManifestDocument: Codable, Sendable, Equatable {
         public let name: String
         public let size: UInt64
         public let sha256: String
-        public let nhsNumber: String?
-
-        enum CodingKeys: String, CodingKey {
-            case name, size, sha256
-            case nhsNumber = "nhs_number"
-        }
     }
 
     public let bundleID: String
@@ -23,12 +17,17 @@ public struct ManifestDocument: Codable, Sendable, Equatable {
     public let recipients: [String]
     public let createdAt: String
     public let subject: String
+    /// The pack's workflow id.
+    public let workflow: String
+    /// The pack's NHS numbers; nil (left out of the JSON) when it names none.
+    public let nhsNumbers: [String]?
     public let files: [File]
     public let bundleSHA256: String?
 
     enum CodingKeys: String, CodingKey {
         case bundleID = "bundle_id", sender, senderKeyID = "sender_key_id", recipients
-        case createdAt = "created_at", subject, files, bundleSHA256 = "bundle_sha256"
+        case createdAt = "created_at", subject, workflow, nhsNumbers = "nhs_numbers", files
+        case bundleSHA256 = "bundle_sha256"
     }
 
     /// The document for a verified manifest.
@@ -38,8 +37,10 @@ public struct ManifestDocument: Codable, Sendable, Equatable {
         senderKeyID = manifest.signerKeyID.hex
         recipients = manifest.recipients.map(\.value)
         createdAt = RFC3339.format(manifest.createdAt) ?? String(manifest.createdAt)
-        subject = manifest.subject
-        files = manifest.files.map { File(name: $0.name, size: $0.size, sha256: $0.sha256.hex, nhsNumber: $0.nhsNumber) }
+        subject = manifest.context.subject
+        workflow = manifest.context.workflow.value
+        nhsNumbers = manifest.context.nhsNumbers.isEmpty ? nil : manifest.context.nhsNumbers
+        files = manifest.files.map { File(name: $0.name, size: $0.size, sha256: $0.sha256.hex) }
         self.bundleSHA256 = bundleSHA256?.hex
     }
 

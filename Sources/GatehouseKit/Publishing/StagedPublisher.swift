@@ -13,8 +13,9 @@ public final class StagedPublisher: OpenedFileSink {
     /// The signed manifest exactly as received, kept as evidence.
     public static let manifestRawName = ".gatehouse-manifest.ghm"
 
-    /// Where the files will appear.
-    public let destination: String
+    /// Where the files will appear (empty until ``publish(to:)`` names it, for a publisher made
+    /// with ``init(stagingParent:)``).
+    public private(set) var destination: String
     /// The private staging folder.
     public let staging: String
     private var current: DurableFile?
@@ -26,15 +27,32 @@ public final class StagedPublisher: OpenedFileSink {
     /// The staging folder is created in `stagingParent` (default: beside the destination),
     /// which must be on the same file system so the final rename is atomic.
     public init(destination: String, stagingParent: String? = nil) throws(SystemError) {
-        // Bytes: "out/\u{301}" does not end with the Character "/", and counts are of bytes.
-        let path = destination.utf8.count > 1 && destination.utf8.last == UInt8(ascii: "/")
-            ? String(Substring(destination.utf8.dropLast())) : destination
+        let path = Self.withoutTrailingSlash(destination)
         self.destination = path
         try Self.checkDestinationIsFree(path)
+        staging = try Self.makeStaging(in: stagingParent ?? DurableFile.split(path).folder)
+    }
+
+    /// Prepares to publish into a destination named only when everything has verified (a
+    /// gateway publishes each workflow in its own folder, and the workflow is in the manifest).
+    /// `stagingParent` must be on the same file system as that destination.
+    public init(stagingParent: String) throws(SystemError) {
+        destination = ""
+        staging = try Self.makeStaging(in: stagingParent)
+    }
+
+    private static func makeStaging(in parent: String) throws(SystemError) -> String {
         // A fixed-length name (see DurableFile.temporaryName): an output folder of 255 bytes still has one.
-        staging = DurableFile.temporaryName(beside: "\(stagingParent ?? DurableFile.split(path).folder)/staging")
+        let staging = DurableFile.temporaryName(beside: "\(parent)/staging")
         // Received records are patient data: the folder is private to the gateway's user.
         guard mkdir(staging, 0o700) == 0 else { throw SystemError("creating staging folder", staging) }
+        return staging
+    }
+
+    private static func withoutTrailingSlash(_ destination: String) -> String {
+        // Bytes: "out/\u{301}" does not end with the Character "/", and counts are of bytes.
+        destination.utf8.count > 1 && destination.utf8.last == UInt8(ascii: "/")
+            ? String(Substring(destination.utf8.dropLast())) : destination
     }
 
     deinit { if !published { discard() } }
@@ -80,8 +98,13 @@ public final class StagedPublisher: OpenedFileSink {
         names.append(name)
     }
 
-    /// Publishes the staging folder as the destination, atomically.
-    public func publish() throws(SystemError) {
+    /// Publishes the staging folder as the destination (or as `destination`, named now),
+    /// atomically.
+    public func publish(to target: String? = nil) throws(SystemError) {
+        if let target {
+            destination = Self.withoutTrailingSlash(target)
+            try Self.checkDestinationIsFree(destination)
+        }
         if deferredSync { try DurableFile.syncFileSystem(of: staging) }
         try DurableFile.syncFolder(staging)
         // An empty destination folder is replaced; anything else in the way is an error.

@@ -1,0 +1,124 @@
+public import GatehouseFormat
+import GRDB
+
+/// What the journal holds about a pack, outgoing or incoming.
+public struct JournalPack: Sendable, Equatable {
+    /// Subject, workflow and NHS numbers.
+    public var context: PackContext
+    /// Outgoing: the pack folder's name in `outbox/<ODS>/`; nil for records dropped one by one,
+    /// and for incoming bundles.
+    public var pack: String?
+}
+
+/// Which incoming bundles `inbox` lists.
+public struct IncomingFilter: Sendable, Equatable {
+    /// Only those processed at or after this time (ms since the epoch).
+    public var since: Int64?
+    /// Only packs of this workflow.
+    public var workflow: Workflow?
+    /// Only packs naming this NHS number.
+    public var nhsNumber: String?
+    /// At most this many, newest first.
+    public var limit = 1000
+
+    /// Everything (up to `limit`).
+    public init() {}
+
+    /// True when only published packs can match (a refused bundle has no verified context).
+    var needsContext: Bool { workflow != nil || nhsNumber != nil }
+}
+
+/// The `pack` table: one row per bundle (and direction) that has a context.
+struct PackRow: Codable, FetchableRecord, PersistableRecord {
+    static var databaseTableName: String { "pack" }
+
+    var bundleID: String
+    /// `out` or `in`.
+    var direction: String
+    var pack: String?
+    var subject: String
+    var workflow: String
+    /// Space-separated, so that `' ' || nhsNumbers || ' ' LIKE '% N %'` finds one.
+    var nhsNumbers: String
+
+    static func createTable(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE pack (
+                bundleID TEXT NOT NULL,
+                direction TEXT NOT NULL,
+                pack TEXT,
+                subject TEXT NOT NULL,
+                workflow TEXT NOT NULL,
+                nhsNumbers TEXT NOT NULL,
+                PRIMARY KEY (bundleID, direction)
+            );
+            CREATE INDEX pack_by_workflow ON pack(direction, workflow);
+            """)
+    }
+
+    /// The row as the journal's public type; nil for a value Gatehouse never writes (the row
+    /// was checked when it was written, so this is a damaged journal).
+    var journalPack: JournalPack? {
+        guard let workflow = try? Workflow(workflow) else { return nil }
+        let numbers = nhsNumbers.split(separator: " ").map(String.init)
+        return JournalPack(context: PackContext(subject: subject, workflow: workflow, nhsNumbers: numbers), pack: pack)
+    }
+}
+
+extension PackRow {
+    init(bundleID: String, direction: String, pack: String?, _ context: PackContext) {
+        self.init(bundleID: bundleID, direction: direction, pack: pack, subject: context.subject,
+                  workflow: context.workflow.value, nhsNumbers: context.nhsNumbers.joined(separator: " "))
+    }
+}
+
+extension Journal {
+    /// The pack context journalled for `bundleID`, going `out` or coming `in`; nil when it has
+    /// none (records dropped one by one, refused bundles, a journal older than packs).
+    public func pack(of bundleID: String, direction: String) throws -> JournalPack? {
+        try queue.read { db in
+            guard try db.tableExists(PackRow.databaseTableName) else { return nil }
+            return try PackRow.fetchOne(db, key: ["bundleID": bundleID, "direction": direction])?.journalPack
+        }
+    }
+
+    /// Incoming bundles matching `filter`, newest first, each with its verified context when it
+    /// has one.
+    public func incoming(matching filter: IncomingFilter) throws -> [(record: IncomingRecord, pack: JournalPack?)] {
+        try queue.read { db in
+            // A journal not yet migrated by the daemon (readers never migrate) has no contexts.
+            let packs = try db.tableExists(PackRow.databaseTableName)
+            if !packs && filter.needsContext { return [] }
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if let since = filter.since {
+                conditions.append("i.receivedAt >= ?")
+                arguments.append(since)
+            }
+            if let workflow = filter.workflow {
+                conditions.append("p.workflow = ?")
+                arguments.append(workflow.value)
+            }
+            if let number = filter.nhsNumber {
+                conditions.append("(' ' || p.nhsNumbers || ' ') LIKE ?")
+                arguments.append("% \(number) %")
+            }
+            let join = packs ? "LEFT JOIN pack p ON p.bundleID = i.bundleID AND p.direction = 'in'" : ""
+            let columns = packs ? "p.subject, p.workflow, p.nhsNumbers"
+                                : "NULL AS subject, NULL AS workflow, NULL AS nhsNumbers"
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT i.*, \(columns) FROM incoming i \(join)
+                \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+                ORDER BY i.receivedAt DESC LIMIT ?
+                """, arguments: StatementArguments(arguments + [filter.limit]))
+            return try rows.map { row in
+                let record = try IncomingRecord(row: row)
+                guard let workflow: String = row["workflow"] else { return (record, nil) }
+                let stored = PackRow(bundleID: record.bundleID, direction: "in", pack: nil,
+                                     subject: row["subject"] ?? "", workflow: workflow,
+                                     nhsNumbers: row["nhsNumbers"] ?? "")
+                return (record, stored.journalPack)
+            }
+        }
+    }
+}
