@@ -60,6 +60,7 @@ struct ConfigCommand: ParsableCommand {
                 limits.clock_tolerance     \(d(config.limits.clockTolerance))
                 limits.unknown_sender_hold \(d(config.limits.unknownSenderHold))
                 limits.quarantine_per_sender \(config.limits.quarantinePerSender)
+                limits.quarantine_max_mb   \(config.limits.quarantineMaxBytes >> 20)
                 """)
             for (org, address) in config.partnerMailboxes.sorted(by: { $0.key < $1.key }) {
                 print("partners.\(org).mailbox".padding(toLength: 27, withPad: " ", startingAt: 0) + address.description)

@@ -33,13 +33,16 @@ extension KeyStore {
     public func rotate(grace: UInt64, now: UInt64 = KeyStore.now(), rotateRoot: Bool = false,
                        rootKey: String? = nil, passphrase: PassphraseSource? = nil, newRootPath: String? = nil,
                        lifetime: UInt64 = KeyManifest.defaultLifetime) throws(KitError) -> ManifestChange {
-        let lock = try HomeLock.keyChange(home)
-        defer { lock.release() }
-        let old = try loadOwnCard()
+        _ = try loadOwnCard()
         if let newRootPath, FileManager.default.fileExists(atPath: newRootPath) {
             throw .fileExists("\(newRootPath) already exists; a new root key is never written over a file", path: newRootPath)
         }
         let root = try loadRootKey(from: rootKey, passphrase: passphrase)
+        // Locked only once the passphrase has been typed: a running daemon must not wait on a
+        // person. The card is read again under the lock.
+        let lock = try HomeLock.keyChange(home)
+        defer { lock.release() }
+        let old = try loadOwnCard()
         let signing = SigningSecretKey.generate()
         let encryption = AgreementSecretKey.generate()
         let until = now + lifetime
@@ -94,19 +97,26 @@ extension KeyStore {
     /// secret is destroyed once the new card is written.
     public func revoke(_ id: KeyID, reason: RevocationReason, at: UInt64? = nil, now: UInt64 = KeyStore.now(),
                        rootKey: String? = nil, passphrase: PassphraseSource? = nil) throws(KitError) -> ManifestChange {
+        let revokedAt = at ?? now
+        func target(in card: IdentityCard) throws(KitError) -> ManifestKeyRecord {
+            guard let target = card.manifest.record(for: id) else {
+                throw .invalidInput("\(card.org)'s key manifest has no key \(id); `gatehouse keys list` shows the keys")
+            }
+            if case .revoked = target.state { throw .invalidInput("key \(id) is already revoked") }
+            guard revokedAt <= now else { throw .invalidInput("a revocation time cannot be in the future") }
+            guard revokedAt >= target.from else {
+                throw .invalidInput("key \(id) became valid at \(RFC3339.format(target.from) ?? "?"); revoke it at that time or later")
+            }
+            return target
+        }
+        // Checked before the passphrase is asked for, and again under the lock, which is taken
+        // only once the passphrase has been typed (a running daemon must not wait on a person).
+        _ = try target(in: try loadOwnCard())
+        let root = try loadRootKey(from: rootKey, passphrase: passphrase)
         let lock = try HomeLock.keyChange(home)
         defer { lock.release() }
         let old = try loadOwnCard()
-        guard let target = old.manifest.record(for: id) else {
-            throw .invalidInput("\(old.org)'s key manifest has no key \(id); `gatehouse keys list` shows the keys")
-        }
-        if case .revoked = target.state { throw .invalidInput("key \(id) is already revoked") }
-        let revokedAt = at ?? now
-        guard revokedAt <= now else { throw .invalidInput("a revocation time cannot be in the future") }
-        guard revokedAt >= target.from else {
-            throw .invalidInput("key \(id) became valid at \(RFC3339.format(target.from) ?? "?"); revoke it at that time or later")
-        }
-        let root = try loadRootKey(from: rootKey, passphrase: passphrase)
+        let target = try target(in: old)
         var keys: [ManifestKeyRecord] = []
         var created: [KeyID] = []
         for record in old.manifest.keys {

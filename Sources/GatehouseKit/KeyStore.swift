@@ -74,10 +74,12 @@ public struct KeyStore: Sendable {
     @discardableResult
     public func setMailbox(_ mailbox: MailboxAddress?, now: UInt64 = KeyStore.now(), rootKey: String? = nil,
                            passphrase: (() throws(KitError) -> SecretBytes)? = nil) throws(KitError) -> IdentityCard {
+        _ = try loadOwnCard()
+        let root = try loadRootKey(from: rootKey, passphrase: passphrase)
+        // Locked once the passphrase has been typed; the card is read again under the lock.
         let lock = try HomeLock.keyChange(home)
         defer { lock.release() }
         let old = try loadOwnCard()
-        let root = try loadRootKey(from: rootKey, passphrase: passphrase)
         // The next manifest version, so partners see an update, never a rollback; same keys and expiry.
         let card = try sign(old, keys: old.manifest.keys, rootHistory: old.manifest.rootHistory, now: now,
                             lifetime: Self.keptLifetime(of: old, now: now), root: root,

@@ -56,8 +56,10 @@ public struct PartnerStore: Sendable {
     /// new; throws `unknownPartner`, `partnerConflict` or `invalidCard` otherwise. The very card
     /// already held is `unchanged` (a control bundle sent again after a lost answer).
     @discardableResult
-    public func update(with card: IdentityCard, now: UInt64 = KeyStore.now()) throws(KitError) -> (outcome: AddOutcome, previous: IdentityCard) {
-        let lock = try HomeLock.keyChange(home)
+    /// With `waitForLock: false` a key change in progress makes this throw `busy` at once.
+    public func update(with card: IdentityCard, now: UInt64 = KeyStore.now(),
+                       waitForLock: Bool = true) throws(KitError) -> (outcome: AddOutcome, previous: IdentityCard) {
+        let lock = try HomeLock.keyChange(home, wait: waitForLock)
         defer { lock.release() }
         let previous = try requireCard(for: card.org)
         let outcome = try plannedOutcome(for: card, replace: false, now: now)

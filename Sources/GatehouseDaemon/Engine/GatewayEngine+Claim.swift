@@ -112,10 +112,10 @@ extension GatewayEngine {
                 log(.error, "creating the work folder failed: \(error)", bundle: id, partner: bundle.record.partner)
             }
             for (file, index) in zip(bundle.files, indexes) {
-                // Only a rename: nothing at the path is opened or followed here.
-                guard rename(file.sourcePath, file.workPath) == 0 else {
+                // Only a rename: nothing at the path is opened or followed here, and the partner
+                // folder is reached without following a link put in its place (RealFolder).
+                do { try RealFolder.rename(file.sourcePath, to: file.workPath) } catch {
                     // The journal entry is finished by the next offer of this file or by recover().
-                    let error = SystemError("moving \(file.sourcePath) to", file.workPath)
                     unfinishedClaims[file.sourcePath] = file
                     log(.error, "claiming \(file.sourcePath) failed: \(error)", bundle: id, partner: bundle.record.partner)
                     outcomes[index] = .refused(reason: "\(error)")
@@ -200,7 +200,7 @@ extension GatewayEngine {
     private func finishClaim(_ pending: OutgoingFile, partner: ODSCode) -> ClaimOutcome {
         do {
             try FileOperations.makeDirectory(spool.outgoingWork(pending.bundleID), mode: 0o700)
-            try move(pending.sourcePath, to: pending.workPath)
+            try moveOutOfOutbox(pending.sourcePath, to: pending.workPath)
         } catch {
             log(.error, "claiming \(pending.sourcePath) failed: \(error)", bundle: pending.bundleID, partner: partner.value)
             return .refused(reason: "\(error)")

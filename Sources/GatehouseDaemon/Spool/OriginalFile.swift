@@ -25,12 +25,24 @@ enum OriginalFile {
     /// Opens `path` and judges it; `writers` answers the open-for-writing question.
     static func open(_ path: String, writers: OpenWriterCheck) -> Verdict {
         let source: FileSource
-        do { source = try FileSource(path: path, followLinks: false) } catch {
+        do {
+            // Through the folder's own descriptor: a partner folder swapped for a link to keys/
+            // is refused, never followed (RealFolder).
+            source = try RealFolder.withFolder(of: path) { fd, name in
+                do { return try FileSource(path: RealFolder.path(in: fd, name), followLinks: false) } catch { throw error }
+            }
+        } catch let error as SystemError where error.operation == "opening the folder" {
+            if error.code == ENOENT { return .vanished }
+            return .refused("its folder \(DurableFile.split(path).folder) is a symbolic link or not a folder; "
+                            + "records are taken only from real folders")
+        } catch let error as SystemError {
             if error.code == ENOENT { return .vanished }
             if let type = error.foundType {
                 return .refused("\(type.phrase), not a regular file; only regular files are sent")
             }
             return .refused("unreadable: \(String(cString: strerror(error.code)))")
+        } catch {
+            return .refused("unreadable: \(error)")
         }
         // A second name means the same bytes are reachable from elsewhere: a hard link made to a
         // file outside the outbox (a key, another patient's record) would send that file.

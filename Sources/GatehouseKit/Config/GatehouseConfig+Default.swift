@@ -67,8 +67,11 @@ extension GatehouseConfig {
         # An item signed by a key or organisation not known here waits this long in the
         # mailbox for a newer key manifest, then goes to quarantine.
         unknown_sender_hold = "1h"
-        # Refused items kept in spool/quarantine per claimed sender (the oldest go first).
+        # Refused items kept in spool/quarantine per sender (senders proven by their
+        # signature; everything unverified counts as one sender), and in all (the oldest go
+        # first; the log and the audit log keep every reason).
         quarantine_per_sender = 1000
+        quarantine_max_mb = 1024
 
         # Per-partner settings: override the mailbox on a partner's identity card.
         # [partners.YOI123]

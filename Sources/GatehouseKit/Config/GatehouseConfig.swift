@@ -103,6 +103,7 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "limits.clock_tolerance": config.limits.clockTolerance = try duration(entry, at, minimum: .seconds(60))
             case "limits.unknown_sender_hold": config.limits.unknownSenderHold = try duration(entry, at)
             case "limits.quarantine_per_sender": config.limits.quarantinePerSender = try integer(entry, at, in: 1...1_000_000)
+            case "limits.quarantine_max_mb": config.limits.quarantineMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
             default:
                 let parts = key.split(separator: ".")
                 if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox", let org = try? ODSCode(userInput: String(parts[1])) {
