@@ -21,16 +21,18 @@ extension GatewayEngine {
             } catch let tooLarge as MailboxItemTooLarge {
                 kept = "not kept: \(tooLarge.size) bytes, more than [limits] bundle_max_mb"
             }
-            writeReason("UNKNOWN ITEM: \(name.debugDescription) is not a bundle, receipt or key-manifest name (\(kept))\nclaimed sender: unknown",
+            writeReason("UNKNOWN ITEM: \(ReadableText.shown(name)) is not a bundle, receipt or key-manifest name (\(kept))"
+                        + "\nclaimed sender: unknown",
                         to: "\(folder)/reason.txt")
             try await mailbox.remove(name, from: own.org)
-            log(.warning, "moved \(name.debugDescription) out of the mailbox into \(folder): not a bundle, receipt or key-manifest name")
+            log(.warning, "moved \(ReadableText.shown(name)) out of the mailbox into \(folder): "
+                + "not a bundle, receipt or key-manifest name")
             audit(AuditEvent("mailbox-item-quarantined", detail: "unknown name"))
             keepQuarantineBounded(folder, sender: "unknown")
             return true
         } catch {
             removeTree(folder)
-            logFailureOnce(name, "moving \(name.debugDescription) out of the mailbox failed: \(error)")
+            logFailureOnce(name, "moving \(ReadableText.shown(name)) out of the mailbox failed: \(error)")
             return false
         }
     }
@@ -79,7 +81,11 @@ extension GatewayEngine {
             guard lstat("\(spool.quarantine)/\(name)", &info) == 0 else { continue }
             let reason = (try? FileOperations.read(at: "\(spool.quarantine)/\(name)/reason.txt", limit: 64 * 1024)) ?? nil
             let text = reason.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            let sender = text.split(separator: "\n").last { $0.hasPrefix("claimed sender: ") }.map { String($0.dropFirst(16)) } ?? "unknown"
+            // Lines split on the byte: a reason's detail ending in "\r" would otherwise make "\r\n"
+            // one Character and hide the sender's line.
+            let label = "claimed sender: "
+            let sender = text.splitBytes(UInt8(ascii: "\n")).last { $0.hasBytePrefix(label) }
+                .map { String(Substring($0.utf8.dropFirst(label.utf8.count))) } ?? "unknown"
             found.append((sender, name, info.st_mtim.tv_sec))
         }
         var index: [String: [String]] = [:]
