@@ -15,9 +15,10 @@ struct SendCommand: ParsableCommand {
             Each file is copied into spool/outbox/<ODS>/ under a hidden temporary name, synced to \
             disk and renamed in, so the running gateway (`gatehouse run`) never sees half a file. \
             Nothing is copied unless every file can be sent: the partner must be pinned \
-            (`gatehouse partners add`), each file must be a regular file whose name may be \
+            (`gatehouse partners add`) and not this organisation itself, each file must be a regular file whose name may be \
             published (Unicode NFC, no control or invisible characters, no leading dot or .part \
-            ending: docs/FORMAT.md §3.7), and no file of the same name may already be waiting. Files waiting together travel in one bundle. Large \
+            ending: docs/FORMAT.md §3.7), and no file of the same name may already be waiting. Files waiting together travel in one bundle \
+            (two whose names differ only in case, in two). Large \
             files show a progress bar on standard error when it is a terminal.
 
             With --wait, the command follows the gateway's journal until every file's bundle is \
@@ -60,13 +61,22 @@ struct SendCommand: ParsableCommand {
     func run() throws {
         let home = try homeOptions.initialised()
         let own = try KeyStore(home: home).loadOwnCard()
-        if to != own.org { _ = try PartnerStore(home: home).requireCard(for: to) }
+        // A bundle from this organisation to itself is refused by the receiver as reflected
+        // (FORMAT.md §3.10), and the gateway refuses the records at the claim: say so now,
+        // before anything is copied.
+        guard to != own.org else {
+            throw CommandFailure(
+                status: .invalidInput, message: "\(to) is this organisation itself; records are sent to partners",
+                hint: "name the partner the records are for, e.g. `gatehouse send FILE --to YOI123` (`gatehouse partners list`)")
+        }
+        _ = try PartnerStore(home: home).requireCard(for: to)
         let spool = SpoolLayout(home: home)
         let outbox = "\(spool.outbox)/\(to.value)"
         let sendable = try files.map { try Self.check($0, outbox: outbox) }
-        var seen = Set<String>()
-        for file in sendable where !seen.insert(file.name).inserted {
-            throw CommandFailure(status: .invalidInput, message: "two of the files are named \(file.name.debugDescription); a bundle holds one file per name",
+        var seen = Set<[UInt8]>()
+        for file in sendable where !seen.insert(Array(file.name.utf8)).inserted {
+            throw CommandFailure(status: .invalidInput,
+                                 message: "two of the files are named \(ReadableText.shown(file.name)); a bundle holds one file per name",
                                  hint: "rename one of them, or send them one at a time")
         }
         // Claims made before this moment are other, earlier files of the same name.
@@ -92,15 +102,19 @@ struct SendCommand: ParsableCommand {
     /// a regular file (a FIFO or device is refused at once, never waited on).
     static func open(_ path: String) throws -> FileSource {
         do { return try FileSource(path: path) } catch {
+            // Escaped: a name given by a glob over someone else's folder may hold a bidirectional
+            // override or a line break.
+            let shown = ReadableText.shown(path)
             switch error.foundType {
             case .directory?:
-                throw CommandFailure(status: .invalidInput, message: "cannot send \(path): it is a folder; only files are sent",
-                                     hint: "name the files inside it, e.g. `gatehouse send \(path)/* --to ODS`")
-            case .some:
-                throw CommandFailure(status: .invalidInput, message: "cannot send \(path): \(error)",
+                throw CommandFailure(status: .invalidInput, message: "cannot send \(shown): it is a folder; only files are sent",
+                                     hint: "name the files inside it, e.g. `gatehouse send \(shown)/* --to ODS`")
+            case .some(let type):
+                throw CommandFailure(status: .invalidInput,
+                                     message: "cannot send \(shown): it is \(type.phrase), not a regular file",
                                      hint: ErrorReport.notRegularHint)
             case nil:
-                throw CommandFailure.unreadableInput("cannot send \(path): \(String(cString: strerror(error.code)))")
+                throw CommandFailure.unreadableInput("cannot send \(shown): \(String(cString: strerror(error.code)))")
             }
         }
     }
@@ -111,7 +125,7 @@ struct SendCommand: ParsableCommand {
         let name = DurableFile.split(path).name
         let size = try open(path).size
         let unsafe = { (why: String) in
-            CommandFailure(status: .invalidInput, message: "cannot send \(path): \(why)",
+            CommandFailure(status: .invalidInput, message: "cannot send \(ReadableText.shown(path)): \(why)",
                            hint: "copy it under a plain name (letters, digits, spaces, dots, dashes) and send the copy")
         }
         do { try FileNameRule.validate(name) } catch { throw unsafe("its name cannot be published: \(error.detail)") }
@@ -124,7 +138,8 @@ struct SendCommand: ParsableCommand {
     }
 
     static func alreadyWaiting(_ name: String, outbox: String) -> CommandFailure {
-        CommandFailure(status: .invalidInput, message: "a file named \(name.debugDescription) is already waiting in \(outbox)",
+        CommandFailure(status: .invalidInput,
+                       message: "a file named \(ReadableText.shown(name)) is already waiting in \(outbox)",
                        hint: "wait until the gateway has claimed it (`gatehouse status`), or send this one under another name")
     }
 

@@ -30,7 +30,7 @@ extension KeyStore {
     ///
     /// Crash-safe order: new secret files first (exclusive, 0600), then the card atomically,
     /// then the old signing secret is destroyed (it never signs again).
-    public func rotate(grace: UInt64, now: UInt64 = KeyStore.now(), rotateRoot: Bool = false,
+    public func rotate(grace: UInt64, now fixedNow: UInt64? = nil, rotateRoot: Bool = false,
                        rootKey: String? = nil, passphrase: PassphraseSource? = nil, newRootPath: String? = nil,
                        lifetime: UInt64 = KeyManifest.defaultLifetime) throws(KitError) -> ManifestChange {
         _ = try loadOwnCard()
@@ -42,6 +42,9 @@ extension KeyStore {
         // person. The card is read again under the lock.
         let lock = try HomeLock.keyChange(home)
         defer { lock.release() }
+        // The time is read once the lock is held: a rotation that waited behind another must not
+        // supersede keys made after the moment it was started.
+        let now = fixedNow ?? KeyStore.now()
         let old = try loadOwnCard()
         let signing = SigningSecretKey.generate()
         let encryption = AgreementSecretKey.generate()
@@ -95,9 +98,10 @@ extension KeyStore {
     /// started before) with `reason`, in a new manifest signed by the root. A current key is
     /// replaced by a new one of the same role at once, with no grace window. The revoked key's
     /// secret is destroyed once the new card is written.
-    public func revoke(_ id: KeyID, reason: RevocationReason, at: UInt64? = nil, now: UInt64 = KeyStore.now(),
+    public func revoke(_ id: KeyID, reason: RevocationReason, at: UInt64? = nil, now fixedNow: UInt64? = nil,
                        rootKey: String? = nil, passphrase: PassphraseSource? = nil) throws(KitError) -> ManifestChange {
-        let revokedAt = at ?? now
+        var now = fixedNow ?? KeyStore.now()
+        var revokedAt = at ?? now
         func target(in card: IdentityCard) throws(KitError) -> ManifestKeyRecord {
             guard let target = card.manifest.record(for: id) else {
                 throw .invalidInput("\(card.org)'s key manifest has no key \(id); `gatehouse keys list` shows the keys")
@@ -115,6 +119,9 @@ extension KeyStore {
         let root = try loadRootKey(from: rootKey, passphrase: passphrase)
         let lock = try HomeLock.keyChange(home)
         defer { lock.release() }
+        // The time again under the lock (see rotate).
+        now = fixedNow ?? KeyStore.now()
+        revokedAt = at ?? now
         let old = try loadOwnCard()
         let target = try target(in: old)
         var keys: [ManifestKeyRecord] = []

@@ -72,13 +72,14 @@ public struct KeyStore: Sendable {
     /// and replaces `keys/identity.card` atomically. Partners accept the newer card signed by the
     /// root they pinned without asking again.
     @discardableResult
-    public func setMailbox(_ mailbox: MailboxAddress?, now: UInt64 = KeyStore.now(), rootKey: String? = nil,
+    public func setMailbox(_ mailbox: MailboxAddress?, now fixedNow: UInt64? = nil, rootKey: String? = nil,
                            passphrase: (() throws(KitError) -> SecretBytes)? = nil) throws(KitError) -> IdentityCard {
         _ = try loadOwnCard()
         let root = try loadRootKey(from: rootKey, passphrase: passphrase)
         // Locked once the passphrase has been typed; the card is read again under the lock.
         let lock = try HomeLock.keyChange(home)
         defer { lock.release() }
+        let now = fixedNow ?? KeyStore.now()  // under the lock (see rotate)
         let old = try loadOwnCard()
         // The next manifest version, so partners see an update, never a rollback; same keys and expiry.
         let card = try sign(old, keys: old.manifest.keys, rootHistory: old.manifest.rootHistory, now: now,

@@ -43,6 +43,6 @@ extension MailboxServer {
     /// True when the own mailbox holds a final name the last listing did not return.
     func hasNewMail() -> Bool {
         let names = FileOperations.listFolder(folder(org)) ?? []
-        return names.contains { !$0.hasPrefix(".") && !lastListing.contains($0) }
+        return names.contains { !MailboxPath.isTemporary($0) && !lastListing.contains(Array($0.utf8)) }
     }
 }

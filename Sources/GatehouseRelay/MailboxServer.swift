@@ -33,8 +33,9 @@ public final class MailboxServer {
     var created: Set<MailboxPath> = []
     /// What this session may still write into each mailbox (see ``UploadBudget``).
     var budgets: [ODSCode: UploadBudget] = [:]
-    /// The names the last listing of the own mailbox returned (see `mailbox-wait@gatehouse`).
-    var lastListing: Set<String> = []
+    /// The names (their bytes) the last listing of the own mailbox returned (see
+    /// `mailbox-wait@gatehouse`).
+    var lastListing: Set<[UInt8]> = []
 
     enum OpenHandle {
         case reading(fd: Int32, path: MailboxPath)

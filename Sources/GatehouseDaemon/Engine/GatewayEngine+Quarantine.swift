@@ -21,16 +21,17 @@ extension GatewayEngine {
             } catch let tooLarge as MailboxItemTooLarge {
                 kept = "not kept: \(tooLarge.size) bytes, more than the \(Self.keptUnknownBytes) kept of such items"
             }
-            writeReason("UNKNOWN ITEM: \(name.debugDescription) is not a bundle, receipt or key-manifest name (\(kept))\n"
+            writeReason("UNKNOWN ITEM: \(ReadableText.shown(name)) is not a bundle, receipt or key-manifest name (\(kept))\n"
                         + "claimed sender: unknown\ngroup: \(QuarantineIndex.unverified)", to: "\(folder)/reason.txt")
             try await mailbox.remove(name, from: own.org)
-            log(.warning, "moved \(name.debugDescription) out of the mailbox into \(folder): not a bundle, receipt or key-manifest name")
+            log(.warning, "moved \(ReadableText.shown(name)) out of the mailbox into \(folder): "
+                + "not a bundle, receipt or key-manifest name")
             audit(AuditEvent("mailbox-item-quarantined", detail: "unknown name"))
             keepQuarantineBounded(folder, group: QuarantineIndex.unverified)
             return true
         } catch {
             removeTree(folder)
-            logFailureOnce(name, "moving \(name.debugDescription) out of the mailbox failed: \(error)")
+            logFailureOnce(name, "moving \(ReadableText.shown(name)) out of the mailbox failed: \(error)")
             return false
         }
     }
@@ -80,8 +81,12 @@ extension GatewayEngine {
             var info = stat()
             guard lstat("\(spool.quarantine)/\(name)", &info) == 0 else { continue }
             let reason = (try? FileOperations.read(at: "\(spool.quarantine)/\(name)/reason.txt", limit: 64 * 1024)) ?? nil
-            let lines = (reason.map { String(decoding: $0, as: UTF8.self) } ?? "").split(separator: "\n")
-            let group = lines.last { $0.hasPrefix("group: ") }.map { String($0.dropFirst(7)) } ?? QuarantineIndex.unverified
+            let text = reason.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            // Lines split on the byte: a reason's detail ending in "\r" would otherwise make "\r\n"
+            // one Character and hide the group's line.
+            let label = "group: "
+            let group = text.splitBytes(UInt8(ascii: "\n")).last { $0.hasBytePrefix(label) }
+                .map { String(Substring($0.utf8.dropFirst(label.utf8.count))) } ?? QuarantineIndex.unverified
             let item = QuarantineIndex.Item(name: name, group: group, bytes: Self.treeSize("\(spool.quarantine)/\(name)"))
             found.append((item, info.st_mtim.tv_sec))
         }

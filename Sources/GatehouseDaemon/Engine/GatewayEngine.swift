@@ -123,7 +123,7 @@ public actor GatewayEngine {
         }
         // Temporary files and staging folders left by a crash hold nothing committed.
         // (work/in holds only copies of what is still in the mailbox: all of it goes.)
-        for name in list(spool.work + "/out") where name.hasPrefix(".") { removeTree("\(spool.work)/out/\(name)") }
+        for name in list(spool.work + "/out") where name.hasBytePrefix(".") { removeTree("\(spool.work)/out/\(name)") }
         for name in list(spool.work + "/in") { removeTree("\(spool.work)/in/\(name)") }
     }
 
