@@ -30,6 +30,9 @@ public struct DaemonSettings: Sendable {
     public var revocationConfirmWithin: Duration = .seconds(3600)
     /// What is accepted from partners.
     public var limits = ReceiveLimits()
+    /// Where verified records are published (`[publish]`); nil: `spool/received/`, private.
+    /// Resolved by the caller (``PublishTarget/init(settings:)``), which checks the group.
+    public var publish: PublishTarget?
 
     /// Defaults.
     public init() {}

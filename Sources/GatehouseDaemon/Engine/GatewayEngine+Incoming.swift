@@ -194,9 +194,10 @@ extension GatewayEngine {
             return try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .expired,
                               detail: "bundle \(id): dated \(-ageSeconds) s ahead of this gateway's clock, beyond [limits] clock_tolerance", at: now)
         }
-        let destination = "\(spool.received)/\(header.sender.value)/\(id.hex)"
+        let target = settings.publish ?? PublishTarget(root: spool.received, staging: "\(spool.work)/in")
+        let destination = target.destination(sender: header.sender.value, bundle: id.hex)
         do {
-            try FileOperations.makeDirectory("\(spool.received)/\(header.sender.value)", mode: 0o700)
+            try target.prepareSenderFolder(header.sender.value)
             let manifest: Manifest
             var signerNote: String?
             if exists(destination) {
@@ -205,8 +206,8 @@ extension GatewayEngine {
                 manifest = try Manifest.parse(try FileOperations.read(at: "\(destination)/\(StagedPublisher.manifestRawName)",
                                                                        limit: PayloadLayout.maxManifestLength) ?? [])
             } else {
-                let opened = try gateway.open(local, into: destination, stagingParent: "\(spool.work)/in", now: UInt64(max(0, now / 1000)),
-                                              limits: settings.limits)
+                let opened = try gateway.open(local, into: destination, stagingParent: target.staging, now: UInt64(max(0, now / 1000)),
+                                              limits: settings.limits, access: target.access)
                 manifest = opened.manifest
                 signerNote = opened.signerNote
                 known = opened.envelope.bundleSHA256

@@ -73,6 +73,14 @@ extension GatehouseConfig {
         quarantine_per_sender = 1000
         quarantine_max_mb = 1024
 
+        # Where verified records are published for staff. Without [publish] they stay in
+        # spool/received/, readable by the gateway's user only. With it, each bundle appears in
+        # <folder>/<sender>/<bundle id>/ as files 0640 and folders 0750 of this group (set
+        # before the bundle appears; the gateway's user must be a member: SupplementaryGroups=).
+        # [publish]
+        # folder = "/srv/gatehouse/published"
+        # group = "healthcare"
+
         # Per-partner settings: override the mailbox on a partner's identity card.
         # [partners.YOI123]
         # mailbox = "sftp://gatehouse@relay.example.net:22 ssh-ed25519 AAAA..."

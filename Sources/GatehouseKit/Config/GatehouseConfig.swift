@@ -41,6 +41,9 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var revocationConfirmWithin: Duration = .seconds(3600)
     /// What this gateway accepts from a partner (checked before anything is written).
     public var limits = ReceiveLimits()
+    /// Where verified records are published for staff (`[publish]`); nil: `spool/received/`,
+    /// private to the gateway's user.
+    public var publish: PublishSettings?
     /// Per-partner mailbox overrides.
     public var partnerMailboxes: [ODSCode: MailboxAddress] = [:]
 
@@ -65,16 +68,17 @@ public struct GatehouseConfig: Sendable, Equatable {
     public static func parse(_ text: String, file: String = "gatehouse.toml") throws(KitError) -> GatehouseConfig {
         let reader = try ConfigReader(text, file: file)
         var config = GatehouseConfig()
-        let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "partners"]
+        let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "publish", "partners"]
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
             guard known.contains(String(parts[0])), parts.count == 1 || (parts[0] == "partners" && parts.count == 2) else {
-                throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], [collector], [keys], [limits], [partners.ODS])")
+                throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], [collector], [keys], [limits], [publish], [partners.ODS])")
             }
             if parts[0] == "partners" && parts.count == 2 {
                 do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
             }
         }
+        var publishFolder: String?, publishGroup: String?
         for (key, entry) in reader.entries.sorted(by: { $0.value.line < $1.value.line }) {
             let at = { (why: String) in reader.error(entry.line, "key '\(key)': \(why)") }
             switch key {
@@ -104,6 +108,14 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "limits.unknown_sender_hold": config.limits.unknownSenderHold = try duration(entry, at)
             case "limits.quarantine_per_sender": config.limits.quarantinePerSender = try integer(entry, at, in: 1...1_000_000)
             case "limits.quarantine_max_mb": config.limits.quarantineMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
+            case "publish.folder":
+                guard case .string(let text) = entry.value, text.utf8.first == UInt8(ascii: "/") else {
+                    throw at("expected a quoted absolute path like \"/srv/gatehouse/published\"")
+                }
+                publishFolder = text
+            case "publish.group":
+                guard case .string(let text) = entry.value, !text.isEmpty else { throw at("expected a quoted group name like \"healthcare\"") }
+                publishGroup = text
             default:
                 let parts = key.split(separator: ".")
                 if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox", let org = try? ODSCode(userInput: String(parts[1])) {
@@ -112,6 +124,13 @@ public struct GatehouseConfig: Sendable, Equatable {
                     throw at("unknown key (see `gatehouse config check --default` for every key)")
                 }
             }
+        }
+        switch (publishFolder, publishGroup) {
+        case (let folder?, let group?): config.publish = PublishSettings(folder: folder, group: group)
+        case (nil, nil): break
+        default:
+            let line = reader.entries["publish.folder"]?.line ?? reader.entries["publish.group"]?.line ?? 0
+            throw reader.error(line, "[publish] needs both 'folder' and 'group'")
         }
         guard config.retryInitial <= config.retryMax else {
             throw reader.error(reader.entries["delivery.retry_initial"]?.line ?? 0, "key 'delivery.retry_initial' is longer than 'delivery.retry_max'")

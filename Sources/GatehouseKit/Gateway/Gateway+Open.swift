@@ -19,8 +19,9 @@ extension Gateway {
     /// `now` (seconds since 1970) decides whether a superseded signing key's grace window is still open.
     /// `limits` bound the file count and declared sizes, checked with the free space before
     /// anything is written.
+    /// `access` is the modes and group the published files and folder get (``PublishTarget``).
     public func open(_ path: String, into destination: String, stagingParent: String? = nil, now: UInt64 = KeyStore.now(),
-                     limits: ReceiveLimits = ReceiveLimits()) throws -> OpenedBundle {
+                     limits: ReceiveLimits = ReceiveLimits(), access: PublishAccess = .private) throws -> OpenedBundle {
         let own = try keys.loadOwnCard()
         let source: FileSource
         do { source = try FileSource(path: path) } catch { throw Self.error(error, input: true) }
@@ -28,7 +29,7 @@ extension Gateway {
             throw FormatError.tooLarge("the bundle is \(source.size) bytes; this gateway accepts at most \(limits.bundleMaxBytes) ([limits] bundle_max_mb)")
         }
         let publisher: StagedPublisher
-        do { publisher = try StagedPublisher(destination: destination, stagingParent: stagingParent) } catch { throw Self.error(error, input: false) }
+        do { publisher = try StagedPublisher(destination: destination, stagingParent: stagingParent, access: access) } catch { throw Self.error(error, input: false) }
         // Outer signature first: nothing is decrypted or inflated before it verifies.
         var signerNote: String?
         let envelope = try BundleVerifier.verify(source) { (header) throws(FormatError) in

@@ -17,6 +17,8 @@ public final class StagedPublisher: OpenedFileSink {
     public let destination: String
     /// The private staging folder.
     public let staging: String
+    /// The modes and group each file and folder gets before it is published.
+    public let access: PublishAccess
     private var current: DurableFile?
     private var published = false
     private var names: [String] = []
@@ -24,8 +26,10 @@ public final class StagedPublisher: OpenedFileSink {
 
     /// Prepares to publish into `destination`, which must not exist or be an empty folder.
     /// The staging folder is created in `stagingParent` (default: beside the destination),
-    /// which must be on the same file system so the final rename is atomic.
-    public init(destination: String, stagingParent: String? = nil) throws(SystemError) {
+    /// which must be on the same file system so the final rename is atomic. `access` is set on
+    /// every file and folder as it is created, so the rename publishes them readable as they are.
+    public init(destination: String, stagingParent: String? = nil, access: PublishAccess = .private) throws(SystemError) {
+        self.access = access
         // Bytes: "out/\u{301}" does not end with the Character "/", and counts are of bytes.
         let path = destination.utf8.count > 1 && destination.utf8.last == UInt8(ascii: "/")
             ? String(Substring(destination.utf8.dropLast())) : destination
@@ -33,8 +37,10 @@ public final class StagedPublisher: OpenedFileSink {
         try Self.checkDestinationIsFree(path)
         // A fixed-length name (see DurableFile.temporaryName): an output folder of 255 bytes still has one.
         staging = DurableFile.temporaryName(beside: "\(stagingParent ?? DurableFile.split(path).folder)/staging")
-        // Received records are patient data: the folder is private to the gateway's user.
-        guard mkdir(staging, 0o700) == 0 else { throw SystemError("creating staging folder", staging) }
+        // Received records are patient data: the folder is private to the gateway's user unless
+        // `access` names a group, which then reads it once it is published (never before: the
+        // staging parent is private).
+        try access.makeFolder(staging)
     }
 
     deinit { if !published { discard() } }
@@ -53,7 +59,7 @@ public final class StagedPublisher: OpenedFileSink {
     public func beginFile(_ entry: FileTableEntry, index: Int) throws {
         // The format already refused unsafe names; check again where the name meets the file system.
         try FileNameRule.validate(entry.name)
-        current = try DurableFile(path: "\(staging)/\(entry.name)")
+        current = try DurableFile(path: "\(staging)/\(entry.name)", access: access)
         names.append(entry.name)
     }
 
@@ -74,7 +80,7 @@ public final class StagedPublisher: OpenedFileSink {
 
     /// Adds a Gatehouse file (manifest copies) to the staging folder.
     public func addFile(named name: String, contents: [UInt8]) throws(SystemError) {
-        let file = try DurableFile(path: "\(staging)/\(name)")
+        let file = try DurableFile(path: "\(staging)/\(name)", access: access)
         try contents.withUnsafeBytes { bytes in Result { () throws(SystemError) in try file.writeAll(bytes) } }.get()
         try file.commit(sync: .file)
         names.append(name)
