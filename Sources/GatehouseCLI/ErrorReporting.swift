@@ -125,6 +125,10 @@ struct ErrorReport {
         case .fileExists: (.invalidInput, "choose another file name, or remove \(path) first (gatehouse never overwrites it)")
         case .notRegularFile: (.invalidInput, notRegularHint)
         case .io: (.ioError, "check that the path exists, that you may read and write it, and that the disk is not full")
+        case .permissionDenied: (.ioError, "read-only commands (inbox, status, receipt show) work for members of "
+            + (error.group.map { "the group '\($0)'" } ?? "the home folder's group")
+            + " once the home is set up for operators (docs/OPERATIONS.md, \"Staff and operator access\"); "
+            + "ask for membership (`usermod -aG \(error.group ?? "GROUP") $USER`, then log in again), or run it as the gateway's user")
         case .busy: (.busy, "stop the other process first (`systemctl stop gatehouse`, or kill the PID named), or wait for it to finish")
         }
         return ErrorReport(status: status, message: error.message, hint: hint)

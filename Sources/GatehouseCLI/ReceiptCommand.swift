@@ -49,13 +49,13 @@ struct ReceiptCommand: ParsableCommand {
         var bundleID: String
 
         func run() throws {
-            let home = try homeOptions.initialised()
+            let home = try homeOptions.readable()
             let id: BundleID
             do { id = try BundleID(hex: bundleID.lowercased()) } catch {
                 throw CommandFailure(status: .invalidInput, message: "\(bundleID.debugDescription) is not a bundle id (32 hex digits)",
                                      hint: "`gatehouse status` lists the outgoing bundles and their ids")
             }
-            guard let journal = try Journal.openForReading(path: SpoolLayout(home: home).journal),
+            guard let journal = try HomeAccess.readable(SpoolLayout(home: home).journal, in: home) ? Journal.openForReading(path: SpoolLayout(home: home).journal) : nil,
                   let record = try journal.outgoing(id.hex) else {
                 throw CommandFailure(status: .invalidInput, message: "no outgoing bundle \(id) in \(home.path)",
                                      hint: "`gatehouse status` lists the outgoing bundles; receipts for bundles you received are sent, not kept here")

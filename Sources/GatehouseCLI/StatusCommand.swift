@@ -1,3 +1,4 @@
+import Glibc
 import ArgumentParser
 import Foundation
 import GatehouseDaemon
@@ -41,8 +42,9 @@ struct StatusCommand: ParsableCommand {
     var bundleID: String?
 
     func run() throws {
-        let home = try homeOptions.initialised()
-        if !json {
+        let home = try homeOptions.readable()
+        // Key warnings need the own card in keys/, which an operator account may not read.
+        if !json, access(home.keysPath, X_OK) == 0 {
             // Key and manifest expiry warnings first: they need someone to act (see `gatehouse keys status`).
             let now = KeyStore.now()
             let own = try KeyStore(home: home).loadOwnCard()
@@ -50,7 +52,7 @@ struct StatusCommand: ParsableCommand {
                 print("WARNING: \(warning.message)")
             }
         }
-        guard let journal = try Journal.openForReading(path: SpoolLayout(home: home).journal) else {
+        guard let journal = try HomeAccess.readable(SpoolLayout(home: home).journal, in: home) ? Journal.openForReading(path: SpoolLayout(home: home).journal) : nil else {
             // No journal yet: the gateway has never run here.
             if json { return print("[]") }
             return print("Nothing yet: `gatehouse run` has not run in \(home.path).")

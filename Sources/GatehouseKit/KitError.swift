@@ -29,6 +29,8 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
         case io
         /// Another process holds the home (a running daemon) or its keys (a key change).
         case busy
+        /// This user may not read a file of the home (not a member of its group).
+        case permissionDenied = "permission-denied"
     }
 
     /// The category of the failure.
@@ -37,11 +39,14 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
     public let message: String
     /// The file or folder concerned, when there is one.
     public let path: String?
+    /// For `permissionDenied`: the group of the folder that refused, which grants access.
+    public let group: String?
 
-    private init(_ category: Category, _ message: String, path: String?) {
+    private init(_ category: Category, _ message: String, path: String?, group: String? = nil) {
         self.category = category
         self.message = message
         self.path = path
+        self.group = group
     }
 
     /// The home folder has no identity yet.
@@ -68,6 +73,11 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
     }
     /// An I/O call failed.
     public static func io(_ message: String, path: String? = nil) -> KitError { .init(.io, message, path: path) }
+
+    /// This user may not read `path`; membership of `group` would let it.
+    public static func permissionDenied(_ message: String, path: String, group: String?) -> KitError {
+        .init(.permissionDenied, message, path: path, group: group)
+    }
 
     /// Another process holds a lock this needs.
     public static func busy(_ message: String, path: String? = nil) -> KitError { .init(.busy, message, path: path) }
