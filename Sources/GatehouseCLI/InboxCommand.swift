@@ -10,7 +10,8 @@ struct InboxCommand: ParsableCommand {
         commandName: "inbox",
         abstract: "List what has been received: published records and refused bundles.",
         discussion: """
-            Published records are under spool/received/<sender>/<bundle id>/ with their verified \
+            Published records are under spool/received/<sender>/<bundle id>/ (or the [publish] folder, \
+            readable by its group) with their verified \
             manifest (.gatehouse-manifest.json). Refused bundles are under spool/quarantine/ with \
             the reason. The JSON shape is documented in the README.
 
