@@ -165,7 +165,8 @@ struct RelayCommand: ParsableCommand {
             discussion: """
                 Writes sshd_config and authorized_keys from relay.toml and the registered cards, \
                 removes unfinished uploads older than a day, then becomes OpenSSH's sshd (-D -e): \
-                its log (logins) goes to standard error, and SIGTERM or SIGINT stops it. Every \
+                its log (logins) goes to standard error, and SIGTERM or SIGINT stops it and ends \
+                every open session (each watches the sshd that started it). Every \
                 request a session refuses (time, organisation, request, path, reason) is appended \
                 to log/sftp-server.log in the relay's folder.
 

@@ -130,7 +130,7 @@ public struct Relay: Sendable {
     /// `gatehouse sftp-server` command and `restrict` (no shell, no forwarding, no pty).
     public func authorizedKeys(gatehouse: String) throws(KitError) -> String {
         let settings = try settings()
-        for unsafe in [gatehouse, mailboxesPath, refusalLogPath]
+        for unsafe in [gatehouse, mailboxesPath, refusalLogPath, pidPath]
         where unsafe.contains(where: { "'\"\\\n".contains($0) }) {
             throw .invalidInput("\(unsafe.debugDescription) contains a quote, backslash or newline, which cannot go in authorized_keys")
         }
@@ -138,7 +138,7 @@ public struct Relay: Sendable {
             guard let key = card.sshKey else { return nil }
             let quotas = settings.quotas
             let command = "'\(gatehouse)' sftp-server --org \(card.org.value) --root '\(mailboxesPath)'"
-                + " --log '\(refusalLogPath)'"
+                + " --log '\(refusalLogPath)' --relay-pid-file '\(pidPath)'"
                 + " --quota-bytes \(quotas.mailboxBytes) --quota-files \(quotas.mailboxFiles)"
                 + " --sender-quota-bytes \(quotas.senderBytes) --sender-quota-files \(quotas.senderFiles)"
             return "command=\"\(command)\",restrict \(OpenSSHKey.publicLine(key)) gatehouse:\(card.org.value)\n"

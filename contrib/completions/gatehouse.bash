@@ -899,7 +899,7 @@ _gatehouse_sftp-server() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
     repeating_options=()
-    non_repeating_options=(--org --root --log --quota-bytes --quota-files --sender-quota-bytes --sender-quota-files)
+    non_repeating_options=(--org --root --log --relay-pid-file --quota-bytes --quota-files --sender-quota-bytes --sender-quota-files)
     __gatehouse_offer_flags_options 0
 
     # Offer option value completions
@@ -911,6 +911,9 @@ _gatehouse_sftp-server() {
         return
         ;;
     '--log')
+        return
+        ;;
+    '--relay-pid-file')
         return
         ;;
     '--quota-bytes')
