@@ -14,9 +14,7 @@ struct ErrorFormTests {
     init() throws {
         folder = try TemporaryDirectory()
         home = folder.appending("practice")
-        let made = try GatehouseProcess.run(["init", "--home", home, "--org", "A81001",
-                                             "--name", "Riverside Medical Practice"])
-        #expect(made.status == 0, "\(made.stderr)")
+        try GatehouseProcess.initialise(home)
     }
 
     /// The lines of `stderr`, each checked to be one of ours.
@@ -87,8 +85,7 @@ struct ErrorFormTests {
 
         // The root key moved off the machine (another home): its absence is not damage.
         let other = folder.appending("prison"), offline = folder.appending("usb-root.key")
-        let made = try GatehouseProcess.run(["init", "--home", other, "--org", "YOI123", "--name", "HMP Northgate"])
-        #expect(made.status == 0)
+        try GatehouseProcess.initialise(other, org: "YOI123", name: "HMP Northgate Healthcare")
         let moved = try GatehouseProcess.run(["keys", "protect-root", "--home", other, "--passphrase-file", passphrase,
                                               "--out", offline])
         #expect(moved.status == 0, "\(moved.stderr)")
