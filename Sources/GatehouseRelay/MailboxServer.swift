@@ -82,6 +82,10 @@ public final class MailboxServer {
             let n = Glibc.read(input, buffer.baseAddress, buffer.count)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return }
+            // `relay remove` takes the mailbox away: a session open since then serves nothing more.
+            guard isRegistered(org) else {
+                return log.note("\(org) is no longer registered on this relay: session ended")
+            }
             parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             do {
                 while let request = try parser.next() {

@@ -40,39 +40,22 @@ struct RelayStopTests {
         let running = try DaemonProcess(home: relay, command: ["relay", "run"])
         #expect(eventually(timeout: 10) { SSHServer.accepts(port) }, "\(running.logText)")
 
-        // A session as the gateway's transport opens one (ssh -s … sftp), its input held open.
+        // A session as the gateway's transport opens one (ssh -s … sftp), serving.
         let user = String(address.dropFirst("sftp://".count).prefix { $0 != "@" })
-        let input = try ChildProcess.pipe()
-        let replies = folder.appending("replies")
-        let log = open(folder.appending("ssh.log"), O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        let output = open(replies, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        defer { close(input.write); close(log); close(output) }
-        let ssh = try ChildProcess(
-            executable: "/usr/bin/ssh",
-            arguments: ["-F", "/dev/null", "-i", try KeyStore(home: GatehouseHome(path: home)).sshKeyFile(),
-                        "-p", "\(port)", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-                        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-                        "-s", "\(user)@127.0.0.1", "sftp"],
-            stdin: input.read, stdout: output, stderr: log)
-        close(input.read)
-        // SSH_FXP_INIT, version 3: the session is serving once SSH_FXP_VERSION comes back.
-        #expect(ChildProcess.writeAll(input.write, [0, 0, 0, 5, 1, 0, 0, 0, 3]))
-        let answered = eventually(timeout: 20) {
-            (try? FileManager.default.attributesOfItem(atPath: replies)[.size] as? Int) ?? 0 > 0
-        }
-        #expect(answered, "\(running.logText)")
+        let key = try KeyStore(home: GatehouseHome(path: home)).sshKeyFile()
+        let session = try OpenSSHSession(key: key, port: port, user: user, folder: folder)
+        #expect(eventually(timeout: 20) { session.isServing }, "\(running.logText)")
         let mailboxes = relay + "/mailboxes"
         #expect(!Self.sessions(serving: mailboxes).isEmpty)
-        #expect(ssh.isRunning)
+        #expect(session.isOpen)
 
         #expect(running.stop() != nil, "relay run did not stop on SIGTERM")
         // The open session ends too: its sftp-server exits and the client sees the channel close.
-        #expect(eventually(timeout: 20) { !ssh.isRunning }, "the session outlived the relay")
+        #expect(eventually(timeout: 20) { !session.isOpen }, "the session outlived the relay")
         #expect(Self.sessions(serving: mailboxes).isEmpty)
         let refusals = (try? String(contentsOfFile: relay + "/log/sftp-server.log", encoding: .utf8)) ?? ""
         #expect(refusals.contains("A81001: the relay stopped: session ended"), "\(refusals)")
         for pid in Self.sessions(serving: mailboxes) { kill(pid, SIGKILL) }
-        ssh.send(SIGKILL)
     }
 
     /// Runs `sftp -D` with `gatehouse sftp-server --relay-pid-file FILE` over pipes; this test

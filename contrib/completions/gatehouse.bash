@@ -297,13 +297,13 @@ _gatehouse_partners() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    add|list)
+    add|list|remove)
         # Offer subcommand argument completions
         "_gatehouse_partners_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'add list' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'add list remove' -- "${cur}"))
         ;;
     esac
 }
@@ -338,6 +338,21 @@ _gatehouse_partners_list() {
     esac
 }
 
+_gatehouse_partners_remove() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --force --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
 _gatehouse_relay() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
@@ -350,13 +365,13 @@ _gatehouse_relay() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|address|add|run)
+    init|address|add|remove|run)
         # Offer subcommand argument completions
         "_gatehouse_relay_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init address add run' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init address add remove run' -- "${cur}"))
         ;;
     esac
 }
@@ -412,6 +427,21 @@ _gatehouse_relay_address() {
 _gatehouse_relay_add() {
     repeating_flags=()
     non_repeating_flags=(--yes --replace --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_relay_remove() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 1
