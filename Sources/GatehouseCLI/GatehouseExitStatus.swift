@@ -12,7 +12,7 @@
 /// | 7 | decryption failed |
 /// | 8 | integrity check failed (inner signature, manifest or digest mismatch) |
 /// | 9 | decompression failed |
-/// | 10 | key store problem (not initialised, already initialised, unsafe permissions, invalid key file, root key offline, wrong passphrase) |
+/// | 10 | key store problem (not or already initialised, unsafe modes, bad key, root key offline, wrong passphrase) |
 /// | 11 | partner or card problem (invalid card, unknown partner, conflicting root key, fingerprint not confirmed) |
 /// | 12 | invalid input (bad file name, unreadable input, output exists, invalid ODS code or name) |
 /// | 13 | I/O error |

@@ -45,7 +45,8 @@ public enum GatehouseProcess {
     /// `gatehouse init` of a new home folder at `home`; throws with its error when it fails.
     public static func initialise(_ home: String, org: String = "A81001", name: String = "Riverside Medical Practice",
                                   mailbox: String? = nil) throws {
-        let made = try run(["init", "--home", home, "--org", org, "--name", name] + (mailbox.map { ["--mailbox", $0] } ?? []))
+        let made = try run(["init", "--home", home, "--org", org, "--name", name]
+                           + (mailbox.map { ["--mailbox", $0] } ?? []))
         guard made.status == 0 else { throw LaunchError(description: "gatehouse init failed: \(made.stderr)") }
     }
 
