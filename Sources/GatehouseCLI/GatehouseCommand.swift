@@ -28,6 +28,7 @@ public struct GatehouseCommand: ParsableCommand {
               gatehouse status
               gatehouse <command> --help
             """,
+        version: "gatehouse \(GatehouseVersion.current)",
         subcommands: [
             InitCommand.self,
             IdentityCommand.self,

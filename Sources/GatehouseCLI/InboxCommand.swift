@@ -27,7 +27,22 @@ struct InboxCommand: ParsableCommand {
     var json = false
 
     struct Entry: Encodable {
-        struct File: Decodable, Encodable { let name: String; let size: String; let sha256: String }
+        struct File: Codable {
+            let name: String, size: Int64, sha256: String
+
+            init(from decoder: any Decoder) throws {
+                let values = try decoder.container(keyedBy: CodingKeys.self)
+                name = try values.decode(String.self, forKey: .name)
+                sha256 = try values.decode(String.self, forKey: .sha256)
+                // Journals written so far hold sizes as strings; printed as integers, as in
+                // `status --json` and every other JSON Gatehouse prints.
+                if let text = try? values.decode(String.self, forKey: .size), let size = Int64(text) {
+                    self.size = size
+                } else {
+                    size = try values.decode(Int64.self, forKey: .size)
+                }
+            }
+        }
         let bundleID: String, sender: String, state: String, receivedAt: String
         let path: String?, reason: String?
         let files: [File]

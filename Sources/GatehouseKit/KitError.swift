@@ -13,6 +13,15 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
         case unsafePermissions = "unsafe-permissions"
         /// A secret key file, or the own identity card, is damaged or does not match.
         case keyFileInvalid = "key-file-invalid"
+        /// The root key is not here: kept offline (`--root-key FILE` names it), or the file named
+        /// does not exist. Not damage: nothing needs restoring if the offline copy is at hand.
+        case rootKeyUnavailable = "root-key-unavailable"
+        /// A passphrase-protected key file did not open with the passphrase given (AEAD cannot
+        /// tell a wrong passphrase from a changed file; a wrong passphrase is far more likely).
+        case wrongPassphrase = "wrong-passphrase"
+        /// A passphrase is needed and there is no way to ask for it (no terminal, no
+        /// `--passphrase-file`, an empty passphrase): a usage error.
+        case passphraseUnavailable = "passphrase-unavailable"
         /// No card is stored for the organisation asked for.
         case unknownPartner = "unknown-partner"
         /// A card would replace a partner's pinned root key, or roll back to an older card.
@@ -57,6 +66,18 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func unsafePermissions(_ message: String, path: String) -> KitError { .init(.unsafePermissions, message, path: path) }
     /// A key file or the own card is damaged.
     public static func keyFileInvalid(_ message: String, path: String? = nil) -> KitError { .init(.keyFileInvalid, message, path: path) }
+    /// The root key is kept offline, or the file named does not exist.
+    public static func rootKeyUnavailable(_ message: String, path: String) -> KitError {
+        .init(.rootKeyUnavailable, message, path: path)
+    }
+    /// A protected key file did not open with the passphrase given.
+    public static func wrongPassphrase(_ message: String, path: String) -> KitError {
+        .init(.wrongPassphrase, message, path: path)
+    }
+    /// A passphrase is needed and cannot be asked for.
+    public static func passphraseUnavailable(_ message: String, path: String? = nil) -> KitError {
+        .init(.passphraseUnavailable, message, path: path)
+    }
     /// No such partner.
     public static func unknownPartner(_ message: String, path: String? = nil) -> KitError { .init(.unknownPartner, message, path: path) }
     /// A pinned root key would change, or a card would roll back.

@@ -132,6 +132,44 @@ public struct PartnerStore: Sendable {
         return card
     }
 
+    /// `partners/removed/`: the cards of removed partners, kept so that receipts and evidence
+    /// from the partnership can still be checked.
+    public var removedPath: String { home.partnersPath + "/removed" }
+
+    /// Unpins `org`: its card moves to `partners/removed/ODS-TIME.card` (returned), so nothing
+    /// is sent to or accepted from it any more, and what it signed before can still be checked.
+    /// `unknownPartner` when it is not pinned. Under the key-change lock, as ``add(_:replace:now:)``.
+    @discardableResult
+    public func remove(_ org: ODSCode, now: UInt64 = KeyStore.now()) throws(KitError) -> String {
+        let lock = try HomeLock.keyChange(home)
+        defer { lock.release() }
+        let card = try requireCard(for: org)
+        try FileOperations.makeDirectory(removedPath, mode: 0o755)
+        let kept = "\(removedPath)/\(org.value)-\(FileOperations.timeForFileName(now)).card"
+        // The copy is made durable before the pin goes: a crash leaves the card in both places
+        // (removed again by a second `partners remove`), never in neither.
+        try FileOperations.createExclusively(at: kept, contents: Array(card.text.utf8), mode: 0o644)
+        guard unlink(cardPath(for: org)) == 0 else {
+            throw FileOperations.ioError("could not remove", cardPath(for: org))
+        }
+        try FileOperations.syncDirectory(of: cardPath(for: org))
+        return kept
+    }
+
+    /// The cards of `org` kept when it was removed, newest first; unreadable ones are left out.
+    public func removedCards(for org: ODSCode) -> [(path: String, card: IdentityCard)] {
+        let names = (FileOperations.listFolder(removedPath) ?? []).filter {
+            $0.hasPrefix(org.value + "-") && $0.hasByteSuffix(".card")
+        }
+        return names.sorted(by: >).compactMap { name in
+            let path = "\(removedPath)/\(name)"
+            guard let bytes = try? FileOperations.read(at: path, limit: IdentityCard.maxTextLength),
+                  let text = String(validating: bytes, as: UTF8.self), let card = try? ParsedCards.parse(text),
+                  card.org == org else { return nil }
+            return (path, card)
+        }
+    }
+
     /// Every pinned card, sorted by ODS code. Files whose names are not `ODS.card` (such as
     /// temporary files of an interrupted add) are skipped; an invalid card is an error.
     public func list() throws(KitError) -> [IdentityCard] {

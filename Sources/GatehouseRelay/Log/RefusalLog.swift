@@ -55,7 +55,7 @@ public final class RefusalLog {
     }
 
     /// Something the operator should know about that is not a refusal.
-    func note(_ text: String) { write(Self.escaped(text)) }
+    public func note(_ text: String) { write(Self.escaped(text)) }
 
     /// Reports refusals not yet logged (at the end of the session).
     public func finish() {
