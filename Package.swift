@@ -72,7 +72,12 @@ var targets: [Target] = [
         name: "GatehouseDaemonTests",
         dependencies: ["GatehouseDaemon", "GatehouseTesting", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
     ),
-    .testTarget(name: "GatehouseCLITests", dependencies: ["GatehouseCLI", "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseTesting"]),
+    .testTarget(
+        name: "GatehouseCLITests",
+        dependencies: [
+            "GatehouseCLI", "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseJournal", "GatehouseTesting",
+        ]
+    ),
 ]
 
 if fuzzing {

@@ -141,12 +141,7 @@ drop_either() { # phase index: odd from the practice, even from the prison
     if (($2 % 2)); then drop "$1" practice YOI123 A81001 "$2"; else drop "$1" prison A81001 YOI123 "$2"; fi
 }
 acked() { # phase: acknowledged records of that phase, both senders together
-    local n=0 home
-    for home in practice prison; do
-        n=$((n + $("$gatehouse" status --home $home --json 2>/dev/null | python3 -c 'import json,sys
-p=sys.argv[1]; print(sum(1 for b in json.load(sys.stdin) if b["state"]=="acknowledged" for f in b["files"] if f["name"].startswith(p)))' "$1-" 2>/dev/null || echo 0)))
-    done
-    echo "$n"
+    python3 "$root/scripts/lib/acknowledged.py" --gatehouse "$gatehouse" --prefix "$1-" practice prison
 }
 settle() { # phase count [seconds]: wait until count records of the phase are acknowledged
     local deadline=$((SECONDS + ${3:-$timeout})) n=0
@@ -209,7 +204,7 @@ gatehouse, limit, *homes = sys.argv[1:]
 bad = most = 0
 for home in homes:
     now = time.time() * 1000
-    out = subprocess.run([gatehouse, "status", "--home", home, "--json"], capture_output=True, text=True).stdout
+    out = subprocess.run([gatehouse, "status", "--home", home, "--json", "--limit", "0"], capture_output=True, text=True).stdout
     for doc in json.loads(out or "[]"):
         if doc.get("next_attempt_at") and doc["attempts"] > 0:
             most = max(most, doc["attempts"])

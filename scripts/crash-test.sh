@@ -72,12 +72,11 @@ while ((killed < kills)); do
     start "$victim"
 done
 
-# Wait until everything is acknowledged on both sides (or the timeout passes).
+# Wait until every record is acknowledged on both sides (or the timeout passes). Records, not
+# bundles: records waiting together for a partner travel in one bundle.
 deadline=$((SECONDS + timeout))
-acked() { "$gatehouse" status --home "$1" --json | python3 -c 'import json,sys; print(sum(1 for b in json.load(sys.stdin) if b["state"]=="acknowledged"))'; }
 while ((SECONDS < deadline)); do
-    a=$(acked practice); b=$(acked prison)
-    ((a + b >= records)) && break
+    (($(python3 "$root/scripts/lib/acknowledged.py" --gatehouse "$gatehouse" practice prison) >= records)) && break
     sleep 1
 done
 

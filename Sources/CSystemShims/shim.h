@@ -53,4 +53,11 @@ static inline int gatehouse_no_writers(int fd) {
     fcntl(fd, 1024 /* F_SETLEASE */, F_UNLCK);
     return 0;
 }
+
+/// pidfd_open(pid, 0) (Linux 5.3+; no glibc wrapper before 2.36, and only under _GNU_SOURCE):
+/// a descriptor that becomes readable when the process exits, so a session can wait on the
+/// relay's sshd in poll(2) beside its input.
+static inline int gatehouse_pidfd_open(pid_t pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0u);
+}
 #endif

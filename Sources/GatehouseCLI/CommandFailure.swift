@@ -28,6 +28,12 @@ struct CommandFailure: Error, CustomStringConvertible {
             hint: "call \(org) on a number you already know, compare the fingerprint digit by digit, then run the command again (or pass --yes once it matches)")
     }
 
+    /// The person did not confirm a change; `what` says what was left undone.
+    static func notConfirmed(_ what: String) -> CommandFailure {
+        CommandFailure(status: .partnerProblem, message: "\(what) (not confirmed)",
+                       hint: "run the command again and answer y, or pass --yes")
+    }
+
     /// A file the user named could not be read; `message` names it.
     static func unreadableInput(_ message: String) -> CommandFailure {
         CommandFailure(status: .invalidInput, message: message, hint: "check the file name and that the file is readable")

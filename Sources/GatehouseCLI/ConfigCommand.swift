@@ -60,6 +60,7 @@ struct ConfigCommand: ParsableCommand {
                 limits.clock_tolerance     \(d(config.limits.clockTolerance))
                 limits.unknown_sender_hold \(d(config.limits.unknownSenderHold))
                 limits.quarantine_per_sender \(config.limits.quarantinePerSender)
+                limits.quarantine_max_mb   \(config.limits.quarantineMaxBytes >> 20)
                 workflows.names            \(config.workflows.names.map(\.value).joined(separator: " "))
                 workflows.default          \(config.workflows.defaultWorkflow)
                 """)

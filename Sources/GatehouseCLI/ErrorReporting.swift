@@ -8,9 +8,10 @@ import GatehouseSFTPClient
 public enum GatehouseMain {
     /// Parses `arguments`, runs the command and exits.
     ///
-    /// Help and usage errors are ArgumentParser's own (usage errors exit 64). Any other error is
-    /// printed to standard error as `gatehouse: error: …` and, when there is advice to give,
-    /// `gatehouse: hint: …`, and the process exits with the status from ``GatehouseExitStatus``.
+    /// Help and `--version` are ArgumentParser's own (exit 0). Every error, usage errors
+    /// included, is printed to standard error as `gatehouse: error: …` and, when there is advice
+    /// to give, `gatehouse: hint: …`; the process exits with the status from
+    /// ``GatehouseExitStatus`` (64 for usage errors, whose hint is the command's usage).
     public static func run(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         // Writing to a child (ssh) that has exited must fail with EPIPE, not end the process.
         signal(SIGPIPE, SIG_IGN)
@@ -18,7 +19,7 @@ public enum GatehouseMain {
         do {
             command = try GatehouseCommand.parseAsRoot(arguments)
         } catch {
-            GatehouseCommand.exit(withError: error)
+            UsageReport.exit(error, command: UsageReport.command(named: arguments))
         }
         do {
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -28,13 +29,11 @@ public enum GatehouseMain {
             }
         } catch let error where isArgumentParserError(error) {
             // Help requests, clean exits and validation errors raised while running.
-            GatehouseCommand.exit(withError: error)
+            UsageReport.exit(error, command: type(of: command))
         } catch {
-            let report = ErrorReport(error)
-            var text = "gatehouse: error: \(report.message)\n"
-            if let hint = report.hint { text += "gatehouse: hint: \(hint)\n" }
-            fflush(nil)
-            FileHandle.standardError.write(Data(text.utf8))
+            var report = ErrorReport(error)
+            if report.status == .usage { report.hints += UsageReport.hints(for: type(of: command)) }
+            report.print()
             exit(report.status.rawValue)
         }
         fflush(nil)
@@ -56,13 +55,21 @@ struct ErrorReport {
     let status: GatehouseExitStatus
     /// The `gatehouse: error:` text.
     let message: String
-    /// The `gatehouse: hint:` text, when there is useful advice.
-    let hint: String?
+    /// The `gatehouse: hint:` lines, when there is useful advice.
+    var hints: [String]
 
     init(status: GatehouseExitStatus, message: String, hint: String?) {
         self.status = status
         self.message = message
-        self.hint = hint
+        hints = hint.map { [$0] } ?? []
+    }
+
+    /// Writes the report to standard error, after anything already printed.
+    func print() {
+        var text = "gatehouse: error: \(message)\n"
+        for hint in hints { text += "gatehouse: hint: \(hint)\n" }
+        fflush(nil)
+        FileHandle.standardError.write(Data(text.utf8))
     }
 
     /// The report for any error a command may throw.
@@ -118,6 +125,15 @@ struct ErrorReport {
         case .alreadyInitialised: (.keyStoreProblem, "this home folder already has an identity; use another --home, or move its keys/ folder away first (keys are never overwritten)")
         case .unsafePermissions: (.keyStoreProblem, "after `chmod 600 \(path)`, if anyone else could have read the key, treat it as exposed and tell your security officer")
         case .keyFileInvalid: (.keyStoreProblem, "\(path) was changed or damaged; restore the keys/ folder from your backup")
+        case .rootKeyUnavailable:
+            (.keyStoreProblem, "pass --root-key FILE naming the root key kept off this machine (the file "
+                + "`gatehouse keys protect-root --out` wrote); restore it from your backup only if it is lost")
+        case .wrongPassphrase:
+            (.keyStoreProblem, "give the passphrase again (--passphrase-file FILE reads its first line); "
+                + "restore the file from your backup only if the right passphrase fails too")
+        case .passphraseUnavailable:
+            (.usage, "give the passphrase with --passphrase-file FILE (its first line), "
+                + "or run the command on a terminal to be asked for it")
         case .unknownPartner: (.partnerProblem, "import the partner's identity card with `gatehouse partners add CARD`")
         case .partnerConflict: (.partnerProblem, "if the partner really has new keys, call them, compare the new fingerprint, then run `gatehouse partners add CARD --replace`")
         case .invalidCard: (.partnerProblem, "import the partner's card again with `gatehouse partners add CARD --replace`")
@@ -125,6 +141,10 @@ struct ErrorReport {
         case .fileExists: (.invalidInput, "choose another file name, or remove \(path) first (gatehouse never overwrites it)")
         case .notRegularFile: (.invalidInput, notRegularHint)
         case .io: (.ioError, "check that the path exists, that you may read and write it, and that the disk is not full")
+        case .permissionDenied: (.ioError, "read-only commands (inbox, status, receipt show) work for members of "
+            + (error.group.map { "the group '\($0)'" } ?? "the home folder's group")
+            + " once the home is set up for operators (docs/OPERATIONS.md, \"Staff and operator access\"); "
+            + "ask for membership (`usermod -aG \(error.group ?? "GROUP") $USER`, then log in again), or run it as the gateway's user")
         case .busy: (.busy, "stop the other process first (`systemctl stop gatehouse`, or kill the PID named), or wait for it to finish")
         }
         return ErrorReport(status: status, message: error.message, hint: hint)

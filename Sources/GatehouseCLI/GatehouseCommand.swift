@@ -28,6 +28,7 @@ public struct GatehouseCommand: ParsableCommand {
               gatehouse status
               gatehouse <command> --help
             """,
+        version: "gatehouse \(GatehouseVersion.current)",
         subcommands: [
             InitCommand.self,
             IdentityCommand.self,
@@ -71,8 +72,24 @@ public struct HomeOptions: ParsableArguments {
     /// The resolved home, which must have been initialised (`notInitialised` otherwise).
     public func initialised() throws(KitError) -> GatehouseHome {
         let home = resolved
-        guard KeyStore(home: home).isInitialised else {
+        // Permission denied is not "no identity": a staff account outside the home's group.
+        guard try HomeAccess.readable(home.ownCardPath, in: home) else {
             throw .notInitialised("\(home.path) has no Gatehouse identity (no \(home.ownCardPath))", path: home.ownCardPath)
+        }
+        return home
+    }
+
+    /// The resolved home for a read-only command (`inbox`, `status`, `receipt show`), which
+    /// members of the home's operator group may run without the keys: a private keys/ folder is
+    /// expected then, and any other refusal is reported as permission denied, not "no identity".
+    public func readable() throws(KitError) -> GatehouseHome {
+        let home = resolved
+        do throws(KitError) {
+            guard try HomeAccess.readable(home.ownCardPath, in: home) else {
+                throw KitError.notInitialised("\(home.path) has no Gatehouse identity (no \(home.ownCardPath))", path: home.ownCardPath)
+            }
+        } catch where error.category == .permissionDenied && error.path == home.keysPath {
+            // keys/ stays 0700 to the gateway's user: an operator reads the journal only.
         }
         return home
     }

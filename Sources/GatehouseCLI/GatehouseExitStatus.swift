@@ -12,7 +12,7 @@
 /// | 7 | decryption failed |
 /// | 8 | integrity check failed (inner signature, manifest or digest mismatch) |
 /// | 9 | decompression failed |
-/// | 10 | key store problem (not initialised, already initialised, unsafe permissions, invalid key file) |
+/// | 10 | key store problem (not or already initialised, unsafe modes, bad key, root key offline, wrong passphrase) |
 /// | 11 | partner or card problem (invalid card, unknown partner, conflicting root key, fingerprint not confirmed) |
 /// | 12 | invalid input (bad file name, unreadable input, output exists, invalid ODS code or name) |
 /// | 13 | I/O error |
@@ -21,7 +21,7 @@
 /// | 16 | `gatehouse doctor` found a PROBLEM |
 /// | 17 | busy (another `gatehouse run` holds the home, or another key change is in progress) |
 /// | 18 | too large (a bundle beyond this gateway's `[limits]`, or more than the disk can take) |
-/// | 64 | usage error (reported by the argument parser, with usage text) |
+/// | 64 | usage error (a missing or bad argument or option, no passphrase to be had; the hint is the usage) |
 public enum GatehouseExitStatus: Int32, Sendable, CaseIterable {
     /// Success.
     case success = 0
@@ -59,6 +59,6 @@ public enum GatehouseExitStatus: Int32, Sendable, CaseIterable {
     case busy = 17
     /// A bundle beyond the receiver's limits or free space.
     case tooLarge = 18
-    /// A usage error, reported by the argument parser.
+    /// A usage error: an argument the parser or the command refused, or no way to read a passphrase.
     case usage = 64
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GatehouseFormat
 import GatehouseKit
 
@@ -21,11 +22,15 @@ struct IdentityCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write the identity card, to send to partners.",
             discussion: """
-                The card is public: it holds only public keys, signed by the root key.
+                The card is public: it holds only public keys, signed by the root key. -o writes a \
+                new file (a temporary file beside it, then renamed), so its folder must be \
+                writable by the user running the command; a FIFO or /dev/stdout is written \
+                straight. Run as the service user from a folder it cannot write, print to \
+                standard output and let your shell write the file.
 
                 Examples:
                   gatehouse identity export -o A81001.card
-                  gatehouse identity export --home /var/lib/gatehouse > A81001.card
+                  sudo -u gatehouse gatehouse identity export --home /var/lib/gatehouse > A81001.card
                 """
         )
 
@@ -41,9 +46,10 @@ struct IdentityCommand: ParsableCommand {
                 print(card.text, terminator: "")
                 return
             }
-            try FileOperations.createExclusively(at: output, contents: Array(card.text.utf8), mode: 0o644)
-            print("Wrote the identity card of \(card.org) to \(output)")
-            print("fingerprint: \(card.fingerprint)")
+            let created = try NewOutputFile.write(Array(card.text.utf8), to: output)
+            let note = "Wrote the identity card of \(card.org) to \(output)\nfingerprint: \(card.fingerprint)\n"
+            // On standard error when the card went to a FIFO or /dev/stdout, which may be standard output.
+            if created { print(note, terminator: "") } else { FileHandle.standardError.write(Data(note.utf8)) }
         }
     }
 

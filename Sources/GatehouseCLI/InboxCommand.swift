@@ -14,7 +14,8 @@ struct InboxCommand: ParsableCommand {
             Each pack is shown with its sender (code and name, from the pinned card), its \
             workflow, subject and NHS numbers, where it was published and its files, all from \
             the verified manifest. Published packs are under spool/received/<sender>/<bundle id>/ \
-            (or their workflow's folder, [workflows.NAME] in gatehouse.toml) with the verified \
+            (or the [publish] folder, readable by its group, or their workflow's folder, \
+            [workflows.NAME] in gatehouse.toml) with the verified \
             manifest (.gatehouse-manifest.json). Refused bundles are under spool/quarantine/ with \
             the reason. The filters combine; a refused bundle has no verified workflow or NHS \
             numbers, so it matches neither of those filters. The JSON shape is documented in \
@@ -47,7 +48,22 @@ struct InboxCommand: ParsableCommand {
     var json = false
 
     struct Entry: Encodable {
-        struct File: Decodable, Encodable { let name: String; let size: String; let sha256: String }
+        struct File: Codable {
+            let name: String, size: Int64, sha256: String
+
+            init(from decoder: any Decoder) throws {
+                let values = try decoder.container(keyedBy: CodingKeys.self)
+                name = try values.decode(String.self, forKey: .name)
+                sha256 = try values.decode(String.self, forKey: .sha256)
+                // Journals written so far hold sizes as strings; printed as integers, as in
+                // `status --json` and every other JSON Gatehouse prints.
+                if let text = try? values.decode(String.self, forKey: .size), let size = Int64(text) {
+                    self.size = size
+                } else {
+                    size = try values.decode(Int64.self, forKey: .size)
+                }
+            }
+        }
         let bundleID: String, sender: String, senderName: String?, state: String, receivedAt: String
         let path: String?, reason: String?
         let subject: String?, workflow: String?, nhsNumbers: [String]?
@@ -69,8 +85,8 @@ struct InboxCommand: ParsableCommand {
     }
 
     func run() throws {
-        let home = try homeOptions.initialised()
-        guard let journal = try Journal.openForReading(path: SpoolLayout(home: home).journal) else {
+        let home = try homeOptions.readable()
+        guard let journal = try HomeAccess.readable(SpoolLayout(home: home).journal, in: home) ? Journal.openForReading(path: SpoolLayout(home: home).journal) : nil else {
             // No journal yet: the gateway has never run here.
             if json { return print("[]") }
             return print("Nothing yet: `gatehouse run` has not run in \(home.path).")

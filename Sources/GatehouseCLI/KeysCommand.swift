@@ -308,17 +308,31 @@ struct PassphraseOptions: ParsableArguments {
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure.unreadableInput("cannot read the passphrase file \(file)") }
             let line = Array(data.prefix { $0 != 0x0A && $0 != 0x0D })
-            guard line.count >= minimumLength else { throw ValidationError("the passphrase must be at least \(minimumLength) characters") }
+            guard line.count >= minimumLength else { throw Self.tooShort(minimumLength, in: file) }
             return SecretBytes(copying: line)
         }
-        guard isatty(0) != 0 else { throw ValidationError("no terminal to ask for the passphrase on: pass --passphrase-file FILE") }
+        guard isatty(0) != 0 else {
+            throw CommandFailure(status: .usage, message: "no terminal to ask for the passphrase on",
+                                 hint: "pass --passphrase-file FILE (the passphrase is its first line)")
+        }
         let first = try Self.ask("Passphrase: ")
-        guard first.count >= minimumLength else { throw ValidationError("the passphrase must be at least \(minimumLength) characters") }
+        guard first.count >= minimumLength else { throw Self.tooShort(minimumLength, in: nil) }
         if confirm {
             let second = try Self.ask("Passphrase again: ")
-            guard first.isEqual(to: second) else { throw ValidationError("the two passphrases differ") }
+            guard first.isEqual(to: second) else {
+                throw CommandFailure(status: .usage, message: "the two passphrases differ; nothing was changed",
+                                     hint: "run the command again and type the same passphrase twice")
+            }
         }
         return first
+    }
+
+    /// A passphrase shorter than `minimum`: a usage error (exit 64).
+    private static func tooShort(_ minimum: Int, in file: String?) -> CommandFailure {
+        CommandFailure(status: .usage,
+                       message: "the passphrase\(file.map { " in \($0)" } ?? "") is shorter than \(minimum) characters",
+                       hint: minimum > 1 ? "choose at least \(minimum) characters, such as four unrelated words"
+                                         : "the passphrase is the first line of the file; it must not be empty")
     }
 
     private static func ask(_ prompt: String) throws -> SecretBytes {
@@ -355,7 +369,11 @@ struct RootKeyOptions: ParsableArguments {
         let cache = PassphraseCache()
         let passphrase = self.passphrase
         return { () throws(KitError) in
-            do { return try cache.get { try passphrase.read() } } catch { throw KitError.invalidInput("\(error)") }
+            do {
+                return try cache.get { try passphrase.read() }
+            } catch let failure as CommandFailure where failure.status == .usage {
+                throw KitError.passphraseUnavailable(failure.message)
+            } catch { throw KitError.invalidInput("\(error)") }
         }
     }
 }

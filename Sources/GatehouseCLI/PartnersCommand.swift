@@ -7,13 +7,14 @@ import GatehouseKit
 struct PartnersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "partners",
-        abstract: "Import and list partner organisations' identity cards.",
+        abstract: "Import, list and remove partner organisations' identity cards.",
         discussion: """
             Examples:
               gatehouse partners add YOI123.card
               gatehouse partners list
+              gatehouse partners remove YOI123
             """,
-        subcommands: [Add.self, List.self]
+        subcommands: [Add.self, List.self, Remove.self]
     )
 
     /// `gatehouse partners add CARD [--yes] [--replace]`.
@@ -24,7 +25,8 @@ struct PartnersCommand: ParsableCommand {
                 Prints the card's organisation, key ids and root fingerprint, then asks whether \
                 the fingerprint matches what the partner read to you over the phone. Nothing is \
                 stored unless you answer y (or pass --yes). A card with a different root key than \
-                the one already pinned is refused unless you pass --replace.
+                the one already pinned is refused unless you pass --replace. Creates the \
+                partner's drop folder, spool/outbox/ODS/.
 
                 Examples:
                   gatehouse partners add YOI123.card
@@ -52,7 +54,7 @@ struct PartnersCommand: ParsableCommand {
             switch outcome {
             case .unchanged:
                 print("This card is already pinned for \(card.org); nothing changed.")
-                return
+                return try PartnerOutbox.create(card.org, home: store.home)
             case .updated:
                 // Signed by the root key pinned earlier, so no new phone check is needed.
                 print("Signed by the root key already pinned for \(card.org): updating its keys (manifest version \(card.manifest.version)).")
@@ -65,6 +67,7 @@ struct PartnersCommand: ParsableCommand {
                 try confirm(card.org)
             }
             try store.add(card, replace: replace)
+            try PartnerOutbox.create(card.org, home: store.home)
             let event = switch outcome {
             case .added: "partner-added"
             case .replaced: "partner-replaced"
@@ -73,7 +76,8 @@ struct PartnersCommand: ParsableCommand {
             }
             CommandAudit.record(AuditEvent(event, org: card.org.value, detail: "manifest \(card.manifest.version); root \(card.fingerprint); signing \(card.signingKeyID); encryption \(card.encryptionKeyID)"),
                                 home: try homeOptions.initialised())
-            print("\(outcome == .added ? "Pinned" : "Updated") \(card.org) (\(card.name)).")
+            print("\(outcome == .added ? "Pinned" : "Updated") \(card.org) (\(card.name)). Records for it go into "
+                  + "\(PartnerOutbox.path(card.org, home: store.home))/.")
         }
 
         private func readCard() throws -> IdentityCard { try CardInput.read(cardFile) }
@@ -169,11 +173,17 @@ enum CardInput {
 
     /// Asks whether the fingerprint matches what `org` read out; anything but y or yes refuses.
     static func confirmFingerprint(of org: ODSCode, assumeYes: Bool) throws {
+        try confirm("Does the fingerprint match what \(org) read to you?", assumeYes: assumeYes,
+                    otherwise: .fingerprintNotConfirmed(org))
+    }
+
+    /// Asks `question`; anything but y or yes throws `refusal`. No input at all (a closed or
+    /// empty stdin) counts as "no".
+    static func confirm(_ question: String, assumeYes: Bool, otherwise refusal: CommandFailure) throws {
         guard !assumeYes else { return }
-        print("Does the fingerprint match what \(org) read to you? [y/N] ", terminator: "")
+        print("\(question) [y/N] ", terminator: "")
         fflush(nil)
-        // No input at all (a closed or empty stdin) counts as "no".
         let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
-        guard answer == "y" || answer == "yes" else { throw CommandFailure.fingerprintNotConfirmed(org) }
+        guard answer == "y" || answer == "yes" else { throw refusal }
     }
 }

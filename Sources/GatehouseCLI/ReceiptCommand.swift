@@ -38,6 +38,7 @@ struct ReceiptCommand: ParsableCommand {
                 Examples:
                   gatehouse receipt show 1b7ddb06a713afcafe9a3b7a411677de
                   gatehouse receipt show --json 1b7ddb06a713afcafe9a3b7a411677de
+                  gatehouse receipt show 1b7ddb06
                 """)
 
         @OptionGroup var homeOptions: HomeOptions
@@ -45,21 +46,20 @@ struct ReceiptCommand: ParsableCommand {
         @Flag(name: .long, help: "Print JSON.")
         var json = false
 
-        @Argument(help: ArgumentHelp("The outgoing bundle's id (32 hex digits).", valueName: "bundle-id"))
+        @Argument(help: ArgumentHelp("The outgoing bundle's id (32 hex digits, or the first 4 or more).",
+                                     valueName: "bundle-id"))
         var bundleID: String
 
         func run() throws {
-            let home = try homeOptions.initialised()
-            let id: BundleID
-            do { id = try BundleID(hex: bundleID.lowercased()) } catch {
-                throw CommandFailure(status: .invalidInput, message: "\(bundleID.debugDescription) is not a bundle id (32 hex digits)",
-                                     hint: "`gatehouse status` lists the outgoing bundles and their ids")
+            let home = try homeOptions.readable()
+            _ = try BundleReference.prefix(bundleID)
+            let path = SpoolLayout(home: home).journal
+            guard try HomeAccess.readable(path, in: home), let journal = try Journal.openForReading(path: path) else {
+                throw CommandFailure(status: .invalidInput,
+                                     message: "no outgoing bundle \(bundleID) in \(home.path): nothing was sent yet",
+                                     hint: "`gatehouse run` sends what is dropped into spool/outbox/<ODS>/")
             }
-            guard let journal = try Journal.openForReading(path: SpoolLayout(home: home).journal),
-                  let record = try journal.outgoing(id.hex) else {
-                throw CommandFailure(status: .invalidInput, message: "no outgoing bundle \(id) in \(home.path)",
-                                     hint: "`gatehouse status` lists the outgoing bundles; receipts for bundles you received are sent, not kept here")
-            }
+            let record = try BundleReference.outgoing(bundleID, in: journal, home: home)
             let report = try ReceiptReport(record, journal: journal, home: home)
             if json { return print(try JSONOutput.encode(report)) }
             report.printText()

@@ -53,7 +53,10 @@ struct ReceiptReport: Encodable {
         }
         let own = try KeyStore(home: home).loadOwnCard()
         let partner = try ODSCode(record.partner)
-        let card = try PartnerStore(home: home).requireCard(for: partner)
+        let store = PartnerStore(home: home)
+        // A partner removed since (`partners remove`): its card was kept for exactly this.
+        let removed = try store.card(for: partner) == nil ? store.removedCards(for: partner).first : nil
+        let card = try removed?.card ?? store.requireCard(for: partner)
         let receipt: Receipt
         let signer: SignerKey
         do {
@@ -90,7 +93,8 @@ struct ReceiptReport: Encodable {
         self.files = files.enumerated().map { File(name: $1.name, size: $1.size, sha256: digests.count == files.count ? digests[$0] : nil) }
         signerKeyID = receipt.receiverKeyID.description
         rootFingerprint = card.fingerprint
-        note = signer.note
+        let kept = removed.map { "\(partner) is no longer a partner: checked against its card kept in \($0.path)" }
+        note = [signer.note, kept].compactMap { $0 }.joined(separator: "; ").nilIfEmpty
     }
 
     /// The receipt in plain words.
@@ -116,4 +120,8 @@ struct ReceiptReport: Encodable {
         if let note { print("  note:          \(note)") }
         print("  bundle state:  \(state)")
     }
+}
+
+extension String {
+    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -21,8 +21,9 @@ struct RelayCommand: ParsableCommand {
               gatehouse relay address --home /srv/relay
               gatehouse relay add --home /srv/relay A81001.card
               gatehouse relay run --home /srv/relay
+              gatehouse relay remove --home /srv/relay Q12345
             """,
-        subcommands: [Init.self, Address.self, Add.self, Run.self]
+        subcommands: [Init.self, Address.self, Add.self, Remove.self, Run.self]
     )
 
     /// The relay folder option, shared by every subcommand.
@@ -122,7 +123,8 @@ struct RelayCommand: ParsableCommand {
                 Checks the identity card, shows its root fingerprint and asks for confirmation \
                 (compare it by phone; --yes skips the question). A newer card from the same root \
                 replaces the registered one (a new SSH key takes effect at once); a card with \
-                another root needs --replace.
+                another root needs --replace. Each registration is a line in the relay's \
+                audit/audit.jsonl.
 
                 Examples:
                   gatehouse relay add --home /srv/relay A81001.card
@@ -154,6 +156,9 @@ struct RelayCommand: ParsableCommand {
             }
             if planned == .added { try CardInput.confirmFingerprint(of: card.org, assumeYes: yes) }
             try relay.register(card, replace: replace, gatehouse: try RelayBinary.path())
+            let event = planned == .added ? "relay-registered" : "relay-updated"
+            let detail = "root \(card.fingerprint); manifest \(card.manifest.version)"
+            RelayAudit.record(AuditEvent(event, org: card.org.value, detail: detail), relay: relay)
             print("\(planned == .added ? "Registered" : "Updated") \(card.org): mailbox \(relay.mailboxesPath)/\(card.org.value)/.")
         }
     }
@@ -165,7 +170,8 @@ struct RelayCommand: ParsableCommand {
             discussion: """
                 Writes sshd_config and authorized_keys from relay.toml and the registered cards, \
                 removes unfinished uploads older than a day, then becomes OpenSSH's sshd (-D -e): \
-                its log (logins) goes to standard error, and SIGTERM or SIGINT stops it. Every \
+                its log (logins) goes to standard error, and SIGTERM or SIGINT stops it and ends \
+                every open session (each watches the sshd that started it). Every \
                 request a session refuses (time, organisation, request, path, reason) is appended \
                 to log/sftp-server.log in the relay's folder.
 

@@ -51,7 +51,9 @@ struct RunCommand: AsyncParsableCommand {
             throw KitError.invalidInput("\(own.org) has no mailbox address: set one with `gatehouse identity set-mailbox ADDRESS` (and send partners the new card) or `mailbox` in gatehouse.toml")
         }
         let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)? = { try connector.transport(for: $0) }
-        let settings = DaemonSettings(config: config)
+        var settings = DaemonSettings(config: config)
+        // Checked at start: a group the gateway cannot give files to stops it here, not at the first bundle.
+        settings.publish = try config.publish.map { (publish) throws(KitError) in try PublishTarget(settings: publish) }
         let spool = SpoolLayout(home: home)
         try spool.create()
         let journal = try Journal(path: spool.journal)

@@ -20,7 +20,9 @@ struct SFTPServerCommand: ParsableCommand {
             (each sender's share of a mailbox). Everything else is refused with an SFTP status and \
             a line in the --log file (time, organisation, request, path, reason; at most 10 lines \
             a second per session). Without --log, lines go to standard error, which sshd sends to \
-            the client, so they say only what the client was answered.
+            the client, so they say only what the client was answered. With --relay-pid-file \
+            (written by `gatehouse relay run`), the session ends when the relay's sshd stops, \
+            and never starts without it.
 
             Examples (as sshd runs it; not typed by people):
               gatehouse sftp-server --org A81001 --root /srv/relay/mailboxes --log /srv/relay/log/sftp-server.log
@@ -39,6 +41,13 @@ struct SFTPServerCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("The refusal log, appended to (created 0640).", valueName: "file"))
     var log: String?
+
+    @Option(
+        name: .customLong("relay-pid-file"),
+        help: ArgumentHelp(
+            "The relay's sshd pid file: the session ends when that sshd (which must have started it) exits.",
+            valueName: "file"))
+    var relayPIDFile: String?
 
     @Option(
         name: .customLong("quota-bytes"),
@@ -68,6 +77,17 @@ struct SFTPServerCommand: ParsableCommand {
         let quotas = MailboxQuotas(
             mailboxBytes: quotaBytes, mailboxFiles: quotaFiles, senderBytes: senderQuotaBytes,
             senderFiles: senderQuotaFiles)
-        MailboxServer(org: org, root: root, quotas: quotas, log: RefusalLog(file: log, org: org)).serve()
+        let refusals = RefusalLog(file: log, org: org)
+        guard let relayPIDFile else {
+            return MailboxServer(org: org, root: root, quotas: quotas, log: refusals).serve()
+        }
+        // A stopped relay serves no one: a session that cannot find the sshd that started it
+        // (the relay stopped or restarted meanwhile) ends before answering anything.
+        let listener: RelayListener
+        do { listener = try RelayListener(pidFile: relayPIDFile) } catch {
+            return refusals.note("session refused: \(error)")
+        }
+        MailboxServer(org: org, root: root, quotas: quotas, log: refusals).serve(lifeline: listener.descriptor)
+        _ = consume listener
     }
 }

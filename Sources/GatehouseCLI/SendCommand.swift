@@ -23,7 +23,7 @@ struct SendCommand: ParsableCommand {
             encryption; the receiving gateway can publish each workflow in its own folder.
 
             Nothing is copied unless every file can be sent: the partner must be pinned \
-            (`gatehouse partners add`), each file must be a regular file whose name may be \
+            (`gatehouse partners add`) and not this organisation itself, each file must be a regular file whose name may be \
             published (Unicode NFC, no control or invisible characters, no leading dot or .part \
             ending: docs/FORMAT.md §3.7), names must differ (ignoring case), NHS numbers must \
             pass the modulus-11 check, and the workflow must be one of gatehouse.toml's \
@@ -76,7 +76,15 @@ struct SendCommand: ParsableCommand {
     func run() throws {
         let home = try homeOptions.initialised()
         let own = try KeyStore(home: home).loadOwnCard()
-        if to != own.org { _ = try PartnerStore(home: home).requireCard(for: to) }
+        // A bundle from this organisation to itself is refused by the receiver as reflected
+        // (FORMAT.md §3.10), and the gateway refuses the records at the claim: say so now,
+        // before anything is copied.
+        guard to != own.org else {
+            throw CommandFailure(
+                status: .invalidInput, message: "\(to) is this organisation itself; records are sent to partners",
+                hint: "name the partner the records are for, e.g. `gatehouse send FILE --to YOI123` (`gatehouse partners list`)")
+        }
+        _ = try PartnerStore(home: home).requireCard(for: to)
         let context: PackContext
         do { context = try pack.context(config: try GatehouseConfig.load(home: home)) } catch let error as KitError {
             throw CommandFailure(status: .invalidInput, message: error.message,
@@ -109,15 +117,19 @@ struct SendCommand: ParsableCommand {
     /// a regular file (a FIFO or device is refused at once, never waited on).
     static func open(_ path: String) throws -> FileSource {
         do { return try FileSource(path: path) } catch {
+            // Escaped: a name given by a glob over someone else's folder may hold a bidirectional
+            // override or a line break.
+            let shown = ReadableText.shown(path)
             switch error.foundType {
             case .directory?:
-                throw CommandFailure(status: .invalidInput, message: "cannot send \(path): it is a folder; only files are sent",
-                                     hint: "name the files inside it, e.g. `gatehouse send \(path)/* --to ODS`")
-            case .some:
-                throw CommandFailure(status: .invalidInput, message: "cannot send \(path): \(error)",
+                throw CommandFailure(status: .invalidInput, message: "cannot send \(shown): it is a folder; only files are sent",
+                                     hint: "name the files inside it, e.g. `gatehouse send \(shown)/* --to ODS`")
+            case .some(let type):
+                throw CommandFailure(status: .invalidInput,
+                                     message: "cannot send \(shown): it is \(type.phrase), not a regular file",
                                      hint: ErrorReport.notRegularHint)
             case nil:
-                throw CommandFailure.unreadableInput("cannot send \(path): \(String(cString: strerror(error.code)))")
+                throw CommandFailure.unreadableInput("cannot send \(shown): \(String(cString: strerror(error.code)))")
             }
         }
     }
@@ -128,7 +140,7 @@ struct SendCommand: ParsableCommand {
         let name = DurableFile.split(path).name
         let size = try open(path).size
         let unsafe = { (why: String) in
-            CommandFailure(status: .invalidInput, message: "cannot send \(path): \(why)",
+            CommandFailure(status: .invalidInput, message: "cannot send \(ReadableText.shown(path)): \(why)",
                            hint: "copy it under a plain name (letters, digits, spaces, dots, dashes) and send the copy")
         }
         do { try FileNameRule.validate(name) } catch { throw unsafe("its name cannot be published: \(error.detail)") }

@@ -1,3 +1,4 @@
+import Glibc
 import ArgumentParser
 import Foundation
 import GatehouseDaemon
@@ -25,6 +26,7 @@ struct StatusCommand: ParsableCommand {
               gatehouse status
               gatehouse status --limit 500
               gatehouse status 1b7ddb06a713afcafe9a3b7a411677de
+              gatehouse status 1b7d
               gatehouse status --json --limit 0
             """
     )
@@ -37,12 +39,14 @@ struct StatusCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("List at most this many bundles, newest first; 0 lists all. Default: 50, or 1000 with --json.", valueName: "n"))
     var limit: Int?
 
-    @Argument(help: ArgumentHelp("Show one bundle with its files and history.", valueName: "bundle-id"))
+    @Argument(help: ArgumentHelp("Show one bundle with its files and history: its id, or its first 4 or more digits.",
+                                 valueName: "bundle-id"))
     var bundleID: String?
 
     func run() throws {
-        let home = try homeOptions.initialised()
-        if !json {
+        let home = try homeOptions.readable()
+        // Key warnings need the own card in keys/, which an operator account may not read.
+        if !json, access(home.keysPath, X_OK) == 0 {
             // Key and manifest expiry warnings first: they need someone to act (see `gatehouse keys status`).
             let now = KeyStore.now()
             let own = try KeyStore(home: home).loadOwnCard()
@@ -50,16 +54,15 @@ struct StatusCommand: ParsableCommand {
                 print("WARNING: \(warning.message)")
             }
         }
-        guard let journal = try Journal.openForReading(path: SpoolLayout(home: home).journal) else {
+        if let bundleID { _ = try BundleReference.prefix(bundleID) }
+        let path = SpoolLayout(home: home).journal
+        guard try HomeAccess.readable(path, in: home), let journal = try Journal.openForReading(path: path) else {
             // No journal yet: the gateway has never run here.
             if json { return print("[]") }
             return print("Nothing yet: `gatehouse run` has not run in \(home.path).")
         }
         if let bundleID {
-            guard let record = try journal.outgoing(bundleID.lowercased()) else {
-                throw CommandFailure(status: .invalidInput, message: "no outgoing bundle \(bundleID) in \(home.path)",
-                                     hint: "`gatehouse status` lists them; `gatehouse inbox` lists what was received")
-            }
+            let record = try BundleReference.outgoing(bundleID, in: journal, home: home)
             let document = OutgoingDocument(record, files: try journal.files(of: record.bundleID), history: try journal.transitions(of: record.bundleID))
             if json { return print(document.json.text) }
             document.printDetail()
@@ -75,13 +78,11 @@ struct StatusCommand: ParsableCommand {
         let byState = OutgoingState.allCases.compactMap { state in counts[state].map { "\($0) \(state.rawValue)" } }
         print("\(total) bundle\(total == 1 ? "" : "s"): \(byState.joined(separator: ", "))")
         if documents.count < total { print("Newest \(documents.count) (--limit N shows more):") }
-        print("BUNDLE                            PARTNER    STATE         FILES  UPDATED               LAST ERROR")
+        var table = TextTable(header: ["BUNDLE", "PARTNER", "STATE", "FILES", "UPDATED", "LAST ERROR"])
         for d in documents {
-            let columns = [d.bundleID.padding(toLength: 34, withPad: " ", startingAt: 0), d.partner.padding(toLength: 11, withPad: " ", startingAt: 0),
-                           d.state.padding(toLength: 14, withPad: " ", startingAt: 0), String(d.files.count).padding(toLength: 7, withPad: " ", startingAt: 0),
-                           d.updatedAt.padding(toLength: 22, withPad: " ", startingAt: 0), d.lastError ?? ""]
-            print(columns.joined())
+            table.rows.append([d.bundleID, d.partner, d.state, String(d.files.count), d.updatedAt, d.lastError ?? ""])
         }
+        table.lines.forEach { print($0) }
     }
 }
 

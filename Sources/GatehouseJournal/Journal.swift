@@ -178,6 +178,18 @@ public final class Journal: Sendable {
         try queue.read { db in try OutgoingRecord.fetchOne(db, key: bundleID) }
     }
 
+    /// The ids of outgoing bundles that start with `prefix` (lower-case hex digits), in order, at
+    /// most `limit`: for ids abbreviated as git abbreviates commits. A range on the primary key,
+    /// so only the matches are read.
+    public func outgoingIDs(startingWith prefix: String, limit: Int) throws -> [String] {
+        try queue.read { db in
+            // Every id is lower-case hex, so all that start with the prefix sort before prefix + "g".
+            try String.fetchAll(db, sql: """
+                SELECT bundleID FROM outgoing WHERE bundleID >= ? AND bundleID < ? ORDER BY bundleID LIMIT ?
+                """, arguments: [prefix, prefix + "g", limit])
+        }
+    }
+
     /// Outgoing bundles in any of `states`, oldest first.
     public func outgoing(in states: [OutgoingState]) throws -> [OutgoingRecord] {
         try queue.read { db in

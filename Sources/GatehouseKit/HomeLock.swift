@@ -35,12 +35,13 @@ public final class HomeLock: @unchecked Sendable {
         return lock
     }
 
-    /// Takes the key-change lock of `home`, waiting up to about 10 seconds for another command.
-    public static func keyChange(_ home: GatehouseHome) throws(KitError) -> HomeLock {
+    /// Takes the key-change lock of `home`, waiting up to about 10 seconds for another command
+    /// (or, with `wait: false`, not at all: the daemon never waits for a person).
+    public static func keyChange(_ home: GatehouseHome, wait: Bool = true) throws(KitError) -> HomeLock {
         let path = home.path + "/.keys.lock"
-        for _ in 0..<100 {
+        for _ in 0..<(wait ? 100 : 1) {
             if let lock = try acquire(path, wait: false) { return lock }
-            usleep(100_000)
+            if wait { usleep(100_000) }
         }
         let holder = holderPID(path).map { "PID \($0)" } ?? "another process"
         throw .busy("another key change (\(holder)) holds \(path); try again when it has finished", path: path)

@@ -30,16 +30,22 @@ extension KeyStore {
     ///
     /// Crash-safe order: new secret files first (exclusive, 0600), then the card atomically,
     /// then the old signing secret is destroyed (it never signs again).
-    public func rotate(grace: UInt64, now: UInt64 = KeyStore.now(), rotateRoot: Bool = false,
+    public func rotate(grace: UInt64, now fixedNow: UInt64? = nil, rotateRoot: Bool = false,
                        rootKey: String? = nil, passphrase: PassphraseSource? = nil, newRootPath: String? = nil,
                        lifetime: UInt64 = KeyManifest.defaultLifetime) throws(KitError) -> ManifestChange {
-        let lock = try HomeLock.keyChange(home)
-        defer { lock.release() }
-        let old = try loadOwnCard()
+        _ = try loadOwnCard()
         if let newRootPath, FileManager.default.fileExists(atPath: newRootPath) {
             throw .fileExists("\(newRootPath) already exists; a new root key is never written over a file", path: newRootPath)
         }
         let root = try loadRootKey(from: rootKey, passphrase: passphrase)
+        // Locked only once the passphrase has been typed: a running daemon must not wait on a
+        // person. The card is read again under the lock.
+        let lock = try HomeLock.keyChange(home)
+        defer { lock.release() }
+        // The time is read once the lock is held: a rotation that waited behind another must not
+        // supersede keys made after the moment it was started.
+        let now = fixedNow ?? KeyStore.now()
+        let old = try loadOwnCard()
         let signing = SigningSecretKey.generate()
         let encryption = AgreementSecretKey.generate()
         let until = now + lifetime
@@ -92,21 +98,32 @@ extension KeyStore {
     /// started before) with `reason`, in a new manifest signed by the root. A current key is
     /// replaced by a new one of the same role at once, with no grace window. The revoked key's
     /// secret is destroyed once the new card is written.
-    public func revoke(_ id: KeyID, reason: RevocationReason, at: UInt64? = nil, now: UInt64 = KeyStore.now(),
+    public func revoke(_ id: KeyID, reason: RevocationReason, at: UInt64? = nil, now fixedNow: UInt64? = nil,
                        rootKey: String? = nil, passphrase: PassphraseSource? = nil) throws(KitError) -> ManifestChange {
+        var now = fixedNow ?? KeyStore.now()
+        var revokedAt = at ?? now
+        func target(in card: IdentityCard) throws(KitError) -> ManifestKeyRecord {
+            guard let target = card.manifest.record(for: id) else {
+                throw .invalidInput("\(card.org)'s key manifest has no key \(id); `gatehouse keys list` shows the keys")
+            }
+            if case .revoked = target.state { throw .invalidInput("key \(id) is already revoked") }
+            guard revokedAt <= now else { throw .invalidInput("a revocation time cannot be in the future") }
+            guard revokedAt >= target.from else {
+                throw .invalidInput("key \(id) became valid at \(RFC3339.format(target.from) ?? "?"); revoke it at that time or later")
+            }
+            return target
+        }
+        // Checked before the passphrase is asked for, and again under the lock, which is taken
+        // only once the passphrase has been typed (a running daemon must not wait on a person).
+        _ = try target(in: try loadOwnCard())
+        let root = try loadRootKey(from: rootKey, passphrase: passphrase)
         let lock = try HomeLock.keyChange(home)
         defer { lock.release() }
+        // The time again under the lock (see rotate).
+        now = fixedNow ?? KeyStore.now()
+        revokedAt = at ?? now
         let old = try loadOwnCard()
-        guard let target = old.manifest.record(for: id) else {
-            throw .invalidInput("\(old.org)'s key manifest has no key \(id); `gatehouse keys list` shows the keys")
-        }
-        if case .revoked = target.state { throw .invalidInput("key \(id) is already revoked") }
-        let revokedAt = at ?? now
-        guard revokedAt <= now else { throw .invalidInput("a revocation time cannot be in the future") }
-        guard revokedAt >= target.from else {
-            throw .invalidInput("key \(id) became valid at \(RFC3339.format(target.from) ?? "?"); revoke it at that time or later")
-        }
-        let root = try loadRootKey(from: rootKey, passphrase: passphrase)
+        let target = try target(in: old)
         var keys: [ManifestKeyRecord] = []
         var created: [KeyID] = []
         for record in old.manifest.keys {

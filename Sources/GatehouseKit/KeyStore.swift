@@ -72,12 +72,15 @@ public struct KeyStore: Sendable {
     /// and replaces `keys/identity.card` atomically. Partners accept the newer card signed by the
     /// root they pinned without asking again.
     @discardableResult
-    public func setMailbox(_ mailbox: MailboxAddress?, now: UInt64 = KeyStore.now(), rootKey: String? = nil,
+    public func setMailbox(_ mailbox: MailboxAddress?, now fixedNow: UInt64? = nil, rootKey: String? = nil,
                            passphrase: (() throws(KitError) -> SecretBytes)? = nil) throws(KitError) -> IdentityCard {
+        _ = try loadOwnCard()
+        let root = try loadRootKey(from: rootKey, passphrase: passphrase)
+        // Locked once the passphrase has been typed; the card is read again under the lock.
         let lock = try HomeLock.keyChange(home)
         defer { lock.release() }
+        let now = fixedNow ?? KeyStore.now()  // under the lock (see rotate)
         let old = try loadOwnCard()
-        let root = try loadRootKey(from: rootKey, passphrase: passphrase)
         // The next manifest version, so partners see an update, never a rollback; same keys and expiry.
         let card = try sign(old, keys: old.manifest.keys, rootHistory: old.manifest.rootHistory, now: now,
                             lifetime: Self.keptLifetime(of: old, now: now), root: root,
@@ -116,7 +119,9 @@ public struct KeyStore: Sendable {
                 throw .keyFileInvalid("\(path) holds another root key than the one on \(card.org)'s identity card", path: path)
             }
         } else if stagedState == .absent {
-            throw .keyFileInvalid("\(path) is missing\(file == nil ? " (if the root key is kept offline, pass --root-key FILE)" : "")", path: path)
+            // Not damage: a root key kept offline is absent by design (`keys protect-root --out`).
+            throw .rootKeyUnavailable(
+                file == nil ? "the root key is not on this machine (no \(path))" : "\(path) does not exist", path: path)
         }
         // A root rotation stopped after the card was written: the new root waits under .new.
         let key = try readRootKey(at: staged, state: stagedState, passphrase: passphrase)
@@ -131,12 +136,29 @@ public struct KeyStore: Sendable {
     private func readRootKey(at path: String, state: RootKeyState, passphrase: (() throws(KitError) -> SecretBytes)?) throws(KitError) -> SigningSecretKey {
         if state == .protected {
             guard let passphrase else {
-                throw .keyFileInvalid("\(path) is protected by a passphrase; give it with --passphrase-file FILE or on the terminal", path: path)
+                throw .passphraseUnavailable("\(path) is protected by a passphrase and none was given", path: path)
             }
             let secret = try passphrase()
-            guard let opened = try SecretKeyReader.read(at: path, { (bytes) throws(FormatError) in
-                try ProtectedKeyFile.decodeSigningKey(Array(bytes), role: .root, passphrase: secret)
-            }) else { throw .keyFileInvalid("\(path) vanished", path: path) }
+            var refused = false
+            let opened: SigningSecretKey?
+            do throws(KitError) {
+                opened = try SecretKeyReader.read(at: path, { (bytes) throws(FormatError) -> SigningSecretKey in
+                    do throws(FormatError) {
+                        return try ProtectedKeyFile.decodeSigningKey(Array(bytes), role: .root, passphrase: secret)
+                    } catch {
+                        refused = error.category == .authenticationFailed
+                        throw error
+                    }
+                })
+            } catch {
+                // The shape was checked before Argon2id ran: what failed is the passphrase (or a
+                // change inside the sealed part, which no passphrase can tell apart).
+                if refused {
+                    throw .wrongPassphrase("wrong passphrase for \(path) (or the file was changed)", path: path)
+                }
+                throw error
+            }
+            guard let opened else { throw .keyFileInvalid("\(path) vanished", path: path) }
             return opened
         }
         guard let plain = try SecretKeyReader.read(at: path, { (bytes) throws(FormatError) in

@@ -13,6 +13,15 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
         case unsafePermissions = "unsafe-permissions"
         /// A secret key file, or the own identity card, is damaged or does not match.
         case keyFileInvalid = "key-file-invalid"
+        /// The root key is not here: kept offline (`--root-key FILE` names it), or the file named
+        /// does not exist. Not damage: nothing needs restoring if the offline copy is at hand.
+        case rootKeyUnavailable = "root-key-unavailable"
+        /// A passphrase-protected key file did not open with the passphrase given (AEAD cannot
+        /// tell a wrong passphrase from a changed file; a wrong passphrase is far more likely).
+        case wrongPassphrase = "wrong-passphrase"
+        /// A passphrase is needed and there is no way to ask for it (no terminal, no
+        /// `--passphrase-file`, an empty passphrase): a usage error.
+        case passphraseUnavailable = "passphrase-unavailable"
         /// No card is stored for the organisation asked for.
         case unknownPartner = "unknown-partner"
         /// A card would replace a partner's pinned root key, or roll back to an older card.
@@ -29,6 +38,8 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
         case io
         /// Another process holds the home (a running daemon) or its keys (a key change).
         case busy
+        /// This user may not read a file of the home (not a member of its group).
+        case permissionDenied = "permission-denied"
     }
 
     /// The category of the failure.
@@ -37,11 +48,14 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
     public let message: String
     /// The file or folder concerned, when there is one.
     public let path: String?
+    /// For `permissionDenied`: the group of the folder that refused, which grants access.
+    public let group: String?
 
-    private init(_ category: Category, _ message: String, path: String?) {
+    private init(_ category: Category, _ message: String, path: String?, group: String? = nil) {
         self.category = category
         self.message = message
         self.path = path
+        self.group = group
     }
 
     /// The home folder has no identity yet.
@@ -52,6 +66,18 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func unsafePermissions(_ message: String, path: String) -> KitError { .init(.unsafePermissions, message, path: path) }
     /// A key file or the own card is damaged.
     public static func keyFileInvalid(_ message: String, path: String? = nil) -> KitError { .init(.keyFileInvalid, message, path: path) }
+    /// The root key is kept offline, or the file named does not exist.
+    public static func rootKeyUnavailable(_ message: String, path: String) -> KitError {
+        .init(.rootKeyUnavailable, message, path: path)
+    }
+    /// A protected key file did not open with the passphrase given.
+    public static func wrongPassphrase(_ message: String, path: String) -> KitError {
+        .init(.wrongPassphrase, message, path: path)
+    }
+    /// A passphrase is needed and cannot be asked for.
+    public static func passphraseUnavailable(_ message: String, path: String? = nil) -> KitError {
+        .init(.passphraseUnavailable, message, path: path)
+    }
     /// No such partner.
     public static func unknownPartner(_ message: String, path: String? = nil) -> KitError { .init(.unknownPartner, message, path: path) }
     /// A pinned root key would change, or a card would roll back.
@@ -68,6 +94,11 @@ public struct KitError: Error, Hashable, Sendable, CustomStringConvertible {
     }
     /// An I/O call failed.
     public static func io(_ message: String, path: String? = nil) -> KitError { .init(.io, message, path: path) }
+
+    /// This user may not read `path`; membership of `group` would let it.
+    public static func permissionDenied(_ message: String, path: String, group: String?) -> KitError {
+        .init(.permissionDenied, message, path: path, group: group)
+    }
 
     /// Another process holds a lock this needs.
     public static func busy(_ message: String, path: String? = nil) -> KitError { .init(.busy, message, path: path) }

@@ -56,8 +56,10 @@ public struct PartnerStore: Sendable {
     /// new; throws `unknownPartner`, `partnerConflict` or `invalidCard` otherwise. The very card
     /// already held is `unchanged` (a control bundle sent again after a lost answer).
     @discardableResult
-    public func update(with card: IdentityCard, now: UInt64 = KeyStore.now()) throws(KitError) -> (outcome: AddOutcome, previous: IdentityCard) {
-        let lock = try HomeLock.keyChange(home)
+    /// With `waitForLock: false` a key change in progress makes this throw `busy` at once.
+    public func update(with card: IdentityCard, now: UInt64 = KeyStore.now(),
+                       waitForLock: Bool = true) throws(KitError) -> (outcome: AddOutcome, previous: IdentityCard) {
+        let lock = try HomeLock.keyChange(home, wait: waitForLock)
         defer { lock.release() }
         let previous = try requireCard(for: card.org)
         let outcome = try plannedOutcome(for: card, replace: false, now: now)
@@ -128,6 +130,44 @@ public struct PartnerStore: Sendable {
             throw .unknownPartner("\(org) is not a partner of \(home.path) (no \(cardPath(for: org)))", path: cardPath(for: org))
         }
         return card
+    }
+
+    /// `partners/removed/`: the cards of removed partners, kept so that receipts and evidence
+    /// from the partnership can still be checked.
+    public var removedPath: String { home.partnersPath + "/removed" }
+
+    /// Unpins `org`: its card moves to `partners/removed/ODS-TIME.card` (returned), so nothing
+    /// is sent to or accepted from it any more, and what it signed before can still be checked.
+    /// `unknownPartner` when it is not pinned. Under the key-change lock, as ``add(_:replace:now:)``.
+    @discardableResult
+    public func remove(_ org: ODSCode, now: UInt64 = KeyStore.now()) throws(KitError) -> String {
+        let lock = try HomeLock.keyChange(home)
+        defer { lock.release() }
+        let card = try requireCard(for: org)
+        try FileOperations.makeDirectory(removedPath, mode: 0o755)
+        let kept = "\(removedPath)/\(org.value)-\(FileOperations.timeForFileName(now)).card"
+        // The copy is made durable before the pin goes: a crash leaves the card in both places
+        // (removed again by a second `partners remove`), never in neither.
+        try FileOperations.createExclusively(at: kept, contents: Array(card.text.utf8), mode: 0o644)
+        guard unlink(cardPath(for: org)) == 0 else {
+            throw FileOperations.ioError("could not remove", cardPath(for: org))
+        }
+        try FileOperations.syncDirectory(of: cardPath(for: org))
+        return kept
+    }
+
+    /// The cards of `org` kept when it was removed, newest first; unreadable ones are left out.
+    public func removedCards(for org: ODSCode) -> [(path: String, card: IdentityCard)] {
+        let names = (FileOperations.listFolder(removedPath) ?? []).filter {
+            $0.hasPrefix(org.value + "-") && $0.hasByteSuffix(".card")
+        }
+        return names.sorted(by: >).compactMap { name in
+            let path = "\(removedPath)/\(name)"
+            guard let bytes = try? FileOperations.read(at: path, limit: IdentityCard.maxTextLength),
+                  let text = String(validating: bytes, as: UTF8.self), let card = try? ParsedCards.parse(text),
+                  card.org == org else { return nil }
+            return (path, card)
+        }
     }
 
     /// Every pinned card, sorted by ODS code. Files whose names are not `ODS.card` (such as

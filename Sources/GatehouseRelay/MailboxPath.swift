@@ -13,13 +13,13 @@ public struct MailboxPath: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: String) {
         // Split on the byte '/', not on Characters (a '/' followed by a combining mark is one Character).
         var parts = text.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { String(decoding: $0, as: UTF8.self) }
-        if parts.first == "." { parts.removeFirst() }
+        if parts.first?.sameBytes(".") == true { parts.removeFirst() }
         guard (1...2).contains(parts.count), let org = try? ODSCode(parts[0]) else { return nil }
         self.org = org
         if parts.count == 2 {
             let name = parts[1]
             // Temporary names start with a dot; apart from that the file-name rules apply.
-            let checked = name.utf8.first == UInt8(ascii: ".") ? String(decoding: name.utf8.dropFirst(), as: UTF8.self) : name
+            let checked = Self.isTemporary(name) ? String(decoding: name.utf8.dropFirst(), as: UTF8.self) : name
             guard !checked.isEmpty, (try? FileNameRule.validate(checked)) != nil, name.utf8.count <= 255 else { return nil }
             self.name = name
         } else {
@@ -28,7 +28,11 @@ public struct MailboxPath: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// True for a transfer in progress (a dot-name).
-    public var isTemporary: Bool { name?.utf8.first == UInt8(ascii: ".") }
+    public var isTemporary: Bool { name.map(Self.isTemporary) ?? false }
+
+    /// True when `name` is a transfer in progress: its first byte is a dot. (Not its first
+    /// Character: ".\u{301}x" is one Character that is not ".".)
+    public static func isTemporary(_ name: String) -> Bool { name.utf8.first == UInt8(ascii: ".") }
 
     public var description: String { name.map { "/\(org.value)/\($0)" } ?? "/\(org.value)" }
 }

@@ -155,9 +155,11 @@ extension MailboxServer {
         guard let names = FileOperations.listFolder(folder(org)) else {
             return errnoStatus(id, .opendir, "listing \(path)")
         }
-        // Transfers in progress (dot-names) are never shown.
-        let listed = names.filter { !$0.hasPrefix(".") }.sorted()
-        lastListing = Set(listed)
+        // Transfers in progress (dot-names) are never shown. By the first byte: ".\u{301}x" is one
+        // Character that is not ".", and was listed to the owner while another organisation
+        // was still writing it.
+        let listed = names.filter { !MailboxPath.isTemporary($0) }.sorted()
+        lastListing = Set(listed.map { Array($0.utf8) })
         return newHandle(.directory(names: listed, offset: 0), id)
     }
 

@@ -29,11 +29,13 @@ extension MailboxServer {
             var fds = [
                 pollfd(fd: watch, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: input, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: lifeline, events: Int16(POLLIN), revents: 0),  // ignored by poll when -1
             ]
-            let ready = poll(&fds, 2, Int32(left))
+            let ready = poll(&fds, 3, Int32(left))
             if ready < 0 && errno != EINTR { return errnoStatus(id, .mailboxWait, "waiting on \(path)") }
-            // The client has something else to say (or has gone): stop waiting.
-            if fds[1].revents != 0 { return status(id, .eof) }
+            // The client has something else to say (or has gone), or the relay stopped (the
+            // session then ends before reading more): stop waiting.
+            if fds[1].revents != 0 || fds[2].revents != 0 { return status(id, .eof) }
             if fds[0].revents != 0 {
                 while drain.withUnsafeMutableBytes({ Glibc.read(watch, $0.baseAddress, $0.count) }) > 0 {}
             }
@@ -43,6 +45,6 @@ extension MailboxServer {
     /// True when the own mailbox holds a final name the last listing did not return.
     func hasNewMail() -> Bool {
         let names = FileOperations.listFolder(folder(org)) ?? []
-        return names.contains { !$0.hasPrefix(".") && !lastListing.contains($0) }
+        return names.contains { !MailboxPath.isTemporary($0) && !lastListing.contains(Array($0.utf8)) }
     }
 }

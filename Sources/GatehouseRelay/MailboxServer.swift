@@ -33,8 +33,12 @@ public final class MailboxServer {
     var created: Set<MailboxPath> = []
     /// What this session may still write into each mailbox (see ``UploadBudget``).
     var budgets: [ODSCode: UploadBudget] = [:]
-    /// The names the last listing of the own mailbox returned (see `mailbox-wait@gatehouse`).
-    var lastListing: Set<String> = []
+    /// The names (their bytes) the last listing of the own mailbox returned (see
+    /// `mailbox-wait@gatehouse`).
+    var lastListing: Set<[UInt8]> = []
+    /// A descriptor that becomes readable when the session must end (the relay's sshd exited,
+    /// see ``RelayListener``), or -1.
+    var lifeline: Int32 = -1
 
     enum OpenHandle {
         case reading(fd: Int32, path: MailboxPath)
@@ -60,8 +64,10 @@ public final class MailboxServer {
         }
     }
 
-    /// Serves requests from `input` to `output` (file descriptors) until the client goes away.
-    public func serve(input: Int32 = 0, output: Int32 = 1) {
+    /// Serves requests from `input` to `output` (file descriptors) until the client goes away,
+    /// or until `lifeline` (a pidfd of the relay's sshd, ``RelayListener``) becomes readable.
+    public func serve(input: Int32 = 0, output: Int32 = 1, lifeline: Int32 = -1) {
+        self.lifeline = lifeline
         var parser = SFTPPacketParser()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: SFTP.maxPacketLength, alignment: 16)
         defer { buffer.deallocate() }
@@ -73,9 +79,14 @@ public final class MailboxServer {
         }
         var initialised = false
         while true {
+            guard waitForInput(input) else { return log.note("the relay stopped: session ended") }
             let n = Glibc.read(input, buffer.baseAddress, buffer.count)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return }
+            // `relay remove` takes the mailbox away: a session open since then serves nothing more.
+            guard isRegistered(org) else {
+                return log.note("\(org) is no longer registered on this relay: session ended")
+            }
             parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             do {
                 while let request = try parser.next() {
@@ -111,6 +122,23 @@ public final class MailboxServer {
             }
             // A request already read behind this one: no waiting, it is served next.
             return parser.buffered > 0 ? status(id, .eof) : waitForMail(id, path, timeout, input: input)
+        }
+    }
+
+    /// Waits until `input` is readable (or closed); false when the lifeline says the relay
+    /// stopped first. Without a lifeline, returns at once and the read blocks.
+    func waitForInput(_ input: Int32) -> Bool {
+        guard lifeline >= 0 else { return true }
+        while true {
+            var fds = [
+                pollfd(fd: input, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: lifeline, events: Int16(POLLIN), revents: 0),
+            ]
+            let ready = poll(&fds, 2, -1)
+            if ready < 0 && errno == EINTR { continue }
+            // A poll that fails leaves the read to find out what is wrong with the input.
+            guard ready > 0 else { return true }
+            return fds[1].revents == 0
         }
     }
 

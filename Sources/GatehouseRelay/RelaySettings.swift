@@ -39,24 +39,36 @@ public struct RelaySettings: Sendable, Equatable {
         return String(cString: name)
     }
 
+    /// `HOST:PORT` or `[IPV6]:PORT`, split on bytes: in `[::1]:\u{301}2222` the colon and the
+    /// combining mark are one Character, and a Character parser took the port for 2222.
     static func hostPort(_ text: String, what: String) throws(KitError) -> (String, Int) {
-        var host = Substring(text)
-        var portText: Substring = ""
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            host = text[text.index(after: text.startIndex)..<close]
-            portText = text[text.index(after: close)...].dropFirst()
-        } else if let colon = text.lastIndex(of: ":") {
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
+        let bytes = Array(text.utf8)
+        var host = bytes[...]
+        var portBytes: ArraySlice<UInt8> = []
+        if bytes.first == UInt8(ascii: "["), let close = bytes.firstIndex(of: UInt8(ascii: "]")) {
+            host = bytes[1..<close]
+            let rest = bytes[(close + 1)...]
+            portBytes = rest.first == UInt8(ascii: ":") ? rest.dropFirst() : []
+        } else if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+            host = bytes[..<colon]
+            portBytes = bytes[(colon + 1)...]
         }
-        guard let port = Int(portText), (1...65535).contains(port), !host.isEmpty,
-            SFTPServerAddress.isValidHost(String(host))
+        let hostText = String(decoding: host, as: UTF8.self)
+        guard (1...5).contains(portBytes.count), portBytes.allSatisfy({ (0x30...0x39).contains($0) }),
+            let port = Int(String(decoding: portBytes, as: UTF8.self)), (1...65535).contains(port), !host.isEmpty,
+            SFTPServerAddress.isValidHost(hostText)
         else {
             throw .invalidInput(
-                "\(what) \(text.debugDescription): expected HOST:PORT, e.g. 127.0.0.1:2222 or relay.example.org:2222")
+                "\(what) \(ReadableText.shown(text)): expected HOST:PORT, e.g. 127.0.0.1:2222 or relay.example.org:2222")
         }
-        return (String(host), port)
+        return (hostText, port)
     }
+
+    /// The listen address as `relay.toml` and `sshd_config` write it (an IPv6 host in brackets).
+    var listenAddressText: String { Self.bracketed(listenHost) }
+
+    /// `host`, in brackets when it is an IPv6 address (it holds a colon byte).
+    static func bracketed(_ host: String) -> String { host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host }
 
     /// The text of `relay.toml`.
     public var text: String {
@@ -65,9 +77,9 @@ public struct RelaySettings: Sendable, Equatable {
 
         [relay]
         # Where sshd listens.
-        listen = "\(listenHost.contains(":") ? "[\(listenHost)]" : listenHost):\(listenPort)"
+        listen = "\(listenAddressText):\(listenPort)"
         # The address organisations use to reach it (printed by `gatehouse relay address`).
-        public_address = "\(publicHost.contains(":") ? "[\(publicHost)]" : publicHost):\(publicPort)"
+        public_address = "\(Self.bracketed(publicHost)):\(publicPort)"
         # The account that runs the relay; organisations log in as this user with their own keys.
         user = "\(user)"
 

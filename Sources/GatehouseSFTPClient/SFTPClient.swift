@@ -225,7 +225,8 @@ public struct SFTPClient: Sendable {
         }
         // Before the local file exists: a file beyond the caller's limit costs one READ, no disk.
         guard size <= maxBytes else {
-            throw MailboxItemTooLarge(name: String(remote.split(separator: "/").last ?? Substring(remote)), size: size, limit: maxBytes)
+            // The name after the last '/' byte: "/YOI123/\u{301}x" has no Character "/" before x.
+            throw MailboxItemTooLarge(name: DurableFile.split(remote).name, size: size, limit: maxBytes)
         }
         let out: DurableFile
         do { out = try DurableFile(path: local, mode: 0o600) } catch { throw SFTPClientError.local("cannot create \(local): \(error)") }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import GatehouseFormat
 import GatehouseKit
 public import GatehouseSFTP
 import Synchronization
@@ -285,12 +286,18 @@ public enum SFTPClientError: Error, CustomStringConvertible, Sendable {
     /// A local file could not be read or written.
     case local(String)
 
+    /// What the server sent (a status message, a reply it should not have sent, a name from its
+    /// listing) is the relay's text: shown escaped (``ReadableText/shown(_:)``), so that it never
+    /// writes a terminal escape, a line break or a bidirectional override into a log, the journal
+    /// or a terminal.
     public var description: String {
         switch self {
         case .connectionLost(let why): "SFTP connection lost: \(why)"
-        case .protocolError(let why): "SFTP protocol error: \(why)"
+        case .protocolError(let why): "SFTP protocol error: \(ReadableText.shown(why))"
         case .local(let why): why
-        case .status(let code, let message, let path): "\(path): \(message.isEmpty ? "\(code.map { "\($0)" } ?? "error")" : message)"
+        case .status(let code, let message, let path):
+            "\(ReadableText.shown(path)): "
+                + (message.isEmpty ? code.map { "\($0)" } ?? "error" : ReadableText.shown(message))
         }
     }
 }

@@ -260,15 +260,28 @@ public enum SSHDiagnosis {
         return "\(relay): \(fallback)"
     }
 
-    /// The `SHA256:` fingerprint that `ssh` reports the server sent, if it printed one.
+    /// The `SHA256:` fingerprint that `ssh` reports the server sent, if it printed one: the
+    /// unpadded base64 that follows, byte by byte.
     static func presentedFingerprint(_ said: String) -> String? {
         guard let range = said.range(of: "SHA256:") else { return nil }
-        let rest = said[range.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "+" || $0 == "/" }
-        return rest.isEmpty ? nil : "SHA256:\(rest)"
+        let rest = said[range.upperBound...].utf8.prefix {
+            (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+                || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/")
+        }
+        return rest.isEmpty ? nil : "SHA256:\(String(decoding: rest, as: UTF8.self))"
     }
 
-    /// The last non-empty line, trimmed.
+    /// The last non-empty line, trimmed, in quotes with every control, format or invisible
+    /// character escaped (``ReadableText/shown(_:)``): what `ssh` prints includes what the relay
+    /// sent on its standard error, which must not reach a terminal or a log as it is.
     public static func lastLine(_ said: String) -> String? {
-        said.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.last { !$0.isEmpty }
+        let blank: Set<UInt8> = [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r")]
+        let lines = said.splitBytes(UInt8(ascii: "\n")).map { line -> Substring in
+            var bytes = line.utf8[...]
+            while let first = bytes.first, blank.contains(first) { bytes = bytes.dropFirst() }
+            while let last = bytes.last, blank.contains(last) { bytes = bytes.dropLast() }
+            return Substring(bytes)
+        }
+        return lines.last { !$0.isEmpty }.map(ReadableText.shown)
     }
 }

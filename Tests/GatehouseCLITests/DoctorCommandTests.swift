@@ -77,6 +77,29 @@ struct DoctorCommandTests {
         #expect(out.stdout.hasSuffix("3 problem(s), 1 warning(s).\n"))
     }
 
+    /// The relay's first line went to the terminal as it came (after "SSH-", or with only its
+    /// control characters escaped): a terminal escape or a bidirectional override in it was
+    /// the relay's to write on the operator's screen.
+    @Test func aRelaysGreetingIsShownEscaped() throws {
+        let pair = try DaemonPair(viaRelay: true)
+        let relay = try #require(pair.relay)
+        let port = try #require(Int(try String(contentsOfFile: relay + "/relay.toml", encoding: .utf8)
+            .components(separatedBy: "listen = \"127.0.0.1:")[1].prefix { $0.isNumber }))
+        let greetings: [(banner: String, shown: String)] = [
+            ("SSH-2.0-Gate\u{1B}]0;pwned\u{7}\u{202E}house", "answers (\"SSH-2.0-Gate\\u{1B}]0;pwned\\u{7}\\u{202E}house\")"),
+            ("HTTP/1.1 200 \u{202E}KO", "is not an SSH server (it said \"HTTP/1.1 200 \\u{202E}KO\")"),
+        ]
+        for greeting in greetings {
+            let server = try BannerServer(port: port, banner: Array((greeting.banner + "\r\n").utf8))
+            defer { server.stop() }
+            let out = try doctor(pair.practice, ["--timeout", "2"])
+            #expect(out.stdout.contains(greeting.shown), "\(out.stdout)")
+            for text in [out.stdout, out.stderr] {
+                #expect(!text.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{7}" || $0 == "\u{202E}" }, "\(text.debugDescription)")
+            }
+        }
+    }
+
     @Test(.enabled(if: canMountTmpfs, "mounting a 1 MiB tmpfs needs root with CAP_SYS_ADMIN"))
     func aFullDiskIsReported() throws {
         let pair = try DaemonPair()

@@ -52,6 +52,24 @@ struct FileArgumentTests {
         #expect(FileManager.default.contents(atPath: pair.folder.appending("in/latest.xml")) == FileManager.default.contents(atPath: record))
     }
 
+    /// "cannot send PATH" printed the path as it is: a bidirectional override in a file's name
+    /// reached the terminal and reversed the rest of the line.
+    @Test func aRefusedNameIsShownEscapedBySealAndSend() throws {
+        let pair = try DaemonPair()
+        let record = try writeRecord(in: pair, named: "report\u{202E}fdp.exe")
+        let commands: [[String]] = [
+            ["seal", "--to", "YOI123", "-o", pair.folder.appending("out.ghb"), record],
+            ["send", record, "--to", "YOI123"],
+        ]
+        for command in commands {
+            let result = try GatehouseProcess.run(command + ["--home", pair.practice], timeout: hangLimit)
+            #expect(result.status == 12, "\(command): status \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains("cannot send \"\(pair.folder.path)/report\\u{202E}fdp.exe\": "), "\(command): \(result.stderr)")
+            #expect(!result.stderr.unicodeScalars.contains("\u{202E}"), "\(command): \(result.stderr.debugDescription)")
+        }
+        #expect(pair.listing(pair.practice + "/spool/outbox/YOI123").isEmpty)
+    }
+
     func writeRecord(in pair: DaemonPair, named name: String) throws -> String {
         let path = pair.folder.appending(name)
         try write(Array("<summary nhs=\"9990000018\">Ada Testperson</summary>".utf8), to: path)

@@ -38,11 +38,13 @@ struct HomeLockTests {
         let home = folder.appending("home")
         #expect(try GatehouseProcess.run(["init", "--home", home, "--org", "A81001", "--name", "Riverside Medical Practice"]).status == 0)
         let statuses = Mutex<[Int32]>([])
+        let errors = Mutex<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
             let out = try? GatehouseProcess.run(["keys", "rotate", "--grace", "1h", "--home", home])
             statuses.withLock { $0.append(out?.status ?? -1) }
+            if let out, out.status != 0 { errors.withLock { $0.append(out.stderr) } }
         }
-        #expect(statuses.withLock { $0 } == [0, 0, 0, 0])
+        #expect(statuses.withLock { $0 } == [0, 0, 0, 0], "\(errors.withLock { $0 })")
         let card = try String(contentsOfFile: home + "/keys/identity.card", encoding: .utf8)
         let status = try GatehouseProcess.run(["keys", "status", "--json", "--home", home])
         #expect(status.stdout.contains("\"manifest_version\" : 5") || status.stdout.contains("\"manifest_version\":5"), "\(status.stdout)")

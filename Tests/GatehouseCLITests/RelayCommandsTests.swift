@@ -73,7 +73,8 @@ struct RelayCommandsTests {
         let card = try String(contentsOfFile: practice.card, encoding: .utf8)
         let sshKey = card.components(separatedBy: "\nssh-key: ")[1].components(separatedBy: "\n")[0]
         #expect(keys.contains("sftp-server --org A81001 --root '\(relay)/mailboxes' --log '\(relay)/log/sftp-server.log' "
-                              + "--quota-bytes 10737418240 --quota-files 50 --sender-quota-bytes 2147483648 --sender-quota-files 20"
+                              + "--relay-pid-file '\(relay)/sshd.pid' --quota-bytes 10737418240 --quota-files 50 "
+                              + "--sender-quota-bytes 2147483648 --sender-quota-files 20"
                               + "\",restrict \(sshKey) gatehouse:A81001"), "\(keys)")
         // The same card again changes nothing.
         let same = try gatehouse("relay", "add", "--home", relay, practice.card, "--yes")

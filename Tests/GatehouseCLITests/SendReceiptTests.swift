@@ -23,6 +23,8 @@ struct SendReceiptTests {
         try write([1, 2, 3], to: partial)
         let cases: [(arguments: [String], status: Int32, message: String)] = [
             (["send", good, "--to", "XHM01"], 11, "XHM01"),
+            // The gateway would refuse them at the claim (a bundle to oneself comes back reflected).
+            (["send", good, "--to", "A81001"], 12, "A81001 is this organisation itself"),
             (["send", good, folder, "--to", "YOI123"], 12, "is a folder"),
             (["send", good, "--to", "YOI123", pair.folder.appending("missing.txt")], 12, "No such file"),
             (["send", good, partial, "--to", "YOI123"], 12, ".part"),
@@ -36,6 +38,7 @@ struct SendReceiptTests {
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
             #expect(outbox(pair).isEmpty, "\(arguments) left \(outbox(pair))")
         }
+        #expect(!FileManager.default.fileExists(atPath: pair.practice + "/spool/outbox/A81001"))
         // An unsafe name: a control character could never be published.
         let unsafe = pair.folder.appending("line\u{1}break.txt")
         try write([1], to: unsafe)

@@ -75,6 +75,25 @@ struct ClaimRaceTests {
         #expect(try g.state(next) == .delivered)
     }
 
+    /// O_NOFOLLOW guards only a path's last component: a partner folder swapped for a link to
+    /// another folder (keys/, say) must not make its files claimable or movable.
+    @Test func aPartnerFolderThatIsALinkGivesNothingAway() async throws {
+        let g = try TwoGateways()
+        let secrets = g.folder.appending("secrets")
+        try FileManager.default.createDirectory(atPath: secrets, withIntermediateDirectories: true)
+        try writeClosed(Array("secret key bytes".utf8), to: secrets + "/signing-0123.key")
+        let outbox = g.practiceHome.path + "/spool/outbox"
+        try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: outbox + "/YOI123", withDestinationPath: secrets)
+        let outcome = await g.practice.claim(partner: "YOI123", path: outbox + "/YOI123/signing-0123.key", name: "signing-0123.key")
+        guard case .refused(let why) = outcome else { Issue.record("claimed through a linked folder: \(outcome)"); return }
+        #expect(why.contains("symbolic link"), "\(why)")
+        // Refusing moves nothing out of the linked folder either.
+        _ = await g.practice.refuse(path: outbox + "/YOI123/signing-0123.key", partner: "YOI123", reason: why)
+        #expect(g.read(secrets + "/signing-0123.key") == Array("secret key bytes".utf8))
+        #expect(g.list(g.mailboxRoot + "/YOI123").isEmpty)
+    }
+
     @Test func aHardLinkToAFileElsewhereIsNeverSent() async throws {
         let g = try TwoGateways()
         let secret = g.folder.appending("other-patient.xml")

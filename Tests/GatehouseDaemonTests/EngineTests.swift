@@ -295,7 +295,8 @@ struct EngineTests {
 
     @Test func bundlesAreCutByFileCountAndSizeAndPartner() {
         let a = try! ODSCode("YOI123"), b = try! ODSCode("A81001")
-        let files: [(partner: ODSCode, size: Int64)] = [(a, 10), (a, 10), (b, 10), (a, 100), (a, 5), (a, 1), (a, 1), (a, 1)]
+        let files: [(partner: ODSCode, name: String, size: Int64)] = [(a, 10), (a, 10), (b, 10), (a, 100), (a, 5), (a, 1), (a, 1), (a, 1)]
+            .enumerated().map { ($1.0, "r\($0).xml", $1.1) }
         // At most 3 files and 20 bytes; the 100-byte file travels alone; b's file never joins a's.
         #expect(GatewayEngine.batches(files, maxFiles: 3, maxBytes: 20) == [[0, 1], [3], [4, 5, 6], [7], [2]])
         #expect(GatewayEngine.batches(files, maxFiles: 1, maxBytes: 1 << 20).count == files.count)

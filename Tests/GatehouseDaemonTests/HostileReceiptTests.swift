@@ -101,6 +101,24 @@ struct HostileReceiptTests {
         #expect(reason.contains("claims to be from Q12345, but \(id) was addressed to YOI123"), "\(reason)")
     }
 
+    /// A receipt dated before its bundle was made is refused: judged at its own date, one
+    /// backdated to before a key's revocation would pass under the revoked key.
+    @Test func aReceiptDatedBeforeItsBundleIsRefused() async throws {
+        let g = try TwoGateways()
+        guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
+        _ = await g.practice.processOutgoing()
+        let backdated = try Receipt.signed(
+            bundleID: BundleID(hex: id), bundleSender: ODSCode("A81001"), receiver: ODSCode("YOI123"), bundleSHA256: try g.sentDigest(id),
+            receivedAt: UInt64(g.clock.now() / 1000) - 3600, disposition: .processed, manifestSHA256: SHA256Hasher.hash([1]),
+            fileDigests: [], signingKey: KeyStore(home: g.prisonHome).loadSigningKey())
+        try g.put(backdated.encoded, in: "A81001", as: "\(id).YOI123.ghr")
+        #expect(await g.practice.collect() == 1)
+        #expect(try g.state(id) == .delivered)
+        let folder = try #require(g.list(g.practiceHome.path + "/spool/quarantine").first { $0.hasPrefix("receipt-") })
+        let reason = String(decoding: g.read("\(g.practiceHome.path)/spool/quarantine/\(folder)/reason.txt") ?? [], as: UTF8.self)
+        #expect(reason.contains("before bundle \(id) was made"), "\(reason)")
+    }
+
     /// A receipt with a key id nobody has waits for a newer manifest, but not for ever: after
     /// `unknown_sender_hold` it goes to quarantine (a forger can invent key ids without end).
     @Test func aReceiptWithAnInventedKeyIDWaitsOnlyForTheHoldTime() async throws {

@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 /// The outbox watcher in-process, on a real folder with real inotify events.
-@Suite("Spool watcher: names that are not UTF-8", .timeLimit(.minutes(1)))
+@Suite("Spool watcher: names that are not UTF-8 or start with a combining mark", .timeLimit(.minutes(1)))
 struct SpoolWatcherTests {
     /// Creates `folder/name` from the name's bytes (which no `String` can hold when not UTF-8).
     func create(_ name: [UInt8], in folder: String) {
@@ -59,5 +59,49 @@ struct SpoolWatcherTests {
         // Half of a two-byte character, then a lone continuation byte.
         #expect(FailedFolder.escaped([0xC3, 0x41, 0xA9]) == "\\xC3A\\xA9")
         #expect(OutboxScanner.isIgnored([0x2E, 0xFF]) && OutboxScanner.isIgnored(Array("x\u{FF}.part".utf8)) && !OutboxScanner.isIgnored([0xFF]))
+    }
+
+    /// `outbox/YOI123/\u{301}abc` was cut into Characters, where the slash and the mark are one:
+    /// the file was taken for one in `outbox/` itself, named `YOI123/\u{301}abc`, and refused.
+    @Test func aNameStartingWithACombiningMarkIsReadByItsBytes() async throws {
+        let folder = try TemporaryDirectory()
+        let outbox = folder.appending("spool/outbox"), failed = folder.appending("spool/failed")
+        for path in [outbox + "/YOI123", failed] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        // Found by the first scan: a record, a hidden file (its first byte is a dot), a stray file.
+        create(Array("\u{301}abc".utf8), in: outbox + "/YOI123")
+        create(Array(".\u{301}hidden".utf8), in: outbox + "/YOI123")
+        create(Array("\u{301}stray.txt".utf8), in: outbox)
+        let seen = Mutex<(complete: [OutboxFile], refused: [String])>(([], []))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let watcher = SpoolWatcher(outbox: outbox, stableWindow: .milliseconds(50), rescanInterval: .seconds(3600), logger: logger) { events in
+            seen.withLock { seen in
+                for event in events {
+                    switch event {
+                    case .complete(let file): seen.complete.append(file)
+                    case .refused(let path, let partner, _): seen.refused.append("\(partner ?? "-") \(path)")
+                    }
+                }
+            }
+        }
+        let running = Task { try await watcher.run() }
+        defer { running.cancel() }
+        #expect(try await eventually { seen.withLock { $0.complete.count == 1 && $0.refused.count == 1 } })
+        // Reported by inotify (the next rescan is an hour away).
+        create(Array("\u{301}def".utf8), in: outbox + "/YOI123")
+        #expect(try await eventually { seen.withLock { $0.complete.count == 2 } })
+        let (complete, refused) = seen.withLock { ($0.complete, $0.refused) }
+        #expect(complete.map(\.partner) == ["YOI123", "YOI123"])
+        #expect(complete.map { Array($0.name.utf8) } == [Array("\u{301}abc".utf8), Array("\u{301}def".utf8)])
+        #expect(complete.map { Array($0.path.utf8) } == ["abc", "def"].map { Array("\(outbox)/YOI123/\u{301}\($0)".utf8) })
+        #expect(refused.map { Array($0.utf8) } == [Array("- \(outbox)/\u{301}stray.txt".utf8)])
+    }
+
+    @Test func hiddenAndPartNamesAreJudgedByTheirBytes() {
+        // ".\u{301}x" is one Character that is not "."; its first byte still makes a hidden file.
+        #expect(OutboxScanner.isIgnored(".\u{301}x") && OutboxScanner.isIgnored(".") && OutboxScanner.isIgnored("x.part"))
+        #expect(OutboxScanner.isIgnored("\u{301}.part"))
+        // Ends in U+0301, not in ".part"; starts with U+0301, not with a dot.
+        #expect(!OutboxScanner.isIgnored("x.part\u{301}") && !OutboxScanner.isIgnored("\u{301}.x"))
     }
 }

@@ -103,6 +103,31 @@ struct UnusableMailTests {
         #expect(record.reason?.contains("ahead of this gateway's clock") == true, "\(record.reason ?? "")")
     }
 
+    /// Junk naming a pinned partner as its sender, refused before any signature was checked,
+    /// must not make this gateway fill that partner's mailbox with signed receipts: at most one
+    /// answer per claimed sender every 10 minutes, and the junk is grouped as unverified.
+    @Test func refusalsOfUnprovenBundlesAreAnsweredSparingly() async throws {
+        let g = try TwoGateways()
+        guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
+        _ = await g.practice.processOutgoing()
+        let genuine = try #require(g.read(g.mailboxRoot + "/YOI123/\(id).ghb"))
+        try FileManager.default.removeItem(atPath: g.mailboxRoot + "/YOI123/\(id).ghb")
+        // Copies with other bundle ids and a date 20 years ahead: refused before verification.
+        let ahead = UInt64(g.clock.now() / 1000) + 20 * 365 * 86_400
+        for n in 0..<5 {
+            var junk = genuine
+            for i in 0..<8 { junk[29 + i] = UInt8(truncatingIfNeeded: ahead >> (56 - 8 * UInt64(i))) }
+            junk[13] = UInt8(n)
+            let junkID = junk[13..<29].map { String(format: "%02x", $0) }.joined()
+            try g.put(junk, in: "YOI123", as: "\(junkID).ghb")
+        }
+        #expect(await g.prison.collect() == 5)
+        #expect(g.list(g.mailboxRoot + "/A81001").filter { $0.hasSuffix(".ghr") }.count == 1)
+        #expect(g.prisonQuarantine.allSatisfy { g.reason($0).contains("group: unverified") }, "\(g.prisonQuarantine.map(g.reason))")
+        // The refused bundles' bytes are kept once, in quarantine; evidence/in keeps the receipts.
+        #expect(g.list(g.prisonHome.path + "/spool/evidence/in").allSatisfy { $0.hasSuffix(".ghr") })
+    }
+
     /// Issue 13, "reflected bundles": the practice's own bundle to the prison, put back into the
     /// practice's mailbox (by the prison, or anyone on the relay), was published under
     /// received/A81001/. It is refused, and no receipt goes anywhere.

@@ -35,6 +35,14 @@ struct AuditLogTests {
         try (lines.joined(separator: "\n") + "\n").write(toFile: log.path, atomically: true, encoding: .utf8)
     }
 
+    /// A detail is cut at 200 Unicode scalars: as 200 Characters, one letter with a thousand
+    /// combining marks kept them all.
+    @Test func aDetailIsBoundedInScalarsNotCharacters() {
+        let long = AuditEvent("x", detail: "e" + String(repeating: "\u{301}", count: 1000))
+        #expect(long.detail?.unicodeScalars.count == 200)
+        #expect(AuditEvent("x", detail: "version 3").detail == "version 3")
+    }
+
     @Test func anUntouchedLogVerifies() throws {
         try fill()
         let result = log.verify(keys: keys)

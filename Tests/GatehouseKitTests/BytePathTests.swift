@@ -42,7 +42,7 @@ struct BytePathTests {
         let org = try ODSCode("A81001")
         try FileManager.default.createDirectory(atPath: folder.appending("A81001"), withIntermediateDirectories: true)
         for name in [".\u{301}x", ".part", "visible.ghb"] {
-            FileManager.default.createFile(atPath: folder.appending("A81001/\(name)"), contents: Data())
+            _ = FileManager.default.createFile(atPath: folder.appending("A81001/\(name)"), contents: Data())
         }
         #expect(try await DirectoryTransport(root: folder.path).list(org) == ["visible.ghb"])
     }

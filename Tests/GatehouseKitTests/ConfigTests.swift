@@ -31,6 +31,15 @@ struct ConfigTests {
         #expect(config.partnerMailboxes[try ODSCode("YOI123")] == .directory("/srv/other1"))
     }
 
+    /// Saved with Windows line ends, the whole file was one line: after a first comment line,
+    /// every setting was silently ignored.
+    @Test func windowsLineEndsAreLineEnds() throws {
+        let config = try GatehouseConfig.parse("# edited on a laptop\r\n[delivery]\r\nexpiry = \"5d\"\r\nbreaker_failures = 3\r\n")
+        #expect(config.expiry == .seconds(5 * 86_400) && config.breakerFailures == 3)
+        let error = #expect(throws: KitError.self) { try GatehouseConfig.parse("[delivery]\r\nexpiry = 5\r\n", file: "gatehouse.toml") }
+        #expect(error?.message.hasPrefix("gatehouse.toml:2: key 'delivery.expiry'") == true, "\(error?.message ?? "")")
+    }
+
     @Test(arguments: [
         ("[delivery]\nexpiry = 5", "2", "delivery.expiry"),
         ("[delivery]\nexpiry = \"10s\"", "2", "at least"),

@@ -116,7 +116,7 @@ struct KeyLifecycleTests {
         let files = try keyFiles()
         // Without the passphrase nothing is written.
         let refused = KitFixtures.kitError { () throws(KitError) in _ = try store.rotate(grace: day, now: t0 + day, rotateRoot: true) }
-        #expect(refused?.category == .keyFileInvalid)
+        #expect(refused?.category == .passphraseUnavailable)
         #expect(try store.loadOwnCard() == initial)
         #expect(try keyFiles() == files)
 
@@ -125,11 +125,12 @@ struct KeyLifecycleTests {
         #expect(try store.rootKeyState() == .protected)
         #expect(try mode(store.rootKeyPath) == 0o600)
         #expect(try store.loadRootKey(passphrase: { KitFixtures.passphrase() }).publicKey == change.card.rootKey)
-        #expect(KitFixtures.kitError { () throws(KitError) in _ = try store.loadRootKey() }?.category == .keyFileInvalid)
+        #expect(KitFixtures.kitError { () throws(KitError) in _ = try store.loadRootKey() }?.category == .passphraseUnavailable)
         let wrong = KitFixtures.kitError { () throws(KitError) in
             _ = try store.loadRootKey(passphrase: { SecretBytes(copying: Array("incorrect horse battery staple".utf8)) })
         }
-        #expect(wrong != nil)
+        // A wrong passphrase is reported as one, not as a damaged key file.
+        #expect(wrong?.category == .wrongPassphrase)
     }
 
     @Test func anOfflineRootSignsTheRotation() throws {
@@ -139,8 +140,9 @@ struct KeyLifecycleTests {
         let missing = KitFixtures.kitError { () throws(KitError) in
             _ = try store.rotate(grace: day, now: t0 + day, passphrase: { KitFixtures.passphrase() })
         }
-        #expect(missing?.category == .keyFileInvalid)
-        #expect(missing?.message.contains("--root-key") == true)
+        // Kept offline, not damaged (the CLI's hint names --root-key).
+        #expect(missing?.category == .rootKeyUnavailable)
+        #expect(missing?.message.contains("not on this machine") == true)
         #expect(try store.loadOwnCard() == initial)
 
         // Operational keys only: the offline root signs, and stays as it is.

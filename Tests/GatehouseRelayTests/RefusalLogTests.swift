@@ -88,6 +88,19 @@ struct RefusalLogTests {
         #expect(lines.last?.contains("report\\u{202e}fdp.exe") == true, "\(lines)")
     }
 
+    /// A path of 100,000 control characters (valid UTF-8) was logged as a 1.3 MB line: lines are
+    /// bounded, so an insider's sessions cannot fill the relay's disk through its log.
+    @Test func aHugePathIsLoggedInABoundedLine() throws {
+        let insider = try relay.session("B82002")
+        insider.request { .remove(id: $0, path: "/A81001/" + String(repeating: "\u{1}", count: 100_000)) }
+        insider.end()
+        let lines = relay.logLines()
+        #expect(lines.count == 1, "\(lines.count) lines")
+        #expect((lines.first?.utf8.count ?? 0) < 2048, "\(lines.first?.utf8.count ?? 0) bytes")
+        #expect(lines.first?.contains("bytes in all") == true)
+        #expect(RefusalLog.escaped(String(repeating: "a", count: 10_000)).utf8.count < RefusalLog.maxTextBytes + 64)
+    }
+
     @Test func sessionsOfSeveralOrganisationsAppendToOneLog() throws {
         for org in ["A81001", "B82002", "YOI123"] {
             let session = try relay.session(org)

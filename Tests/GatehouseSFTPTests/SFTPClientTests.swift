@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import GatehouseKit
 import GatehouseSFTP
 import GatehouseSFTPClient
 import GatehouseTesting
@@ -45,6 +46,25 @@ struct SFTPClientTests {
         try await client.remove("\(remote)/big.ghb")
         #expect(try await client.list(remote).isEmpty)
         await #expect(throws: SFTPClientError.self) { try await client.stat("\(remote)/big.ghb") }
+    }
+
+    /// A mailbox name is whoever wrote it's: "/YOI123/\u{301}big.ghb" has no Character "/"
+    /// before the name (the slash and the mark are one), and the refusal named the whole path.
+    @Test func aTooLargeItemIsNamedByTheBytesAfterTheLastSlash() async throws {
+        let remote = folder.appending("remote")
+        try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
+        let name = "\u{301}big.ghb"
+        _ = try write("remote/\(name)", randomBytes(100))
+        let client = try await SFTPClient.connect(executable: Self.openSSHServer, arguments: [])
+        defer { client.connection.close() }
+        do {
+            try await client.download("\(remote)/\(name)", to: folder.appending("back.ghb"), maxBytes: 10)
+            Issue.record("a file over the limit was downloaded")
+        } catch let tooLarge as MailboxItemTooLarge {
+            #expect(Array(tooLarge.name.utf8) == Array(name.utf8), "\(tooLarge.name.debugDescription)")
+            #expect(tooLarge.size == 100)
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.appending("back.ghb")))
     }
 
     /// Pipelined READs written in order, at every size around the READ length, from both servers.

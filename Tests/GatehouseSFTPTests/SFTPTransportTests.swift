@@ -132,6 +132,21 @@ struct SFTPTransportTests {
         #expect(contents("\(inbox)/cut.ghb") == bundle.bytes)
     }
 
+    /// What `ssh` prints includes the relay's own standard error: its last line went into error
+    /// messages and logs as it was, terminal escapes and bidirectional overrides included.
+    @Test func whatSSHPrintedIsShownEscaped() throws {
+        let address = try SFTPServerAddress(host: "127.0.0.1", port: 2222, hostKey: SigningSecretKey.generate().publicKey)
+        let said = "Warning: Permanently added 'relay' to the list of known hosts.\r\n\trelay says: \u{1B}[2J\u{202E}gnirts \r\n\n"
+        #expect(SSHDiagnosis.explain(said, address: address, fallback: "EOF")
+            == "the relay at 127.0.0.1:2222: \"relay says: \\u{1B}[2J\\u{202E}gnirts\"")
+        #expect(SSHDiagnosis.lastLine(" \r\n\t\n") == nil)
+        // A status message and a reply the relay sent are its text too.
+        let status = SFTPClientError.status(.failure, "full\u{1B}[2J\r\n\u{202E}", path: "/YOI123/x\u{202E}.ghb")
+        #expect(status.description == "\"/YOI123/x\\u{202E}.ghb\": \"full\\u{1B}[2J\\u{D}\\u{A}\\u{202E}\"")
+        #expect(SFTPClientError.protocolError("got \u{2028}").description == "SFTP protocol error: \"got \\u{2028}\"")
+        #expect(SSHDiagnosis.lastLine("one\n\u{301}two\r\n") == "\"\u{301}two\"")
+    }
+
     @Test func aWrongHostKeyIsRefusedNamingBothFingerprints() async throws {
         let key = try SSHServer.makeClientKey(in: folder)
         let server = try SSHServer(authorizedKeys: [try forcedLine(key.publicLine, org: "A81001")])

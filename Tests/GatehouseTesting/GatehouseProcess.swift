@@ -42,6 +42,14 @@ public enum GatehouseProcess {
         throw LaunchError(description: "the gatehouse binary was not found next to the tests (looked in \(candidates.map(\.path))); run `swift build` first or set GATEHOUSE_BINARY")
     }
 
+    /// `gatehouse init` of a new home folder at `home`; throws with its error when it fails.
+    public static func initialise(_ home: String, org: String = "A81001", name: String = "Riverside Medical Practice",
+                                  mailbox: String? = nil) throws {
+        let made = try run(["init", "--home", home, "--org", org, "--name", name]
+                           + (mailbox.map { ["--mailbox", $0] } ?? []))
+        guard made.status == 0 else { throw LaunchError(description: "gatehouse init failed: \(made.stderr)") }
+    }
+
     /// Runs `gatehouse arguments…` and waits for it.
     ///
     /// - Parameters:

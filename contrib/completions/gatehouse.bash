@@ -163,7 +163,7 @@ _gatehouse() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--version -h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
     __gatehouse_offer_flags_options 0
@@ -186,7 +186,7 @@ _gatehouse() {
 
 _gatehouse_init() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home --org --name --mailbox)
     __gatehouse_offer_flags_options 0
@@ -210,7 +210,7 @@ _gatehouse_init() {
 
 _gatehouse_identity() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __gatehouse_offer_flags_options 0
@@ -233,7 +233,7 @@ _gatehouse_identity() {
 
 _gatehouse_identity_export() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home -o --output)
     __gatehouse_offer_flags_options 0
@@ -251,7 +251,7 @@ _gatehouse_identity_export() {
 
 _gatehouse_identity_show() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 0
@@ -266,7 +266,7 @@ _gatehouse_identity_show() {
 
 _gatehouse_identity_set-mailbox() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home --root-key --passphrase-file)
     __gatehouse_offer_flags_options 1
@@ -287,7 +287,7 @@ _gatehouse_identity_set-mailbox() {
 
 _gatehouse_partners() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __gatehouse_offer_flags_options 0
@@ -297,20 +297,20 @@ _gatehouse_partners() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    add|list)
+    add|list|remove)
         # Offer subcommand argument completions
         "_gatehouse_partners_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'add list' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'add list remove' -- "${cur}"))
         ;;
     esac
 }
 
 _gatehouse_partners_add() {
     repeating_flags=()
-    non_repeating_flags=(--yes --replace -h --help)
+    non_repeating_flags=(--yes --replace --version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 1
@@ -325,7 +325,7 @@ _gatehouse_partners_add() {
 
 _gatehouse_partners_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 0
@@ -338,9 +338,24 @@ _gatehouse_partners_list() {
     esac
 }
 
+_gatehouse_partners_remove() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --force --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
 _gatehouse_relay() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __gatehouse_offer_flags_options 0
@@ -350,20 +365,20 @@ _gatehouse_relay() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|address|add|run)
+    init|address|add|remove|run)
         # Offer subcommand argument completions
         "_gatehouse_relay_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init address add run' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init address add remove run' -- "${cur}"))
         ;;
     esac
 }
 
 _gatehouse_relay_init() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home --listen --public-address --quota-bytes --quota-files --sender-quota-bytes --sender-quota-files)
     __gatehouse_offer_flags_options 0
@@ -396,7 +411,7 @@ _gatehouse_relay_init() {
 
 _gatehouse_relay_address() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 0
@@ -411,7 +426,22 @@ _gatehouse_relay_address() {
 
 _gatehouse_relay_add() {
     repeating_flags=()
-    non_repeating_flags=(--yes --replace -h --help)
+    non_repeating_flags=(--yes --replace --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_relay_remove() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 1
@@ -426,7 +456,7 @@ _gatehouse_relay_add() {
 
 _gatehouse_relay_run() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home --sshd)
     __gatehouse_offer_flags_options 0
@@ -444,7 +474,7 @@ _gatehouse_relay_run() {
 
 _gatehouse_audit() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __gatehouse_offer_flags_options 0
@@ -467,7 +497,7 @@ _gatehouse_audit() {
 
 _gatehouse_audit_verify() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 0
@@ -482,7 +512,7 @@ _gatehouse_audit_verify() {
 
 _gatehouse_audit_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--home --bundle --since)
     __gatehouse_offer_flags_options 0
@@ -503,7 +533,7 @@ _gatehouse_audit_show() {
 
 _gatehouse_audit_checkpoint() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 0
@@ -518,7 +548,7 @@ _gatehouse_audit_checkpoint() {
 
 _gatehouse_keys() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __gatehouse_offer_flags_options 0
@@ -541,7 +571,7 @@ _gatehouse_keys() {
 
 _gatehouse_keys_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 0
@@ -556,7 +586,7 @@ _gatehouse_keys_list() {
 
 _gatehouse_keys_status() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 0
@@ -571,7 +601,7 @@ _gatehouse_keys_status() {
 
 _gatehouse_keys_rotate() {
     repeating_flags=()
-    non_repeating_flags=(--root -h --help)
+    non_repeating_flags=(--root --version -h --help)
     repeating_options=()
     non_repeating_options=(--home --root-key --passphrase-file --grace --valid-for --new-root-key)
     __gatehouse_offer_flags_options 0
@@ -601,7 +631,7 @@ _gatehouse_keys_rotate() {
 
 _gatehouse_keys_revoke() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home --root-key --passphrase-file --reason --at)
     __gatehouse_offer_flags_options 1
@@ -628,7 +658,7 @@ _gatehouse_keys_revoke() {
 
 _gatehouse_keys_protect-root() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home --passphrase-file --out)
     __gatehouse_offer_flags_options 0
@@ -649,7 +679,7 @@ _gatehouse_keys_protect-root() {
 
 _gatehouse_seal() {
     repeating_flags=()
-    non_repeating_flags=(--no-self -h --help)
+    non_repeating_flags=(--no-self --version -h --help)
     repeating_options=(--to --nhs-number)
     non_repeating_options=(--home -o --output --subject --workflow)
     __gatehouse_offer_flags_options -1
@@ -680,7 +710,7 @@ _gatehouse_seal() {
 
 _gatehouse_open() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home -o --output)
     __gatehouse_offer_flags_options 1
@@ -698,7 +728,7 @@ _gatehouse_open() {
 
 _gatehouse_inspect() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 1
@@ -713,7 +743,7 @@ _gatehouse_inspect() {
 
 _gatehouse_deliver() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home --to)
     __gatehouse_offer_flags_options 1
@@ -731,7 +761,7 @@ _gatehouse_deliver() {
 
 _gatehouse_send() {
     repeating_flags=()
-    non_repeating_flags=(--wait -h --help)
+    non_repeating_flags=(--wait --version -h --help)
     repeating_options=(--nhs-number)
     non_repeating_options=(--home --to --subject --workflow --timeout)
     __gatehouse_offer_flags_options -1
@@ -762,7 +792,7 @@ _gatehouse_send() {
 
 _gatehouse_receipt() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __gatehouse_offer_flags_options 0
@@ -785,7 +815,7 @@ _gatehouse_receipt() {
 
 _gatehouse_receipt_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 1
@@ -800,7 +830,7 @@ _gatehouse_receipt_show() {
 
 _gatehouse_status() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--home --limit)
     __gatehouse_offer_flags_options 1
@@ -818,7 +848,7 @@ _gatehouse_status() {
 
 _gatehouse_inbox() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--home --nhs-number --workflow --since)
     __gatehouse_offer_flags_options 0
@@ -843,7 +873,7 @@ _gatehouse_inbox() {
 
 _gatehouse_run() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--home --log-format --metrics)
     __gatehouse_offer_flags_options 0
@@ -865,7 +895,7 @@ _gatehouse_run() {
 
 _gatehouse_doctor() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--home --timeout)
     __gatehouse_offer_flags_options 0
@@ -883,7 +913,7 @@ _gatehouse_doctor() {
 
 _gatehouse_config() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __gatehouse_offer_flags_options 0
@@ -906,7 +936,7 @@ _gatehouse_config() {
 
 _gatehouse_config_check() {
     repeating_flags=()
-    non_repeating_flags=(--default -h --help)
+    non_repeating_flags=(--default --version -h --help)
     repeating_options=()
     non_repeating_options=(--home)
     __gatehouse_offer_flags_options 0
@@ -921,9 +951,9 @@ _gatehouse_config_check() {
 
 _gatehouse_sftp-server() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--org --root --log --quota-bytes --quota-files --sender-quota-bytes --sender-quota-files)
+    non_repeating_options=(--org --root --log --relay-pid-file --quota-bytes --quota-files --sender-quota-bytes --sender-quota-files)
     __gatehouse_offer_flags_options 0
 
     # Offer option value completions
@@ -935,6 +965,9 @@ _gatehouse_sftp-server() {
         return
         ;;
     '--log')
+        return
+        ;;
+    '--relay-pid-file')
         return
         ;;
     '--quota-bytes')
@@ -953,7 +986,11 @@ _gatehouse_sftp-server() {
 }
 
 _gatehouse_help() {
-    :
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __gatehouse_offer_flags_options -1
 }
 
 complete -o filenames -F _gatehouse gatehouse

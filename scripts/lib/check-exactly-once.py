@@ -6,22 +6,20 @@
 
 DIR holds one folder per sending organisation with the bytes of every record it dropped. For
 each direction it reads the receiver's spool/received/<sender>/<bundle>/ and the sender's
-`gatehouse status --json`, and checks that every record was published exactly once with
-identical bytes and acknowledged exactly once. With --prefix, only published and acknowledged
+`gatehouse status --json --limit 0` (through acknowledged.py, which the scripts wait on), and
+checks that every record was published exactly once with identical bytes and acknowledged exactly once. With --prefix, only published and acknowledged
 files whose names start with it are counted (other phases' records share the spools).
 Prints one line per direction and a verdict; exits 1 when anything is wrong.
 """
-import argparse, hashlib, json, os, subprocess, sys
+import argparse, hashlib, json, os, sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/lib
+from acknowledged import acknowledged, outgoing  # noqa: E402 (beside this file)
 
 
 def sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
-
-
-def status(gatehouse, home):
-    out = subprocess.run([gatehouse, "status", "--home", home, "--json"], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
 
 
 def check(gatehouse, expected_dir, prefix, sender, home, receiver, rhome, problems):
@@ -37,16 +35,13 @@ def check(gatehouse, expected_dir, prefix, sender, home, receiver, rhome, proble
             if n.startswith(".gatehouse-manifest") or not n.startswith(prefix):
                 continue
             published.setdefault(n, []).append(sha256(os.path.join(base, bundle, n)))
-    ack_names, acked, states = {}, 0, {}  # states counts bundles (one may carry several records)
-    for b in status(gatehouse, home):
-        names = [f["name"] for f in b["files"] if f["name"].startswith(prefix)]
-        if not names:
-            continue
-        states[b["state"]] = states.get(b["state"], 0) + 1
-        if b["state"] == "acknowledged":
-            acked += len(names)
-            for n in names:
-                ack_names[n] = ack_names.get(n, 0) + 1
+    bundles = outgoing(gatehouse, home)
+    ack_names = acknowledged(bundles, prefix)
+    acked = sum(ack_names.values())
+    states = {}  # counts bundles (one may carry several records)
+    for b in bundles:
+        if any(f["name"].startswith(prefix) for f in b["files"]):
+            states[b["state"]] = states.get(b["state"], 0) + 1
     missing = [n for n in expected if n not in published]
     unexpected = [n for n in published if n not in expected]
     dup = [n for n, v in published.items() if len(v) > 1]

@@ -119,10 +119,15 @@ extension HomeDoctor {
     func relayMailbox(_ server: SFTPServerAddress, check: String) async -> DoctorFinding {
         let fix = "check that the relay is running (`gatehouse relay run` on the relay machine), that \(server.host):\(server.port) is its address, and that no firewall blocks it"
         switch RelayProbe.banner(host: server.host, port: server.port, timeout: timeout) {
-        case .success(let banner) where banner.hasPrefix("SSH-"):
-            return DoctorFinding(check, .ok, "the relay \(server.host):\(server.port) answers (\(banner))")
+        // The banner is whatever the server sent: judged by its bytes and shown escaped, so that
+        // an escape sequence or a bidirectional override never reaches the operator's terminal.
+        case .success(let banner) where banner.hasBytePrefix("SSH-"):
+            return DoctorFinding(check, .ok,
+                                 "the relay \(server.host):\(server.port) answers (\(ReadableText.shown(banner)))")
         case .success(let banner):
-            return DoctorFinding(check, .problem, "\(server.host):\(server.port) answers but is not an SSH server (it said \(banner.prefix(40).debugDescription))", fix: fix)
+            let start = String(String.UnicodeScalarView(banner.unicodeScalars.prefix(40)))
+            return DoctorFinding(check, .problem, "\(server.host):\(server.port) answers but is not an SSH server "
+                                 + "(it said \(ReadableText.shown(start)))", fix: fix)
         case .failure(let reason):
             return DoctorFinding(check, .problem, "cannot reach the relay \(server.host):\(server.port): \(reason.description)", fix: fix)
         }

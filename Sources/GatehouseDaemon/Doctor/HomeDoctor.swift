@@ -72,7 +72,7 @@ public struct HomeDoctor: Sendable {
     /// Secret key files (`keys/*.key`) must be 0600 (or stricter) and owned by the user running Gatehouse.
     func keyFiles() -> [DoctorFinding] {
         var findings: [DoctorFinding] = []
-        let names = (FileOperations.listFolder(home.keysPath) ?? []).filter { $0.hasSuffix(".key") }.sorted()
+        let names = (FileOperations.listFolder(home.keysPath) ?? []).filter { $0.hasByteSuffix(".key") }.sorted()
         guard !names.isEmpty else {
             return [DoctorFinding("key files", .problem, "no secret key files in \(home.keysPath)",
                                   fix: "run `gatehouse init`, or restore the keys folder from its backup")]

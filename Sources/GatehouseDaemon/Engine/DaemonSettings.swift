@@ -32,6 +32,9 @@ public struct DaemonSettings: Sendable {
     public var limits = ReceiveLimits()
     /// The workflows packs may name, and where received packs of each are published.
     public var workflows = WorkflowSettings()
+    /// Where verified records are published (`[publish]`); nil: `spool/received/`, private.
+    /// Resolved by the caller (``PublishTarget/init(settings:)``), which checks the group.
+    public var publish: PublishTarget?
 
     /// Defaults.
     public init() {}

@@ -72,7 +72,7 @@ extension GatewayEngine {
             case .failure(.vanished):
                 outcomes[index] = .refused(reason: "vanished")
             case .failure(.busy(let reason)):
-                log(.info, "waiting for \(file.name.debugDescription): \(reason)", partner: file.partner)
+                log(.info, "waiting for \(ReadableText.shown(file.name)): \(reason)", partner: file.partner)
                 outcomes[index] = .waiting(reason: reason)
             case .failure(.refused(let reason)):
                 outcomes[index] = refuse(path: file.path, partner: file.partner, reason: reason)
@@ -89,7 +89,8 @@ extension GatewayEngine {
         let now = clock.now()
         var bundles: [NewOutgoing] = []
         var members: [[Int]] = []
-        for group in Self.batches(accepted.map { ($0.partner, $0.size) }, maxFiles: settings.bundleMaxFiles, maxBytes: settings.bundleMaxBytes) {
+        let offered = accepted.map { (partner: $0.partner, name: files[$0.index].name, size: $0.size) }
+        for group in Self.batches(offered, maxFiles: settings.bundleMaxFiles, maxBytes: settings.bundleMaxBytes) {
             let id = BundleID.random().hex
             let partner = accepted[group[0]].partner
             var record = OutgoingRecord(bundleID: id, partner: partner.value, createdAt: now,
@@ -101,7 +102,7 @@ extension GatewayEngine {
                 return OutgoingFile(bundleID: id, position: position, name: file.name, size: accepted[member].size,
                                     sourcePath: file.path, workPath: "\(work)/\(file.name)")
             }
-            let detail = entries.count == 1 ? "claimed \(entries[0].name.debugDescription) from the outbox"
+            let detail = entries.count == 1 ? "claimed \(ReadableText.shown(entries[0].name)) from the outbox"
                                             : "claimed \(entries.count) files from the outbox"
             bundles.append(NewOutgoing(record: record, files: entries, detail: detail))
             members.append(group.map { accepted[$0].index })
@@ -123,10 +124,10 @@ extension GatewayEngine {
                 log(.error, "creating the work folder failed: \(error)", bundle: id, partner: bundle.record.partner)
             }
             for (file, index) in zip(bundle.files, indexes) {
-                // Only a rename: nothing at the path is opened or followed here.
-                guard rename(file.sourcePath, file.workPath) == 0 else {
+                // Only a rename: nothing at the path is opened or followed here, and the partner
+                // folder is reached without following a link put in its place (RealFolder).
+                do { try RealFolder.rename(file.sourcePath, to: file.workPath) } catch {
                     // The journal entry is finished by the next offer of this file or by recover().
-                    let error = SystemError("moving \(file.sourcePath) to", file.workPath)
                     unfinishedClaims[file.sourcePath] = file
                     log(.error, "claiming \(file.sourcePath) failed: \(error)", bundle: id, partner: bundle.record.partner)
                     outcomes[index] = .refused(reason: "\(error)")
@@ -148,16 +149,26 @@ extension GatewayEngine {
 
     /// Groups claimable files (in order) into bundles: one partner per bundle, at most
     /// `maxFiles` files and `maxBytes` bytes, except that a file larger than `maxBytes` travels
-    /// alone. Returns indexes into `files`.
-    package static func batches(_ files: [(partner: ODSCode, size: Int64)], maxFiles: Int, maxBytes: Int64) -> [[Int]] {
-        var open: [ODSCode: (members: [Int], bytes: Int64)] = [:]
+    /// alone, and no two names in a bundle equal after Unicode case folding. Returns indexes
+    /// into `files`.
+    ///
+    /// Why the names: a bundle may not hold `Report.pdf` and `report.pdf`, or `STRASSE.txt` and
+    /// `straße.txt` (FORMAT.md §3.7, ``FileNameRule/checkDistinct(_:)``). Both can wait in one
+    /// outbox folder, and a bundle holding both could never be sealed: it was retried until it
+    /// expired, and neither record was delivered. The second name starts a new bundle instead.
+    package static func batches(_ files: [(partner: ODSCode, name: String, size: Int64)], maxFiles: Int,
+                                maxBytes: Int64) -> [[Int]] {
+        var open: [ODSCode: (members: [Int], bytes: Int64, names: Set<[UInt8]>)] = [:]
         var order: [ODSCode] = []
         var done: [[Int]] = []
         for (index, file) in files.enumerated() {
+            let key = FileNameRule.caseFoldKey(file.name)
             if var current = open[file.partner] {
-                if current.members.count < maxFiles && current.bytes + file.size <= maxBytes {
+                if current.members.count < maxFiles && current.bytes + file.size <= maxBytes
+                    && !current.names.contains(key) {
                     current.members.append(index)
                     current.bytes += file.size
+                    current.names.insert(key)
                     open[file.partner] = current
                     continue
                 }
@@ -165,7 +176,7 @@ extension GatewayEngine {
             } else {
                 order.append(file.partner)
             }
-            open[file.partner] = ([index], file.size)
+            open[file.partner] = ([index], file.size, [key])
         }
         return done + order.compactMap { open[$0]?.members }
     }
@@ -211,7 +222,7 @@ extension GatewayEngine {
     private func finishClaim(_ pending: OutgoingFile, partner: ODSCode) -> ClaimOutcome {
         do {
             try FileOperations.makeDirectory(spool.outgoingWork(pending.bundleID), mode: 0o700)
-            try move(pending.sourcePath, to: pending.workPath)
+            try moveOutOfOutbox(pending.sourcePath, to: pending.workPath)
         } catch {
             log(.error, "claiming \(pending.sourcePath) failed: \(error)", bundle: pending.bundleID, partner: partner.value)
             return .refused(reason: "\(error)")
@@ -227,11 +238,11 @@ extension GatewayEngine {
         let (folder, name) = DurableFile.split(path)
         do {
             try FailedFolder(root: spool.failed).take(Array(name.utf8), from: folder, reason:
-                "not sent: \(name.debugDescription) for \(partner ?? "no partner"): \(reason)", now: clock.now())
+                "not sent: \(ReadableText.shown(name)) for \(partner ?? "no partner"): \(reason)", now: clock.now())
         } catch {
             log(.error, "could not move \(path) to failed/: \(error)", partner: partner)
         }
-        log(.warning, "refused \(name.debugDescription): \(reason)", partner: partner, state: "failed")
+        log(.warning, "refused \(ReadableText.shown(name)): \(reason)", partner: partner, state: "failed")
         return .refused(reason: reason)
     }
 }

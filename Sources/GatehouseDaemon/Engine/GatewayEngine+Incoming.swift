@@ -49,6 +49,7 @@ extension GatewayEngine {
                 deferred[name] = nil
                 deferredSince[name] = nil
                 itemFailures[name] = nil
+                keptLocal.remove(name)
             }
         }
         return handled
@@ -69,6 +70,9 @@ extension GatewayEngine {
     /// Returns false when the bundle could not be handled now (it stays in the mailbox).
     @discardableResult
     func receiveBundle(_ id: BundleID, name: String, mailbox: any MailboxTransport) async -> Bool {
+        // Set once the local copy is complete: only a complete copy may be kept between rounds
+        // (a fetch cut off half-way must be fetched again, never judged).
+        var complete = false
         do {
             // Deduplicate by bundle id: a bundle seen before is answered with the original receipt.
             if let seen = try journal.incoming(id.hex) {
@@ -82,7 +86,7 @@ extension GatewayEngine {
             let local = "\(spool.work)/in/\(id.hex).ghb"
             // A bundle waiting for its sender's newer manifest keeps its local copy: it is not
             // downloaded again at every look (a 50 MB one was, every 30 s).
-            if deferredSince[name] == nil || !exists(local) {
+            if (deferredSince[name] == nil && !keptLocal.contains(name)) || !exists(local) {
                 removeTree(local)
                 do {
                     try await mailbox.fetch(name, from: own.org, to: local, maxBytes: UInt64(max(0, settings.limits.bundleMaxBytes)))
@@ -91,6 +95,7 @@ extension GatewayEngine {
                     return true
                 }
             }
+            complete = true
             let (record, context) = try process(local, id: id, waitForKeys: !holdIsOver(name))
             try journal.insert(record, detail: record.reason ?? "published", context: context)
             // The receipt goes out as soon as the outcome is journalled; the evidence copies and
@@ -100,7 +105,9 @@ extension GatewayEngine {
             do { answered = .success(try await answer(record, id: id, audited: false)) } catch { answered = .failure(error) }
             audit(AuditEvent(record.state == .published ? "bundle-received" : "bundle-rejected", org: record.sender, bundle: id.hex,
                              sha256: record.bundleSHA256, detail: Self.category(record.reason)))
-            try? keepEvidence(bundle: local, receipt: record.receipt, id: id.hex, direction: "in")
+            // A refused bundle's bytes are kept once, in quarantine (bounded); a published one's in evidence.
+            try? keepEvidence(bundle: record.state == .published ? local : nil, receipt: record.receipt, id: id.hex, direction: "in")
+            if record.state != .published { unlink(local) }
             if try answered.get() { auditReceiptSent(record, id: id) }
             try await mailbox.remove(name, from: own.org)
             return true
@@ -110,7 +117,9 @@ extension GatewayEngine {
         } catch {
             // Nothing was journalled, or the receipt could not be sent: the bundle stays in the
             // mailbox and is handled again (as a duplicate if it was journalled) next time.
-            // Logged once per distinct failure, not at every round.
+            // Logged once per distinct failure, not at every round. Its local copy is kept, so a
+            // bundle waiting for disk space is not downloaded again at every round.
+            if complete { keptLocal.insert(name) } else { keptLocal.remove(name) }
             logFailureOnce(name, "receiving \(name) failed: \(error)", bundle: id.hex)
             return false
         }
@@ -125,6 +134,14 @@ extension GatewayEngine {
         // Never this organisation itself: a bundle "from" it is refused as reflected, and its
         // receipt would only land in the own mailbox as a receipt for a bundle sent elsewhere.
         guard let sender = try? ODSCode(record.sender), sender != own.org, (try? gateway.partners.card(for: sender)) != nil else { return false }
+        // A refusal made before the sender was proven (its claimed name is anyone's to write) is
+        // answered at most once per claimed sender every 10 minutes: a flood of junk naming a
+        // partner must not fill that partner's mailbox with our receipts.
+        if case .failed(let reason)? = try? Receipt.parse(record.receipt).disposition, !Self.provenRefusals.contains(reason) {
+            let now = clock.now()
+            if let last = unprovenAnswers[sender], now - last < 600_000 { return false }
+            unprovenAnswers[sender] = now
+        }
         try await sendReceipt(record.receipt, for: id, to: sender)
         if audited { auditReceiptSent(record, id: id) }
         return true
@@ -183,6 +200,9 @@ extension GatewayEngine {
                                detail: "bundle \(id): dated \(-ageSeconds) s ahead of this gateway's clock, "
                                    + "beyond [limits] clock_tolerance", at: now), nil)
         }
+        // The default root ([publish] or spool/received/) and the access every published file
+        // and folder gets, whichever folder the workflow picks.
+        let target = publishTarget
         do {
             let manifest: Manifest
             var signerNote: String?
@@ -195,11 +215,11 @@ extension GatewayEngine {
                                                                        limit: PayloadLayout.maxManifestLength) ?? [])
             } else {
                 // The workflow, hence the folder, is known once the manifest has verified.
-                let opened = try gateway.open(local, stagingParent: "\(spool.work)/in", now: UInt64(max(0, now / 1000)),
-                                              limits: settings.limits) { manifest in
+                let opened = try gateway.open(local, stagingParent: target.staging, now: UInt64(max(0, now / 1000)),
+                                              limits: settings.limits, access: target.access) { manifest in
                     let root = publishRoot(for: manifest.context.workflow)
-                    try FileOperations.makeDirectory("\(root)/\(header.sender.value)", mode: 0o700)
-                    return "\(root)/\(header.sender.value)/\(id.hex)"
+                    try target.prepareSenderFolder(header.sender.value, in: root)
+                    return target.destination(sender: header.sender.value, bundle: id.hex, in: root)
                 }
                 destination = opened.destination
                 manifest = opened.manifest
@@ -238,18 +258,25 @@ extension GatewayEngine {
         }
     }
 
+    /// Refusals that can only happen after the outer signature verified under the sender's key:
+    /// their sender is proven.
+    static let provenRefusals: Set<ReceiptReason> = [.notARecipient, .decryptionFailed, .integrityCheckFailed, .decompressionFailed, .tooLarge]
+
     /// Quarantines a refused bundle with a readable reason and signs a `failed` receipt.
     func reject(_ local: String, id: BundleID, sender: String, digest: SHA256Digest, reason: ReceiptReason,
                 detail: String, at now: Int64) throws -> IncomingRecord {
         let folder = "\(spool.quarantine)/\(id.hex)"
         try FileOperations.makeDirectory(folder, mode: 0o700)
-        writeReason("REFUSED (\(reason)): \(detail)\nclaimed sender: \(sender)", to: "\(folder)/reason.txt")
-        keepQuarantineBounded(folder, sender: sender)
+        // Grouped by sender only when its signature proved it (see QuarantineIndex).
+        let group = Self.provenRefusals.contains(reason) ? sender : QuarantineIndex.unverified
+        writeReason("REFUSED (\(reason)): \(detail)\nclaimed sender: \(sender)\ngroup: \(group)", to: "\(folder)/reason.txt")
         // A second name for the same bytes (work/ and quarantine/ are in the same spool): no copy,
-        // whatever the bundle's size. The work copy then moves on to evidence/.
+        // whatever the bundle's size. The quarantine's is the only copy kept (evidence/in keeps
+        // the receipt), so removing an old quarantine item frees its space.
         if link(local, "\(folder)/\(id.hex).ghb") != 0 && errno != EEXIST {
             log(.error, "keeping the refused bundle in quarantine failed: \(String(cString: strerror(errno)))", bundle: id.hex)
         }
+        keepQuarantineBounded(folder, group: group)
         let senderCode = (try? ODSCode(sender)) ?? own.org
         let receipt = try Receipt.signed(bundleID: id, bundleSender: senderCode, receiver: own.org, bundleSHA256: digest,
                                          receivedAt: UInt64(now / 1000), disposition: .failed(reason), manifestSHA256: nil,

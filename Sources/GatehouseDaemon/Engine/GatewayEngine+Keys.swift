@@ -90,6 +90,9 @@ extension GatewayEngine {
         let card = try gateway.partners.requireCard(for: partner)
         let accepted = try ReceiptAcceptance.check(bytes, id: id, addressee: card, sender: own.org,
                                                    now: UInt64(max(0, clock.now() / 1000)))
+        guard accepted.receipt.receivedAt + KeyManifest.clockSkew >= UInt64(max(0, sent.firstSentAt / 1000)) else {
+            throw FormatError.integrityCheckFailed("the receipt is dated before key manifest version \(sent.version) was sent", bundle: id.hex)
+        }
         let sameBytes = accepted.receipt.bundleSHA256.hex == sent.sha256
         switch accepted.receipt.disposition {
         case .processed where sameBytes:
@@ -121,11 +124,15 @@ extension GatewayEngine {
         let local = "\(spool.work)/in/\(name)"
         do {
             removeTree(local)
-            try await mailbox.fetch(name, from: own.org, to: local)
+            // Anything larger than the largest card is not one: not downloaded (refused below).
+            var tooLarge = false
+            do {
+                try await mailbox.fetch(name, from: own.org, to: local, maxBytes: UInt64(IdentityCard.maxTextLength))
+            } catch is MailboxItemTooLarge {
+                tooLarge = true
+            }
             defer { unlink(local) }
-            let source = try FileSource(path: local)
-            let bytes = source.size <= UInt64(IdentityCard.maxTextLength)
-                ? try FileOperations.read(at: local, limit: IdentityCard.maxTextLength) ?? [] : nil
+            let bytes = tooLarge ? nil : try FileOperations.read(at: local, limit: IdentityCard.maxTextLength) ?? []
             let disposition = try handleManifest(bytes, from: sender, name: name)
             // The owner counts its manifest delivered only on this signed answer (FORMAT.md §5.3).
             // A repeat of a version already held is confirmed again: the first answer may be lost.
@@ -141,7 +148,7 @@ extension GatewayEngine {
             try await mailbox.remove(name, from: own.org)
             return true
         } catch {
-            log(.error, "handling key manifest \(name) failed: \(error)", partner: sender.value)
+            logFailureOnce(name, "handling key manifest \(name) failed: \(error)")
             return false
         }
     }
@@ -165,7 +172,9 @@ extension GatewayEngine {
         }
         let now = UInt64(max(0, clock.now() / 1000))
         do {
-            let (outcome, previous) = try gateway.partners.update(with: card, now: now)
+            // Never waiting in the actor for a key command (which may be waiting for a person):
+            // a busy lock leaves the manifest in the mailbox for the next round.
+            let (outcome, previous) = try gateway.partners.update(with: card, now: now, waitForLock: false)
             guard outcome != .unchanged else {
                 log(.info, "key manifest version \(card.manifest.version) is the one already held", partner: sender.value)
                 return .processed
@@ -199,9 +208,9 @@ extension GatewayEngine {
         let folder = newQuarantineFolder("manifest")
         try? FileOperations.makeDirectory(folder, mode: 0o700)
         try? FileOperations.createExclusively(at: "\(folder)/\(name)", contents: bytes, mode: 0o600)
-        writeReason("KEY MANIFEST REFUSED (\(reason)): \(detail)\nThe manifest held for \(sender) stays in force.\nclaimed sender: \(sender)",
-                    to: "\(folder)/reason.txt")
-        keepQuarantineBounded(folder, sender: sender.value)
+        writeReason("KEY MANIFEST REFUSED (\(reason)): \(detail)\nThe manifest held for \(sender) stays in force.\nclaimed sender: \(sender)"
+                    + "\ngroup: \(QuarantineIndex.unverified)", to: "\(folder)/reason.txt")
+        keepQuarantineBounded(folder, group: QuarantineIndex.unverified)
         log(.error, "key manifest \(name) refused (\(reason)): \(detail)", partner: sender.value)
         audit(AuditEvent("partner-manifest-refused", org: sender.value, detail: reason))
         let receiptReasons: [String: ReceiptReason] = [

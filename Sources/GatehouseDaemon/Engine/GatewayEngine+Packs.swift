@@ -104,35 +104,51 @@ extension GatewayEngine {
 
     // MARK: Receiving: a folder per workflow
 
+    /// Where received packs are published by default, and how: the `[publish]` folder when
+    /// configured, else `spool/received/`, private, staged in `work/in`.
+    nonisolated var publishTarget: PublishTarget {
+        settings.publish ?? PublishTarget(root: spool.received, staging: "\(spool.work)/in")
+    }
+
     /// The folder packs of `workflow` are published in: its own (`[workflows.NAME] folder`), or
-    /// `spool/received/`.
+    /// the default (``publishTarget``'s root).
     nonisolated func publishRoot(for workflow: Workflow) -> String {
-        settings.workflows.publishFolder(for: workflow, home: gateway.home) ?? spool.received
+        settings.workflows.publishFolder(for: workflow, home: gateway.home) ?? publishTarget.root
     }
 
     /// Where bundle `id` from `sender` was published already (before a crash, not yet journalled).
     func publishedFolder(of id: BundleID, from sender: ODSCode) -> String? {
-        let roots = [spool.received] + settings.workflows.folders.keys.sorted().map(publishRoot)
+        var roots = [publishTarget.root]
+        for root in [spool.received] + settings.workflows.folders.keys.sorted().map(publishRoot)
+            where !roots.contains(root) { roots.append(root) }
         return roots.map { "\($0)/\(sender.value)/\(id.hex)" }.first(where: exists)
     }
 
-    /// Creates each `[workflows.NAME] folder` (mode 0700; its parent must exist) and checks that
-    /// it is on the spool's file system: a pack is published there by renaming its staging
-    /// folder, which cannot cross file systems. Called at start, so a mistake stops the gateway
-    /// with a clear error instead of leaving every such pack in the mailbox.
+    /// Creates each `[workflows.NAME] folder` (its parent must exist) with the publish access
+    /// (private, or the `[publish]` group's 0750) and checks that it is on the file system of the
+    /// staging folder (`work/in`, or the `[publish]` folder's): a pack is published there by
+    /// renaming its staging folder, which cannot cross file systems. Called at start, so a
+    /// mistake stops the gateway with a clear error instead of leaving every such pack in the
+    /// mailbox.
     nonisolated func checkWorkflowFolders() throws(KitError) {
-        var spoolInfo = stat()
-        guard stat(spool.work, &spoolInfo) == 0 else {
-            throw FileOperations.kitError(SystemError("inspecting", spool.work))
+        let target = publishTarget
+        var stagingInfo = stat()
+        guard stat(target.staging, &stagingInfo) == 0 else {
+            throw FileOperations.kitError(SystemError("inspecting", target.staging))
         }
         for workflow in settings.workflows.folders.keys.sorted() {
             let folder = publishRoot(for: workflow)
-            try FileOperations.makeDirectory(folder, mode: 0o700)
             var info = stat()
+            if lstat(folder, &info) != 0 {
+                do {
+                    try target.access.makeFolder(folder)
+                    try DurableFile.syncFolder(DurableFile.split(folder).folder)
+                } catch { throw FileOperations.kitError(error) }
+            }
             guard stat(folder, &info) == 0 else { throw FileOperations.kitError(SystemError("inspecting", folder)) }
-            guard info.st_dev == spoolInfo.st_dev else {
+            guard info.st_dev == stagingInfo.st_dev else {
                 throw .invalidInput("[workflows.\(workflow)] folder \(folder) is on another file system than "
-                    + "\(spool.root); received packs are renamed into place, so it must be on the same one",
+                    + "\(target.staging); received packs are renamed into place, so it must be on the same one",
                                     path: folder)
             }
         }

@@ -17,20 +17,21 @@ extension GatewayEngine {
             // The copy is named `item`: the mailbox name is chosen by whoever wrote it.
             var kept = "kept as item"
             do {
-                try await mailbox.fetch(name, from: own.org, to: "\(folder)/item", maxBytes: UInt64(max(0, settings.limits.bundleMaxBytes)))
+                try await mailbox.fetch(name, from: own.org, to: "\(folder)/item", maxBytes: Self.keptUnknownBytes)
             } catch let tooLarge as MailboxItemTooLarge {
-                kept = "not kept: \(tooLarge.size) bytes, more than [limits] bundle_max_mb"
+                kept = "not kept: \(tooLarge.size) bytes, more than the \(Self.keptUnknownBytes) kept of such items"
             }
-            writeReason("UNKNOWN ITEM: \(name.debugDescription) is not a bundle, receipt or key-manifest name (\(kept))\nclaimed sender: unknown",
-                        to: "\(folder)/reason.txt")
+            writeReason("UNKNOWN ITEM: \(ReadableText.shown(name)) is not a bundle, receipt or key-manifest name (\(kept))\n"
+                        + "claimed sender: unknown\ngroup: \(QuarantineIndex.unverified)", to: "\(folder)/reason.txt")
             try await mailbox.remove(name, from: own.org)
-            log(.warning, "moved \(name.debugDescription) out of the mailbox into \(folder): not a bundle, receipt or key-manifest name")
+            log(.warning, "moved \(ReadableText.shown(name)) out of the mailbox into \(folder): "
+                + "not a bundle, receipt or key-manifest name")
             audit(AuditEvent("mailbox-item-quarantined", detail: "unknown name"))
-            keepQuarantineBounded(folder, sender: "unknown")
+            keepQuarantineBounded(folder, group: QuarantineIndex.unverified)
             return true
         } catch {
             removeTree(folder)
-            logFailureOnce(name, "moving \(name.debugDescription) out of the mailbox failed: \(error)")
+            logFailureOnce(name, "moving \(ReadableText.shown(name)) out of the mailbox failed: \(error)")
             return false
         }
     }
@@ -41,50 +42,64 @@ extension GatewayEngine {
     func quarantineOversized(_ id: BundleID, name: String, _ tooLarge: MailboxItemTooLarge, mailbox: any MailboxTransport) async throws {
         let folder = "\(spool.quarantine)/\(id.hex)"
         try FileOperations.makeDirectory(folder, mode: 0o700)
-        writeReason("REFUSED (too-large): \(tooLarge); not downloaded, no receipt sent\nclaimed sender: unknown", to: "\(folder)/reason.txt")
+        writeReason("REFUSED (too-large): \(tooLarge); not downloaded, no receipt sent\nclaimed sender: unknown\ngroup: \(QuarantineIndex.unverified)",
+                    to: "\(folder)/reason.txt")
         try await mailbox.remove(name, from: own.org)
         log(.error, "refused without downloading it: \(tooLarge) ([limits] bundle_max_mb)", bundle: id.hex, state: "rejected")
         audit(AuditEvent("bundle-rejected", bundle: id.hex, detail: "too-large"))
-        keepQuarantineBounded(folder, sender: "unknown")
+        keepQuarantineBounded(folder, group: QuarantineIndex.unverified)
     }
+
+    /// The most of an item under an unknown name that is kept: enough to see what it is.
+    static let keptUnknownBytes: UInt64 = 1 << 20
 
     /// A new quarantine folder's path: `<kind>-<milliseconds>-<6 hex digits>`.
     func newQuarantineFolder(_ kind: String) -> String {
         "\(spool.quarantine)/\(kind)-\(clock.now())-\(randomBytes(3).hexString)"
     }
 
-    /// Records `folder` as the newest quarantine item of `sender`, and removes that sender's
-    /// oldest items beyond `limits.quarantinePerSender`. (The reasons stay in the log and the
-    /// audit log; only the kept copies go.)
-    func keepQuarantineBounded(_ folder: String, sender: String) {
+    /// Records `folder` as the newest quarantine item of `group` (a proven sender, or
+    /// ``QuarantineIndex/unverified``), and removes the oldest items beyond
+    /// `limits.quarantinePerSender` in that group and beyond `limits.quarantineMaxBytes` in all.
+    /// (The reasons stay in the log and the audit log; only the kept copies go.)
+    func keepQuarantineBounded(_ folder: String, group: String) {
         var index = quarantineIndex ?? readQuarantineIndex()
-        let name = DurableFile.split(folder).name
-        index[sender, default: []].removeAll { $0 == name }
-        index[sender, default: []].append(name)
-        let excess = (index[sender]?.count ?? 0) - settings.limits.quarantinePerSender
-        if excess > 0 {
-            for old in index[sender]!.prefix(excess) { removeTree("\(spool.quarantine)/\(old)") }
-            index[sender]!.removeFirst(excess)
-            logFailureOnce("quarantine-bound-\(sender)", "quarantine keeps at most \(settings.limits.quarantinePerSender) items claimed by \(sender) "
-                           + "([limits] quarantine_per_sender); older ones are being removed")
+        let item = QuarantineIndex.Item(name: DurableFile.split(folder).name, group: group, bytes: Self.treeSize(folder))
+        let removed = index.add(item, perGroup: settings.limits.quarantinePerSender, maxBytes: UInt64(max(0, settings.limits.quarantineMaxBytes)))
+        for name in removed { removeTree("\(spool.quarantine)/\(name)") }
+        if !removed.isEmpty {
+            logFailureOnce("quarantine-bound", "quarantine is at its bounds ([limits] quarantine_per_sender \(settings.limits.quarantinePerSender) "
+                           + "per group, quarantine_max_mb \(settings.limits.quarantineMaxBytes >> 20) in all); the oldest items are being removed")
         }
         quarantineIndex = index
     }
 
-    /// The quarantine's folders by the sender their reason names, oldest first.
-    private func readQuarantineIndex() -> [String: [String]] {
-        var found: [(sender: String, name: String, time: Int)] = []
+    /// The quarantine's folders, oldest first, grouped by the `group:` line of their reason.
+    private func readQuarantineIndex() -> QuarantineIndex {
+        var found: [(item: QuarantineIndex.Item, time: Int)] = []
         for name in list(spool.quarantine) {
             var info = stat()
             guard lstat("\(spool.quarantine)/\(name)", &info) == 0 else { continue }
             let reason = (try? FileOperations.read(at: "\(spool.quarantine)/\(name)/reason.txt", limit: 64 * 1024)) ?? nil
             let text = reason.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            let sender = text.split(separator: "\n").last { $0.hasPrefix("claimed sender: ") }.map { String($0.dropFirst(16)) } ?? "unknown"
-            found.append((sender, name, info.st_mtim.tv_sec))
+            // Lines split on the byte: a reason's detail ending in "\r" would otherwise make "\r\n"
+            // one Character and hide the group's line.
+            let label = "group: "
+            let group = text.splitBytes(UInt8(ascii: "\n")).last { $0.hasBytePrefix(label) }
+                .map { String(Substring($0.utf8.dropFirst(label.utf8.count))) } ?? QuarantineIndex.unverified
+            let item = QuarantineIndex.Item(name: name, group: group, bytes: Self.treeSize("\(spool.quarantine)/\(name)"))
+            found.append((item, info.st_mtim.tv_sec))
         }
-        var index: [String: [String]] = [:]
-        for item in found.sorted(by: { ($0.time, $0.name) < ($1.time, $1.name) }) { index[item.sender, default: []].append(item.name) }
-        return index
+        return QuarantineIndex(found.sorted { ($0.time, $0.item.name) < ($1.time, $1.item.name) }.map(\.item))
+    }
+
+    /// The bytes of the regular files under `path`.
+    nonisolated static func treeSize(_ path: String) -> UInt64 {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return 0 }
+        if info.st_mode & S_IFMT == S_IFREG { return UInt64(max(0, info.st_size)) }
+        guard info.st_mode & S_IFMT == S_IFDIR else { return 0 }
+        return (FileOperations.listFolder(path) ?? []).reduce(0) { $0 + treeSize("\(path)/\($1)") }
     }
 
     /// Logs `message` as an error unless it is the failure already logged for `key`.

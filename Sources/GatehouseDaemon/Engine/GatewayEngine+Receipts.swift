@@ -18,11 +18,14 @@ extension GatewayEngine {
         let local = "\(spool.work)/in/\(name)"
         do {
             removeTree(local)
-            try await mailbox.fetch(name, from: own.org, to: local)
+            // A receipt is a few hundred bytes; anything larger is not one, is not downloaded, and
+            // must not stay in the mailbox to be looked at again on every round.
+            var tooLarge = false
+            do { try await mailbox.fetch(name, from: own.org, to: local, maxBytes: UInt64(Receipt.maxLength)) } catch is MailboxItemTooLarge {
+                tooLarge = true
+            }
             defer { unlink(local) }
-            // A receipt is a few hundred bytes; anything far larger is not one, and must not stay
-            // in the mailbox to be fetched again on every round.
-            guard let bytes = try Self.readReceipt(at: local) else {
+            guard !tooLarge, let bytes = try Self.readReceipt(at: local) else {
                 quarantineReceipt([], name: name, reason: "not a receipt: larger than the largest receipt (\(Receipt.maxLength) bytes)")
                 try await mailbox.remove(name, from: own.org)
                 return true
@@ -46,6 +49,14 @@ extension GatewayEngine {
                 return true
             }
             let receipt = accepted.receipt
+            // A receipt cannot be older than its bundle. (Judged at its own date, a receipt
+            // backdated to before a key's revocation would pass under the revoked key.)
+            guard receipt.receivedAt + KeyManifest.clockSkew >= UInt64(max(0, record.createdAt / 1000)) else {
+                rejectReceipt(bytes, name: name, id: id, claimed: named,
+                              reason: "the receipt is dated \(RFC3339.format(receipt.receivedAt) ?? "?"), before bundle \(id) was made")
+                try await mailbox.remove(name, from: own.org)
+                return true
+            }
             if let note = accepted.signer.note {
                 log(.warning, "receipt accepted: \(note)", bundle: id.hex, partner: addressee.value)
                 audit(AuditEvent("signature-before-revocation", org: addressee.value, bundle: id.hex, detail: "receipt accepted; key \(receipt.receiverKeyID)"))
@@ -166,8 +177,8 @@ extension GatewayEngine {
         let folder = newQuarantineFolder("receipt")
         try? FileOperations.makeDirectory(folder, mode: 0o700)
         try? FileOperations.createExclusively(at: "\(folder)/\(name)", contents: bytes, mode: 0o600)
-        writeReason("RECEIPT REFUSED: \(reason)\nclaimed sender: \(claimed)", to: "\(folder)/reason.txt")
+        writeReason("RECEIPT REFUSED: \(reason)\nclaimed sender: \(claimed)\ngroup: \(QuarantineIndex.unverified)", to: "\(folder)/reason.txt")
         log(.error, "receipt \(name) refused: \(reason)")
-        keepQuarantineBounded(folder, sender: claimed)
+        keepQuarantineBounded(folder, group: QuarantineIndex.unverified)
     }
 }

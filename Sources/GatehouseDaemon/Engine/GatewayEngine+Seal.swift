@@ -49,10 +49,10 @@ extension GatewayEngine {
                 switch verdict {
                 case .ready(let source) where Int64(source.size) != file.size:
                     resized.append((file.position, Int64(source.size)))
-                    incomplete = "\(file.name.debugDescription) changed after it was claimed "
+                    incomplete = "\(ReadableText.shown(file.name)) changed after it was claimed "
                         + "(\(file.size) bytes then, \(source.size) now)"
                 case .ready(let source): ready.append((file, source))
-                case .busy(let reason): incomplete = "\(file.name.debugDescription) is \(reason)"
+                case .busy(let reason): incomplete = "\(ReadableText.shown(file.name)) is \(reason)"
                 case .refused(let reason): refused.append((file, reason))
                 case .vanished: refused.append((file, "vanished from the work folder before it was sealed"))
                 }
@@ -60,8 +60,8 @@ extension GatewayEngine {
             if !refused.isEmpty {
                 // A pack is never split: one refused file and the whole pack goes back.
                 guard refused.count < files.count, pack?.pack == nil else {
-                    let reasons = refused.map { "\($0.file.name.debugDescription): \($0.reason)" }
-                    let whole = pack?.pack.map { "the pack \($0.debugDescription) travels whole, and " } ?? ""
+                    let reasons = refused.map { "\(ReadableText.shown($0.file.name)): \($0.reason)" }
+                    let whole = pack?.pack.map { "the pack \(ReadableText.shown($0)) travels whole, and " } ?? ""
                     try fail(record, reason: "not sent: " + whole + reasons.joined(separator: "; "))
                     record.state = .failed
                     return
@@ -83,7 +83,7 @@ extension GatewayEngine {
             if let first = changed.first {
                 // Never recorded as sealed, so never delivered: the bytes read may be half a record.
                 unlink(output)
-                let reason = "\(first.file.name.debugDescription) changed while it was being sealed; "
+                let reason = "\(ReadableText.shown(first.file.name)) changed while it was being sealed; "
                     + "the bundle was discarded"
                 return try waitForOriginals(&record, resized: changed.map { ($0.file.position, $0.size) },
                                             reason: reason)
@@ -108,11 +108,11 @@ extension GatewayEngine {
         if exists(file.workPath) {
             _ = refuse(path: file.workPath, partner: record.partner, reason: reason)
         } else {
-            log(.warning, "refused \(file.name.debugDescription): \(reason)", bundle: record.bundleID,
+            log(.warning, "refused \(ReadableText.shown(file.name)): \(reason)", bundle: record.bundleID,
                 partner: record.partner)
         }
         try journal.removeFile(of: record.bundleID, position: file.position, at: clock.now(),
-                               detail: "\(file.name.debugDescription) left the bundle: \(reason)")
+                               detail: "\(ReadableText.shown(file.name)) left the bundle: \(reason)")
     }
 
     /// Leaves a bundle queued until its originals are complete: the journal takes their new

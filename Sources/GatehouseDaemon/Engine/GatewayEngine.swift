@@ -42,11 +42,15 @@ public actor GatewayEngine {
     /// Each retrying bundle's next attempt and attempt count, also kept here so that a journal
     /// that cannot be written (a full disk) does not make the delivery loop spin.
     var heldBack: [String: (until: Int64, attempts: Int)] = [:]
+    /// When each claimed sender was last answered for a refusal made before its signature was
+    /// checked (at most once every 10 minutes).
+    var unprovenAnswers: [ODSCode: Int64] = [:]
+    /// Mailbox items whose local copy is kept between rounds (a bundle that did not fit the disk).
+    var keptLocal: Set<String> = []
     /// The last failure handling each mailbox item, logged once until it changes or the item is handled.
     var itemFailures: [String: String] = [:]
-    /// Quarantine folders by claimed sender, oldest first (read from the spool at first use):
-    /// each sender keeps at most `limits.quarantinePerSender`.
-    var quarantineIndex: [String: [String]]?
+    /// What the quarantine holds (read from the spool at first use), to keep it within its bounds.
+    var quarantineIndex: QuarantineIndex?
     /// The last failure to list the own mailbox, logged once until listing works again.
     var listingFailure: String?
 
@@ -114,7 +118,7 @@ public actor GatewayEngine {
             for file in try journal.files(of: record.bundleID) where !exists(file.workPath) {
                 if exists(file.sourcePath) {
                     try FileOperations.makeDirectory(spool.outgoingWork(record.bundleID), mode: 0o700)
-                    try move(file.sourcePath, to: file.workPath)
+                    try moveOutOfOutbox(file.sourcePath, to: file.workPath)
                     log(.info, "finished an interrupted claim", bundle: record.bundleID, partner: record.partner)
                 } else {
                     try fail(record, reason: "the original \(file.name) vanished before it was sealed")
@@ -124,7 +128,7 @@ public actor GatewayEngine {
         }
         // Temporary files and staging folders left by a crash hold nothing committed.
         // (work/in holds only copies of what is still in the mailbox: all of it goes.)
-        for name in list(spool.work + "/out") where name.hasPrefix(".") { removeTree("\(spool.work)/out/\(name)") }
+        for name in list(spool.work + "/out") where name.hasBytePrefix(".") { removeTree("\(spool.work)/out/\(name)") }
         for name in list(spool.work + "/in") { removeTree("\(spool.work)/in/\(name)") }
     }
 
@@ -142,6 +146,13 @@ public actor GatewayEngine {
     /// Renames durably (both folders synced).
     nonisolated func move(_ from: String, to: String) throws {
         try moveAll([(from, to)])
+    }
+
+    /// Moves a claimed original out of its outbox folder durably, never following a link put in
+    /// place of that folder (a producer can write it: see RealFolder).
+    nonisolated func moveOutOfOutbox(_ from: String, to: String) throws {
+        try RealFolder.rename(from, to: to)
+        for folder in [DurableFile.split(to).folder, DurableFile.split(from).folder] { try DurableFile.syncFolder(folder) }
     }
 
     /// Renames each pair, then syncs every folder involved once (a bundle of hundreds of files

@@ -34,11 +34,17 @@ struct HTTPRequestHead: Equatable {
         var line = bytes[..<end]
         if line.last == 0x0d { line = line.dropLast() }
         guard !line.contains(where: { $0 < 0x20 || $0 == 0x7f }) else { throw Malformed(reason: "control character in the request line") }
-        let parts = line.split(separator: 0x20, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        guard parts.count == 3, !parts[0].isEmpty, parts[1].hasPrefix("/") else { throw Malformed(reason: "malformed request line") }
-        guard parts[2] == "HTTP/1.1" || parts[2] == "HTTP/1.0" else { throw Malformed(reason: "unsupported HTTP version") }
-        method = parts[0]
-        path = String(parts[1].prefix { $0 != "?" })
+        // Bytes throughout: "/\u{301}" does not start with the Character "/", and "?\u{301}" is
+        // no Character "?", so a Character parser kept such a query in the path.
+        let parts = line.split(separator: 0x20, omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, parts[1].first == UInt8(ascii: "/") else {
+            throw Malformed(reason: "malformed request line")
+        }
+        guard parts[2].elementsEqual("HTTP/1.1".utf8) || parts[2].elementsEqual("HTTP/1.0".utf8) else {
+            throw Malformed(reason: "unsupported HTTP version")
+        }
+        method = String(decoding: parts[0], as: UTF8.self)
+        path = String(decoding: parts[1].prefix { $0 != UInt8(ascii: "?") }, as: UTF8.self)
     }
 }
 

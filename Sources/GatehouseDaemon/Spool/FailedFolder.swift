@@ -18,12 +18,24 @@ package struct FailedFolder: Sendable {
     func take(_ name: [UInt8], from folder: String, reason: String, now: Int64) throws -> String {
         let target = "\(root)/\(now)-\(randomBytes(3).hexString)"
         try FileOperations.makeDirectory(target, mode: 0o700)
-        let text = Array((reason + "\n").utf8)
+        // The escaped form of a long name that is not UTF-8 can pass the 255-byte limit of a name:
+        // such a file is kept as `item` (the reason names it), never left in the outbox for ever.
+        var saved = String(validating: name, as: UTF8.self) ?? Self.escaped(name)
+        var note = ""
+        if saved.utf8.count > 255 {
+            saved = "item"
+            note = "\n(kept as \"item\": its escaped name is longer than a file name may be)"
+        }
+        let text = Array((reason + note + "\n").utf8)
         try FileOperations.replaceAtomically(at: "\(target)/reason.txt", contents: text, mode: 0o600)
-        let saved = String(validating: name, as: UTF8.self) ?? Self.escaped(name)
-        let source = Array(folder.utf8) + [UInt8(ascii: "/")] + name + [0]
+        // Renamed through the folder's own descriptor, opened without following a link put in
+        // its place: a partner folder swapped for a link to keys/ must not move a key (RealFolder).
+        let dfd = open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard dfd >= 0 else { throw SystemError("opening the folder", folder) }
+        defer { close(dfd) }
+        let source = name + [0]
         let moved = source.withUnsafeBufferPointer { from in
-            from.withMemoryRebound(to: CChar.self) { rename($0.baseAddress!, "\(target)/\(saved)") }
+            from.withMemoryRebound(to: CChar.self) { renameat(dfd, $0.baseAddress!, AT_FDCWD, "\(target)/\(saved)") }
         }
         guard moved == 0 else { throw SystemError("moving \(folder)/\(Self.escaped(name)) to", target) }
         try DurableFile.syncFolder(target)

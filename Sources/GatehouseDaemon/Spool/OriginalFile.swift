@@ -24,22 +24,34 @@ enum OriginalFile {
 
     /// Opens `path` and judges it; `writers` answers the open-for-writing question.
     static func open(_ path: String, writers: OpenWriterCheck) -> Verdict {
-        judge(writers: writers) { () throws(SystemError) in try FileSource(path: path, followLinks: false) }
+        judge(path, writers: writers) {
+            // Through the folder's own descriptor: a partner folder swapped for a link to keys/
+            // is refused, never followed (RealFolder).
+            try RealFolder.withFolder(of: path) { fd, name in
+                do { return try FileSource(path: RealFolder.path(in: fd, name), followLinks: false) } catch { throw error }
+            }
+        }
     }
 
     /// Opens the entry `name` of a pack folder relative to its descriptor, and judges it.
     static func open(_ name: String, in folder: FolderHandle, writers: OpenWriterCheck) -> Verdict {
-        judge(writers: writers) { () throws(SystemError) in try folder.open(name) }
+        judge(name, writers: writers) { try folder.open(name) }
     }
 
-    private static func judge(writers: OpenWriterCheck, opening: () throws(SystemError) -> FileSource) -> Verdict {
+    private static func judge(_ path: String, writers: OpenWriterCheck, opening: () throws -> FileSource) -> Verdict {
         let source: FileSource
-        do { source = try opening() } catch {
+        do { source = try opening() } catch let error as SystemError where error.operation == "opening the folder" {
+            if error.code == ENOENT { return .vanished }
+            return .refused("its folder \(DurableFile.split(path).folder) is a symbolic link or not a folder; "
+                            + "records are taken only from real folders")
+        } catch let error as SystemError {
             if error.code == ENOENT { return .vanished }
             if let type = error.foundType {
                 return .refused("\(type.phrase), not a regular file; only regular files are sent")
             }
             return .refused("unreadable: \(String(cString: strerror(error.code)))")
+        } catch {
+            return .refused("unreadable: \(error)")
         }
         // A second name means the same bytes are reachable from elsewhere: a hard link made to a
         // file outside the outbox (a key, another patient's record) would send that file.

@@ -1,4 +1,5 @@
 import Glibc
+import GatehouseFormat
 import GatehouseKit
 public import Logging
 public import ServiceLifecycle
@@ -97,7 +98,12 @@ public final class SpoolWatcher: Service, Sendable {
     /// the pack folder at `path`.
     private func observe(_ path: String, seen: OutboxScanner.Seen, inside: Bool = false, scanner: inout OutboxScanner,
                          inotify: InotifyWatch, now: Int64) -> [OutboxScanner.Action] {
-        let relative = path.dropFirst(outbox.count + 1).split(separator: "/").map(String.init)
+        // Bytes, not Characters: in "outbox/\u{301}abc" the slash and the combining mark are one
+        // Character, so dropping Characters and splitting on the Character "/" misread the name.
+        let root = outbox + "/"
+        guard path.hasBytePrefix(root) else { return [] }
+        let relative = Substring(path.utf8.dropFirst(root.utf8.count)).splitBytes(UInt8(ascii: "/"))
+            .filter { !$0.isEmpty }.map(String.init)
         guard !relative.isEmpty, relative.count <= 3 else { return [] }
         if relative.count == 3 {
             // Inside a pack folder (or one being built under a hidden name, which is not watched).

@@ -17,7 +17,8 @@ public struct AuditEvent: Sendable {
         self.org = org
         self.bundle = bundle
         self.sha256 = sha256
-        self.detail = detail.map { String($0.prefix(200)) }
+        // 200 Unicode scalars, not Characters: one Character can hold any number of combining marks.
+        self.detail = detail.map { String(String.UnicodeScalarView($0.unicodeScalars.prefix(200))) }
     }
 }
 

@@ -1,3 +1,5 @@
+import GatehouseFormat
+
 /// Reads the strict subset of TOML that `gatehouse.toml` (and a pack's `.gatehouse.toml`) uses:
 /// comments, `[table]` and `[table.sub]` headers, and `key = value` with a basic string, an
 /// integer, a boolean or a one-line array of basic strings. Everything else is an error naming
@@ -27,7 +29,9 @@ package struct ConfigReader {
     package init(_ text: String, file: String) throws(KitError) {
         self.file = file
         var table = ""
-        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Lines end at the byte "\n": "\r\n" is one Character, so a file saved with Windows line
+        // ends was one line, and after a first comment line every setting in it was ignored.
+        for (offset, raw) in text.splitBytes(UInt8(ascii: "\n")).enumerated() {
             let line = offset + 1
             let content = Self.stripComment(raw).trimmingCharacters(in: " \t\r")
             if content.isEmpty { continue }

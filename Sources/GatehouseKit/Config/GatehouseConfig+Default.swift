@@ -67,8 +67,19 @@ extension GatehouseConfig {
         # An item signed by a key or organisation not known here waits this long in the
         # mailbox for a newer key manifest, then goes to quarantine.
         unknown_sender_hold = "1h"
-        # Refused items kept in spool/quarantine per claimed sender (the oldest go first).
+        # Refused items kept in spool/quarantine per sender (senders proven by their
+        # signature; everything unverified counts as one sender), and in all (the oldest go
+        # first; the log and the audit log keep every reason).
         quarantine_per_sender = 1000
+        quarantine_max_mb = 1024
+
+        # Where verified records are published for staff. Without [publish] they stay in
+        # spool/received/, readable by the gateway's user only. With it, each bundle appears in
+        # <folder>/<sender>/<bundle id>/ as files 0640 and folders 0750 of this group (set
+        # before the bundle appears; the gateway's user must be a member: SupplementaryGroups=).
+        # [publish]
+        # folder = "/srv/gatehouse/published"
+        # group = "healthcare"
 
         [workflows]
         # The kinds of pack this gateway sends, as MESH's workflow ids: what `gatehouse send

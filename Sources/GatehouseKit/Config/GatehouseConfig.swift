@@ -41,6 +41,9 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var revocationConfirmWithin: Duration = .seconds(3600)
     /// What this gateway accepts from a partner (checked before anything is written).
     public var limits = ReceiveLimits()
+    /// Where verified records are published for staff (`[publish]`); nil: `spool/received/`,
+    /// private to the gateway's user.
+    public var publish: PublishSettings?
     /// Per-partner mailbox overrides.
     public var partnerMailboxes: [ODSCode: MailboxAddress] = [:]
     /// The workflows packs may name, the default, and where each is published (`[workflows]`).
@@ -67,14 +70,14 @@ public struct GatehouseConfig: Sendable, Equatable {
     public static func parse(_ text: String, file: String = "gatehouse.toml") throws(KitError) -> GatehouseConfig {
         let reader = try ConfigReader(text, file: file)
         var config = GatehouseConfig()
-        let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "partners",
+        let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "publish", "partners",
                                   "workflows"]
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
             let perItem = parts.count == 2 && (parts[0] == "partners" || parts[0] == "workflows")
             guard known.contains(String(parts[0])), parts.count == 1 || perItem else {
                 throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], "
-                    + "[collector], [keys], [limits], [partners.ODS], [workflows], [workflows.NAME])")
+                    + "[collector], [keys], [limits], [publish], [partners.ODS], [workflows], [workflows.NAME])")
             }
             if parts[0] == "partners" && parts.count == 2 {
                 do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
@@ -85,6 +88,7 @@ public struct GatehouseConfig: Sendable, Equatable {
                 }
             }
         }
+        var publishFolder: String?, publishGroup: String?
         for (key, entry) in reader.entries.sorted(by: { $0.value.line < $1.value.line }) {
             let at = { (why: String) in reader.error(entry.line, "key '\(key)': \(why)") }
             switch key {
@@ -113,6 +117,15 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "limits.clock_tolerance": config.limits.clockTolerance = try duration(entry, at, minimum: .seconds(60))
             case "limits.unknown_sender_hold": config.limits.unknownSenderHold = try duration(entry, at)
             case "limits.quarantine_per_sender": config.limits.quarantinePerSender = try integer(entry, at, in: 1...1_000_000)
+            case "limits.quarantine_max_mb": config.limits.quarantineMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
+            case "publish.folder":
+                guard case .string(let text) = entry.value, text.utf8.first == UInt8(ascii: "/") else {
+                    throw at("expected a quoted absolute path like \"/srv/gatehouse/published\"")
+                }
+                publishFolder = text
+            case "publish.group":
+                guard case .string(let text) = entry.value, !text.isEmpty else { throw at("expected a quoted group name like \"healthcare\"") }
+                publishGroup = text
             case "workflows.names": config.workflows.names = try WorkflowSettings.list(entry, at)
             case "workflows.default": config.workflows.defaultWorkflow = try WorkflowSettings.workflow(entry, at)
             default:
@@ -126,6 +139,13 @@ public struct GatehouseConfig: Sendable, Equatable {
                     throw at("unknown key (see `gatehouse config check --default` for every key)")
                 }
             }
+        }
+        switch (publishFolder, publishGroup) {
+        case (let folder?, let group?): config.publish = PublishSettings(folder: folder, group: group)
+        case (nil, nil): break
+        default:
+            let line = reader.entries["publish.folder"]?.line ?? reader.entries["publish.group"]?.line ?? 0
+            throw reader.error(line, "[publish] needs both 'folder' and 'group'")
         }
         guard config.retryInitial <= config.retryMax else {
             throw reader.error(reader.entries["delivery.retry_initial"]?.line ?? 0, "key 'delivery.retry_initial' is longer than 'delivery.retry_max'")

@@ -19,9 +19,12 @@ public struct ReceiveLimits: Sendable, Equatable {
     /// organisation not pinned) is left in the mailbox waiting for a newer key manifest before it
     /// is moved into quarantine.
     public var unknownSenderHold: Duration = .seconds(3600)
-    /// Refused items kept in quarantine per claimed sender; beyond it the oldest go (the reason is
-    /// still logged and audited), so a flood cannot fill the disk.
+    /// Refused items kept in quarantine per group (a proven sender, or everything unverified);
+    /// beyond it the oldest of the group go (the reason is still logged and audited).
     public var quarantinePerSender = 1000
+    /// The most the quarantine keeps in all; beyond it the oldest items go, so a flood of refused
+    /// mail cannot fill the disk.
+    public var quarantineMaxBytes: Int64 = 1 << 30
 
     /// The defaults.
     public init() {}

@@ -19,21 +19,22 @@ extension Gateway {
     /// `now` (seconds since 1970) decides whether a superseded signing key's grace window is still open.
     /// `limits` bound the file count and declared sizes, checked with the free space before
     /// anything is written.
+    /// `access` is the modes and group the published files and folder get (``PublishTarget``).
     public func open(_ path: String, into destination: String, stagingParent: String? = nil, now: UInt64 = KeyStore.now(),
-                     limits: ReceiveLimits = ReceiveLimits()) throws -> OpenedBundle {
+                     limits: ReceiveLimits = ReceiveLimits(), access: PublishAccess = .private) throws -> OpenedBundle {
         try open(path, now: now, limits: limits, publisher: { () throws(SystemError) in
-            try StagedPublisher(destination: destination, stagingParent: stagingParent)
+            try StagedPublisher(destination: destination, stagingParent: stagingParent, access: access)
         }, destination: { _ in nil })
     }
 
-    /// Like ``open(_:into:stagingParent:now:limits:)``, but the destination is chosen from the
-    /// verified manifest (a workflow's folder), once every check has passed; the staging folder
-    /// is made in `stagingParent`, which must be on the destination's file system.
+    /// Like ``open(_:into:stagingParent:now:limits:access:)``, but the destination is chosen from
+    /// the verified manifest (a workflow's folder), once every check has passed; the staging
+    /// folder is made in `stagingParent`, which must be on the destination's file system.
     public func open(_ path: String, stagingParent: String, now: UInt64 = KeyStore.now(),
-                     limits: ReceiveLimits = ReceiveLimits(),
+                     limits: ReceiveLimits = ReceiveLimits(), access: PublishAccess = .private,
                      destination: (Manifest) throws -> String) throws -> OpenedBundle {
         try open(path, now: now, limits: limits,
-                 publisher: { () throws(SystemError) in try StagedPublisher(stagingParent: stagingParent) },
+                 publisher: { () throws(SystemError) in try StagedPublisher(stagingParent: stagingParent, access: access) },
                  destination: destination)
     }
 

@@ -64,7 +64,10 @@ extension Gateway {
         var inputs: [SealInput] = []
         for file in files {
             do { try FileNameRule.validate(file.name) } catch {
-                throw KitError.invalidInput("cannot send \(file.source.path): \(error.detail)", path: file.source.path)
+                // The path holds the refused name: shown escaped, so that a bidirectional override
+                // or a line break in it never reaches a terminal or a log as it is.
+                let shown = ReadableText.shown(file.source.path)
+                throw KitError.invalidInput("cannot send \(shown): \(error.detail)", path: file.source.path)
             }
             inputs.append(SealInput(name: file.name, size: file.source.size, source: file.source))
         }

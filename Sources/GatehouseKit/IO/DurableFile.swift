@@ -25,12 +25,19 @@ public final class DurableFile: ByteSink {
     static let writebackInterval: Int64 = 8 << 20
     private var committed = false
 
-    /// Creates the temporary file exclusively with `mode` beside `path`.
-    public init(path: String, mode: mode_t = 0o600) throws(SystemError) {
+    /// Creates the temporary file exclusively with `mode` beside `path`; with `access`, its
+    /// group and mode are set on the descriptor before a byte is written.
+    public init(path: String, mode: mode_t = 0o600, access: PublishAccess = .private) throws(SystemError) {
         self.path = path
         temporaryPath = Self.temporaryName(beside: path)
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, access.group == nil ? mode : 0o600)
         guard fd >= 0 else { throw SystemError("creating", temporaryPath) }
+        do { try access.apply(toDescriptor: fd, folder: false, path: temporaryPath) } catch {
+            close(fd)
+            fd = -1
+            unlink(temporaryPath)
+            throw error
+        }
     }
 
     deinit {

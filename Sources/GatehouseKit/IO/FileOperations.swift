@@ -1,5 +1,6 @@
 import Glibc
 import GatehouseCrypto
+import GatehouseFormat
 
 /// Whole-file operations for small files (keys, identity cards), built on ``DurableFile``:
 /// temporary file in the same folder, fsync, rename, fsync the folder. A crash never leaves a
@@ -49,6 +50,13 @@ public enum FileOperations {
             if error.code == EEXIST { throw .fileExists("\(path) already exists", path: path) }
             throw kitError(error)
         }
+    }
+
+    /// `seconds` as a time for a file name: RFC 3339 UTC with dashes for colons, which are awkward
+    /// in file names (scp, Windows shares): `2026-11-25T09-30-00Z`.
+    public static func timeForFileName(_ seconds: UInt64) -> String {
+        let text = RFC3339.format(seconds) ?? String(seconds)
+        return String(decoding: text.utf8.map { $0 == UInt8(ascii: ":") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
     }
 
     /// Creates the folder `path` with `mode` if it does not exist; an existing folder is kept.

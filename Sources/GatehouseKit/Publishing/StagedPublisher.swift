@@ -14,10 +14,12 @@ public final class StagedPublisher: OpenedFileSink {
     public static let manifestRawName = ".gatehouse-manifest.ghm"
 
     /// Where the files will appear (empty until ``publish(to:)`` names it, for a publisher made
-    /// with ``init(stagingParent:)``).
+    /// with ``init(stagingParent:access:)``).
     public private(set) var destination: String
     /// The private staging folder.
     public let staging: String
+    /// The modes and group each file and folder gets before it is published.
+    public let access: PublishAccess
     private var current: DurableFile?
     private var published = false
     private var names: [String] = []
@@ -25,27 +27,32 @@ public final class StagedPublisher: OpenedFileSink {
 
     /// Prepares to publish into `destination`, which must not exist or be an empty folder.
     /// The staging folder is created in `stagingParent` (default: beside the destination),
-    /// which must be on the same file system so the final rename is atomic.
-    public init(destination: String, stagingParent: String? = nil) throws(SystemError) {
+    /// which must be on the same file system so the final rename is atomic. `access` is set on
+    /// every file and folder as it is created, so the rename publishes them readable as they are.
+    public init(destination: String, stagingParent: String? = nil, access: PublishAccess = .private) throws(SystemError) {
+        self.access = access
         let path = Self.withoutTrailingSlash(destination)
         self.destination = path
         try Self.checkDestinationIsFree(path)
-        staging = try Self.makeStaging(in: stagingParent ?? DurableFile.split(path).folder)
+        staging = try Self.makeStaging(in: stagingParent ?? DurableFile.split(path).folder, access: access)
     }
 
     /// Prepares to publish into a destination named only when everything has verified (a
     /// gateway publishes each workflow in its own folder, and the workflow is in the manifest).
     /// `stagingParent` must be on the same file system as that destination.
-    public init(stagingParent: String) throws(SystemError) {
+    public init(stagingParent: String, access: PublishAccess = .private) throws(SystemError) {
+        self.access = access
         destination = ""
-        staging = try Self.makeStaging(in: stagingParent)
+        staging = try Self.makeStaging(in: stagingParent, access: access)
     }
 
-    private static func makeStaging(in parent: String) throws(SystemError) -> String {
+    private static func makeStaging(in parent: String, access: PublishAccess) throws(SystemError) -> String {
         // A fixed-length name (see DurableFile.temporaryName): an output folder of 255 bytes still has one.
         let staging = DurableFile.temporaryName(beside: "\(parent)/staging")
-        // Received records are patient data: the folder is private to the gateway's user.
-        guard mkdir(staging, 0o700) == 0 else { throw SystemError("creating staging folder", staging) }
+        // Received records are patient data: the folder is private to the gateway's user unless
+        // `access` names a group, which then reads it once it is published (never before: the
+        // staging parent is private).
+        try access.makeFolder(staging)
         return staging
     }
 
@@ -71,7 +78,7 @@ public final class StagedPublisher: OpenedFileSink {
     public func beginFile(_ entry: FileTableEntry, index: Int) throws {
         // The format already refused unsafe names; check again where the name meets the file system.
         try FileNameRule.validate(entry.name)
-        current = try DurableFile(path: "\(staging)/\(entry.name)")
+        current = try DurableFile(path: "\(staging)/\(entry.name)", access: access)
         names.append(entry.name)
     }
 
@@ -92,7 +99,7 @@ public final class StagedPublisher: OpenedFileSink {
 
     /// Adds a Gatehouse file (manifest copies) to the staging folder.
     public func addFile(named name: String, contents: [UInt8]) throws(SystemError) {
-        let file = try DurableFile(path: "\(staging)/\(name)")
+        let file = try DurableFile(path: "\(staging)/\(name)", access: access)
         try contents.withUnsafeBytes { bytes in Result { () throws(SystemError) in try file.writeAll(bytes) } }.get()
         try file.commit(sync: .file)
         names.append(name)

@@ -112,7 +112,7 @@ public struct SFTPServerAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// `sftp://user@host:port ssh-ed25519 BASE64`.
     public var description: String {
-        let hostPart = host.contains(":") ? "[\(host)]" : host
+        let hostPart = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
         return "sftp://\(user)@\(hostPart):\(port) \(OpenSSHKey.publicLine(hostKey))"
     }
 
@@ -128,7 +128,7 @@ public struct SFTPServerAddress: Sendable, Hashable, CustomStringConvertible {
     public static func isValidHost(_ host: String) -> Bool {
         let bytes = Array(host.utf8)
         guard (1...253).contains(bytes.count), bytes.first != UInt8(ascii: "-") else { return false }
-        if host.contains(":") {
+        if bytes.contains(UInt8(ascii: ":")) {
             // IPv6: hex digits, colons and dots (for an embedded IPv4 address).
             return bytes.allSatisfy { $0.isASCIIHexDigit || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }
         }

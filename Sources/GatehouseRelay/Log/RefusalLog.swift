@@ -25,6 +25,11 @@ public final class RefusalLog {
     private var second: Int64 = .min
     private var written = 0
     private var suppressed = 0
+    private var full = false
+    /// The largest the log file grows to (a few such lines a second stay far below it).
+    static let maxFileBytes: Int = 256 << 20
+    /// The most of a client's text (a path, a reason) written in one line, escaped.
+    static let maxTextBytes = 512
 
     /// A log for `org`'s session, appended to `file` (standard error when nil). `now` gives the
     /// time in seconds since 1970 (for tests).
@@ -50,7 +55,7 @@ public final class RefusalLog {
     }
 
     /// Something the operator should know about that is not a refusal.
-    func note(_ text: String) { write(Self.escaped(text)) }
+    public func note(_ text: String) { write(Self.escaped(text)) }
 
     /// Reports refusals not yet logged (at the end of the session).
     public func finish() {
@@ -82,6 +87,15 @@ public final class RefusalLog {
         if file == nil { line = Array("gatehouse sftp-server: \(org): \(text)\n".utf8) }
         let target = descriptor()
         guard target >= 0 else { return }
+        // A bounded file: sessions are many and each may log every second. Past the bound, lines
+        // are dropped (one line says so per session); rotating the file (logrotate, copytruncate)
+        // starts it again.
+        var info = stat()
+        if file != nil, fstat(target, &info) == 0, info.st_size >= Self.maxFileBytes {
+            guard !full else { return }
+            full = true
+            line = Array("\(time) [\(getpid())] \(org): the log has reached \(Self.maxFileBytes >> 20) MiB; this session logs no more\n".utf8)
+        }
         _ = line.withUnsafeBytes { Glibc.write(target, $0.baseAddress, $0.count) }
     }
 
@@ -110,6 +124,11 @@ public final class RefusalLog {
     static func escaped(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
+            // Bounded: a 256 KiB path of control characters would otherwise be a 1.3 MB line.
+            guard out.utf8.count < maxTextBytes else {
+                out += "…(\(text.utf8.count) bytes in all)"
+                break
+            }
             switch scalar.value {
             case 0x5C: out += "\\\\"
             case 0x20...0x7E: out.unicodeScalars.append(scalar)
