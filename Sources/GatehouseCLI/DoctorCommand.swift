@@ -11,7 +11,7 @@ struct DoctorCommand: AsyncParsableCommand {
         discussion: """
             Prints one line per check: OK, WARNING or PROBLEM, what was found, and what to do. \
             Needs no running daemon and changes nothing (it writes and removes a small probe file \
-            in each mailbox). A relay is checked as the daemon uses it: its SSH greeting, then a \
+            in each mailbox, and writes the same ssh/known_hosts.ODS files the daemon does). A relay is checked as the daemon uses it: its SSH greeting, then a \
             login with this organisation's key and the pinned host key, a listing of the own \
             mailbox, and a dot-name probe file created and removed in it and in each partner's \
             mailbox there; each network step takes at most --timeout. Exits with status 16 when any check is a \

@@ -18,7 +18,8 @@ struct DoctorRelayTests {
     /// The relay forgets `org`: its line leaves `authorized_keys` (sshd reads the file at each login).
     func unregister(_ org: String, at relay: String) throws {
         let path = relay + "/authorized_keys"
-        let kept = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").filter { !$0.contains("--org \(org)") }
+        let kept = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.contains("--org \(org)") }
         try (kept.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 
@@ -58,14 +59,17 @@ struct DoctorRelayTests {
         let pair = try DaemonPair(viaRelay: true)
         try pair.startRelay()
         let relay = try #require(pair.relay)
-        let real = try GatehouseProcess.run(["relay", "address", "--home", relay]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let real = try GatehouseProcess.run(["relay", "address", "--home", relay]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         // Another relay's host key, pinned for the own mailbox at the real relay's host and port.
         let other = pair.folder.appending("other-relay")
-        #expect(try GatehouseProcess.run(["relay", "init", "--home", other, "--listen", "127.0.0.1:\(try SSHServer.freePort())"]).status == 0)
+        let listen = "127.0.0.1:\(try SSHServer.freePort())"
+        #expect(try GatehouseProcess.run(["relay", "init", "--home", other, "--listen", listen]).status == 0)
         let otherAddress = try GatehouseProcess.run(["relay", "address", "--home", other]).stdout
         let otherKey = try #require(otherAddress.range(of: " ssh-ed25519 ")).lowerBound
         let realKey = try #require(real.range(of: " ssh-ed25519 ")).lowerBound
-        let forged = String(real[..<realKey]) + " " + otherAddress[otherKey...].trimmingCharacters(in: .whitespacesAndNewlines)
+        let forged = String(real[..<realKey]) + " "
+            + otherAddress[otherKey...].trimmingCharacters(in: .whitespacesAndNewlines)
         let config = pair.practice + "/gatehouse.toml"
         let text = try String(contentsOfFile: config, encoding: .utf8)
             .replacingOccurrences(of: "[organisation]\n", with: "[organisation]\nmailbox = \"\(forged)\"\n")

@@ -73,9 +73,11 @@ struct HealthCheckTests {
         #expect(await g.practice.deliveryProblems() == [listing, "partner YOI123: circuit breaker open after 1 consecutive "
                                                         + "failed deliveries; deliveries paused (the next trial in 60 s)"])
         // The gauge and /healthz read the same list, after the local checks.
-        let health = HealthCheck(spool: SpoolLayout(home: g.practiceHome),
-                                 journal: try Journal(path: g.practiceHome.path + "/journal.sqlite"), expiry: .seconds(86_400), clock: g.clock)
-        #expect(await health.problems(including: g.practice).suffix(2) == ArraySlice(await g.practice.deliveryProblems()))
+        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        let health = HealthCheck(spool: SpoolLayout(home: g.practiceHome), journal: journal, expiry: .seconds(86_400),
+                                 clock: g.clock)
+        let delivery = await g.practice.deliveryProblems()
+        #expect(await health.problems(including: g.practice).suffix(2) == ArraySlice(delivery))
 
         // The relay is back: one listing clears the first reason, one delivery the second.
         try FileManager.default.removeItem(atPath: g.mailboxRoot)

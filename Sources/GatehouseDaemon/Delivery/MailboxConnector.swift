@@ -48,7 +48,8 @@ public final class MailboxConnector: Sendable {
     /// that mailbox's own (written from its address at each connection).
     func sshInvocation(for org: ODSCode) throws -> SSHInvocation {
         try FileOperations.makeDirectory(sshFolder, mode: 0o700)
-        return SSHInvocation(identityFile: try KeyStore(home: home).sshKeyFile(), knownHostsFile: "\(sshFolder)/known_hosts.\(org.value)",
+        return SSHInvocation(identityFile: try KeyStore(home: home).sshKeyFile(),
+                             knownHostsFile: "\(sshFolder)/known_hosts.\(org.value)",
                              hostKeyAlias: "gatehouse-mailbox-\(org.value)")
     }
 

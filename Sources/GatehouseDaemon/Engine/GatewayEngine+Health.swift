@@ -20,8 +20,8 @@ extension GatewayEngine {
                 found.append("partner \(partner): circuit breaker open after \(breaker.threshold) consecutive failed "
                              + "deliveries; deliveries paused (\(wait))")
             case .halfOpen:
-                found.append("partner \(partner): circuit breaker half-open after \(breaker.threshold) consecutive failed "
-                             + "deliveries; one trial delivery in flight")
+                found.append("partner \(partner): circuit breaker half-open after \(breaker.threshold) consecutive "
+                             + "failed deliveries; one trial delivery in flight")
             }
         }
         return found

@@ -125,7 +125,8 @@ public struct MetricsServer: Service {
             let warnings = exporter.health.warnings().map { "- warning: \($0)\n" }.joined()
             guard problems.isEmpty, delivery.isEmpty else {
                 let word = problems.isEmpty ? "degraded" : "unhealthy"
-                return .text(503, "Service Unavailable", "\(word)\n" + (problems + delivery).map { "- \($0)\n" }.joined() + warnings)
+                let reasons = (problems + delivery).map { "- \($0)\n" }.joined()
+                return .text(503, "Service Unavailable", "\(word)\n" + reasons + warnings)
             }
             return .text(200, "OK", "ok\n" + warnings)
         default:
