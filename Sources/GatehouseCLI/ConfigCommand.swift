@@ -51,6 +51,7 @@ struct ConfigCommand: ParsableCommand {
                 spool.stable_window        \(d(config.stableWindow))
                 spool.retention            \(config.retention.rawValue)
                 collector.poll_interval    \(d(config.pollInterval))
+                collector.unreachable_after \(d(config.unreachableAfter))
                 keys.manifest_resend       \(d(config.manifestResend))
                 keys.revocation_confirm_within \(d(config.revocationConfirmWithin))
                 limits.bundle_max_mb       \(config.limits.bundleMaxBytes >> 20)

@@ -11,8 +11,10 @@ struct DoctorCommand: AsyncParsableCommand {
         discussion: """
             Prints one line per check: OK, WARNING or PROBLEM, what was found, and what to do. \
             Needs no running daemon and changes nothing (it writes and removes a small probe file \
-            in a mailbox folder). Network checks (a TCP connection and the SSH greeting of each \
-            relay) take at most --timeout each. Exits with status 16 when any check is a \
+            in each mailbox, and writes the same ssh/known_hosts.ODS files the daemon does). A relay is checked as the daemon uses it: its SSH greeting, then a \
+            login with this organisation's key and the pinned host key, a listing of the own \
+            mailbox, and a dot-name probe file created and removed in it and in each partner's \
+            mailbox there; each network step takes at most --timeout. Exits with status 16 when any check is a \
             PROBLEM, 0 otherwise (warnings included).
 
             Checks:
@@ -20,7 +22,8 @@ struct DoctorCommand: AsyncParsableCommand {
               configuration  gatehouse.toml is valid
               identity       own manifest and signing key unexpired (warns at 30 days)
               partner ODS    each pinned card unexpired (warns at 30 days)
-              mailbox ODS    relay answers with an SSH greeting; or folder writable
+              mailbox ODS    relay: login (key registered, host key as pinned), listing,
+                             probe file in each mailbox; or folder writable
               clock skew     against the own mailbox (a folder, or the relay's clock)
               disk space     spool: warns below 1 GiB or 5%, problem below 100 MiB or 1%
 

@@ -167,7 +167,8 @@ public actor SFTPTransport: MailboxTransport {
         } catch {
             connection.close()
             let said = await connection.diagnostics()
-            throw SFTPTransportError.unreachable(SSHDiagnosis.explain(said, address: address, fallback: "\(error)"))
+            throw SFTPTransportError.unreachable(SSHDiagnosis.explain(said, address: address, fallback: "\(error)"),
+                                                 SSHDiagnosis.cause(said))
         }
     }
 }
@@ -226,8 +227,8 @@ public struct SSHInvocation: Sendable {
 
 /// A mailbox relay could not be used.
 public enum SFTPTransportError: Error, CustomStringConvertible, Sendable {
-    /// No session could be made; the text says why, from what `ssh` said.
-    case unreachable(String)
+    /// No session could be made; the text says why, from what `ssh` said, and the cause names it.
+    case unreachable(String, SSHDiagnosis.Cause)
     /// A session ended while in use.
     case connectionLost(String)
     /// A recent attempt failed and the backoff delay has not passed.
@@ -235,29 +236,57 @@ public enum SFTPTransportError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case .unreachable(let why), .connectionLost(let why), .backingOff(let why): why
+        case .unreachable(let why, _), .connectionLost(let why), .backingOff(let why): why
         }
     }
 }
 
 /// Turns what `ssh` printed into a sentence an administrator can act on.
 public enum SSHDiagnosis {
+    /// Why a connection failed, as far as what `ssh` printed tells.
+    public enum Cause: Sendable, Equatable {
+        /// The relay presented another host key than the one pinned (its fingerprint, if shown).
+        case hostKeyMismatch(presented: String?)
+        /// The relay refused the organisation's key: it is not registered there.
+        case keyRefused
+        /// Nothing listens at the address.
+        case connectionRefused
+        /// No answer in time.
+        case timedOut
+        /// The host name does not resolve.
+        case unresolved
+        /// Anything else.
+        case other
+    }
+
+    /// The cause of a failed connection, from what `ssh` printed.
+    public static func cause(_ said: String) -> Cause {
+        if said.contains("Host key verification failed") || said.contains("HOST IDENTIFICATION HAS CHANGED") {
+            return .hostKeyMismatch(presented: presentedFingerprint(said))
+        }
+        if said.contains("Permission denied") { return .keyRefused }
+        if said.contains("Connection refused") { return .connectionRefused }
+        if said.contains("timed out") { return .timedOut }
+        if said.contains("Could not resolve hostname") { return .unresolved }
+        return .other
+    }
+
     /// An explanation of a failed connection to `address`.
     public static func explain(_ said: String, address: SFTPServerAddress, fallback: String) -> String {
         let relay = "the relay at \(address.host):\(address.port)"
-        if said.contains("Host key verification failed") || said.contains("HOST IDENTIFICATION HAS CHANGED") {
-            let presented = presentedFingerprint(said)
+        switch cause(said) {
+        case .hostKeyMismatch(let presented):
             return "\(relay) presented host key \(presented ?? "(of another type)"), but the mailbox address pins \(address.hostKeyFingerprint); "
                 + "refusing to connect. If the relay's key was changed on purpose, its new address (`gatehouse relay address`) must reach you on a newly signed identity card or in gatehouse.toml"
-        }
-        if said.contains("Permission denied") {
+        case .keyRefused:
             return "\(relay) refused this organisation's SSH key as user \(address.user): the relay's operator must register this organisation's identity card (`gatehouse relay add CARD`)"
+        case .connectionRefused: return "\(relay) refused the connection: is the relay running?"
+        case .timedOut: return "\(relay) did not answer in time (connection timed out)"
+        case .unresolved: return "\(relay): the host name \(address.host) does not resolve"
+        case .other:
+            if let line = lastLine(said) { return "\(relay): \(line)" }
+            return "\(relay): \(fallback)"
         }
-        if said.contains("Connection refused") { return "\(relay) refused the connection: is the relay running?" }
-        if said.contains("timed out") { return "\(relay) did not answer in time (connection timed out)" }
-        if said.contains("Could not resolve hostname") { return "\(relay): the host name \(address.host) does not resolve" }
-        if let line = lastLine(said) { return "\(relay): \(line)" }
-        return "\(relay): \(fallback)"
     }
 
     /// The `SHA256:` fingerprint that `ssh` reports the server sent, if it printed one: the

@@ -39,10 +39,15 @@ struct DoctorCommandTests {
         try pair.startRelay()
         let out = try doctor(pair.practice)
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
-        #expect(out.stdout.contains("OK       mailbox A81001,YOI123: the relay 127.0.0.1:"), "\(out.stdout)")
+        // Logged in with the own key and the pinned host key, listed, a probe made in each mailbox.
+        #expect(out.stdout.contains("OK       mailbox A81001: logged in to the relay 127.0.0.1:"), "\(out.stdout)")
+        #expect(out.stdout.contains("A81001's mailbox lists (0 item(s)) and took a probe file"), "\(out.stdout)")
+        #expect(out.stdout.contains("OK       mailbox YOI123: logged in to the relay 127.0.0.1:"), "\(out.stdout)")
+        #expect(out.stdout.contains("YOI123's mailbox took, from A81001, a probe file"), "\(out.stdout)")
         #expect(out.stdout.contains("OK       clock skew: within 60 s of the relay 127.0.0.1:"), "\(out.stdout)")
         // The probe file is gone: nothing is left in the mailbox, not even a dot-name.
         #expect(pair.listing(pair.mailboxes + "/A81001").isEmpty)
+        #expect(pair.listing(pair.mailboxes + "/YOI123").isEmpty)
     }
 
     @Test func eachSeededProblemIsReported() throws {

@@ -73,6 +73,42 @@ struct MetricsEndToEndTests {
         #expect(HTTPProbe.get(port: ports.practice, "/healthz")?.status == 200)
     }
 
+    /// A relay outage: /healthz was green throughout (only the breaker gauge moved). Now it is
+    /// 503 `degraded` with both reasons once the own mailbox has not been listed for
+    /// `unreachable_after` and the partner's breaker is open, and green again when the relay returns.
+    @Test func aRelayOutageDegradesHealthUntilTheRelayReturns() throws {
+        let pair = try DaemonPair(viaRelay: true)
+        for home in [pair.practice, pair.prison] {
+            let config = try String(contentsOfFile: home + "/gatehouse.toml", encoding: .utf8)
+                .replacingOccurrences(of: #"(?m)^unreachable_after = .*$"#, with: #"unreachable_after = "1s""#, options: .regularExpression)
+            try config.write(toFile: home + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        }
+        try pair.startRelay()
+        let ports = try startWithMetrics(pair)
+        // The relay machine goes down: sshd and every session with it.
+        pair.relayProcess?.crashTree()
+        try pair.drop("summary.xml", Array("<summary nhs=\"9990000018\"/>".utf8), from: pair.practice, to: "YOI123")
+        var last = ""
+        let degraded = eventually {
+            guard let health = HTTPProbe.get(port: ports.practice, "/healthz") else { return false }
+            last = "\(health.status) \(health.body)"
+            return health.status == 503 && health.body.contains("partner YOI123: circuit breaker open")
+        }
+        #expect(degraded, "\(last)\n\(pair.daemons[pair.practice]!.logText)")
+        #expect(last.hasPrefix("503 degraded\n- the own mailbox (A81001) has not been listed for "), "\(last)")
+        #expect(last.contains("longer than [collector] unreachable_after (1 s): nothing is collected; last failure: "), "\(last)")
+        #expect(last.contains("refused the connection: is the relay running?"), "\(last)")
+        let metrics = try #require(HTTPProbe.get(port: ports.practice, "/metrics")).body
+        #expect(HTTPProbe.sample(metrics, "gatehouse_healthy") == 0)
+        #expect(HTTPProbe.sample(metrics, #"gatehouse_circuit_breaker_open{partner="YOI123"}"#) == 1)
+
+        try pair.startRelay()
+        #expect(eventually { pair.states(pair.practice) == ["acknowledged"] }, "\(pair.status(pair.practice))")
+        #expect(eventually { HTTPProbe.get(port: ports.practice, "/healthz")?.status == 200 },
+                "\(HTTPProbe.get(port: ports.practice, "/healthz")?.body ?? "")")
+        #expect(HTTPProbe.sample(try #require(HTTPProbe.get(port: ports.practice, "/metrics")).body, "gatehouse_healthy") == 1)
+    }
+
     @Test func aBadMetricsAddressIsRefusedAtStart() throws {
         let pair = try DaemonPair()
         for address in ["nonsense", "127.0.0.1", "localhost:9464", "127.0.0.1:99999"] {

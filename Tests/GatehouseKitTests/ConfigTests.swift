@@ -20,6 +20,8 @@ struct ConfigTests {
             breaker_failures = 3
             [spool]
             retention = "delete"
+            [collector]
+            unreachable_after = "30s"
             [partners.yoi123]
             mailbox = "dir:/srv/other\\u0031"
             """)
@@ -28,6 +30,8 @@ struct ConfigTests {
         #expect(config.retryInitial == .milliseconds(500))
         #expect(config.breakerFailures == 3)
         #expect(config.retention == .delete)
+        #expect(config.unreachableAfter == .seconds(30))
+        #expect(GatehouseConfig().unreachableAfter == .seconds(120))
         #expect(config.partnerMailboxes[try ODSCode("YOI123")] == .directory("/srv/other1"))
     }
 
@@ -47,6 +51,7 @@ struct ConfigTests {
         ("[delivery]\nretry_initial = \"10m\"", "2", "retry_initial"),
         ("[delivery]\nbreaker_failures = 0", "2", "breaker_failures"),
         ("[spool]\nretention = \"archive\"", "2", "keep"),
+        ("[collector]\nunreachable_after = \"500ms\"", "2", "at least 1s"),
         ("[spool]\nunknown_key = 1", "2", "unknown key"),
         ("[nonsense]", "1", "unknown table"),
         ("[spool]\n[spool]", "2", "twice"),

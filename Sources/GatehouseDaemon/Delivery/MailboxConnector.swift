@@ -44,6 +44,15 @@ public final class MailboxConnector: Sendable {
     /// `HOME/ssh`: the known-hosts files written from the mailbox addresses.
     public var sshFolder: String { home.path + "/ssh" }
 
+    /// How `ssh` logs in for `org`'s mailbox: this organisation's key, and a known-hosts file of
+    /// that mailbox's own (written from its address at each connection).
+    func sshInvocation(for org: ODSCode) throws -> SSHInvocation {
+        try FileOperations.makeDirectory(sshFolder, mode: 0o700)
+        return SSHInvocation(identityFile: try KeyStore(home: home).sshKeyFile(),
+                             knownHostsFile: "\(sshFolder)/known_hosts.\(org.value)",
+                             hostKeyAlias: "gatehouse-mailbox-\(org.value)")
+    }
+
     /// The transport for `org`'s mailbox at `address`.
     public func transport(for org: ODSCode, at address: MailboxAddress) throws -> any MailboxTransport {
         if let (cached, transport) = cache.withLock({ $0[org] }), cached == address { return transport }
@@ -52,10 +61,7 @@ public final class MailboxConnector: Sendable {
         case .directory(let path):
             transport = DirectoryTransport(root: path)
         case .sftp(let server):
-            try FileOperations.makeDirectory(sshFolder, mode: 0o700)
-            let ssh = SSHInvocation(identityFile: try KeyStore(home: home).sshKeyFile(),
-                                    knownHostsFile: "\(sshFolder)/known_hosts.\(org.value)",
-                                    hostKeyAlias: "gatehouse-mailbox-\(org.value)")
+            let ssh = try sshInvocation(for: org)
             let logger = self.logger
             // Reconnecting backs off like deliveries do: a relay back up is used within retry_max.
             transport = SFTPTransport(address: server, ssh: ssh, backoffInitial: config.retryInitial,

@@ -5,9 +5,9 @@ import GatehouseSFTPClient
 import Logging
 
 extension HomeDoctor {
-    /// Each distinct mailbox address (the own one and partners'), checked once: an SFTP relay must
-    /// accept a TCP connection and greet with an SSH banner; a folder must exist and take a new
-    /// file. Clock skew is measured against the own mailbox where that can be done honestly.
+    /// Each distinct mailbox address (the own one and partners'), checked once: an SFTP relay as
+    /// the daemon uses it (see ``relayMailboxes(_:orgs:own:connector:)``); a folder must exist and
+    /// take a new file. Clock skew is measured against the own mailbox where that can be done honestly.
     func mailboxes(own: IdentityCard, partners: [IdentityCard], config: GatehouseConfig) async -> [DoctorFinding] {
         let connector = MailboxConnector(home: home, own: own, config: config, logger: Logger(label: "gatehouse.doctor"))
         var findings: [DoctorFinding] = []
@@ -35,13 +35,7 @@ extension HomeDoctor {
                 findings.append(folderMailbox(path, check: check))
                 if orgs.contains(own.org) { findings.append(folderSkew(path)) }
             case .sftp(let server):
-                let reachable = await relayMailbox(server, check: check)
-                findings.append(reachable)
-                if orgs.contains(own.org) {
-                    findings.append(reachable.level == .ok ? await relaySkew(server, connector: connector, own: own.org)
-                                                           : DoctorFinding("clock skew", .warning, "not measured: the relay \(server.host):\(server.port) cannot be reached",
-                                                                           fix: Self.skewFix))
-                }
+                findings += await relayMailboxes(server, orgs: orgs, own: own.org, connector: connector)
             }
         }
         return findings
@@ -80,33 +74,6 @@ extension HomeDoctor {
 
     static let skewFix = "compare `date -u` on this machine and the relay's; keep both on NTP (`timedatectl` shows whether the clock is synchronised)"
 
-    /// The relay's file system stamps a probe file in the own mailbox with the relay's time
-    /// (whole seconds, so the measure is good to about a second).
-    func relaySkew(_ server: SFTPServerAddress, connector: MailboxConnector, own: ODSCode) async -> DoctorFinding {
-        guard let transport = (try? connector.transport(for: own)) as? SFTPTransport else {
-            return DoctorFinding("clock skew", .warning, "not measured: no SFTP session to \(server.host):\(server.port)", fix: Self.skewFix)
-        }
-        defer { Task { await transport.close() } }
-        let before = KeyStore.now()
-        let answer = await withTaskGroup(of: Result<UInt32, any Error>?.self) { group in
-            group.addTask { do { return .success(try await transport.serverTime(in: own)) } catch { return .failure(error) } }
-            group.addTask { [timeout] in try? await Task.sleep(for: timeout * 3); return nil }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-        switch answer {
-        case .success(let relayTime)?:
-            // Against the middle of the exchange: the probe was made between `before` and now.
-            let middle = (Int64(before) + Int64(KeyStore.now())) / 2
-            return skewFinding(Int64(relayTime) - middle, against: "the relay \(server.host):\(server.port)")
-        case .failure(let error)?:
-            return DoctorFinding("clock skew", .warning, "not measured: the relay \(server.host):\(server.port) did not take a probe file: \(error)", fix: Self.skewFix)
-        case nil:
-            return DoctorFinding("clock skew", .warning, "not measured: no answer from the relay \(server.host):\(server.port) in time", fix: Self.skewFix)
-        }
-    }
-
     func skewFinding(_ skew: Int64, against what: String) -> DoctorFinding {
         guard abs(skew) <= Self.skewWarningSeconds else {
             return DoctorFinding("clock skew", .warning, "this clock is \(abs(skew)) s \(skew > 0 ? "behind" : "ahead of") \(what)",
@@ -116,7 +83,7 @@ extension HomeDoctor {
     }
 
     /// A TCP connection to the relay and its SSH banner, within the timeout.
-    func relayMailbox(_ server: SFTPServerAddress, check: String) async -> DoctorFinding {
+    func relayGreeting(_ server: SFTPServerAddress, check: String) async -> DoctorFinding {
         let fix = "check that the relay is running (`gatehouse relay run` on the relay machine), that \(server.host):\(server.port) is its address, and that no firewall blocks it"
         switch RelayProbe.banner(host: server.host, port: server.port, timeout: timeout) {
         // The banner is whatever the server sent: judged by its bytes and shown escaped, so that
@@ -131,48 +98,5 @@ extension HomeDoctor {
         case .failure(let reason):
             return DoctorFinding(check, .problem, "cannot reach the relay \(server.host):\(server.port): \(reason.description)", fix: fix)
         }
-    }
-}
-
-/// A TCP connection to `host:port` that reads the server's first line, bounded in time.
-enum RelayProbe {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// The first line the server sends (RFC 4253 §4.2: the identification string).
-    static func banner(host: String, port: Int, timeout: Duration) -> Result<String, Failure> {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let resolved = getaddrinfo(host, String(port), &hints, &list)
-        guard resolved == 0, let first = list else {
-            return .failure(Failure(description: "the name \(host) does not resolve (\(String(cString: gai_strerror(resolved))))"))
-        }
-        defer { freeaddrinfo(list) }
-        let milliseconds = Int32(timeout.components.seconds * 1000)
-        let fd = socket(first.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { return .failure(Failure(description: String(cString: strerror(errno)))) }
-        defer { close(fd) }
-        if connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) != 0 {
-            guard errno == EINPROGRESS else { return .failure(Failure(description: String(cString: strerror(errno)))) }
-            var pending = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            guard poll(&pending, 1, milliseconds) > 0 else { return .failure(Failure(description: "no answer within \(timeout)")) }
-            var error: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
-            guard error == 0 else { return .failure(Failure(description: String(cString: strerror(error)))) }
-        }
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        // The identification line is at most 255 bytes.
-        while line.count < 255 {
-            var readable = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&readable, 1, milliseconds) > 0 else { return .failure(Failure(description: "connected, but no SSH greeting within \(timeout)")) }
-            guard read(fd, &byte, 1) == 1 else { break }
-            if byte == 0x0a { break }
-            if byte != 0x0d { line.append(byte) }
-        }
-        return .success(String(decoding: line, as: UTF8.self))
     }
 }

@@ -17,6 +17,8 @@ public struct DaemonSettings: Sendable {
     public var stableWindow: Duration = .seconds(2)
     /// How often the own mailbox is checked.
     public var pollInterval: Duration = .seconds(1)
+    /// The own mailbox failing to list for longer than this makes `/healthz` report degraded.
+    public var unreachableAfter: Duration = .seconds(120)
     /// Keep acknowledged originals in `spool/sent/` (else delete them).
     public var keepSent = true
     /// At most this many records claimed together for one partner share a bundle.
@@ -48,6 +50,7 @@ public struct DaemonSettings: Sendable {
         rescanInterval = config.rescanInterval
         stableWindow = config.stableWindow
         pollInterval = config.pollInterval
+        unreachableAfter = config.unreachableAfter
         keepSent = config.retention == .keep
         bundleMaxFiles = config.bundleMaxFiles
         bundleMaxBytes = Int64(config.bundleMaxMiB) << 20

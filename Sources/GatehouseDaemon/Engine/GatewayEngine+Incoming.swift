@@ -23,12 +23,14 @@ extension GatewayEngine {
             let failure = text.range(of: " s after: ").map { String(text[$0.upperBound...]) } ?? text
             if failure != listingFailure { log(.error, "listing the mailbox failed: \(text)") }
             listingFailure = failure
+            if listingFailingSince == nil { listingFailingSince = clock.now() }
             return 0
         }
         if listingFailure != nil {
             log(.info, "the mailbox can be listed again")
             listingFailure = nil
         }
+        listingFailingSince = nil
         var handled = 0
         // Key manifests first: bundles and receipts signed with a partner's new key need them.
         let ordered = names.filter { if case .manifest = MailboxName.classify($0) { true } else { false } }

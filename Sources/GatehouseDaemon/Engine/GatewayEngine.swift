@@ -53,6 +53,8 @@ public actor GatewayEngine {
     var quarantineIndex: QuarantineIndex?
     /// The last failure to list the own mailbox, logged once until listing works again.
     var listingFailure: String?
+    /// When listing the own mailbox began to fail (ms), for `/healthz`; nil while it works.
+    var listingFailingSince: Int64?
 
     /// An engine for the gateway at `home`.
     public init(gateway: Gateway, journal: Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),

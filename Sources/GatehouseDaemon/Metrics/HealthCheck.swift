@@ -3,8 +3,9 @@ package import GatehouseJournal
 package import GatehouseKit
 
 /// What `/healthz` checks. Healthy means: the journal can be read and its folder written, every
-/// spool folder the gateway writes to accepts a new file, and no partner has been unreachable
-/// for longer than the delivery expiry.
+/// spool folder the gateway writes to accepts a new file, no partner has been unreachable for
+/// longer than the delivery expiry, and (with the engine) the own mailbox has been listed within
+/// `[collector] unreachable_after` and no partner's circuit breaker is open.
 ///
 /// Writability is tested by writing: a probe file is created, synced and removed in each
 /// folder. Permission bits alone would say nothing when the daemon runs as root (root ignores
@@ -66,6 +67,13 @@ package struct HealthCheck: Sendable {
             found.append("partner \(partner) has been unreachable for \((now - since) / 1000) s, longer than the delivery expiry (\(limit / 1000) s): every delivery since then failed")
         }
         return found
+    }
+
+    /// Every reason the gateway is unhealthy, with the engine's view of delivery: a relay outage
+    /// stops collection and opens breakers long before the delivery expiry, and must not leave
+    /// `/healthz` green while only a metric moves.
+    package func problems(including engine: GatewayEngine) async -> [String] {
+        problems() + (await engine.deliveryProblems())
     }
 
     /// Creates, syncs and removes a probe file in `folder`; the failure in words, or nil.

@@ -47,7 +47,8 @@ public final class MetricsExporter: Sendable {
         refreshKeys(now: now)
         gauge("gatehouse_quarantine_items", help: "Refused bundles, receipts and manifests kept in spool/quarantine").set(
             Int64(FileOperations.listFolder(spool.quarantine)?.count ?? 0))
-        gauge("gatehouse_healthy", help: "1 when /healthz answers ok, else 0").set(Int64(health.problems().isEmpty ? 1 : 0))
+        let healthy = await health.problems(including: engine).isEmpty
+        gauge("gatehouse_healthy", help: "1 when /healthz answers ok, else 0").set(Int64(healthy ? 1 : 0))
         return registry.emitToBuffer()
     }
 

@@ -6,7 +6,8 @@ public import ServiceLifecycle
 import Synchronization
 
 /// `gatehouse run --metrics HOST:PORT`: a small HTTP/1.1 server answering `GET /metrics`
-/// (Prometheus text) and `GET /healthz` (200 `ok`, or 503 with the reasons).
+/// (Prometheus text) and `GET /healthz` (200 `ok`; or 503 `unhealthy` for a local fault, or
+/// `degraded` when mail does not flow, each with the reasons).
 ///
 /// Deliberately minimal, because it listens on a network socket of a gateway that holds patient
 /// records: GET only, one connection at a time on its own thread, a request head of at most
@@ -117,10 +118,15 @@ public struct MetricsServer: Service {
             let body = waitFor { await exporter.render() }
             return HTTPResponse(status: 200, reason: "OK", contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
         case "/healthz":
+            // `unhealthy`: this gateway's own disk or journal; `degraded`: the gateway works but mail
+            // does not flow (the relay or a partner). Both are 503: neither state delivers records.
             let problems = exporter.health.problems()
+            let delivery = waitFor { [exporter] in await exporter.engine.deliveryProblems() }
             let warnings = exporter.health.warnings().map { "- warning: \($0)\n" }.joined()
-            guard problems.isEmpty else {
-                return .text(503, "Service Unavailable", "unhealthy\n" + problems.map { "- \($0)\n" }.joined() + warnings)
+            guard problems.isEmpty, delivery.isEmpty else {
+                let word = problems.isEmpty ? "degraded" : "unhealthy"
+                let reasons = (problems + delivery).map { "- \($0)\n" }.joined()
+                return .text(503, "Service Unavailable", "\(word)\n" + reasons + warnings)
             }
             return .text(200, "OK", "ok\n" + warnings)
         default:
@@ -129,16 +135,16 @@ public struct MetricsServer: Service {
     }
 
     /// Runs `work` on the concurrency pool and waits for it on this (the server's own) thread.
-    private func waitFor(_ work: @escaping @Sendable () async -> [UInt8]) -> [UInt8] {
-        let result = Mutex<[UInt8]>([])
+    private func waitFor<Value: Sendable>(_ work: @escaping @Sendable () async -> Value) -> Value {
+        let result = Mutex<Value?>(nil)
         let done = DispatchSemaphore(value: 0)
         Task {
-            let bytes = await work()
-            result.withLock { $0 = bytes }
+            let value = await work()
+            result.withLock { $0 = value }
             done.signal()
         }
         done.wait()
-        return result.withLock { $0 }
+        return result.withLock { $0! }
     }
 }
 

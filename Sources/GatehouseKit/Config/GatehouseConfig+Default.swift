@@ -41,6 +41,9 @@ extension GatehouseConfig {
         # How often this gateway's own mailbox is checked. A relay running gatehouse
         # sftp-server reports new mail at once, so this matters only for other servers.
         poll_interval = "1s"
+        # When the own mailbox cannot be listed for longer than this (the relay down, the key
+        # refused), /healthz answers 503 and names the failure.
+        unreachable_after = "2m"
 
         [keys]
         # A new key manifest goes to every partner at once and is put in its mailbox again

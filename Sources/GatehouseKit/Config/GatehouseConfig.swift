@@ -35,6 +35,8 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var bundleMaxMiB = 16
     /// How often the own mailbox is checked.
     public var pollInterval: Duration = .seconds(1)
+    /// The own mailbox failing to list for longer than this makes `/healthz` report degraded.
+    public var unreachableAfter: Duration = .seconds(120)
     /// A key manifest a partner has not confirmed is put in its mailbox again this often.
     public var manifestResend: Duration = .seconds(600)
     /// A revocation a partner has not confirmed for this long is a warning.
@@ -108,6 +110,7 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "spool.bundle_max_files": config.bundleMaxFiles = try integer(entry, at, in: 1...512)
             case "spool.bundle_max_mb": config.bundleMaxMiB = try integer(entry, at, in: 1...1024)
             case "collector.poll_interval": config.pollInterval = try duration(entry, at)
+            case "collector.unreachable_after": config.unreachableAfter = try duration(entry, at, minimum: .seconds(1))
             case "keys.manifest_resend": config.manifestResend = try duration(entry, at)
             case "keys.revocation_confirm_within": config.revocationConfirmWithin = try duration(entry, at)
             case "limits.bundle_max_mb": config.limits.bundleMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
