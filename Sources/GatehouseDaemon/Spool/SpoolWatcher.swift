@@ -141,7 +141,9 @@ public final class SpoolWatcher: Service, Sendable {
             if !inside && seen == .written { seen = .scanned }
             // A pack: watched, so that what is written inside it is seen; judged by its entries.
             inotify.watchPartner(path)
-            guard let entries = try? FolderHandle(path: path).entries() else {
+            // An empty folder is no pack yet: a producer makes the folder, then fills it (a pause
+            // longer than the stable window between the two must not send it empty, or refuse it).
+            guard let entries = try? FolderHandle(path: path).entries(), !entries.isEmpty else {
                 scanner.vanished(path)
                 return []
             }
