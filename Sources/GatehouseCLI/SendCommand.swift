@@ -27,8 +27,10 @@ struct SendCommand: ParsableCommand {
             published (Unicode NFC, no control or invisible characters, no leading dot or .part \
             ending: docs/FORMAT.md §3.7), names must differ (ignoring case), NHS numbers must \
             pass the modulus-11 check, and the workflow must be one of gatehouse.toml's \
-            [workflows] names. Large files show a progress bar on standard error when it is a \
-            terminal.
+            [workflows] names. The copies belong to the gateway's user (the owner of the home): \
+            run as root, send gives them to that user; run as another user, it refuses, since the \
+            gateway could not read them. Large files show a progress bar on standard error when \
+            it is a terminal.
 
             With --wait, the command follows the gateway's journal until the pack's bundle is \
             acknowledged, and prints the receipt (as `gatehouse receipt show` does). It exits \
@@ -91,6 +93,8 @@ struct SendCommand: ParsableCommand {
                                  hint: "name one of gatehouse.toml's [workflows] names "
                                     + "(`gatehouse config check` lists them)")
         }
+        // Before anything is copied: the copies must be the gateway's, or they are never sent.
+        let ownership = try PackOwnership(home: home)
         let spool = SpoolLayout(home: home)
         let outbox = "\(spool.outbox)/\(to.value)"
         let sendable = try files.map(Self.check)
@@ -98,8 +102,8 @@ struct SendCommand: ParsableCommand {
             throw CommandFailure(status: .invalidInput, message: "cannot send these files together: \(error.detail)",
                                  hint: "rename one of them, or send them in separate packs")
         }
-        for folder in [spool.root, spool.outbox, outbox] { try FileOperations.makeDirectory(folder, mode: 0o700) }
-        let name = try Self.drop(sendable, context: context, into: outbox)
+        try ownership.makeFolders([spool.root, spool.outbox, outbox])
+        let name = try Self.drop(sendable, context: context, into: outbox, access: ownership.access)
         let count = sendable.count == 1 ? "1 file" : "\(sendable.count) files"
         print("queued \(count) for \(to.value) as one pack, \(name) (\(sendable.reduce(0) { $0 + $1.size }) bytes)")
         guard wait else { return print("The running gateway sends it now; `gatehouse status` shows progress.") }
@@ -152,16 +156,17 @@ struct SendCommand: ParsableCommand {
     /// Builds the pack in a hidden folder of `outbox` (ignored by the gateway): each file copied
     /// and synced, the sidecar written, the folder synced; then renamed in whole, without
     /// replacing anything, and the outbox folder synced. Returns the pack's name. On failure
-    /// nothing is left behind.
-    static func drop(_ files: [Sendable], context: PackContext, into outbox: String) throws -> String {
+    /// nothing is left behind. `access` gives every folder and file to the gateway's user.
+    static func drop(_ files: [Sendable], context: PackContext, into outbox: String,
+                     access: PublishAccess) throws -> String {
         let suffix = randomBytes(4).hexString
         let name = "send-\(RFC3339.format(KeyStore.now()) ?? "now")-\(suffix)"
         let staging = "\(outbox)/.\(name)"
         // Private to the gateway's user, like the copies in it.
-        guard mkdir(staging, 0o700) == 0 else { throw FileOperations.kitError(SystemError("creating", staging)) }
+        do { try access.makeFolder(staging) } catch { throw FileOperations.kitError(error) }
         do {
-            for file in files { try copy(file, to: "\(staging)/\(file.name)") }
-            let sidecar = try DurableFile(path: "\(staging)/\(PackSidecar.name)", mode: 0o600)
+            for file in files { try copy(file, to: "\(staging)/\(file.name)", access: access) }
+            let sidecar = try DurableFile(path: "\(staging)/\(PackSidecar.name)", mode: 0o600, access: access)
             try Array(PackSidecar.text(for: context).utf8).withUnsafeBytes { try sidecar.writeAll($0) }
             try sidecar.commit(sync: .file)
             try DurableFile.syncFolder(staging)
@@ -176,9 +181,9 @@ struct SendCommand: ParsableCommand {
     }
 
     /// Copies one file durably into the pack being built (the folder is synced once, after).
-    static func copy(_ file: Sendable, to target: String) throws {
+    static func copy(_ file: Sendable, to target: String, access: PublishAccess) throws {
         let source = try open(file.path)
-        let out = try DurableFile(path: target, mode: 0o600)
+        let out = try DurableFile(path: target, mode: 0o600, access: access)
         var bar = ProgressBar(label: file.name, total: source.size)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate(); bar.finish() }

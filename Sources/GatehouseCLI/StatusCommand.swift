@@ -22,12 +22,18 @@ struct StatusCommand: ParsableCommand {
             form starts with the number of bundles in each state and lists the newest ones; \
             reading a journal of a million bundles takes milliseconds.
 
+            Files the gateway refused at the outbox (an unknown partner, a file it cannot read, a \
+            name that cannot be published) never become bundles: they are moved to \
+            spool/failed/<time>-<hex>/ with reason.txt, and the text form lists them after the \
+            bundles, with the reason. --refused lists only them (with --json, as an array).
+
             Examples:
               gatehouse status
               gatehouse status --limit 500
               gatehouse status 1b7ddb06a713afcafe9a3b7a411677de
               gatehouse status 1b7d
               gatehouse status --json --limit 0
+              gatehouse status --refused --json
             """
     )
 
@@ -39,12 +45,30 @@ struct StatusCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("List at most this many bundles, newest first; 0 lists all. Default: 50, or 1000 with --json.", valueName: "n"))
     var limit: Int?
 
+    @Flag(name: .long, help: "List the files the gateway refused at the outbox (spool/failed/), with reasons.")
+    var refused = false
+
     @Argument(help: ArgumentHelp("Show one bundle with its files and history: its id, or its first 4 or more digits.",
                                  valueName: "bundle-id"))
     var bundleID: String?
 
+    func validate() throws {
+        if refused, bundleID != nil { throw ValidationError("--refused lists refused files; it takes no bundle id") }
+    }
+
     func run() throws {
         let home = try homeOptions.readable()
+        let spool = SpoolLayout(home: home)
+        if let limit, limit < 0 {
+            throw CommandFailure(status: .invalidInput, message: "--limit must be 0 (all) or more, not \(limit)",
+                                 hint: "`gatehouse status --limit 0` lists every bundle")
+        }
+        if refused {
+            let report = try RefusedFilesReport(spool: spool, home: home)
+            if json { return print(report.json.text) }
+            guard !report.files.isEmpty else { return print("No refused files in \(spool.failed)/.") }
+            return report.printText(spool: spool, limit: limit ?? 0)
+        }
         // Key warnings need the own card in keys/, which an operator account may not read.
         if !json, access(home.keysPath, X_OK) == 0 {
             // Key and manifest expiry warnings first: they need someone to act (see `gatehouse keys status`).
@@ -55,12 +79,14 @@ struct StatusCommand: ParsableCommand {
             }
         }
         if let bundleID { _ = try BundleReference.prefix(bundleID) }
-        let path = SpoolLayout(home: home).journal
+        let path = spool.journal
         guard try HomeAccess.readable(path, in: home), let journal = try Journal.openForReading(path: path) else {
             // No journal yet: the gateway has never run here.
             if json { return print("[]") }
             return print("Nothing yet: `gatehouse run` has not run in \(home.path).")
         }
+        // After the bundles, whatever happens to them: a refused file needs someone to act.
+        defer { if !json, bundleID == nil { Self.printRefused(spool: spool, home: home, limit: limit ?? 50) } }
         if let bundleID {
             let record = try BundleReference.outgoing(bundleID, in: journal, home: home)
             let document = OutgoingDocument(record, files: try journal.files(of: record.bundleID), history: try journal.transitions(of: record.bundleID))
@@ -69,7 +95,6 @@ struct StatusCommand: ParsableCommand {
             return
         }
         let shown = limit ?? (json ? 1000 : 50)
-        guard shown >= 0 else { throw CommandFailure(status: .invalidInput, message: "--limit must be 0 (all) or more, not \(shown)", hint: "`gatehouse status --limit 0` lists every bundle") }
         let documents = try journal.newestOutgoing(limit: shown == 0 ? Int.max : shown).map { OutgoingDocument($0.record, files: $0.files, history: nil) }
         if json { return print(JSONText.array(documents.map(\.json)).text) }
         guard !documents.isEmpty else { return print("No outgoing bundles. Drop records into spool/outbox/<ODS>/ while `gatehouse run` is running.") }
@@ -83,6 +108,20 @@ struct StatusCommand: ParsableCommand {
             table.rows.append([d.bundleID, d.partner, d.state, String(d.files.count), d.updatedAt, d.lastError ?? ""])
         }
         table.lines.forEach { print($0) }
+    }
+}
+
+extension StatusCommand {
+    /// The refused files after the bundle list; a `spool/failed/` this user cannot read is a
+    /// warning here (the bundles were shown), and an error with `--refused`.
+    static func printRefused(spool: SpoolLayout, home: GatehouseHome, limit: Int) {
+        do {
+            let report = try RefusedFilesReport(spool: spool, home: home)
+            if !report.files.isEmpty { print("") }
+            report.printText(spool: spool, limit: limit)
+        } catch {
+            print("WARNING: refused files cannot be listed: \(error.message)")
+        }
     }
 }
 

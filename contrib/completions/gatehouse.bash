@@ -830,7 +830,7 @@ _gatehouse_receipt_show() {
 
 _gatehouse_status() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --refused --version -h --help)
     repeating_options=()
     non_repeating_options=(--home --limit)
     __gatehouse_offer_flags_options 1
