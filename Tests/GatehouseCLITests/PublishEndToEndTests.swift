@@ -8,23 +8,10 @@ import Testing
 /// already so when the bundle's folder first appears (it appears by one rename).
 @Suite("Publishing for staff, end to end", .serialized)
 struct PublishEndToEndTests {
-    /// A group of this user (a supplementary one if any), by name.
-    static func staffGroup() -> (gid: gid_t, name: String)? {
-        var groups = [gid_t](repeating: 0, count: Int(max(getgroups(0, nil), 0)))
-        let count = Int(max(getgroups(Int32(groups.count), &groups), 0))
-        let gid = groups.prefix(count).first { $0 != getegid() } ?? getegid()
-        guard let entry = getgrgid(gid), let name = entry.pointee.gr_name else { return nil }
-        return (gid, String(cString: name))
-    }
-
-    func mode(_ path: String) -> (mode: mode_t, group: gid_t)? {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return nil }
-        return (info.st_mode & 0o7777, info.st_gid)
-    }
 
     @Test func receivedRecordsAppearReadableByTheStaffGroupAndNowhereElse() throws {
-        let group = try #require(Self.staffGroup())
+        let gid = publishingTestGroup()
+        let group = (gid: gid, name: try #require(groupName(gid)))
         let pair = try DaemonPair()
         let published = pair.folder.appending("published")
         var config = try String(contentsOfFile: pair.prison + "/gatehouse.toml", encoding: .utf8)
@@ -42,13 +29,13 @@ struct PublishEndToEndTests {
         }
         #expect(appeared, "\(pair.daemons[pair.prison]?.logText ?? "")")
         let bundle = "\(published)/A81001/\(try #require(seen))"
-        let folder = try #require(mode(bundle))
+        let folder = try #require(modeAndGroup(bundle))
         #expect(folder == (0o750, group.gid), "\(folder)")
         for name in pair.listing(bundle) {
-            let file = try #require(mode("\(bundle)/\(name)"))
+            let file = try #require(modeAndGroup("\(bundle)/\(name)"))
             #expect(file == (0o640, group.gid), "\(name): \(file)")
         }
-        #expect(mode(published + "/A81001")! == (0o750, group.gid))
+        #expect(modeAndGroup(published + "/A81001")! == (0o750, group.gid))
         #expect(pair.listing(published).filter { !$0.hasPrefix(".") } == ["A81001"])
         #expect(FileManager.default.fileExists(atPath: "\(bundle)/summary.xml"))
         // Nothing in the private spool/received, nothing left in staging, and the sender is told.

@@ -14,22 +14,12 @@ import Testing
 struct PublishWorkflowTests {
     let record = Array("<record nhs=\"9990000018\">Ada Testperson</record>".utf8)
 
-    /// A group this process may give files to: a supplementary one when it has one.
-    func testGroup() -> gid_t {
-        var groups = [gid_t](repeating: 0, count: Int(max(getgroups(0, nil), 0)))
-        let count = Int(max(getgroups(Int32(groups.count), &groups), 0))
-        return groups.prefix(count).first { $0 != getegid() } ?? getegid()
-    }
-
-    func mode(_ path: String) -> (mode: mode_t, group: gid_t) {
-        var info = stat()
-        #expect(lstat(path, &info) == 0, "\(path)")
-        return (info.st_mode & 0o7777, info.st_gid)
-    }
+    /// A missing path reads as mode 0, group 0: it fails every expectation.
+    func mode(_ path: String) -> (mode: mode_t, group: gid_t) { modeAndGroup(path) ?? (0, 0) }
 
     @Test func workflowFolderAndPublishFolderBothCarryTheGroup() async throws {
         let outside = try TemporaryDirectory()
-        let gid = testGroup()
+        let gid = publishingTestGroup()
         let access = PublishAccess.readable(by: gid)
         let root = outside.appending("published"), reception = outside.appending("reception")
         try access.makeFolder(root)

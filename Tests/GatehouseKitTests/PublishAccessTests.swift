@@ -4,21 +4,10 @@ import GatehouseKit
 import GatehouseTesting
 import Testing
 
-/// A group this process may give files to without privileges: a supplementary group of the
-/// current user when it has one (so the group differs from the default), else its primary group.
-func publishingTestGroup() -> gid_t {
-    var groups = [gid_t](repeating: 0, count: Int(max(getgroups(0, nil), 0)))
-    let count = Int(max(getgroups(Int32(groups.count), &groups), 0))
-    return groups.prefix(count).first { $0 != getegid() } ?? getegid()
-}
-
 @Suite("Publishing readable by a staff group")
 struct PublishAccessTests {
-    func mode(_ path: String) -> (mode: mode_t, group: gid_t) {
-        var info = stat()
-        #expect(lstat(path, &info) == 0, "\(path)")
-        return (info.st_mode & 0o7777, info.st_gid)
-    }
+    /// A missing path reads as mode 0, group 0: it fails every expectation.
+    func mode(_ path: String) -> (mode: mode_t, group: gid_t) { modeAndGroup(path) ?? (0, 0) }
 
     @Test func stagedFilesAndFolderCarryTheGroupAndModesBeforeTheRename() throws {
         let folder = try TemporaryDirectory()
