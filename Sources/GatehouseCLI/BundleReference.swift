@@ -12,7 +12,7 @@ enum BundleReference {
     /// The outgoing bundle `text` names in `journal`: the one whose id is `text` or starts with
     /// it. Refuses text that is not 4 to 32 hex digits, a prefix no id starts with, and one
     /// several ids start with (naming a few of them).
-    static func outgoing(_ text: String, in journal: Journal, home: GatehouseHome) throws -> OutgoingRecord {
+    static func outgoing(_ text: String, in journal: any Journal, home: GatehouseHome) throws -> OutgoingRecord {
         let prefix = try self.prefix(text)
         // Up to a few more than one: enough to tell unique from ambiguous and to name examples.
         let matches = try journal.outgoingIDs(startingWith: prefix, limit: 6)

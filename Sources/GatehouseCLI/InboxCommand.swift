@@ -86,7 +86,7 @@ struct InboxCommand: ParsableCommand {
 
     func run() throws {
         let home = try homeOptions.readable()
-        guard let journal = try HomeAccess.readable(SpoolLayout(home: home).journal, in: home) ? Journal.openForReading(path: SpoolLayout(home: home).journal) : nil else {
+        guard let journal = try JournalOpener.openForReading(home: home) else {
             // No journal yet: the gateway has never run here.
             if json { return print("[]") }
             return print("Nothing yet: `gatehouse run` has not run in \(home.path).")

@@ -76,7 +76,7 @@ extension PartnersCommand {
 
         /// Bundles to the partner still open in the journal (none when the gateway never ran).
         private func openBundles(_ home: GatehouseHome) throws -> Int {
-            guard let journal = try Journal.openForReading(path: SpoolLayout(home: home).journal) else { return 0 }
+            guard let journal = try JournalOpener.openForReading(home: home) else { return 0 }
             return try journal.openOutgoingByPartner().filter { $0.partner == org.value }.reduce(0) { $0 + $1.count }
         }
     }

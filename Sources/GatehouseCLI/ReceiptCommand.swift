@@ -53,8 +53,7 @@ struct ReceiptCommand: ParsableCommand {
         func run() throws {
             let home = try homeOptions.readable()
             _ = try BundleReference.prefix(bundleID)
-            let path = SpoolLayout(home: home).journal
-            guard try HomeAccess.readable(path, in: home), let journal = try Journal.openForReading(path: path) else {
+            guard let journal = try JournalOpener.openForReading(home: home) else {
                 throw CommandFailure(status: .invalidInput,
                                      message: "no outgoing bundle \(bundleID) in \(home.path): nothing was sent yet",
                                      hint: "`gatehouse run` sends what is dropped into spool/outbox/<ODS>/")

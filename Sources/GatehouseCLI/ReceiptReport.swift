@@ -42,7 +42,7 @@ struct ReceiptReport: Encodable {
 
     /// Loads and verifies the receipt of outgoing bundle `record`. Throws a ``CommandFailure``
     /// when there is none yet, or when it does not verify (with the status of the check that failed).
-    init(_ record: OutgoingRecord, journal: Journal, home: GatehouseHome) throws {
+    init(_ record: OutgoingRecord, journal: any Journal, home: GatehouseHome) throws {
         let id = record.bundleID
         guard let bytes = record.receipt else {
             throw CommandFailure(

@@ -56,7 +56,7 @@ struct RunCommand: AsyncParsableCommand {
         settings.publish = try config.publish.map { (publish) throws(KitError) in try PublishTarget(settings: publish) }
         let spool = SpoolLayout(home: home)
         try spool.create()
-        let journal = try Journal(path: spool.journal)
+        let journal = try JournalOpener.open(home: home, config: config)
         let engine = try GatewayEngine(gateway: gateway, journal: journal, settings: settings,
                                        logger: logger, mailboxes: mailboxes)
         let metricsServer = try metrics.map { address in

@@ -32,13 +32,13 @@ struct SendWaiter {
         var refused: String?
         var finished: OutgoingRecord?
         var warned = false
-        var journal = try Journal.openForReading(path: spool.journal)
+        var journal = try JournalOpener.openForReading(home: home)
         if journal == nil {
             note("no gateway has ever run in \(home.path) (it has no journal); start `gatehouse run --home \(home.path)`. Waiting up to \(GatehouseConfig.describe(timeout)).")
             warned = true
         }
         while true {
-            if journal == nil { journal = try Journal.openForReading(path: spool.journal) }
+            if journal == nil { journal = try JournalOpener.openForReading(home: home) }
             if let journal, bundle == nil, refused == nil {
                 if let claim = try journal.claim(sourcePath: firstFile, since: 0) {
                     bundle = claim.bundleID
@@ -62,7 +62,7 @@ struct SendWaiter {
         try report(bundle: bundle, refused: refused, finished: finished, journal: journal)
     }
 
-    private func report(bundle: String?, refused: String?, finished: OutgoingRecord?, journal: Journal?) throws {
+    private func report(bundle: String?, refused: String?, finished: OutgoingRecord?, journal: (any Journal)?) throws {
         let problem: String
         if let refused {
             problem = "the gateway refused the pack: \(refused)"

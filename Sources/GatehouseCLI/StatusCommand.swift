@@ -79,8 +79,7 @@ struct StatusCommand: ParsableCommand {
             }
         }
         if let bundleID { _ = try BundleReference.prefix(bundleID) }
-        let path = spool.journal
-        guard try HomeAccess.readable(path, in: home), let journal = try Journal.openForReading(path: path) else {
+        guard let journal = try JournalOpener.openForReading(home: home) else {
             // No journal yet: the gateway has never run here.
             if json { return print("[]") }
             return print("Nothing yet: `gatehouse run` has not run in \(home.path).")

@@ -141,6 +141,15 @@ public struct Transition: Sendable, Codable, Equatable {
     public var at: Int64
     /// Why, in words.
     public var detail: String?
+
+    /// A transition.
+    public init(bundleID: String, direction: String, state: String, at: Int64, detail: String?) {
+        self.bundleID = bundleID
+        self.direction = direction
+        self.state = state
+        self.at = at
+        self.detail = detail
+    }
 }
 
 /// A newly claimed bundle: its record, its files and the detail of its first transition; for a

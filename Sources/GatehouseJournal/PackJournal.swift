@@ -8,6 +8,19 @@ public struct JournalPack: Sendable, Equatable {
     /// Outgoing: the pack folder's name in `outbox/<ODS>/`; nil for records dropped one by one,
     /// and for incoming bundles.
     public var pack: String?
+
+    /// A pack as a journal stores it (NHS numbers space-separated); nil for a workflow Gatehouse
+    /// never writes (the row was checked when it was written, so this is a damaged journal).
+    public init?(subject: String, workflow: String, nhsNumbers: String, pack: String?) {
+        guard let workflow = try? Workflow(workflow) else { return nil }
+        let numbers = nhsNumbers.split(separator: " ").map(String.init)
+        self.init(context: PackContext(subject: subject, workflow: workflow, nhsNumbers: numbers), pack: pack)
+    }
+
+    init(context: PackContext, pack: String?) {
+        self.context = context
+        self.pack = pack
+    }
 }
 
 /// Which incoming bundles `inbox` lists.
@@ -59,9 +72,7 @@ struct PackRow: Codable, FetchableRecord, PersistableRecord {
     /// The row as the journal's public type; nil for a value Gatehouse never writes (the row
     /// was checked when it was written, so this is a damaged journal).
     var journalPack: JournalPack? {
-        guard let workflow = try? Workflow(workflow) else { return nil }
-        let numbers = nhsNumbers.split(separator: " ").map(String.init)
-        return JournalPack(context: PackContext(subject: subject, workflow: workflow, nhsNumbers: numbers), pack: pack)
+        JournalPack(subject: subject, workflow: workflow, nhsNumbers: nhsNumbers, pack: pack)
     }
 }
 
@@ -72,7 +83,7 @@ extension PackRow {
     }
 }
 
-extension Journal {
+extension SQLiteJournal {
     /// The pack context journalled for `bundleID`, going `out` or coming `in`; nil when it has
     /// none (records dropped one by one, refused bundles, a journal older than packs).
     public func pack(of bundleID: String, direction: String) throws -> JournalPack? {

@@ -19,7 +19,7 @@ struct OutgoingListingTests {
         home = folder.appending("practice")
         try GatehouseProcess.initialise(home)
         try FileManager.default.createDirectory(atPath: home + "/spool", withIntermediateDirectories: true)
-        let journal = try Journal(path: home + "/spool/journal.sqlite")
+        let journal = try SQLiteJournal(path: home + "/spool/journal.sqlite")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for (n, id) in [Self.first, Self.second].enumerated() {
             var record = OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: now + Int64(n),

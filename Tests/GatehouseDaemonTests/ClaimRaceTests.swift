@@ -126,7 +126,7 @@ struct ClaimRaceTests {
         #expect(symlink(signingKey(g), work(g, id, "b.xml")) == 0)
         _ = await g.practice.processOutgoing()
         #expect(try g.state(id) == .delivered)
-        #expect(try Journal(path: g.practiceHome.path + "/journal.sqlite").files(of: id).map(\.name) == ["a.xml"])
+        #expect(try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite").files(of: id).map(\.name) == ["a.xml"])
         let failed = g.list(g.practiceHome.path + "/spool/failed")
         #expect(failed.count == 1 && reason(g, failed[0]).contains("symbolic link"), "\(failed)")
         #expect(await g.prison.collect() == 1)
@@ -139,7 +139,7 @@ struct ClaimRaceTests {
         let source = try outbox(g) + "/late.xml"
         #expect(symlink(signingKey(g), source) == 0)
         let id = "00112233445566778899aabbccddeeff"
-        try Journal(path: g.practiceHome.path + "/journal.sqlite").insert(
+        try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite").insert(
             OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: g.clock.now(), expiresAt: g.clock.now() + 86_400_000),
             files: [OutgoingFile(bundleID: id, position: 0, name: "late.xml", size: 23, sourcePath: source, workPath: work(g, id, "late.xml"))])
         try await g.practice.recover()
@@ -173,7 +173,7 @@ struct ClaimRaceTests {
         // A writer whose descriptor outlived the claim (where the kernel could not tell) finishes.
         append(tail, to: work(g, id, "summary.xml"))
         _ = await g.practice.processOutgoing()
-        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        let journal = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite")
         #expect(try g.state(id) == .queued)
         #expect(try journal.outgoing(id)?.lastError?.contains("changed after it was claimed") == true)
         #expect(try journal.files(of: id).map(\.size) == [Int64(head.count + tail.count)])
@@ -200,7 +200,7 @@ struct ClaimRaceTests {
         #expect(try g.state(id) == .queued)
         #expect(g.list(g.practiceHome.path + "/spool/work/out") == [id], "the sealed bundle is discarded")
         #expect(g.list(g.mailboxRoot + "/YOI123").isEmpty)
-        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        let journal = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite")
         #expect(try journal.outgoing(id)?.lastError?.contains("changed while it was being sealed") == true)
         g.clock.advance(by: 2000)
         _ = await g.practice.processOutgoing()

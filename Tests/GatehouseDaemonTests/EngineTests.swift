@@ -40,9 +40,9 @@ struct TwoGateways {
         let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)? = { _ in DirectoryTransport(root: root) }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        practice = try GatewayEngine(gateway: Gateway(home: practiceHome), journal: Journal(path: practiceHome.path + "/journal.sqlite"),
+        practice = try GatewayEngine(gateway: Gateway(home: practiceHome), journal: SQLiteJournal(path: practiceHome.path + "/journal.sqlite"),
                                      settings: settings, clock: clock, logger: logger, mailboxes: mailboxes)
-        prison = try GatewayEngine(gateway: Gateway(home: prisonHome), journal: Journal(path: prisonHome.path + "/journal.sqlite"),
+        prison = try GatewayEngine(gateway: Gateway(home: prisonHome), journal: SQLiteJournal(path: prisonHome.path + "/journal.sqlite"),
                                    settings: settings, clock: clock, logger: logger, mailboxes: mailboxes)
     }
 
@@ -56,7 +56,7 @@ struct TwoGateways {
     }
 
     func state(_ id: String) throws -> OutgoingState? {
-        try Journal(path: practiceHome.path + "/journal.sqlite").outgoing(id)?.state
+        try SQLiteJournal(path: practiceHome.path + "/journal.sqlite").outgoing(id)?.state
     }
 
     func read(_ path: String) -> [UInt8]? { (try? Data(contentsOf: URL(fileURLWithPath: path))).map(Array.init) }
@@ -84,7 +84,7 @@ struct EngineTests {
         #expect(g.list(g.practiceHome.path + "/spool/work/out").isEmpty)
         #expect(g.list(g.practiceHome.path + "/spool/evidence/out") == ["\(id).ghb", "\(id).ghr"])
         #expect(g.list(g.prisonHome.path + "/spool/evidence/in") == ["\(id).ghb", "\(id).ghr"])
-        let history = try Journal(path: g.practiceHome.path + "/journal.sqlite").transitions(of: id).map(\.state)
+        let history = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite").transitions(of: id).map(\.state)
         #expect(history == ["queued", "sealed", "delivered", "acknowledged"])
     }
 
@@ -109,7 +109,7 @@ struct EngineTests {
         guard case .claimed(let id) = try await g.drop("a.txt", Array(repeating: 7, count: 5000)) else { Issue.record("not claimed"); return }
         _ = await g.practice.processOutgoing()
         let path = g.mailboxRoot + "/YOI123/\(id).ghb"
-        let record = try Journal(path: g.practiceHome.path + "/journal.sqlite").outgoing(id)
+        let record = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite").outgoing(id)
         var bytes = try #require(g.read(path), "\(String(describing: record))")
         bytes[bytes.count / 2] ^= 1
         try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -165,7 +165,7 @@ struct EngineTests {
         for i in 29..<37 { bytes[i] = 0xFF }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         #expect(await g.prison.collect() == 1)
-        #expect(try Journal(path: g.prisonHome.path + "/journal.sqlite").incoming(id)?.state == .rejected)
+        #expect(try SQLiteJournal(path: g.prisonHome.path + "/journal.sqlite").incoming(id)?.state == .rejected)
         #expect(g.list(g.mailboxRoot + "/YOI123").isEmpty)
         #expect(g.list(g.prisonHome.path + "/spool/quarantine/\(id)").contains("\(id).ghb"))
         // Junk under a bundle name, twice: refused once (its sender is unknown, so nobody is
@@ -211,7 +211,7 @@ struct EngineTests {
         guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
         _ = await g.practice.processOutgoing()
         #expect(try g.state(id) == .sealed)
-        let record = try Journal(path: g.practiceHome.path + "/journal.sqlite").outgoing(id)
+        let record = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite").outgoing(id)
         #expect(record?.attempts == 1)
         #expect(record?.lastError?.contains("delivery to YOI123 failed") == true)
         g.clock.advance(by: 3_600_001)
@@ -223,7 +223,7 @@ struct EngineTests {
     @Test func interruptedClaimIsFinishedOnRecovery() async throws {
         let g = try TwoGateways()
         // Simulate a crash between journalling a claim and moving the file.
-        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        let journal = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite")
         let source = g.practiceHome.path + "/spool/outbox/YOI123/late.txt"
         try FileManager.default.createDirectory(atPath: g.practiceHome.path + "/spool/outbox/YOI123", withIntermediateDirectories: true)
         try Data([5]).write(to: URL(fileURLWithPath: source))
@@ -247,7 +247,7 @@ struct EngineTests {
         g.clock.advance(by: 2 * 3_600_000 + 1000)
         await g.prison.collect()
         #expect(g.list(g.prisonHome.path + "/spool/received/A81001").isEmpty)
-        let record = try Journal(path: g.prisonHome.path + "/journal.sqlite").incoming(id)
+        let record = try SQLiteJournal(path: g.prisonHome.path + "/journal.sqlite").incoming(id)
         #expect(record?.state == .rejected)
         #expect(record?.reason?.hasPrefix("expired") == true)
     }
@@ -277,7 +277,7 @@ struct EngineTests {
         #expect(Set(ids).count == 3)
         #expect(ids.prefix(8).allSatisfy { $0 == ids[0] } && ids[8..<16].allSatisfy { $0 == ids[8] } && groups[ids[16]]?.count == 4)
         #expect(g.list(g.practiceHome.path + "/spool/outbox/YOI123").isEmpty)
-        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        let journal = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite")
         #expect(try journal.files(of: ids[0]).map(\.name) == (0..<8).map { "r\($0).xml" })
         #expect(try journal.outgoingCounts() == [.queued: 3])
         _ = await g.practice.processOutgoing()
@@ -315,7 +315,7 @@ struct EngineTests {
         var passes = 0
         while let next = await g.practice.processOutgoing(), next <= g.clock.now(), passes < 10 { passes += 1 }
         #expect(passes < 10)
-        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        let journal = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite")
         #expect(try journal.outgoingCounts() == [.sealed: 40])
         #expect(try journal.dueOutgoing(now: g.clock.now(), limit: 100).isEmpty)
         #expect(try journal.nextAttemptAt() ?? 0 > g.clock.now())

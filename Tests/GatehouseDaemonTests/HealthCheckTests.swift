@@ -12,7 +12,7 @@ struct HealthCheckTests {
         let spool = SpoolLayout(home: GatehouseHome(path: folder.path))
         try spool.create()
         let clock = ManualClock()
-        return (HealthCheck(spool: spool, journal: try Journal(path: spool.journal), expiry: expiry, clock: clock), spool, clock, folder)
+        return (HealthCheck(spool: spool, journal: try SQLiteJournal(path: spool.journal), expiry: expiry, clock: clock), spool, clock, folder)
     }
 
     @Test func healthyWhenEverythingIsWritable() throws {
@@ -73,7 +73,7 @@ struct HealthCheckTests {
         #expect(await g.practice.deliveryProblems() == [listing, "partner YOI123: circuit breaker open after 1 consecutive "
                                                         + "failed deliveries; deliveries paused (the next trial in 60 s)"])
         // The gauge and /healthz read the same list, after the local checks.
-        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        let journal = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite")
         let health = HealthCheck(spool: SpoolLayout(home: g.practiceHome), journal: journal, expiry: .seconds(86_400),
                                  clock: g.clock)
         let delivery = await g.practice.deliveryProblems()

@@ -40,7 +40,7 @@ extension TwoGateways {
 
     /// The practice's bundle `id` as sealed: its digest.
     func sentDigest(_ id: String) throws -> SHA256Digest {
-        let record = try #require(try Journal(path: practiceHome.path + "/journal.sqlite").outgoing(id))
+        let record = try #require(try SQLiteJournal(path: practiceHome.path + "/journal.sqlite").outgoing(id))
         return try #require(record.bundleSHA256.flatMap { [UInt8](hex: $0) }.flatMap(SHA256Digest.init(bytes:)))
     }
 }
@@ -78,7 +78,7 @@ struct HostileReceiptTests {
         }
         #expect(g.auditEvents(g.practiceHome).filter { $0.contains("\"receipt-rejected\"") }.count == 2)
         #expect(g.list(g.practiceHome.path + "/spool/work/out/\(id)") == ["summary.xml"])
-        #expect(try Journal(path: g.practiceHome.path + "/journal.sqlite").outgoing(id)?.receipt == nil)
+        #expect(try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite").outgoing(id)?.receipt == nil)
         // The genuine receipt still counts.
         #expect(await g.prison.collect() == 1)
         #expect(await g.practice.collect() == 1)
@@ -193,7 +193,7 @@ struct ManifestConfirmationTests {
         let warning = try #require(try warnings().first)
         #expect(warning.message.contains("YOI123") && warning.message.contains(compromised.hex), "\(warning.message)")
         // The same warning in /healthz (which stays healthy) and in gatehouse doctor.
-        let health = HealthCheck(spool: SpoolLayout(home: g.practiceHome), journal: try Journal(path: g.practiceHome.path + "/journal.sqlite"),
+        let health = HealthCheck(spool: SpoolLayout(home: g.practiceHome), journal: try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite"),
                                  expiry: .seconds(86_400), clock: g.clock, home: g.practiceHome, confirmWithin: settings.revocationConfirmWithin)
         #expect(health.warnings() == [warning.message])
         let doctor = await HomeDoctor(home: g.practiceHome, timeout: .seconds(1), now: UInt64(g.clock.now() / 1000) + 3600).run()

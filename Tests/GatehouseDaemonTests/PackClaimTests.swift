@@ -51,7 +51,7 @@ struct PackClaimTests {
         let path = try g.pack("reception", files, sidecar: "subject = \"Reception: Ada Testperson\"\nworkflow = \"reception-summary\"\n"
                                 + "nhs_numbers = [\"999 000 0018\"]  # the patient\n")
         guard case .claimed(let id) = await g.claimPack(path) else { Issue.record("not claimed"); return }
-        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        let journal = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite")
         #expect(try journal.files(of: id).map(\.name) == ["meds.csv", "scan.pdf", "summary.xml"])
         let pack = try #require(try journal.pack(of: id, direction: "out"))
         #expect(pack.pack == "reception")
@@ -75,7 +75,7 @@ struct PackClaimTests {
         ])
         let ids = outcomes.compactMap { if case .claimed(let id) = $0 { id } else { nil } }
         #expect(ids.count == 3 && ids[0] == ids[2] && ids[0] != ids[1], "\(outcomes)")
-        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        let journal = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite")
         #expect(try journal.files(of: ids[1]).map(\.name) == ["a.xml", "b.xml"])
         #expect(try journal.files(of: ids[0]).map(\.name) == ["loose-1.xml", "loose-2.xml"])
         #expect(try journal.pack(of: ids[0], direction: "out") == nil)
@@ -120,7 +120,7 @@ struct PackClaimTests {
         // The pack went whole, untouched, ready to be fixed and dropped again; nothing journalled.
         #expect(refusal.kept == ["export"])
         #expect(g.list(g.practiceHome.path + "/spool/outbox/YOI123").isEmpty)
-        #expect(try Journal(path: g.practiceHome.path + "/journal.sqlite").outgoing(in: [.queued]).isEmpty)
+        #expect(try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite").outgoing(in: [.queued]).isEmpty)
         #expect(g.read(secret) == Array("<record nhs=\"9990000026\"/>".utf8))
     }
 
@@ -161,7 +161,7 @@ struct PackClaimTests {
         defer { chmod(path, 0o755) }
         guard case .refused(let why) = await g.claimPack(path) else { Issue.record("claimed"); return }
         #expect(why.contains("not writable by the gateway's user"), "\(why)")
-        #expect(try Journal(path: g.practiceHome.path + "/journal.sqlite").outgoing(in: [.queued]).isEmpty)
+        #expect(try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite").outgoing(in: [.queued]).isEmpty)
     }
 
     @Test func aDescriptionThatIsALinkIsNeverRead() async throws {
@@ -191,7 +191,7 @@ struct PackClaimTests {
         #expect(partial.contains("\"scan.pdf.part\", a transfer in progress"), "\(partial)")
         #expect(rename("\(path)/scan.pdf.part", "\(path)/scan.pdf") == 0)
         guard case .claimed(let id) = await g.claimPack(path) else { Issue.record("not claimed once complete"); return }
-        let journal = try Journal(path: g.practiceHome.path + "/journal.sqlite")
+        let journal = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite")
         #expect(try journal.files(of: id).map(\.name) == ["letter.txt", "scan.pdf", "summary.xml"])
     }
 }

@@ -21,7 +21,7 @@ struct PackJourneyTests {
 
         """
 
-    func journal(_ home: GatehouseHome) throws -> Journal { try Journal(path: home.path + "/journal.sqlite") }
+    func journal(_ home: GatehouseHome) throws -> Journal { try SQLiteJournal(path: home.path + "/journal.sqlite") }
 
     @Test func aPackTravelsWholeWithItsContextAndIsKeptWhole() async throws {
         var settings = DaemonSettings()

@@ -49,7 +49,7 @@ struct PublishWorkflowTests {
         #expect(mode(inPublish) == (0o750, gid))
         #expect(mode("\(inPublish)/letter.txt") == (0o640, gid))
         #expect(g.list(g.prisonHome.path + "/spool/received/A81001").isEmpty)
-        let journal = try Journal(path: g.prisonHome.path + "/journal.sqlite")
+        let journal = try SQLiteJournal(path: g.prisonHome.path + "/journal.sqlite")
         let paths = try journal.incoming(matching: IncomingFilter()).map(\.record.publishedPath)
         #expect(Set(paths) == [inWorkflow, inPublish])
         // Nothing is left half-staged where the group could look.

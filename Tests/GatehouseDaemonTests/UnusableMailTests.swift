@@ -26,7 +26,7 @@ final class CountingTransport: MailboxTransport {
 
 extension TwoGateways {
     /// The prison's journal record of incoming bundle `id`.
-    func incoming(_ id: String) throws -> IncomingRecord? { try Journal(path: prisonHome.path + "/journal.sqlite").incoming(id) }
+    func incoming(_ id: String) throws -> IncomingRecord? { try SQLiteJournal(path: prisonHome.path + "/journal.sqlite").incoming(id) }
 
     /// The prison's quarantine folders.
     var prisonQuarantine: [String] { list(prisonHome.path + "/spool/quarantine") }
@@ -78,7 +78,7 @@ struct UnusableMailTests {
         bytes[keyOffset] ^= 0xFF
         try FileManager.default.createDirectory(atPath: folder.appending("mailboxes/YOI123"), withIntermediateDirectories: true)
         try Data(bytes).write(to: URL(fileURLWithPath: folder.appending("mailboxes/YOI123/\(id).ghb")))
-        let prison = try GatewayEngine(gateway: Gateway(home: g.prisonHome), journal: Journal(path: g.prisonHome.path + "/journal2.sqlite"),
+        let prison = try GatewayEngine(gateway: Gateway(home: g.prisonHome), journal: SQLiteJournal(path: g.prisonHome.path + "/journal2.sqlite"),
                                        settings: Self.settings { $0.limits.unknownSenderHold = .seconds(120) }, clock: g.clock,
                                        logger: .init(label: "test"), mailboxes: { _ in counting })
         for _ in 0..<3 {
@@ -88,7 +88,7 @@ struct UnusableMailTests {
         #expect(counting.fetches.withLock { $0["\(id).ghb"] } == 1, "downloaded again while waiting")
         g.clock.advance(by: 40_000)
         #expect(await prison.collect() == 1)
-        #expect(try Journal(path: g.prisonHome.path + "/journal2.sqlite").incoming(id)?.reason?.hasPrefix("unknown-sender") == true)
+        #expect(try SQLiteJournal(path: g.prisonHome.path + "/journal2.sqlite").incoming(id)?.reason?.hasPrefix("unknown-sender") == true)
         #expect(g.list(folder.appending("mailboxes/YOI123")).isEmpty)
 
         // 20 years ahead (created_at is header bytes 29..<37, the bundle id 13..<29): refused as expired at the first look.
@@ -99,7 +99,7 @@ struct UnusableMailTests {
         for i in 0..<16 { future[13 + i] = [UInt8](hex: otherID)![i] }
         try Data(future).write(to: URL(fileURLWithPath: folder.appending("mailboxes/YOI123/\(otherID).ghb")))
         #expect(await prison.collect() == 1)
-        let record = try #require(try Journal(path: g.prisonHome.path + "/journal2.sqlite").incoming(otherID))
+        let record = try #require(try SQLiteJournal(path: g.prisonHome.path + "/journal2.sqlite").incoming(otherID))
         #expect(record.reason?.contains("ahead of this gateway's clock") == true, "\(record.reason ?? "")")
     }
 
@@ -139,7 +139,7 @@ struct UnusableMailTests {
         try g.put(bundle, in: "A81001", as: "\(id).ghb")
         #expect(await g.practice.collect() == 1)
         #expect(!FileManager.default.fileExists(atPath: g.practiceHome.path + "/spool/received/A81001"))
-        let record = try #require(try Journal(path: g.practiceHome.path + "/journal.sqlite").incoming(id))
+        let record = try #require(try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite").incoming(id))
         #expect(record.state == .rejected && record.reason?.contains("reflected") == true, "\(record.reason ?? "")")
         #expect(g.list(g.mailboxRoot + "/A81001").isEmpty, "a receipt was sent to the own mailbox")
         #expect(try g.state(id) == .delivered)

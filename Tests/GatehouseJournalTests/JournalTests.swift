@@ -7,11 +7,11 @@ import Testing
 @Suite("Journal (SQLite file)")
 struct JournalTests {
     let folder: TemporaryDirectory
-    let journal: Journal
+    let journal: any Journal
 
     init() throws {
         folder = try TemporaryDirectory()
-        journal = try Journal(path: folder.appending("journal.sqlite"))
+        journal = try SQLiteJournal(path: folder.appending("journal.sqlite"))
     }
 
     func record(_ id: String, at time: Int64 = 1_000) -> OutgoingRecord {
@@ -72,7 +72,7 @@ struct JournalTests {
     @Test func survivesReopening() throws {
         let r = record("0102030405060708090a0b0c0d0e0f10")
         try journal.insert(r, files: [])
-        let reopened = try Journal(path: folder.appending("journal.sqlite"))
+        let reopened = try SQLiteJournal(path: folder.appending("journal.sqlite"))
         #expect(try reopened.outgoing(r.bundleID) == r)
     }
 

@@ -12,7 +12,7 @@ public import Logging
 public actor GatewayEngine {
     let gateway: Gateway
     let own: IdentityCard
-    let journal: Journal
+    let journal: any Journal
     let spool: SpoolLayout
     let settings: DaemonSettings
     let clock: any WallClock
@@ -57,7 +57,7 @@ public actor GatewayEngine {
     var listingFailingSince: Int64?
 
     /// An engine for the gateway at `home`.
-    public init(gateway: Gateway, journal: Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),
+    public init(gateway: Gateway, journal: any Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),
                 logger: Logger, mailboxes: @escaping @Sendable (ODSCode) throws -> (any MailboxTransport)?) throws {
         self.gateway = gateway
         own = try gateway.keys.loadOwnCard()

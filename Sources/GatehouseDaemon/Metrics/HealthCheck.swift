@@ -12,7 +12,7 @@ package import GatehouseKit
 /// them), and a read-only mount or a folder replaced by a file fails the same way.
 package struct HealthCheck: Sendable {
     let spool: SpoolLayout
-    let journal: Journal
+    let journal: any Journal
     let expiry: Duration
     let clock: any WallClock
     /// The home whose unconfirmed revocations are warnings (nil: not checked).
@@ -22,7 +22,7 @@ package struct HealthCheck: Sendable {
 
     /// A check of the spool, the journal, and partners unreachable longer than `expiry`; with
     /// `home`, also of revocations partners have not confirmed within `confirmWithin`.
-    package init(spool: SpoolLayout, journal: Journal, expiry: Duration, clock: any WallClock,
+    package init(spool: SpoolLayout, journal: any Journal, expiry: Duration, clock: any WallClock,
                  home: GatehouseHome? = nil, confirmWithin: Duration = .seconds(3600)) {
         self.spool = spool
         self.journal = journal

@@ -11,14 +11,14 @@ import Prometheus
 public final class MetricsExporter: Sendable {
     let registry = PrometheusCollectorRegistry()
     let engine: GatewayEngine
-    let journal: Journal
+    let journal: any Journal
     let gateway: Gateway
     let spool: SpoolLayout
     let health: HealthCheck
     let clock: any WallClock
 
     /// An exporter for `engine`'s gateway, whose journal is `journal`.
-    public init(engine: GatewayEngine, journal: Journal, gateway: Gateway, settings: DaemonSettings, clock: any WallClock = SystemWallClock()) {
+    public init(engine: GatewayEngine, journal: any Journal, gateway: Gateway, settings: DaemonSettings, clock: any WallClock = SystemWallClock()) {
         self.engine = engine
         self.journal = journal
         self.gateway = gateway

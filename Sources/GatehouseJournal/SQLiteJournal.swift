@@ -2,18 +2,18 @@ import Foundation
 public import GatehouseFormat
 import GRDB
 
-/// The gateway's journal: every record's and bundle's state and every transition, in SQLite.
+/// The journal in SQLite: one file in the home's spool, for a single gateway (the default).
 ///
 /// WAL mode, so `gatehouse status` can read while the daemon writes; `synchronous = FULL`, so a
 /// committed transition survives a power cut. Each state change and its transition row are
 /// written in one transaction.
-public final class Journal: Sendable {
+public final class SQLiteJournal: Journal {
     let queue: DatabaseQueue
 
     /// Opens the journal at `path` read-only, for `status` and `inbox`; nil when the gateway
     /// has not created it yet. Readers never create or migrate the database, so they cannot
     /// race a starting daemon that does.
-    public static func openForReading(path: String) throws -> Journal? {
+    public static func openForReading(path: String) throws -> SQLiteJournal? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         var config = Configuration()
         config.readonly = true
@@ -27,10 +27,10 @@ public final class Journal: Sendable {
                 try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal"
                     && db.tableExists("outgoing") && db.tableExists("outgoingFile") && db.tableExists("incoming")
             }
-            if ready { return Journal(queue: queue) }
+            if ready { return SQLiteJournal(queue: queue) }
             usleep(100_000)
         }
-        return Journal(queue: try DatabaseQueue(path: path, configuration: config))
+        return SQLiteJournal(queue: try DatabaseQueue(path: path, configuration: config))
     }
 
     private init(queue: DatabaseQueue) { self.queue = queue }
@@ -128,11 +128,6 @@ public final class Journal: Sendable {
 
     // MARK: Outgoing
 
-    /// Records a newly claimed bundle and its files, with its first transition.
-    public func insert(_ record: OutgoingRecord, files: [OutgoingFile], detail: String? = nil) throws {
-        try insert([NewOutgoing(record: record, files: files, detail: detail)])
-    }
-
     /// Records newly claimed bundles in one transaction (one disk sync for a whole batch).
     public func insert(_ bundles: [NewOutgoing]) throws {
         try queue.write { db in
@@ -161,7 +156,7 @@ public final class Journal: Sendable {
     /// state over it changes nothing and returns false. Work that awaited something while a
     /// receipt was processed (a delivery, say) can therefore never move a bundle backwards.
     @discardableResult
-    public func save(_ record: OutgoingRecord, detail: String? = nil) throws -> Bool {
+    public func save(_ record: OutgoingRecord, detail: String?) throws -> Bool {
         try queue.write { db in
             let previous = try OutgoingRecord.fetchOne(db, key: record.bundleID)
             if let previous, previous.state.isFinal, previous.state != record.state { return false }
@@ -347,7 +342,7 @@ public final class Journal: Sendable {
 
     /// Records an incoming bundle's outcome with its transition, and the verified manifest's
     /// context when it was published. Fails if it is already recorded.
-    public func insert(_ record: IncomingRecord, detail: String? = nil, context: PackContext? = nil) throws {
+    public func insert(_ record: IncomingRecord, detail: String?, context: PackContext?) throws {
         try queue.write { db in
             try record.insert(db)
             if let context { try PackRow(bundleID: record.bundleID, direction: "in", pack: nil, context).insert(db) }
@@ -356,7 +351,7 @@ public final class Journal: Sendable {
     }
 
     /// Every incoming bundle, newest first, at most `limit`.
-    public func allIncoming(limit: Int = 1000) throws -> [IncomingRecord] {
+    public func allIncoming(limit: Int) throws -> [IncomingRecord] {
         try queue.read { db in try IncomingRecord.order(Column("receivedAt").desc).limit(limit).fetchAll(db) }
     }
 
@@ -378,6 +373,14 @@ public struct OpenOutgoingCount: Sendable, Equatable {
     public var count: Int
     /// The oldest one's claim time (ms since the epoch).
     public var oldestCreatedAt: Int64
+
+    /// A count.
+    public init(partner: String, state: OutgoingState, count: Int, oldestCreatedAt: Int64) {
+        self.partner = partner
+        self.state = state
+        self.count = count
+        self.oldestCreatedAt = oldestCreatedAt
+    }
 }
 
 // Outgoing bundles and their files are read by column, not through Decodable: listing a thousand
@@ -424,6 +427,13 @@ extension OutgoingRecord: FetchableRecord, PersistableRecord {
 /// A journal column holding a value Gatehouse never writes there (a damaged or hand-edited journal).
 public struct JournalValueError: Error, CustomStringConvertible {
     public let column: String, value: String
+
+    /// `column` (as `table.column`) holds `value`.
+    public init(column: String, value: String) {
+        self.column = column
+        self.value = value
+    }
+
     public var description: String { "the journal's \(column) holds \"\(value)\", which Gatehouse never writes" }
 }
 

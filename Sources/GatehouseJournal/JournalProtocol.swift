@@ -1,0 +1,109 @@
+public import GatehouseFormat
+
+/// The gateway's journal: every record's and bundle's state and every transition, whatever
+/// holds it. ``SQLiteJournal`` (one gateway, one file, the default) and the PostgreSQL journal
+/// (a hosted service on several nodes) implement it; the engine, the metrics and the commands
+/// see only this.
+///
+/// Every call is synchronous and each state change is written with its transition in one
+/// transaction: the engine acts on a transition only once it is committed.
+public protocol Journal: AnyObject, Sendable {
+    // MARK: Outgoing
+
+    /// Records newly claimed bundles, their files, packs and first transitions in one transaction.
+    func insert(_ bundles: [NewOutgoing]) throws
+
+    /// Saves `record`; when its state changed, also records the transition. A record in a final
+    /// state never leaves it: saving another state over it changes nothing and returns false.
+    @discardableResult
+    func save(_ record: OutgoingRecord, detail: String?) throws -> Bool
+
+    /// The outgoing bundle `bundleID`.
+    func outgoing(_ bundleID: String) throws -> OutgoingRecord?
+
+    /// The ids of outgoing bundles that start with `prefix` (lower-case hex), in order, at most `limit`.
+    func outgoingIDs(startingWith prefix: String, limit: Int) throws -> [String]
+
+    /// Outgoing bundles in any of `states`, oldest first.
+    func outgoing(in states: [OutgoingState]) throws -> [OutgoingRecord]
+
+    /// Bundles waiting to be sealed or delivered whose next attempt is due at `now`, oldest first,
+    /// at most `limit`. A journal shared by several nodes hands each due bundle to one node only.
+    func dueOutgoing(now: Int64, limit: Int) throws -> [OutgoingRecord]
+
+    /// When the next attempt of a bundle waiting to be sealed or delivered is due, if any.
+    func nextAttemptAt() throws -> Int64?
+
+    /// Bundles not yet in a final state whose expiry is at or before `now`.
+    func expiredOutgoing(now: Int64) throws -> [OutgoingRecord]
+
+    /// How many outgoing bundles are in each state (states with none are left out).
+    func outgoingCounts() throws -> [OutgoingState: Int]
+
+    /// The open bundles for each partner and state, with the claim time of the oldest.
+    func openOutgoingByPartner() throws -> [OpenOutgoingCount]
+
+    /// The newest outgoing bundles with their files, newest first, at most `limit`, without their
+    /// receipts (for listing; never save a record read here).
+    func newestOutgoing(limit: Int) throws -> [(record: OutgoingRecord, files: [OutgoingFile])]
+
+    /// The files of an outgoing bundle, in order.
+    func files(of bundleID: String) throws -> [OutgoingFile]
+
+    /// The file of a still-queued bundle claimed from `sourcePath`, if any (a claim not finished).
+    func queuedClaim(sourcePath: String) throws -> OutgoingFile?
+
+    /// The newest claim of a file dropped at `sourcePath` whose bundle was created at or after `since`.
+    func claim(sourcePath: String, since: Int64) throws -> OutgoingFile?
+
+    /// True when a claimed original at `sourcePath` is already journalled (crash recovery).
+    func isClaimed(sourcePath: String) throws -> Bool
+
+    /// Records new sizes for files of a queued bundle, with a transition saying why.
+    func resizeFiles(of bundleID: String, sizes: [(position: Int, size: Int64)], at time: Int64, detail: String) throws
+
+    /// Takes a file out of a queued bundle, with a transition saying why.
+    func removeFile(of bundleID: String, position: Int, at time: Int64, detail: String) throws
+
+    // MARK: Incoming
+
+    /// The incoming bundle `bundleID`, if it was ever processed.
+    func incoming(_ bundleID: String) throws -> IncomingRecord?
+
+    /// Records an incoming bundle's outcome with its transition, and the verified manifest's context
+    /// when it was published. Fails if it is already recorded (the receiver deduplicates by bundle id).
+    func insert(_ record: IncomingRecord, detail: String?, context: PackContext?) throws
+
+    /// Every incoming bundle, newest first, at most `limit`.
+    func allIncoming(limit: Int) throws -> [IncomingRecord]
+
+    /// Incoming bundles matching `filter`, newest first, each with its verified context when it has one.
+    func incoming(matching filter: IncomingFilter) throws -> [(record: IncomingRecord, pack: JournalPack?)]
+
+    // MARK: History and packs
+
+    /// Every transition of `bundleID`, in order.
+    func transitions(of bundleID: String) throws -> [Transition]
+
+    /// The pack context journalled for `bundleID`, going `out` or coming `in`, if any.
+    func pack(of bundleID: String, direction: String) throws -> JournalPack?
+}
+
+extension Journal {
+    /// Records a newly claimed bundle and its files, with its first transition.
+    public func insert(_ record: OutgoingRecord, files: [OutgoingFile], detail: String? = nil) throws {
+        try insert([NewOutgoing(record: record, files: files, detail: detail)])
+    }
+
+    /// Saves `record` (see ``save(_:detail:)``).
+    @discardableResult
+    public func save(_ record: OutgoingRecord) throws -> Bool { try save(record, detail: nil) }
+
+    /// Records an incoming bundle's outcome (see ``insert(_:detail:context:)``).
+    public func insert(_ record: IncomingRecord, detail: String? = nil) throws {
+        try insert(record, detail: detail, context: nil)
+    }
+
+    /// The newest 1,000 incoming bundles.
+    public func allIncoming() throws -> [IncomingRecord] { try allIncoming(limit: 1000) }
+}
