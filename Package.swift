@@ -32,12 +32,19 @@ var targets: [Target] = [
         name: "GatehouseJournal",
         dependencies: ["GatehouseFormat", .product(name: "GRDB", package: "GRDB.swift")]
     ),
+    /// The journal in PostgreSQL (postgres-nio), for a hosted service on several nodes.
+    .target(
+        name: "GatehouseJournalPostgres",
+        dependencies: [
+            "GatehouseJournal", "GatehouseFormat", "GatehouseKit", .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]
+    ),
     /// The gateway daemon: spool watcher, packager, dispatcher, collector, as services.
     .target(
         name: "GatehouseDaemon",
         dependencies: [
-            "GatehouseKit", "GatehouseJournal", "GatehouseFormat", "GatehouseCrypto", "GatehouseSFTPClient",
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            "GatehouseKit", "GatehouseJournal", "GatehouseJournalPostgres", "GatehouseFormat", "GatehouseCrypto",
+            "GatehouseSFTPClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -67,7 +74,10 @@ var targets: [Target] = [
     .testTarget(name: "GatehouseKitTests", dependencies: ["GatehouseKit", "GatehouseTesting"]),
     .testTarget(name: "GatehouseSFTPTests", dependencies: ["GatehouseSFTP", "GatehouseSFTPClient", "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseTesting"]),
     .testTarget(name: "GatehouseRelayTests", dependencies: ["GatehouseRelay", "GatehouseSFTP", "GatehouseKit", "GatehouseFormat", "GatehouseTesting"]),
-    .testTarget(name: "GatehouseJournalTests", dependencies: ["GatehouseJournal", "GatehouseTesting"]),
+    .testTarget(
+        name: "GatehouseJournalTests",
+        dependencies: ["GatehouseJournal", "GatehouseJournalPostgres", "GatehouseKit", "GatehouseFormat", "GatehouseTesting"]
+    ),
     .testTarget(
         name: "GatehouseDaemonTests",
         dependencies: ["GatehouseDaemon", "GatehouseTesting", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
@@ -97,6 +107,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

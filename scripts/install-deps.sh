@@ -5,7 +5,9 @@ set -euo pipefail
 
 # libsqlite3-dev: GRDB (the journal) compiles against the system SQLite.
 # python3: the crash test's checker. git, ca-certificates: SwiftPM fetches packages with git.
-packages=(libsodium-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3 git ca-certificates)
+# postgresql: the PostgreSQL journal's tests start a server of their own (initdb, on loopback).
+packages=(libsodium-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3 git ca-certificates
+          postgresql)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(age time)
 fi

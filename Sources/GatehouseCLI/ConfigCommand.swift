@@ -1,5 +1,6 @@
 import ArgumentParser
 import GatehouseFormat
+import GatehouseDaemon
 import GatehouseKit
 
 /// `gatehouse config check [--default]`.
@@ -68,6 +69,17 @@ struct ConfigCommand: ParsableCommand {
             for (workflow, _) in config.workflows.folders.sorted(by: { $0.key < $1.key }) {
                 print("workflows.\(workflow).folder ".padding(toLength: 27, withPad: " ", startingAt: 0)
                       + (config.workflows.publishFolder(for: workflow, home: home) ?? ""))
+            }
+            if let journal = config.journal {
+                print("""
+                    journal.url                \(journal.url)
+                    journal.password_file      \(journal.passwordFile ?? "(none)")
+                    journal.tls                \(journal.tls.rawValue)
+                    journal.node               \(journal.node ?? "(the host name)")
+                    journal.lease              \(d(journal.lease))
+                    """)
+            } else {
+                print("journal                    \(SpoolLayout(home: home).journal) (SQLite)")
             }
             for (org, address) in config.partnerMailboxes.sorted(by: { $0.key < $1.key }) {
                 print("partners.\(org).mailbox".padding(toLength: 27, withPad: " ", startingAt: 0) + address.description)

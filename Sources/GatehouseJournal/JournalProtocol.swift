@@ -87,6 +87,19 @@ public protocol Journal: AnyObject, Sendable {
 
     /// The pack context journalled for `bundleID`, going `out` or coming `in`, if any.
     func pack(of bundleID: String, direction: String) throws -> JournalPack?
+
+    // MARK: Several nodes
+
+    /// True when this process may claim from the outbox and collect the own mailbox now. A journal
+    /// of one gateway always may (the home lock keeps a second daemon out); a journal shared by
+    /// several nodes lets one node at a time do it for each organisation, with takeover.
+    func holdsSpoolLease() throws -> Bool
+
+    /// Renews this node's membership; throws when it was lost (the daemon must stop).
+    func heartbeat() throws
+
+    /// Gives up this node's membership and leases at a graceful stop.
+    func leave()
 }
 
 extension Journal {
@@ -106,4 +119,13 @@ extension Journal {
 
     /// The newest 1,000 incoming bundles.
     public func allIncoming() throws -> [IncomingRecord] { try allIncoming(limit: 1000) }
+
+    /// One gateway, one process: always.
+    public func holdsSpoolLease() throws -> Bool { true }
+
+    /// Nothing to renew.
+    public func heartbeat() throws {}
+
+    /// Nothing to leave.
+    public func leave() {}
 }

@@ -1,24 +1,28 @@
 import Foundation
+import GatehouseFormat
 import GatehouseJournal
+import GatehouseJournalPostgres
 import GRDB
 import GatehouseTesting
 import Testing
 
-@Suite("Journal (SQLite file)")
+/// Every test runs against both journals: the SQLite file and PostgreSQL (a real server started
+/// by the harness, a database of its own per test).
+@Suite("Journal (SQLite file and PostgreSQL)")
 struct JournalTests {
     let folder: TemporaryDirectory
-    let journal: any Journal
 
     init() throws {
         folder = try TemporaryDirectory()
-        journal = try SQLiteJournal(path: folder.appending("journal.sqlite"))
     }
 
     func record(_ id: String, at time: Int64 = 1_000) -> OutgoingRecord {
         OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: time, expiresAt: time + 86_400_000)
     }
 
-    @Test func outgoingLifecycleKeepsEveryTransition() throws {
+    @Test(arguments: JournalBackend.allCases) func outgoingLifecycleKeepsEveryTransition(_ backend: JournalBackend) throws {
+        let opened = try backend.open(in: folder)
+        let journal = opened.journal
         var r = record("00112233445566778899aabbccddeeff")
         let file = OutgoingFile(bundleID: r.bundleID, position: 0, name: "summary é.xml", size: 12, sourcePath: "/outbox/YOI123/summary é.xml", workPath: "/work/x")
         try journal.insert(r, files: [file], detail: "claimed")
@@ -39,7 +43,9 @@ struct JournalTests {
         #expect(try journal.outgoing(in: [.queued, .sealed]).isEmpty)
     }
 
-    @Test func aFinalStateIsNeverLeft() throws {
+    @Test(arguments: JournalBackend.allCases) func aFinalStateIsNeverLeft(_ backend: JournalBackend) throws {
+        let opened = try backend.open(in: folder)
+        let journal = opened.journal
         var r = record("ffeeddccbbaa99887766554433221100")
         try journal.insert(r, files: [], detail: "claimed")
         r.state = .acknowledged
@@ -58,7 +64,9 @@ struct JournalTests {
         #expect(try journal.outgoing(r.bundleID)?.attempts == 9)
     }
 
-    @Test func incomingIsRecordedOnceWithItsReceipt() throws {
+    @Test(arguments: JournalBackend.allCases) func incomingIsRecordedOnceWithItsReceipt(_ backend: JournalBackend) throws {
+        let opened = try backend.open(in: folder)
+        let journal = opened.journal
         let incoming = IncomingRecord(bundleID: "ffeeddccbbaa99887766554433221100", sender: "A81001", state: .published,
                                       receivedAt: 5_000, bundleSHA256: String(repeating: "ab", count: 32), publishedPath: "/received/A81001/x",
                                       receipt: [1, 2, 3])
@@ -69,14 +77,18 @@ struct JournalTests {
         #expect(try journal.allIncoming().count == 1)
     }
 
-    @Test func survivesReopening() throws {
+    @Test(arguments: JournalBackend.allCases) func survivesReopening(_ backend: JournalBackend) throws {
+        let opened = try backend.open(in: folder)
+        let journal = opened.journal
         let r = record("0102030405060708090a0b0c0d0e0f10")
         try journal.insert(r, files: [])
-        let reopened = try SQLiteJournal(path: folder.appending("journal.sqlite"))
+        let reopened = try opened.reopen()
         #expect(try reopened.outgoing(r.bundleID) == r)
     }
 
-    @Test func countsByStateFollowEveryChange() throws {
+    @Test(arguments: JournalBackend.allCases) func countsByStateFollowEveryChange(_ backend: JournalBackend) throws {
+        let opened = try backend.open(in: folder)
+        let journal = opened.journal
         var rows = (0..<5).map { record(String(format: "%032x", $0), at: Int64(1_000 + $0)) }
         try journal.insert(rows.map { NewOutgoing(record: $0, files: []) })
         #expect(try journal.outgoingCounts() == [.queued: 5])
@@ -89,7 +101,9 @@ struct JournalTests {
         #expect(try journal.outgoingCounts() == [.queued: 3, .sealed: 1, .acknowledged: 1])
     }
 
-    @Test func dueExpiredAndNextAreReadThroughTheIndexes() throws {
+    @Test(arguments: JournalBackend.allCases) func dueExpiredAndNextAreReadThroughTheIndexes(_ backend: JournalBackend) throws {
+        let opened = try backend.open(in: folder)
+        let journal = opened.journal
         var a = record("000000000000000000000000000000aa", at: 1_000)
         var b = record("000000000000000000000000000000bb", at: 2_000)
         var c = record("000000000000000000000000000000cc", at: 3_000)
@@ -112,7 +126,9 @@ struct JournalTests {
     /// Records are read back column by column (not through Decodable): every field, a stored
     /// receipt as the journal has always written it, and the listing of many bundles with their
     /// files in order (`status --limit 0` on a large journal once failed: too many parameters).
-    @Test func everyFieldAndManyBundlesReadBack() throws {
+    @Test(arguments: JournalBackend.allCases) func everyFieldAndManyBundlesReadBack(_ backend: JournalBackend) throws {
+        let opened = try backend.open(in: folder)
+        let journal = opened.journal
         var full = record("ffeeddccbbaa99887766554433221100", at: 9_000)
         full.state = .acknowledged
         full.attempts = 4
@@ -142,7 +158,9 @@ struct JournalTests {
 
     /// Bundles claimed in one batch can share a millisecond: they are listed newest-inserted
     /// first, the same order whatever the limit.
-    @Test func bundlesOfOneMillisecondKeepTheirOrder() throws {
+    @Test(arguments: JournalBackend.allCases) func bundlesOfOneMillisecondKeepTheirOrder(_ backend: JournalBackend) throws {
+        let opened = try backend.open(in: folder)
+        let journal = opened.journal
         let ids = ["ff", "00", "aa", "11", "cc"].map { String(repeating: $0, count: 16) }
         try journal.insert(ids.map { NewOutgoing(record: record($0, at: 5_000), files: []) })
         #expect(try journal.newestOutgoing(limit: 10).map(\.record.bundleID) == ids.reversed())
@@ -151,12 +169,15 @@ struct JournalTests {
 
     /// A journal edited by hand or damaged: values Gatehouse never writes are refused with the
     /// column named, never read as something else.
-    @Test(arguments: [("state", "'lost'", "outgoing.state"), ("receipt", "'[1,2,'", "outgoing.receipt"), ("receipt", "7", "outgoing.receipt")])
-    func valuesGatehouseNeverWritesAreNamedErrors(column: String, value: String, named: String) throws {
+    @Test(arguments: [(JournalBackend.sqlite, "state", "'lost'", "outgoing.state"),
+                      (.sqlite, "receipt", "'[1,2,'", "outgoing.receipt"), (.sqlite, "receipt", "7", "outgoing.receipt"),
+                      (.postgresql, "state", "'lost'", "outgoing.state")])
+    func valuesGatehouseNeverWritesAreNamedErrors(backend: JournalBackend, column: String, value: String, named: String) throws {
+        let opened = try backend.open(in: folder)
+        let journal = opened.journal
         let r = record("0123456789abcdef0123456789abcdef")
         try journal.insert(r, files: [])
-        let raw = try DatabaseQueue(path: folder.appending("journal.sqlite"))
-        try raw.write { try $0.execute(sql: "UPDATE outgoing SET \(column) = \(value)") }
+        try opened.execute("UPDATE outgoing SET \(column) = \(value)")
         let error = #expect(throws: JournalValueError.self) { try journal.outgoing(r.bundleID) }
         #expect(error?.column == named)
         #expect("\(error.map { "\($0)" } ?? "")".contains("which Gatehouse never writes"))

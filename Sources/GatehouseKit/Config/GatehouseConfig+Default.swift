@@ -97,6 +97,18 @@ extension GatehouseConfig {
         # [workflows.reception-summary]
         # folder = "/srv/gatehouse/reception"
 
+        # The journal: without [journal], the SQLite file spool/journal.sqlite (one gateway).
+        # With it, a PostgreSQL database shared by several `gatehouse run` nodes and many
+        # organisations (see docs/OPERATIONS.md, "A hosted service on PostgreSQL"). The password
+        # is read from password_file (mode 0600), never written here.
+        # [journal]
+        # url = "postgres://gatehouse@db.example.net:5432/gatehouse"
+        # password_file = "/etc/gatehouse/journal-password"
+        # tls = "require"          # or "disable", for a database on loopback only
+        # ca_file = "/etc/gatehouse/db-ca.pem"
+        # node = "node-a"          # unique per node; the host name unless set
+        # lease = "6s"             # a dead node's work is taken over after this
+
         # Per-partner settings: override the mailbox on a partner's identity card.
         # [partners.YOI123]
         # mailbox = "sftp://gatehouse@relay.example.net:22 ssh-ed25519 AAAA..."

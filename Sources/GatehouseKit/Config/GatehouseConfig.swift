@@ -50,6 +50,8 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var partnerMailboxes: [ODSCode: MailboxAddress] = [:]
     /// The workflows packs may name, the default, and where each is published (`[workflows]`).
     public var workflows = WorkflowSettings()
+    /// `[journal]`: PostgreSQL instead of the SQLite file; nil for the SQLite file.
+    public var journal: JournalSettings?
 
     /// The defaults.
     public init() {}
@@ -73,13 +75,13 @@ public struct GatehouseConfig: Sendable, Equatable {
         let reader = try ConfigReader(text, file: file)
         var config = GatehouseConfig()
         let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "publish", "partners",
-                                  "workflows"]
+                                  "workflows", "journal"]
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
             let perItem = parts.count == 2 && (parts[0] == "partners" || parts[0] == "workflows")
             guard known.contains(String(parts[0])), parts.count == 1 || perItem else {
                 throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], "
-                    + "[collector], [keys], [limits], [publish], [partners.ODS], [workflows], [workflows.NAME])")
+                    + "[collector], [keys], [limits], [publish], [journal], [partners.ODS], [workflows], [workflows.NAME])")
             }
             if parts[0] == "partners" && parts.count == 2 {
                 do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
@@ -91,6 +93,7 @@ public struct GatehouseConfig: Sendable, Equatable {
             }
         }
         var publishFolder: String?, publishGroup: String?
+        var journal = JournalSettings(url: "")
         for (key, entry) in reader.entries.sorted(by: { $0.value.line < $1.value.line }) {
             let at = { (why: String) in reader.error(entry.line, "key '\(key)': \(why)") }
             switch key {
@@ -129,6 +132,24 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "publish.group":
                 guard case .string(let text) = entry.value, !text.isEmpty else { throw at("expected a quoted group name like \"healthcare\"") }
                 publishGroup = text
+            case "journal.url":
+                guard case .string(let text) = entry.value else { throw at("expected a quoted postgres:// url") }
+                if let problem = JournalSettings.checkURL(text) { throw at(problem) }
+                journal.url = text
+            case "journal.password_file": journal.passwordFile = try absolutePath(entry, at)
+            case "journal.ca_file": journal.caFile = try absolutePath(entry, at)
+            case "journal.tls":
+                guard case .string(let text) = entry.value, let tls = JournalSettings.TLS(rawValue: text) else {
+                    throw at("expected \"require\" or \"disable\"")
+                }
+                journal.tls = tls
+            case "journal.node":
+                guard case .string(let text) = entry.value, (1...64).contains(text.utf8.count),
+                      text.utf8.allSatisfy({ $0 < 0x80 && $0 > 0x20 }) else {
+                    throw at("expected a quoted node id of 1 to 64 printable ASCII characters")
+                }
+                journal.node = text
+            case "journal.lease": journal.lease = try duration(entry, at, minimum: .seconds(2))
             case "workflows.names": config.workflows.names = try WorkflowSettings.list(entry, at)
             case "workflows.default": config.workflows.defaultWorkflow = try WorkflowSettings.workflow(entry, at)
             default:
@@ -150,6 +171,13 @@ public struct GatehouseConfig: Sendable, Equatable {
             let line = reader.entries["publish.folder"]?.line ?? reader.entries["publish.group"]?.line ?? 0
             throw reader.error(line, "[publish] needs both 'folder' and 'group'")
         }
+        let journalKeys = reader.entries.keys.filter { $0.hasPrefix("journal.") }
+        if !journalKeys.isEmpty {
+            guard !journal.url.isEmpty else {
+                throw reader.error(reader.entries[journalKeys.sorted()[0]]?.line ?? 0, "[journal] needs 'url'")
+            }
+            config.journal = journal
+        }
         guard config.retryInitial <= config.retryMax else {
             throw reader.error(reader.entries["delivery.retry_initial"]?.line ?? 0, "key 'delivery.retry_initial' is longer than 'delivery.retry_max'")
         }
@@ -164,6 +192,13 @@ public struct GatehouseConfig: Sendable, Equatable {
     private static func address(_ entry: ConfigReader.Entry, _ at: (String) -> KitError) throws(KitError) -> MailboxAddress {
         guard case .string(let text) = entry.value else { throw at("expected a quoted mailbox address like \"dir:/srv/gatehouse/mailboxes\"") }
         do { return try MailboxAddress(text) } catch { throw at(error.message) }
+    }
+
+    private static func absolutePath(_ entry: ConfigReader.Entry, _ at: (String) -> KitError) throws(KitError) -> String {
+        guard case .string(let text) = entry.value, text.utf8.first == UInt8(ascii: "/") else {
+            throw at("expected a quoted absolute path")
+        }
+        return text
     }
 
     private static func integer(_ entry: ConfigReader.Entry, _ at: (String) -> KitError, in range: ClosedRange<Int>) throws(KitError) -> Int {

@@ -1,0 +1,90 @@
+import Foundation
+import GatehouseJournal
+import PostgresNIO
+import Synchronization
+
+/// One node's place in a service of several: a row in `node` with a lease it renews.
+///
+/// A node joins with a fresh random token; a second process claiming the same node id is
+/// refused while the first one's lease runs. The lease is renewed by ``heartbeat(_:)`` (every
+/// lease / 3); when a node stops renewing (killed, cut off from the database), its bundles and
+/// its spool lease go to the other nodes once the lease has expired by the database's clock.
+/// A node that cannot renew stops handing out work at the end of its lease by its own clock,
+/// which starts before the database's: it stops before anyone takes over.
+final class NodeMembership: Sendable {
+    let node: String
+    let lease: Duration
+    let token = UUID().uuidString.lowercased()
+    /// Until when (monotonic clock) this node's lease surely runs.
+    private let validUntil = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(node: String, lease: Duration) {
+        self.node = node
+        self.lease = lease
+    }
+
+    var leaseMilliseconds: Int64 { lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000 }
+
+    func leaseIsValid() -> Bool { validUntil.withLock { $0.map { ContinuousClock.now < $0 } ?? false } }
+
+    func join(_ journal: PostgresJournal) throws(JournalError) {
+        let started = ContinuousClock.now
+        let host = ProcessInfo.processInfo.hostName
+        let rows = try journal.rows("joining as node \(node)", """
+            INSERT INTO node (id, token, lease_until, joined_at, host)
+            VALUES (\(node), \(token), \(unescaped: PostgresJournal.databaseNow) + \(leaseMilliseconds),
+                    \(unescaped: PostgresJournal.databaseNow), \(host))
+            ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token, lease_until = EXCLUDED.lease_until,
+                joined_at = EXCLUDED.joined_at, host = EXCLUDED.host
+            WHERE node.lease_until < \(unescaped: PostgresJournal.databaseNow)
+            RETURNING id
+            """)
+        guard !rows.isEmpty else {
+            throw .membership("node \(node) is already running (its lease in the journal is still held)",
+                              hint: "give each node its own id (`node` under [journal] in gatehouse.toml, or "
+                                  + "--node); a node that was killed is free again after its lease, \(lease)")
+        }
+        validUntil.withLock { $0 = started + lease }
+    }
+
+    func heartbeat(_ journal: PostgresJournal) throws(JournalError) {
+        let started = ContinuousClock.now
+        let renewed: Bool
+        do {
+            renewed = try !journal.rows("renewing the lease of node \(node)", """
+                UPDATE node SET lease_until = \(unescaped: PostgresJournal.databaseNow) + \(leaseMilliseconds)
+                WHERE id = \(node) AND token = \(token) RETURNING id
+                """).isEmpty
+        } catch {
+            // Cut off for now: keep trying until the lease runs out.
+            if leaseIsValid() { return }
+            throw .membership("node \(node) could not renew its lease before it ran out: \(error)")
+        }
+        guard renewed else {
+            validUntil.withLock { $0 = nil }
+            throw .membership("node \(node) lost its lease: another process joined under the same id after it expired")
+        }
+        validUntil.withLock { $0 = started + lease }
+    }
+
+    func holdsSpoolLease(_ journal: PostgresJournal) throws(JournalError) -> Bool {
+        guard leaseIsValid() else { return false }
+        // The lease follows the node's: held while the holder is alive, taken over when it is not.
+        return try !journal.rows("taking the spool lease of \(journal.org)", """
+            INSERT INTO spool_lease (org, node) VALUES (\(journal.org.value), \(node))
+            ON CONFLICT (org) DO UPDATE SET node = EXCLUDED.node
+            WHERE spool_lease.node = EXCLUDED.node OR NOT EXISTS (
+                SELECT 1 FROM node n WHERE n.id = spool_lease.node AND n.lease_until >= \(unescaped: PostgresJournal.databaseNow))
+            RETURNING node
+            """).isEmpty
+    }
+
+    func leave(_ journal: PostgresJournal) {
+        validUntil.withLock { $0 = nil }
+        _ = try? journal.transaction("leaving as node \(node)") { c in
+            _ = try journal.rows("DELETE FROM spool_lease WHERE node = \(node)", on: c)
+            _ = try journal.rows("UPDATE outgoing SET owner = NULL WHERE owner = \(node)", on: c)
+            _ = try journal.rows("DELETE FROM node WHERE id = \(node) AND token = \(token)", on: c)
+        }
+    }
+}

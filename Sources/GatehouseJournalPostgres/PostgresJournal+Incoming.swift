@@ -1,0 +1,111 @@
+import GatehouseFormat
+import GatehouseJournal
+import PostgresNIO
+
+extension PostgresJournal {
+    static let incomingColumns = """
+        i.bundle_id, i.sender, i.state, i.received_at, i.bundle_sha256, i.reason, i.published_path, i.files, i.receipt
+        """
+
+    static func incomingRecord(_ row: PostgresRandomAccessRow) throws -> IncomingRecord {
+        var c = ColumnReader(row)
+        let bundleID: String = try c.next(), sender: String = try c.next(), stateText: String = try c.next()
+        guard let state = IncomingState(rawValue: stateText) else {
+            throw JournalValueError(column: "incoming.state", value: stateText)
+        }
+        return IncomingRecord(bundleID: bundleID, sender: sender, state: state, receivedAt: try c.next(),
+                              bundleSHA256: try c.next(), reason: try c.next(), publishedPath: try c.next(),
+                              files: try c.next(), receipt: try c.bytes() ?? [])
+    }
+
+    public func incoming(_ bundleID: String) throws -> IncomingRecord? {
+        try rows("reading incoming bundle \(bundleID)", """
+            SELECT \(unescaped: Self.incomingColumns) FROM incoming i WHERE i.org = \(org.value) AND i.bundle_id = \(bundleID)
+            """).first.map(Self.incomingRecord)
+    }
+
+    public func insert(_ record: IncomingRecord, detail: String?, context: PackContext?) throws {
+        try transaction("journalling incoming bundle \(record.bundleID)") { c in
+            // The primary key refuses a second insert of the same bundle, whichever node tries.
+            _ = try rows("""
+                INSERT INTO incoming (org, bundle_id, sender, state, received_at, bundle_sha256, reason, published_path,
+                                      files, receipt)
+                VALUES (\(org.value), \(record.bundleID), \(record.sender), \(record.state.rawValue), \(record.receivedAt),
+                        \(record.bundleSHA256), \(record.reason), \(record.publishedPath), \(record.files),
+                        \(ByteBuffer(bytes: record.receipt)))
+                """, on: c)
+            if let context { try insertPack(record.bundleID, direction: "in", pack: nil, context, on: c) }
+            try insertTransition(record.bundleID, direction: "in", state: record.state.rawValue, at: record.receivedAt,
+                                 detail: detail, on: c)
+        }
+    }
+
+    public func allIncoming(limit: Int) throws -> [IncomingRecord] {
+        try rows("listing incoming bundles", """
+            SELECT \(unescaped: Self.incomingColumns) FROM incoming i WHERE i.org = \(org.value)
+            ORDER BY i.received_at DESC LIMIT \(limit)
+            """).map(Self.incomingRecord)
+    }
+
+    public func incoming(matching filter: IncomingFilter) throws -> [(record: IncomingRecord, pack: JournalPack?)] {
+        var bindings = PostgresBindings()
+        bindings.append(org.value)
+        var conditions = ["i.org = $1"]
+        if let since = filter.since {
+            bindings.append(since)
+            conditions.append("i.received_at >= $\(bindings.count)")
+        }
+        if let workflow = filter.workflow {
+            bindings.append(workflow.value)
+            conditions.append("p.workflow = $\(bindings.count)")
+        }
+        if let number = filter.nhsNumber {
+            // Whole numbers only: the space-separated list is matched with spaces around it.
+            bindings.append("% \(number) %")
+            conditions.append("(' ' || p.nhs_numbers || ' ') LIKE $\(bindings.count)")
+        }
+        bindings.append(filter.limit)
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT \(Self.incomingColumns), p.subject, p.workflow, p.nhs_numbers FROM incoming i
+            LEFT JOIN pack p ON p.org = i.org AND p.bundle_id = i.bundle_id AND p.direction = 'in'
+            WHERE \(conditions.joined(separator: " AND ")) ORDER BY i.received_at DESC LIMIT $\(bindings.count)
+            """, binds: bindings)
+        return try rows("listing incoming bundles", query).map { row in
+            let record = try Self.incomingRecord(row)
+            guard let workflow = try row[10].decode(String?.self) else { return (record, nil) }
+            return (record, JournalPack(subject: try row[9].decode(String.self), workflow: workflow,
+                                             nhsNumbers: try row[11].decode(String.self), pack: nil))
+        }
+    }
+
+    public func transitions(of bundleID: String) throws -> [Transition] {
+        try rows("reading the history of \(bundleID)", """
+            SELECT bundle_id, direction, state, at, detail FROM transition
+            WHERE org = \(org.value) AND bundle_id = \(bundleID) ORDER BY id
+            """).map { row in
+            var c = ColumnReader(row)
+            return Transition(bundleID: try c.next(), direction: try c.next(), state: try c.next(), at: try c.next(),
+                              detail: try c.next())
+        }
+    }
+
+    public func pack(of bundleID: String, direction: String) throws -> JournalPack? {
+        try rows("reading the pack of \(bundleID)", """
+            SELECT subject, workflow, nhs_numbers, pack FROM pack
+            WHERE org = \(org.value) AND bundle_id = \(bundleID) AND direction = \(direction)
+            """).first.flatMap { row in
+            JournalPack(subject: try row[0].decode(String.self), workflow: try row[1].decode(String.self),
+                             nhsNumbers: try row[2].decode(String.self), pack: try row[3].decode(String?.self))
+        }
+    }
+
+    func insertPack(_ bundleID: String, direction: String, pack: String?, _ context: PackContext,
+                    on connection: PostgresConnection) throws {
+        _ = try rows("""
+            INSERT INTO pack (org, bundle_id, direction, pack, subject, workflow, nhs_numbers)
+            VALUES (\(org.value), \(bundleID), \(direction), \(pack), \(context.subject), \(context.workflow.value),
+                    \(context.nhsNumbers.joined(separator: " ")))
+            """, on: connection)
+    }
+
+}

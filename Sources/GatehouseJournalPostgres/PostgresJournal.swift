@@ -1,0 +1,139 @@
+public import GatehouseFormat
+public import GatehouseJournal
+import PostgresNIO
+import Synchronization
+
+/// The journal in PostgreSQL: one database for many organisations and several nodes.
+///
+/// Every row carries the organisation it belongs to, so one database serves every tenant of a
+/// hosted service. The ``Journal`` protocol is synchronous (the engine acts on a transition only
+/// once it is committed); queries run on postgres-nio's event loop threads and the caller waits
+/// for their futures, never on a task of the cooperative pool (waiting there for work that
+/// needs the pool could stall it on a 2-core machine). One connection per journal, used by one
+/// call at a time; a broken connection is replaced at the next call.
+public final class PostgresJournal: Journal, Sendable {
+    /// The organisation whose rows this journal reads and writes.
+    public let org: ODSCode
+    /// This node's membership, when it runs the daemon (nil for readers such as `status`).
+    let membership: NodeMembership?
+    let settings: PostgresSettings
+    let logger = Logger(label: "gatehouse.journal")
+    private let connection = Mutex<PostgresConnection?>(nil)
+
+    /// Connects to the database `settings` names, for the rows of `org`; creates or migrates the
+    /// schema when `migrate` is true (the daemon; readers never migrate). With `node`, joins as
+    /// that node (see ``NodeMembership``): refused while another live process holds the same id.
+    public init(settings: PostgresSettings, org: ODSCode, migrate: Bool, node: String? = nil) throws(JournalError) {
+        self.settings = settings
+        self.org = org
+        membership = node.map { NodeMembership(node: $0, lease: settings.lease) }
+        if migrate { try PostgresSchema.migrate(self) }
+        if let membership { try membership.join(self) }
+    }
+
+    deinit {
+        connection.withLock { $0.map { try? $0.close().wait() } }
+    }
+
+    // MARK: Running queries
+
+    /// Runs `body` with this journal's connection, connecting first when there is none (or the
+    /// last one broke). Errors become ``JournalError``s naming the database, never its password.
+    func withConnection<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(JournalError) -> T {
+        do {
+            return try connection.withLock { current in
+                if current == nil || current!.isClosed {
+                    current = try PostgresConnection.connect(
+                        on: MultiThreadedEventLoopGroup.singleton.next(), configuration: settings.connection,
+                        id: 1, logger: logger
+                    ).wait()
+                }
+                do { return try body(current!) } catch {
+                    // After a failure inside a transaction the connection may hold it open: start
+                    // afresh rather than guess its state.
+                    if current?.isClosed == false, Self.leavesTransactionOpen(error) { _ = try? current?.close().wait() }
+                    throw error
+                }
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError.database("\(what) in \(settings.describe)", underlying: error)
+        }
+    }
+
+    private static func leavesTransactionOpen(_ error: any Error) -> Bool { !(error is JournalError) }
+
+    /// Runs one statement and returns its rows.
+    func rows(_ query: PostgresQuery, on connection: PostgresConnection) throws -> [PostgresRandomAccessRow] {
+        try connection.query(query, logger: logger).wait().map { $0.makeRandomAccess() }
+    }
+
+    /// Runs one statement outside a transaction.
+    func rows(_ what: String, _ query: PostgresQuery) throws(JournalError) -> [PostgresRandomAccessRow] {
+        try withConnection(what) { try rows(query, on: $0) }
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    func transaction<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(JournalError) -> T {
+        try withConnection(what) { connection in
+            _ = try connection.query("BEGIN", logger: logger).wait()
+            let result: T
+            do { result = try body(connection) } catch {
+                _ = try? connection.query("ROLLBACK", logger: logger).wait()
+                throw error
+            }
+            _ = try connection.query("COMMIT", logger: logger).wait()
+            return result
+        }
+    }
+
+    /// The database's clock in ms since the epoch: leases are judged by one clock, not each node's.
+    static let databaseNow = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
+    // MARK: Membership
+
+    /// True when this process may claim from the outbox and collect the mailbox now.
+    public func holdsSpoolLease() throws -> Bool {
+        guard let membership else { return true }
+        return try membership.holdsSpoolLease(self)
+    }
+
+    /// Renews this node's lease (see ``NodeMembership/heartbeat(_:)``).
+    public func heartbeat() throws {
+        try membership?.heartbeat(self)
+    }
+
+    /// Leaves the membership: this node's work is free for the others at once.
+    public func leave() {
+        membership?.leave(self)
+    }
+}
+
+/// Reads a row's columns in order.
+struct ColumnReader {
+    let row: PostgresRandomAccessRow
+    var index = 0
+
+    init(_ row: PostgresRandomAccessRow) { self.row = row }
+
+    mutating func next<T: PostgresDecodable>(_: T.Type = T.self) throws -> T {
+        defer { index += 1 }
+        return try row[index].decode(T.self)
+    }
+
+    mutating func bytes() throws -> [UInt8]? {
+        try next(ByteBuffer?.self).map { Array($0.readableBytesView) }
+    }
+}
+
+extension PostgresJournal {
+    /// The journal for reading, without migrating; nil when no gateway has created its tables yet.
+    public static func openIfCreated(settings: PostgresSettings, org: ODSCode) throws(JournalError) -> PostgresJournal? {
+        let journal = try PostgresJournal(settings: settings, org: org, migrate: false)
+        let created = try journal.withConnection("looking for the journal's tables") { c in
+            try journal.rows("SELECT to_regclass('gatehouse_schema') IS NOT NULL", on: c).first?[0].decode(Bool.self) ?? false
+        }
+        return created ? journal : nil
+    }
+}

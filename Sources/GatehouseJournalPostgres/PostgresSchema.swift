@@ -1,0 +1,80 @@
+import GatehouseJournal
+import PostgresNIO
+
+/// The journal's tables in PostgreSQL, created and migrated by the first node to start.
+///
+/// Every table is keyed by organisation first, so one database holds many tenants and every
+/// query of one tenant reads only its rows through an index. Ids compare byte by byte
+/// (`COLLATE "C"`), as abbreviated-id lookups need.
+enum PostgresSchema {
+    /// Each migration: a version and its statements (one statement each, as the extended
+    /// protocol requires).
+    static let migrations: [(version: Int, statements: [String])] = [
+        (1, [
+            """
+            CREATE TABLE outgoing (
+                org TEXT NOT NULL, bundle_id TEXT COLLATE "C" NOT NULL, partner TEXT NOT NULL, state TEXT NOT NULL,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+                attempts INTEGER NOT NULL, next_attempt_at BIGINT NOT NULL, bundle_sha256 TEXT, bundle_size BIGINT,
+                last_error TEXT, receipt BYTEA, seq BIGSERIAL NOT NULL, owner TEXT,
+                PRIMARY KEY (org, bundle_id))
+            """,
+            "CREATE INDEX outgoing_due ON outgoing (org, next_attempt_at) WHERE state IN ('queued', 'sealed')",
+            "CREATE INDEX outgoing_open ON outgoing (org, expires_at) WHERE state IN ('queued', 'sealed', 'delivered')",
+            "CREATE INDEX outgoing_created ON outgoing (org, created_at, seq)",
+            "CREATE INDEX outgoing_state ON outgoing (org, state)",
+            """
+            CREATE TABLE outgoing_file (
+                org TEXT NOT NULL, bundle_id TEXT COLLATE "C" NOT NULL, position INTEGER NOT NULL, name TEXT NOT NULL,
+                size BIGINT NOT NULL, source_path TEXT NOT NULL, work_path TEXT NOT NULL,
+                PRIMARY KEY (org, bundle_id, position),
+                FOREIGN KEY (org, bundle_id) REFERENCES outgoing (org, bundle_id) ON DELETE CASCADE)
+            """,
+            "CREATE INDEX outgoing_file_source ON outgoing_file (org, source_path)",
+            """
+            CREATE TABLE incoming (
+                org TEXT NOT NULL, bundle_id TEXT COLLATE "C" NOT NULL, sender TEXT NOT NULL, state TEXT NOT NULL,
+                received_at BIGINT NOT NULL, bundle_sha256 TEXT NOT NULL, reason TEXT, published_path TEXT, files TEXT,
+                receipt BYTEA NOT NULL, PRIMARY KEY (org, bundle_id))
+            """,
+            "CREATE INDEX incoming_received ON incoming (org, received_at)",
+            """
+            CREATE TABLE transition (
+                id BIGSERIAL PRIMARY KEY, org TEXT NOT NULL, bundle_id TEXT COLLATE "C" NOT NULL,
+                direction TEXT NOT NULL, state TEXT NOT NULL, at BIGINT NOT NULL, detail TEXT)
+            """,
+            "CREATE INDEX transition_bundle ON transition (org, bundle_id)",
+            """
+            CREATE TABLE pack (
+                org TEXT NOT NULL, bundle_id TEXT COLLATE "C" NOT NULL, direction TEXT NOT NULL, pack TEXT,
+                subject TEXT NOT NULL, workflow TEXT NOT NULL, nhs_numbers TEXT NOT NULL,
+                PRIMARY KEY (org, bundle_id, direction))
+            """,
+            "CREATE INDEX pack_by_workflow ON pack (org, direction, workflow)",
+            // Nodes and their leases (see NodeMembership).
+            """
+            CREATE TABLE node (
+                id TEXT PRIMARY KEY, token TEXT NOT NULL, lease_until BIGINT NOT NULL, joined_at BIGINT NOT NULL,
+                host TEXT NOT NULL)
+            """,
+            "CREATE TABLE spool_lease (org TEXT PRIMARY KEY, node TEXT NOT NULL)",
+        ]),
+    ]
+
+    /// A lock number of our own for migrations (any 64-bit value no other application uses).
+    static let migrationLock: Int64 = 0x6761_7465_686f_7573  // "gatehous"
+
+    static func migrate(_ journal: PostgresJournal) throws(JournalError) {
+        try journal.transaction("migrating the journal") { c in
+            // Several nodes may start at once: one migrates, the others wait for its commit.
+            _ = try journal.rows("SELECT pg_advisory_xact_lock(\(migrationLock))", on: c)
+            _ = try journal.rows("CREATE TABLE IF NOT EXISTS gatehouse_schema (version INTEGER PRIMARY KEY)", on: c)
+            let current = try journal.rows("SELECT COALESCE(MAX(version), 0) FROM gatehouse_schema", on: c)
+                .first.map { try $0[0].decode(Int.self) } ?? 0
+            for migration in migrations where migration.version > current {
+                for statement in migration.statements { _ = try journal.rows(PostgresQuery(unsafeSQL: statement), on: c) }
+                _ = try journal.rows("INSERT INTO gatehouse_schema (version) VALUES (\(migration.version))", on: c)
+            }
+        }
+    }
+}

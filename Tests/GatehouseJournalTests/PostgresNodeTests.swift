@@ -1,0 +1,168 @@
+import Foundation
+import GatehouseFormat
+import GatehouseJournal
+import GatehouseJournalPostgres
+import GatehouseKit
+import GatehouseTesting
+import Testing
+
+/// Several nodes on one PostgreSQL journal: membership, due work handed to one node, leases
+/// taken over from a dead node. A node's death is made by expiring its lease in the database,
+/// so no test waits for a clock.
+@Suite("PostgreSQL journal: several nodes")
+struct PostgresNodeTests {
+    let server: PostgresServer
+    let database: String
+    let settings: PostgresSettings
+    let org = try! ODSCode("A81001")
+
+    init() throws {
+        server = try PostgresServer.shared.get()
+        database = try server.createDatabase()
+        settings = try PostgresSettings(server.journalSettings(database: database))
+    }
+
+    func node(_ id: String, org: ODSCode? = nil) throws -> PostgresJournal {
+        try PostgresJournal(settings: settings, org: org ?? self.org, migrate: true, node: id)
+    }
+
+    /// The node's lease runs out (as when it was killed and stopped renewing).
+    func expire(_ id: String) throws {
+        try server.execute("UPDATE node SET lease_until = 0 WHERE id = '\(id)'", database: database)
+    }
+
+    func due(_ count: Int) -> [NewOutgoing] {
+        (0..<count).map {
+            NewOutgoing(record: OutgoingRecord(bundleID: String(format: "%032x", $0), partner: "YOI123",
+                                               createdAt: Int64(1_000 + $0), expiresAt: 99_999_999), files: [])
+        }
+    }
+
+    @Test func aSecondProcessWithTheSameNodeIDIsRefused() throws {
+        let first = try node("node-a")
+        let error = #expect(throws: JournalError.self) { try node("node-a") }
+        #expect(error?.kind == .membership)
+        #expect(error?.message.contains("node-a is already running") == true)
+        // Another id joins beside it.
+        _ = try node("node-b")
+        // Once the first one's lease has run out, its id may be taken again, and the first
+        // process learns at its next heartbeat that it lost it.
+        try expire("node-a")
+        _ = try node("node-a")
+        let lost = #expect(throws: JournalError.self) { try first.heartbeat() }
+        #expect(lost?.kind == .membership)
+        #expect(try first.dueOutgoing(now: 10_000, limit: 10).isEmpty)
+    }
+
+    @Test func dueWorkGoesToOneNodeAndADeadNodesWorkIsTakenOver() throws {
+        let a = try node("node-a"), b = try node("node-b")
+        try a.insert(due(4))
+        let mine = try a.dueOutgoing(now: 10_000, limit: 2).map(\.bundleID)
+        #expect(mine.count == 2)
+        let theirs = try b.dueOutgoing(now: 10_000, limit: 10).map(\.bundleID)
+        #expect(Set(theirs) == Set(due(4).map(\.record.bundleID)).subtracting(mine))
+        // A live node keeps its work.
+        #expect(Set(try a.dueOutgoing(now: 10_000, limit: 10).map(\.bundleID)) == Set(mine))
+        #expect(Set(try b.dueOutgoing(now: 10_000, limit: 10).map(\.bundleID)) == Set(theirs))
+        // A dead one's is taken over.
+        try expire("node-a")
+        #expect(try b.dueOutgoing(now: 10_000, limit: 10).count == 4)
+    }
+
+    @Test func aNodeThatLeavesFreesItsWorkAtOnce() throws {
+        let a = try node("node-a"), b = try node("node-b")
+        try a.insert(due(3))
+        #expect(try a.dueOutgoing(now: 10_000, limit: 10).count == 3)
+        #expect(try b.dueOutgoing(now: 10_000, limit: 10).isEmpty)
+        a.leave()
+        #expect(try b.dueOutgoing(now: 10_000, limit: 10).count == 3)
+        #expect(try b.holdsSpoolLease())
+    }
+
+    /// Two nodes claiming at once from a backlog: every bundle goes to exactly one of them.
+    @Test func concurrentClaimsNeverShareABundle() async throws {
+        let a = try node("node-a"), b = try node("node-b")
+        try a.insert(due(300))
+        // Each node delivers what it claimed (so it is due no more) and claims again until none is left.
+        func drain(_ journal: PostgresJournal) async throws -> [String] {
+            var claimed: [String] = []
+            while true {
+                let batch = try journal.dueOutgoing(now: 10_000, limit: 7)
+                if batch.isEmpty { return claimed }
+                for var record in batch {
+                    record.state = .delivered
+                    try journal.save(record)
+                }
+                claimed += batch.map(\.bundleID)
+                await Task.yield()
+            }
+        }
+        async let first = drain(a)
+        async let second = drain(b)
+        let (x, y) = try await (first, second)
+        #expect(Set(x).isDisjoint(with: y))
+        #expect(x.count + y.count == 300)
+        #expect(Set(x + y).count == 300)
+    }
+
+    @Test func oneNodeAtATimeHoldsAnOrganisationsSpoolLease() throws {
+        let a = try node("node-a"), b = try node("node-b")
+        #expect(try a.holdsSpoolLease())
+        #expect(try !b.holdsSpoolLease())
+        #expect(try a.holdsSpoolLease())
+        // Another organisation's lease is its own.
+        let other = try node("node-c", org: ODSCode("YOI123"))
+        #expect(try other.holdsSpoolLease())
+        try expire("node-a")
+        #expect(try b.holdsSpoolLease())
+        #expect(try !a.holdsSpoolLease())
+    }
+
+    /// One database, many organisations: each sees only its own rows, even for the same bundle id.
+    @Test func organisationsSharingADatabaseSeeOnlyTheirOwnRows() throws {
+        let practice = try PostgresJournal(settings: settings, org: org, migrate: true)
+        let prison = try PostgresJournal(settings: settings, org: ODSCode("YOI123"), migrate: true)
+        let id = String(repeating: "ab", count: 16)
+        try practice.insert(OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: 1, expiresAt: 2), files: [])
+        #expect(try prison.outgoing(id) == nil)
+        #expect(try prison.outgoingCounts().isEmpty)
+        let incoming = IncomingRecord(bundleID: id, sender: "A81001", state: .published, receivedAt: 3,
+                                      bundleSHA256: String(repeating: "0", count: 64), receipt: [9])
+        try prison.insert(incoming)
+        #expect(try practice.incoming(id) == nil)
+        #expect(try prison.incoming(id) == incoming)
+    }
+
+    /// The password never sits in gatehouse.toml, and a password file others may read is refused.
+    @Test func passwordsStayOutOfTheSettingsAndPrivate() throws {
+        let folder = try TemporaryDirectory()
+        let loose = try folder.write("password", Array("secret\n".utf8))
+        chmod(loose, 0o644)
+        var settings = server.journalSettings(database: database)
+        settings.passwordFile = loose
+        let error = #expect(throws: JournalError.self) { try PostgresSettings(settings) }
+        #expect(error?.kind == .configuration)
+        #expect(error?.hint == "chmod 600 \(loose)")
+        #expect(throws: KitError.self) {
+            try GatehouseConfig.parse("[journal]\nurl = \"postgres://gatehouse:secret@db.example.net/gatehouse\"\n")
+        }
+        let config = try GatehouseConfig.parse(server.journalTable(database: database))
+        #expect(config.journal?.passwordFile == server.passwordFile)
+        #expect(config.journal?.tls == .disable)
+    }
+
+    /// A wrong password is a database error naming the database, never the password.
+    @Test func aWrongPasswordIsANamedError() throws {
+        let folder = try TemporaryDirectory()
+        let wrong = try folder.write("password", Array("not-the-password".utf8))
+        chmod(wrong, 0o600)
+        var journal = server.journalSettings(database: database)
+        journal.passwordFile = wrong
+        let error = #expect(throws: JournalError.self) {
+            try PostgresJournal(settings: PostgresSettings(journal), org: org, migrate: true)
+        }
+        #expect(error?.kind == .database)
+        #expect(error?.message.contains("127.0.0.1:\(server.port)/\(database)") == true)
+        #expect(error?.message.contains("not-the-password") == false)
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Glibc
+public import GatehouseKit
+
+/// A real PostgreSQL server for tests, from Debian's `postgresql` package: initdb in a new
+/// folder, a free port on 127.0.0.1, password (scram) authentication over TCP. One server per
+/// test process, started at first use; each test takes a database of its own.
+///
+/// PostgreSQL refuses to run as root, so as root (CI) the server runs as `nobody` through
+/// `setpriv`. A watchdog shell beside it stops it and removes its folder when the test
+/// process ends, however it ends.
+public final class PostgresServer: Sendable {
+    /// The port it listens on (127.0.0.1 only).
+    public let port: Int
+    /// Its folder: data, socket, log.
+    public let folder: String
+    /// A password file for the journal settings, mode 0600, owned by the test's user.
+    public let passwordFile: String
+    let bin: String
+    /// The role the journal connects as.
+    public static let user = "gatehouse"
+
+    /// The shared server, or why there is none (PostgreSQL not installed).
+    public static let shared: Result<PostgresServer, any Error> = Result { try PostgresServer() }
+
+    /// True when Debian's PostgreSQL programs are installed.
+    public static var isInstalled: Bool { binaries() != nil }
+
+    /// The newest `/usr/lib/postgresql/*/bin` holding `postgres`.
+    static func binaries() -> String? {
+        let root = "/usr/lib/postgresql"
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return versions.compactMap(Int.init).sorted(by: >).map { "\(root)/\($0)/bin" }
+            .first { FileManager.default.isExecutableFile(atPath: $0 + "/postgres") }
+    }
+
+    init() throws {
+        guard let bin = Self.binaries() else {
+            throw GatehouseProcess.LaunchError(description: "PostgreSQL is not installed (scripts/install-deps.sh installs it)")
+        }
+        self.bin = bin
+        port = try SSHServer.freePort()
+        folder = FileManager.default.temporaryDirectory.path + "/gatehouse-pg-\(UUID().uuidString.lowercased())"
+        guard mkdir(folder, 0o700) == 0 else { throw GatehouseProcess.LaunchError(description: "cannot create \(folder)") }
+        let password = UUID().uuidString
+        // Owned by the test's user (root in CI), mode 0600, as the journal settings demand.
+        passwordFile = folder + "/journal-password"
+        try writeClosed(Array(password.utf8), to: passwordFile)
+        chmod(passwordFile, 0o600)
+        try writeClosed(Array(password.utf8), to: folder + "/pwfile")
+        if getuid() == 0 {
+            chown(folder, 65534, 65534)
+            chown(folder + "/pwfile", 65534, 65534)
+        }
+        try Self.run(asServer: [bin + "/initdb", "-D", folder + "/data", "-U", Self.user, "--pwfile=" + folder + "/pwfile",
+                                "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+                     in: folder)
+        // Durability is not under test here: fsync off keeps every test quick.
+        let server = [bin + "/postgres", "-D", folder + "/data", "-p", String(port), "-k", folder,
+                      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                      "-c", "full_page_writes=off", "-c", "max_connections=300"].map { "'\($0)'" }.joined(separator: " ")
+        let watchdog = """
+            \(server) >'\(folder)/log' 2>&1 &
+            pg=$!
+            while [ -d /proc/\(getpid()) ] && kill -0 $pg 2>/dev/null; do sleep 0.5; done
+            kill -INT $pg 2>/dev/null; wait $pg; rm -rf '\(folder)'
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: getuid() == 0 ? "/usr/bin/setpriv" : "/bin/sh")
+        process.arguments = (getuid() == 0 ? Self.nobody + ["/bin/sh"] : []) + ["-c", watchdog]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while !SSHServer.accepts(port) || !FileManager.default.fileExists(atPath: "\(folder)/.s.PGSQL.\(port)") {
+            guard Date() < deadline, process.isRunning else {
+                let log = (try? String(contentsOfFile: folder + "/log", encoding: .utf8)) ?? ""
+                throw GatehouseProcess.LaunchError(description: "PostgreSQL did not start: \(log)")
+            }
+            usleep(50_000)
+        }
+    }
+
+    static let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+
+    static func run(asServer command: [String], in folder: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: getuid() == 0 ? "/usr/bin/setpriv" : command[0])
+        process.arguments = getuid() == 0 ? nobody + command : Array(command.dropFirst())
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let text = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw GatehouseProcess.LaunchError(description: "\(command[0]) failed: \(String(decoding: text, as: UTF8.self))")
+        }
+    }
+
+    /// Runs one SQL statement as the superuser over the server's Unix socket.
+    public func execute(_ sql: String, database: String = "postgres") throws {
+        try Self.run(asServer: [bin + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", folder, "-p", String(port),
+                                "-U", Self.user, "-d", database, "-c", sql], in: folder)
+    }
+
+    /// A new, empty database; its name.
+    public func createDatabase() throws -> String {
+        let name = "t" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try execute("CREATE DATABASE \(name)")
+        return name
+    }
+
+    /// `[journal]` settings for `database`: TCP on loopback, the password from a file, no TLS.
+    public func journalSettings(database: String) -> JournalSettings {
+        var settings = JournalSettings(url: "postgres://\(Self.user)@127.0.0.1:\(port)/\(database)")
+        settings.passwordFile = passwordFile
+        settings.tls = .disable
+        // Long: these journals renew no lease; tests end one by expiring it in the database.
+        settings.lease = .seconds(60)
+        return settings
+    }
+
+    /// The `[journal]` table of gatehouse.toml for `database`.
+    public func journalTable(database: String, lease: String = "3s") -> String {
+        """
+        [journal]
+        url = "postgres://\(Self.user)@127.0.0.1:\(port)/\(database)"
+        password_file = "\(passwordFile)"
+        tls = "disable"
+        lease = "\(lease)"
+
+        """
+    }
+}
