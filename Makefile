@@ -9,10 +9,13 @@ FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card
 # and each command starts about 10 ms sooner than with the shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: help deps build test demo bench bench-seal bench-sftp fuzz crash-test clean install
+.PHONY: help deps build test demo bench bench-seal bench-sftp fuzz crash-test cluster-test clean install
 
 crash-test: build
 	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
+
+cluster-test: build
+	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-15} NODES=$${NODES:-2} bash scripts/cluster-test.sh
 
 # Through a relay: kill -9s of gateways, sshd and connections, a relay outage, a full disk, cut transfers.
 chaos: build
@@ -27,6 +30,7 @@ help:
 	@echo "make bench-sftp  upload of one bundle vs OpenSSH's sftp through a relay (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make crash-test  300 records both ways with 30 random kill -9s (RECORDS, KILLS)"
+	@echo "make cluster-test  300 records both ways, 2 nodes per organisation on PostgreSQL, 15 kill -9s (NODES)"
 	@echo "make chaos       1,000 records through a relay: kill -9s, relay outage, full disk, cut transfers (RECORDS, KILLS, PHASES)"
 	@echo "make install     release binary, systemd units and shell completions under PREFIX (/usr/local; DESTDIR too)"
 
@@ -41,6 +45,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	RECORDS=60 KILLS=8 TIMEOUT=180 bash scripts/crash-test.sh
+	RECORDS=40 KILLS=3 NODES=2 TIMEOUT=180 bash scripts/cluster-test.sh
 	RECORDS=100 KILLS=8 OUTAGE=5 OUTAGE_RECORDS=10 BIG_MB=20 CUTS=up-sshd,down-ssh TIMEOUT=180 bash scripts/chaos.sh
 
 demo: build

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GatehouseFormat
+import GatehouseJournal
 import GatehouseKit
 import GatehouseSFTPClient
 
@@ -84,6 +85,13 @@ struct ErrorReport {
         case let error as SFTPTransportError:
             self.init(status: .ioError, message: error.description,
                       hint: "the bundle was not delivered; a running gateway retries by itself, or run the command again once the relay is reachable")
+        case let error as JournalError:
+            let status: GatehouseExitStatus = switch error.kind {
+            case .membership: .busy
+            case .configuration: .invalidInput
+            case .database: .ioError
+            }
+            self.init(status: status, message: error.message, hint: error.hint)
         case let error as SFTPClientError:
             self.init(status: .ioError, message: "the relay refused: \(error)", hint: "check the mailbox address and the relay's quotas and log")
         default: self.init(status: .internalError, message: "internal error: \(error)", hint: "this is a bug in gatehouse; please report it with the command you ran")

@@ -34,16 +34,24 @@ struct RunCommand: AsyncParsableCommand {
         valueName: "HOST:PORT"))
     var metrics: String?
 
+    @Option(name: .customLong("node"), help: ArgumentHelp(
+        "With a PostgreSQL journal: this node's id.",
+        discussion: "Unique among the nodes sharing the database (default: 'node' under [journal], else the host name). A second process with the same id is refused while the first one's lease runs.",
+        valueName: "ID"))
+    var node: String?
+
     func run() async throws {
         let home = try homeOptions.initialised()
+        let config = try GatehouseConfig.load(home: home)
         // Held for the daemon's whole life, dropped by the kernel however it ends: a second
-        // `run` on this home stops here, before it touches the journal or the spool.
-        let lock = try HomeLock.daemon(home)
-        defer { lock.release() }
+        // `run` on this home stops here, before it touches the journal or the spool. With a
+        // shared (PostgreSQL) journal several nodes share the home: a node row with a lease in
+        // the database refuses a second process with the same node id instead.
+        let lock = JournalOpener.isShared(config) ? nil : try HomeLock.daemon(home)
+        defer { lock?.release() }
         let format = logFormat
         LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format) }
         let logger = Logger(label: "gatehouse")
-        let config = try GatehouseConfig.load(home: home)
         let gateway = Gateway(home: home)
         let own = try gateway.keys.loadOwnCard()
         let connector = MailboxConnector(home: home, own: own, config: config, logger: logger)
@@ -56,7 +64,7 @@ struct RunCommand: AsyncParsableCommand {
         settings.publish = try config.publish.map { (publish) throws(KitError) in try PublishTarget(settings: publish) }
         let spool = SpoolLayout(home: home)
         try spool.create()
-        let journal = try JournalOpener.open(home: home, config: config)
+        let journal = try JournalOpener.open(home: home, config: config, node: node)
         let engine = try GatewayEngine(gateway: gateway, journal: journal, settings: settings,
                                        logger: logger, mailboxes: mailboxes)
         let metricsServer = try metrics.map { address in
@@ -68,6 +76,8 @@ struct RunCommand: AsyncParsableCommand {
         let wakeup = Wakeup()
         let watcher = SpoolWatcher(outbox: spool.outbox, stableWindow: settings.stableWindow, rescanInterval: settings.rescanInterval,
                                    logger: logger) { events in
+            // One node per organisation claims (the others' rescans offer the files again).
+            guard await engine.holdsSpoolLease() else { return }
             var complete: [OutboxFile] = []
             for event in events {
                 switch event {
@@ -82,8 +92,11 @@ struct RunCommand: AsyncParsableCommand {
             services: [
                 .init(service: watcher),
                 .init(service: DeliveryService(engine: engine, wakeup: wakeup)),
-                .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup)),
-            ] + (metricsServer.map { [.init(service: $0)] } ?? []),
+                .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup,
+                                                mayCollect: { await engine.holdsSpoolLease() })),
+            ] + (metricsServer.map { [.init(service: $0)] } ?? [])
+              + (config.journal.map { [.init(service: JournalHeartbeat(journal: journal, interval: $0.lease / 3, logger: logger))] }
+                 ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         logger.info("gateway \(own.org) running", metadata: ["gatehouse.home": "\(home.path)", "gatehouse.mailbox": "\(ownMailbox)"])

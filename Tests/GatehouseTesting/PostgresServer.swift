@@ -85,26 +85,30 @@ public final class PostgresServer: Sendable {
 
     static let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "--"]
 
-    static func run(asServer command: [String], in folder: String) throws {
+    @discardableResult
+    static func run(asServer command: [String], in folder: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: getuid() == 0 ? "/usr/bin/setpriv" : command[0])
         process.arguments = getuid() == 0 ? nobody + command : Array(command.dropFirst())
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
-        let text = errors.fileHandleForReading.readDataToEndOfFile()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw GatehouseProcess.LaunchError(description: "\(command[0]) failed: \(String(decoding: text, as: UTF8.self))")
+            throw GatehouseProcess.LaunchError(description: "\(command[0]) failed: \(text)")
         }
+        return text
     }
 
-    /// Runs one SQL statement as the superuser over the server's Unix socket.
-    public func execute(_ sql: String, database: String = "postgres") throws {
-        try Self.run(asServer: [bin + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", folder, "-p", String(port),
-                                "-U", Self.user, "-d", database, "-c", sql], in: folder)
+    /// Runs one SQL statement as the superuser over the server's Unix socket; its rows, one line
+    /// each, columns separated by `|`.
+    @discardableResult
+    public func execute(_ sql: String, database: String = "postgres") throws -> String {
+        try Self.run(asServer: [bin + "/psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", folder,
+                                "-p", String(port), "-U", Self.user, "-d", database, "-c", sql], in: folder)
     }
 
     /// A new, empty database; its name.

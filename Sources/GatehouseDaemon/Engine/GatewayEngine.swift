@@ -55,6 +55,8 @@ public actor GatewayEngine {
     var listingFailure: String?
     /// When listing the own mailbox began to fail (ms), for `/healthz`; nil while it works.
     var listingFailingSince: Int64?
+    /// Whether this node held the spool lease at the last check (see ``holdsSpoolLease()``).
+    var spoolLeaseHeld = false
 
     /// An engine for the gateway at `home`.
     public init(gateway: Gateway, journal: any Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),
@@ -112,6 +114,15 @@ public actor GatewayEngine {
     /// Brings the spool and the journal back into agreement after a crash: finishes claims that
     /// were journalled but not moved, and removes temporary files and staging folders.
     public func recover() throws {
+        try finishInterruptedClaims()
+        // Temporary files and staging folders left by a crash hold nothing committed.
+        // (work/in holds only copies of what is still in the mailbox: all of it goes.)
+        for name in list(spool.work + "/out") where name.hasBytePrefix(".") { removeTree("\(spool.work)/out/\(name)") }
+        for name in list(spool.work + "/in") { removeTree("\(spool.work)/in/\(name)") }
+    }
+
+    /// Finishes claims that were journalled but not moved out of the outbox.
+    func finishInterruptedClaims() throws {
         for record in try journal.outgoing(in: [.queued]) {
             if let name = try packName(of: record.bundleID) {
                 try recoverPack(record, name: name)
@@ -128,10 +139,6 @@ public actor GatewayEngine {
                 }
             }
         }
-        // Temporary files and staging folders left by a crash hold nothing committed.
-        // (work/in holds only copies of what is still in the mailbox: all of it goes.)
-        for name in list(spool.work + "/out") where name.hasBytePrefix(".") { removeTree("\(spool.work)/out/\(name)") }
-        for name in list(spool.work + "/in") { removeTree("\(spool.work)/in/\(name)") }
     }
 
     // MARK: File helpers

@@ -33,19 +33,28 @@ public struct CollectorService: Service {
     let engine: GatewayEngine
     let interval: Duration
     let delivered: Wakeup
+    let mayCollect: @Sendable () async -> Bool
 
     /// A service collecting the mailbox whenever the transport reports new mail (an SFTP relay
     /// running `gatehouse sftp-server` does at once) or every `interval` otherwise; raises
     /// `delivered` after handling items (a receipt may free the breaker or end an expiry).
-    public init(engine: GatewayEngine, interval: Duration, delivered: Wakeup) {
+    /// `mayCollect` says whether this node collects now (one node per organisation with a
+    /// shared journal).
+    public init(engine: GatewayEngine, interval: Duration, delivered: Wakeup,
+                mayCollect: @escaping @Sendable () async -> Bool = { true }) {
         self.engine = engine
         self.interval = interval
         self.delivered = delivered
+        self.mayCollect = mayCollect
     }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                guard await mayCollect() else {
+                    try? await Task.sleep(for: interval)
+                    continue
+                }
                 let handled = await engine.collect()
                 if handled > 0 {
                     delivered.raise()

@@ -1,0 +1,61 @@
+import Foundation
+import Glibc
+import GatehouseTesting
+import Testing
+
+/// Several `gatehouse run` nodes on one PostgreSQL journal and one shared home: a node id is
+/// held by one process at a time, and a node killed with SIGKILL has its work taken over.
+@Suite("Several nodes on PostgreSQL", .serialized)
+struct ClusterTests {
+    @Test func nodesShareAHomeRefuseADuplicateIDAndTakeOverFromADeadNode() throws {
+        let server = try PostgresServer.shared.get()
+        let database = try server.createDatabase()
+        let pair = try DaemonPair()
+        for home in [pair.practice, pair.prison] {
+            let config = try String(contentsOfFile: home + "/gatehouse.toml", encoding: .utf8)
+            try (config + "\n" + server.journalTable(database: database, lease: "2s"))
+                .write(toFile: home + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        }
+        let a = try DaemonProcess(home: pair.practice, arguments: ["--node", "practice-a"])
+        let b = try DaemonProcess(home: pair.practice, arguments: ["--node", "practice-b"])
+        let prison = try DaemonProcess(home: pair.prison, arguments: ["--node", "prison-a"])
+        #expect(eventually(timeout: 20) { pair.logText(pair.practice).components(separatedBy: "running").count == 3 },
+                "\(pair.logText(pair.practice))")
+
+        // The home lock gives way to node leases: a second process with a taken id is refused.
+        let duplicate = try GatehouseProcess.run(["run", "--home", pair.practice, "--node", "practice-a"])
+        #expect(duplicate.status == 17, "\(duplicate.stderr)")
+        #expect(duplicate.stderr.contains("node practice-a is already running"), "\(duplicate.stderr)")
+        #expect(duplicate.stderr.contains("hint:"))
+        #expect(a.isRunning && b.isRunning)
+
+        for n in 1...3 { try pair.drop("before-\(n).xml", Array("<r\(n)/>".utf8), from: pair.practice, to: "YOI123") }
+        #expect(eventually { pair.states(pair.practice) == ["acknowledged", "acknowledged", "acknowledged"] },
+                "\(pair.status(pair.practice))")
+        // The node claiming and collecting for the practice dies without a word; the other takes
+        // its work over once its lease has run out.
+        let holder = try server.execute("SELECT node FROM spool_lease WHERE org = 'A81001'", database: database)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(["practice-a", "practice-b"].contains(holder), "\(holder)")
+        let (dead, survivor) = holder == "practice-a" ? (a, b) : (b, a)
+        dead.crash()
+        for n in 1...3 { try pair.drop("after-\(n).xml", Array("<a\(n)/>".utf8), from: pair.practice, to: "YOI123") }
+        #expect(eventually { pair.states(pair.practice).filter { $0 == "acknowledged" }.count == 6 },
+                "\(pair.status(pair.practice))")
+        // Published once each, with their bytes.
+        let received = pair.received(pair.prison, from: "A81001")
+        #expect(received.keys.sorted() == (1...3).map { "after-\($0).xml" } + (1...3).map { "before-\($0).xml" })
+        #expect(received["after-2.xml"] == Array("<a2/>".utf8))
+        #expect(pair.inboxFiles(pair.prison) == 6)
+        #expect(survivor.isRunning && prison.isRunning)
+        #expect(try server.execute("SELECT node FROM spool_lease WHERE org = 'A81001'", database: database)
+            .trimmingCharacters(in: .whitespacesAndNewlines) != holder)
+        #expect(survivor.stop() == 0)
+    }
+}
+
+extension DaemonPair {
+    func logText(_ home: String) -> String {
+        (try? String(contentsOfFile: home + "/daemon.log", encoding: .utf8)) ?? ""
+    }
+}

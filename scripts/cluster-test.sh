@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Exactly-once with several nodes on PostgreSQL: a practice and a prison, each served by NODES
+# `gatehouse run` nodes sharing the organisation's home folder and one PostgreSQL journal,
+# exchange RECORDS records both ways while random nodes are killed with SIGKILL (and started
+# again). A dead node's work is taken over when its lease runs out. Then every record must be
+# published exactly once, with identical bytes, and acknowledged exactly once; it also prints
+# the longest wait for a takeover it saw.
+#
+#   RECORDS=200 KILLS=10 NODES=2 scripts/cluster-test.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+gatehouse=${GATEHOUSE_BIN:-$root/.build/debug/gatehouse}
+records=${RECORDS:-200}
+kills=${KILLS:-10}
+nodes=${NODES:-2}
+timeout=${TIMEOUT:-300}
+work=$(mktemp -d -t gatehouse-cluster.XXXXXX)
+chmod 755 "$work"
+source "$root/scripts/lib/postgres.sh"
+pids=()
+cleanup() {
+    for pid in "${pids[@]:-}"; do kill -9 "$pid" 2>/dev/null || true; done
+    pg_stop "$work/pg"
+    [[ -n ${KEEP:-} ]] || rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+mkdir mailboxes
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+pg_start "$work/pg" "$port"
+
+setup() { # home org name
+    "$gatehouse" init --home "$1" --org "$2" --name "$3" --mailbox "dir:$work/mailboxes" >/dev/null
+    sed -i 's/^poll_interval = .*/poll_interval = "100ms"/; s/^stable_window = .*/stable_window = "200ms"/;
+            s/^retry_max = .*/retry_max = "2s"/; s/^rescan_interval = .*/rescan_interval = "1s"/' "$1/gatehouse.toml"
+    printf '\n[journal]\nurl = "%s"\npassword_file = "%s"\ntls = "disable"\nlease = "3s"\n' \
+        "$PG_URL" "$PG_PASSWORD_FILE" >> "$1/gatehouse.toml"
+    "$gatehouse" config check --home "$1" >/dev/null
+}
+setup practice A81001 "Cluster Test Practice"
+setup prison YOI123 "Cluster Test Prison"
+"$gatehouse" identity export --home practice -o practice.card >/dev/null
+"$gatehouse" identity export --home prison -o prison.card >/dev/null
+"$gatehouse" partners add --home prison practice.card --yes >/dev/null
+"$gatehouse" partners add --home practice prison.card --yes >/dev/null
+
+# A node named like practice-1 serves the home `practice`.
+declare -A daemon
+start() { # node
+    "$gatehouse" run --home "${1%-*}" --node "$1" >>"$1.log" 2>&1 &
+    daemon[$1]=$!
+    pids+=("$!")
+}
+all=()
+for ((n = 1; n <= nodes; n++)); do all+=("practice-$n" "prison-$n"); done
+for node in "${all[@]}"; do start "$node"; done
+
+mkdir -p expected/A81001 expected/YOI123
+drop() { # home partner sender index
+    local name="record-$4.txt"
+    printf 'record %s from %s, NHS 999%07d, %s\n' "$4" "$3" "$4" "$(head -c 2000 /dev/urandom | base64 -w0)" > "expected/$3/$name"
+    mkdir -p "$1/spool/outbox/$2"
+    cp "expected/$3/$name" "$1/spool/outbox/$2/.$name.part"
+    mv "$1/spool/outbox/$2/.$name.part" "$1/spool/outbox/$2/$name"
+}
+
+# A killed node comes back under the same id: refused until its old lease has run out, so it
+# is restarted after the lease (the others take its work over meanwhile).
+killed=0
+kill_one() {
+    local victim=${all[$((RANDOM % ${#all[@]}))]}
+    kill -9 "${daemon[$victim]}" 2>/dev/null || true
+    wait "${daemon[$victim]}" 2>/dev/null || true
+    killed=$((killed + 1))
+    (sleep 4; exec "$gatehouse" run --home "${victim%-*}" --node "$victim" >>"$victim.log" 2>&1) &
+    daemon[$victim]=$!
+    pids+=("$!")
+}
+for ((i = 1; i <= records; i++)); do
+    if ((i % 2)); then drop practice YOI123 A81001 "$i"; else drop prison A81001 YOI123 "$i"; fi
+    if ((killed < kills)) && ((RANDOM % (records / kills + 1) == 0)); then
+        sleep "0.$((RANDOM % 5))"
+        kill_one
+    fi
+done
+while ((killed < kills)); do sleep "0.$((RANDOM % 9 + 1))"; kill_one; done
+
+deadline=$((SECONDS + timeout))
+while ((SECONDS < deadline)); do
+    (($(python3 "$root/scripts/lib/acknowledged.py" --gatehouse "$gatehouse" practice prison) >= records)) && break
+    sleep 1
+done
+
+python3 "$root/scripts/lib/check-exactly-once.py" --gatehouse "$gatehouse" --expected "$work/expected" \
+    --title "cluster test: $records records, $nodes nodes per organisation on PostgreSQL, $killed kill -9s" \
+    "A81001:$work/practice:YOI123:$work/prison" "YOI123:$work/prison:A81001:$work/practice"
