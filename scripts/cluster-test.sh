@@ -30,20 +30,16 @@ mkdir mailboxes
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 pg_start "$work/pg" "$port"
 
-setup() { # home org name
-    "$gatehouse" init --home "$1" --org "$2" --name "$3" --mailbox "dir:$work/mailboxes" >/dev/null
-    sed -i 's/^poll_interval = .*/poll_interval = "100ms"/; s/^stable_window = .*/stable_window = "200ms"/;
-            s/^retry_max = .*/retry_max = "2s"/; s/^rescan_interval = .*/rescan_interval = "1s"/' "$1/gatehouse.toml"
+source "$root/scripts/lib/pair.sh"
+for home in practice:A81001:"Cluster Test Practice" prison:YOI123:"Cluster Test Prison"; do
+    IFS=: read -r name org title <<<"$home"
+    # Polling: the node holding the spool lease finds new records at its next rescan.
+    RESCAN=1s pair_setup "$name" "$org" "$title" "dir:$work/mailboxes"
     printf '\n[journal]\nurl = "%s"\npassword_file = "%s"\ntls = "disable"\nlease = "3s"\n' \
-        "$PG_URL" "$PG_PASSWORD_FILE" >> "$1/gatehouse.toml"
-    "$gatehouse" config check --home "$1" >/dev/null
-}
-setup practice A81001 "Cluster Test Practice"
-setup prison YOI123 "Cluster Test Prison"
-"$gatehouse" identity export --home practice -o practice.card >/dev/null
-"$gatehouse" identity export --home prison -o prison.card >/dev/null
-"$gatehouse" partners add --home prison practice.card --yes >/dev/null
-"$gatehouse" partners add --home practice prison.card --yes >/dev/null
+        "$PG_URL" "$PG_PASSWORD_FILE" >> "$name/gatehouse.toml"
+    "$gatehouse" config check --home "$name" >/dev/null
+done
+pair_exchange practice prison
 
 # A node named like practice-1 serves the home `practice`.
 declare -A daemon
@@ -55,15 +51,6 @@ start() { # node
 all=()
 for ((n = 1; n <= nodes; n++)); do all+=("practice-$n" "prison-$n"); done
 for node in "${all[@]}"; do start "$node"; done
-
-mkdir -p expected/A81001 expected/YOI123
-drop() { # home partner sender index
-    local name="record-$4.txt"
-    printf 'record %s from %s, NHS 999%07d, %s\n' "$4" "$3" "$4" "$(head -c 2000 /dev/urandom | base64 -w0)" > "expected/$3/$name"
-    mkdir -p "$1/spool/outbox/$2"
-    cp "expected/$3/$name" "$1/spool/outbox/$2/.$name.part"
-    mv "$1/spool/outbox/$2/.$name.part" "$1/spool/outbox/$2/$name"
-}
 
 # A killed node comes back under the same id: refused until its old lease has run out, so it
 # is restarted after the lease (the others take its work over meanwhile).
@@ -78,7 +65,7 @@ kill_one() {
     pids+=("$!")
 }
 for ((i = 1; i <= records; i++)); do
-    if ((i % 2)); then drop practice YOI123 A81001 "$i"; else drop prison A81001 YOI123 "$i"; fi
+    if ((i % 2)); then pair_drop practice YOI123 A81001 "$i"; else pair_drop prison A81001 YOI123 "$i"; fi
     if ((killed < kills)) && ((RANDOM % (records / kills + 1) == 0)); then
         sleep "0.$((RANDOM % 5))"
         kill_one

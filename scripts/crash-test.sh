@@ -22,38 +22,22 @@ trap cleanup EXIT
 cd "$work"
 mkdir mailboxes
 
-setup() { # home org name
-    "$gatehouse" init --home "$1" --org "$2" --name "$3" --mailbox "dir:$work/mailboxes" >/dev/null
-    # Short intervals so the run takes seconds, not minutes.
-    sed -i 's/^poll_interval = .*/poll_interval = "100ms"/; s/^stable_window = .*/stable_window = "200ms"/;
-            s/^retry_max = .*/retry_max = "2s"/; s/^rescan_interval = .*/rescan_interval = "2s"/' "$1/gatehouse.toml"
-    "$gatehouse" config check --home "$1" >/dev/null
-}
-setup practice A81001 "Crash Test Practice"
-setup prison YOI123 "Crash Test Prison"
-"$gatehouse" identity export --home practice -o practice.card >/dev/null
-"$gatehouse" identity export --home prison -o prison.card >/dev/null
-"$gatehouse" partners add --home prison practice.card --yes >/dev/null
-"$gatehouse" partners add --home practice prison.card --yes >/dev/null
+source "$root/scripts/lib/pair.sh"
+for home in practice:A81001:"Crash Test Practice" prison:YOI123:"Crash Test Prison"; do
+    IFS=: read -r name org title <<<"$home"
+    pair_setup "$name" "$org" "$title" "dir:$work/mailboxes"
+    "$gatehouse" config check --home "$name" >/dev/null
+done
+pair_exchange practice prison
 
 declare -A daemon
 start() { "$gatehouse" run --home "$1" >>"$1.log" 2>&1 & daemon[$1]=$!; pids+=("$!"); }
 start practice
 start prison
 
-# Drop records in both directions, written as .part and renamed in, as producers should.
-mkdir -p expected/A81001 expected/YOI123
-drop() { # home partner sender index
-    local name="record-$4 é.txt"
-    printf 'record %s from %s, NHS 999%07d, %s\n' "$4" "$3" "$4" "$(head -c 2000 /dev/urandom | base64 -w0)" > "expected/$3/$name"
-    mkdir -p "$1/spool/outbox/$2"
-    cp "expected/$3/$name" "$1/spool/outbox/$2/.$name.part"
-    mv "$1/spool/outbox/$2/.$name.part" "$1/spool/outbox/$2/$name"
-}
-
 killed=0
 for ((i = 1; i <= records; i++)); do
-    if ((i % 2)); then drop practice YOI123 A81001 "$i"; else drop prison A81001 YOI123 "$i"; fi
+    if ((i % 2)); then pair_drop practice YOI123 A81001 "$i"; else pair_drop prison A81001 YOI123 "$i"; fi
     if ((killed < kills)) && ((RANDOM % (records / kills + 1) == 0)); then
         victim=$([[ $((RANDOM % 2)) == 0 ]] && echo practice || echo prison)
         sleep "0.$((RANDOM % 5))"
