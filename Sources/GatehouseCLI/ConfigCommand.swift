@@ -81,6 +81,9 @@ struct ConfigCommand: ParsableCommand {
             } else {
                 print("journal                    \(SpoolLayout(home: home).journal) (SQLite)")
             }
+            if let tenants = config.tenants {
+                for tenant in tenants.resolve() { print("tenants                    \(tenant.path)") }
+            }
             for (org, address) in config.partnerMailboxes.sorted(by: { $0.key < $1.key }) {
                 print("partners.\(org).mailbox".padding(toLength: 27, withPad: " ", startingAt: 0) + address.description)
             }

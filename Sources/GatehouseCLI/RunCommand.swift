@@ -20,6 +20,10 @@ struct RunCommand: AsyncParsableCommand {
               gatehouse run --home /srv/gatehouse
               gatehouse run --log-format json
               gatehouse run --metrics 127.0.0.1:9464   (serves /metrics and /healthz)
+
+            With [journal] url = "postgres://…" in gatehouse.toml, several nodes (--node ID) share \
+            the home and one PostgreSQL journal; with [tenants], one process serves every \
+            organisation home listed (see docs/OPERATIONS.md, "A hosted service on PostgreSQL").
             """
     )
 
@@ -41,71 +45,53 @@ struct RunCommand: AsyncParsableCommand {
     var node: String?
 
     func run() async throws {
-        let home = try homeOptions.initialised()
+        let home = homeOptions.resolved
         let config = try GatehouseConfig.load(home: home)
-        // Held for the daemon's whole life, dropped by the kernel however it ends: a second
-        // `run` on this home stops here, before it touches the journal or the spool. With a
-        // shared (PostgreSQL) journal several nodes share the home: a node row with a lease in
-        // the database refuses a second process with the same node id instead.
-        let lock = JournalOpener.isShared(config) ? nil : try HomeLock.daemon(home)
-        defer { lock?.release() }
         let format = logFormat
+        // A service's home need not be an organisation's: with [tenants] it only lists them.
+        if config.tenants == nil { _ = try homeOptions.initialised() }
         LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format) }
         let logger = Logger(label: "gatehouse")
-        let gateway = Gateway(home: home)
-        let own = try gateway.keys.loadOwnCard()
-        let connector = MailboxConnector(home: home, own: own, config: config, logger: logger)
-        guard let ownMailbox = try connector.address(of: own.org) else {
-            throw KitError.invalidInput("\(own.org) has no mailbox address: set one with `gatehouse identity set-mailbox ADDRESS` (and send partners the new card) or `mailbox` in gatehouse.toml")
-        }
-        let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)? = { try connector.transport(for: $0) }
-        var settings = DaemonSettings(config: config)
-        // Checked at start: a group the gateway cannot give files to stops it here, not at the first bundle.
-        settings.publish = try config.publish.map { (publish) throws(KitError) in try PublishTarget(settings: publish) }
-        let spool = SpoolLayout(home: home)
-        try spool.create()
-        let journal = try JournalOpener.open(home: home, config: config, node: node)
-        let engine = try GatewayEngine(gateway: gateway, journal: journal, settings: settings,
-                                       logger: logger, mailboxes: mailboxes)
-        let metricsServer = try metrics.map { address in
-            let exporter = MetricsExporter(engine: engine, journal: journal, gateway: gateway, settings: settings)
-            exporter.bootstrap()
-            return try MetricsServer(address: address, exporter: exporter, logger: logger)
-        }
-        try await engine.recover()
-        let wakeup = Wakeup()
-        let watcher = SpoolWatcher(outbox: spool.outbox, stableWindow: settings.stableWindow, rescanInterval: settings.rescanInterval,
-                                   logger: logger) { events in
-            // One node per organisation claims (the others' rescans offer the files again).
-            guard await engine.holdsSpoolLease() else { return }
-            var complete: [OutboxFile] = []
-            for event in events {
-                switch event {
-                case .complete(let file): complete.append(file)
-                case .refused(let path, let partner, let reason): _ = await engine.refuse(path: path, partner: partner, reason: reason)
-                }
-            }
-            let outcomes = complete.isEmpty ? [] : await engine.claim(complete)
-            if outcomes.contains(where: { if case .claimed = $0 { true } else { false } }) { wakeup.raise() }
+        let gateways = if let tenants = config.tenants {
+            try await Self.startTenants(tenants, node: node, metrics: metrics, logger: logger)
+        } else {
+            [try await RunningGateway.start(home: home, node: node, metrics: metrics, logger: logger)]
         }
         let group = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: watcher),
-                .init(service: DeliveryService(engine: engine, wakeup: wakeup)),
-                .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup,
-                                                mayCollect: { await engine.holdsSpoolLease() })),
-            ] + (metricsServer.map { [.init(service: $0)] } ?? [])
-              + (config.journal.map { [.init(service: JournalHeartbeat(journal: journal, interval: $0.lease / 3, logger: logger))] }
-                 ?? []),
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        logger.info("gateway \(own.org) running", metadata: ["gatehouse.home": "\(home.path)", "gatehouse.mailbox": "\(ownMailbox)"])
-        try await group.run()
-        // A signed checkpoint at every stop: whatever follows can be told apart.
-        do { try AuditLog(home: home).checkpoint(with: try gateway.keys.loadSigningKey()) } catch {
-            logger.error("the audit checkpoint at shutdown failed: \(error)")
+            services: gateways.flatMap(\.services), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        for gateway in gateways {
+            logger.info("gateway \(gateway.org) running", metadata: ["gatehouse.home": "\(gateway.home.path)"])
         }
-        logger.info("gateway \(own.org) stopped")
+        do { try await group.run() } catch {
+            gateways.forEach { $0.stopped() }
+            throw error
+        }
+        gateways.forEach { $0.stopped() }
+    }
+
+    /// Starts every tenant home; one that cannot start (bad key permissions, a full spool, no
+    /// mailbox) is logged and left out, and the others run. Fails only when none starts.
+    static func startTenants(_ tenants: TenantSettings, node: String?, metrics: String?,
+                             logger: Logger) async throws -> [RunningGateway] {
+        guard metrics == nil else {
+            throw CommandFailure(status: .invalidInput, message: "--metrics is not available with [tenants] yet",
+                                 hint: "run without --metrics, or run each organisation's home on its own")
+        }
+        let homes = tenants.resolve()
+        var started: [RunningGateway] = []
+        for home in homes {
+            do {
+                started.append(try await RunningGateway.start(home: home, node: node, metrics: nil, logger: logger,
+                                                              isolated: true))
+            } catch {
+                logger.error("tenant \(home.path) not started: \(ErrorReport(error).message)")
+            }
+        }
+        guard !started.isEmpty else {
+            throw CommandFailure(status: .invalidInput, message: "none of the \(homes.count) tenant homes could start",
+                                 hint: "see the errors above; [tenants] lists them with 'homes' or 'folder'")
+        }
+        return started
     }
 }
 

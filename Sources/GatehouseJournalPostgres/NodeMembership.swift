@@ -17,10 +17,36 @@ final class NodeMembership: Sendable {
     let token = UUID().uuidString.lowercased()
     /// Until when (monotonic clock) this node's lease surely runs.
     private let validUntil = Mutex<ContinuousClock.Instant?>(nil)
+    /// Set once the node left (at a graceful stop): later heartbeats of tenants sharing the
+    /// membership are not a lost lease.
+    private let left = Mutex(false)
 
     init(node: String, lease: Duration) {
         self.node = node
         self.lease = lease
+    }
+
+    /// Memberships of this process by database and node id: the journals of several tenants in
+    /// one process share their node's membership (one row, one lease) instead of refusing each other.
+    private static let memberships = Mutex<[String: NodeMembership]>([:])
+
+    /// This process's membership as `node` in the database `settings` names, joining when it has
+    /// none (or lost it).
+    static func shared(node: String, settings: PostgresSettings, journal: PostgresJournal) throws(JournalError)
+        -> NodeMembership {
+        let key = settings.describe + " " + node
+        if let existing = memberships.withLock({ $0[key] }), existing.leaseIsValid() { return existing }
+        let membership = try joined(node: node, settings: settings, journal: journal)
+        memberships.withLock { $0[key] = membership }
+        return membership
+    }
+
+    /// A new membership as `node`, joined.
+    static func joined(node: String, settings: PostgresSettings, journal: PostgresJournal) throws(JournalError)
+        -> NodeMembership {
+        let membership = NodeMembership(node: node, lease: settings.lease)
+        try membership.join(journal)
+        return membership
     }
 
     var leaseMilliseconds: Int64 { lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000 }
@@ -48,6 +74,7 @@ final class NodeMembership: Sendable {
     }
 
     func heartbeat(_ journal: PostgresJournal) throws(JournalError) {
+        guard !left.withLock({ $0 }) else { return }
         let started = ContinuousClock.now
         let renewed: Bool
         do {
@@ -80,6 +107,7 @@ final class NodeMembership: Sendable {
     }
 
     func leave(_ journal: PostgresJournal) {
+        guard !left.withLock({ (done: inout Bool) in defer { done = true }; return done }) else { return }
         validUntil.withLock { $0 = nil }
         _ = try? journal.transaction("leaving as node \(node)") { c in
             _ = try journal.rows("DELETE FROM spool_lease WHERE node = \(node)", on: c)

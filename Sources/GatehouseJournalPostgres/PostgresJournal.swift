@@ -15,7 +15,11 @@ public final class PostgresJournal: Journal, Sendable {
     /// The organisation whose rows this journal reads and writes.
     public let org: ODSCode
     /// This node's membership, when it runs the daemon (nil for readers such as `status`).
-    let membership: NodeMembership?
+    private(set) var membership: NodeMembership? {
+        get { membershipBox.withLock { $0 } }
+        set { membershipBox.withLock { $0 = newValue } }
+    }
+    private let membershipBox = Mutex<NodeMembership?>(nil)
     let settings: PostgresSettings
     let logger = Logger(label: "gatehouse.journal")
     private let connection = Mutex<PostgresConnection?>(nil)
@@ -23,12 +27,20 @@ public final class PostgresJournal: Journal, Sendable {
     /// Connects to the database `settings` names, for the rows of `org`; creates or migrates the
     /// schema when `migrate` is true (the daemon; readers never migrate). With `node`, joins as
     /// that node (see ``NodeMembership``): refused while another live process holds the same id.
-    public init(settings: PostgresSettings, org: ODSCode, migrate: Bool, node: String? = nil) throws(JournalError) {
+    public convenience init(settings: PostgresSettings, org: ODSCode, migrate: Bool, node: String? = nil)
+        throws(JournalError) {
+        try self.init(settings: settings, org: org, migrate: migrate, node: node, sharing: true)
+    }
+
+    /// With `sharing` false, joins as a process of its own would (tests of two processes).
+    init(settings: PostgresSettings, org: ODSCode, migrate: Bool, node: String?, sharing: Bool) throws(JournalError) {
         self.settings = settings
         self.org = org
-        membership = node.map { NodeMembership(node: $0, lease: settings.lease) }
         if migrate { try PostgresSchema.migrate(self) }
-        if let membership { try membership.join(self) }
+        if let node {
+            membership = sharing ? try NodeMembership.shared(node: node, settings: settings, journal: self)
+                                 : try NodeMembership.joined(node: node, settings: settings, journal: self)
+        }
     }
 
     deinit {

@@ -59,3 +59,48 @@ extension DaemonPair {
         (try? String(contentsOfFile: home + "/daemon.log", encoding: .utf8)) ?? ""
     }
 }
+
+/// Many organisations in one `gatehouse run`: `[tenants]` in a service's own gatehouse.toml.
+@Suite("Tenants in one process", .serialized)
+struct TenantTests {
+    /// The practice and the prison served by one process, beside a tenant that cannot start
+    /// (it has no mailbox): the broken one is named in the log and left out, the others
+    /// exchange records as usual.
+    @Test(arguments: [false, true])
+    func oneProcessServesEveryTenantAndABrokenOneStopsNoOther(postgres: Bool) throws {
+        let pair = try DaemonPair()
+        if postgres {
+            // Each tenant's own settings name the shared journal.
+            let server = try PostgresServer.shared.get()
+            let database = try server.createDatabase()
+            for home in [pair.practice, pair.prison] {
+                let config = try String(contentsOfFile: home + "/gatehouse.toml", encoding: .utf8)
+                try (config + "\n" + server.journalTable(database: database))
+                    .write(toFile: home + "/gatehouse.toml", atomically: true, encoding: .utf8)
+            }
+        }
+        let broken = pair.folder.appending("broken")
+        #expect(try GatehouseProcess.run(["init", "--home", broken, "--org", "B82002", "--name", "Hillside Surgery"])
+            .status == 0)
+        let service = pair.folder.appending("service")
+        try FileManager.default.createDirectory(atPath: service, withIntermediateDirectories: true)
+        try """
+            [tenants]
+            homes = ["\(pair.practice)", "\(pair.prison)", "\(broken)"]
+
+            """.write(toFile: service + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(home: service, arguments: ["--node", "service-1"])
+        #expect(eventually(timeout: 20) { daemon.logText.components(separatedBy: "running").count == 3 }, "\(daemon.logText)")
+        #expect(daemon.logText.contains("tenant \(broken) not started"), "\(daemon.logText)")
+        try pair.drop("to-prison.xml", Array("<p/>".utf8), from: pair.practice, to: "YOI123")
+        try pair.drop("to-practice.xml", Array("<q/>".utf8), from: pair.prison, to: "A81001")
+        #expect(eventually { pair.states(pair.practice) == ["acknowledged"] && pair.states(pair.prison) == ["acknowledged"] },
+                "\(daemon.logText)")
+        #expect(pair.received(pair.prison, from: "A81001")["to-prison.xml"] == Array("<p/>".utf8))
+        // A daemon of its own on a tenant's home is refused: the home lock (SQLite), or the node
+        // id this process holds (PostgreSQL).
+        let alone = try GatehouseProcess.run(["run", "--home", pair.practice, "--node", "service-1"])
+        #expect(alone.status == 17, "\(alone.stderr)")
+        #expect(daemon.stop() == 0)
+    }
+}

@@ -1,7 +1,7 @@
 import Foundation
 import GatehouseFormat
 import GatehouseJournal
-import GatehouseJournalPostgres
+@testable import GatehouseJournalPostgres
 import GatehouseKit
 import GatehouseTesting
 import Testing
@@ -22,8 +22,9 @@ struct PostgresNodeTests {
         settings = try PostgresSettings(server.journalSettings(database: database))
     }
 
+    /// A node as a process of its own would join.
     func node(_ id: String, org: ODSCode? = nil) throws -> PostgresJournal {
-        try PostgresJournal(settings: settings, org: org ?? self.org, migrate: true, node: id)
+        try PostgresJournal(settings: settings, org: org ?? self.org, migrate: true, node: id, sharing: false)
     }
 
     /// The node's lease runs out (as when it was killed and stopped renewing).
@@ -52,6 +53,17 @@ struct PostgresNodeTests {
         let lost = #expect(throws: JournalError.self) { try first.heartbeat() }
         #expect(lost?.kind == .membership)
         #expect(try first.dueOutgoing(now: 10_000, limit: 10).isEmpty)
+    }
+
+    /// Tenants in one process share their node's membership: one row, one lease, no refusal.
+    @Test func tenantsOfOneProcessShareTheirNodesMembership() throws {
+        let practice = try PostgresJournal(settings: settings, org: org, migrate: true, node: "node-t")
+        let prison = try PostgresJournal(settings: settings, org: ODSCode("YOI123"), migrate: true, node: "node-t")
+        #expect(try practice.holdsSpoolLease() && prison.holdsSpoolLease())
+        #expect(try server.execute("SELECT COUNT(*) FROM node WHERE id = 'node-t'", database: database)
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        // Another process under that id is still refused.
+        #expect(throws: JournalError.self) { try node("node-t") }
     }
 
     @Test func dueWorkGoesToOneNodeAndADeadNodesWorkIsTakenOver() throws {

@@ -109,6 +109,12 @@ extension GatehouseConfig {
         # node = "node-a"          # unique per node; the host name unless set
         # lease = "6s"             # a dead node's work is taken over after this
 
+        # A hosted service: this folder's gatehouse.toml lists the organisation homes that one
+        # `gatehouse run` serves (each a complete home with its own gatehouse.toml).
+        # [tenants]
+        # homes = ["/srv/gatehouse/orgs/A81001"]
+        # folder = "/srv/gatehouse/orgs"
+
         # Per-partner settings: override the mailbox on a partner's identity card.
         # [partners.YOI123]
         # mailbox = "sftp://gatehouse@relay.example.net:22 ssh-ed25519 AAAA..."

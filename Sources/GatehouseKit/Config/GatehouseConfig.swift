@@ -52,6 +52,8 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var workflows = WorkflowSettings()
     /// `[journal]`: PostgreSQL instead of the SQLite file; nil for the SQLite file.
     public var journal: JournalSettings?
+    /// `[tenants]`: the organisation homes this service runs; nil for a single gateway.
+    public var tenants: TenantSettings?
 
     /// The defaults.
     public init() {}
@@ -75,13 +77,13 @@ public struct GatehouseConfig: Sendable, Equatable {
         let reader = try ConfigReader(text, file: file)
         var config = GatehouseConfig()
         let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "publish", "partners",
-                                  "workflows", "journal"]
+                                  "workflows", "journal", "tenants"]
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
             let perItem = parts.count == 2 && (parts[0] == "partners" || parts[0] == "workflows")
             guard known.contains(String(parts[0])), parts.count == 1 || perItem else {
                 throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], "
-                    + "[collector], [keys], [limits], [publish], [journal], [partners.ODS], [workflows], [workflows.NAME])")
+                    + "[collector], [keys], [limits], [publish], [journal], [tenants], [partners.ODS], [workflows], [workflows.NAME])")
             }
             if parts[0] == "partners" && parts.count == 2 {
                 do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
@@ -150,6 +152,16 @@ public struct GatehouseConfig: Sendable, Equatable {
                 }
                 journal.node = text
             case "journal.lease": journal.lease = try duration(entry, at, minimum: .seconds(2))
+            case "tenants.homes":
+                guard case .strings(let paths) = entry.value, !paths.isEmpty,
+                      paths.allSatisfy({ $0.utf8.first == UInt8(ascii: "/") }) else {
+                    throw at("expected a one-line list of quoted absolute paths like [\"/srv/gatehouse/orgs/A81001\"]")
+                }
+                config.tenants = config.tenants ?? TenantSettings()
+                config.tenants?.homes = paths
+            case "tenants.folder":
+                config.tenants = config.tenants ?? TenantSettings()
+                config.tenants?.folder = try absolutePath(entry, at)
             case "workflows.names": config.workflows.names = try WorkflowSettings.list(entry, at)
             case "workflows.default": config.workflows.defaultWorkflow = try WorkflowSettings.workflow(entry, at)
             default:
