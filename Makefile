@@ -15,7 +15,7 @@ crash-test: build
 	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
 
 cluster-test: build
-	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-15} NODES=$${NODES:-2} bash scripts/cluster-test.sh
+	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-15} NODES=$${NODES:-2} PG_RESTART=1 bash scripts/cluster-test.sh
 
 # Through a relay: kill -9s of gateways, sshd and connections, a relay outage, a full disk, cut transfers.
 chaos: build
@@ -45,7 +45,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	RECORDS=60 KILLS=8 TIMEOUT=180 bash scripts/crash-test.sh
-	RECORDS=40 KILLS=3 NODES=2 TIMEOUT=180 bash scripts/cluster-test.sh
+	RECORDS=40 KILLS=3 NODES=2 PG_RESTART=1 TIMEOUT=180 bash scripts/cluster-test.sh
 	RECORDS=100 KILLS=8 OUTAGE=5 OUTAGE_RECORDS=10 BIG_MB=20 CUTS=up-sshd,down-ssh TIMEOUT=180 bash scripts/chaos.sh
 
 demo: build

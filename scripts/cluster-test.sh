@@ -6,7 +6,9 @@
 # published exactly once, with identical bytes, and acknowledged exactly once; it also prints
 # the longest wait for a takeover it saw.
 #
-#   RECORDS=200 KILLS=10 NODES=2 scripts/cluster-test.sh
+# With PG_RESTART=1, PostgreSQL itself is stopped and started again halfway through.
+#
+#   RECORDS=200 KILLS=10 NODES=2 PG_RESTART=1 scripts/cluster-test.sh
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,6 +68,11 @@ kill_one() {
 }
 for ((i = 1; i <= records; i++)); do
     if ((i % 2)); then pair_drop practice YOI123 A81001 "$i"; else pair_drop prison A81001 YOI123 "$i"; fi
+    if [[ -n ${PG_RESTART:-} ]] && ((i == records / 2)); then
+        pg_stop "$work/pg"
+        pg_resume "$work/pg" "$port"
+        echo "cluster test: PostgreSQL restarted after $i records"
+    fi
     if ((killed < kills)) && ((RANDOM % (records / kills + 1) == 0)); then
         sleep "0.$((RANDOM % 5))"
         kill_one

@@ -23,9 +23,9 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
         self.hint = hint
     }
 
-    /// A database failure while doing `what` (which names the database).
-    public static func database(_ what: String, underlying: any Error) -> JournalError {
-        JournalError(.database, "\(what) failed: \(String(reflecting: underlying))",
+    /// A database failure while doing `what` (which names the database), for `reason`.
+    public static func database(_ what: String, reason: String) -> JournalError {
+        JournalError(.database, "\(what) failed: \(reason)",
                      hint: "check that PostgreSQL is running and reachable, and the journal settings in gatehouse.toml")
     }
 

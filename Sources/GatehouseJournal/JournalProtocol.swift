@@ -90,6 +90,9 @@ public protocol Journal: AnyObject, Sendable {
 
     // MARK: Several nodes
 
+    /// True when other processes (nodes) may work on the same organisation through this journal.
+    var isShared: Bool { get }
+
     /// True when this process may claim from the outbox and collect the own mailbox now. A journal
     /// of one gateway always may (the home lock keeps a second daemon out); a journal shared by
     /// several nodes lets one node at a time do it for each organisation, with takeover.
@@ -119,6 +122,9 @@ extension Journal {
 
     /// The newest 1,000 incoming bundles.
     public func allIncoming() throws -> [IncomingRecord] { try allIncoming(limit: 1000) }
+
+    /// One gateway, one process.
+    public var isShared: Bool { false }
 
     /// One gateway, one process: always.
     public func holdsSpoolLease() throws -> Bool { true }

@@ -70,8 +70,18 @@ public final class PostgresJournal: Journal, Sendable {
         } catch let error as JournalError {
             throw error
         } catch {
-            throw JournalError.database("\(what) in \(settings.describe)", underlying: error)
+            throw JournalError.database("\(what) in \(settings.describe)", reason: Self.reason(error))
         }
+    }
+
+    /// What went wrong, in one line: the server's message and SQLSTATE, or the client's error
+    /// code (never the query's values, which may name a patient's file).
+    static func reason(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let message = error.serverInfo?[.message] {
+            return "\(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))"
+        }
+        return error.underlying.map { "\(error.code): \(reason($0))" } ?? "\(error.code)"
     }
 
     private static func leavesTransactionOpen(_ error: any Error) -> Bool { !(error is JournalError) }
@@ -104,6 +114,9 @@ public final class PostgresJournal: Journal, Sendable {
     static let databaseNow = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
 
     // MARK: Membership
+
+    /// True for a daemon's journal (a node among others); false for a reader's.
+    public var isShared: Bool { membership != nil }
 
     /// True when this process may claim from the outbox and collect the mailbox now.
     public func holdsSpoolLease() throws -> Bool {

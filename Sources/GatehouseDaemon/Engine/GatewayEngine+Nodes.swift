@@ -3,21 +3,33 @@ import GatehouseJournal
 extension GatewayEngine {
     /// True when this node may claim from the outbox and collect the own mailbox now: always with
     /// the SQLite journal; with a shared journal, while it holds the organisation's spool lease.
-    /// On gaining the lease it first finishes the claims a previous holder journalled but did not
-    /// move out of the outbox, so that no file is claimed into a second bundle.
+    ///
+    /// On gaining the lease it first does what ``recover()`` does at the start of a single
+    /// gateway, for the previous holder (dead, or cut off past its lease): finishes the claims
+    /// it journalled but did not move out of the outbox, so that no file is claimed into a
+    /// second bundle, and removes its half-collected copies in `work/in`. (Sealing temporary
+    /// files in `work/out` may belong to any live node and stay.)
     public func holdsSpoolLease() -> Bool {
         let holds: Bool
-        do { holds = try journal.holdsSpoolLease() } catch {
-            log(.error, "checking the spool lease failed: \(error)")
+        do {
+            holds = try journal.holdsSpoolLease()
+            spoolLease.failure = nil
+        } catch {
+            let text = "\(error)"
+            if text != spoolLease.failure { log(.error, "checking the spool lease failed: \(text)") }
+            spoolLease.failure = text
             holds = false
         }
-        if holds && !spoolLeaseHeld {
+        // (A single gateway did all this in recover() at start, before any collection began.)
+        if holds && !spoolLease.held && journal.isShared {
             do { try finishInterruptedClaims() } catch {
                 log(.error, "finishing interrupted claims failed: \(error)")
                 return false
             }
+            for name in list(spool.work + "/in") { removeTree("\(spool.work)/in/\(name)") }
+            log(.info, "holding the spool lease: claiming and collecting here")
         }
-        spoolLeaseHeld = holds
+        spoolLease.held = holds
         return holds
     }
 }

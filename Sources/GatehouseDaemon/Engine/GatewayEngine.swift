@@ -55,8 +55,9 @@ public actor GatewayEngine {
     var listingFailure: String?
     /// When listing the own mailbox began to fail (ms), for `/healthz`; nil while it works.
     var listingFailingSince: Int64?
-    /// Whether this node held the spool lease at the last check (see ``holdsSpoolLease()``).
-    var spoolLeaseHeld = false
+    /// Whether this node held the spool lease at the last check, and the last failure to check
+    /// it (logged once until it changes); see ``holdsSpoolLease()``.
+    var spoolLease: (held: Bool, failure: String?) = (false, nil)
 
     /// An engine for the gateway at `home`.
     public init(gateway: Gateway, journal: any Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),
@@ -114,6 +115,9 @@ public actor GatewayEngine {
     /// Brings the spool and the journal back into agreement after a crash: finishes claims that
     /// were journalled but not moved, and removes temporary files and staging folders.
     public func recover() throws {
+        // Shared by several nodes, the spool may hold another live node's work: this is done
+        // on gaining the spool lease instead (``holdsSpoolLease()``).
+        guard !journal.isShared else { return }
         try finishInterruptedClaims()
         // Temporary files and staging folders left by a crash hold nothing committed.
         // (work/in holds only copies of what is still in the mailbox: all of it goes.)
