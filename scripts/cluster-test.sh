@@ -3,8 +3,9 @@
 # `gatehouse run` nodes sharing the organisation's home folder and one PostgreSQL journal,
 # exchange RECORDS records both ways while random nodes are killed with SIGKILL (and started
 # again). A dead node's work is taken over when its lease runs out. Then every record must be
-# published exactly once, with identical bytes, and acknowledged exactly once; it also prints
-# the longest wait for a takeover it saw.
+# published exactly once, with identical bytes, and acknowledged exactly once. It also kills the
+# node holding the practice's spool lease FAILOVERS times (default 3) and prints how long the
+# takeover took (p50, max).
 #
 # With PG_RESTART=1, PostgreSQL itself is stopped and started again halfway through.
 #
@@ -79,6 +80,30 @@ for ((i = 1; i <= records; i++)); do
     fi
 done
 while ((killed < kills)); do sleep "0.$((RANDOM % 9 + 1))"; kill_one; done
+
+# Failover: kill the node holding the practice's spool lease (claiming and collecting) and time
+# how long until another node holds it, FAILOVERS times.
+psql_value() { (cd "$work/pg" && "$(pg_bin)/psql" -X -q -t -A -h "$work/pg" -p "$port" -U gatehouse -d gatehouse -c "$1"); }
+times=()
+for ((f = 0; f < ${FAILOVERS:-3}; f++)); do
+    holder=$(psql_value "SELECT node FROM spool_lease WHERE org = 'A81001'")
+    [[ -n $holder && -n ${daemon[$holder]:-} ]] || break
+    started=$(date +%s%N)
+    kill -9 "${daemon[$holder]}" 2>/dev/null || true
+    wait "${daemon[$holder]}" 2>/dev/null || true
+    # Another node takes the lease at its next claim or collection after the lease ran out.
+    pair_drop practice YOI123 A81001 "$((100000 + f))"
+    while [[ $(psql_value "SELECT node FROM spool_lease WHERE org = 'A81001'") == "$holder" ]]; do sleep 0.1; done
+    times+=($((($(date +%s%N) - started) / 1000000)))
+    (sleep 4; exec "$gatehouse" run --home practice --node "$holder" >>"$holder.log" 2>&1) &
+    daemon[$holder]=$!
+    pids+=("$!")
+    records=$((records + 1))
+done
+if ((${#times[@]})); then
+    sorted=($(printf '%s\n' "${times[@]}" | sort -n))
+    echo "cluster test: failover after kill -9 of the spool lease holder (lease 3s): p50 ${sorted[$((${#sorted[@]} / 2))]} ms, max ${sorted[-1]} ms, ${#sorted[@]} runs"
+fi
 
 deadline=$((SECONDS + timeout))
 while ((SECONDS < deadline)); do
