@@ -27,13 +27,7 @@ extension PostgresJournal {
     public func insert(_ record: IncomingRecord, detail: String?, context: PackContext?) throws {
         try transaction("journalling incoming bundle \(record.bundleID)") { c in
             // The primary key refuses a second insert of the same bundle, whichever node tries.
-            _ = try rows("""
-                INSERT INTO incoming (org, bundle_id, sender, state, received_at, bundle_sha256, reason, published_path,
-                                      files, receipt)
-                VALUES (\(org.value), \(record.bundleID), \(record.sender), \(record.state.rawValue), \(record.receivedAt),
-                        \(record.bundleSHA256), \(record.reason), \(record.publishedPath), \(record.files),
-                        \(ByteBuffer(bytes: record.receipt)))
-                """, on: c)
+            try insertIncoming(record, on: c)
             if let context { try insertPack(record.bundleID, direction: "in", pack: nil, context, on: c) }
             try insertTransition(record.bundleID, direction: "in", state: record.state.rawValue, at: record.receivedAt,
                                  detail: detail, on: c)
@@ -97,6 +91,16 @@ extension PostgresJournal {
             JournalPack(subject: try row[0].decode(String.self), workflow: try row[1].decode(String.self),
                              nhsNumbers: try row[2].decode(String.self), pack: try row[3].decode(String?.self))
         }
+    }
+
+    func insertIncoming(_ record: IncomingRecord, on c: PostgresConnection) throws {
+        _ = try rows("""
+            INSERT INTO incoming (org, bundle_id, sender, state, received_at, bundle_sha256, reason, published_path,
+                                  files, receipt)
+            VALUES (\(org.value), \(record.bundleID), \(record.sender), \(record.state.rawValue), \(record.receivedAt),
+                    \(record.bundleSHA256), \(record.reason), \(record.publishedPath), \(record.files),
+                    \(ByteBuffer(bytes: record.receipt)))
+            """, on: c)
     }
 
     func insertPack(_ bundleID: String, direction: String, pack: String?, _ context: PackContext,

@@ -45,23 +45,28 @@ extension PostgresJournal {
             """, on: connection)
     }
 
+    /// Inserts an outgoing record and its files (no transition).
+    func insertOutgoing(_ r: OutgoingRecord, files: [OutgoingFile], on c: PostgresConnection) throws {
+        _ = try rows("""
+            INSERT INTO outgoing (org, bundle_id, partner, state, created_at, updated_at, expires_at, attempts,
+                                  next_attempt_at, bundle_sha256, bundle_size, last_error, receipt)
+            VALUES (\(org.value), \(r.bundleID), \(r.partner), \(r.state.rawValue), \(r.createdAt), \(r.updatedAt),
+                    \(r.expiresAt), \(r.attempts), \(r.nextAttemptAt), \(r.bundleSHA256), \(r.bundleSize),
+                    \(r.lastError), \(r.receipt.map { ByteBuffer(bytes: $0) }))
+            """, on: c)
+        for f in files {
+            _ = try rows("""
+                INSERT INTO outgoing_file (org, bundle_id, position, name, size, source_path, work_path)
+                VALUES (\(org.value), \(f.bundleID), \(f.position), \(f.name), \(f.size), \(f.sourcePath), \(f.workPath))
+                """, on: c)
+        }
+    }
+
     public func insert(_ bundles: [NewOutgoing]) throws {
         try transaction("journalling \(bundles.count) claimed bundles") { c in
             for bundle in bundles {
                 let r = bundle.record
-                _ = try rows("""
-                    INSERT INTO outgoing (org, bundle_id, partner, state, created_at, updated_at, expires_at, attempts,
-                                          next_attempt_at, bundle_sha256, bundle_size, last_error, receipt)
-                    VALUES (\(org.value), \(r.bundleID), \(r.partner), \(r.state.rawValue), \(r.createdAt), \(r.updatedAt),
-                            \(r.expiresAt), \(r.attempts), \(r.nextAttemptAt), \(r.bundleSHA256), \(r.bundleSize),
-                            \(r.lastError), \(r.receipt.map { ByteBuffer(bytes: $0) }))
-                    """, on: c)
-                for f in bundle.files {
-                    _ = try rows("""
-                        INSERT INTO outgoing_file (org, bundle_id, position, name, size, source_path, work_path)
-                        VALUES (\(org.value), \(f.bundleID), \(f.position), \(f.name), \(f.size), \(f.sourcePath), \(f.workPath))
-                        """, on: c)
-                }
+                try insertOutgoing(r, files: bundle.files, on: c)
                 try insertTransition(r.bundleID, direction: "out", state: r.state.rawValue, at: r.updatedAt,
                                      detail: bundle.detail, on: c)
                 if let context = bundle.context {

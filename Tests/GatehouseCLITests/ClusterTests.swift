@@ -104,3 +104,39 @@ struct TenantTests {
         #expect(daemon.stop() == 0)
     }
 }
+
+/// `gatehouse journal migrate`: a single gateway moves to PostgreSQL and carries on.
+@Suite("Journal migrate command", .serialized)
+struct JournalMigrateCommandTests {
+    @Test func aStoppedGatewayMovesItsJournalAndCarriesOn() throws {
+        let server = try PostgresServer.shared.get()
+        let database = try server.createDatabase()
+        let pair = try DaemonPair()
+        try pair.start()
+        try pair.drop("one.xml", Array("<one/>".utf8), from: pair.practice, to: "YOI123")
+        #expect(eventually { pair.states(pair.practice) == ["acknowledged"] }, "\(pair.status(pair.practice))")
+        let url = "postgres://\(PostgresServer.user)@127.0.0.1:\(server.port)/\(database)"
+        let arguments = ["journal", "migrate", "--home", pair.practice, "--to", url, "--password-file", server.passwordFile,
+                         "--tls", "disable"]
+        // Never beside a running gateway: it could write what is being copied.
+        #expect(try GatehouseProcess.run(arguments).status == 17)
+        #expect(pair.daemons[pair.practice]?.stop() == 0)
+        let before = try GatehouseProcess.run(["status", "--home", pair.practice, "--json"]).stdout
+
+        let migrated = try GatehouseProcess.run(arguments)
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        #expect(migrated.stdout.contains("Copied 1 outgoing and 0 incoming bundles"), "\(migrated.stdout)")
+        let table = String(migrated.stdout[try #require(migrated.stdout.range(of: "[journal]")).lowerBound...])
+        let config = try String(contentsOfFile: pair.practice + "/gatehouse.toml", encoding: .utf8)
+        try (config + "\n" + table).write(toFile: pair.practice + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        #expect(try GatehouseProcess.run(["status", "--home", pair.practice, "--json"]).stdout == before)
+        #expect(try GatehouseProcess.run(arguments).status == 12)
+
+        // The gateway runs on PostgreSQL from here.
+        pair.daemons[pair.practice] = try DaemonProcess(home: pair.practice)
+        try pair.drop("two.xml", Array("<two/>".utf8), from: pair.practice, to: "YOI123")
+        #expect(eventually { pair.states(pair.practice) == ["acknowledged", "acknowledged"] }, "\(pair.status(pair.practice))")
+        #expect(try server.execute("SELECT COUNT(*) FROM outgoing WHERE org = 'A81001'", database: database)
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+    }
+}

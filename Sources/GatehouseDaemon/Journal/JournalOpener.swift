@@ -37,3 +37,21 @@ public enum JournalOpener {
     /// gives way to node leases in the database.
     public static func isShared(_ config: GatehouseConfig) -> Bool { config.journal != nil }
 }
+
+extension JournalOpener {
+    /// Copies the home's SQLite journal into the PostgreSQL database `settings` names, in one
+    /// transaction; refused when that database already holds bundles of this organisation. The
+    /// SQLite file is left as it was. Returns what was copied, in words. The caller holds the
+    /// home lock (no daemon writes meanwhile).
+    public static func migrate(home: GatehouseHome, to settings: JournalSettings) throws -> String {
+        guard let source = try SQLiteJournal.openForReading(path: SpoolLayout(home: home).journal) else {
+            throw KitError.invalidInput("\(home.path) has no journal to migrate (no gateway has run there)")
+        }
+        let org = try Gateway(home: home).keys.loadOwnCard().org
+        let postgres = try PostgresSettings(settings)
+        let target = try PostgresJournal(settings: postgres, org: org, migrate: true)
+        let snapshot = try source.snapshot()
+        try target.load(snapshot)
+        return "\(snapshot.summary) of \(org) into \(postgres.describe)"
+    }
+}
