@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# Exactly-once with several nodes on PostgreSQL: a practice and a prison, each served by NODES
-# `gatehouse run` nodes sharing the organisation's home folder and one PostgreSQL journal,
-# exchange RECORDS records both ways while random nodes are killed with SIGKILL (and started
-# again). A dead node's work is taken over when its lease runs out. Then every record must be
-# published exactly once, with identical bytes, and acknowledged exactly once. It also kills the
-# node holding the practice's spool lease FAILOVERS times (default 3) and prints how long the
-# takeover took (p50, max).
+# Exactly-once for a hosted service on PostgreSQL: ORGS organisations (practices and prisons in
+# pairs), each a home in one shared folder, all served by NODES `gatehouse run` processes
+# ([tenants] in a service folder, one PostgreSQL journal). RECORDS records go both ways while
+# random nodes are killed with SIGKILL (and started again after their lease); with
+# PG_RESTART=1 PostgreSQL itself restarts halfway. Then every record must be published exactly
+# once, with identical bytes, and acknowledged exactly once. Finally it kills the node holding
+# the first practice's spool lease (claiming and collecting) FAILOVERS times (default 3) and
+# prints how long the takeover took (p50, max).
 #
-# With PG_RESTART=1, PostgreSQL itself is stopped and started again halfway through.
-#
-#   RECORDS=200 KILLS=10 NODES=2 PG_RESTART=1 scripts/cluster-test.sh
+#   ORGS=20 NODES=3 RECORDS=1000 KILLS=15 PG_RESTART=1 scripts/cluster-test.sh
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,10 +16,12 @@ gatehouse=${GATEHOUSE_BIN:-$root/.build/debug/gatehouse}
 records=${RECORDS:-200}
 kills=${KILLS:-10}
 nodes=${NODES:-2}
+orgs=${ORGS:-2}
 timeout=${TIMEOUT:-300}
 work=$(mktemp -d -t gatehouse-cluster.XXXXXX)
 chmod 755 "$work"
 source "$root/scripts/lib/postgres.sh"
+source "$root/scripts/lib/pair.sh"
 pids=()
 cleanup() {
     for pid in "${pids[@]:-}"; do kill -9 "$pid" 2>/dev/null || true; done
@@ -29,46 +30,47 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$work"
-mkdir mailboxes
+mkdir mailboxes orgs service
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 pg_start "$work/pg" "$port"
 
-source "$root/scripts/lib/pair.sh"
-for home in practice:A81001:"Cluster Test Practice" prison:YOI123:"Cluster Test Prison"; do
-    IFS=: read -r name org title <<<"$home"
-    # Polling: the node holding the spool lease finds new records at its next rescan.
-    RESCAN=1s pair_setup "$name" "$org" "$title" "dir:$work/mailboxes"
-    printf '\n[journal]\nurl = "%s"\npassword_file = "%s"\ntls = "disable"\nlease = "3s"\n' \
-        "$PG_URL" "$PG_PASSWORD_FILE" >> "$name/gatehouse.toml"
-    "$gatehouse" config check --home "$name" >/dev/null
+# Pair p: practice A81<p> and prison YOI<p>, each with the shared journal in its own settings.
+pairs=$((orgs / 2 > 0 ? orgs / 2 : 1))
+practice() { printf 'A81%03d' "$1"; }
+prison() { printf 'YOI%03d' "$1"; }
+for ((p = 1; p <= pairs; p++)); do
+    for org in "$(practice "$p")" "$(prison "$p")"; do
+        # Polling: the node holding an organisation's spool lease finds new records at its rescan.
+        RESCAN=1s pair_setup "orgs/$org" "$org" "Cluster Test $org" "dir:$work/mailboxes"
+        printf '\n[journal]\nurl = "%s"\npassword_file = "%s"\ntls = "disable"\nlease = "3s"\n' \
+            "$PG_URL" "$PG_PASSWORD_FILE" >> "orgs/$org/gatehouse.toml"
+        "$gatehouse" config check --home "orgs/$org" >/dev/null
+    done
+    pair_exchange "orgs/$(practice "$p")" "orgs/$(prison "$p")"
 done
-pair_exchange practice prison
+printf '[tenants]\nfolder = "%s/orgs"\n' "$work" > service/gatehouse.toml
 
-# A node named like practice-1 serves the home `practice`.
 declare -A daemon
-start() { # node
-    "$gatehouse" run --home "${1%-*}" --node "$1" >>"$1.log" 2>&1 &
+start() { # node [delay]: a killed node's id is refused until its old lease has run out
+    (sleep "${2:-0}"; exec "$gatehouse" run --home service --node "$1" >>"$1.log" 2>&1) &
     daemon[$1]=$!
     pids+=("$!")
 }
-all=()
-for ((n = 1; n <= nodes; n++)); do all+=("practice-$n" "prison-$n"); done
-for node in "${all[@]}"; do start "$node"; done
+for ((n = 1; n <= nodes; n++)); do start "node-$n"; done
 
-# A killed node comes back under the same id: refused until its old lease has run out, so it
-# is restarted after the lease (the others take its work over meanwhile).
 killed=0
-kill_one() {
-    local victim=${all[$((RANDOM % ${#all[@]}))]}
-    kill -9 "${daemon[$victim]}" 2>/dev/null || true
-    wait "${daemon[$victim]}" 2>/dev/null || true
-    killed=$((killed + 1))
-    (sleep 4; exec "$gatehouse" run --home "${victim%-*}" --node "$victim" >>"$victim.log" 2>&1) &
-    daemon[$victim]=$!
-    pids+=("$!")
+kill_node() { # node
+    kill -9 "${daemon[$1]}" 2>/dev/null || true
+    wait "${daemon[$1]}" 2>/dev/null || true
+    start "$1" 4
 }
 for ((i = 1; i <= records; i++)); do
-    if ((i % 2)); then pair_drop practice YOI123 A81001 "$i"; else pair_drop prison A81001 YOI123 "$i"; fi
+    p=$(((i / 2) % pairs + 1))
+    if ((i % 2)); then
+        pair_drop "orgs/$(practice "$p")" "$(prison "$p")" "$(practice "$p")" "$i"
+    else
+        pair_drop "orgs/$(prison "$p")" "$(practice "$p")" "$(prison "$p")" "$i"
+    fi
     if [[ -n ${PG_RESTART:-} ]] && ((i == records / 2)); then
         pg_stop "$work/pg"
         pg_resume "$work/pg" "$port"
@@ -76,41 +78,45 @@ for ((i = 1; i <= records; i++)); do
     fi
     if ((killed < kills)) && ((RANDOM % (records / kills + 1) == 0)); then
         sleep "0.$((RANDOM % 5))"
-        kill_one
+        kill_node "node-$((RANDOM % nodes + 1))"
+        killed=$((killed + 1))
     fi
 done
-while ((killed < kills)); do sleep "0.$((RANDOM % 9 + 1))"; kill_one; done
+while ((killed < kills)); do sleep "0.$((RANDOM % 9 + 1))"; kill_node "node-$((RANDOM % nodes + 1))"; killed=$((killed + 1)); done
 
-# Failover: kill the node holding the practice's spool lease (claiming and collecting) and time
-# how long until another node holds it, FAILOVERS times.
+# Failover: kill the node holding the first practice's spool lease and time how long until
+# another node holds it (it takes the lease at its next claim or collection after expiry).
 psql_value() { (cd "$work/pg" && "$(pg_bin)/psql" -X -q -t -A -h "$work/pg" -p "$port" -U gatehouse -d gatehouse -c "$1"); }
+first=$(practice 1)
 times=()
 for ((f = 0; f < ${FAILOVERS:-3}; f++)); do
-    holder=$(psql_value "SELECT node FROM spool_lease WHERE org = 'A81001'")
+    holder=$(psql_value "SELECT node FROM spool_lease WHERE org = '$first'")
     [[ -n $holder && -n ${daemon[$holder]:-} ]] || break
     started=$(date +%s%N)
-    kill -9 "${daemon[$holder]}" 2>/dev/null || true
-    wait "${daemon[$holder]}" 2>/dev/null || true
-    # Another node takes the lease at its next claim or collection after the lease ran out.
-    pair_drop practice YOI123 A81001 "$((100000 + f))"
-    while [[ $(psql_value "SELECT node FROM spool_lease WHERE org = 'A81001'") == "$holder" ]]; do sleep 0.1; done
-    times+=($((($(date +%s%N) - started) / 1000000)))
-    (sleep 4; exec "$gatehouse" run --home practice --node "$holder" >>"$holder.log" 2>&1) &
-    daemon[$holder]=$!
-    pids+=("$!")
+    kill_node "$holder"
+    pair_drop "orgs/$first" "$(prison 1)" "$first" "$((100000 + f))"
     records=$((records + 1))
+    while [[ $(psql_value "SELECT node FROM spool_lease WHERE org = '$first'") == "$holder" ]]; do sleep 0.1; done
+    times+=($((($(date +%s%N) - started) / 1000000)))
+    sleep 4  # the killed node is back before the next round
 done
 if ((${#times[@]})); then
     sorted=($(printf '%s\n' "${times[@]}" | sort -n))
     echo "cluster test: failover after kill -9 of the spool lease holder (lease 3s): p50 ${sorted[$((${#sorted[@]} / 2))]} ms, max ${sorted[-1]} ms, ${#sorted[@]} runs"
 fi
 
+homes=() directions=()
+for ((p = 1; p <= pairs; p++)); do
+    a=$(practice "$p") b=$(prison "$p")
+    homes+=("orgs/$a" "orgs/$b")
+    directions+=("$a:$work/orgs/$a:$b:$work/orgs/$b" "$b:$work/orgs/$b:$a:$work/orgs/$a")
+done
 deadline=$((SECONDS + timeout))
 while ((SECONDS < deadline)); do
-    (($(python3 "$root/scripts/lib/acknowledged.py" --gatehouse "$gatehouse" practice prison) >= records)) && break
+    (($(python3 "$root/scripts/lib/acknowledged.py" --gatehouse "$gatehouse" "${homes[@]}") >= records)) && break
     sleep 1
 done
 
 python3 "$root/scripts/lib/check-exactly-once.py" --gatehouse "$gatehouse" --expected "$work/expected" \
-    --title "cluster test: $records records, $nodes nodes per organisation on PostgreSQL, $killed kill -9s" \
-    "A81001:$work/practice:YOI123:$work/prison" "YOI123:$work/prison:A81001:$work/practice"
+    --title "cluster test: $records records, $((pairs * 2)) organisations on $nodes nodes (PostgreSQL), $killed kill -9s" \
+    "${directions[@]}"

@@ -11,10 +11,11 @@ pair_setup() {
 
 # pair_exchange PRACTICE PRISON: each imports the other's identity card.
 pair_exchange() {
-    "$gatehouse" identity export --home "$1" -o "$work/practice.card" >/dev/null
-    "$gatehouse" identity export --home "$2" -o "$work/prison.card" >/dev/null
-    "$gatehouse" partners add --home "$2" "$work/practice.card" --yes >/dev/null
-    "$gatehouse" partners add --home "$1" "$work/prison.card" --yes >/dev/null
+    local one="$work/$(basename "$1").card" other="$work/$(basename "$2").card"
+    "$gatehouse" identity export --home "$1" -o "$one" >/dev/null
+    "$gatehouse" identity export --home "$2" -o "$other" >/dev/null
+    "$gatehouse" partners add --home "$2" "$one" --yes >/dev/null
+    "$gatehouse" partners add --home "$1" "$other" --yes >/dev/null
 }
 
 # pair_drop HOME PARTNER SENDER INDEX [NAME]: a record kept in $work/expected/SENDER and dropped

@@ -1,0 +1,105 @@
+import Foundation
+import GatehouseDaemon
+import GatehouseFormat
+import GatehouseJournal
+import GatehouseKit
+import GatehouseTesting
+import Logging
+import Synchronization
+import Testing
+
+/// A journal as a node among several sees it: shared, with an organisation's spool lease the
+/// test hands out and takes back; everything else is the SQLite journal's.
+final class LeasedJournal: Journal {
+    let base: SQLiteJournal
+    let lease = Mutex(false)
+    init(_ base: SQLiteJournal) { self.base = base }
+
+    var isShared: Bool { true }
+    func holdsSpoolLease() throws -> Bool { lease.withLock { $0 } }
+    func insert(_ bundles: [NewOutgoing]) throws { try base.insert(bundles) }
+    func save(_ record: OutgoingRecord, detail: String?) throws -> Bool { try base.save(record, detail: detail) }
+    func outgoing(_ bundleID: String) throws -> OutgoingRecord? { try base.outgoing(bundleID) }
+    func outgoingIDs(startingWith prefix: String, limit: Int) throws -> [String] {
+        try base.outgoingIDs(startingWith: prefix, limit: limit)
+    }
+    func outgoing(in states: [OutgoingState]) throws -> [OutgoingRecord] { try base.outgoing(in: states) }
+    func dueOutgoing(now: Int64, limit: Int) throws -> [OutgoingRecord] { try base.dueOutgoing(now: now, limit: limit) }
+    func nextAttemptAt() throws -> Int64? { try base.nextAttemptAt() }
+    func expiredOutgoing(now: Int64) throws -> [OutgoingRecord] { try base.expiredOutgoing(now: now) }
+    func outgoingCounts() throws -> [OutgoingState: Int] { try base.outgoingCounts() }
+    func openOutgoingByPartner() throws -> [OpenOutgoingCount] { try base.openOutgoingByPartner() }
+    func newestOutgoing(limit: Int) throws -> [(record: OutgoingRecord, files: [OutgoingFile])] {
+        try base.newestOutgoing(limit: limit)
+    }
+    func files(of bundleID: String) throws -> [OutgoingFile] { try base.files(of: bundleID) }
+    func queuedClaim(sourcePath: String) throws -> OutgoingFile? { try base.queuedClaim(sourcePath: sourcePath) }
+    func claim(sourcePath: String, since: Int64) throws -> OutgoingFile? { try base.claim(sourcePath: sourcePath, since: since) }
+    func isClaimed(sourcePath: String) throws -> Bool { try base.isClaimed(sourcePath: sourcePath) }
+    func resizeFiles(of bundleID: String, sizes: [(position: Int, size: Int64)], at time: Int64, detail: String) throws {
+        try base.resizeFiles(of: bundleID, sizes: sizes, at: time, detail: detail)
+    }
+    func removeFile(of bundleID: String, position: Int, at time: Int64, detail: String) throws {
+        try base.removeFile(of: bundleID, position: position, at: time, detail: detail)
+    }
+    func incoming(_ bundleID: String) throws -> IncomingRecord? { try base.incoming(bundleID) }
+    func insert(_ record: IncomingRecord, detail: String?, context: PackContext?) throws {
+        try base.insert(record, detail: detail, context: context)
+    }
+    func allIncoming(limit: Int) throws -> [IncomingRecord] { try base.allIncoming(limit: limit) }
+    func incoming(matching filter: IncomingFilter) throws -> [(record: IncomingRecord, pack: JournalPack?)] {
+        try base.incoming(matching: filter)
+    }
+    func transitions(of bundleID: String) throws -> [Transition] { try base.transitions(of: bundleID) }
+    func pack(of bundleID: String, direction: String) throws -> JournalPack? {
+        try base.pack(of: bundleID, direction: direction)
+    }
+}
+
+/// Crash recovery on a spool shared by several nodes happens when a node gains the spool lease,
+/// never when a node starts: the spool may hold another live node's work.
+@Suite("A spool shared by several nodes")
+struct SharedSpoolTests {
+    @Test func recoveryWaitsForTheSpoolLeaseAndThenFinishesADeadHoldersClaim() async throws {
+        let folder = try TemporaryDirectory()
+        let home = GatehouseHome(path: folder.appending("practice"))
+        let prison = GatehouseHome(path: folder.appending("prison"))
+        _ = try KeyStore(home: home).initialise(org: ODSCode("A81001"), name: "Riverside Medical Practice")
+        try PartnerStore(home: home).add(try KeyStore(home: prison).initialise(org: ODSCode("YOI123"), name: "HMP Northgate"))
+        let journal = LeasedJournal(try SQLiteJournal(path: folder.appending("journal.sqlite")))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let root = folder.appending("mailboxes")
+        let engine = try GatewayEngine(gateway: Gateway(home: home), journal: journal, settings: DaemonSettings(),
+                                       logger: logger, mailboxes: { _ in DirectoryTransport(root: root) })
+        let spool = SpoolLayout(home: home)
+        // Another node is collecting (a download in work/in) and the previous spool holder died
+        // between journalling a claim and moving its original out of the outbox.
+        let download = spool.work + "/in/.tmp-collecting"
+        try writeClosed(Array("partial".utf8), to: download)
+        let outbox = spool.outbox + "/YOI123"
+        try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
+        try writeClosed(Array("<record/>".utf8), to: outbox + "/a.xml")
+        let id = String(repeating: "ab", count: 16)
+        try journal.insert(OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: 1, expiresAt: .max), files: [
+            OutgoingFile(bundleID: id, position: 0, name: "a.xml", size: 9, sourcePath: outbox + "/a.xml",
+                         workPath: spool.outgoingWork(id) + "/a.xml"),
+        ])
+
+        // Starting touches neither.
+        try await engine.recover()
+        #expect(FileManager.default.fileExists(atPath: download))
+        #expect(FileManager.default.fileExists(atPath: outbox + "/a.xml"))
+        #expect(await engine.holdsSpoolLease() == false)
+        #expect(FileManager.default.fileExists(atPath: outbox + "/a.xml"))
+
+        // Gaining the lease finishes the claim (the original moves into its bundle's folder,
+        // once) and clears the dead holder's half-collected copies.
+        journal.lease.withLock { $0 = true }
+        #expect(await engine.holdsSpoolLease())
+        #expect(!FileManager.default.fileExists(atPath: outbox + "/a.xml"))
+        #expect(FileManager.default.fileExists(atPath: spool.outgoingWork(id) + "/a.xml"))
+        #expect(!FileManager.default.fileExists(atPath: download))
+        #expect(try journal.outgoing(in: [.queued]).map(\.bundleID) == [id])
+    }
+}
