@@ -163,6 +163,38 @@ struct PostgresNodeTests {
         #expect(config.journal?.tls == .disable)
     }
 
+    /// A node cut off from the database (here: the database is gone) stops handing out work and
+    /// claiming the spool once its lease has run out by its own clock, and its heartbeat then
+    /// fails as a lost membership (the daemon stops), so it never works on after a takeover.
+    @Test func aNodeCutOffFromTheDatabaseStopsWithinItsLease() throws {
+        let own = try PostgresServer.start()
+        var journal = own.journalSettings(database: try own.createDatabase())
+        journal.lease = .seconds(2)
+        let node = try PostgresJournal(settings: PostgresSettings(journal), org: org, migrate: true, node: "node-cut",
+                                       sharing: false)
+        try node.insert(due(2))
+        own.stop()
+        // Within the lease, a failed renewal is waited out (the database may come back).
+        try node.heartbeat()
+        Thread.sleep(forTimeInterval: 2.2)
+        #expect(try node.dueOutgoing(now: 10_000, limit: 10).isEmpty)
+        #expect(try !node.holdsSpoolLease())
+        let error = #expect(throws: JournalError.self) { try node.heartbeat() }
+        #expect(error?.kind == .membership)
+        #expect(error?.message.contains("could not renew its lease before it ran out") == true)
+    }
+
+    /// `tls = "require"` never falls back to plain text: a server without TLS is refused.
+    @Test func requiredTLSIsNeverDowngraded() throws {
+        var journal = server.journalSettings(database: database)
+        journal.tls = .require
+        let error = #expect(throws: JournalError.self) {
+            try PostgresJournal(settings: PostgresSettings(journal), org: org, migrate: true)
+        }
+        #expect(error?.kind == .database)
+        #expect(error?.message.contains("sslUnsupported") == true, "\(error?.message ?? "")")
+    }
+
     /// A wrong password is a database error naming the database, never the password.
     @Test func aWrongPasswordIsANamedError() throws {
         let folder = try TemporaryDirectory()

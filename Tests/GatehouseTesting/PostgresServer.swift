@@ -34,6 +34,17 @@ public final class PostgresServer: Sendable {
             .first { FileManager.default.isExecutableFile(atPath: $0 + "/postgres") }
     }
 
+    /// A server of the test's own (one it may stop); most tests share ``shared``.
+    public static func start() throws -> PostgresServer { try PostgresServer() }
+
+    /// Stops the server at once (fast shutdown), as a database lost to a node would be.
+    public func stop() {
+        guard let text = try? String(contentsOfFile: folder + "/data/postmaster.pid", encoding: .utf8),
+              let pid = Int32(text.prefix { $0 != "\n" }) else { return }
+        kill(pid, SIGINT)
+        while kill(pid, 0) == 0 { usleep(20_000) }
+    }
+
     init() throws {
         guard let bin = Self.binaries() else {
             throw GatehouseProcess.LaunchError(description: "PostgreSQL is not installed (scripts/install-deps.sh installs it)")
