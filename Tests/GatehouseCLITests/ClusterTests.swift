@@ -16,12 +16,17 @@ struct ClusterTests {
             try (config + "\n" + server.journalTable(database: database, lease: "2s"))
                 .write(toFile: home + "/gatehouse.toml", atomically: true, encoding: .utf8)
         }
-        let a = try DaemonProcess(home: pair.practice, arguments: ["--node", "practice-a"])
+        let metricsPort = try SSHServer.freePort()
+        let a = try DaemonProcess(home: pair.practice, arguments: ["--node", "practice-a", "--metrics", "127.0.0.1:\(metricsPort)"])
         let b = try DaemonProcess(home: pair.practice, arguments: ["--node", "practice-b"])
         let prison = try DaemonProcess(home: pair.prison, arguments: ["--node", "prison-a"])
         #expect(eventually(timeout: 20) { pair.logText(pair.practice).components(separatedBy: "running").count == 3 },
                 "\(pair.logText(pair.practice))")
 
+        // Healthy on PostgreSQL: no SQLite file is expected in the spool.
+        var health: (status: Int, body: String)?
+        #expect(eventually { health = HTTPProbe.get(port: metricsPort, "/healthz"); return health?.status == 200 },
+                "\(health?.body ?? "no answer")")
         // The home lock gives way to node leases: a second process with a taken id is refused.
         let duplicate = try GatehouseProcess.run(["run", "--home", pair.practice, "--node", "practice-a"])
         #expect(duplicate.status == 17, "\(duplicate.stderr)")

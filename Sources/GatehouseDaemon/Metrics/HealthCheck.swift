@@ -50,12 +50,14 @@ package struct HealthCheck: Sendable {
     /// Every reason the gateway is unhealthy, in plain words; empty when healthy.
     package func problems() -> [String] {
         var found: [String] = []
+        // A shared journal is a database, not the file in the spool: reading it is the check.
+        let name = journal.isShared ? "the journal" : "the journal \(spool.journal)"
         do {
             _ = try journal.outgoingCounts()
         } catch {
-            found.append("the journal \(spool.journal) cannot be read: \(error)")
+            found.append("\(name) cannot be read: \(error)")
         }
-        if access(spool.journal, W_OK) != 0 {
+        if !journal.isShared, access(spool.journal, W_OK) != 0 {
             found.append("the journal \(spool.journal) is not writable: \(String(cString: strerror(errno)))")
         }
         for folder in folders {
