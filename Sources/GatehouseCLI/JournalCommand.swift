@@ -8,6 +8,14 @@ struct JournalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "journal",
         abstract: "Move the journal between stores.",
+        discussion: """
+            The journal is spool/journal.sqlite unless [journal] in gatehouse.toml names a \
+            PostgreSQL database.
+
+            Example:
+              gatehouse journal migrate --to postgres://gatehouse@db.example.net/gatehouse \\
+                  --password-file /etc/gatehouse/journal-password
+            """,
         subcommands: [Migrate.self]
     )
 
@@ -41,7 +49,8 @@ struct JournalCommand: ParsableCommand {
             "A file holding the password (mode 0600).", valueName: "file"))
         var passwordFile: String?
 
-        @Option(name: .customLong("tls"), help: "require (default: the server's certificate is verified) or disable (loopback only).")
+        @Option(name: .customLong("tls"),
+                help: "require (default: the server's certificate is verified) or disable (loopback only).")
         var tls: String = "require"
 
         @Option(name: .customLong("ca-file"), help: ArgumentHelp(
@@ -51,7 +60,9 @@ struct JournalCommand: ParsableCommand {
         func run() throws {
             let home = try homeOptions.initialised()
             if let problem = JournalSettings.checkURL(url) { throw ValidationError("--to: \(problem)") }
-            guard let mode = JournalSettings.TLS(rawValue: tls) else { throw ValidationError("--tls: require or disable") }
+            guard let mode = JournalSettings.TLS(rawValue: tls) else {
+                throw ValidationError("--tls: require or disable")
+            }
             guard try GatehouseConfig.load(home: home).journal == nil else {
                 throw CommandFailure(status: .invalidInput, message: "\(home.configPath) already names a [journal]",
                                      hint: "the gateway already keeps its journal in PostgreSQL")
@@ -60,7 +71,8 @@ struct JournalCommand: ParsableCommand {
             let lock = try HomeLock.daemon(home)
             defer { lock.release() }
             var settings = JournalSettings(url: url)
-            settings.passwordFile = passwordFile.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+            let here = FileManager.default.currentDirectoryPath
+            settings.passwordFile = passwordFile.map { $0.hasPrefix("/") ? $0 : here + "/" + $0 }
             settings.tls = mode
             settings.caFile = caFile
             let copied = try JournalOpener.migrate(home: home, to: settings)

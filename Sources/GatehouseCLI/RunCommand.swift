@@ -40,7 +40,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("node"), help: ArgumentHelp(
         "With a PostgreSQL journal: this node's id.",
-        discussion: "Unique among the nodes sharing the database (default: 'node' under [journal], else the host name). A second process with the same id is refused while the first one's lease runs.",
+        discussion: "Unique among the nodes sharing the database (default: 'node' under [journal], else the host "
+            + "name). A second process with the same id is refused while the first one's lease runs.",
         valueName: "ID"))
     var node: String?
 

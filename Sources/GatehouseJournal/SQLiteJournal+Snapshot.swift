@@ -9,7 +9,11 @@ extension SQLiteJournal {
                 ? try PackRow.fetchAll(db) : []
             var outPacks: [String: JournalPack] = [:], inPacks: [String: JournalPack] = [:]
             for row in packs {
-                if row.direction == "out" { outPacks[row.bundleID] = row.journalPack } else { inPacks[row.bundleID] = row.journalPack }
+                if row.direction == "out" {
+                    outPacks[row.bundleID] = row.journalPack
+                } else {
+                    inPacks[row.bundleID] = row.journalPack
+                }
             }
             var files: [String: [OutgoingFile]] = [:]
             for file in try OutgoingFile.order(Column("bundleID"), Column("position")).fetchAll(db) {

@@ -55,7 +55,8 @@ public struct PostgresSettings: Sendable {
             throw .configuration("the journal's password file \(path) cannot be read: \(String(cString: strerror(errno)))")
         }
         guard info.st_mode & 0o077 == 0 else {
-            throw .configuration("the journal's password file \(path) is open to others (mode 0\(String(info.st_mode & 0o777, radix: 8)))",
+            let mode = String(info.st_mode & 0o777, radix: 8)
+            throw .configuration("the journal's password file \(path) is open to others (mode 0\(mode))",
                                  hint: "chmod 600 \(path)")
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {

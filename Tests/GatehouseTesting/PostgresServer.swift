@@ -85,7 +85,8 @@ public final class PostgresServer: Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(30)
-        while !SSHServer.accepts(port) || !FileManager.default.fileExists(atPath: "\(folder)/.s.PGSQL.\(port)") {
+        // Listening is not ready: until recovery ends it answers "the database system is starting up".
+        while (try? Self.run(asServer: [bin + "/pg_isready", "-q", "-h", folder, "-p", String(port)], in: folder)) == nil {
             guard Date() < deadline, process.isRunning else {
                 let log = (try? String(contentsOfFile: folder + "/log", encoding: .utf8)) ?? ""
                 throw GatehouseProcess.LaunchError(description: "PostgreSQL did not start: \(log)")
@@ -135,7 +136,7 @@ public final class PostgresServer: Sendable {
         settings.passwordFile = passwordFile
         settings.tls = .disable
         // Long: these journals renew no lease; tests end one by expiring it in the database.
-        settings.lease = .seconds(60)
+        settings.lease = .seconds(600)
         return settings
     }
 
