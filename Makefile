@@ -15,7 +15,7 @@ crash-test: build
 	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
 
 cluster-test: build
-	ORGS=$${ORGS:-20} NODES=$${NODES:-3} RECORDS=$${RECORDS:-1000} KILLS=$${KILLS:-15} PG_RESTART=1 bash scripts/cluster-test.sh
+	ORGS=$${ORGS:-20} NODES=$${NODES:-3} RECORDS=$${RECORDS:-1000} KILLS=$${KILLS:-15} PG_RESTART=1 RELAY=1 bash scripts/cluster-test.sh
 
 # Through a relay: kill -9s of gateways, sshd and connections, a relay outage, a full disk, cut transfers.
 chaos: build
@@ -30,7 +30,7 @@ help:
 	@echo "make bench-sftp  upload of one bundle vs OpenSSH's sftp through a relay (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make crash-test  300 records both ways with 30 random kill -9s (RECORDS, KILLS)"
-	@echo "make cluster-test  20 organisations on 3 nodes over PostgreSQL: 1,000 records, 15 kill -9s, a database restart (ORGS, NODES)"
+	@echo "make cluster-test  20 organisations on 3 nodes over PostgreSQL through a relay: 1,000 records, 15 kill -9s, a database restart (ORGS, NODES)"
 	@echo "make chaos       1,000 records through a relay: kill -9s, relay outage, full disk, cut transfers (RECORDS, KILLS, PHASES)"
 	@echo "make install     release binary, systemd units and shell completions under PREFIX (/usr/local; DESTDIR too)"
 
@@ -45,7 +45,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	RECORDS=60 KILLS=8 TIMEOUT=180 bash scripts/crash-test.sh
-	ORGS=4 NODES=2 RECORDS=40 KILLS=3 PG_RESTART=1 TIMEOUT=180 bash scripts/cluster-test.sh
+	ORGS=4 NODES=2 RECORDS=40 KILLS=3 PG_RESTART=1 RELAY=1 TIMEOUT=180 bash scripts/cluster-test.sh
 	RECORDS=100 KILLS=8 OUTAGE=5 OUTAGE_RECORDS=10 BIG_MB=20 CUTS=up-sshd,down-ssh TIMEOUT=180 bash scripts/chaos.sh
 
 demo: build
