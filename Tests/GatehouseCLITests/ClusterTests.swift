@@ -145,3 +145,38 @@ struct JournalMigrateCommandTests {
             .trimmingCharacters(in: .whitespacesAndNewlines) == "2")
     }
 }
+
+/// `gatehouse doctor` tells the truth about a PostgreSQL journal.
+@Suite("Doctor on PostgreSQL", .serialized)
+struct JournalDoctorTests {
+    @Test func doctorReachesTheJournalAndNamesWhatIsWrong() throws {
+        let server = try PostgresServer.shared.get()
+        let database = try server.createDatabase()
+        let pair = try DaemonPair()
+        let config = try String(contentsOfFile: pair.practice + "/gatehouse.toml", encoding: .utf8)
+        try (config + "\n" + server.journalTable(database: database))
+            .write(toFile: pair.practice + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        // No node has created the tables yet.
+        let empty = try GatehouseProcess.run(["doctor", "--home", pair.practice])
+        #expect(empty.stdout.contains("WARNING  journal: PostgreSQL at 127.0.0.1:\(server.port)/\(database) as gatehouse "
+                                      + "answers but holds no Gatehouse journal yet"), "\(empty.stdout)")
+        let daemon = try DaemonProcess(home: pair.practice, arguments: ["--node", "doctor-a"])
+        #expect(eventually { daemon.logText.contains("running") }, "\(daemon.logText)")
+        let healthy = try GatehouseProcess.run(["doctor", "--home", pair.practice])
+        #expect(healthy.stdout.contains("OK       journal: PostgreSQL at 127.0.0.1:\(server.port)/\(database)"),
+                "\(healthy.stdout)")
+        #expect(daemon.stop() == 0)
+        // A password file others may read is a problem, with the fix.
+        let copy = pair.folder.appending("journal-password")
+        try FileManager.default.copyItem(atPath: server.passwordFile, toPath: copy)
+        chmod(copy, 0o644)
+        let settings = try String(contentsOfFile: pair.practice + "/gatehouse.toml", encoding: .utf8)
+        try settings.replacingOccurrences(of: server.passwordFile, with: copy)
+            .write(toFile: pair.practice + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        let loose = try GatehouseProcess.run(["doctor", "--home", pair.practice])
+        #expect(loose.status != 0)
+        #expect(loose.stdout.contains("PROBLEM  journal: the journal's password file \(copy) is open to others"),
+                "\(loose.stdout)")
+        #expect(loose.stdout.contains("chmod 600"))
+    }
+}

@@ -61,6 +61,7 @@ public struct HomeDoctor: Sendable {
         findings += partners.map(partnerCard)
         findings += unconfirmedRevocations(own: own, partners: partners, config: config ?? GatehouseConfig())
         if let config {
+            findings += journal(own: own, config: config)
             findings += await mailboxes(own: own, partners: partners, config: config)
         }
         findings.append(diskSpace())
