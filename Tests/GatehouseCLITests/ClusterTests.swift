@@ -11,11 +11,7 @@ struct ClusterTests {
         let server = try PostgresServer.shared.get()
         let database = try server.createDatabase()
         let pair = try DaemonPair()
-        for home in [pair.practice, pair.prison] {
-            let config = try String(contentsOfFile: home + "/gatehouse.toml", encoding: .utf8)
-            try (config + "\n" + server.journalTable(database: database, lease: "2s"))
-                .write(toFile: home + "/gatehouse.toml", atomically: true, encoding: .utf8)
-        }
+        try pair.useJournal(server.journalTable(database: database, lease: "2s"), in: [pair.practice, pair.prison])
         let metricsPort = try SSHServer.freePort()
         let a = try DaemonProcess(home: pair.practice, arguments: ["--node", "practice-a", "--metrics", "127.0.0.1:\(metricsPort)"])
         let b = try DaemonProcess(home: pair.practice, arguments: ["--node", "practice-b"])
@@ -60,6 +56,14 @@ struct ClusterTests {
 }
 
 extension DaemonPair {
+    /// Appends a `[journal]` table to each home's gatehouse.toml.
+    func useJournal(_ table: String, in homes: [String]) throws {
+        for home in homes {
+            let config = try String(contentsOfFile: home + "/gatehouse.toml", encoding: .utf8)
+            try (config + "\n" + table).write(toFile: home + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        }
+    }
+
     func logText(_ home: String) -> String {
         (try? String(contentsOfFile: home + "/daemon.log", encoding: .utf8)) ?? ""
     }
@@ -78,11 +82,7 @@ struct TenantTests {
             // Each tenant's own settings name the shared journal.
             let server = try PostgresServer.shared.get()
             let database = try server.createDatabase()
-            for home in [pair.practice, pair.prison] {
-                let config = try String(contentsOfFile: home + "/gatehouse.toml", encoding: .utf8)
-                try (config + "\n" + server.journalTable(database: database))
-                    .write(toFile: home + "/gatehouse.toml", atomically: true, encoding: .utf8)
-            }
+            try pair.useJournal(server.journalTable(database: database), in: [pair.practice, pair.prison])
         }
         let broken = pair.folder.appending("broken")
         #expect(try GatehouseProcess.run(["init", "--home", broken, "--org", "B82002", "--name", "Hillside Surgery"])
@@ -132,8 +132,7 @@ struct JournalMigrateCommandTests {
         #expect(migrated.status == 0, "\(migrated.stderr)")
         #expect(migrated.stdout.contains("Copied 1 outgoing and 0 incoming bundles"), "\(migrated.stdout)")
         let table = String(migrated.stdout[try #require(migrated.stdout.range(of: "[journal]")).lowerBound...])
-        let config = try String(contentsOfFile: pair.practice + "/gatehouse.toml", encoding: .utf8)
-        try (config + "\n" + table).write(toFile: pair.practice + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        try pair.useJournal(table, in: [pair.practice])
         #expect(try GatehouseProcess.run(["status", "--home", pair.practice, "--json"]).stdout == before)
         #expect(try GatehouseProcess.run(arguments).status == 12)
 
@@ -153,9 +152,7 @@ struct JournalDoctorTests {
         let server = try PostgresServer.shared.get()
         let database = try server.createDatabase()
         let pair = try DaemonPair()
-        let config = try String(contentsOfFile: pair.practice + "/gatehouse.toml", encoding: .utf8)
-        try (config + "\n" + server.journalTable(database: database))
-            .write(toFile: pair.practice + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        try pair.useJournal(server.journalTable(database: database), in: [pair.practice])
         // No node has created the tables yet.
         let empty = try GatehouseProcess.run(["doctor", "--home", pair.practice])
         #expect(empty.stdout.contains("WARNING  journal: PostgreSQL at 127.0.0.1:\(server.port)/\(database) as gatehouse "
