@@ -102,4 +102,27 @@ struct SharedSpoolTests {
         #expect(!FileManager.default.fileExists(atPath: download))
         #expect(try journal.outgoing(in: [.queued]).map(\.bundleID) == [id])
     }
+
+    /// Expiry and key upkeep happen once per organisation: on the node holding its spool lease.
+    @Test func onlyTheSpoolLeaseHolderExpires() async throws {
+        let folder = try TemporaryDirectory()
+        let home = GatehouseHome(path: folder.appending("practice"))
+        _ = try KeyStore(home: home).initialise(org: ODSCode("A81001"), name: "Riverside Medical Practice")
+        let journal = LeasedJournal(try SQLiteJournal(path: folder.appending("journal.sqlite")))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let root = folder.appending("mailboxes")
+        let engine = try GatewayEngine(gateway: Gateway(home: home), journal: journal, settings: DaemonSettings(),
+                                       logger: logger, mailboxes: { _ in DirectoryTransport(root: root) })
+        var record = OutgoingRecord(bundleID: String(repeating: "cd", count: 16), partner: "YOI123", createdAt: 1,
+                                    expiresAt: 2)
+        record.state = .delivered
+        try journal.insert(record, files: [])
+        _ = await engine.processOutgoing()
+        #expect(try journal.outgoing(record.bundleID)?.state == .delivered)
+        journal.lease.withLock { $0 = true }
+        #expect(await engine.holdsSpoolLease())
+        _ = await engine.processOutgoing()
+        #expect(try journal.outgoing(record.bundleID)?.state == .expired)
+    }
 }

@@ -1,6 +1,11 @@
 import GatehouseJournal
 
 extension GatewayEngine {
+    /// True when this node does the organisation's once-only upkeep (expiry, key upkeep): always
+    /// with the SQLite journal; with a shared journal, while it held the spool lease at the last
+    /// check (``holdsSpoolLease()``, made by the outbox watcher and the collector).
+    public var holdsSpoolLeaseNow: Bool { !journal.isShared || spoolLease.held }
+
     /// True when this node may claim from the outbox and collect the own mailbox now: always with
     /// the SQLite journal; with a shared journal, while it holds the organisation's spool lease.
     ///

@@ -15,7 +15,8 @@ extension GatewayEngine {
         let now = clock.now()
         let due: [OutgoingRecord]
         do {
-            for record in try journal.expiredOutgoing(now: now) { expire(record) }
+            // One node per organisation expires (one report, one audit entry per bundle).
+            if holdsSpoolLeaseNow { for record in try journal.expiredOutgoing(now: now) { expire(record) } }
             due = try journal.dueOutgoing(now: now, limit: Self.outgoingBatch)
         } catch {
             log(.error, "reading the journal failed: \(error)")

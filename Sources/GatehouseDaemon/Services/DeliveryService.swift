@@ -16,8 +16,9 @@ public struct DeliveryService: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                // New key manifests go out before bundles signed with the new keys.
-                await engine.maintainKeys()
+                // New key manifests go out before bundles signed with the new keys. (With several
+                // nodes, the one holding the organisation's spool lease looks after its keys.)
+                if await engine.holdsSpoolLeaseNow { await engine.maintainKeys() }
                 let next = await engine.processOutgoing()
                 // Sleep until the next retry is due, a new record is claimed, or a second passes
                 // (expiries and breaker cool-downs are checked at least that often).
