@@ -60,18 +60,27 @@ final class LeasedJournal: Journal {
 /// never when a node starts: the spool may hold another live node's work.
 @Suite("A spool shared by several nodes")
 struct SharedSpoolTests {
-    @Test func recoveryWaitsForTheSpoolLeaseAndThenFinishesADeadHoldersClaim() async throws {
-        let folder = try TemporaryDirectory()
-        let home = GatehouseHome(path: folder.appending("practice"))
+    let folder: TemporaryDirectory
+    let home: GatehouseHome
+    let journal: LeasedJournal
+    let engine: GatewayEngine
+
+    /// A practice that knows a prison, on a shared journal whose spool lease it does not hold yet.
+    init() throws {
+        folder = try TemporaryDirectory()
+        home = GatehouseHome(path: folder.appending("practice"))
         let prison = GatehouseHome(path: folder.appending("prison"))
         _ = try KeyStore(home: home).initialise(org: ODSCode("A81001"), name: "Riverside Medical Practice")
         try PartnerStore(home: home).add(try KeyStore(home: prison).initialise(org: ODSCode("YOI123"), name: "HMP Northgate"))
-        let journal = LeasedJournal(try SQLiteJournal(path: folder.appending("journal.sqlite")))
+        journal = LeasedJournal(try SQLiteJournal(path: folder.appending("journal.sqlite")))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let root = folder.appending("mailboxes")
-        let engine = try GatewayEngine(gateway: Gateway(home: home), journal: journal, settings: DaemonSettings(),
-                                       logger: logger, mailboxes: { _ in DirectoryTransport(root: root) })
+        engine = try GatewayEngine(gateway: Gateway(home: home), journal: journal, settings: DaemonSettings(),
+                                   logger: logger, mailboxes: { _ in DirectoryTransport(root: root) })
+    }
+
+    @Test func recoveryWaitsForTheSpoolLeaseAndThenFinishesADeadHoldersClaim() async throws {
         let spool = SpoolLayout(home: home)
         // Another node is collecting (a download in work/in) and the previous spool holder died
         // between journalling a claim and moving its original out of the outbox.
@@ -105,15 +114,6 @@ struct SharedSpoolTests {
 
     /// Expiry and key upkeep happen once per organisation: on the node holding its spool lease.
     @Test func onlyTheSpoolLeaseHolderExpires() async throws {
-        let folder = try TemporaryDirectory()
-        let home = GatehouseHome(path: folder.appending("practice"))
-        _ = try KeyStore(home: home).initialise(org: ODSCode("A81001"), name: "Riverside Medical Practice")
-        let journal = LeasedJournal(try SQLiteJournal(path: folder.appending("journal.sqlite")))
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let root = folder.appending("mailboxes")
-        let engine = try GatewayEngine(gateway: Gateway(home: home), journal: journal, settings: DaemonSettings(),
-                                       logger: logger, mailboxes: { _ in DirectoryTransport(root: root) })
         var record = OutgoingRecord(bundleID: String(repeating: "cd", count: 16), partner: "YOI123", createdAt: 1,
                                     expiresAt: 2)
         record.state = .delivered
