@@ -21,7 +21,8 @@ kills=${KILLS:-10}
 nodes=${NODES:-2}
 orgs=${ORGS:-2}
 timeout=${TIMEOUT:-300}
-work=$(mktemp -d -t gatehouse-cluster.XXXXXX)
+# In /tmp whatever TMPDIR says: as root, PostgreSQL runs as nobody, who must reach its folder.
+work=$(mktemp -d /tmp/gatehouse-cluster.XXXXXX)
 chmod 755 "$work"
 source "$root/scripts/lib/postgres.sh"
 source "$root/scripts/lib/pair.sh"

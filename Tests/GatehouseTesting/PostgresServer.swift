@@ -51,7 +51,9 @@ public final class PostgresServer: Sendable {
         }
         self.bin = bin
         port = try SSHServer.freePort()
-        folder = FileManager.default.temporaryDirectory.path + "/gatehouse-pg-\(UUID().uuidString.lowercased())"
+        // As root the server runs as nobody, who must reach its folder: /tmp, whatever TMPDIR says.
+        let base = getuid() == 0 ? "/tmp" : FileManager.default.temporaryDirectory.path
+        folder = base + "/gatehouse-pg-\(UUID().uuidString.lowercased())"
         guard mkdir(folder, 0o700) == 0 else { throw GatehouseProcess.LaunchError(description: "cannot create \(folder)") }
         let password = UUID().uuidString
         // Owned by the test's user (root in CI), mode 0600, as the journal settings demand.
