@@ -56,7 +56,8 @@ struct RunCommand: AsyncParsableCommand {
         let gateways = if let tenants = config.tenants {
             try await Self.startTenants(tenants, node: node, metrics: metrics, logger: logger)
         } else {
-            [try await RunningGateway.start(home: home, node: node, metrics: metrics, logger: logger)]
+            [try await RunningGateway.start(home: home, node: node, metrics: metrics.map { .serve($0) } ?? .none,
+                                            logger: logger)]
         }
         let group = ServiceGroup(configuration: .init(
             services: gateways.flatMap(\.services), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -71,19 +72,18 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Starts every tenant home; one that cannot start (bad key permissions, a full spool, no
-    /// mailbox) is logged and left out, and the others run. Fails only when none starts.
+    /// mailbox) is logged and left out, and the others run. Fails only when none starts. With
+    /// `metrics`, one server serves every tenant's gauges (labelled `org`) and health.
     static func startTenants(_ tenants: TenantSettings, node: String?, metrics: String?,
                              logger: Logger) async throws -> [RunningGateway] {
-        guard metrics == nil else {
-            throw CommandFailure(status: .invalidInput, message: "--metrics is not available with [tenants] yet",
-                                 hint: "run without --metrics, or run each organisation's home on its own")
-        }
         let homes = tenants.resolve()
         var started: [RunningGateway] = []
         for home in homes {
+            let first = started.first?.exporter
             do {
-                started.append(try await RunningGateway.start(home: home, node: node, metrics: nil, logger: logger,
-                                                              isolated: true))
+                started.append(try await RunningGateway.start(
+                    home: home, node: node, metrics: metrics == nil ? .none : .tenant(sharing: first), logger: logger,
+                    isolated: true))
             } catch {
                 logger.error("tenant \(home.path) not started: \(ErrorReport(error).message)")
             }
@@ -91,6 +91,12 @@ struct RunCommand: AsyncParsableCommand {
         guard !started.isEmpty else {
             throw CommandFailure(status: .invalidInput, message: "none of the \(homes.count) tenant homes could start",
                                  hint: "see the errors above; [tenants] lists them with 'homes' or 'folder'")
+        }
+        if let metrics {
+            let exporters = started.compactMap(\.exporter)
+            exporters[0].bootstrap()
+            let server = try MetricsServer(address: metrics, exporters: exporters, logger: logger)
+            started[0] = started[0].serving(server)
         }
         return started
     }

@@ -14,6 +14,18 @@ struct RunningGateway {
     let services: [ServiceGroupConfiguration.ServiceConfiguration]
     let lock: HomeLock?
     let logger: Logger
+    /// This tenant's metrics, for the service's one server (nil unless asked for).
+    let exporter: MetricsExporter?
+
+    /// What a gateway does about metrics.
+    enum Metrics {
+        /// None.
+        case none
+        /// Serve `/metrics` and `/healthz` on this address (one gateway).
+        case serve(String)
+        /// Export into the registry of `sharing` (the first tenant: a new one), for one server.
+        case tenant(sharing: MetricsExporter?)
+    }
 
     /// Starts the gateway at `home`: takes its lock (SQLite) or joins as `node` (its own
     /// `[journal]` names PostgreSQL: a tenant's settings are its own, so a daemon started on that
@@ -21,7 +33,7 @@ struct RunningGateway {
     /// from a crash and builds its services. With `isolated`, a service of this gateway that fails stops only
     /// this gateway, not the others in the process (the heartbeat still stops them all: a node
     /// that lost its lease must stop working).
-    static func start(home: GatehouseHome, node: String?, metrics: String?, logger base: Logger,
+    static func start(home: GatehouseHome, node: String?, metrics: Metrics, logger base: Logger,
                       isolated: Bool = false) async throws -> RunningGateway {
         let config = try GatehouseConfig.load(home: home)
         // Held for the daemon's whole life, dropped by the kernel however it ends: a second
@@ -38,7 +50,7 @@ struct RunningGateway {
         }
     }
 
-    private static func build(home: GatehouseHome, config: GatehouseConfig, node: String?, metrics: String?,
+    private static func build(home: GatehouseHome, config: GatehouseConfig, node: String?, metrics: Metrics,
                               logger base: Logger, lock: HomeLock?, isolated: Bool) async throws -> RunningGateway {
         let gateway = Gateway(home: home)
         let own = try gateway.keys.loadOwnCard()
@@ -57,10 +69,16 @@ struct RunningGateway {
         let journal = try JournalOpener.open(home: home, config: config, node: node)
         let engine = try GatewayEngine(gateway: gateway, journal: journal, settings: settings,
                                        logger: logger, mailboxes: mailboxes)
-        let metricsServer = try metrics.map { address in
-            let exporter = MetricsExporter(engine: engine, journal: journal, gateway: gateway, settings: settings)
-            exporter.bootstrap()
-            return try MetricsServer(address: address, exporter: exporter, logger: logger)
+        var metricsServer: MetricsServer?
+        var exporter: MetricsExporter?
+        switch metrics {
+        case .none: break
+        case .serve(let address):
+            let single = MetricsExporter(engine: engine, journal: journal, gateway: gateway, settings: settings)
+            single.bootstrap()
+            metricsServer = try MetricsServer(address: address, exporter: single, logger: logger)
+        case .tenant(let first):
+            exporter = MetricsExporter(tenant: engine, journal: journal, gateway: gateway, settings: settings, sharing: first)
         }
         try await engine.recover()
         let wakeup = Wakeup()
@@ -90,7 +108,14 @@ struct RunningGateway {
         if let shared = config.journal {
             services.append(.init(service: JournalHeartbeat(journal: journal, interval: shared.lease / 3, logger: logger)))
         }
-        return RunningGateway(home: home, gateway: gateway, org: own.org, services: services, lock: lock, logger: logger)
+        return RunningGateway(home: home, gateway: gateway, org: own.org, services: services, lock: lock, logger: logger,
+                              exporter: exporter)
+    }
+
+    /// The same gateway, also running `server` (the service's one metrics server).
+    func serving(_ server: MetricsServer) -> RunningGateway {
+        RunningGateway(home: home, gateway: gateway, org: org, services: services + [.init(service: server)], lock: lock,
+                       logger: logger, exporter: exporter)
     }
 
     /// After the services stopped: a signed audit checkpoint (whatever follows can be told

@@ -94,7 +94,8 @@ struct TenantTests {
             homes = ["\(pair.practice)", "\(pair.prison)", "\(broken)"]
 
             """.write(toFile: service + "/gatehouse.toml", atomically: true, encoding: .utf8)
-        let daemon = try DaemonProcess(home: service, arguments: ["--node", "service-1"])
+        let port = try SSHServer.freePort()
+        let daemon = try DaemonProcess(home: service, arguments: ["--node", "service-1", "--metrics", "127.0.0.1:\(port)"])
         #expect(eventually(timeout: 20) { daemon.logText.components(separatedBy: "running").count == 3 }, "\(daemon.logText)")
         #expect(daemon.logText.contains("tenant \(broken) not started"), "\(daemon.logText)")
         try pair.drop("to-prison.xml", Array("<p/>".utf8), from: pair.practice, to: "YOI123")
@@ -102,6 +103,12 @@ struct TenantTests {
         #expect(eventually { pair.states(pair.practice) == ["acknowledged"] && pair.states(pair.prison) == ["acknowledged"] },
                 "\(daemon.logText)")
         #expect(pair.received(pair.prison, from: "A81001")["to-prison.xml"] == Array("<p/>".utf8))
+        // One metrics server for the service: every gauge labelled with its tenant.
+        let metrics = try #require(HTTPProbe.get(port: port, "/metrics"))
+        #expect(metrics.body.contains(#"gatehouse_journal_bundles{org="A81001",state="acknowledged"} 1"#), "\(metrics.body)")
+        #expect(metrics.body.contains(#"gatehouse_journal_bundles{org="YOI123",state="acknowledged"} 1"#))
+        #expect(!metrics.body.contains(#"org="B82002""#))
+        #expect(HTTPProbe.get(port: port, "/healthz")?.status == 200)
         // A daemon of its own on a tenant's home is refused: the home lock (SQLite), or the node
         // id this process holds (PostgreSQL).
         let alone = try GatehouseProcess.run(["run", "--home", pair.practice, "--node", "service-1"])

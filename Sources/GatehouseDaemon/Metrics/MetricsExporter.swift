@@ -9,7 +9,10 @@ import Prometheus
 /// swift-metrics, see ``DaemonMetrics``) and gauges read at each scrape from the journal, the
 /// engine, the keys and the spool.
 public final class MetricsExporter: Sendable {
-    let registry = PrometheusCollectorRegistry()
+    let registry: PrometheusCollectorRegistry
+    /// Labels on every gauge: none for one gateway; `org` for each tenant of a service, whose
+    /// exporters share one registry.
+    let labels: [(String, String)]
     let engine: GatewayEngine
     let journal: any Journal
     let gateway: Gateway
@@ -18,7 +21,24 @@ public final class MetricsExporter: Sendable {
     let clock: any WallClock
 
     /// An exporter for `engine`'s gateway, whose journal is `journal`.
-    public init(engine: GatewayEngine, journal: any Journal, gateway: Gateway, settings: DaemonSettings, clock: any WallClock = SystemWallClock()) {
+    public convenience init(engine: GatewayEngine, journal: any Journal, gateway: Gateway, settings: DaemonSettings,
+                            clock: any WallClock = SystemWallClock()) {
+        self.init(engine: engine, journal: journal, gateway: gateway, settings: settings, clock: clock,
+                  registry: PrometheusCollectorRegistry(), labels: [])
+    }
+
+    /// An exporter for one tenant of a service: its gauges carry `org`, in `registry` shared with
+    /// the other tenants' exporters.
+    public convenience init(tenant engine: GatewayEngine, journal: any Journal, gateway: Gateway, settings: DaemonSettings,
+                            sharing other: MetricsExporter?) {
+        self.init(engine: engine, journal: journal, gateway: gateway, settings: settings, clock: SystemWallClock(),
+                  registry: other?.registry ?? PrometheusCollectorRegistry(), labels: [("org", engine.org.value)])
+    }
+
+    private init(engine: GatewayEngine, journal: any Journal, gateway: Gateway, settings: DaemonSettings,
+                 clock: any WallClock, registry: PrometheusCollectorRegistry, labels: [(String, String)]) {
+        self.registry = registry
+        self.labels = labels
         self.engine = engine
         self.journal = journal
         self.gateway = gateway
@@ -41,6 +61,12 @@ public final class MetricsExporter: Sendable {
 
     /// Every metric, refreshed now, in the text exposition format.
     public func render() async -> [UInt8] {
+        await refresh()
+        return registry.emitToBuffer()
+    }
+
+    /// Sets every gauge from the journal, the engine, the keys and the spool.
+    func refresh() async {
         let now = clock.now()
         await refreshBreakers()
         refreshJournal(now: now)
@@ -49,7 +75,6 @@ public final class MetricsExporter: Sendable {
             Int64(FileOperations.listFolder(spool.quarantine)?.count ?? 0))
         let healthy = await health.problems(including: engine).isEmpty
         gauge("gatehouse_healthy", help: "1 when /healthz answers ok, else 0").set(Int64(healthy ? 1 : 0))
-        return registry.emitToBuffer()
     }
 
     /// The partners the gauges name: every partner card, so that a partner with nothing open reads 0.
@@ -58,7 +83,8 @@ public final class MetricsExporter: Sendable {
     }
 
     private func gauge(_ name: String, _ labels: [(String, String)] = [], help: String) -> Prometheus.Gauge {
-        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help),
+                           labels: self.labels + labels)
     }
 
     private func refreshBreakers() async {

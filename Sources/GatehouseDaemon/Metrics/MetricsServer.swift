@@ -20,13 +20,21 @@ public struct MetricsServer: Service {
     static let timeoutMilliseconds: Int32 = 5000
 
     let socket: ListeningSocket
-    let exporter: MetricsExporter
+    /// One exporter for a gateway; one per tenant, sharing a registry, for a service.
+    let exporters: [MetricsExporter]
     let logger: Logger
 
     /// Binds `address` now, so that a bad or busy address stops `gatehouse run` at once.
     public init(address: String, exporter: MetricsExporter, logger: Logger) throws(KitError) {
+        try self.init(address: address, exporters: [exporter], logger: logger)
+    }
+
+    /// A server for the tenants of a service, whose exporters share one registry (their gauges
+    /// carry `org`); `/healthz` is healthy only when every tenant is, and names the tenant of
+    /// each reason.
+    public init(address: String, exporters: [MetricsExporter], logger: Logger) throws(KitError) {
         socket = try ListeningSocket(address: address)
-        self.exporter = exporter
+        self.exporters = exporters
         self.logger = logger
     }
 
@@ -115,14 +123,24 @@ public struct MetricsServer: Service {
         guard head.method == "GET" else { return .text(405, "Method Not Allowed", "only GET is served\n", extra: ["Allow: GET"]) }
         switch head.path {
         case "/metrics":
-            let body = waitFor { await exporter.render() }
+            let body = waitFor { [exporters] in
+                for exporter in exporters { await exporter.refresh() }
+                return exporters[0].registry.emitToBuffer()
+            }
             return HTTPResponse(status: 200, reason: "OK", contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
         case "/healthz":
             // `unhealthy`: this gateway's own disk or journal; `degraded`: the gateway works but mail
             // does not flow (the relay or a partner). Both are 503: neither state delivers records.
-            let problems = exporter.health.problems()
-            let delivery = waitFor { [exporter] in await exporter.engine.deliveryProblems() }
-            let warnings = exporter.health.warnings().map { "- warning: \($0)\n" }.joined()
+            let named: @Sendable (MetricsExporter, [String]) -> [String] = { [exporters] exporter, reasons in
+                exporters.count == 1 ? reasons : reasons.map { "\(exporter.engine.org): \($0)" }
+            }
+            let problems = exporters.flatMap { named($0, $0.health.problems()) }
+            let delivery = waitFor { [exporters] in
+                var found: [String] = []
+                for exporter in exporters { found += named(exporter, await exporter.engine.deliveryProblems()) }
+                return found
+            }
+            let warnings = exporters.flatMap { named($0, $0.health.warnings()) }.map { "- warning: \($0)\n" }.joined()
             guard problems.isEmpty, delivery.isEmpty else {
                 let word = problems.isEmpty ? "degraded" : "unhealthy"
                 let reasons = (problems + delivery).map { "- \($0)\n" }.joined()
