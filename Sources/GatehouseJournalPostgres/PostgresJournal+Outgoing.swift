@@ -168,7 +168,7 @@ extension PostgresJournal {
     public func outgoingCounts() throws -> [OutgoingState: Int] {
         var counts: [OutgoingState: Int] = [:]
         for row in try rows("counting bundles", """
-            SELECT state, COUNT(*) FROM outgoing WHERE org = \(org.value) GROUP BY state
+            SELECT state, n FROM outgoing_count WHERE org = \(org.value) AND n > 0
             """) {
             if let state = OutgoingState(rawValue: try row[0].decode(String.self)) { counts[state] = try row[1].decode(Int.self) }
         }
