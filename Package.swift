@@ -10,6 +10,7 @@ var targets: [Target] = [
     .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CLibcrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(name: "CLibssl", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
     // Header-only shims for Linux system calls that Swift's Glibc module does not expose.
     .systemLibrary(name: "CSystemShims"),
 
@@ -32,11 +33,17 @@ var targets: [Target] = [
         name: "GatehouseJournal",
         dependencies: ["GatehouseFormat", .product(name: "GRDB", package: "GRDB.swift")]
     ),
+    /// Notifications (`[notify]`): events, their durable queue, the command and HTTP(S) webhook targets.
+    .target(
+        name: "GatehouseNotify",
+        dependencies: ["GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "CLibssl",
+                       .product(name: "Logging", package: "swift-log")]
+    ),
     /// The gateway daemon: spool watcher, packager, dispatcher, collector, as services.
     .target(
         name: "GatehouseDaemon",
         dependencies: [
-            "GatehouseKit", "GatehouseJournal", "GatehouseFormat", "GatehouseCrypto", "GatehouseSFTPClient",
+            "GatehouseKit", "GatehouseJournal", "GatehouseFormat", "GatehouseCrypto", "GatehouseSFTPClient", "GatehouseNotify",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -48,6 +55,7 @@ var targets: [Target] = [
         name: "GatehouseCLI",
         dependencies: [
             "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseJournal", "GatehouseDaemon", "GatehouseRelay", "GatehouseSFTPClient",
+            "GatehouseNotify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,6 +80,7 @@ var targets: [Target] = [
         name: "GatehouseDaemonTests",
         dependencies: ["GatehouseDaemon", "GatehouseTesting", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
     ),
+    .testTarget(name: "GatehouseNotifyTests", dependencies: ["GatehouseNotify", "GatehouseKit", "GatehouseTesting"]),
     .testTarget(
         name: "GatehouseCLITests",
         dependencies: [

@@ -3,6 +3,7 @@ import GatehouseDaemon
 import GatehouseFormat
 import GatehouseJournal
 import GatehouseKit
+import GatehouseNotify
 import Logging
 import ServiceLifecycle
 
@@ -57,8 +58,9 @@ struct RunCommand: AsyncParsableCommand {
         let spool = SpoolLayout(home: home)
         try spool.create()
         let journal = try Journal(path: spool.journal)
+        let notifier = try Notifier.forDaemon(config.notify, home: home, organisation: own.org, logger: logger)
         let engine = try GatewayEngine(gateway: gateway, journal: journal, settings: settings,
-                                       logger: logger, mailboxes: mailboxes)
+                                       logger: logger, notifier: notifier, mailboxes: mailboxes)
         let metricsServer = try metrics.map { address in
             let exporter = MetricsExporter(engine: engine, journal: journal, gateway: gateway, settings: settings)
             exporter.bootstrap()
@@ -83,7 +85,8 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: watcher),
                 .init(service: DeliveryService(engine: engine, wakeup: wakeup)),
                 .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup)),
-            ] + (metricsServer.map { [.init(service: $0)] } ?? []),
+            ] + (metricsServer.map { [.init(service: $0)] } ?? [])
+              + (notifier.settings.isEnabled ? [.init(service: NotifyService(notifier: notifier))] : []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         logger.info("gateway \(own.org) running", metadata: ["gatehouse.home": "\(home.path)", "gatehouse.mailbox": "\(ownMailbox)"])

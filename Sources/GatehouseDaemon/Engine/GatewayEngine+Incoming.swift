@@ -100,6 +100,7 @@ extension GatewayEngine {
             complete = true
             let (record, context) = try process(local, id: id, waitForKeys: !holdIsOver(name))
             try journal.insert(record, detail: record.reason ?? "published", context: context)
+            if record.state == .published { notifyReceived(record, context: context) }
             // The receipt goes out as soon as the outcome is journalled; the evidence copies and
             // the audit entry follow (the journal holds the receipt, and a crash in between
             // answers the bundle again as a duplicate).

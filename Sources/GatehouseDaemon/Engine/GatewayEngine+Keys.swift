@@ -44,6 +44,8 @@ extension GatewayEngine {
             log(.warning, warning.message)
             audit(AuditEvent("key-expiry-warning", org: card.org.value, detail: warning.key))
         }
+        for warning in revocations { notifyUnconfirmedRevocation(warning, now: now) }
+        notifyOverdueAndExpiring(own: card, partners: partners, now: now)
     }
 
     /// Delivers the own manifest to `partner`'s mailbox until the partner's gateway confirms this

@@ -124,6 +124,7 @@ extension GatewayEngine {
         log(.error, "expired: \(reason)", bundle: record.bundleID, partner: record.partner, state: "expired")
         DaemonMetrics.finished(record, now: record.updatedAt)
         audit(AuditEvent("bundle-expired", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
+        notifyExpired(record, detail: reason)
     }
 
     /// Marks a record failed and writes its non-delivery report.
@@ -137,6 +138,7 @@ extension GatewayEngine {
         log(.error, "failed: \(reason)", bundle: record.bundleID, partner: record.partner, state: "failed")
         DaemonMetrics.finished(record, now: record.updatedAt)
         audit(AuditEvent("bundle-failed", org: record.partner, bundle: record.bundleID))
+        notifyFailed(record, detail: reason)
     }
 
     /// The originals go back to the sender in `spool/failed/<bundle id>/` with `reason.txt` (a

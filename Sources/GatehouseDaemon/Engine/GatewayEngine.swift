@@ -3,6 +3,7 @@ import GatehouseCrypto
 public import GatehouseFormat
 public import GatehouseJournal
 public import GatehouseKit
+public import GatehouseNotify
 public import Logging
 
 /// The gateway's work, serialised in one actor: claiming records, sealing, delivering,
@@ -20,6 +21,10 @@ public actor GatewayEngine {
     /// The transport for each organisation's mailbox (partners', and our own).
     let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)?
     let auditLog: AuditLog
+    /// Where events a person must hear about go (`[notify]`); see GatewayEngine+Notify.
+    let notifier: Notifier
+    /// When overdue receipts and expiring keys are next looked for, for notifications.
+    var nextNotifyCheck: Int64 = 0
     /// Which own key manifests each partner has confirmed.
     let manifests: ManifestLedger
     var breakers: [ODSCode: CircuitBreaker] = [:]
@@ -56,9 +61,10 @@ public actor GatewayEngine {
     /// When listing the own mailbox began to fail (ms), for `/healthz`; nil while it works.
     var listingFailingSince: Int64?
 
-    /// An engine for the gateway at `home`.
+    /// An engine for the gateway at `home`, telling `notifier` what people must hear about.
     public init(gateway: Gateway, journal: Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),
-                logger: Logger, mailboxes: @escaping @Sendable (ODSCode) throws -> (any MailboxTransport)?) throws {
+                logger: Logger, notifier: Notifier? = nil,
+                mailboxes: @escaping @Sendable (ODSCode) throws -> (any MailboxTransport)?) throws {
         self.gateway = gateway
         own = try gateway.keys.loadOwnCard()
         self.journal = journal
@@ -68,6 +74,7 @@ public actor GatewayEngine {
         self.logger = logger
         self.mailboxes = mailboxes
         auditLog = AuditLog(home: gateway.home)
+        self.notifier = notifier ?? .disabled(own.org)
         manifests = ManifestLedger(home: gateway.home)
         try spool.create()
         try checkWorkflowFolders()

@@ -28,6 +28,8 @@ public struct SpoolLayout: Sendable {
     public func sealedBundle(_ bundleID: String) -> String { "\(work)/out/\(bundleID).ghb" }
     /// The key-manifest version last delivered to each partner: `manifests/<ODS>`.
     public var manifests: String { root + "/manifests" }
+    /// Notifications waiting to be sent (`[notify]`), one file per event and target.
+    public var notify: String { root + "/notify" }
     /// The journal.
     public var journal: String { root + "/journal.sqlite" }
 

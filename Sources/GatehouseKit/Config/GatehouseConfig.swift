@@ -50,6 +50,8 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var partnerMailboxes: [ODSCode: MailboxAddress] = [:]
     /// The workflows packs may name, the default, and where each is published (`[workflows]`).
     public var workflows = WorkflowSettings()
+    /// Who is told when something needs a person (`[notify]`).
+    public var notify = NotifySettings()
 
     /// The defaults.
     public init() {}
@@ -73,13 +75,14 @@ public struct GatehouseConfig: Sendable, Equatable {
         let reader = try ConfigReader(text, file: file)
         var config = GatehouseConfig()
         let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "publish", "partners",
-                                  "workflows"]
+                                  "workflows", "notify"]
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
             let perItem = parts.count == 2 && (parts[0] == "partners" || parts[0] == "workflows")
-            guard known.contains(String(parts[0])), parts.count == 1 || perItem else {
+            guard known.contains(String(parts[0])), parts.count == 1 || perItem || NotifySettings.tables.contains(table) else {
                 throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], "
-                    + "[collector], [keys], [limits], [publish], [partners.ODS], [workflows], [workflows.NAME])")
+                    + "[collector], [keys], [limits], [publish], [partners.ODS], [workflows], [workflows.NAME], [notify], "
+                    + "[notify.command], [notify.webhook])")
             }
             if parts[0] == "partners" && parts.count == 2 {
                 do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
@@ -133,7 +136,11 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "workflows.default": config.workflows.defaultWorkflow = try WorkflowSettings.workflow(entry, at)
             default:
                 let parts = key.split(separator: ".")
-                if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox", let org = try? ODSCode(userInput: String(parts[1])) {
+                if parts[0] == "notify" {
+                    try config.notify.set(key, entry, at) { (entry, minimum) throws(KitError) in
+                        try duration(entry, at, minimum: minimum)
+                    }
+                } else if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox", let org = try? ODSCode(userInput: String(parts[1])) {
                     config.partnerMailboxes[org] = try address(entry, at)
                 } else if parts.count == 3, parts[0] == "workflows", parts[2] == "folder",
                           let flow = try? Workflow(String(parts[1])) {
@@ -150,6 +157,7 @@ public struct GatehouseConfig: Sendable, Equatable {
             let line = reader.entries["publish.folder"]?.line ?? reader.entries["publish.group"]?.line ?? 0
             throw reader.error(line, "[publish] needs both 'folder' and 'group'")
         }
+        try config.notify.check(reader)
         guard config.retryInitial <= config.retryMax else {
             throw reader.error(reader.entries["delivery.retry_initial"]?.line ?? 0, "key 'delivery.retry_initial' is longer than 'delivery.retry_max'")
         }
