@@ -97,6 +97,35 @@ extension GatehouseConfig {
         # [workflows.reception-summary]
         # folder = "/srv/gatehouse/reception"
 
+        # Notifications (docs/NOTIFY.md): tell people when a pack arrives, a delivery fails or
+        # expires, a receipt is overdue, a key or partner card is about to expire, or a partner
+        # has not confirmed a revocation. Events are JSON, without patient data unless
+        # include_patient_data = true; they wait in spool/notify/ (kept across restarts) and
+        # are retried until max_age. Check with `gatehouse notify test`.
+        # [notify]
+        # (events: the kinds sent, on one line; default: every kind; a target may set its own)
+        # events = ["pack.received", "pack.held", "delivery.failed", "delivery.expired"]
+        # include_patient_data = false
+        # receipt_overdue = "4h"
+        # expiry_warning = "14d"
+        # queue_max = 1000
+        # max_age = "24h"
+        #
+        # A program run directly (never through a shell) with the event on standard input:
+        # [notify.command]
+        # argv = ["/usr/local/bin/gatehouse-page", "--team", "it"]
+        # timeout = "10s"
+        #
+        # An HTTP(S) POST of the event; the certificate is always verified (the system's
+        # authorities, or ca_file). With secret_file (mode 0600), the body's HMAC-SHA256 is
+        # sent as X-Gatehouse-Signature: sha256=<hex>.
+        # [notify.webhook]
+        # url = "https://hooks.example.nhs.uk/gatehouse"
+        # timeout = "10s"
+        # ca_file = "/etc/gatehouse/webhook-ca.pem"
+        # secret_file = "/etc/gatehouse/webhook.secret"
+        # events = ["delivery.failed", "delivery.expired", "receipt.overdue"]
+
         # Per-partner settings: override the mailbox on a partner's identity card.
         # [partners.YOI123]
         # mailbox = "sftp://gatehouse@relay.example.net:22 ssh-ed25519 AAAA..."

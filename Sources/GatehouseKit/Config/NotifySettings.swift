@@ -15,6 +15,13 @@ public struct NotifySettings: Sendable, Equatable {
         public var timeout: Duration = .seconds(10)
         /// The events it gets (nil: those of `[notify]`).
         public var events: Set<String>?
+
+        /// A command.
+        public init(argv: [String], timeout: Duration = .seconds(10), events: Set<String>? = nil) {
+            self.argv = argv
+            self.timeout = timeout
+            self.events = events
+        }
     }
 
     /// An HTTP(S) endpoint the event is POSTed to (`[notify.webhook]`).
@@ -31,6 +38,16 @@ public struct NotifySettings: Sendable, Equatable {
         public var secretFile: String?
         /// The events it gets (nil: those of `[notify]`).
         public var events: Set<String>?
+
+        /// A webhook.
+        public init(url: String, timeout: Duration = .seconds(10), caFile: String? = nil, secretFile: String? = nil,
+                    events: Set<String>? = nil) {
+            self.url = url
+            self.timeout = timeout
+            self.caFile = caFile
+            self.secretFile = secretFile
+            self.events = events
+        }
     }
 
     /// The program to run, if any.
