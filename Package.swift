@@ -78,7 +78,8 @@ var targets: [Target] = [
     .testTarget(name: "GatehouseJournalTests", dependencies: ["GatehouseJournal", "GatehouseTesting"]),
     .testTarget(
         name: "GatehouseDaemonTests",
-        dependencies: ["GatehouseDaemon", "GatehouseTesting", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        dependencies: ["GatehouseDaemon", "GatehouseNotify", "GatehouseTesting",
+                       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
     ),
     .testTarget(name: "GatehouseNotifyTests", dependencies: ["GatehouseNotify", "GatehouseKit", "GatehouseTesting"]),
     .testTarget(

@@ -12,6 +12,8 @@ extension Notifier {
         if let webhook = settings.webhook {
             do { _ = try WebhookTarget(webhook) } catch { throw .invalidInput("[notify.webhook] url: \(error.message)") }
         }
+        // The spool exists once the daemon has started; `notify test` may come first.
+        if settings.isEnabled { try FileOperations.makeDirectory(home.path + "/spool", mode: 0o700) }
         let keys = KeyStore(home: home)
         let log = AuditLog(home: home)
         return try Notifier(settings: settings, organisation: organisation, folder: home.path + "/spool/notify",
