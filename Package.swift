@@ -43,7 +43,8 @@ var targets: [Target] = [
     .target(
         name: "GatehouseDaemon",
         dependencies: [
-            "GatehouseKit", "GatehouseJournal", "GatehouseFormat", "GatehouseCrypto", "GatehouseSFTPClient", "GatehouseNotify",
+            "GatehouseKit", "GatehouseJournal", "GatehouseFormat", "GatehouseCrypto", "GatehouseSFTPClient",
+            "GatehouseNotify",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -83,7 +83,8 @@ struct ConfigCommand: ParsableCommand {
             let events = { (set: Set<String>) in NotifySettings.eventKinds.filter(set.contains).joined(separator: " ") }
             var lines = [("notify.events", events(notify.events)),
                          ("notify.include_patient_data", String(notify.includePatientData)),
-                         ("notify.receipt_overdue", d(notify.receiptOverdue)), ("notify.expiry_warning", d(notify.expiryWarning)),
+                         ("notify.receipt_overdue", d(notify.receiptOverdue)),
+                         ("notify.expiry_warning", d(notify.expiryWarning)),
                          ("notify.queue_max", String(notify.queueMax)), ("notify.max_age", d(notify.maxAge))]
             if let command = notify.command {
                 // Arguments quoted as JSON strings: what runs is exactly this list, no shell.
@@ -96,7 +97,8 @@ struct ConfigCommand: ParsableCommand {
             if let webhook = notify.webhook {
                 // The path may hold the receiver's token (chat webhooks put it there): not printed.
                 let origin = webhook.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).prefix(3)
-                lines += [("notify.webhook.url", origin.joined(separator: "/") + "/…"), ("notify.webhook.timeout", d(webhook.timeout)),
+                lines += [("notify.webhook.url", origin.joined(separator: "/") + "/…"),
+                          ("notify.webhook.timeout", d(webhook.timeout)),
                           ("notify.webhook.ca_file", webhook.caFile ?? "(the system's certificate authorities)"),
                           ("notify.webhook.secret_file", webhook.secretFile ?? "(none: not signed)"),
                           ("notify.webhook.events", events(notify.events(for: "webhook")))]

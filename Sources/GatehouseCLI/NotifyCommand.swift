@@ -40,7 +40,8 @@ struct NotifyCommand: ParsableCommand {
 
         func validate() throws {
             guard NotifySettings.eventKinds.contains(kind) else {
-                throw ValidationError("unknown event '\(kind)' (known: \(NotifySettings.eventKinds.joined(separator: ", ")))")
+                let known = NotifySettings.eventKinds.joined(separator: ", ")
+                throw ValidationError("unknown event '\(kind)' (known: \(known))")
             }
         }
 
@@ -48,7 +49,8 @@ struct NotifyCommand: ParsableCommand {
             let home = try homeOptions.initialised()
             let config = try GatehouseConfig.load(home: home)
             guard config.notify.isEnabled else {
-                throw CommandFailure(status: .invalidInput, message: "\(home.configPath) has no [notify.command] or [notify.webhook]",
+                throw CommandFailure(status: .invalidInput,
+                                     message: "\(home.configPath) has no [notify.command] or [notify.webhook]",
                                      hint: "add one (see `gatehouse config check --default`), then run this again")
             }
             let own = try Gateway(home: home).keys.loadOwnCard()
@@ -62,7 +64,8 @@ struct NotifyCommand: ParsableCommand {
                 switch outcome {
                 case .success(let answer):
                     print("\(target): sent (\(answer.isEmpty ? "ok" : answer.trimmingPrefix(": ")))")
-                    try? AuditLog(home: home).append(AuditEvent("notify-test", detail: "\(target) \(kind) \(event.id): sent"))
+                    let detail = "\(target) \(kind) \(event.id): sent"
+                    try? AuditLog(home: home).append(AuditEvent("notify-test", detail: detail))
                 case .failure(let error):
                     failed = true
                     print("\(target): FAILED: \(error.message)")
@@ -72,7 +75,8 @@ struct NotifyCommand: ParsableCommand {
             }
             if failed {
                 throw CommandFailure(status: .ioError, message: "a notification target did not accept the test event",
-                                     hint: "see the line above for the reason; the daemon's log says the same for real events")
+                                     hint: "see the line above for the reason; the daemon's log says the same "
+                                         + "for real events")
             }
         }
     }

@@ -15,7 +15,9 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Runs until SIGTERM or SIGINT, then stops gracefully. Drop records into \
             spool/outbox/<ODS>/ (write name.part and rename when complete). Settings come from \
-            gatehouse.toml in the home folder; `gatehouse config check` shows them.
+            gatehouse.toml in the home folder; `gatehouse config check` shows them. With [notify], \
+            people are told (a command, a webhook) when a pack arrives, a delivery fails or a key \
+            expires; `gatehouse notify test` checks the targets.
 
             Examples:
               gatehouse run --home /srv/gatehouse

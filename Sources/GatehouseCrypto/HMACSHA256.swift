@@ -18,7 +18,9 @@ public enum HMACSHA256 {
         key.withUnsafeBytes { k in
             _ = crypto_auth_hmacsha256_init(state, k.baseAddress!.assumingMemoryBound(to: UInt8.self), k.count)
         }
-        message.withUnsafeBufferPointer { m in _ = crypto_auth_hmacsha256_update(state, m.baseAddress, UInt64(m.count)) }
+        message.withUnsafeBufferPointer { m in
+            _ = crypto_auth_hmacsha256_update(state, m.baseAddress, UInt64(m.count))
+        }
         tag.withUnsafeMutableBufferPointer { t in _ = crypto_auth_hmacsha256_final(state, t.baseAddress!) }
         return tag
     }

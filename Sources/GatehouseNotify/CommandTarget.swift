@@ -30,8 +30,9 @@ public struct CommandTarget: Sendable {
         let child: ChildProcess
         do {
             defer { close(input.read); close(output.write) }
-            child = try ChildProcess(executable: program, arguments: Array(settings.argv.dropFirst()), stdin: input.read,
-                                     stdout: output.write, stderr: output.write, environment: Self.environment)
+            child = try ChildProcess(executable: program, arguments: Array(settings.argv.dropFirst()),
+                                     stdin: input.read, stdout: output.write, stderr: output.write,
+                                     environment: Self.environment)
         } catch {
             close(input.write)
             close(output.read)
@@ -55,7 +56,11 @@ public struct CommandTarget: Sendable {
             _ = poll(&fds, nfds_t(fds.count), 50)
             if inputOpen && fds[1].revents != 0 {
                 let n = pending.withUnsafeBytes { Glibc.write(input.write, $0.baseAddress!, $0.count) }
-                if n > 0 { pending = pending.dropFirst(n) } else if n < 0 && errno != EAGAIN && errno != EINTR { pending = [] }
+                if n > 0 {
+                    pending = pending.dropFirst(n)
+                } else if n < 0 && errno != EAGAIN && errno != EINTR {
+                    pending = []  // it closed its input: it gets no more
+                }
             }
             let n = buffer.withUnsafeMutableBytes { Glibc.read(output.read, $0.baseAddress!, $0.count) }
             if n > 0 {

@@ -10,7 +10,9 @@ extension Notifier {
     public static func forDaemon(_ settings: NotifySettings, home: GatehouseHome, organisation: ODSCode,
                                  logger: Logger) throws(KitError) -> Notifier {
         if let webhook = settings.webhook {
-            do { _ = try WebhookTarget(webhook) } catch { throw .invalidInput("[notify.webhook] url: \(error.message)") }
+            do { _ = try WebhookTarget(webhook) } catch {
+                throw .invalidInput("[notify.webhook] url: \(error.message)")
+            }
         }
         // The spool exists once the daemon has started; `notify test` may come first.
         if settings.isEnabled { try FileOperations.makeDirectory(home.path + "/spool", mode: 0o700) }

@@ -23,7 +23,8 @@ public final class Notifier: Sendable {
 
     /// A notifier for `settings`, queueing in `folder`; nothing is queued when no target is set.
     public init(settings: NotifySettings, organisation: ODSCode, folder: String, logger: Logger,
-                clock: @escaping @Sendable () -> Int64, audit: @escaping @Sendable (AuditEvent) -> Void) throws(KitError) {
+                clock: @escaping @Sendable () -> Int64,
+                audit: @escaping @Sendable (AuditEvent) -> Void) throws(KitError) {
         self.settings = settings
         self.organisation = organisation
         self.logger = logger
@@ -58,7 +59,10 @@ public final class Notifier: Sendable {
         var event = event
         if !settings.includePatientData { event.removePatientData() }
         let now = clock()
-        for target in ["command", "webhook"] where isConfigured(target) && settings.events(for: target).contains(event.event) {
+        let targets = ["command", "webhook"].filter {
+            isConfigured($0) && settings.events(for: $0).contains(event.event)
+        }
+        for target in targets {
             let notice = QueuedNotice(target: target, event: event, queuedAt: now, nextAttemptAt: now)
             do {
                 let dropped = try lock.withLock { _ throws(KitError) in try queue.add(notice) }
@@ -108,10 +112,14 @@ public final class Notifier: Sendable {
                 let delay = Int64(1000) << Int64(min(updated.attempts - 1, 8))
                 updated.nextAttemptAt = clock() + min(delay, 300_000)
                 let kept = lock.withLock { _ in
-                    guard FileManager.default.fileExists(atPath: "\(queue.folder)/\(notice.fileName)") else { return false }
+                    // Dropped meanwhile (the queue was full): not written back.
+                    guard FileManager.default.fileExists(atPath: "\(queue.folder)/\(notice.fileName)") else {
+                        return false
+                    }
                     return (try? queue.save(updated)) != nil
                 }
-                logger.warning("notification failed: \(label): \(error.message)\(kept ? "; retrying in \(delay / 1000) s" : "")")
+                let retry = kept ? "; retrying in \(delay / 1000) s" : ""
+                logger.warning("notification failed: \(label): \(error.message)\(retry)")
                 if updated.attempts == 1 {
                     audit(auditEvent("notify-failed", notice, detail: "\(label): \(error.category.rawValue)"))
                 }

@@ -55,7 +55,9 @@ public struct NotifyQueue: Sendable {
     public func save(_ notice: QueuedNotice) throws(KitError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(notice) else { throw .invalidInput("cannot encode notice \(notice.event.id)") }
+        guard let data = try? encoder.encode(notice) else {
+            throw .invalidInput("cannot encode notice \(notice.event.id)")
+        }
         try FileOperations.replaceAtomically(at: "\(folder)/\(notice.fileName)", contents: Array(data), mode: 0o600)
     }
 

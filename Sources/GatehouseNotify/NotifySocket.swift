@@ -60,7 +60,9 @@ final class NotifySocket {
             var entry = pollfd(fd: fd, events: events, revents: 0)
             let n = poll(&entry, 1, Int32(min(left, 60_000)))
             if n > 0 { return }
-            if n < 0 && errno != EINTR { throw NotifyError(.unreachable, "\(what): \(String(cString: strerror(errno)))") }
+            if n < 0 && errno != EINTR {
+                throw NotifyError(.unreachable, "\(what): \(String(cString: strerror(errno)))")
+            }
         }
     }
 
@@ -68,7 +70,10 @@ final class NotifySocket {
     func writeAll(_ bytes: [UInt8], until deadline: Int64) throws(NotifyError) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            // MSG_NOSIGNAL: a receiver that closes early is an error here, never a SIGPIPE.
+            let n = bytes.withUnsafeBytes {
+                send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if n > 0 {
                 offset += n
             } else if n < 0 && (errno == EAGAIN || errno == EINTR) {

@@ -24,7 +24,8 @@ final class OnceLedger: Sendable {
             }
             entries[key] = now
             if entries.count > Self.limit {
-                for (old, _) in entries.sorted(by: { $0.value < $1.value }).prefix(entries.count - Self.limit) { entries[old] = nil }
+                let oldest = entries.sorted { $0.value < $1.value }.prefix(entries.count - Self.limit)
+                for (old, _) in oldest { entries[old] = nil }
             }
             seen = entries
             if let data = try? JSONEncoder().encode(entries) {

@@ -24,7 +24,9 @@ final class TLSStream: NotifyStream {
     init(socket: NotifySocket, host: String, caFile: String?, deadline: Int64) throws(NotifyError) {
         self.socket = socket
         ERR_clear_error()
-        guard let context = SSL_CTX_new(TLS_client_method()) else { throw NotifyError(.tlsRefused, "TLS: \(Self.lastError())") }
+        guard let context = SSL_CTX_new(TLS_client_method()) else {
+            throw NotifyError(.tlsRefused, "TLS: \(Self.lastError())")
+        }
         guard let ssl = SSL_new(context) else {
             SSL_CTX_free(context)
             throw NotifyError(.tlsRefused, "TLS: \(Self.lastError())")
@@ -35,11 +37,13 @@ final class TLSStream: NotifyStream {
         SSL_set_verify(ssl, SSL_VERIFY_PEER, nil)
         if let caFile {
             guard SSL_CTX_load_verify_locations(context, caFile, nil) == 1 else {
-                throw NotifyError(.invalidTarget, "cannot read the certificate authorities in \(caFile): \(Self.lastError())")
+                throw NotifyError(.invalidTarget,
+                                  "cannot read the certificate authorities in \(caFile): \(Self.lastError())")
             }
         } else {
             guard SSL_CTX_set_default_verify_paths(context) == 1 else {
-                throw NotifyError(.invalidTarget, "cannot load the system's certificate authorities: \(Self.lastError())")
+                throw NotifyError(.invalidTarget,
+                                  "cannot load the system's certificate authorities: \(Self.lastError())")
             }
         }
         // The certificate must name the host: an IP address as an IP SAN, a name as a DNS SAN.
@@ -50,14 +54,16 @@ final class TLSStream: NotifyStream {
                 throw NotifyError(.invalidTarget, "TLS: cannot check the address \(host)")
             }
         } else {
-            guard SSL_set1_host(ssl, host) == 1 else { throw NotifyError(.invalidTarget, "TLS: cannot check the name \(host)") }
+            guard SSL_set1_host(ssl, host) == 1 else {
+                throw NotifyError(.invalidTarget, "TLS: cannot check the name \(host)")
+            }
             _ = gatehouse_ssl_set_sni(ssl, host)
         }
         guard SSL_set_fd(ssl, socket.fd) == 1 else { throw NotifyError(.tlsRefused, "TLS: \(Self.lastError())") }
         try step("TLS handshake with \(host)", deadline) { SSL_connect(ssl) }
         let verdict = SSL_get_verify_result(ssl)
         guard verdict == X509_V_OK, SSL_get0_peer_certificate(ssl) != nil else {
-            throw NotifyError(.tlsRefused, "TLS handshake with \(host): \(String(cString: X509_verify_cert_error_string(verdict)))")
+            throw NotifyError(.tlsRefused, "TLS handshake with \(host): \(Self.verifyText(verdict))")
         }
     }
 
@@ -102,10 +108,14 @@ final class TLSStream: NotifyStream {
             case SSL_ERROR_ZERO_RETURN: throw NotifyError(.rejected, "\(what): closed")
             default:
                 let verdict = SSL_get_verify_result(ssl)
-                let reason = verdict != X509_V_OK ? String(cString: X509_verify_cert_error_string(verdict)) : Self.lastError()
+                let reason = verdict != X509_V_OK ? Self.verifyText(verdict) : Self.lastError()
                 throw NotifyError(.tlsRefused, "\(what): \(reason)")
             }
         }
+    }
+
+    private static func verifyText(_ verdict: Int) -> String {
+        String(cString: X509_verify_cert_error_string(verdict))
     }
 
     private static func lastError() -> String {

@@ -34,15 +34,18 @@ public struct WebhookTarget: Sendable {
         try stream.writeAll(try request(body, event: event, id: id), until: step())
         var head: [UInt8] = []
         while Self.endOfHead(head) == nil {
-            guard head.count < Self.maxHead else { throw NotifyError(.rejected, "the answer's headers exceed \(Self.maxHead) bytes") }
+            guard head.count < Self.maxHead else {
+                throw NotifyError(.rejected, "the answer's headers exceed \(Self.maxHead) bytes")
+            }
             let chunk = try stream.read(upTo: Self.maxHead - head.count, until: step())
             guard !chunk.isEmpty else { break }
             head += chunk
         }
-        let statusLine = String(decoding: head.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }.prefix(200),
-                                as: UTF8.self)
+        let firstLine = head.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }.prefix(200)
+        let statusLine = String(decoding: firstLine, as: UTF8.self)
         let parts = statusLine.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]), (100...599).contains(code) else {
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]),
+              (100...599).contains(code) else {
             throw NotifyError(.rejected, "the answer is not HTTP: \(statusLine.debugDescription)")
         }
         guard (200...299).contains(code) else {
@@ -53,7 +56,8 @@ public struct WebhookTarget: Sendable {
             }
             let text = String(decoding: body.prefix(Self.maxBody), as: UTF8.self)
                 .unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.prefix(200)
-            throw NotifyError(.rejected, "HTTP \(code)\(text.isEmpty ? "" : ": " + String(String.UnicodeScalarView(text)))")
+            let shown = text.isEmpty ? "" : ": " + String(String.UnicodeScalarView(text))
+            throw NotifyError(.rejected, "HTTP \(code)\(shown)")
         }
         return statusLine
     }
@@ -78,7 +82,8 @@ public struct WebhookTarget: Sendable {
     static func readSecret(_ path: String) throws(NotifyError) -> SecretBytes {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw NotifyError(.invalidTarget, "cannot read the webhook secret \(path): \(String(cString: strerror(errno)))")
+            throw NotifyError(.invalidTarget,
+                              "cannot read the webhook secret \(path): \(String(cString: strerror(errno)))")
         }
         guard info.st_mode & 0o007 == 0 else {
             throw NotifyError(.invalidTarget, "the webhook secret \(path) can be read by others: chmod 600 or 640 it")
@@ -93,7 +98,8 @@ public struct WebhookTarget: Sendable {
 
     static func endOfHead(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+        let end: [UInt8] = [13, 10, 13, 10]
+        for i in 0...(bytes.count - 4) where bytes[i..<(i + 4)].elementsEqual(end) {
             return i + 4
         }
         return nil
@@ -110,7 +116,9 @@ struct WebhookURL: Sendable, Equatable {
 
     init(_ text: String) throws(NotifyError) {
         let bad = { (why: String) in NotifyError(.invalidTarget, "webhook URL \(text.debugDescription): \(why)") }
-        guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else { throw bad("spaces or control characters") }
+        guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
+            throw bad("spaces or control characters")
+        }
         if text.hasPrefix("https://") { secure = true } else if text.hasPrefix("http://") { secure = false } else {
             throw bad("not http:// or https://")
         }
@@ -124,7 +132,11 @@ struct WebhookURL: Sendable, Equatable {
             guard let close = authority.firstIndex(of: "]") else { throw bad("unclosed [") }
             hostPart = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portPart = after.dropFirst() } else if !after.isEmpty { throw bad("text after ]") }
+            if after.hasPrefix(":") {
+                portPart = after.dropFirst()
+            } else if !after.isEmpty {
+                throw bad("text after ]")
+            }
         } else if let colon = authority.lastIndex(of: ":") {
             hostPart = authority[..<colon]
             portPart = authority[authority.index(after: colon)...]

@@ -46,14 +46,16 @@ struct TwoGateways {
         let notifiers = try [(practiceHome, "A81001"), (prisonHome, "YOI123")].map { home, org in
             try notify.map { settings in
                 try FileManager.default.createDirectory(atPath: home.path + "/spool", withIntermediateDirectories: true)
-                return try Notifier(settings: settings, organisation: ODSCode(org), folder: home.path + "/spool/notify", logger: logger,
-                             clock: { clock.now() }, audit: { _ in })
+                return try Notifier(settings: settings, organisation: ODSCode(org), folder: home.path + "/spool/notify",
+                                    logger: logger, clock: { clock.now() }, audit: { _ in })
             }
         }
         practice = try GatewayEngine(gateway: Gateway(home: practiceHome), journal: Journal(path: practiceHome.path + "/journal.sqlite"),
-                                     settings: settings, clock: clock, logger: logger, notifier: notifiers[0], mailboxes: mailboxes)
+                                     settings: settings, clock: clock, logger: logger, notifier: notifiers[0],
+                                     mailboxes: mailboxes)
         prison = try GatewayEngine(gateway: Gateway(home: prisonHome), journal: Journal(path: prisonHome.path + "/journal.sqlite"),
-                                   settings: settings, clock: clock, logger: logger, notifier: notifiers[1], mailboxes: mailboxes)
+                                   settings: settings, clock: clock, logger: logger, notifier: notifiers[1],
+                                   mailboxes: mailboxes)
     }
 
     /// Drops `bytes` as `name` into the practice's outbox for YOI123 and claims it.

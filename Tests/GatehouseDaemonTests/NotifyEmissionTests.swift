@@ -25,7 +25,10 @@ struct NotifyEmissionTests {
     /// A bundle delivered and not acknowledged within `receipt_overdue` is announced once.
     @Test func anOverdueReceiptIsAnnouncedOncePerBundle() async throws {
         let g = try TwoGateways(notify: Self.settings())
-        guard case .claimed(let id) = try await g.drop("summary.xml", Array("<r/>".utf8)) else { Issue.record("not claimed"); return }
+        guard case .claimed(let id) = try await g.drop("summary.xml", Array("<r/>".utf8)) else {
+            Issue.record("not claimed")
+            return
+        }
         _ = await g.practice.processOutgoing()
         await g.practice.maintainKeys()
         #expect(try queued(g.practiceHome).filter { $0.event == "receipt.overdue" }.isEmpty)
@@ -85,7 +88,10 @@ struct NotifyEmissionTests {
     /// A published pack is `pack.received` at the receiver, with the sender's name from its card.
     @Test func aPublishedPackIsAnnouncedByTheReceiver() async throws {
         let g = try TwoGateways(notify: Self.settings())
-        guard case .claimed(let id) = try await g.drop("summary.xml", Array("<r/>".utf8)) else { Issue.record("not claimed"); return }
+        guard case .claimed(let id) = try await g.drop("summary.xml", Array("<r/>".utf8)) else {
+            Issue.record("not claimed")
+            return
+        }
         _ = await g.practice.processOutgoing()
         #expect(await g.prison.collect() == 1)
         let received = try queued(g.prisonHome)

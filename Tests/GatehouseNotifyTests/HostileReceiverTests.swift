@@ -41,7 +41,8 @@ import Testing
         var settings = NotifySettings()
         settings.command = NotifySettings.Command(argv: ["/usr/bin/tee", received], timeout: .seconds(5))
         let fixture = try NotifierFixture(settings)
-        let hostile = "Evil\" , \"event\": \"forged\"}\n$(touch \(pwned)); `touch \(pwned)` | touch \(pwned) \u{0}\u{1b}[2J"
+        let hostile = "Evil\" , \"event\": \"forged\"}\n$(touch \(pwned)); `touch \(pwned)` | touch \(pwned) "
+            + "\u{0}\u{1b}[2J"
         let event = fixture.failure(partnerName: hostile, reason: "x\r\nX-Injected: 1\n\(hostile)")
         fixture.notifier.emit(event)
         #expect(await fixture.notifier.drain() == nil)
@@ -71,7 +72,8 @@ import Testing
     @Test func aCommandHasAMinimalEnvironmentAndATimeLimit() throws {
         let env = CommandTarget(NotifySettings.Command(argv: ["/usr/bin/env"], timeout: .seconds(5)))
         let printed = try env.send([])
-        #expect(Set(printed.dropFirst(2).split(separator: " ")) == ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"])
+        let variables = Set(printed.dropFirst(2).split(separator: " "))
+        #expect(variables == ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"])
         let slow = CommandTarget(NotifySettings.Command(argv: ["/bin/sleep", "30"], timeout: .seconds(1)))
         #expect { try slow.send(Array("{}".utf8)) } throws: { ($0 as? NotifyError)?.message.contains("killed") == true }
         let failing = CommandTarget(NotifySettings.Command(argv: ["/bin/false"], timeout: .seconds(5)))

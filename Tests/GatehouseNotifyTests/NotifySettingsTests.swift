@@ -18,7 +18,8 @@ import Testing
             """)
         let notify = config.notify
         #expect(notify.command?.argv == ["/usr/local/bin/page", "--team", "it; rm -rf /"])
-        #expect(notify.command?.timeout == .seconds(5) && notify.receiptOverdue == .seconds(7200) && notify.queueMax == 50)
+        #expect(notify.command?.timeout == .seconds(5) && notify.receiptOverdue == .seconds(7200))
+        #expect(notify.queueMax == 50)
         #expect(notify.events(for: "command") == ["delivery.failed", "receipt.overdue"])
         #expect(notify.events(for: "webhook") == ["pack.received"])
         #expect(!notify.includePatientData && notify.isEnabled)
@@ -27,7 +28,7 @@ import Testing
 
     @Test func refusesWhatCannotWork() {
         for text in [
-            "[notify.command]\nargv = [\"page-it\"]",                         // not an absolute path: PATH is not searched
+            "[notify.command]\nargv = [\"page-it\"]",  // not an absolute path: PATH is not searched
             "[notify.command]\ntimeout = \"5s\"",                              // no argv
             "[notify.webhook]\nurl = \"ftp://example\"",
             "[notify.webhook]\nurl = \"https://a b\"",

@@ -16,7 +16,8 @@ final class NotifierFixture: Sendable {
     init(_ settings: NotifySettings, folder existing: TemporaryDirectory? = nil) throws {
         folder = try existing ?? TemporaryDirectory(prefix: "gatehouse-notify")
         let time = self.time, audited = self.audited
-        notifier = try Notifier(settings: settings, organisation: try ODSCode("A81001"), folder: folder.appending("queue"),
+        notifier = try Notifier(settings: settings, organisation: try ODSCode("A81001"),
+                                folder: folder.appending("queue"),
                                 logger: Logger(label: "test"), clock: { time.withLock { $0 } }) { event in
             audited.withLock { $0.append(event) }
         }

@@ -9,8 +9,8 @@ import Testing
     static let certificates = Result { try TestCertificates() }
 
     func send(to receiver: WebhookReceiver, host: String = "localhost", caFile: String?) throws(NotifyError) -> String {
-        let target = try WebhookTarget(NotifySettings.Webhook(url: receiver.url(host: host, secure: true), timeout: .seconds(5),
-                                                              caFile: caFile))
+        let url = receiver.url(host: host, secure: true)
+        let target = try WebhookTarget(NotifySettings.Webhook(url: url, timeout: .seconds(5), caFile: caFile))
         return try target.send(Array("{}".utf8), event: "pack.received", id: "1")
     }
 

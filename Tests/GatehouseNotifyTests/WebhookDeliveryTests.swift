@@ -39,11 +39,13 @@ import Testing
         fixture.notifier.emit(fixture.failure())
         _ = await fixture.notifier.drain()
         let request = try #require(receiver.requests.first)
-        let tag = HMACSHA256.authenticate(request.body, key: SecretBytes(copying: Array("correct horse battery staple".utf8)))
+        let key = SecretBytes(copying: Array("correct horse battery staple".utf8))
+        let tag = HMACSHA256.authenticate(request.body, key: key)
         #expect(request.headers["x-gatehouse-signature"] == "sha256=" + tag.hexString)
         // RFC 4231 test case 2, so a receiver in any language computes the same.
-        #expect(HMACSHA256.authenticate(Array("what do ya want for nothing?".utf8), key: SecretBytes(copying: Array("Jefe".utf8)))
-            .hexString == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        let jefe = SecretBytes(copying: Array("Jefe".utf8))
+        #expect(HMACSHA256.authenticate(Array("what do ya want for nothing?".utf8), key: jefe).hexString
+            == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
     /// A secret others can read is no secret: nothing is sent until it is fixed.
@@ -102,7 +104,8 @@ import Testing
             fixture.notifier.emit(event)
             fixture.advance(seconds: 1)
         }
-        #expect(fixture.auditLines == ["notify-dropped webhook delivery.failed \(events[0].id): the queue is full (queue_max 2)"])
+        let dropped = "notify-dropped webhook delivery.failed \(events[0].id): the queue is full (queue_max 2)"
+        #expect(fixture.auditLines == [dropped])
         _ = await fixture.notifier.drain()
         #expect(receiver.events.map { $0["id"] as? String } == [events[1].id, events[2].id])
     }
@@ -116,7 +119,8 @@ import Testing
         fixture.advance(seconds: 24 * 3600 + 1)
         #expect(await fixture.notifier.drain() == nil)
         #expect(fixture.auditLines == ["notify-failed webhook delivery.failed \(event.id): unreachable",
-                                       "notify-dropped webhook delivery.failed \(event.id): not sent within max_age 1d"])
+                                       "notify-dropped webhook delivery.failed \(event.id): "
+                                           + "not sent within max_age 1d"])
     }
 
     /// Only the events a target takes are queued for it.

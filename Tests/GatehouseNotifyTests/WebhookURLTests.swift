@@ -4,7 +4,8 @@ import Testing
 @Suite struct WebhookURLTests {
     @Test func parsesHostPortAndPath() throws {
         let url = try WebhookURL("https://hooks.example.nhs.uk:8443/gatehouse?team=it")
-        #expect(url.secure && url.host == "hooks.example.nhs.uk" && url.port == 8443 && url.path == "/gatehouse?team=it")
+        #expect(url.secure && url.host == "hooks.example.nhs.uk" && url.port == 8443)
+        #expect(url.path == "/gatehouse?team=it")
         #expect(try WebhookURL("http://127.0.0.1").port == 80)
         #expect(try WebhookURL("http://[::1]:9000/x").hostHeader == "[::1]:9000")
     }

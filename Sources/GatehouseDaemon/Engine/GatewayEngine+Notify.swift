@@ -13,7 +13,8 @@ extension GatewayEngine {
     /// A verified pack was published (`pack.received`).
     func notifyReceived(_ record: IncomingRecord, context: PackContext?) {
         var event = newEvent("pack.received", partner: record.sender, bundle: record.bundleID)
-        let files = (record.files.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [[String: String]]) ?? []
+        let parsed = record.files.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
+        let files = parsed as? [[String: String]] ?? []
         event.files = files.count
         event.fileNames = files.compactMap { $0["name"] }
         event.workflow = context?.workflow.value
@@ -68,20 +69,25 @@ extension GatewayEngine {
         let overdue = RetryPolicy.milliseconds(notifier.settings.receiptOverdue)
         for record in (try? journal.outgoing(in: [.delivered])) ?? [] where now - record.updatedAt >= overdue {
             var event = outgoingEvent("receipt.overdue", record)
-            event.reason = "no receipt from \(record.partner) \(GatehouseConfig.describe(notifier.settings.receiptOverdue)) "
-                + "after delivery"
+            let age = GatehouseConfig.describe(notifier.settings.receiptOverdue)
+            event.reason = "no receipt from \(record.partner) \(age) after delivery"
             notifier.emitOnce(event, key: "receipt.overdue:\(record.bundleID)")
         }
         let seconds = UInt64(max(0, now / 1000)), day = now / 86_400_000
         let window = UInt64(max(0, notifier.settings.expiryWarning.components.seconds))
-        var items: [(key: String, what: String, expires: UInt64)] = [("own-manifest", "\(card.org)'s key manifest", card.expires)]
+        var items: [(key: String, what: String, expires: UInt64)] = [
+            ("own-manifest", "\(card.org)'s key manifest", card.expires),
+        ]
         for record in [card.manifest.currentSigning, card.manifest.currentEncryption] {
-            if case .current(let until) = record.state { items.append(("key-\(record.id.hex)", "\(record.key.role) key \(record.id)", until)) }
+            if case .current(let until) = record.state {
+                items.append(("key-\(record.id.hex)", "\(record.key.role) key \(record.id)", until))
+            }
         }
         for item in items where item.expires <= seconds + window {
             var event = newEvent("key.expiring", partner: nil, bundle: nil)
             event.expires = RFC3339.format(item.expires)
-            event.reason = "\(item.what) \(item.expires <= seconds ? "has expired" : "expires soon"): run `gatehouse keys rotate`"
+            let state = item.expires <= seconds ? "has expired" : "expires soon"
+            event.reason = "\(item.what) \(state): run `gatehouse keys rotate`"
             notifier.emitOnce(event, key: "key.expiring:\(item.key):\(item.expires):\(day)")
         }
         for partner in partners where partner.org != card.org && partner.expires <= seconds + window {

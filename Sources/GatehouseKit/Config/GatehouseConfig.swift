@@ -79,9 +79,11 @@ public struct GatehouseConfig: Sendable, Equatable {
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
             let perItem = parts.count == 2 && (parts[0] == "partners" || parts[0] == "workflows")
-            guard known.contains(String(parts[0])), parts.count == 1 || perItem || NotifySettings.tables.contains(table) else {
+            let notify = NotifySettings.tables.contains(table)
+            guard known.contains(String(parts[0])), parts.count == 1 || perItem || notify else {
                 throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], "
-                    + "[collector], [keys], [limits], [publish], [partners.ODS], [workflows], [workflows.NAME], [notify], "
+                    + "[collector], [keys], [limits], [publish], [partners.ODS], [workflows], [workflows.NAME], "
+                    + "[notify], "
                     + "[notify.command], [notify.webhook])")
             }
             if parts[0] == "partners" && parts.count == 2 {
@@ -140,7 +142,8 @@ public struct GatehouseConfig: Sendable, Equatable {
                     try config.notify.set(key, entry, at) { (entry, minimum) throws(KitError) in
                         try duration(entry, at, minimum: minimum)
                     }
-                } else if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox", let org = try? ODSCode(userInput: String(parts[1])) {
+                } else if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox",
+                          let org = try? ODSCode(userInput: String(parts[1])) {
                     config.partnerMailboxes[org] = try address(entry, at)
                 } else if parts.count == 3, parts[0] == "workflows", parts[2] == "folder",
                           let flow = try? Workflow(String(parts[1])) {

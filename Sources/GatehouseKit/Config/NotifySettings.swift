@@ -98,7 +98,8 @@ public struct NotifySettings: Sendable, Equatable {
             }
             queueMax = value
         case "notify.command.argv":
-            guard case .strings(let argv) = entry.value, let program = argv.first, program.utf8.first == UInt8(ascii: "/"),
+            guard case .strings(let argv) = entry.value, let program = argv.first,
+                  program.utf8.first == UInt8(ascii: "/"),
                   !argv.contains(where: { $0.unicodeScalars.contains("\0") }) else {
                 throw at("expected a list like [\"/usr/local/bin/page-it\", \"--team\", \"it\"]: an absolute program "
                     + "path first (run directly, never through a shell)")
@@ -140,7 +141,8 @@ public struct NotifySettings: Sendable, Equatable {
         set { webhook = newValue }
     }
 
-    private static func eventList(_ entry: ConfigReader.Entry, _ at: (String) -> KitError) throws(KitError) -> Set<String> {
+    private static func eventList(_ entry: ConfigReader.Entry,
+                                  _ at: (String) -> KitError) throws(KitError) -> Set<String> {
         guard case .strings(let names) = entry.value else {
             throw at("expected a list like [\"delivery.failed\", \"delivery.expired\"]")
         }
