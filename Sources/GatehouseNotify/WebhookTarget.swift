@@ -62,6 +62,29 @@ public struct WebhookTarget: Sendable {
         return statusLine
     }
 
+    /// Checks, without sending anything, that the receiver can be reached: a connection and,
+    /// for `https://`, a verified TLS handshake; then the secret file, if any, is checked too.
+    /// Returns what was checked (`gatehouse doctor`).
+    public func probe(timeout: Duration) async throws(NotifyError) -> String {
+        let url = self.url, settings = self.settings
+        let milliseconds = Int64(timeout.components.seconds * 1000)
+        let stopped = NotifyError(.timeout, "stopped")
+        let outcome: Result<String, NotifyError> = await BlockingWork.run(cancelled: .failure(stopped)) {
+            do throws(NotifyError) {
+                let deadline = NotifySocket.now() + milliseconds
+                let socket = try NotifySocket.connect(host: url.host, port: url.port, deadline: deadline)
+                if url.secure {
+                    _ = try TLSStream(socket: socket, host: url.host, caFile: settings.caFile, deadline: deadline)
+                }
+                if let secretFile = settings.secretFile { _ = try Self.readSecret(secretFile) }
+                return .success("\(url.host):\(url.port) answers\(url.secure ? ", its certificate verified" : "")")
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
+    }
+
     /// The request: POST with the JSON body, the event kind and id, and with a secret file the
     /// HMAC-SHA256 of the body (`X-Gatehouse-Signature: sha256=<hex>`, as GitHub's webhooks).
     func request(_ body: [UInt8], event: String, id: String) throws(NotifyError) -> [UInt8] {

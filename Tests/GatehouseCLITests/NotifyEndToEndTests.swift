@@ -125,4 +125,34 @@ struct NotifyEndToEndTests {
         let unknown = try GatehouseProcess.run(["notify", "test", "--home", pair.practice, "--event", "pack.lost"])
         #expect(unknown.status == 64 && unknown.stderr.contains("unknown event 'pack.lost'"), "\(unknown.stderr)")
     }
+
+    /// `gatehouse doctor` warns about a target that cannot work: a certificate from an untrusted
+    /// authority, a command that is not there; and says OK for one that answers (nothing posted).
+    @Test func doctorChecksTheNotifyTargets() throws {
+        let pair = try DaemonPair()
+        let certificates = try TestCertificates()
+        let rogue = try WebhookReceiver(certificate: certificates.path("rogue.pem"), key: certificates.path("rogue.key"))
+        try configure(pair.practice, """
+            [notify.command]
+            argv = ["/nonexistent/gatehouse-page"]
+            [notify.webhook]
+            url = "\(rogue.url(host: "localhost", secure: true))"
+            ca_file = "\(certificates.path("ca.pem"))"
+            """)
+        let doctor = try GatehouseProcess.run(["doctor", "--home", pair.practice])
+        let lines = doctor.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("WARNING  notify command: /nonexistent/gatehouse-page is missing") },
+                "\(doctor.stdout)")
+        #expect(lines.contains { $0.hasPrefix("WARNING  notify webhook: TLS handshake") && $0.contains("certificate") },
+                "\(doctor.stdout)")
+        #expect(rogue.requests.isEmpty)
+        let good = try WebhookReceiver(certificate: certificates.path("localhost.pem"), key: certificates.path("localhost.key"))
+        let config = try String(contentsOfFile: pair.practice + "/gatehouse.toml", encoding: .utf8)
+        try config.replacingOccurrences(of: "\(rogue.port)", with: "\(good.port)")
+            .write(toFile: pair.practice + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        let again = try GatehouseProcess.run(["doctor", "--home", pair.practice])
+        #expect(again.stdout.contains("OK       notify webhook: localhost:\(good.port) answers, its certificate verified"),
+                "\(again.stdout)")
+        #expect(good.requests.isEmpty)
+    }
 }

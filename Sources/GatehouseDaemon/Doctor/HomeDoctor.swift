@@ -62,6 +62,7 @@ public struct HomeDoctor: Sendable {
         findings += unconfirmedRevocations(own: own, partners: partners, config: config ?? GatehouseConfig())
         if let config {
             findings += await mailboxes(own: own, partners: partners, config: config)
+            findings += await notifyTargets(config.notify)
         }
         findings.append(diskSpace())
         return findings

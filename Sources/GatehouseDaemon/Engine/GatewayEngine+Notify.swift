@@ -12,6 +12,8 @@ import GatehouseNotify
 extension GatewayEngine {
     /// A verified pack was published (`pack.received`).
     func notifyReceived(_ record: IncomingRecord, context: PackContext?) {
+        // Nothing is looked up (cards, journal) when no target is set.
+        guard notifier.settings.isEnabled else { return }
         var event = newEvent("pack.received", partner: record.sender, bundle: record.bundleID)
         let parsed = record.files.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
         let files = parsed as? [[String: String]] ?? []
@@ -26,6 +28,7 @@ extension GatewayEngine {
     /// A bundle from `sender` is held (`pack.held`), e.g. `reason` "unknown-sender": the sender's
     /// card is not pinned here. `sender` is what the bundle claims until its card is added.
     func notifyHeld(bundle: String, sender: String, reason: String) {
+        guard notifier.settings.isEnabled else { return }
         var event = newEvent("pack.held", partner: sender, bundle: bundle)
         event.reason = reason
         notifier.emit(event)
@@ -34,6 +37,7 @@ extension GatewayEngine {
     /// An outgoing bundle failed (`delivery.failed`): its reason comes from the partner's signed
     /// receipt when there is one (a closed list), else says the originals are in `spool/failed/`.
     func notifyFailed(_ record: OutgoingRecord, detail: String) {
+        guard notifier.settings.isEnabled else { return }
         var event = outgoingEvent("delivery.failed", record)
         switch (try? Receipt.parse(record.receipt ?? []))?.disposition {
         case .failed(let reason)?: event.reason = "refused by \(record.partner): \(reason)"
@@ -46,6 +50,7 @@ extension GatewayEngine {
 
     /// An outgoing bundle expired unacknowledged (`delivery.expired`).
     func notifyExpired(_ record: OutgoingRecord, detail: String) {
+        guard notifier.settings.isEnabled else { return }
         var event = outgoingEvent("delivery.expired", record)
         event.reason = "not acknowledged by \(record.partner) within \(GatehouseConfig.describe(settings.expiry))"
         event.detail = detail
@@ -55,6 +60,7 @@ extension GatewayEngine {
     /// A partner has not confirmed a manifest revoking one of the own keys
     /// (`revocation.unconfirmed`): at most once a day per partner and manifest version.
     func notifyUnconfirmedRevocation(_ warning: KeyWarnings.Warning, now: Int64) {
+        guard notifier.settings.isEnabled else { return }
         var event = newEvent("revocation.unconfirmed", partner: warning.partner, bundle: nil)
         event.reason = warning.message
         notifier.emitOnce(event, key: "\(warning.key):\(now / 86_400_000)")
