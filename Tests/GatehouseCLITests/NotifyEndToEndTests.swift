@@ -98,10 +98,20 @@ struct NotifyEndToEndTests {
         }
         #expect(pair.states(pair.practice) == ["acknowledged", "acknowledged", "acknowledged"])
         #expect(!hanging.requests.isEmpty)
-        // Stopped while a notification waits for its answer: it stays queued for the next start.
+        // Stopped while a notification waits for its answer: it stays queued for the next start,
+        // which sends it (the same id) once the receiver works.
         #expect(pair.daemons[pair.prison]!.stop(timeout: 10) == 0)
         #expect(!((try? FileManager.default.contentsOfDirectory(atPath: pair.prison + "/spool/notify")) ?? [])
             .filter { $0.hasSuffix(".webhook.json") }.isEmpty)
+        let working = try WebhookReceiver()
+        let config = try String(contentsOfFile: pair.prison + "/gatehouse.toml", encoding: .utf8)
+        try config.replacingOccurrences(of: hanging.url(), with: working.url())
+            .write(toFile: pair.prison + "/gatehouse.toml", atomically: true, encoding: .utf8)
+        pair.daemons[pair.prison] = try DaemonProcess(home: pair.prison)
+        #expect(eventually(timeout: 30) { working.events.count == 3 }, "\(working.events)")
+        let hung = Set(hanging.events.compactMap { $0["id"] as? String })
+        #expect(!hung.isEmpty && hung.isSubset(of: Set(working.events.compactMap { $0["id"] as? String })))
+        #expect(Set(working.events.compactMap { $0["event"] as? String }) == ["pack.received"])
     }
 
     /// `gatehouse notify test` sends one event at once and says what each target answered;
