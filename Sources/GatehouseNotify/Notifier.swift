@@ -18,7 +18,7 @@ public final class Notifier: Sendable {
     let clock: @Sendable () -> Int64
     let once: OnceLedger?
     /// Serialises changes to the queue's files between emitters and the sender.
-    private let lock = Mutex<Void>(())
+    let lock = Mutex<Void>(())
     private let wake = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// A notifier for `settings`, queueing in `folder`; nothing is queued when no target is set.
@@ -81,54 +81,6 @@ public final class Notifier: Sendable {
         emit(event)
     }
 
-    /// Sends every notice that is due; returns when the next one is (ms), if any waits.
-    public func drain() async -> Int64? {
-        guard let queue else { return nil }
-        var next: Int64?
-        for notice in lock.withLock({ _ in queue.all() }) {
-            let now = clock()
-            if now - notice.queuedAt > Int64(settings.maxAge.components.seconds) * 1000 {
-                lock.withLock { _ in queue.remove(notice) }
-                drop(notice, because: "not sent within max_age \(GatehouseConfig.describe(settings.maxAge))")
-                continue
-            }
-            guard notice.nextAttemptAt <= now else {
-                next = min(next ?? notice.nextAttemptAt, notice.nextAttemptAt)
-                continue
-            }
-            let outcome = await send(notice.event, to: notice.target)
-            // Stopping: the notice stays queued as it was, for the next start.
-            if Task.isCancelled { return next }
-            var updated = notice
-            updated.attempts += 1
-            let label = "\(notice.target) \(notice.event.event) \(notice.event.id)"
-            switch outcome {
-            case .success(let answer):
-                lock.withLock { _ in queue.remove(notice) }
-                logger.info("notification sent: \(label)\(answer.isEmpty ? "" : " (\(answer))")")
-                audit(auditEvent("notify-sent", notice, detail: label))
-            case .failure(let error):
-                // 1 s, 2 s, 4 s … up to 5 minutes between attempts.
-                let delay = Int64(1000) << Int64(min(updated.attempts - 1, 8))
-                updated.nextAttemptAt = clock() + min(delay, 300_000)
-                let kept = lock.withLock { _ in
-                    // Dropped meanwhile (the queue was full): not written back.
-                    guard FileManager.default.fileExists(atPath: "\(queue.folder)/\(notice.fileName)") else {
-                        return false
-                    }
-                    return (try? queue.save(updated)) != nil
-                }
-                let retry = kept ? "; retrying in \(delay / 1000) s" : ""
-                logger.warning("notification failed: \(label): \(error.message)\(retry)")
-                if updated.attempts == 1 {
-                    audit(auditEvent("notify-failed", notice, detail: "\(label): \(error.category.rawValue)"))
-                }
-                if kept { next = min(next ?? updated.nextAttemptAt, updated.nextAttemptAt) }
-            }
-        }
-        return next
-    }
-
     /// Sends `event` to every configured target at once, bypassing the queue
     /// (`gatehouse notify test`); returns each target's outcome.
     public func sendNow(_ event: NotifyEvent) async -> [(target: String, outcome: Result<String, NotifyError>)] {
@@ -139,33 +91,7 @@ public final class Notifier: Sendable {
         return results
     }
 
-    private func isConfigured(_ target: String) -> Bool {
+    func isConfigured(_ target: String) -> Bool {
         target == "command" ? settings.command != nil : settings.webhook != nil
-    }
-
-    private func send(_ event: NotifyEvent, to target: String) async -> Result<String, NotifyError> {
-        let body = event.encoded()
-        let command = settings.command, webhook = settings.webhook
-        return await BlockingWork.run(cancelled: .failure(NotifyError(.timeout, "stopped"))) {
-            do throws(NotifyError) {
-                if target == "command", let command { return .success(try CommandTarget(command).send(body)) }
-                if target == "webhook", let webhook {
-                    return .success(try WebhookTarget(webhook).send(body, event: event.event, id: event.id))
-                }
-                return .failure(NotifyError(.invalidTarget, "no \(target) is configured"))
-            } catch {
-                return .failure(error)
-            }
-        }
-    }
-
-    private func drop(_ notice: QueuedNotice, because reason: String) {
-        let label = "\(notice.target) \(notice.event.event) \(notice.event.id)"
-        logger.error("notification dropped: \(label): \(reason)")
-        audit(auditEvent("notify-dropped", notice, detail: "\(label): \(reason)"))
-    }
-
-    private func auditEvent(_ name: String, _ notice: QueuedNotice, detail: String) -> AuditEvent {
-        AuditEvent(name, org: notice.event.partner?.ods, bundle: notice.event.bundle, detail: detail)
     }
 }

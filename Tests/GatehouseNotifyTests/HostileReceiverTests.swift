@@ -17,6 +17,21 @@ import Testing
         #expect(fixture.auditLines.first?.hasSuffix(": timeout") == true)
     }
 
+    /// A receiver that hangs costs one timeout per retry interval, not one per waiting event;
+    /// and a command target is not held up by it.
+    @Test func aHangingReceiverCostsOneAttemptPerPass() async throws {
+        let receiver = try WebhookReceiver(mode: "hang")
+        let scratch = try TemporaryDirectory()
+        var settings = webhookSettings(receiver.url())
+        settings.command = NotifySettings.Command(argv: ["/usr/bin/tee", "-a", scratch.appending("events")])
+        let fixture = try NotifierFixture(settings)
+        for _ in 0..<3 { fixture.notifier.emit(fixture.failure()) }
+        _ = await fixture.notifier.drain()
+        #expect(receiver.requests.count == 1)
+        #expect(fixture.auditLines.filter { $0.hasPrefix("notify-failed webhook") }.count == 1)
+        #expect(fixture.auditLines.filter { $0.hasPrefix("notify-sent command") }.count == 3)
+    }
+
     /// An answer whose body never ends is read only as far as the bound.
     @Test func anEndlessBodyIsNotRead() async throws {
         let receiver = try WebhookReceiver(mode: "endless")
