@@ -4,8 +4,11 @@
 set -euo pipefail
 
 # libsqlite3-dev: GRDB (the journal) compiles against the system SQLite.
-# python3: the crash test's checker. git, ca-certificates: SwiftPM fetches packages with git.
-packages=(libsodium-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3 git ca-certificates)
+# python3: the crash test's checker and the notification tests' webhook receiver. openssl: the
+# HTTPS notification tests make their certificates with it. git, ca-certificates: SwiftPM fetches
+# packages with git (and ca-certificates is the store HTTPS webhooks are verified against).
+packages=(libsodium-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3 openssl git
+          ca-certificates)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(age time)
 fi
