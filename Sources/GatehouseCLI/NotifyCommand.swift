@@ -65,12 +65,12 @@ struct NotifyCommand: ParsableCommand {
                 case .success(let answer):
                     print("\(target): sent (\(answer.isEmpty ? "ok" : answer.trimmingPrefix(": ")))")
                     let detail = "\(target) \(kind) \(event.id): sent"
-                    try? AuditLog(home: home).append(AuditEvent("notify-test", detail: detail))
+                    CommandAudit.record(AuditEvent("notify-test", detail: detail), home: home)
                 case .failure(let error):
                     failed = true
                     print("\(target): FAILED: \(error.message)")
-                    try? AuditLog(home: home).append(AuditEvent("notify-test", detail: "\(target) \(kind) \(event.id): "
-                        + error.category.rawValue))
+                    let detail = "\(target) \(kind) \(event.id): \(error.category.rawValue)"
+                    CommandAudit.record(AuditEvent("notify-test", detail: detail), home: home)
                 }
             }
             if failed {

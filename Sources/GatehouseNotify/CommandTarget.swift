@@ -88,14 +88,9 @@ public struct CommandTarget: Sendable {
         return Self.describe(kept)
     }
 
-    /// The output as one line for the log: control characters dropped.
+    /// The output as one line for the log.
     static func describe(_ output: [UInt8]) -> String {
-        var line = String.UnicodeScalarView()
-        for scalar in String(decoding: output, as: UTF8.self).unicodeScalars {
-            line.append(scalar.value < 0x20 || scalar.value == 0x7f ? " " : scalar)
-        }
-        while line.last == " " { line.removeLast() }
-        while line.first == " " { line.removeFirst() }
-        return line.isEmpty ? "" : ": " + String(line)
+        let line = LogText.line(output)
+        return line.isEmpty ? "" : ": " + line
     }
 }

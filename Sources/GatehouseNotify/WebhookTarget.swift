@@ -41,8 +41,8 @@ public struct WebhookTarget: Sendable {
             guard !chunk.isEmpty else { break }
             head += chunk
         }
-        let firstLine = head.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }.prefix(200)
-        let statusLine = String(decoding: firstLine, as: UTF8.self)
+        let firstLine = head.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }
+        let statusLine = LogText.line(firstLine, limit: 200)
         let parts = statusLine.split(separator: " ", maxSplits: 2)
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]),
               (100...599).contains(code) else {
@@ -54,9 +54,8 @@ public struct WebhookTarget: Sendable {
             if body.count < Self.maxBody, let more = try? stream.read(upTo: Self.maxBody - body.count, until: step()) {
                 body += more
             }
-            let text = String(decoding: body.prefix(Self.maxBody), as: UTF8.self)
-                .unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.prefix(200)
-            let shown = text.isEmpty ? "" : ": " + String(String.UnicodeScalarView(text))
+            let text = LogText.line(body, limit: 200)
+            let shown = text.isEmpty ? "" : ": " + text
             throw NotifyError(.rejected, "HTTP \(code)\(shown)")
         }
         return statusLine

@@ -41,6 +41,17 @@ import Testing
         #expect(fixture.auditLines.first?.hasSuffix(": rejected") == true)
     }
 
+    /// What a receiver answers reaches the log as one line: no terminal escape, no forged line.
+    @Test func theAnswerCannotForgeALogLine() throws {
+        let receiver = try WebhookReceiver(mode: "evil")
+        let target = try WebhookTarget(NotifySettings.Webhook(url: receiver.url(), timeout: .seconds(5)))
+        #expect { try target.send(Array("{}".utf8), event: "pack.received", id: "1") } throws: { error in
+            let message = (error as? NotifyError)?.message ?? ""
+            return message.hasPrefix("HTTP 503: line one 2026-12-05T06:00:00Z error forged")
+                && !message.unicodeScalars.contains { $0.value < 0x20 }
+        }
+    }
+
     /// Headers that never end are refused at the bound.
     @Test func endlessHeadersAreRefused() async throws {
         let receiver = try WebhookReceiver(mode: "endless-head")

@@ -9,7 +9,8 @@ import GatehouseKit
 /// - `fail:N`: answers 500 to the first N requests, then 200;
 /// - `hang`: reads the request, then never answers;
 /// - `endless`: answers 500 and a body that never ends;
-/// - `endless-head`: answers a status line and headers that never end.
+/// - `endless-head`: answers a status line and headers that never end;
+/// - `evil`: answers 503 with terminal escapes and a new line in its status line and body.
 public final class WebhookReceiver: @unchecked Sendable {
     /// Its folder (requests are `request-<n>.json`).
     public let folder: TemporaryDirectory
@@ -91,6 +92,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\n")
             while True:
                 self.wfile.write(b"x" * 65536)
+        elif mode == "evil":
+            body = b"line one\n2026-12-05T06:00:00Z error forged \x1b[0m"
+            self.wfile.write(b"HTTP/1.1 503 \x1b[2Jbusy\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         elif mode == "endless-head":
             self.wfile.write(b"HTTP/1.1 200 OK\r\n")
             while True:
