@@ -73,7 +73,7 @@ struct ConfigCommand: ParsableCommand {
                 print("partners.\(org).mailbox".padding(toLength: 27, withPad: " ", startingAt: 0) + address.description)
             }
             for (key, value) in Self.notifyLines(config.notify) {
-                print(key.padding(toLength: 27, withPad: " ", startingAt: 0) + value)
+                print(key.padding(toLength: max(27, key.count + 1), withPad: " ", startingAt: 0) + value)
             }
         }
 
