@@ -26,3 +26,8 @@ enum BlockingWork {
         }
     }
 }
+
+extension Duration {
+    /// Whole milliseconds (`"1500ms"` is 1500, not 1000).
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

@@ -39,7 +39,7 @@ public struct CommandTarget: Sendable {
             throw NotifyError(.commandFailed, "cannot start \(program): \(error)")
         }
         defer { close(output.read) }
-        let deadline = NotifySocket.now() + Int64(settings.timeout.components.seconds * 1000)
+        let deadline = NotifySocket.now() + settings.timeout.milliseconds
         _ = fcntl(input.write, F_SETFL, fcntl(input.write, F_GETFL) | O_NONBLOCK)
         _ = fcntl(output.read, F_SETFL, fcntl(output.read, F_GETFL) | O_NONBLOCK)
         var pending = body[...]

@@ -9,7 +9,7 @@ extension Notifier {
         guard let queue else { return nil }
         var live: [QueuedNotice] = []
         for notice in lock.withLock({ _ in queue.all() }) {
-            if clock() - notice.queuedAt > Int64(settings.maxAge.components.seconds) * 1000 {
+            if clock() - notice.queuedAt > settings.maxAge.milliseconds {
                 lock.withLock { _ in queue.remove(notice) }
                 drop(notice, because: "not sent within max_age \(GatehouseConfig.describe(settings.maxAge))")
             } else {

@@ -24,7 +24,7 @@ public struct WebhookTarget: Sendable {
     /// Sends `body` (an event of kind `event` with id `id`); returns the answer's status line.
     /// Blocking: run it through ``BlockingWork``.
     public func send(_ body: [UInt8], event: String, id: String) throws(NotifyError) -> String {
-        let timeout = Int64(settings.timeout.components.seconds * 1000)
+        let timeout = settings.timeout.milliseconds
         let end = NotifySocket.now() + 2 * timeout
         let step = { min(end, NotifySocket.now() + timeout) }
         let socket = try NotifySocket.connect(host: url.host, port: url.port, deadline: step())
@@ -66,7 +66,7 @@ public struct WebhookTarget: Sendable {
     /// Returns what was checked (`gatehouse doctor`).
     public func probe(timeout: Duration) async throws(NotifyError) -> String {
         let url = self.url, settings = self.settings
-        let milliseconds = Int64(timeout.components.seconds * 1000)
+        let milliseconds = timeout.milliseconds
         let stopped = NotifyError(.timeout, "stopped")
         let outcome: Result<String, NotifyError> = await BlockingWork.run(cancelled: .failure(stopped)) {
             do throws(NotifyError) {
