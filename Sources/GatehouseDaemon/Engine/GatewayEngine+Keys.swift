@@ -111,6 +111,9 @@ extension GatewayEngine {
             delivery.lastRefusal = "version \(sent.version): \(reason)"
             log(.warning, "\(partner) refused key manifest version \(sent.version) (\(reason))", partner: partner.value)
             audit(AuditEvent("manifest-refused-by-partner", org: partner.value, detail: "version \(sent.version): \(reason)"))
+        case .held:
+            // Manifests are never held (only bundles are, FORMAT.md §4.1): nothing is confirmed.
+            log(.warning, "\(partner) answered key manifest version \(sent.version) with a held receipt; not confirmed", partner: partner.value)
         }
         try manifests.save(delivery, for: partner)
         return true

@@ -28,7 +28,7 @@ public struct DeliveryService: Service {
     }
 }
 
-/// Collects the own mailbox (bundles and receipts) until shutdown.
+/// Collects the own mailbox (bundles and receipts) and looks after held bundles until shutdown.
 public struct CollectorService: Service {
     let engine: GatewayEngine
     let interval: Duration
@@ -46,7 +46,9 @@ public struct CollectorService: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                let handled = await engine.collect()
+                // Held bundles too: one whose sender's card was added (`partners add`, at any
+                // time) is opened within a round, about a second.
+                let handled = await engine.collect() + engine.upkeepHeld()
                 if handled > 0 {
                     delivered.raise()
                     continue
