@@ -108,8 +108,9 @@ struct ReceiptReport: Encodable {
         case ("processed", false):
             print("  \(who) processed a bundle with other bytes than those sent: this is NOT an acknowledgement.")
         case ("held", _):
-            print("  \(who) HOLDS the bundle from \(sender) unopened (\(reason ?? "unknown-sender"): it has not added \(sender)'s "
-                  + "card). Not final: it is opened as soon as the card is added, and a processed or failed receipt follows.")
+            print("  \(who) HOLDS the bundle from \(sender) unopened (\(reason ?? "unknown-sender"): it has not added "
+                  + "\(sender)'s card). Not final: it is opened as soon as the card is added, and a processed or failed "
+                  + "receipt follows.")
         default:
             print("  \(who) REFUSED the bundle from \(sender): \(reason ?? "no reason given").")
             if !bundleMatches { print("  It received altered bytes: the bundle changed on the way.") }

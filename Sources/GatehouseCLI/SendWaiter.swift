@@ -49,7 +49,8 @@ struct SendWaiter {
                 }
             }
             // Held is not final, but the sender is told at once: someone has to call the partner.
-            if let journal, let bundle, let record = try journal.outgoing(bundle), record.state.isFinal || record.state == .held {
+            if let journal, let bundle, let record = try journal.outgoing(bundle),
+               record.state.isFinal || record.state == .held {
                 finished = record
             }
             if refused != nil || finished != nil || Date() >= deadline { break }
@@ -76,7 +77,8 @@ struct SendWaiter {
                     + "\(finished?.lastError ?? "no receipt in time"); "
                     + "the pack and reason.txt are in \(spool.failed)/\(bundle)/"
             case .held?:
-                problem = "bundle \(bundle) is \(finished?.lastError ?? "held by \(partner)"); it is not final: \(partner)'s "
+                let held = finished?.lastError ?? "held by \(partner)"
+                problem = "bundle \(bundle) is \(held); it is not final: \(partner)'s "
                     + "gateway opens it as soon as they add your card (`gatehouse identity export` gives it), and this "
                     + "gateway keeps the pack until the receipt comes or it expires"
             case nil:

@@ -371,13 +371,16 @@ public final class Journal: Sendable {
     /// context. Returns false, changing nothing, when the bundle is not held (any more): an
     /// outcome is never replaced.
     @discardableResult
-    public func resolveHeld(_ record: IncomingRecord, detail: String? = nil, context: PackContext? = nil) throws -> Bool {
+    public func resolveHeld(_ record: IncomingRecord, detail: String? = nil,
+                            context: PackContext? = nil) throws -> Bool {
         try queue.write { db in
-            guard try IncomingRecord.fetchOne(db, key: record.bundleID)?.state == .held, record.state != .held else { return false }
+            guard try IncomingRecord.fetchOne(db, key: record.bundleID)?.state == .held, record.state != .held else {
+                return false
+            }
             try record.update(db)
             if let context { try PackRow(bundleID: record.bundleID, direction: "in", pack: nil, context).insert(db) }
-            try Transition(bundleID: record.bundleID, direction: "in", state: record.state.rawValue, at: record.receivedAt,
-                           detail: detail).insert(db)
+            try Transition(bundleID: record.bundleID, direction: "in", state: record.state.rawValue,
+                           at: record.receivedAt, detail: detail).insert(db)
             return true
         }
     }

@@ -16,18 +16,26 @@ extension TwoGateways {
     }
 
     func prisonJournal() throws -> Journal { try Journal(path: prisonHome.path + "/journal.sqlite") }
-    func practiceRecord(_ id: String) throws -> OutgoingRecord? { try Journal(path: practiceHome.path + "/journal.sqlite").outgoing(id) }
+    func practiceRecord(_ id: String) throws -> OutgoingRecord? {
+        try Journal(path: practiceHome.path + "/journal.sqlite").outgoing(id)
+    }
     func receipts(in org: String) -> [String] { list("\(mailboxRoot)/\(org)").filter { $0.hasSuffix(".ghr") } }
 
     /// A bundle claiming to be A81001's, sealed for the prison by someone holding `signer`'s key.
     func forged(by signer: TestOrganisation, createdAt: UInt64) throws -> (id: BundleID, bytes: [UInt8]) {
         let prison = try KeyStore(home: prisonHome).loadOwnCard()
-        let sealer = BundleSealer(sender: try ODSCode("A81001"), recipients: [SealRecipient(org: prison.org, key: prison.encryptionKey)])
+        let sealer = BundleSealer(
+            sender: try ODSCode("A81001"), recipients: [SealRecipient(org: prison.org, key: prison.encryptionKey)])
         let sink = MemorySink()
         let id = BundleID.random()
         let body = Array("<summary nhs=\"9990000018\">forged</summary>".utf8)
-        _ = try sealer.seal(bundleID: id, createdAt: createdAt, files: [SealInput(name: "summary.xml", size: UInt64(body.count),
-                            source: MemorySource(body))], signingKey: signer.signing, to: sink)
+        _ = try sealer.seal(
+            bundleID: id, createdAt: createdAt,
+            files: [
+                SealInput(
+                    name: "summary.xml", size: UInt64(body.count),
+                    source: MemorySource(body))
+            ], signingKey: signer.signing, to: sink)
         return (id, sink.bytes)
     }
 }
@@ -39,13 +47,20 @@ struct HeldBundleTests {
     @Test func heldThenOpenedWhenTheCardIsAddedAndAHeldReceiptNeverUndoesTheEnd() async throws {
         let g = try TwoGateways()
         let card = try g.prisonUnpinsPractice()
-        guard case .claimed(let id) = try await g.drop("summary.xml", Array("<summary/>".utf8)) else { Issue.record("not claimed"); return }
+        guard case .claimed(let id) = try await g.drop("summary.xml", Array("<summary/>".utf8)) else {
+            Issue.record("not claimed")
+            return
+        }
         _ = await g.practice.processOutgoing()
         #expect(await g.prison.collect() == 1)
         // Held: the bytes kept intact, journalled with the reason, and the sender told.
         let held = try #require(try g.prisonJournal().incoming(id))
-        #expect(held.state == .held && held.sender == "A81001" && held.reason?.hasPrefix("unknown-sender: A81001 is not a partner") == true)
-        #expect(g.read(g.prisonHome.path + "/spool/held/\(id)/\(id).ghb") == g.read(g.practiceHome.path + "/spool/work/out/\(id).ghb"))
+        #expect(
+            held.state == .held && held.sender == "A81001"
+                && held.reason?.hasPrefix("unknown-sender: A81001 is not a partner") == true)
+        #expect(
+            g.read(g.prisonHome.path + "/spool/held/\(id)/\(id).ghb")
+                == g.read(g.practiceHome.path + "/spool/work/out/\(id).ghb"))
         #expect(g.list(g.prisonHome.path + "/spool/received").isEmpty && g.list(g.mailboxRoot + "/YOI123").isEmpty)
         #expect(g.receipts(in: "A81001") == ["\(id).YOI123.ghr"])
         let heldReceipt = try #require(g.read(g.mailboxRoot + "/A81001/\(id).YOI123.ghr"))
@@ -74,9 +89,13 @@ struct HeldBundleTests {
     @Test func aHeldReceiptSignedByAnotherPartnerIsRefused() async throws {
         let g = try TwoGateways()
         let insider = try Insider(in: g)
-        guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
+        guard case .claimed(let id) = try await g.drop("a.txt", [1]) else {
+            Issue.record("not claimed")
+            return
+        }
         _ = await g.practice.processOutgoing()
-        let forged = try insider.forgeReceipt(for: id, receiver: "YOI123", digest: try g.sentDigest(id), disposition: .held(.unknownSender))
+        let forged = try insider.forgeReceipt(
+            for: id, receiver: "YOI123", digest: try g.sentDigest(id), disposition: .held(.unknownSender))
         try g.put(forged, in: "A81001", as: "\(id).YOI123.ghr")
         #expect(await g.practice.collect() == 1)
         #expect(try g.state(id) == .delivered)
@@ -88,7 +107,10 @@ struct HeldBundleTests {
         settings.limits.heldExpire = .seconds(7200)
         let g = try TwoGateways(settings: settings)
         _ = try g.prisonUnpinsPractice()
-        guard case .claimed(let id) = try await g.drop("a.txt", [1, 2]) else { Issue.record("not claimed"); return }
+        guard case .claimed(let id) = try await g.drop("a.txt", [1, 2]) else {
+            Issue.record("not claimed")
+            return
+        }
         _ = await g.practice.processOutgoing()
         await g.prison.collect()
         await g.practice.collect()
@@ -98,7 +120,8 @@ struct HeldBundleTests {
         g.clock.advance(by: 1000)
         #expect(await g.prison.upkeepHeld() == 1)
         let record = try #require(try g.prisonJournal().incoming(id))
-        #expect(record.state == .rejected && record.reason?.hasPrefix("expired: held 2 h unopened") == true, "\(record)")
+        #expect(
+            record.state == .rejected && record.reason?.hasPrefix("expired: held 2 h unopened") == true, "\(record)")
         #expect(g.list(g.prisonHome.path + "/spool/held").isEmpty)
         #expect(g.list(g.prisonHome.path + "/spool/quarantine/\(id)").contains("\(id).ghb"))
         // The final receipt follows the held one at once (the held one paid for both).

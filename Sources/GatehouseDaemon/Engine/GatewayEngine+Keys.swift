@@ -113,7 +113,8 @@ extension GatewayEngine {
             audit(AuditEvent("manifest-refused-by-partner", org: partner.value, detail: "version \(sent.version): \(reason)"))
         case .held:
             // Manifests are never held (only bundles are, FORMAT.md §4.1): nothing is confirmed.
-            log(.warning, "\(partner) answered key manifest version \(sent.version) with a held receipt; not confirmed", partner: partner.value)
+            log(.warning, "\(partner) answered key manifest version \(sent.version) with a held receipt; not confirmed",
+                partner: partner.value)
         }
         try manifests.save(delivery, for: partner)
         return true

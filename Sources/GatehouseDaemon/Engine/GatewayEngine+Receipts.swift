@@ -77,7 +77,8 @@ extension GatewayEngine {
                 return true
             }
             if case .held(let reason) = receipt.disposition {
-                markHeld(&record, by: addressee, reason: reason, sameBytes: receipt.bundleSHA256.constantTimeEquals(sent), receipt: bytes)
+                markHeld(&record, by: addressee, reason: reason, sameBytes: receipt.bundleSHA256.constantTimeEquals(sent),
+                         receipt: bytes)
                 try await mailbox.remove(name, from: own.org)
                 return true
             }
@@ -113,9 +114,11 @@ extension GatewayEngine {
     /// The partner's verified `held` receipt: the bundle, not final, is held by it (FORMAT.md
     /// §4.2). Only a bundle not yet held moves; the receipt is kept in the journal (`receipt
     /// show`) until the final one replaces it.
-    func markHeld(_ record: inout OutgoingRecord, by addressee: ODSCode, reason: ReceiptReason, sameBytes: Bool, receipt: [UInt8]) {
+    func markHeld(_ record: inout OutgoingRecord, by addressee: ODSCode, reason: ReceiptReason, sameBytes: Bool,
+                  receipt: [UInt8]) {
         guard record.state != .held else {
-            log(.info, "ignoring a held receipt for a bundle already held", bundle: record.bundleID, partner: addressee.value, state: "held")
+            log(.info, "ignoring a held receipt for a bundle already held", bundle: record.bundleID, partner: addressee.value,
+                state: "held")
             return
         }
         let words = reason == .unknownSender ? "they have not added your card" : "\(reason)"
@@ -129,11 +132,13 @@ extension GatewayEngine {
             // not reopen a bundle that was acknowledged or failed meanwhile.
             guard try journal.save(record, detail: record.lastError) else { return }
         } catch {
-            log(.error, "recording the held receipt failed: \(error)", bundle: record.bundleID, partner: addressee.value)
+            log(.error, "recording the held receipt failed: \(error)", bundle: record.bundleID,
+                partner: addressee.value)
             return
         }
         log(.warning, record.lastError ?? "held", bundle: record.bundleID, partner: addressee.value, state: "held")
-        audit(AuditEvent("receipt-held", org: addressee.value, bundle: record.bundleID, sha256: record.bundleSHA256, detail: "\(reason)"))
+        audit(AuditEvent("receipt-held", org: addressee.value, bundle: record.bundleID, sha256: record.bundleSHA256,
+                         detail: "\(reason)"))
     }
 
     /// A receipt about no bundle this gateway sent: a partner's confirmation of one of the own

@@ -36,7 +36,8 @@ public struct SpoolLayout: Sendable {
 
     /// Creates every folder (private to the gateway's user: they hold patient data).
     public func create() throws(KitError) {
-        for folder in [root, outbox, sent, failed, received, quarantine, held, evidence, evidence + "/out", evidence + "/in",
+        for folder in [root, outbox, sent, failed, received, quarantine, held,
+                       evidence, evidence + "/out", evidence + "/in",
                        work, work + "/out", work + "/in", manifests] {
             try FileOperations.makeDirectory(folder, mode: 0o700)
         }
