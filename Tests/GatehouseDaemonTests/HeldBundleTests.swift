@@ -62,8 +62,8 @@ struct HeldBundleTests {
             g.read(g.prisonHome.path + "/spool/held/\(id)/\(id).ghb")
                 == g.read(g.practiceHome.path + "/spool/work/out/\(id).ghb"))
         #expect(g.list(g.prisonHome.path + "/spool/received").isEmpty && g.list(g.mailboxRoot + "/YOI123").isEmpty)
-        #expect(g.receipts(in: "A81001") == ["\(id).YOI123.ghr"])
-        let heldReceipt = try #require(g.read(g.mailboxRoot + "/A81001/\(id).YOI123.ghr"))
+        #expect(g.receipts(in: "A81001") == ["\(id).YOI123.held.ghr"])
+        let heldReceipt = try #require(g.read(g.mailboxRoot + "/A81001/\(id).YOI123.held.ghr"))
         #expect(try Receipt.parse(heldReceipt).disposition == .held(.unknownSender))
         #expect(await g.practice.collect() == 1)
         #expect(try g.practiceRecord(id)?.state == .held)
@@ -79,7 +79,7 @@ struct HeldBundleTests {
         #expect(await g.practice.collect() == 1)
         #expect(try g.practiceRecord(id)?.state == .acknowledged)
         // A replay of the held receipt after the processed one changes nothing.
-        try g.put(heldReceipt, in: "A81001", as: "\(id).YOI123.ghr")
+        try g.put(heldReceipt, in: "A81001", as: "\(id).YOI123.held.ghr")
         #expect(await g.practice.collect() == 1)
         #expect(try g.practiceRecord(id)?.state == .acknowledged)
         let history = try Journal(path: g.practiceHome.path + "/journal.sqlite").transitions(of: id).map(\.state)
@@ -96,7 +96,7 @@ struct HeldBundleTests {
         _ = await g.practice.processOutgoing()
         let forged = try insider.forgeReceipt(
             for: id, receiver: "YOI123", digest: try g.sentDigest(id), disposition: .held(.unknownSender))
-        try g.put(forged, in: "A81001", as: "\(id).YOI123.ghr")
+        try g.put(forged, in: "A81001", as: "\(id).YOI123.held.ghr")
         #expect(await g.practice.collect() == 1)
         #expect(try g.state(id) == .delivered)
         #expect(g.list(g.practiceHome.path + "/spool/quarantine").contains { $0.hasPrefix("receipt-") })

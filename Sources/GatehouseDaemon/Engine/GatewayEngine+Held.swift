@@ -6,8 +6,8 @@ import GatehouseKit
 
 /// Bundles from an organisation not pinned here are held, not refused (FORMAT.md §4.1): kept
 /// unopened in `spool/held/<bundle id>/`, answered with a signed `held` receipt, opened as soon
-/// as the sender's card is added (checked once a collector round, about every second, and at
-/// start: GatewayEngine+HeldRelease.swift), refused as expired after `[limits] held_expire`.
+/// as the sender's card is added (checked about every second, and at start:
+/// GatewayEngine+HeldRelease.swift), refused as expired after `[limits] held_expire`.
 extension GatewayEngine {
     /// True when the bundle with `header` is to be held: its claimed sender is neither this
     /// organisation nor pinned here, and it names this organisation as a recipient (a bundle

@@ -6,12 +6,13 @@ import GatehouseKit
 /// How held bundles leave `spool/held/` (see GatewayEngine+Held.swift): opened once their
 /// sender's card is added, refused once held for `[limits] held_expire`.
 ///
-/// The daemon learns of a new card by looking: once a collector round (about every second, and
-/// at start) it checks, for each claimed sender with a held bundle, whether `partners/ODS.card`
-/// now exists. That needs no signal from `gatehouse partners add`, works for a card added while
-/// the daemon was stopped, and costs one file look-up per held sender per round.
+/// The daemon learns of a new card by looking: about every second (the delivery loop's beat,
+/// which also sends key manifests to partners just added; and at start) it checks, for each
+/// claimed sender with a held bundle, whether `partners/ODS.card` now exists. That needs no
+/// signal from `gatehouse partners add`, works for a card added while the daemon was stopped,
+/// and costs one card look-up per held sender per beat (nothing when nothing is held).
 extension GatewayEngine {
-    /// Looks at every held bundle, once a collector round: opens those whose sender's card has
+    /// Looks at every held bundle, about once a second: opens those whose sender's card has
     /// been added, refuses those held longer than `[limits] held_expire`, and sends the `held`
     /// receipts the 10-minute rule held back. Returns how many bundles left the held area.
     @discardableResult
@@ -77,7 +78,9 @@ extension GatewayEngine {
                 log(.warning, "the held bundle waits for a newer key manifest: \(error.description)", bundle: item.id,
                     partner: item.sender)
             }
-            held.retryAt[item.id] = now + 30_000
+            // Looked at again every 30 s (sooner when the hold is shorter), and at once when a newer
+            // manifest of the sender is accepted.
+            held.retryAt[item.id] = now + min(30_000, max(1000, hold))
             return false
         } catch {
             logFailureOnce("held-\(item.id)", "opening the held bundle failed: \(error)", bundle: item.id)

@@ -319,7 +319,10 @@ extension GatewayEngine {
         // Scratch: the receipt is in the journal, and the upload itself is made durable.
         try FileOperations.createScratch(at: local, contents: receipt, mode: 0o600)
         defer { unlink(local) }
-        try await transport(for: via ?? sender).deliver(local, to: sender, as: MailboxName.receipt(id, from: own.org))
+        // A held receipt has a name of its own: the final one may follow before it is collected.
+        let held = (try? Receipt.parse(receipt))?.disposition.isFinal == false
+        let name = held ? MailboxName.heldReceipt(id, from: own.org) : MailboxName.receipt(id, from: own.org)
+        try await transport(for: via ?? sender).deliver(local, to: sender, as: name)
     }
 
     func keepEvidence(bundle: String?, receipt: [UInt8], id: String, direction: String) throws {

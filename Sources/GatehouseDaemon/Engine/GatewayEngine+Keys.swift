@@ -188,8 +188,9 @@ extension GatewayEngine {
                 partner: sender.value)
             audit(AuditEvent(outcome == .rootRotated ? "partner-root-rotated" : "partner-manifest-accepted", org: sender.value,
                              detail: "version \(previous.manifest.version) -> \(card.manifest.version); signing \(card.signingKeyID); encryption \(card.encryptionKeyID)"))
-            // Items waiting for this manifest are looked at again now.
+            // Items waiting for this manifest are looked at again now (held bundles too).
             deferred.removeAll()
+            held.retryAt.removeAll()
             return .processed
         } catch {
             let stored = try? gateway.partners.card(for: sender)

@@ -1,6 +1,7 @@
 import ServiceLifecycle
 
-/// Seals, delivers, retries and expires outgoing bundles until shutdown.
+/// Seals, delivers, retries and expires outgoing bundles, and looks after held incoming ones,
+/// until shutdown.
 public struct DeliveryService: Service {
     let engine: GatewayEngine
     let wakeup: Wakeup
@@ -18,6 +19,10 @@ public struct DeliveryService: Service {
             while !Task.isCancelled {
                 // New key manifests go out before bundles signed with the new keys.
                 await engine.maintainKeys()
+                // Held bundles on the same beat (not the collector's, which may wait a minute on
+                // a relay for new mail): one whose sender's card was just added (`partners add`)
+                // is opened within about a second.
+                await engine.upkeepHeld()
                 let next = await engine.processOutgoing()
                 // Sleep until the next retry is due, a new record is claimed, or a second passes
                 // (expiries and breaker cool-downs are checked at least that often).
@@ -28,7 +33,7 @@ public struct DeliveryService: Service {
     }
 }
 
-/// Collects the own mailbox (bundles and receipts) and looks after held bundles until shutdown.
+/// Collects the own mailbox (bundles and receipts) until shutdown.
 public struct CollectorService: Service {
     let engine: GatewayEngine
     let interval: Duration
@@ -46,9 +51,7 @@ public struct CollectorService: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                // Held bundles too: one whose sender's card was added (`partners add`, at any
-                // time) is opened within a round, about a second.
-                let handled = await engine.collect() + engine.upkeepHeld()
+                let handled = await engine.collect()
                 if handled > 0 {
                     delivered.raise()
                     continue
