@@ -170,11 +170,14 @@ public final class Journal: Sendable {
     /// A record in a final state (acknowledged, failed, expired) never leaves it: saving another
     /// state over it changes nothing and returns false. Work that awaited something while a
     /// receipt was processed (a delivery, say) can therefore never move a bundle backwards.
+    /// Likewise a `held` bundle (the partner's receipt said so) leaves `held` only for a final
+    /// state: a delivery journalled after that receipt keeps it held.
     @discardableResult
     public func save(_ record: OutgoingRecord, detail: String? = nil) throws -> Bool {
         try queue.write { db in
             let previous = try OutgoingRecord.fetchOne(db, key: record.bundleID)
             if let previous, previous.state.isFinal, previous.state != record.state { return false }
+            if previous?.state == .held, !record.state.isFinal, record.state != .held { return false }
             try record.update(db)
             if previous?.state != record.state {
                 try Transition(bundleID: record.bundleID, direction: "out", state: record.state.rawValue, at: record.updatedAt, detail: detail).insert(db)

@@ -35,6 +35,11 @@ extension JournalTests {
         #expect(try journal.save(held, detail: "held by YOI123"))
         #expect(try journal.expiredOutgoing(now: 5_000).map(\.bundleID) == [held.bundleID])
         #expect(try journal.openOutgoingByPartner().map(\.state) == [.held])
+        // A delivery journalled after the held receipt (it was awaited meanwhile) keeps it held.
+        var late = held
+        late.state = .delivered
+        #expect(try journal.save(late) == false)
+        #expect(try journal.outgoing(held.bundleID)?.state == .held)
         held.state = .acknowledged
         try journal.save(held)
         held.state = .held
