@@ -77,8 +77,8 @@ extension GatewayEngine {
                 return true
             }
             if case .held(let reason) = receipt.disposition {
-                markHeld(&record, by: addressee, reason: reason, sameBytes: receipt.bundleSHA256.constantTimeEquals(sent),
-                         receipt: bytes)
+                let sameBytes = receipt.bundleSHA256.constantTimeEquals(sent)
+                try markHeld(&record, by: addressee, reason: reason, sameBytes: sameBytes, receipt: bytes)
                 try await mailbox.remove(name, from: own.org)
                 return true
             }
@@ -113,12 +113,13 @@ extension GatewayEngine {
 
     /// The partner's verified `held` receipt: the bundle, not final, is held by it (FORMAT.md
     /// §4.2). Only a bundle not yet held moves; the receipt is kept in the journal (`receipt
-    /// show`) until the final one replaces it.
+    /// show`) until the final one replaces it. Throws when the journal cannot be written (the
+    /// receipt then stays in the mailbox for the next round).
     func markHeld(_ record: inout OutgoingRecord, by addressee: ODSCode, reason: ReceiptReason, sameBytes: Bool,
-                  receipt: [UInt8]) {
+                  receipt: [UInt8]) throws {
         guard record.state != .held else {
-            log(.info, "ignoring a held receipt for a bundle already held", bundle: record.bundleID, partner: addressee.value,
-                state: "held")
+            log(.info, "ignoring a held receipt for a bundle already held", bundle: record.bundleID,
+                partner: addressee.value, state: "held")
             return
         }
         let words = reason == .unknownSender ? "they have not added your card" : "\(reason)"
@@ -127,15 +128,9 @@ extension GatewayEngine {
         record.lastError = "held by \(addressee): \(words)\(altered)"
         record.receipt = receipt
         record.updatedAt = clock.now()
-        do {
-            // Never over a final state (the journal refuses that): a replayed held receipt can
-            // not reopen a bundle that was acknowledged or failed meanwhile.
-            guard try journal.save(record, detail: record.lastError) else { return }
-        } catch {
-            log(.error, "recording the held receipt failed: \(error)", bundle: record.bundleID,
-                partner: addressee.value)
-            return
-        }
+        // Never over a final state (the journal refuses that): a replayed held receipt cannot
+        // reopen a bundle that was acknowledged or failed meanwhile.
+        guard try journal.save(record, detail: record.lastError) else { return }
         log(.warning, record.lastError ?? "held", bundle: record.bundleID, partner: addressee.value, state: "held")
         audit(AuditEvent("receipt-held", org: addressee.value, bundle: record.bundleID, sha256: record.bundleSHA256,
                          detail: "\(reason)"))
