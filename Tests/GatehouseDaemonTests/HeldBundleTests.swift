@@ -86,6 +86,35 @@ struct HeldBundleTests {
         #expect(history == ["queued", "sealed", "delivered", "held", "acknowledged"])
     }
 
+    /// A card added while the gateway was stopped: the held bundle is opened at its first look
+    /// after the start, from what the journal and spool/held/ say (the held receipt went out:
+    /// the processed one follows at once).
+    @Test func aHeldBundleIsOpenedAfterARestartOnceTheCardIsThere() async throws {
+        let g = try TwoGateways()
+        let card = try g.prisonUnpinsPractice()
+        guard case .claimed(let id) = try await g.drop("a.txt", [1, 2, 3]) else {
+            Issue.record("not claimed")
+            return
+        }
+        _ = await g.practice.processOutgoing()
+        #expect(await g.prison.collect() == 1)
+        #expect(g.list(g.prisonHome.path + "/spool/held/\(id)").contains("receipt-sent"))
+        // A folder no held record names (a crash before the journal said held) goes at start.
+        let stray = g.prisonHome.path + "/spool/held/0123456789abcdef0123456789abcdef"
+        try FileManager.default.createDirectory(atPath: stray, withIntermediateDirectories: true)
+        try PartnerStore(home: g.prisonHome).add(card)
+        let restarted = try GatewayEngine(
+            gateway: Gateway(home: g.prisonHome), journal: g.prisonJournal(), settings: DaemonSettings(),
+            clock: g.clock,
+            logger: .init(label: "test"), mailboxes: { _ in DirectoryTransport(root: g.mailboxRoot) })
+        #expect(await restarted.upkeepHeld() == 1)
+        #expect(g.list(g.prisonHome.path + "/spool/held").isEmpty)
+        #expect(try g.prisonJournal().incoming(id)?.state == .published)
+        #expect(g.receipts(in: "A81001") == ["\(id).YOI123.ghr", "\(id).YOI123.held.ghr"])
+        #expect(await g.practice.collect() == 2)
+        #expect(try g.state(id) == .acknowledged)
+    }
+
     @Test func aHeldReceiptSignedByAnotherPartnerIsRefused() async throws {
         let g = try TwoGateways()
         let insider = try Insider(in: g)
