@@ -17,9 +17,12 @@ struct InboxCommand: ParsableCommand {
             (or the [publish] folder, readable by its group, or their workflow's folder, \
             [workflows.NAME] in gatehouse.toml) with the verified \
             manifest (.gatehouse-manifest.json). Refused bundles are under spool/quarantine/ with \
-            the reason. The filters combine; a refused bundle has no verified workflow or NHS \
-            numbers, so it matches neither of those filters. The JSON shape is documented in \
-            the README.
+            the reason. Held bundles (state held) come from an organisation whose card is not \
+            added here: they are kept unopened under spool/held/, shown with the sender they \
+            claim and the reason, and opened as soon as `gatehouse partners add` adds that card \
+            (the running gateway notices within a second). The filters combine; a refused or \
+            held bundle has no verified workflow or NHS numbers, so it matches neither of those \
+            filters. The JSON shape is documented in the README.
 
             Examples:
               gatehouse inbox
@@ -112,7 +115,9 @@ struct InboxCommand: ParsableCommand {
             return print(filtered ? "Nothing received matches." : "Nothing received yet.")
         }
         for e in entries {
-            let name = e.senderName.map { " (\($0))" } ?? ""
+            // A held bundle's sender is only claimed: nothing about it could be checked yet.
+            let held = e.state == IncomingState.held.rawValue
+            let name = held ? " (claimed; its card is not added here)" : e.senderName.map { " (\($0))" } ?? ""
             print("\(e.receivedAt)  \(e.bundleID)  from \(e.sender)\(name)  \(e.state)")
             if let workflow = e.workflow { print("    workflow:    \(workflow)") }
             if let subject = e.subject, !subject.isEmpty { print("    subject:     \(subject)") }

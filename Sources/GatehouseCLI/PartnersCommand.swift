@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import GatehouseDaemon
 import GatehouseFormat
+import GatehouseJournal
 import GatehouseKit
 
 /// `gatehouse partners …`: the identity cards of the organisations this one exchanges with.
@@ -26,7 +28,9 @@ struct PartnersCommand: ParsableCommand {
                 the fingerprint matches what the partner read to you over the phone. Nothing is \
                 stored unless you answer y (or pass --yes). A card with a different root key than \
                 the one already pinned is refused unless you pass --replace. Creates the \
-                partner's drop folder, spool/outbox/ODS/.
+                partner's drop folder, spool/outbox/ODS/. Bundles from that partner held while \
+                its card was missing (`gatehouse inbox` lists them as held) are opened by the \
+                running gateway within about a second, or when it next starts.
 
                 Examples:
                   gatehouse partners add YOI123.card
@@ -78,6 +82,18 @@ struct PartnersCommand: ParsableCommand {
                                 home: try homeOptions.initialised())
             print("\(outcome == .added ? "Pinned" : "Updated") \(card.org) (\(card.name)). Records for it go into "
                   + "\(PartnerOutbox.path(card.org, home: store.home))/.")
+            let held = heldCount(from: card.org, home: store.home)
+            if held > 0 {
+                let them = held == 1 ? "it" : "them"
+                print("\(held) bundle\(held == 1 ? "" : "s") from \(card.org) held for this card: the running gateway "
+                      + "opens \(them) within about a second (or when it next starts); see `gatehouse inbox`.")
+            }
+        }
+
+        /// How many bundles claiming to be from `org` the journal says are held (0 when it cannot be read).
+        private func heldCount(from org: ODSCode, home: GatehouseHome) -> Int {
+            let journal = try? Journal.openForReading(path: SpoolLayout(home: home).journal)
+            return ((try? journal?.heldIncoming()) ?? []).count { $0.sender == org.value }
         }
 
         private func readCard() throws -> IdentityCard { try CardInput.read(cardFile) }

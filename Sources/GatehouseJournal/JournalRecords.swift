@@ -8,6 +8,10 @@ public enum OutgoingState: String, Sendable, Codable, CaseIterable {
     case sealed
     /// Written into the partner's mailbox.
     case delivered
+    /// The partner's signed receipt says it holds the bundle unopened (it has not added this
+    /// organisation's card): not final, a `processed` or `failed` receipt still ends it, and it
+    /// still expires.
+    case held
     /// A receipt whose signature and bundle digest verify says `processed`.
     case acknowledged
     /// Refused: the partner's receipt said `failed`, or sealing was impossible.
@@ -25,6 +29,10 @@ public enum IncomingState: String, Sendable, Codable, CaseIterable {
     case published
     /// Refused and quarantined; a `failed` receipt was sent.
     case rejected
+    /// Kept unopened in `spool/held/` because its claimed sender is not a partner here; a
+    /// `held` receipt was sent. Opened when the sender's card is added, refused when it
+    /// expires: the one state an incoming bundle leaves.
+    case held
 }
 
 /// One outgoing bundle, as the journal holds it. Times are milliseconds since the Unix epoch.
@@ -99,13 +107,13 @@ public struct IncomingRecord: Sendable, Codable, Equatable {
     public var bundleID: String
     /// The sending organisation (from the verified header, or as claimed when refused).
     public var sender: String
-    /// Published or rejected.
+    /// Published, rejected or held.
     public var state: IncomingState
-    /// When it was processed.
+    /// When it was processed (held: when it was put aside).
     public var receivedAt: Int64
     /// SHA-256 of the exact bundle bytes received.
     public var bundleSHA256: String
-    /// Why it was refused, when rejected.
+    /// Why it was refused, when rejected; why it is kept, when held.
     public var reason: String?
     /// Where it was published, when published.
     public var publishedPath: String?

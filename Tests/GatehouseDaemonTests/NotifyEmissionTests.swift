@@ -101,6 +101,24 @@ struct NotifyEmissionTests {
         #expect(received.first?.organisation == "YOI123")
     }
 
+    /// A bundle from a sender whose card is not pinned is `pack.held` at the receiver, once,
+    /// naming the claimed sender (no name: there is no card to take it from) and no patient data.
+    @Test func aHeldPackIsAnnouncedOnceByTheReceiver() async throws {
+        let g = try TwoGateways(notify: Self.settings())
+        _ = try g.prisonUnpinsPractice()
+        guard case .claimed(let id) = try await g.drop("summary.xml", Array("<r/>".utf8)) else {
+            Issue.record("not claimed")
+            return
+        }
+        _ = await g.practice.processOutgoing()
+        #expect(await g.prison.collect() == 1)
+        #expect(await g.prison.collect() == 0)
+        let held = try queued(g.prisonHome)
+        #expect(held.map(\.event) == ["pack.held"])
+        #expect(held.first?.bundle == id && held.first?.reason == "unknown-sender")
+        #expect(held.first?.partner?.ods == "A81001" && held.first?.organisation == "YOI123")
+    }
+
     /// A partner that has not confirmed a revocation within `revocation_confirm_within` is
     /// announced, once (a day), naming the partner and the revoked key.
     @Test func anUnconfirmedRevocationIsAnnounced() async throws {

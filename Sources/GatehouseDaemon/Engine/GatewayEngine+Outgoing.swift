@@ -78,7 +78,7 @@ extension GatewayEngine {
             record.updatedAt = clock.now()
             guard try journal.save(record, detail: "delivered to \(partner)'s mailbox") else {
                 // While the delivery was awaited, this bundle's receipt was processed (a fast
-                // partner): the journal keeps the final state.
+                // partner): the journal keeps the final (or held) state.
                 record = try journal.outgoing(record.bundleID) ?? record
                 return
             }

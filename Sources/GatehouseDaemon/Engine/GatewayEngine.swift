@@ -56,6 +56,8 @@ public actor GatewayEngine {
     var itemFailures: [String: String] = [:]
     /// What the quarantine holds (read from the spool at first use), to keep it within its bounds.
     var quarantineIndex: QuarantineIndex?
+    /// Bundles held for their sender's card (GatewayEngine+Held.swift).
+    var held = HeldWork()
     /// The last failure to list the own mailbox, logged once until listing works again.
     var listingFailure: String?
     /// When listing the own mailbox began to fail (ms), for `/healthz`; nil while it works.

@@ -18,6 +18,9 @@ public struct SpoolLayout: Sendable {
     public var received: String { root + "/received" }
     /// Refused bundles and receipts, with reasons.
     public var quarantine: String { root + "/quarantine" }
+    /// Bundles from organisations not pinned here, kept unopened until their card is added:
+    /// `held/<bundle id>/` with the bundle and `reason.txt`.
+    public var held: String { root + "/held" }
     /// Raw bundles and receipts kept as evidence: `evidence/out/`, `evidence/in/`.
     public var evidence: String { root + "/evidence" }
     /// Work in progress: claimed originals and sealed bundles (`work/out/`), fetched bundles (`work/in/`).
@@ -35,7 +38,8 @@ public struct SpoolLayout: Sendable {
 
     /// Creates every folder (private to the gateway's user: they hold patient data).
     public func create() throws(KitError) {
-        for folder in [root, outbox, sent, failed, received, quarantine, evidence, evidence + "/out", evidence + "/in",
+        for folder in [root, outbox, sent, failed, received, quarantine, held,
+                       evidence, evidence + "/out", evidence + "/in",
                        work, work + "/out", work + "/in", manifests] {
             try FileOperations.makeDirectory(folder, mode: 0o700)
         }

@@ -1,6 +1,7 @@
 import ServiceLifecycle
 
-/// Seals, delivers, retries and expires outgoing bundles until shutdown.
+/// Seals, delivers, retries and expires outgoing bundles, and looks after held incoming ones,
+/// until shutdown.
 public struct DeliveryService: Service {
     let engine: GatewayEngine
     let wakeup: Wakeup
@@ -18,6 +19,10 @@ public struct DeliveryService: Service {
             while !Task.isCancelled {
                 // New key manifests go out before bundles signed with the new keys.
                 await engine.maintainKeys()
+                // Held bundles on the same beat (not the collector's, which may wait a minute on
+                // a relay for new mail): one whose sender's card was just added (`partners add`)
+                // is opened within about a second.
+                await engine.upkeepHeld()
                 let next = await engine.processOutgoing()
                 // Sleep until the next retry is due, a new record is claimed, or a second passes
                 // (expiries and breaker cool-downs are checked at least that often).

@@ -6,6 +6,18 @@ public enum ReceiptDisposition: Hashable, Sendable {
     case processed
     /// Refused, with the reason.
     case failed(ReceiptReason)
+    /// Not final: kept unopened by the receiver, with the reason (FORMAT.md §4.1; version 1
+    /// defines `unknown-sender` only: the receiver has not pinned the sender's card yet). A
+    /// `processed` or `failed` receipt for the same bundle follows.
+    case held(ReceiptReason)
+
+    /// The reasons a `held` receipt may give (FORMAT.md §4.1).
+    public static let heldReasons: Set<ReceiptReason> = [.unknownSender]
+
+    /// True for `processed` and `failed`: the receiver's last word about the bundle.
+    public var isFinal: Bool {
+        if case .held = self { false } else { true }
+    }
 }
 
 /// Why a bundle was refused: the closed list of FORMAT.md §4.
@@ -60,7 +72,7 @@ public struct Receipt: Hashable, Sendable {
     public let bundleSHA256: SHA256Digest
     /// Seconds since the Unix epoch.
     public let receivedAt: UInt64
-    /// Processed, or failed with a reason.
+    /// Processed, failed with a reason, or held (not final) with a reason.
     public let disposition: ReceiptDisposition
     /// SHA-256 of the verified manifest bytes (nil when failed).
     public let manifestSHA256: SHA256Digest?
@@ -77,7 +89,10 @@ public struct Receipt: Hashable, Sendable {
                               fileDigests: [SHA256Digest], signingKey: borrowing SigningSecretKey) throws(FormatError) -> Receipt {
         let processed = disposition == .processed
         guard processed == (manifestSHA256 != nil), processed || fileDigests.isEmpty else {
-            throw .invalidInput("a processed receipt names the manifest digest; a failed one names no digests")
+            throw .invalidInput("a processed receipt names the manifest digest; a failed or held one names no digests")
+        }
+        if case .held(let reason) = disposition, !ReceiptDisposition.heldReasons.contains(reason) {
+            throw .invalidInput("a held receipt gives unknown-sender as its reason, not \(reason)")
         }
         guard fileDigests.count <= PayloadLayout.maxFiles else { throw .invalidInput("too many file digests") }
         var b = ByteBuilder(capacity: 200 + 32 * fileDigests.count)
@@ -91,6 +106,7 @@ public struct Receipt: Hashable, Sendable {
         switch disposition {
         case .processed: b.u8(1); b.u8(0)
         case .failed(let reason): b.u8(2); b.u8(reason.rawValue)
+        case .held(let reason): b.u8(3); b.u8(reason.rawValue)
         }
         b.raw(manifestSHA256?.bytes ?? Array(repeating: 0, count: 32))
         b.u16(UInt16(fileDigests.count))
@@ -115,12 +131,18 @@ public struct Receipt: Hashable, Sendable {
         case (2, let r):
             guard let reason = ReceiptReason(rawValue: r) else { throw .malformed("receipt reason \(r) is not defined") }
             disposition = .failed(reason)
+        case (3, let r):
+            // Held is not final, so its reasons are a closed list of their own (version 1: one).
+            guard let reason = ReceiptReason(rawValue: r), ReceiptDisposition.heldReasons.contains(reason) else {
+                throw .malformed("a held receipt with reason \(r) is not defined (only 5, unknown-sender)")
+            }
+            disposition = .held(reason)
         default: throw .malformed("receipt disposition \(dispositionByte) with reason \(reasonByte) is not defined")
         }
         let processed = disposition == .processed
         guard count <= PayloadLayout.maxFiles else { throw .malformed("receipt lists \(count) digests") }
         guard processed || (count == 0 && manifestDigest.allSatisfy { $0 == 0 }) else {
-            throw .malformed("a failed receipt must not carry digests")
+            throw .malformed("a failed or held receipt must not carry digests")
         }
         var digests: [SHA256Digest] = []
         for _ in 0..<count {

@@ -75,6 +75,14 @@ extension GatehouseConfig {
         # first; the log and the audit log keep every reason).
         quarantine_per_sender = 1000
         quarantine_max_mb = 1024
+        # A bundle from an organisation whose card is not added here is held unopened in
+        # spool/held/ (its sender gets a signed "held" receipt) and opened as soon as the card
+        # is added (`gatehouse partners add`); after held_expire it is refused as expired. At
+        # most held_per_sender per claimed sender and held_max_mb in all: beyond them a new one
+        # is refused (unknown-sender) and nothing held is pushed out.
+        held_expire = "24h"
+        held_per_sender = 100
+        held_max_mb = 2048
 
         # Where verified records are published for staff. Without [publish] they stay in
         # spool/received/, readable by the gateway's user only. With it, each bundle appears in

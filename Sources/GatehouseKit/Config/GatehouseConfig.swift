@@ -126,6 +126,9 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "limits.unknown_sender_hold": config.limits.unknownSenderHold = try duration(entry, at)
             case "limits.quarantine_per_sender": config.limits.quarantinePerSender = try integer(entry, at, in: 1...1_000_000)
             case "limits.quarantine_max_mb": config.limits.quarantineMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
+            case "limits.held_expire": config.limits.heldExpire = try duration(entry, at, minimum: .seconds(1))
+            case "limits.held_per_sender": config.limits.heldPerSender = try integer(entry, at, in: 1...ReceiveLimits.heldMaxItems)
+            case "limits.held_max_mb": config.limits.heldMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
             case "publish.folder":
                 guard case .string(let text) = entry.value, text.utf8.first == UInt8(ascii: "/") else {
                     throw at("expected a quoted absolute path like \"/srv/gatehouse/published\"")
