@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""Runs every ```sh block of README.md and docs/OPERATIONS.md, in order, in a sandbox.
+
+The convention (README, "Contributing: the walk-throughs are tested"):
+
+- Each ```sh block runs in one bash per document (`set -eo pipefail`; the current folder,
+  variables and background jobs carry from block to block). Indented blocks and blocks of any
+  other language are never run: they are for reference (placeholders, log lines, settings).
+- A ```text block right after a ```sh block (blank lines and comments between) is what the sh
+  block prints, stdout and stderr together. `…` in a line matches any text; a line that is only
+  `…` matches any number of lines.
+- HTML comments before a block steer it:
+  `<!-- exit: N -->`     the block's last command exits with status N (else 0 for every command);
+  `<!-- input: TEXT -->` the block reads TEXT and a newline on its standard input (else nothing);
+  `<!-- machine: NAME -->` this and later blocks run on machine NAME: absolute paths under
+                         /var/lib/, /srv/, /media/ and /etc/gatehouse are that machine's own
+                         folders in the sandbox; the current folder is shared (the post between
+                         the machines' people);
+  `<!-- example: VALUE -->` VALUE (an id, say) stands for a value that differs at each run: in a
+                         ```text block it matches and captures one word, and in later blocks it
+                         (or a prefix of it, 4 or more characters) is replaced by what it captured;
+  `<!-- wait: CMD -->`   before the next block, retry CMD quietly until it succeeds (30 s at most);
+  `<!-- instead: REASON ... -->` the next ```sh block cannot run in a test (it needs systemd, or
+                         changes the host's users): the ```sh block inside the comment, if any,
+                         runs in its place, and REASON is listed in the summary.
+- The sandbox: a temporary folder, the built `gatehouse` first on PATH, `127.0.0.1:2222`,
+  `0.0.0.0:2222` and `relay.example.org:2222` mean a free loopback port, the group `healthcare`
+  means a group the test's user has, and `sudo -u gatehouse CMD` runs CMD as the test's user
+  (the service user); `sudo -u OTHER CMD` runs CMD as `nobody` with that group only (root only:
+  without root such a block is SKIPPED and reported). Everything started is stopped at the end.
+
+A command that fails, or prints something other than the doc shows, fails with FILE:LINE.
+Usage: walkthrough.py [--keep] [DOC…]   (default: README.md docs/OPERATIONS.md)
+"""
+import grp, os, re, selectors, shutil, signal, socket, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BLOCK_TIMEOUT = 90
+REBASED = re.compile(r"(?<![\w./$-])(/var/lib/|/srv/|/media/|/etc/gatehouse)")
+DOC_ADDRESSES = ["relay.example.org:2222", "0.0.0.0:2222", "127.0.0.1:2222"]
+SERVICE_USERS = {"gatehouse", "gatehouse-relay", "root"}
+
+
+class Failure(Exception):
+    pass
+
+
+class Block:
+    def __init__(self, doc, line, code, machine, notes):
+        self.doc, self.line, self.code, self.machine = doc, line, code, machine
+        self.exit = int(notes.get("exit", 0))
+        self.input = notes.get("input")
+        self.instead = notes.get("instead")  # (reason, line, code or [])
+        self.waits = notes.get("wait", [])
+        self.expected = None                 # (line, [lines])
+
+
+def parse(path):
+    """The ```sh blocks of one document, with their comments and shown output."""
+    lines = open(path, encoding="utf-8").read().split("\n")
+    blocks, notes, machine, examples, last, i = [], {}, "gateway", [], None, 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("<!--"):
+            start, text = i, line
+            while "-->" not in lines[i]:
+                i += 1
+                text += "\n" + lines[i]
+            body = text[4:text.index("-->")].strip()
+            key, _, value = body.partition(":")
+            key = key.strip()
+            if key == "machine":
+                machine = value.strip()
+            elif key == "example":
+                examples.append(value.strip())
+            elif key == "wait":
+                notes.setdefault("wait", []).append(value.strip())
+            elif key in ("exit", "input"):
+                notes[key] = value.strip()
+            elif key == "instead":
+                reason, _, rest = value.partition("\n")
+                code, line_no = [], start + 1
+                match = re.search(r"^```sh\n(.*?)^```", rest, re.S | re.M)
+                if match:
+                    code = match.group(1).rstrip("\n").split("\n")
+                    line_no = start + 2 + rest[:match.start()].count("\n") + 1
+                notes["instead"] = (reason.strip(), line_no, code)
+            if key not in ("example",):
+                last = None
+            i += 1
+            continue
+        fence = re.match(r"^```(\S*)\s*$", line)
+        if fence:
+            start, i = i, i + 1
+            code = []
+            while i < len(lines) and not re.match(r"^```\s*$", lines[i]):
+                code.append(lines[i])
+                i += 1
+            if i == len(lines):
+                raise Failure(f"{path}:{start + 1}: a ``` block that never ends")
+            if fence.group(1) == "sh":
+                last = Block(path, start + 2, code, machine, notes)
+                blocks.append(last)
+                notes = {}
+            elif fence.group(1) == "text" and last is not None and last.expected is None:
+                last.expected = (start + 2, code)
+                last = None
+            else:
+                last = None
+        elif line.strip():
+            last = None
+        i += 1
+    if notes:
+        raise Failure(f"{path}: comments {sorted(notes)} at the end apply to no ```sh block")
+    return blocks, examples
+
+
+def test_group():
+    """A group this user has (a supplementary one first), standing for `healthcare`."""
+    others = [g for g in os.getgroups() if g != os.getegid()]
+    gid = others[0] if others else os.getegid()
+    return gid, grp.getgrgid(gid).gr_name
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+PRELUDE = r"""
+set -eo pipefail
+__err() { echo "$1 $2" > "$__fail"; }
+trap '__err "$LINENO" "$?"' ERR
+# sudo -u gatehouse: the test's user plays the service user; anyone else is a member of staff.
+sudo() {
+    local user=
+    while [ $# -gt 0 ]; do
+        case $1 in -u) user=$2; shift 2 ;; -u*) user=${1#-u}; shift ;; --) shift; break ;; -*) shift ;; *) break ;; esac
+    done
+    case $user in ''|gatehouse|gatehouse-relay|root) "$@" ;;
+        *) setpriv --reuid=nobody --regid="$__gid" --clear-groups -- "$@" ;; esac
+}
+__wait() {
+    local i
+    for i in $(seq 300); do eval "$1" > /dev/null 2>&1 && return 0; sleep 0.1; done
+    eval "$1"
+}
+exec 3<&0 4>&1 0</dev/null 1>/dev/null
+while IFS= read -r __file <&3; do
+    source "$__file"
+    echo done >&4
+done
+"""
+
+
+class Sandbox:
+    def __init__(self, doc, keep):
+        self.doc, self.keep = doc, keep
+        self.folder = tempfile.mkdtemp(prefix="gatehouse-walkthrough.")
+        os.chmod(self.folder, 0o755)
+        self.desk = os.path.join(self.folder, "desk")
+        os.mkdir(self.desk)
+        self.port = free_port()
+        self.gid, self.group = test_group()
+        self.captured = {}
+        binary = os.environ.get("GATEHOUSE_BIN") or os.path.join(ROOT, ".build", "debug", "gatehouse")
+        if not os.access(binary, os.X_OK):
+            raise Failure(f"{binary} is missing: run `swift build` first")
+        bin_folder = os.path.join(self.folder, "bin")
+        os.mkdir(bin_folder)
+        os.symlink(binary, os.path.join(bin_folder, "gatehouse"))
+        with open(os.path.join(self.folder, "prelude.sh"), "w") as f:
+            f.write(PRELUDE)
+        env = {"PATH": bin_folder + ":" + os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.desk,
+               "LANG": "C.UTF-8", "TERM": "dumb", "__fail": os.path.join(self.folder, "failed"),
+               "__gid": str(self.gid)}
+        self.shell = subprocess.Popen(["bash", "--norc", "--noprofile", os.path.join(self.folder, "prelude.sh")],
+                                      cwd=self.desk, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      start_new_session=True)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.shell.stdout, selectors.EVENT_READ)
+        self.count = 0
+
+    def machine_root(self, machine):
+        return os.path.join(self.folder, "machines", machine)
+
+    def rewrite(self, code, machine):
+        """The block as the sandbox runs it: its machine's paths, the port, the group, examples."""
+        root = self.machine_root(machine)
+        out = []
+        for line in code:
+            line = REBASED.sub(lambda m: root + m.group(1), line)
+            for address in DOC_ADDRESSES:
+                line = line.replace(address, f"127.0.0.1:{self.port}")
+            line = re.sub(r"\bhealthcare\b", self.group, line)
+            out.append(self.substitute(line))
+        return out
+
+    def substitute(self, line):
+        def word(m):
+            token = m.group(0)
+            for example, value in self.captured.items():
+                if len(token) >= 4 and example.startswith(token):
+                    return value[:len(token)]
+            return token
+        return re.sub(r"[0-9A-Za-z]+", word, line)
+
+    def readable(self, text, machine):
+        """Actual output as the doc would show it: the sandbox's paths and port taken out."""
+        text = text.replace(self.machine_root(machine), "")
+        public = "relay.example.org:2222" if "relay.example.org" in open(self.doc, encoding="utf-8").read() \
+            else "127.0.0.1:2222"
+        return text.replace(f"127.0.0.1:{self.port}", public)
+
+    def run(self, block, code, first_line):
+        self.count += 1
+        name = os.path.join(self.folder, f"block-{self.count}")
+        stdin = "/dev/null"
+        if block.input is not None:
+            stdin = name + ".in"
+            with open(stdin, "w") as f:
+                f.write(block.input + "\n")
+        header = []
+        for wait in block.waits:
+            header.append(f"__wait {shell_quote(self.rewrite([wait], block.machine)[0])}")
+        header += ["set +e; trap - ERR" if block.exit else ":", "{"]
+        footer = [f'}} > {name}.out 2>&1 < {stdin} 3<&- 4>&-']
+        if block.exit:
+            footer += ["echo $? > " + name + ".status", "set -e; trap '__err \"$LINENO\" \"$?\"' ERR"]
+        with open(name + ".sh", "w") as f:
+            f.write("\n".join(header + code + footer) + "\n")
+        self.shell.stdin.write((name + ".sh\n").encode())
+        self.shell.stdin.flush()
+        deadline = time.monotonic() + BLOCK_TIMEOUT
+        answer = b""
+        while not answer.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self.selector.select(remaining):
+                raise Failure(f"{block.doc}:{block.line}: still running after {BLOCK_TIMEOUT} s\n" + self.output(name))
+            chunk = os.read(self.shell.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            answer += chunk
+        if answer != b"done\n":
+            where, status = first_line, "?"
+            if os.path.exists(os.path.join(self.folder, "failed")):
+                lineno, status = open(os.path.join(self.folder, "failed")).read().split()
+                offset = int(lineno) - len(header) - 1
+                if 0 <= offset < len(code):
+                    where = first_line + offset
+            raise Failure(f"{block.doc}:{where}: the command failed (status {status})\n" + self.output(name))
+        if block.exit:
+            status = int(open(name + ".status").read())
+            if status != block.exit:
+                raise Failure(f"{block.doc}:{first_line}: exit status {status}, the doc says {block.exit}\n"
+                              + self.output(name))
+        return self.readable(open(name + ".out", encoding="utf-8", errors="replace").read(), block.machine)
+
+    def output(self, name):
+        try:
+            return "output:\n" + open(name + ".out", encoding="utf-8", errors="replace").read()
+        except OSError:
+            return ""
+
+    def close(self):
+        try:
+            self.shell.stdin.close()
+        except OSError:
+            pass
+        # Everything the walk-through started is in the shell's process group.
+        for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(self.shell.pid, sig)
+            except ProcessLookupError:
+                break
+            end = time.monotonic() + grace
+            while time.monotonic() < end:
+                try:
+                    os.killpg(self.shell.pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+        self.shell.wait()
+        if self.keep:
+            print(f"  sandbox kept: {self.folder}")
+        else:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def shell_quote(text):
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def compare(block, actual, examples, captured):
+    """Checks `actual` against the ```text block line by line; fills `captured`."""
+    first, expected = block.expected
+    expected = [line.rstrip() for line in expected]
+    actual = [line.rstrip() for line in actual.rstrip("\n").split("\n")] if actual.strip() else []
+    while expected and not expected[-1]:
+        expected.pop()
+
+    def pattern(line, found):
+        parts, rest = [], line
+        tokens = re.split("(…|" + "|".join(re.escape(e) for e in examples) + ")" if examples else "(…)", rest)
+        groups = []
+        for token in tokens:
+            if token == "…":
+                parts.append(".*")
+            elif token in examples:
+                if token in found:
+                    parts.append(re.escape(found[token]))
+                elif token in groups:
+                    parts.append(f"(?P=g{examples.index(token)})")
+                else:
+                    parts.append(f"(?P<g{examples.index(token)}>[^\\s/,;:()'\"`.]+)")
+                    groups.append(token)
+            else:
+                parts.append(re.escape(token))
+        return re.compile("".join(parts) + r"\Z"), groups
+
+    def match(i, j, found):
+        if i == len(expected):
+            return found if j == len(actual) else None
+        if expected[i] == "…":
+            for k in range(j, len(actual) + 1):
+                result = match(i + 1, k, found)
+                if result is not None:
+                    return result
+            return None
+        if j == len(actual):
+            return None
+        regex, groups = pattern(expected[i], found)
+        m = regex.match(actual[j])
+        if not m:
+            return None
+        new = dict(found)
+        for token in groups:
+            new[token] = m.group(f"g{examples.index(token)}")
+        return match(i + 1, j + 1, new)
+
+    result = match(0, 0, dict(captured))
+    if result is None:
+        # Point at the first line that cannot match, read greedily.
+        j, where = 0, first
+        for i, line in enumerate(expected):
+            if line == "…" or j >= len(actual) or not pattern(line, captured)[0].match(actual[j]):
+                where = first + i
+                if line != "…":
+                    break
+            j += 1
+        raise Failure(f"{block.doc}:{where}: the output differs from the doc's\n--- the doc shows:\n"
+                      + "\n".join(expected) + "\n--- the command printed:\n" + "\n".join(actual))
+    captured.update(result)
+
+
+def walk(doc, keep):
+    blocks, examples = parse(doc)
+    exceptions, skipped = [], []
+    sandbox = Sandbox(doc, keep)
+    started = time.monotonic()
+    try:
+        for block in blocks:
+            code, first = block.code, block.line
+            if block.instead:
+                reason, first, code = block.instead
+                exceptions.append(f"{block.doc}:{block.line}: {reason}")
+            staff = any(re.search(r"\bsudo -u (?!gatehouse\b|gatehouse-relay\b|root\b)", line) for line in code)
+            if staff and os.geteuid() != 0:
+                skipped.append(f"{block.doc}:{block.line}: SKIPPED: running a command as a member of staff needs root")
+                continue
+            for line in code:
+                for example in examples:
+                    if example in line and example not in sandbox.captured:
+                        raise Failure(f"{block.doc}:{block.line}: example {example} is used before an output shows it")
+            actual = sandbox.run(block, sandbox.rewrite(code, block.machine), first)
+            if block.expected and not block.instead:
+                compare(block, actual, examples, sandbox.captured)
+    finally:
+        sandbox.close()
+    print(f"walkthrough: {doc}: {len(blocks)} blocks ran in {time.monotonic() - started:.1f} s")
+    for line in exceptions + skipped:
+        print("  " + line)
+
+
+def main():
+    args = sys.argv[1:]
+    keep = "--keep" in args
+    docs = [a for a in args if a != "--keep"] or ["README.md", "docs/OPERATIONS.md"]
+    os.chdir(ROOT)
+    try:
+        for doc in docs:
+            walk(doc, keep)
+    except Failure as failure:
+        print(f"walkthrough: FAILED: {failure}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
