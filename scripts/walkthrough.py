@@ -155,8 +155,11 @@ done
 
 
 class Sandbox:
-    def __init__(self, doc, keep):
+    def __init__(self, doc, blocks, keep):
         self.doc, self.keep = doc, keep
+        # Output shows the relay as the doc's sh blocks name it.
+        code = "\n".join(line for block in blocks for line in block.code)
+        self.public = next((a for a in DOC_ADDRESSES if a in code and not a.startswith("0.")), DOC_ADDRESSES[-1])
         self.folder = tempfile.mkdtemp(prefix="gatehouse-walkthrough.")
         os.chmod(self.folder, 0o755)
         self.desk = os.path.join(self.folder, "desk")
@@ -209,9 +212,7 @@ class Sandbox:
     def readable(self, text, machine):
         """Actual output as the doc would show it: the sandbox's paths and port taken out."""
         text = text.replace(self.machine_root(machine), "")
-        public = "relay.example.org:2222" if "relay.example.org" in open(self.doc, encoding="utf-8").read() \
-            else "127.0.0.1:2222"
-        return text.replace(f"127.0.0.1:{self.port}", public)
+        return text.replace(f"127.0.0.1:{self.port}", self.public)
 
     def run(self, block, code, first_line):
         self.count += 1
@@ -225,7 +226,7 @@ class Sandbox:
         for wait in block.waits:
             header.append(f"__wait {shell_quote(self.rewrite([wait], block.machine)[0])}")
         header += ["set +e; trap - ERR" if block.exit else ":", "{"]
-        footer = [f'}} > {name}.out 2>&1 < {stdin} 3<&- 4>&-']
+        footer = [f'}} > {name}.out 2> {name}.err < {stdin} 3<&- 4>&-']
         if block.exit:
             footer += ["echo $? > " + name + ".status", "set -e; trap '__err \"$LINENO\" \"$?\"' ERR"]
         with open(name + ".sh", "w") as f:
@@ -255,31 +256,28 @@ class Sandbox:
             if status != block.exit:
                 raise Failure(f"{block.doc}:{first_line}: exit status {status}, the doc says {block.exit}\n"
                               + self.output(name))
-        return self.readable(open(name + ".out", encoding="utf-8", errors="replace").read(), block.machine)
+        return [self.readable(read(name + suffix), block.machine) for suffix in (".out", ".err")]
 
     def output(self, name):
-        try:
-            return "output:\n" + open(name + ".out", encoding="utf-8", errors="replace").read()
-        except OSError:
-            return ""
+        return "standard output:\n" + read(name + ".out") + "standard error:\n" + read(name + ".err")
 
     def close(self):
         try:
             self.shell.stdin.close()
         except OSError:
             pass
+        try:
+            self.shell.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
         # Everything the walk-through started is in the shell's process group.
         for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.shell.pid, sig)
-            except ProcessLookupError:
+            if not group_alive(self.shell.pid):
                 break
+            os.killpg(self.shell.pid, sig)
             end = time.monotonic() + grace
-            while time.monotonic() < end:
-                try:
-                    os.killpg(self.shell.pid, 0)
-                except ProcessLookupError:
-                    break
+            while time.monotonic() < end and group_alive(self.shell.pid):
+                self.shell.poll()
                 time.sleep(0.05)
         self.shell.wait()
         if self.keep:
@@ -288,23 +286,46 @@ class Sandbox:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def read(path):
+    try:
+        return open(path, encoding="utf-8", errors="replace").read()
+    except OSError:
+        return ""
+
+
+def group_alive(pgid):
+    """True while a process of group `pgid` runs (zombies do not count)."""
+    for pid in os.listdir("/proc"):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
 def shell_quote(text):
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def compare(block, actual, examples, captured):
-    """Checks `actual` against the ```text block line by line; fills `captured`."""
+def compare(block, streams, examples, captured):
+    """Checks the block's output against its ```text block, line by line; fills `captured`.
+
+    Standard output and standard error are read separately (a program's output to a file is
+    buffered, so their order there is not what a terminal shows): the doc's lines must be some
+    interleaving of the two, each in its own order.
+    """
     first, expected = block.expected
     expected = [line.rstrip() for line in expected]
-    actual = [line.rstrip() for line in actual.rstrip("\n").split("\n")] if actual.strip() else []
     while expected and not expected[-1]:
         expected.pop()
+    out, err = ([line.rstrip() for line in text.rstrip("\n").split("\n")] if text.strip() else [] for text in streams)
+    split = "(…|" + "|".join(re.escape(e) for e in examples) + ")" if examples else "(…)"
 
     def pattern(line, found):
-        parts, rest = [], line
-        tokens = re.split("(…|" + "|".join(re.escape(e) for e in examples) + ")" if examples else "(…)", rest)
-        groups = []
-        for token in tokens:
+        parts, groups = [], []
+        for token in re.split(split, line):
             if token == "…":
                 parts.append(".*")
             elif token in examples:
@@ -319,45 +340,60 @@ def compare(block, actual, examples, captured):
                 parts.append(re.escape(token))
         return re.compile("".join(parts) + r"\Z"), groups
 
-    def match(i, j, found):
-        if i == len(expected):
-            return found if j == len(actual) else None
-        if expected[i] == "…":
-            for k in range(j, len(actual) + 1):
-                result = match(i + 1, k, found)
-                if result is not None:
-                    return result
-            return None
-        if j == len(actual):
-            return None
+    def line_matches(i, line, found):
         regex, groups = pattern(expected[i], found)
-        m = regex.match(actual[j])
+        m = regex.match(line)
         if not m:
             return None
         new = dict(found)
         for token in groups:
             new[token] = m.group(f"g{examples.index(token)}")
-        return match(i + 1, j + 1, new)
+        return new
 
-    result = match(0, 0, dict(captured))
+    failed = set()
+
+    def match(i, j, k, found):
+        key = (i, j, k, tuple(sorted(found.items())))
+        if key in failed:
+            return None
+        result = None
+        if i == len(expected):
+            result = found if (j, k) == (len(out), len(err)) else None
+        elif expected[i] == "…":
+            result = match(i + 1, j, k, found)
+            if result is None and j < len(out):
+                result = match(i, j + 1, k, found)
+            if result is None and k < len(err):
+                result = match(i, j, k + 1, found)
+        else:
+            for stream, advance in ((out, (j + 1, k)), (err, (j, k + 1))):
+                position = j if stream is out else k
+                if result is None and position < len(stream):
+                    new = line_matches(i, stream[position], found)
+                    if new is not None:
+                        result = match(i + 1, *advance, new)
+        if result is None:
+            failed.add(key)
+        return result
+
+    result = match(0, 0, 0, dict(captured))
     if result is None:
-        # Point at the first line that cannot match, read greedily.
-        j, where = 0, first
+        # Point at the first of the doc's lines that matches no line printed.
+        where = first
         for i, line in enumerate(expected):
-            if line == "…" or j >= len(actual) or not pattern(line, captured)[0].match(actual[j]):
+            if line != "…" and all(line_matches(i, printed, captured) is None for printed in out + err):
                 where = first + i
-                if line != "…":
-                    break
-            j += 1
+                break
         raise Failure(f"{block.doc}:{where}: the output differs from the doc's\n--- the doc shows:\n"
-                      + "\n".join(expected) + "\n--- the command printed:\n" + "\n".join(actual))
+                      + "\n".join(expected) + "\n--- standard output:\n" + "\n".join(out)
+                      + "\n--- standard error:\n" + "\n".join(err))
     captured.update(result)
 
 
 def walk(doc, keep):
     blocks, examples = parse(doc)
     exceptions, skipped = [], []
-    sandbox = Sandbox(doc, keep)
+    sandbox = Sandbox(doc, blocks, keep)
     started = time.monotonic()
     try:
         for block in blocks:
