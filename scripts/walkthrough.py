@@ -129,7 +129,7 @@ def free_port():
 
 
 PRELUDE = r"""
-set -eo pipefail
+set -Eeo pipefail
 __err() { echo "$1 $2" > "$__fail"; }
 trap '__err "$LINENO" "$?"' ERR
 # sudo -u gatehouse: the test's user plays the service user; anyone else is a member of staff.
@@ -177,7 +177,8 @@ class Sandbox:
             f.write(PRELUDE)
         env = {"PATH": bin_folder + ":" + os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.desk,
                "LANG": "C.UTF-8", "TERM": "dumb", "__fail": os.path.join(self.folder, "failed"),
-               "__gid": str(self.gid)}
+               "__gid": str(self.gid),
+               "MACHINES": os.path.join(self.folder, "machines"), "REPO": ROOT}
         self.shell = subprocess.Popen(["bash", "--norc", "--noprofile", os.path.join(self.folder, "prelude.sh")],
                                       cwd=self.desk, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       start_new_session=True)
@@ -191,12 +192,15 @@ class Sandbox:
     def rewrite(self, code, machine):
         """The block as the sandbox runs it: its machine's paths, the port, the group, examples."""
         root = self.machine_root(machine)
+        # The folders every Debian machine has.
+        for folder in ("var/lib", "srv", "media", "etc"):
+            os.makedirs(os.path.join(root, folder), exist_ok=True)
         out = []
         for line in code:
             line = REBASED.sub(lambda m: root + m.group(1), line)
             for address in DOC_ADDRESSES:
                 line = line.replace(address, f"127.0.0.1:{self.port}")
-            line = re.sub(r"\bhealthcare\b", self.group, line)
+            line = re.sub(r"\b(healthcare|gatehouse-ops)\b", self.group, line)
             out.append(self.substitute(line))
         return out
 
@@ -230,7 +234,7 @@ class Sandbox:
         if block.exit:
             footer += ["echo $? > " + name + ".status", "set -e; trap '__err \"$LINENO\" \"$?\"' ERR"]
         with open(name + ".sh", "w") as f:
-            f.write("\n".join(header + code + footer) + "\n")
+            f.write("\n".join(header + (code or [":"]) + footer) + "\n")
         self.shell.stdin.write((name + ".sh\n").encode())
         self.shell.stdin.flush()
         deadline = time.monotonic() + BLOCK_TIMEOUT
