@@ -38,7 +38,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BLOCK_TIMEOUT = 90
 REBASED = re.compile(r"(?<![\w./$-])(/var/lib/|/srv/|/media/|/etc/gatehouse)")
 DOC_ADDRESSES = ["relay.example.org:2222", "0.0.0.0:2222", "127.0.0.1:2222"]
-SERVICE_USERS = {"gatehouse", "gatehouse-relay", "root"}
+# The first word of a line that is a command a reader could type.
+COMMAND = re.compile(r"^\s*(gatehouse|sudo|systemctl|journalctl|make|useradd|groupadd|usermod|install|chmod|chgrp|chown|"
+                     r"sqlite3|kill|cp|mv|mkdir|ls|cat|curl|printf|echo|python3|bash|sh)\s")
 
 
 class Failure(Exception):
@@ -52,15 +54,29 @@ class Block:
         self.input = notes.get("input")
         self.instead = notes.get("instead")  # (reason, line, code or [])
         self.waits = notes.get("wait", [])
+        self.terminal = notes.get("terminal")  # lines typed on a terminal
         self.expected = None                 # (line, [lines])
 
 
 def parse(path):
-    """The ```sh blocks of one document, with their comments and shown output."""
+    """The ```sh blocks of one document, with their comments and shown output, and the
+    commands shown in other blocks, each with the reason it is not run."""
     lines = open(path, encoding="utf-8").read().split("\n")
     blocks, notes, machine, examples, last, i = [], {}, "gateway", [], None, 0
+    not_run, reason = [], None
     while i < len(lines):
         line = lines[i]
+        if line.startswith("    ") and i > 0 and not lines[i - 1].strip() and last is None:
+            start = i
+            while i < len(lines) and (lines[i].startswith("    ") or not lines[i].strip()):
+                i += 1
+            if COMMAND.match(lines[start]):
+                if reason is None:
+                    raise Failure(f"{path}:{start + 1}: a command in an indented block is never run: put it in a "
+                                  "```sh block, or say why not before it with <!-- not run: REASON -->")
+                not_run.append(f"{path}:{start + 1}: not run: {reason}")
+            reason = None
+            continue
         if line.startswith("<!--"):
             start, text = i, line
             while "-->" not in lines[i]:
@@ -73,10 +89,12 @@ def parse(path):
                 machine = value.strip()
             elif key == "example":
                 examples.append(value.strip())
-            elif key == "wait":
-                notes.setdefault("wait", []).append(value.strip())
+            elif key in ("wait", "terminal"):
+                notes.setdefault(key, []).append(value.strip())
             elif key in ("exit", "input"):
                 notes[key] = value.strip()
+            elif key == "not run":
+                reason = value.strip()
             elif key == "instead":
                 reason, _, rest = value.partition("\n")
                 code, line_no = [], start + 1
@@ -112,7 +130,7 @@ def parse(path):
         i += 1
     if notes:
         raise Failure(f"{path}: comments {sorted(notes)} at the end apply to no ```sh block")
-    return blocks, examples
+    return blocks, examples, not_run
 
 
 def test_group():
@@ -181,10 +199,11 @@ class Sandbox:
                "MACHINES": os.path.join(self.folder, "machines"), "REPO": ROOT}
         self.shell = subprocess.Popen(["bash", "--norc", "--noprofile", os.path.join(self.folder, "prelude.sh")],
                                       cwd=self.desk, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      start_new_session=True)
+                                      process_group=0)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.shell.stdout, selectors.EVENT_READ)
         self.count = 0
+        self.terminals = []
 
     def machine_root(self, machine):
         return os.path.join(self.folder, "machines", machine)
@@ -192,8 +211,8 @@ class Sandbox:
     def rewrite(self, code, machine):
         """The block as the sandbox runs it: its machine's paths, the port, the group, examples."""
         root = self.machine_root(machine)
-        # The folders every Debian machine has.
-        for folder in ("var/lib", "srv", "media", "etc"):
+        # The folders every Debian machine has, and a USB stick mounted at /media/usb.
+        for folder in ("var/lib", "srv", "media/usb", "etc"):
             os.makedirs(os.path.join(root, folder), exist_ok=True)
         out = []
         for line in code:
@@ -226,6 +245,16 @@ class Sandbox:
             stdin = name + ".in"
             with open(stdin, "w") as f:
                 f.write(block.input + "\n")
+        elif block.terminal:
+            # A pseudo-terminal as standard input, the lines already typed into it.
+            terminal = os.openpty()
+            os.write(terminal[0], "".join(line + "\n" for line in block.terminal).encode())
+            stdin = os.ttyname(terminal[1])
+            # Kept open to the end: a terminal whose other end closes hangs up its readers.
+            self.terminals += terminal
+        return self.run_file(block, code, first_line, name, stdin)
+
+    def run_file(self, block, code, first_line, name, stdin):
         header = []
         for wait in block.waits:
             header.append(f"__wait {shell_quote(self.rewrite([wait], block.machine)[0])}")
@@ -284,6 +313,8 @@ class Sandbox:
                 self.shell.poll()
                 time.sleep(0.05)
         self.shell.wait()
+        for fd in self.terminals:
+            os.close(fd)
         if self.keep:
             print(f"  sandbox kept: {self.folder}")
         else:
@@ -395,7 +426,7 @@ def compare(block, streams, examples, captured):
 
 
 def walk(doc, keep):
-    blocks, examples = parse(doc)
+    blocks, examples, not_run = parse(doc)
     exceptions, skipped = [], []
     sandbox = Sandbox(doc, blocks, keep)
     started = time.monotonic()
@@ -419,7 +450,7 @@ def walk(doc, keep):
     finally:
         sandbox.close()
     print(f"walkthrough: {doc}: {len(blocks)} blocks ran in {time.monotonic() - started:.1f} s")
-    for line in exceptions + skipped:
+    for line in exceptions + not_run + skipped:
         print("  " + line)
 
 
