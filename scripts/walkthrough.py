@@ -1,33 +1,39 @@
 #!/usr/bin/env python3
 """Runs every ```sh block of README.md and docs/OPERATIONS.md, in order, in a sandbox.
 
-The convention (README, "Contributing: the walk-throughs are tested"):
+The convention (README, "Contributing"):
 
-- Each ```sh block runs in one bash per document (`set -eo pipefail`; the current folder,
-  variables and background jobs carry from block to block). Indented blocks and blocks of any
-  other language are never run: they are for reference (placeholders, log lines, settings).
+- Each ```sh block runs in one bash per document (`set -Eeo pipefail`; the current folder,
+  variables and background jobs carry from block to block). Other blocks are never run: a
+  command shown in an indented block fails this test unless `<!-- not run: REASON -->` comes
+  before it (reference syntax with placeholders); those are listed in the summary.
 - A ```text block right after a ```sh block (blank lines and comments between) is what the sh
-  block prints, stdout and stderr together. `…` in a line matches any text; a line that is only
-  `…` matches any number of lines.
+  block prints: its lines must be an interleaving of the standard output and standard error
+  lines (each in its own order). `…` in a line matches any text; a line of only `…` matches
+  any number of lines.
 - HTML comments before a block steer it:
-  `<!-- exit: N -->`     the block's last command exits with status N (else 0 for every command);
-  `<!-- input: TEXT -->` the block reads TEXT and a newline on its standard input (else nothing);
+  `<!-- exit: N -->`       the block's last command exits with status N (else 0 for every command);
+  `<!-- input: TEXT -->`   the block reads TEXT and a newline on its standard input (else nothing);
+  `<!-- terminal: TEXT -->` standard input is a terminal on which TEXT was typed (one comment a line);
   `<!-- machine: NAME -->` this and later blocks run on machine NAME: absolute paths under
-                         /var/lib/, /srv/, /media/ and /etc/gatehouse are that machine's own
-                         folders in the sandbox; the current folder is shared (the post between
-                         the machines' people);
-  `<!-- example: VALUE -->` VALUE (an id, say) stands for a value that differs at each run: in a
-                         ```text block it matches and captures one word, and in later blocks it
-                         (or a prefix of it, 4 or more characters) is replaced by what it captured;
-  `<!-- wait: CMD -->`   before the next block, retry CMD quietly until it succeeds (30 s at most);
-  `<!-- instead: REASON ... -->` the next ```sh block cannot run in a test (it needs systemd, or
-                         changes the host's users): the ```sh block inside the comment, if any,
-                         runs in its place, and REASON is listed in the summary.
-- The sandbox: a temporary folder, the built `gatehouse` first on PATH, `127.0.0.1:2222`,
-  `0.0.0.0:2222` and `relay.example.org:2222` mean a free loopback port, the group `healthcare`
-  means a group the test's user has, and `sudo -u gatehouse CMD` runs CMD as the test's user
-  (the service user); `sudo -u OTHER CMD` runs CMD as `nobody` with that group only (root only:
-  without root such a block is SKIPPED and reported). Everything started is stopped at the end.
+                           /var/lib/, /srv/, /media/ and /etc/gatehouse are that machine's own
+                           folders in the sandbox (/media/usb is a USB stick); the current folder
+                           is shared (the post between the machines' people);
+  `<!-- example: VALUE -->` VALUE (an id) stands for a value that differs at each run: in a
+                           ```text block it matches and captures one word, and in later blocks it
+                           (or a prefix of it, 4 or more characters) is replaced by what it captured;
+  `<!-- wait: CMD -->`     before the next block, retry CMD quietly until it succeeds (30 s at most):
+                           the moment a person takes between two steps;
+  `<!-- instead: REASON ... -->` the next ```sh block cannot run in a test (systemd, the host's
+                           users and groups): the ```sh block inside the comment, if any, runs in its
+                           place; every REASON is listed in the summary.
+- The sandbox: a temporary folder, the built `gatehouse` first on PATH; `127.0.0.1:2222`,
+  `0.0.0.0:2222` and `relay.example.org:2222` mean a free loopback port; the groups `healthcare`
+  and `gatehouse-ops` mean a group the test's user has (none is created); `sudo -u gatehouse CMD`
+  runs CMD as the test's user (playing the service user), and `sudo -u OTHER CMD` as `nobody`
+  with only that group (root only: without root such a block is SKIPPED and listed). Hidden
+  blocks may use $MACHINES (the machines' folders) and $REPO. Everything started is stopped at
+  the end.
 
 A command that fails, or prints something other than the doc shows, fails with FILE:LINE.
 Usage: walkthrough.py [--keep] [DOC…]   (default: README.md docs/OPERATIONS.md)
