@@ -67,7 +67,8 @@ class Block:
 def parse(path):
     """The ```sh blocks of one document, with their comments and shown output, and the
     commands shown in other blocks, each with the reason it is not run."""
-    lines = open(path, encoding="utf-8").read().split("\n")
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
     blocks, notes, machine, examples, last, i = [], {}, "gateway", [], None, 0
     not_run, reason = [], None
     while i < len(lines):
@@ -154,8 +155,15 @@ def free_port():
 
 PRELUDE = r"""
 set -Eeo pipefail
-__err() { echo "$1 $2" > "$__fail"; }
-trap '__err "$LINENO" "$?"' ERR
+# The failing line in the block's file, even when it failed inside a function (sudo).
+__err() {
+    local i
+    for ((i = 0; i < ${#BASH_SOURCE[@]} - 1; i++)); do
+        if [[ ${BASH_SOURCE[i+1]} == "$__file" ]]; then echo "${BASH_LINENO[i]} $1" > "$__fail"; return; fi
+    done
+    echo "0 $1" > "$__fail"
+}
+trap '__err "$?"' ERR
 # sudo -u gatehouse: the test's user plays the service user; anyone else is a member of staff.
 sudo() {
     local user=
@@ -267,7 +275,7 @@ class Sandbox:
         header += ["set +e; trap - ERR" if block.exit else ":", "{"]
         footer = [f'}} > {name}.out 2> {name}.err < {stdin} 3<&- 4>&-']
         if block.exit:
-            footer += ["echo $? > " + name + ".status", "set -e; trap '__err \"$LINENO\" \"$?\"' ERR"]
+            footer += ["echo $? > " + name + ".status", "set -e; trap '__err \"$?\"' ERR"]
         with open(name + ".sh", "w") as f:
             f.write("\n".join(header + (code or [":"]) + footer) + "\n")
         self.shell.stdin.write((name + ".sh\n").encode())
@@ -285,13 +293,13 @@ class Sandbox:
         if answer != b"done\n":
             where, status = first_line, "?"
             if os.path.exists(os.path.join(self.folder, "failed")):
-                lineno, status = open(os.path.join(self.folder, "failed")).read().split()
+                lineno, status = read(os.path.join(self.folder, "failed")).split()
                 offset = int(lineno) - len(header) - 1
                 if 0 <= offset < len(code):
                     where = first_line + offset
             raise Failure(f"{block.doc}:{where}: the command failed (status {status})\n" + self.output(name))
         if block.exit:
-            status = int(open(name + ".status").read())
+            status = int(read(name + ".status"))
             if status != block.exit:
                 raise Failure(f"{block.doc}:{first_line}: exit status {status}, the doc says {block.exit}\n"
                               + self.output(name))
@@ -319,6 +327,8 @@ class Sandbox:
                 self.shell.poll()
                 time.sleep(0.05)
         self.shell.wait()
+        self.shell.stdout.close()
+        self.selector.close()
         for fd in self.terminals:
             os.close(fd)
         if self.keep:
@@ -329,7 +339,8 @@ class Sandbox:
 
 def read(path):
     try:
-        return open(path, encoding="utf-8", errors="replace").read()
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
     except OSError:
         return ""
 
@@ -338,7 +349,8 @@ def group_alive(pgid):
     """True while a process of group `pgid` runs (zombies do not count)."""
     for pid in os.listdir("/proc"):
         try:
-            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
         if int(fields[2]) == pgid and fields[0] != "Z":
