@@ -32,7 +32,7 @@ The convention (README, "Contributing"):
   and `gatehouse-ops` mean a group the test's user has (none is created); `sudo -u gatehouse CMD`
   runs CMD as the test's user (playing the service user), and `sudo -u OTHER CMD` as `nobody`
   with only that group (root only: without root such a block is SKIPPED and listed). Hidden
-  blocks may use $MACHINES (the machines' folders) and $REPO. Everything started is stopped at
+  blocks may use $MACHINES (the machines' folders), $RELAY_PORT and $REPO. Everything started is stopped at
   the end.
 
 A command that fails, or prints something other than the doc shows, fails with FILE:LINE.
@@ -210,7 +210,8 @@ class Sandbox:
         env = {"PATH": bin_folder + ":" + os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.desk,
                "LANG": "C.UTF-8", "TERM": "dumb", "__fail": os.path.join(self.folder, "failed"),
                "__gid": str(self.gid),
-               "MACHINES": os.path.join(self.folder, "machines"), "REPO": ROOT}
+               "MACHINES": os.path.join(self.folder, "machines"), "REPO": ROOT,
+               "RELAY_PORT": str(self.port)}
         self.shell = subprocess.Popen(["bash", "--norc", "--noprofile", os.path.join(self.folder, "prelude.sh")],
                                       cwd=self.desk, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       process_group=0)
