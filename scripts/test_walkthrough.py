@@ -180,5 +180,25 @@ class WalkthroughTests(unittest.TestCase):
         self.assertIn(".md:3: not run: placeholders", summary)
 
 
+    def test_an_instead_reason_never_excuses_an_indented_command(self):
+        self.fails_at("""\
+            <!-- instead: no systemd -->
+            ```sh
+            systemctl start gatehouse
+            ```
+
+                gatehouse status
+            """, 6)
+
+    def test_an_indented_sh_fence_is_refused(self):
+        self.fails_at("""\
+            1. Step one:
+
+               ```sh
+               gatehouse status
+               ```
+            """, 3)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)

@@ -32,8 +32,8 @@ The convention (README, "Contributing"):
   and `gatehouse-ops` mean a group the test's user has (none is created); `sudo -u gatehouse CMD`
   runs CMD as the test's user (playing the service user), and `sudo -u OTHER CMD` as `nobody`
   with only that group (root only: without root such a block is SKIPPED and listed). Hidden
-  blocks may use $MACHINES (the machines' folders), $RELAY_PORT and $REPO. Everything started is stopped at
-  the end.
+  blocks may use $MACHINES (the machines' folders), $RELAY_PORT and $REPO. Everything started
+  is stopped at the end.
 
 A command that fails, or prints something other than the doc shows, fails with FILE:LINE.
 Usage: walkthrough.py [--keep] [DOC…]   (default: README.md docs/OPERATIONS.md)
@@ -45,8 +45,8 @@ BLOCK_TIMEOUT = 90
 REBASED = re.compile(r"(?<![\w./$-])(/var/lib/|/srv/|/media/|/etc/gatehouse)")
 DOC_ADDRESSES = ["relay.example.org:2222", "0.0.0.0:2222", "127.0.0.1:2222"]
 # The first word of a line that is a command a reader could type.
-COMMAND = re.compile(r"^\s*(gatehouse|sudo|systemctl|journalctl|make|useradd|groupadd|usermod|install|chmod|chgrp|chown|"
-                     r"sqlite3|kill|cp|mv|mkdir|ls|cat|curl|printf|echo|python3|bash|sh)\s")
+COMMAND = re.compile(r"^\s*(gatehouse|sudo|systemctl|journalctl|make|useradd|groupadd|usermod|install|chmod|chgrp|"
+                     r"chown|sqlite3|kill|cp|mv|mkdir|ls|cat|curl|printf|echo|python3|bash|sh)\s")
 
 
 class Failure(Exception):
@@ -70,19 +70,21 @@ def parse(path):
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
     blocks, notes, machine, examples, last, i = [], {}, "gateway", [], None, 0
-    not_run, reason = [], None
+    not_run, unrun_reason = [], None
     while i < len(lines):
         line = lines[i]
-        if line.startswith("    ") and i > 0 and not lines[i - 1].strip() and last is None:
+        if re.match(r"^\s+```sh\s*$", line):
+            raise Failure(f"{path}:{i + 1}: an indented ```sh block is never run: start its fence at the line's start")
+        if line.startswith("    ") and i > 0 and not lines[i - 1].strip():
             start = i
             while i < len(lines) and (lines[i].startswith("    ") or not lines[i].strip()):
                 i += 1
             if COMMAND.match(lines[start]):
-                if reason is None:
+                if unrun_reason is None:
                     raise Failure(f"{path}:{start + 1}: a command in an indented block is never run: put it in a "
                                   "```sh block, or say why not before it with <!-- not run: REASON -->")
-                not_run.append(f"{path}:{start + 1}: not run: {reason}")
-            reason = None
+                not_run.append(f"{path}:{start + 1}: not run: {unrun_reason}")
+            unrun_reason, last = None, None
             continue
         if line.startswith("<!--"):
             start, text = i, line
@@ -101,15 +103,15 @@ def parse(path):
             elif key in ("exit", "input"):
                 notes[key] = value.strip()
             elif key == "not run":
-                reason = value.strip()
+                unrun_reason = value.strip()
             elif key == "instead":
-                reason, _, rest = value.partition("\n")
+                why, _, rest = value.partition("\n")
                 code, line_no = [], start + 1
                 match = re.search(r"^```sh\n(.*?)^```", rest, re.S | re.M)
                 if match:
                     code = match.group(1).rstrip("\n").split("\n")
                     line_no = start + 2 + rest[:match.start()].count("\n") + 1
-                notes["instead"] = (reason.strip(), line_no, code)
+                notes["instead"] = (why.strip(), line_no, code)
             if key not in ("example",):
                 last = None
             i += 1
@@ -123,6 +125,7 @@ def parse(path):
                 i += 1
             if i == len(lines):
                 raise Failure(f"{path}:{start + 1}: a ``` block that never ends")
+            unrun_reason = None
             if fence.group(1) == "sh":
                 last = Block(path, start + 2, code, machine, notes)
                 blocks.append(last)
