@@ -42,6 +42,7 @@ extension GatewayEngine {
         switch (try? Receipt.parse(record.receipt ?? []))?.disposition {
         case .failed(let reason)?: event.reason = "refused by \(record.partner): \(reason)"
         case .processed?: event.reason = "\(record.partner) processed other bytes than those sent"
+        case .held(let reason)?: event.reason = "held by \(record.partner) (\(reason)) and never opened"
         case nil: event.reason = "not sent: the originals are in spool/failed/\(record.bundleID)/ with reason.txt"
         }
         event.detail = detail
