@@ -190,6 +190,24 @@ class WalkthroughTests(unittest.TestCase):
                 gatehouse status
             """, 6)
 
+    def test_a_command_in_another_fence_needs_a_reason(self):
+        self.fails_at("""\
+            ```bash
+            $ gatehouse status
+            ```
+            """, 1)
+
+    def test_a_comment_must_come_right_before_its_block(self):
+        # Else an `instead` written above the wrong paragraph would swallow a later block.
+        self.fails_at("""\
+            <!-- instead: no systemd -->
+            Then start it:
+
+            ```sh
+            false
+            ```
+            """, 1)
+
     def test_an_indented_sh_fence_is_refused(self):
         self.fails_at("""\
             1. Step one:

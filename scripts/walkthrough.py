@@ -5,13 +5,14 @@ The convention (README, "Contributing"):
 
 - Each ```sh block runs in one bash per document (`set -Eeo pipefail`; the current folder,
   variables and background jobs carry from block to block). Other blocks are never run: a
-  command shown in an indented block fails this test unless `<!-- not run: REASON -->` comes
-  before it (reference syntax with placeholders); those are listed in the summary.
+  command shown in an indented or other fenced block fails this test unless
+  `<!-- not run: REASON -->` comes before it (reference syntax with placeholders); those are
+  listed in the summary.
 - A ```text block right after a ```sh block (blank lines and comments between) is what the sh
   block prints: its lines must be an interleaving of the standard output and standard error
   lines (each in its own order). `…` in a line matches any text; a line of only `…` matches
   any number of lines.
-- HTML comments before a block steer it:
+- HTML comments right before a block (blank lines between at most) steer it:
   `<!-- exit: N -->`       the block's last command exits with status N (else 0 for every command);
   `<!-- input: TEXT -->`   the block reads TEXT and a newline on its standard input (else nothing);
   `<!-- terminal: TEXT -->` standard input is a terminal on which TEXT was typed (one comment a line);

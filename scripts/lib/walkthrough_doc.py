@@ -6,8 +6,8 @@ import re
 
 
 # The first word of a line that is a command a reader could type.
-COMMAND = re.compile(r"^\s*(gatehouse|sudo|systemctl|journalctl|make|useradd|groupadd|usermod|install|chmod|chgrp|"
-                     r"chown|sqlite3|kill|cp|mv|mkdir|ls|cat|curl|printf|echo|python3|bash|sh)\s")
+COMMAND = re.compile(r"^\s*(\$\s+)?(gatehouse|sudo|systemctl|journalctl|make|useradd|groupadd|usermod|install|chmod|"
+                     r"chgrp|chown|sqlite3|kill|cp|mv|mkdir|ls|cat|curl|printf|echo|python3|bash|sh)\s")
 
 
 class Failure(Exception):
@@ -33,7 +33,21 @@ def parse(path):
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
     blocks, notes, machine, examples, last, i = [], {}, "gateway", [], None, 0
-    not_run, unrun_reason = [], None
+    not_run, unrun_reason, notes_line = [], None, 0
+
+    def shown(start, code):
+        """A block that is not run: a command in it needs a reason."""
+        nonlocal unrun_reason
+        if notes:
+            raise Failure(f"{path}:{notes_line}: {sorted(notes)} must come right before a ```sh block")
+        first = next((line for line in code if line.strip()), "")
+        if COMMAND.match(first):
+            if unrun_reason is None:
+                raise Failure(f"{path}:{start + 1}: a command in a block that is not ```sh is never run: put it in a "
+                              "```sh block, or say why not before it with <!-- not run: REASON -->")
+            not_run.append(f"{path}:{start + 1}: not run: {unrun_reason}")
+        unrun_reason = None
+
     while i < len(lines):
         line = lines[i]
         if re.match(r"^\s+```sh\s*$", line):
@@ -42,12 +56,8 @@ def parse(path):
             start = i
             while i < len(lines) and (lines[i].startswith("    ") or not lines[i].strip()):
                 i += 1
-            if COMMAND.match(lines[start]):
-                if unrun_reason is None:
-                    raise Failure(f"{path}:{start + 1}: a command in an indented block is never run: put it in a "
-                                  "```sh block, or say why not before it with <!-- not run: REASON -->")
-                not_run.append(f"{path}:{start + 1}: not run: {unrun_reason}")
-            unrun_reason, last = None, None
+            shown(start, lines[start:i])
+            last = None
             continue
         if line.startswith("<!--"):
             start, text = i, line
@@ -57,6 +67,8 @@ def parse(path):
             body = text[4:text.index("-->")].strip()
             key, _, value = body.partition(":")
             key = key.strip()
+            if key in ("wait", "terminal", "exit", "input", "instead"):
+                notes_line = notes_line if notes else start + 1
             if key == "machine":
                 machine = value.strip()
             elif key == "example":
@@ -75,7 +87,7 @@ def parse(path):
                     code = match.group(1).rstrip("\n").split("\n")
                     line_no = start + 2 + rest[:match.start()].count("\n") + 1
                 notes["instead"] = (why.strip(), line_no, code)
-            if key not in ("example",):
+            if key != "example":
                 last = None
             i += 1
             continue
@@ -88,23 +100,24 @@ def parse(path):
                 i += 1
             if i == len(lines):
                 raise Failure(f"{path}:{start + 1}: a ``` block that never ends")
-            unrun_reason = None
             if fence.group(1) == "sh":
                 last = Block(path, start + 2, code, machine, notes)
                 blocks.append(last)
-                notes = {}
+                notes, unrun_reason = {}, None
             elif fence.group(1) == "text" and last is not None and last.expected is None:
                 last.expected = (start + 2, code)
                 last = None
             else:
+                shown(start, code)
                 last = None
         elif line.strip():
+            if notes:
+                raise Failure(f"{path}:{notes_line}: {sorted(notes)} must come right before a ```sh block")
             last = None
         i += 1
     if notes:
-        raise Failure(f"{path}: comments {sorted(notes)} at the end apply to no ```sh block")
+        raise Failure(f"{path}:{notes_line}: {sorted(notes)} must come right before a ```sh block")
     return blocks, examples, not_run
-
 
 
 def compare(block, streams, examples, captured):
