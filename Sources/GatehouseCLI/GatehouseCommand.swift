@@ -48,6 +48,8 @@ public struct GatehouseCommand: ParsableCommand {
             DoctorCommand.self,
             ConfigCommand.self,
             SFTPServerCommand.self,
+            WebCommand.self,
+            UsersCommand.self,
         ]
     )
 

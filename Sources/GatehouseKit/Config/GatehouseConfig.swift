@@ -50,6 +50,8 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var partnerMailboxes: [ODSCode: MailboxAddress] = [:]
     /// The workflows packs may name, the default, and where each is published (`[workflows]`).
     public var workflows = WorkflowSettings()
+    /// The staff web application (`[web]`).
+    public var web = WebSettings()
 
     /// The defaults.
     public init() {}
@@ -73,13 +75,13 @@ public struct GatehouseConfig: Sendable, Equatable {
         let reader = try ConfigReader(text, file: file)
         var config = GatehouseConfig()
         let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "publish", "partners",
-                                  "workflows"]
+                                  "workflows", "web"]
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
             let perItem = parts.count == 2 && (parts[0] == "partners" || parts[0] == "workflows")
             guard known.contains(String(parts[0])), parts.count == 1 || perItem else {
                 throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], "
-                    + "[collector], [keys], [limits], [publish], [partners.ODS], [workflows], [workflows.NAME])")
+                    + "[collector], [keys], [limits], [publish], [partners.ODS], [workflows], [workflows.NAME], [web])")
             }
             if parts[0] == "partners" && parts.count == 2 {
                 do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
@@ -131,6 +133,7 @@ public struct GatehouseConfig: Sendable, Equatable {
                 publishGroup = text
             case "workflows.names": config.workflows.names = try WorkflowSettings.list(entry, at)
             case "workflows.default": config.workflows.defaultWorkflow = try WorkflowSettings.workflow(entry, at)
+            case let web where web.hasPrefix("web."): try config.web.set(web, entry, at)
             default:
                 let parts = key.split(separator: ".")
                 if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox", let org = try? ODSCode(userInput: String(parts[1])) {
