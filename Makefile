@@ -36,10 +36,12 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# The tests, then the crash test and the chaos test in short forms (exactly-once checked).
+# The tests, the web pages in Chromium (Playwright), then the crash test and the chaos test in
+# short forms (exactly-once checked).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	python3 scripts/web-browser-test.py
 	RECORDS=60 KILLS=8 TIMEOUT=180 bash scripts/crash-test.sh
 	RECORDS=100 KILLS=8 OUTAGE=5 OUTAGE_RECORDS=10 BIG_MB=20 CUTS=up-sshd,down-ssh TIMEOUT=180 bash scripts/chaos.sh
 

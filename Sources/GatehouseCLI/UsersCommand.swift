@@ -2,6 +2,8 @@ import ArgumentParser
 import GatehouseKit
 import GatehouseWeb
 
+extension Role: ExpressibleByArgument {}
+
 /// `gatehouse users add|list|disable|reset`: staff accounts for the web pages.
 struct UsersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,15 +44,20 @@ struct UsersCommand: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add an account; prints its generated password once.")
+        static let configuration = CommandConfiguration(
+            abstract: "Add an account; prints its generated password once.",
+            discussion: """
+                The person signs in with it at `gatehouse web` and enrols TOTP there.
+
+                Examples:
+                  gatehouse users add anna.nurse --role clinician
+                  gatehouse users add mo.manager --role admin --home /var/lib/gatehouse
+                """)
         @OptionGroup var homeOptions: HomeOptions
         @Argument(help: "The account name (a-z, 0-9, '.', '_', '-', starting with a letter).") var name: String
-        @Option(help: "clinician, sender or admin.") var role: String
+        @Option(help: "clinician (inbox, packs), sender (send, outgoing) or admin (everything).") var role: Role
 
         func run() throws {
-            guard let role = Role(rawValue: role) else {
-                throw ValidationError("--role must be clinician, sender or admin, not \(role.debugDescription)")
-            }
             let password: String
             do { password = try UsersCommand.service(homeOptions).add(name, role: role) } catch let error as WebError {
                 throw UsersCommand.failure(error)
@@ -61,7 +68,12 @@ struct UsersCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List accounts with role and state.")
+        static let configuration = CommandConfiguration(
+            abstract: "List accounts with role and state.",
+            discussion: """
+                Examples:
+                  gatehouse users list
+                """)
         @OptionGroup var homeOptions: HomeOptions
 
         func run() throws {
@@ -81,7 +93,12 @@ struct UsersCommand: ParsableCommand {
     }
 
     struct Disable: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Disable an account (it can no longer sign in).")
+        static let configuration = CommandConfiguration(
+            abstract: "Disable an account (it can no longer sign in).",
+            discussion: """
+                Examples:
+                  gatehouse users disable anna.nurse
+                """)
         @OptionGroup var homeOptions: HomeOptions
         @Argument(help: "The account name.") var name: String
 
@@ -95,7 +112,13 @@ struct UsersCommand: ParsableCommand {
 
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "New password, TOTP enrolled again at next sign-in, unlocked and enabled.")
+            abstract: "New password, TOTP enrolled again at next sign-in, unlocked and enabled.",
+            discussion: """
+                For a forgotten password, a lost phone or a locked account.
+
+                Examples:
+                  gatehouse users reset anna.nurse
+                """)
         @OptionGroup var homeOptions: HomeOptions
         @Argument(help: "The account name.") var name: String
 

@@ -61,7 +61,7 @@ import Testing
         settings.uploadMaxBytes = 1 << 20
         let web = try await WebHarness(settings: settings)
         var sender = try await web.signIn("rita.reception")
-        let token = try await #require(try await sender.get("/send").csrf)
+        let token = try #require(try await sender.get("/send").csrf)
         let fields = [("csrf", token), ("to", "A81001"), ("subject", ""), ("nhs", ""), ("workflow", "")]
         let cases: [(String, [(String, String)], [(String, [UInt8])], Int)] = [
             ("traversal", fields, [("../../keys/evil", [1])], 400),
@@ -84,7 +84,7 @@ import Testing
         }
         // A clinician cannot send at all.
         var nurse = try await web.signIn("anna.nurse")
-        let token2 = try await #require(try await nurse.get("/inbox").csrf)
+        let token2 = try #require(try await nurse.get("/inbox").csrf)
         #expect(try await upload(&nurse, [("csrf", token2), ("to", "A81001")], files: [("a.txt", [1])]).status == 403)
         #expect(outbox(web).isEmpty)
         await web.stop()

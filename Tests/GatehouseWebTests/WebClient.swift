@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import GatehouseTesting
 
 /// An HTTP/1.1 client over a raw socket to 127.0.0.1, so tests control every byte: cookies,
 /// missing tokens, odd paths. One request per connection (`Connection: close`).
@@ -66,18 +67,10 @@ struct WebClient {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     static func exchange(port: Int, _ request: [UInt8]) throws -> Answer {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        guard let fd = HTTPProbe.connectLoopback(port: port, timeoutSeconds: 30) else {
+            throw Failure(description: "cannot connect to port \(port)")
         }
-        guard connected else { throw Failure(description: "cannot connect to port \(port)") }
+        defer { close(fd) }
         var sent = 0
         while sent < request.count {
             let n = request[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -56,7 +56,7 @@ import Testing
         settings.behindTLSProxy = true
         let web = try await WebHarness(settings: settings)
         var client = WebClient(port: web.port)
-        let cookie = try await #require(try await client.get("/signin").header("set-cookie"))
+        let cookie = try #require(try await client.get("/signin").header("set-cookie"))
         #expect(cookie.hasPrefix("__Host-gatehouse=") && cookie.contains("Secure"))
         await web.stop()
     }
@@ -65,8 +65,8 @@ import Testing
         let web = try await WebHarness()
         var nurse = try await web.signIn("anna.nurse")
         var other = try await web.signIn("mo.manager")
-        let otherToken = try await #require(try await other.get("/inbox").csrf)
-        let ownToken = try await #require(try await nurse.get("/inbox").csrf)
+        let otherToken = try #require(try await other.get("/inbox").csrf)
+        let ownToken = try #require(try await nurse.get("/inbox").csrf)
         let handled = "/pack/\(web.publishedID)/handled"
         #expect(try await nurse.post(handled, [("note", "x")]).status == 403)
         #expect(try await nurse.post(handled, [("csrf", "wrong"), ("note", "x")]).status == 403)
@@ -109,7 +109,7 @@ import Testing
         guesser.cookie = "gatehouse=" + String(repeating: "A", count: 43)
         #expect(try await guesser.get("/inbox").status == 303)
         // Signing out kills the id for good.
-        let token = try await #require(try await signedIn.get("/inbox").csrf)
+        let token = try #require(try await signedIn.get("/inbox").csrf)
         let stolen = signedIn.cookie
         #expect(try await signedIn.post("/signout", [("csrf", token)]).status == 303)
         var thief = WebClient(port: web.port)
@@ -169,7 +169,7 @@ import Testing
     @Test func searchByNHSNumberTextSenderAndDates() async throws {
         let web = try await WebHarness()
         var nurse = try await web.signIn("anna.nurse")
-        let token = try await #require(try await nurse.get("/inbox").csrf)
+        let token = try #require(try await nurse.get("/inbox").csrf)
         func search(_ fields: [(String, String)]) async throws -> WebClient.Answer {
             try await nurse.post("/inbox", [("csrf", token)] + fields)
         }
