@@ -91,6 +91,15 @@ extension Journal {
         }
     }
 
+    /// The outgoing bundle the gateway claimed from the pack folder `name` (`send-…`), once it has.
+    public func outgoingBundle(forPack name: String) throws -> String? {
+        try queue.read { db in
+            guard try db.tableExists(PackRow.databaseTableName) else { return nil }
+            return try String.fetchOne(db, sql: "SELECT bundleID FROM pack WHERE direction = 'out' AND pack = ? LIMIT 1",
+                                       arguments: [name])
+        }
+    }
+
     /// Incoming bundles matching `filter`, newest first, each with its verified context when it
     /// has one.
     public func incoming(matching filter: IncomingFilter) throws -> [(record: IncomingRecord, pack: JournalPack?)] {

@@ -91,7 +91,8 @@ extension WebApp {
         }
         audit.record("web-send", viewer: viewer, detail: "to=\(partner.value) pack=\(name) files=\(receiver.names.count)")
         let count = receiver.names.count == 1 ? "1 file" : "\(receiver.names.count) files"
-        return page("sent", title: "Queued", ["partner": partner.value, "count": count, "bytes": "\(receiver.bytes)"],
+        return page("sent", title: "Queued", ["partner": partner.value, "count": count, "bytes": "\(receiver.bytes)",
+                                              "pack": name],
                     viewer: viewer)
     }
 

@@ -6,19 +6,21 @@ enum PageTemplates {
 
     static let all: [String: String] = [
         "layout": layout, "signin": signin, "code": code, "enrol": enrol, "inbox": inbox, "pack": pack,
-        "send": send, "sent": sent, "outgoing": outgoing, "problem": problem,
+        "send": send, "sent": sent, "outgoing": outgoing, "problem": problem, "timeline": timeline, "audit": audit,
     ]
 
     static let layout = """
         <!doctype html>
         <html lang="en-GB">
         <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>{{title}} – Gatehouse</title><link rel="stylesheet" href="/static/style.css"></head>
+        <title>{{title}} – Gatehouse</title><link rel="stylesheet" href="/static/style.css">
+        {{#refresh}}<meta http-equiv="refresh" content="{{refresh}}">{{/refresh}}</head>
         <body>
         <a class="skip" href="#main">Skip to main content</a>
         <header class="top"><div class="wrap"><span class="brand">Gatehouse</span>
         {{#user}}<nav aria-label="Main">{{#inbox}}<a href="/inbox">Inbox</a>{{/inbox}}\
-        {{#sends}}<a href="/send">Send</a><a href="/outgoing">Outgoing</a>{{/sends}}</nav>
+        {{#sends}}<a href="/send">Send</a><a href="/outgoing">Outgoing</a>{{/sends}}\
+        {{#admin}}<a href="/audit">Audit</a>{{/admin}}</nav>
         <form method="post" action="/signout" class="signout"><input type="hidden" name="csrf" value="{{csrf}}">
         <span class="who">{{user}} ({{role}})</span> <button type="submit" class="link">Sign out</button></form>{{/user}}
         </div></header>
@@ -144,7 +146,7 @@ enum PageTemplates {
     static let sent = """
         <div class="panel" role="status"><h1>Queued for {{partner}}</h1>
         <p>{{count}} in one pack ({{bytes}} bytes). The gateway seals and sends it now.</p></div>
-        <p><a href="/outgoing">Follow it on the Outgoing page</a> · <a href="/send">Send another pack</a></p>
+        <p><a href="/outgoing/pack/{{pack}}">Follow it until the receipt arrives</a> · <a href="/send">Send another pack</a></p>
         """
 
     static let outgoing = """
@@ -152,8 +154,30 @@ enum PageTemplates {
         <p class="count">{{summary}}</p>
         {{#hasRows}}<table class="list"><thead><tr><th scope="col">Created</th><th scope="col">To</th><th scope="col">State</th>\
         <th scope="col">Attempts</th><th scope="col">Last error</th><th scope="col">Files</th><th scope="col">Receipt</th></tr></thead>
-        <tbody>{{/hasRows}}{{#rows}}<tr><td>{{created}}</td><td>{{partner}}</td><td><strong class="tag {{tone}}">{{state}}</strong></td>
+        <tbody>{{/hasRows}}{{#rows}}<tr><td><a href="/outgoing/{{id}}">{{created}}</a></td><td>{{partner}}</td><td><strong class="tag {{tone}}">{{state}}</strong></td>
         <td>{{attempts}}</td><td>{{lastError}}</td><td>{{files}}</td><td>{{receipt}}</td></tr>
+        {{/rows}}{{#hasRows}}</tbody></table>{{/hasRows}}
+        """
+
+    static let timeline = """
+        <p><a href="/outgoing">Back to outgoing</a></p>
+        <h1>To {{partner}}: <strong class="tag {{tone}}">{{state}}</strong></h1>
+        {{#waiting}}<p role="status">{{waiting}} This page refreshes by itself.</p>{{/waiting}}
+        {{#id}}<dl class="summary"><dt>Bundle</dt><dd><code>{{id}}</code></dd><dt>Attempts</dt><dd>{{attempts}}</dd>
+        <dt>Last error</dt><dd>{{lastError}}</dd><dt>Receipt</dt><dd>{{receipt}}</dd></dl>{{/id}}
+        {{#hasSteps}}<h2>Timeline</h2><ol class="timeline">{{/hasSteps}}{{#steps}}<li><strong>{{state}}</strong> \
+        <span class="count">{{at}}</span> {{detail}}</li>{{/steps}}{{#hasSteps}}</ol>{{/hasSteps}}
+        """
+
+    static let audit = """
+        <h1>Audit log</h1>
+        <form method="get" action="/audit" class="search"><div><label for="user">Account</label>\
+        <input id="user" name="user" value="{{user}}"></div><div class="actions"><button type="submit">Show</button>\
+        <a href="/audit">All</a></div></form>
+        <p class="count">{{summary}}</p>
+        {{#hasRows}}<table class="list"><thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Event</th>\
+        <th scope="col">Bundle</th><th scope="col">Detail</th></tr></thead><tbody>{{/hasRows}}
+        {{#rows}}<tr><td>{{seq}}</td><td>{{time}}</td><td>{{event}}</td><td><code>{{bundle}}</code></td><td>{{detail}}</td></tr>
         {{/rows}}{{#hasRows}}</tbody></table>{{/hasRows}}
         """
 

@@ -110,12 +110,15 @@ final class WebApp: Sendable {
     func chrome(_ viewer: Viewer?) -> [String: Any] {
         guard let viewer else { return [:] }
         return ["user": viewer.name, "role": viewer.account.role.rawValue, "csrf": viewer.session.csrf,
-                "inbox": viewer.account.role.readsInbox, "sends": viewer.account.role.sends]
+                "inbox": viewer.account.role.readsInbox, "sends": viewer.account.role.sends,
+                "admin": viewer.account.role == .admin]
     }
 
     func page(_ name: String, title: String, _ values: [String: Any], viewer: Viewer?,
-              status: HTTPResponse.Status = .ok, cookie: String? = nil) -> Response {
-        var response = html(renderer.page(name, title: title, values: values, chrome: chrome(viewer)), status: status)
+              status: HTTPResponse.Status = .ok, cookie: String? = nil, refresh: Int? = nil) -> Response {
+        var chrome = chrome(viewer)
+        if let refresh { chrome["refresh"] = "\(refresh)" }
+        var response = html(renderer.page(name, title: title, values: values, chrome: chrome), status: status)
         if let cookie { response.headers[.setCookie] = cookie }
         return response
     }

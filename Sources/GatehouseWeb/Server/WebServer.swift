@@ -55,6 +55,7 @@ package struct WebServer: Sendable {
         app.addPackRoutes(router)
         app.addSendRoutes(router)
         app.addOutgoingRoutes(router)
+        app.addAuditRoutes(router)
         return router
     }
 

@@ -1,0 +1,57 @@
+import Foundation
+import GatehouseDaemon
+import GatehouseFormat
+import GatehouseJournal
+import GatehouseKit
+import GatehouseTesting
+@testable import GatehouseWeb
+import Testing
+
+/// The *Audit* page and an outgoing bundle's timeline.
+@Suite(.serialized) struct AdminPagesTests {
+    @Test func auditPageForAdminsOnlyFilteredByAccount() async throws {
+        let web = try await WebHarness()
+        var nurse = try await web.signIn("anna.nurse")
+        _ = try await nurse.get("/pack/\(web.publishedID)")
+        #expect(try await nurse.get("/audit").status == 403)
+        var sender = try await web.signIn("rita.reception")
+        #expect(try await sender.get("/audit").status == 403)
+        var admin = try await web.signIn("mo.manager")
+        let page = try await admin.get("/audit?user=anna.nurse")
+        #expect(page.status == 200)
+        #expect(page.text.contains("web-totp-enrolled") && page.text.contains(web.publishedID))
+        #expect(!page.text.contains("user&#61;rita.reception"))
+        let entries = try web.auditEntries()
+        #expect(entries.filter { $0.user == "anna.nurse" }.count >= 3)
+        #expect(entries.contains { $0.user == "mo.manager" && $0.detail?.contains("page=audit") == true })
+        await web.stop()
+    }
+
+    @Test func aSentPackIsFollowedToItsReceipt() async throws {
+        let web = try await WebHarness()
+        let id = String(repeating: "ef", count: 16)
+        let pack = "send-2026-12-05T06:40:00Z-0011aabb"
+        let journal = try Journal(path: SpoolLayout(home: web.home).journal)
+        var record = OutgoingRecord(bundleID: id, partner: "A81001", createdAt: web.clock.now, expiresAt: web.clock.now + 86_400_000)
+        try journal.insert([NewOutgoing(record: record, files: [], detail: "claimed", context: PackContext(), pack: pack)])
+        var sender = try await web.signIn("rita.reception")
+        let waiting = try await sender.get("/outgoing/pack/send-2026-12-05T06:41:00Z-99999999")
+        #expect(waiting.status == 200 && waiting.text.contains("http-equiv=\"refresh\""))
+        let found = try await sender.get("/outgoing/pack/\(pack)")
+        #expect(found.status == 303 && found.header("location") == "/outgoing/\(id)")
+        let open = try await sender.get("/outgoing/\(id)")
+        #expect(open.text.contains("queued") && open.text.contains("http-equiv=\"refresh\""))
+        record.state = .acknowledged
+        record.receipt = [1]
+        _ = try journal.save(record, detail: "receipt verified")
+        let done = try await sender.get("/outgoing/\(id)")
+        #expect(done.text.contains("acknowledged") && done.text.contains("verified"))
+        #expect(!done.text.contains("http-equiv=\"refresh\""))
+        for path in ["/outgoing/pack/..%2F..%2Fkeys", "/outgoing/pack/other", "/outgoing/\(id.uppercased())"] {
+            #expect(try await sender.get(path).status == 404, "\(path)")
+        }
+        var nurse = try await web.signIn("anna.nurse")
+        #expect(try await nurse.get("/outgoing/\(id)").status == 403)
+        await web.stop()
+    }
+}
