@@ -31,13 +31,15 @@ struct UsersCommand: ParsableCommand {
     static func service(_ options: HomeOptions) throws -> AccountService {
         let home = try options.initialised()
         do { return AccountService(store: try UserStore(home: home)) } catch {
-            throw CommandFailure(status: .ioError, message: error.message, hint: "check the owner and mode of \(home.path)/web")
+            throw CommandFailure(
+                status: .ioError, message: error.message, hint: "check the owner and mode of \(home.path)/web")
         }
     }
 
     static func failure(_ error: WebError) -> CommandFailure {
         switch error.category {
-        case .notFound: CommandFailure(status: .invalidInput, message: error.message, hint: "`gatehouse users list` shows them")
+        case .notFound:
+            CommandFailure(status: .invalidInput, message: error.message, hint: "`gatehouse users list` shows them")
         case .invalidInput: CommandFailure(status: .invalidInput, message: error.message, hint: nil)
         default: CommandFailure(status: .ioError, message: error.message, hint: nil)
         }

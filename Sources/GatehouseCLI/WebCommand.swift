@@ -1,7 +1,7 @@
 import ArgumentParser
-import Glibc
 import GatehouseKit
 import GatehouseWeb
+import Glibc
 
 /// `gatehouse web [--listen HOST:PORT]`: the staff web pages.
 struct WebCommand: AsyncParsableCommand {
@@ -36,11 +36,13 @@ struct WebCommand: AsyncParsableCommand {
         let server: WebServer
         do {
             _ = try WebServer.listenAddress(settings.listen, tlsInFront: settings.behindTLSProxy)
-            server = WebServer(home: home, settings: settings,
-                               accounts: AccountService(store: try UserStore(home: home)))
+            server = WebServer(
+                home: home, settings: settings,
+                accounts: AccountService(store: try UserStore(home: home)))
         } catch {
-            throw CommandFailure(status: .invalidInput, message: error.message,
-                                 hint: "see the [web] section of docs/OPERATIONS.md")
+            throw CommandFailure(
+                status: .invalidInput, message: error.message,
+                hint: "see the [web] section of docs/OPERATIONS.md")
         }
         let host = settings.listen.split(separator: ":").dropLast().joined(separator: ":")
         try await server.run { port in

@@ -10,17 +10,19 @@ public enum HMAC {
 
     /// HMAC of `message` under `key`.
     public static func authenticate(_ message: [UInt8], key: [UInt8], hash: Hash) -> [UInt8] {
-        let md: OpaquePointer? = switch hash {
-        case .sha1: EVP_sha1()
-        case .sha256: EVP_sha256()
-        case .sha512: EVP_sha512()
-        }
+        let md: OpaquePointer? =
+            switch hash {
+            case .sha1: EVP_sha1()
+            case .sha256: EVP_sha256()
+            case .sha512: EVP_sha512()
+            }
         var out = [UInt8](repeating: 0, count: 64)
         var length: UInt32 = 0
         let result = key.withUnsafeBytes { k in
             message.withUnsafeBytes { m in
-                CLibcrypto.HMAC(md, k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                m.count, &out, &length)
+                CLibcrypto.HMAC(
+                    md, k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    m.count, &out, &length)
             }
         }
         precondition(result != nil, "HMAC failed in libcrypto")

@@ -19,7 +19,9 @@ package struct WebError: Error, Sendable, Equatable, CustomStringConvertible {
 
     package static func invalidInput(_ message: String) -> WebError { .init(category: .invalidInput, message: message) }
     package static func storage(_ message: String) -> WebError { .init(category: .storage, message: message) }
-    package static func configuration(_ message: String) -> WebError { .init(category: .configuration, message: message) }
+    package static func configuration(_ message: String) -> WebError {
+        .init(category: .configuration, message: message)
+    }
     package static func notFound(_ message: String) -> WebError { .init(category: .notFound, message: message) }
 
     package var description: String { message }

@@ -1,9 +1,10 @@
-import Glibc
 import GatehouseCrypto
 import GatehouseKit
 import GatehouseTesting
-@testable import GatehouseWeb
+import Glibc
 import Testing
+
+@testable import GatehouseWeb
 
 @Suite struct AccountTests {
     func service(_ clock: ManualClock) throws -> (TemporaryDirectory, AccountService) {
@@ -29,7 +30,8 @@ import Testing
         #expect(throws: WebError.self) { try accounts.add("anna.nurse", role: .admin) }
         #expect(throws: WebError.self) { try accounts.add("Anna Nurse", role: .admin) }
         guard case .accepted(let account) = try accounts.checkPassword("anna.nurse", password) else {
-            Issue.record("the right password was refused"); return
+            Issue.record("the right password was refused")
+            return
         }
         #expect(account.role == .clinician)
         #expect(try accounts.checkPassword("nobody", password) == .refused)
@@ -37,20 +39,25 @@ import Testing
         let locked = try accounts.checkPassword("anna.nurse", "guess")
         #expect(locked == .locked(until: clock.now + AccountService.firstLock))
         // Locked: even the right password is refused, until the lock ends.
-        #expect(try accounts.checkPassword("anna.nurse", password) == .locked(until: clock.now + AccountService.firstLock))
+        #expect(
+            try accounts.checkPassword("anna.nurse", password) == .locked(until: clock.now + AccountService.firstLock))
         clock.advance(seconds: 61)
         // One more failure after the lock: twice as long.
-        #expect(try accounts.checkPassword("anna.nurse", "guess") == .locked(until: clock.now + 2 * AccountService.firstLock))
+        #expect(
+            try accounts.checkPassword("anna.nurse", "guess")
+                == .locked(until: clock.now + 2 * AccountService.firstLock))
         clock.advance(seconds: 121)
         guard case .accepted = try accounts.checkPassword("anna.nurse", password) else {
-            Issue.record("the lock did not end"); return
+            Issue.record("the lock did not end")
+            return
         }
         // A reset unlocks at once and issues a new password; the old one stops working.
         for _ in 0..<AccountService.lockAfter { _ = try accounts.checkPassword("anna.nurse", "guess") }
         let fresh = try accounts.reset("anna.nurse")
         #expect(try accounts.checkPassword("anna.nurse", password) == .refused)
         guard case .accepted = try accounts.checkPassword("anna.nurse", fresh) else {
-            Issue.record("reset did not unlock"); return
+            Issue.record("reset did not unlock")
+            return
         }
         try accounts.disable("anna.nurse")
         #expect(try accounts.checkPassword("anna.nurse", fresh) == .refused)
@@ -64,17 +71,25 @@ import Testing
         let totp = TOTP(secret: secret)
         let code = totp.code(counter: totp.counter(at: clock.now / 1000))
         // Enrolment: the pending secret is stored only when a code from it is accepted.
-        #expect(try accounts.checkCode("rita.reception", "000000", pendingSecret: secret) == .refused
-            || code == "000000")
-        guard case .accepted(let enrolled) = try accounts.checkCode("rita.reception", code, pendingSecret: secret) else {
-            Issue.record("the enrolment code was refused"); return
+        #expect(
+            try accounts.checkCode("rita.reception", "000000", pendingSecret: secret) == .refused
+                || code == "000000")
+        guard case .accepted(let enrolled) = try accounts.checkCode("rita.reception", code, pendingSecret: secret)
+        else {
+            Issue.record("the enrolment code was refused")
+            return
         }
         #expect(enrolled.totpSecret == secret)
         // The same code again (a replay) is refused.
         #expect(try accounts.checkCode("rita.reception", code) == .refused)
         clock.advance(seconds: 30)
-        guard case .accepted = try accounts.checkCode("rita.reception", totp.code(counter: totp.counter(at: clock.now / 1000)))
-        else { Issue.record("the next code was refused"); return }
+        guard
+            case .accepted = try accounts.checkCode(
+                "rita.reception", totp.code(counter: totp.counter(at: clock.now / 1000)))
+        else {
+            Issue.record("the next code was refused")
+            return
+        }
     }
 }
 

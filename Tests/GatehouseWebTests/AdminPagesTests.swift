@@ -4,8 +4,9 @@ import GatehouseFormat
 import GatehouseJournal
 import GatehouseKit
 import GatehouseTesting
-@testable import GatehouseWeb
 import Testing
+
+@testable import GatehouseWeb
 
 /// The *Audit* page and an outgoing bundle's timeline.
 @Suite(.serialized) struct AdminPagesTests {
@@ -32,8 +33,11 @@ import Testing
         let id = String(repeating: "ef", count: 16)
         let pack = "send-2026-12-05T06:40:00Z-0011aabb"
         let journal = try Journal(path: SpoolLayout(home: web.home).journal)
-        var record = OutgoingRecord(bundleID: id, partner: "A81001", createdAt: web.clock.now, expiresAt: web.clock.now + 86_400_000)
-        try journal.insert([NewOutgoing(record: record, files: [], detail: "claimed", context: PackContext(), pack: pack)])
+        var record = OutgoingRecord(
+            bundleID: id, partner: "A81001", createdAt: web.clock.now, expiresAt: web.clock.now + 86_400_000)
+        try journal.insert([
+            NewOutgoing(record: record, files: [], detail: "claimed", context: PackContext(), pack: pack)
+        ])
         var sender = try await web.signIn("rita.reception")
         let waiting = try await sender.get("/outgoing/pack/send-2026-12-05T06:41:00Z-99999999")
         #expect(waiting.status == 200 && waiting.text.contains("http-equiv=\"refresh\""))

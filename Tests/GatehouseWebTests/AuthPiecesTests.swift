@@ -1,8 +1,9 @@
 import Foundation
 import GatehouseCrypto
 import GatehouseTesting
-@testable import GatehouseWeb
 import Testing
+
+@testable import GatehouseWeb
 
 /// A clock tests move by hand.
 final class ManualClock: @unchecked Sendable {
@@ -31,7 +32,9 @@ let testCost = PassphraseSeal.Cost(operations: 1, memoryKiB: 1024)
         let seed20 = Array("12345678901234567890".utf8)
         let seed32 = Array("12345678901234567890123456789012".utf8)
         let seed64 = Array("1234567890123456789012345678901234567890123456789012345678901234".utf8)
-        for (seed, hash, expected) in [(seed20, HMAC.Hash.sha1, sha1), (seed32, .sha256, sha256), (seed64, .sha512, sha512)] {
+        for (seed, hash, expected) in [
+            (seed20, HMAC.Hash.sha1, sha1), (seed32, .sha256, sha256), (seed64, .sha512, sha512),
+        ] {
             let totp = TOTP(secret: seed, digits: 8, hash: hash)
             #expect(totp.code(counter: totp.counter(at: time)) == expected)
         }
@@ -55,8 +58,9 @@ let testCost = PassphraseSeal.Cost(operations: 1, memoryKiB: 1024)
         #expect(Base32.decode("gezd gnbv gy3t qojq gezdgnbvgy3tqojq") == secret)
         #expect(Base32.decode("GEZ1") == nil)
         let uri = TOTP(secret: secret).uri(account: "anna.nurse", issuer: "Gatehouse")
-        #expect(uri == "otpauth://totp/Gatehouse%3Aanna.nurse?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Gatehouse"
-            + "&algorithm=SHA1&digits=6&period=30")
+        #expect(
+            uri == "otpauth://totp/Gatehouse%3Aanna.nurse?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Gatehouse"
+                + "&algorithm=SHA1&digits=6&period=30")
         #expect(QRCode.svg(uri)?.hasPrefix("<svg") == true)
     }
 }
@@ -89,7 +93,8 @@ let testCost = PassphraseSeal.Cost(operations: 1, memoryKiB: 1024)
         #expect(!escaped.unicodeScalars.contains("\""))
         #expect(!escaped.unicodeScalars.contains("'"))
         #expect(!escaped.unicodeScalars.contains("<"))
-        let page = PageRenderer().page("problem", title: hostile, values: ["heading": hostile, "message": hostile], chrome: [:])
+        let page = PageRenderer().page(
+            "problem", title: hostile, values: ["heading": hostile, "message": hostile], chrome: [:])
         #expect(!page.contains("<script>"))
         let scalars = Array(page.unicodeScalars)
         let quoteThenMark = zip(scalars, scalars.dropFirst()).contains { $0 == "\"" && $1 == "\u{301}" }

@@ -2,8 +2,9 @@ import Foundation
 import GatehouseDaemon
 import GatehouseKit
 import GatehouseTesting
-@testable import GatehouseWeb
 import Testing
+
+@testable import GatehouseWeb
 
 /// The *Send* page: multipart uploads streamed into one pack in the outbox, through the same
 /// ``PackDrop`` as `gatehouse send`, and every hostile upload refused with nothing left behind.
@@ -17,16 +18,22 @@ import Testing
             body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
         }
         for (name, bytes) in files {
-            body += Array(("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\(name)\"\r\n"
-                + "Content-Type: application/octet-stream\r\n\r\n").utf8) + bytes + Array("\r\n".utf8)
+            body +=
+                Array(
+                    ("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\(name)\"\r\n"
+                        + "Content-Type: application/octet-stream\r\n\r\n").utf8) + bytes + Array("\r\n".utf8)
         }
         return body + Array("--\(boundary)--\r\n".utf8)
     }
 
-    func upload(_ client: inout WebClient, _ fields: [(String, String)], files: [(String, [UInt8])]) async throws
-        -> WebClient.Answer {
-        try await client.send("POST", "/send", headers: [("Content-Type", "multipart/form-data; boundary=\(Self.boundary)")],
-                        body: Self.multipart(fields, files: files))
+    func upload(
+        _ client: inout WebClient, _ fields: [(String, String)], files: [(String, [UInt8])]
+    ) async throws
+        -> WebClient.Answer
+    {
+        try await client.send(
+            "POST", "/send", headers: [("Content-Type", "multipart/form-data; boundary=\(Self.boundary)")],
+            body: Self.multipart(fields, files: files))
     }
 
     func outbox(_ web: WebHarness) -> [String] {
@@ -39,10 +46,15 @@ import Testing
         let form = try await sender.get("/send")
         #expect(form.status == 200 && form.text.contains("value=\"A81001\""))
         // Binary content with boundary-like runs inside, across the parser's chunks.
-        let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) } + Array("\r\n--\(Self.boundary.dropLast())".utf8)
-        let answer = try await upload(&sender, [("csrf", form.csrf ?? ""), ("to", "A81001"), ("subject", "Release: Ada Testperson"),
-                                          ("nhs", "999 000 0018"), ("workflow", "release-summary")],
-                                files: [("summary.xml", Array("<x/>".utf8)), ("scan.pdf", big)])
+        let big =
+            (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) } + Array("\r\n--\(Self.boundary.dropLast())".utf8)
+        let answer = try await upload(
+            &sender,
+            [
+                ("csrf", form.csrf ?? ""), ("to", "A81001"), ("subject", "Release: Ada Testperson"),
+                ("nhs", "999 000 0018"), ("workflow", "release-summary"),
+            ],
+            files: [("summary.xml", Array("<x/>".utf8)), ("scan.pdf", big)])
         #expect(answer.status == 200, "\(answer.text)")
         #expect(answer.text.contains("Queued for A81001"))
         let packs = outbox(web)
@@ -50,7 +62,8 @@ import Testing
         let folder = SpoolLayout(home: web.home).outbox + "/A81001/" + packs[0]
         #expect(FileManager.default.contents(atPath: folder + "/scan.pdf") == Data(big))
         #expect(FileManager.default.contents(atPath: folder + "/summary.xml") == Data("<x/>".utf8))
-        let sidecar = String(decoding: FileManager.default.contents(atPath: folder + "/.gatehouse.toml") ?? Data(), as: UTF8.self)
+        let sidecar = String(
+            decoding: FileManager.default.contents(atPath: folder + "/.gatehouse.toml") ?? Data(), as: UTF8.self)
         #expect(sidecar.contains("release-summary") && sidecar.contains("9990000018"))
         #expect(try web.auditEntries().contains { $0.event == "web-send" && $0.detail?.contains("to=A81001") == true })
         await web.stop()

@@ -1,6 +1,6 @@
 import Foundation
-import Glibc
 import GatehouseTesting
+import Glibc
 
 /// An HTTP/1.1 client over a raw socket to 127.0.0.1, so tests control every byte: cookies,
 /// missing tokens, odd paths. One request per connection (`Connection: close`).
@@ -30,8 +30,10 @@ struct WebClient {
     init(port: Int) { self.port = port }
 
     @discardableResult
-    mutating func send(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = [],
-                       keepCookie: Bool = true) async throws -> Answer {
+    mutating func send(
+        _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = [],
+        keepCookie: Bool = true
+    ) async throws -> Answer {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         if let cookie { head += "Cookie: \(cookie)\r\n" }
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
@@ -52,16 +54,22 @@ struct WebClient {
     mutating func get(_ path: String) async throws -> Answer { try await send("GET", path) }
 
     /// POSTs a urlencoded form.
-    mutating func post(_ path: String, _ fields: [(String, String)], headers: [(String, String)] = []) async throws
-        -> Answer {
+    mutating func post(
+        _ path: String, _ fields: [(String, String)], headers: [(String, String)] = []
+    ) async throws
+        -> Answer
+    {
         let body = fields.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-        return try await send("POST", path, headers: [("Content-Type", "application/x-www-form-urlencoded")] + headers,
-                        body: Array(body.utf8))
+        return try await send(
+            "POST", path, headers: [("Content-Type", "application/x-www-form-urlencoded")] + headers,
+            body: Array(body.utf8))
     }
 
     static func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn:
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? ""
+        text.addingPercentEncoding(
+            withAllowedCharacters: CharacterSet(
+                charactersIn:
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? ""
     }
 
     struct Failure: Error, CustomStringConvertible { let description: String }

@@ -4,6 +4,7 @@ import GatehouseFormat
 import GatehouseJournal
 import GatehouseKit
 import GatehouseTesting
+
 @testable import GatehouseWeb
 
 /// A receiving organisation's home (a prison healthcare team, XHM01) with a pinned partner
@@ -26,30 +27,39 @@ final class WebHarness: @unchecked Sendable {
     init(settings: WebSettings = WebSettings()) async throws {
         dir = try TemporaryDirectory(prefix: "gatehouse-web")
         home = GatehouseHome(path: dir.appending("prison"))
-        try FileManager.default.createDirectory(atPath: home.path, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: home.path, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         _ = try KeyStore(home: home).initialise(org: try ODSCode("XHM01"), name: "HMP Northgate Healthcare")
         // A partner practice, pinned (its own home only makes the card).
         let practiceHome = GatehouseHome(path: dir.appending("practice"))
-        try FileManager.default.createDirectory(atPath: practiceHome.path, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        let card = try KeyStore(home: practiceHome).initialise(org: try ODSCode("A81001"), name: "Riverside <b>Practice</b>")
+        try FileManager.default.createDirectory(
+            atPath: practiceHome.path, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let card = try KeyStore(home: practiceHome).initialise(
+            org: try ODSCode("A81001"), name: "Riverside <b>Practice</b>")
         _ = try PartnerStore(home: home).add(card)
         try SpoolLayout(home: home).create()
         // One published pack with a file, one refused bundle.
         let folder = dir.appending("prison/spool/received/A81001/\(publishedID)")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data(fileBytes).write(to: URL(fileURLWithPath: folder + "/summary.xml"))
-        let files = "[{\"name\":\"summary.xml\",\"size\":\"\(fileBytes.count)\",\"sha256\":\"\(String(repeating: "0", count: 64))\"}]"
+        let digest = String(repeating: "0", count: 64)
+        let files = "[{\"name\":\"summary.xml\",\"size\":\"\(fileBytes.count)\",\"sha256\":\"\(digest)\"}]"
         let journal = try Journal(path: SpoolLayout(home: home).journal)
-        try journal.insert(IncomingRecord(bundleID: publishedID, sender: "A81001", state: .published,
-                                          receivedAt: clock.now - 60_000, bundleSHA256: String(repeating: "1", count: 64),
-                                          publishedPath: folder, files: files, receipt: [1, 2, 3]),
-                           context: PackContext(subject: Self.hostileSubject, workflow: try Workflow("reception-summary"),
-                                                nhsNumbers: ["9990000018"]))
-        try journal.insert(IncomingRecord(bundleID: refusedID, sender: "B82002", state: .rejected, receivedAt: clock.now - 30_000,
-                                          bundleSHA256: String(repeating: "2", count: 64), reason: "unknown-sender",
-                                          receipt: [4]))
+        try journal.insert(
+            IncomingRecord(
+                bundleID: publishedID, sender: "A81001", state: .published,
+                receivedAt: clock.now - 60_000, bundleSHA256: String(repeating: "1", count: 64),
+                publishedPath: folder, files: files, receipt: [1, 2, 3]),
+            context: PackContext(
+                subject: Self.hostileSubject, workflow: try Workflow("reception-summary"),
+                nhsNumbers: ["9990000018"]))
+        try journal.insert(
+            IncomingRecord(
+                bundleID: refusedID, sender: "B82002", state: .rejected, receivedAt: clock.now - 30_000,
+                bundleSHA256: String(repeating: "2", count: 64), reason: "unknown-sender",
+                receipt: [4]))
         accounts = AccountService(store: try UserStore(home: home), clock: clock.clock, cost: testCost)
         for (name, role) in [("anna.nurse", Role.clinician), ("rita.reception", .sender), ("mo.manager", .admin)] {
             passwords[name] = try accounts.add(name, role: role)
@@ -59,7 +69,10 @@ final class WebHarness: @unchecked Sendable {
         let server = WebServer(home: home, settings: settings, accounts: accounts)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         task = Task { try await server.run { port in continuation.yield(port) } }
-        for await bound in ports { port = bound; break }
+        for await bound in ports {
+            port = bound
+            break
+        }
     }
 
     deinit { task?.cancel() }
@@ -73,8 +86,12 @@ final class WebHarness: @unchecked Sendable {
     func signIn(_ name: String) async throws -> WebClient {
         var client = WebClient(port: port)
         let form = try await client.get("/signin")
-        let answer = try await client.post("/signin", [("csrf", form.csrf ?? ""), ("username", name),
-                                                 ("password", passwords[name] ?? "")])
+        let answer = try await client.post(
+            "/signin",
+            [
+                ("csrf", form.csrf ?? ""), ("username", name),
+                ("password", passwords[name] ?? ""),
+            ])
         guard answer.status == 303, let next = answer.header("location") else {
             throw WebClient.Failure(description: "password step: \(answer.status)")
         }
@@ -88,7 +105,8 @@ final class WebHarness: @unchecked Sendable {
         }
         clock.advance(seconds: 30)  // a fresh step: each code is accepted once
         let totp = TOTP(secret: secret)
-        let done = try await client.post(next, [("csrf", page.csrf ?? ""), ("code", totp.code(counter: totp.counter(at: clock.now / 1000)))])
+        let done = try await client.post(
+            next, [("csrf", page.csrf ?? ""), ("code", totp.code(counter: totp.counter(at: clock.now / 1000)))])
         guard done.status == 303, done.header("location") == "/" else {
             throw WebClient.Failure(description: "code step: \(done.status) \(done.text)")
         }

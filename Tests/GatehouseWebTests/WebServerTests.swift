@@ -2,8 +2,9 @@ import Foundation
 import GatehouseDaemon
 import GatehouseKit
 import GatehouseTesting
-@testable import GatehouseWeb
 import Testing
+
+@testable import GatehouseWeb
 
 /// The real server on 127.0.0.1, driven byte by byte: sign-in, headers, roles, and the attacks an
 /// outsider or another member of staff would try.
@@ -44,7 +45,9 @@ import Testing
         #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"))
         #expect(!cookie.contains("Secure"))  // plain HTTP on loopback; Secure behind a TLS proxy
         var stranger = WebClient(port: web.port)
-        for path in ["/", "/inbox", "/pack/\(web.publishedID)", "/pack/\(web.publishedID)/file/0", "/send", "/outgoing"] {
+        for path in [
+            "/", "/inbox", "/pack/\(web.publishedID)", "/pack/\(web.publishedID)/file/0", "/send", "/outgoing",
+        ] {
             let answer = try await stranger.get(path)
             #expect(answer.status == 303 && answer.header("location") == "/signin", "\(path)")
         }
@@ -71,7 +74,9 @@ import Testing
         #expect(try await nurse.post(handled, [("note", "x")]).status == 403)
         #expect(try await nurse.post(handled, [("csrf", "wrong"), ("note", "x")]).status == 403)
         #expect(try await nurse.post(handled, [("csrf", otherToken), ("note", "x")]).status == 403)
-        #expect(try await nurse.post(handled, [("csrf", ownToken)], headers: [("Sec-Fetch-Site", "cross-site")]).status == 403)
+        #expect(
+            try await nurse.post(handled, [("csrf", ownToken)], headers: [("Sec-Fetch-Site", "cross-site")]).status
+                == 403)
         #expect(try await nurse.post("/inbox", [("nhs", "9990000018")]).status == 403)
         #expect(try web.accounts.store.handled([web.publishedID]).isEmpty)
         // With its own token, the mark is made, and shown with who.
@@ -82,7 +87,8 @@ import Testing
         // Sign-in itself needs the token of its own form.
         var fresh = WebClient(port: web.port)
         _ = try await fresh.get("/signin")
-        let noToken = try await fresh.post("/signin", [("username", "anna.nurse"), ("password", web.passwords["anna.nurse"]!)])
+        let noToken = try await fresh.post(
+            "/signin", [("username", "anna.nurse"), ("password", web.passwords["anna.nurse"]!)])
         #expect(noToken.status == 403)
         await web.stop()
     }
@@ -97,8 +103,12 @@ import Testing
         var victim = WebClient(port: web.port)
         victim.cookie = planted
         let form = try await victim.get("/signin")  // the planted id is unknown to a fresh sign-in? it gets a new one
-        let step = try await victim.post("/signin", [("csrf", form.csrf ?? ""), ("username", "anna.nurse"),
-                                               ("password", web.passwords["anna.nurse"]!)])
+        let step = try await victim.post(
+            "/signin",
+            [
+                ("csrf", form.csrf ?? ""), ("username", "anna.nurse"),
+                ("password", web.passwords["anna.nurse"]!),
+            ])
         #expect(step.status == 303)
         #expect(victim.cookie != planted)
         #expect(try await attacker.get("/inbox").status == 303)
@@ -151,14 +161,17 @@ import Testing
         let file = try await nurse.get("/pack/\(web.publishedID)/file/0")
         #expect(file.status == 200)
         #expect(file.body == web.fileBytes)
-        #expect(file.header("content-disposition") == "attachment; filename=\"summary.xml\"; filename*=UTF-8''summary.xml")
+        #expect(
+            file.header("content-disposition") == "attachment; filename=\"summary.xml\"; filename*=UTF-8''summary.xml")
         #expect(file.header("content-type") == "application/octet-stream")
         #expect(file.header("x-content-type-options") == "nosniff")
         #expect(try web.auditEntries().contains { $0.event == "web-download" && $0.bundle == web.publishedID })
-        for path in ["/pack/\(web.publishedID)/file/1", "/pack/\(web.publishedID)/file/-1",
-                     "/pack/\(web.publishedID)/file/..%2F..%2Fkeys", "/pack/\(web.publishedID)/file/../../../etc/passwd",
-                     "/pack/..%2F..%2Fkeys/file/0", "/pack/\(web.publishedID.uppercased())/file/0",
-                     "/pack/\(web.refusedID)/file/0", "/pack/\(web.publishedID)/file/99999999999"] {
+        for path in [
+            "/pack/\(web.publishedID)/file/1", "/pack/\(web.publishedID)/file/-1",
+            "/pack/\(web.publishedID)/file/..%2F..%2Fkeys", "/pack/\(web.publishedID)/file/../../../etc/passwd",
+            "/pack/..%2F..%2Fkeys/file/0", "/pack/\(web.publishedID.uppercased())/file/0",
+            "/pack/\(web.refusedID)/file/0", "/pack/\(web.publishedID)/file/99999999999",
+        ] {
             let answer = try await nurse.get(path)
             #expect(answer.status == 404, "\(path)")
             #expect(answer.body != web.fileBytes)
@@ -182,7 +195,8 @@ import Testing
         #expect(try await search([("sender", "b82002")]).text.contains("/pack/\(web.refusedID)"))
         #expect(!(try await search([("sender", "b82002")]).text.contains("/pack/\(web.publishedID)")))
         #expect(try await search([("workflow", "reception-summary")]).text.contains("/pack/\(web.publishedID)"))
-        #expect(try await search([("from", "2000-01-01"), ("to", "2000-01-02")]).text.contains("Nothing received matches."))
+        #expect(
+            try await search([("from", "2000-01-01"), ("to", "2000-01-02")]).text.contains("Nothing received matches."))
         #expect(try await search([("from", "yesterday")]).status == 400)
         await web.stop()
     }
@@ -192,16 +206,28 @@ import Testing
         var client = WebClient(port: web.port)
         for _ in 0..<AccountService.lockAfter {
             let form = try await client.get("/signin")
-            #expect(try await client.post("/signin", [("csrf", form.csrf ?? ""), ("username", "anna.nurse"),
-                                                ("password", "guess")]).status == 401)
+            #expect(
+                try await client.post(
+                    "/signin",
+                    [
+                        ("csrf", form.csrf ?? ""), ("username", "anna.nurse"),
+                        ("password", "guess"),
+                    ]
+                ).status == 401)
         }
         let form = try await client.get("/signin")
-        let right = try await client.post("/signin", [("csrf", form.csrf ?? ""), ("username", "anna.nurse"),
-                                                ("password", web.passwords["anna.nurse"]!)])
+        let right = try await client.post(
+            "/signin",
+            [
+                ("csrf", form.csrf ?? ""), ("username", "anna.nurse"),
+                ("password", web.passwords["anna.nurse"]!),
+            ])
         #expect(right.status == 401)
         #expect(try web.auditEntries().contains { $0.event == "web-signin-locked" })
         // Every attempt is audited: the failures, then the lock (the 5th failure locks it).
-        let attempts = try web.auditEntries().filter { $0.event == "web-signin-failed" || $0.event == "web-signin-locked" }
+        let attempts = try web.auditEntries().filter {
+            $0.event == "web-signin-failed" || $0.event == "web-signin-locked"
+        }
         #expect(attempts.count == AccountService.lockAfter + 1)
         await web.stop()
     }

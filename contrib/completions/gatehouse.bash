@@ -514,7 +514,7 @@ _gatehouse_audit_show() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--home --bundle --since)
+    non_repeating_options=(--home --bundle --since --user)
     __gatehouse_offer_flags_options 0
 
     # Offer option value completions
@@ -526,6 +526,9 @@ _gatehouse_audit_show() {
         return
         ;;
     '--since')
+        return
+        ;;
+    '--user')
         return
         ;;
     esac

@@ -1,7 +1,7 @@
-import Glibc
 import GatehouseCrypto
 public import GatehouseFormat
 public import GatehouseKit
+import Glibc
 
 /// Builds one pack in a partner's outbox folder the way the gateway expects it: every file and
 /// the sidecar (.gatehouse.toml) written and synced inside a hidden folder (which the gateway

@@ -29,11 +29,12 @@ public struct WebSettings: Sendable, Equatable {
         case ("web.session_lifetime", .string(let text)):
             guard let value = GatehouseConfig.parseDuration(text) else { throw at("expected a duration like \"8h\"") }
             sessionLifetime = value
-        case ("web.upload_max_mb", .integer(let mb)) where (1...1_048_576).contains(mb): uploadMaxBytes = Int64(mb) << 20
+        case ("web.upload_max_mb", .integer(let mb)) where (1...1_048_576).contains(mb):
+            uploadMaxBytes = Int64(mb) << 20
         case ("web.totp", .boolean(let on)): totpRequired = on
         case ("web.behind_tls_proxy", .boolean(let on)): behindTLSProxy = on
         case ("web.listen", _), ("web.idle_timeout", _), ("web.session_lifetime", _), ("web.upload_max_mb", _),
-             ("web.totp", _), ("web.behind_tls_proxy", _):
+            ("web.totp", _), ("web.behind_tls_proxy", _):
             throw at("bad value (see `gatehouse config check --default`)")
         default: throw at("unknown key (see `gatehouse config check --default` for every key)")
         }

@@ -24,8 +24,10 @@ package struct AccountService: Sendable {
     package func add(_ name: String, role: Role) throws(WebError) -> String {
         try UserName.validate(name)
         let password = Self.generatePassword()
-        try store.add(Account(name: name, role: role, passwordHash: try hash(password), totpSecret: nil, totpLastStep: 0,
-                              disabled: false, failures: 0, lockedUntil: 0, createdAt: clock.now()))
+        try store.add(
+            Account(
+                name: name, role: role, passwordHash: try hash(password), totpSecret: nil, totpLastStep: 0,
+                disabled: false, failures: 0, lockedUntil: 0, createdAt: clock.now()))
         return password
     }
 
@@ -34,20 +36,26 @@ package struct AccountService: Sendable {
     package func reset(_ name: String) throws(WebError) -> String {
         let password = Self.generatePassword()
         let hashed = try hash(password)
-        guard try store.update(name, { account in
-            account.passwordHash = hashed
-            account.totpSecret = nil
-            account.totpLastStep = 0
-            account.failures = 0
-            account.lockedUntil = 0
-            account.disabled = false
-        }) != nil else { throw .notFound("there is no account named \(name)") }
+        guard
+            try store.update(
+                name,
+                { account in
+                    account.passwordHash = hashed
+                    account.totpSecret = nil
+                    account.totpLastStep = 0
+                    account.failures = 0
+                    account.lockedUntil = 0
+                    account.disabled = false
+                }) != nil
+        else { throw .notFound("there is no account named \(name)") }
         return password
     }
 
     /// Disables `name`: it can no longer sign in (sessions already open end at their next request).
     package func disable(_ name: String) throws(WebError) {
-        guard try store.update(name, { $0.disabled = true }) != nil else { throw .notFound("there is no account named \(name)") }
+        guard try store.update(name, { $0.disabled = true }) != nil else {
+            throw .notFound("there is no account named \(name)")
+        }
     }
 
     /// What a password check found.
@@ -79,12 +87,15 @@ package struct AccountService: Sendable {
     /// Checks a TOTP code against `name`'s enrolled secret (or `pendingSecret` while enrolling);
     /// a code is accepted once. Success clears the failure count; a failure counts towards the
     /// lock-out.
-    package func checkCode(_ name: String, _ code: String, pendingSecret: [UInt8]? = nil) throws(WebError) -> PasswordOutcome {
+    package func checkCode(
+        _ name: String, _ code: String, pendingSecret: [UInt8]? = nil
+    ) throws(WebError) -> PasswordOutcome {
         guard let account = try store.account(name), !account.disabled else { return .refused }
         let now = clock.now()
         if account.lockedUntil > now { return .locked(until: account.lockedUntil) }
         guard let secret = pendingSecret ?? account.totpSecret,
-              let step = TOTP(secret: secret).matchingCounter(code, at: now / 1000), step > account.totpLastStep else {
+            let step = TOTP(secret: secret).matchingCounter(code, at: now / 1000), step > account.totpLastStep
+        else {
             return try fail(name)
         }
         let updated = try store.update(name) { account in

@@ -6,7 +6,8 @@ package enum Base32 {
     /// Encodes `bytes`, without `=` padding.
     package static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
-        var buffer: UInt32 = 0, bits = 0
+        var buffer: UInt32 = 0
+        var bits = 0
         for byte in bytes {
             buffer = (buffer << 8) | UInt32(byte)
             bits += 8
@@ -22,7 +23,8 @@ package enum Base32 {
     /// Decodes upper- or lower-case base 32, ignoring spaces and padding; nil for anything else.
     package static func decode(_ text: String) -> [UInt8]? {
         var out: [UInt8] = []
-        var buffer: UInt32 = 0, bits = 0
+        var buffer: UInt32 = 0
+        var bits = 0
         for scalar in text.utf8 where scalar != 0x20 && scalar != 0x3D {
             let upper = (0x61...0x7A).contains(scalar) ? scalar - 0x20 : scalar
             guard let value = alphabet.firstIndex(of: upper) else { return nil }

@@ -19,10 +19,14 @@ package enum UserName {
     package static func validate(_ name: String) throws(WebError) {
         let bytes = Array(name.utf8)
         guard (1...32).contains(bytes.count), let first = bytes.first, (0x61...0x7A).contains(first),
-              bytes.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2E || $0 == 0x5F
-                                 || $0 == 0x2D }) else {
-            throw .invalidInput("\(name.debugDescription) is not an account name: 1 to 32 of a-z, 0-9, '.', '_', '-', "
-                + "starting with a letter")
+            bytes.allSatisfy({
+                (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2E || $0 == 0x5F
+                    || $0 == 0x2D
+            })
+        else {
+            throw .invalidInput(
+                "\(name.debugDescription) is not an account name: 1 to 32 of a-z, 0-9, '.', '_', '-', "
+                    + "starting with a letter")
         }
     }
 }

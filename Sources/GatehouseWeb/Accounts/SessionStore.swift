@@ -50,8 +50,9 @@ package actor SessionStore {
     package func create() -> WebSession {
         let now = clock.now()
         if sessions.count >= capacity { evict(now: now) }
-        let session = WebSession(id: Self.newID(), stage: .anonymous, user: nil, role: nil, csrf: Self.newID(),
-                                 createdAt: now, lastSeen: now)
+        let session = WebSession(
+            id: Self.newID(), stage: .anonymous, user: nil, role: nil, csrf: Self.newID(),
+            createdAt: now, lastSeen: now)
         sessions[session.id] = session
         return session
     }
@@ -77,8 +78,9 @@ package actor SessionStore {
         let now = clock.now()
         // The lifetime counts from the password step, so the two steps share one clock.
         let started = stage == .signedIn ? (previous?.createdAt ?? now) : now
-        let session = WebSession(id: Self.newID(), stage: stage, user: user, role: role, csrf: Self.newID(),
-                                 createdAt: started, lastSeen: now)
+        let session = WebSession(
+            id: Self.newID(), stage: stage, user: user, role: role, csrf: Self.newID(),
+            createdAt: started, lastSeen: now)
         sessions[session.id] = session
         return session
     }

@@ -26,7 +26,8 @@ package struct TOTP: Sendable {
         let message = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(bitPattern: counter) >> (56 - 8 * UInt64($0))) }
         let mac = HMAC.authenticate(message, key: secret, hash: hash)
         let offset = Int(mac[mac.count - 1] & 0x0F)
-        let binary = (UInt32(mac[offset] & 0x7F) << 24) | (UInt32(mac[offset + 1]) << 16)
+        let binary =
+            (UInt32(mac[offset] & 0x7F) << 24) | (UInt32(mac[offset + 1]) << 16)
             | (UInt32(mac[offset + 2]) << 8) | UInt32(mac[offset + 3])
         var modulus: UInt32 = 1
         for _ in 0..<digits { modulus *= 10 }
@@ -41,7 +42,8 @@ package struct TOTP: Sendable {
         guard typed.count == digits, typed.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
         let now = counter(at: unixSeconds)
         var found: Int64?
-        for candidate in [now - 1, now, now + 1] where constantTimeEqual(Array(self.code(counter: candidate).utf8), typed) {
+        for candidate in [now - 1, now, now + 1]
+        where constantTimeEqual(Array(self.code(counter: candidate).utf8), typed) {
             found = candidate
         }
         return found
@@ -58,9 +60,12 @@ package struct TOTP: Sendable {
     static func percentEncode(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
-            let unreserved = (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+            let unreserved =
+                (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
                 || byte == 0x2D || byte == 0x2E || byte == 0x5F || byte == 0x7E
-            if unreserved { out.unicodeScalars.append(Unicode.Scalar(byte)) } else {
+            if unreserved {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
                 out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
             }
         }

@@ -1,7 +1,7 @@
 import Foundation
-import Glibc
-import GatehouseKit
 import GRDB
+import GatehouseKit
+import Glibc
 
 /// One staff account as stored.
 package struct Account: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
@@ -62,8 +62,9 @@ package final class UserStore: Sendable {
         fstat(fd, &info)
         close(fd)
         guard info.st_mode & 0o077 == 0 else {
-            throw .storage("\(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); "
-                + "it holds password hashes: chmod 600 it")
+            throw .storage(
+                "\(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                    + "it holds password hashes: chmod 600 it")
         }
         do {
             var config = Configuration()
@@ -73,14 +74,16 @@ package final class UserStore: Sendable {
             try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1") { db in
-                try db.execute(sql: """
-                    CREATE TABLE account (
-                        name TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, passwordHash TEXT NOT NULL,
-                        totpSecret BLOB, totpLastStep INTEGER NOT NULL, disabled INTEGER NOT NULL,
-                        failures INTEGER NOT NULL, lockedUntil INTEGER NOT NULL, createdAt INTEGER NOT NULL);
-                    CREATE TABLE handled (
-                        bundleID TEXT PRIMARY KEY NOT NULL, user TEXT NOT NULL, at INTEGER NOT NULL, note TEXT NOT NULL);
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE account (
+                            name TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, passwordHash TEXT NOT NULL,
+                            totpSecret BLOB, totpLastStep INTEGER NOT NULL, disabled INTEGER NOT NULL,
+                            failures INTEGER NOT NULL, lockedUntil INTEGER NOT NULL, createdAt INTEGER NOT NULL);
+                        CREATE TABLE handled (
+                            bundleID TEXT PRIMARY KEY NOT NULL, user TEXT NOT NULL, at INTEGER NOT NULL,
+                        note TEXT NOT NULL);
+                        """)
             }
             try migrator.migrate(queue)
         } catch { throw .storage("the web store \(path): \(error)") }
@@ -109,7 +112,9 @@ package final class UserStore: Sendable {
     /// Changes the stored account through `change`, in one transaction; returns it, or nil when
     /// there is none.
     @discardableResult
-    package func update(_ name: String, _ change: @Sendable @escaping (inout Account) -> Void) throws(WebError) -> Account? {
+    package func update(
+        _ name: String, _ change: @Sendable @escaping (inout Account) -> Void
+    ) throws(WebError) -> Account? {
         try run { db in
             guard var account = try Account.fetchOne(db, key: name) else { return nil }
             change(&account)

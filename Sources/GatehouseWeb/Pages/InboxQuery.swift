@@ -31,7 +31,9 @@ struct InboxQuery {
         var filter = IncomingFilter()
         if !nhs.isEmpty {
             let digits = NHSNumber.normalise(nhs)
-            guard NHSNumber.isValid(digits) else { throw .invalidInput("NHS number: \(NHSNumber.invalidMessage(digits))") }
+            guard NHSNumber.isValid(digits) else {
+                throw .invalidInput("NHS number: \(NHSNumber.invalidMessage(digits))")
+            }
             filter.nhsNumber = digits
         }
         if !text.isEmpty { filter.subjectText = text }

@@ -11,30 +11,41 @@ extension WebApp {
     static let pageSize = 50
 
     func addInboxRoutes(_ router: Router<WebContext>) {
-        router.get("/inbox") { request, context in try await self.inbox(request, context, search: false) }
-        router.post("/inbox") { request, context in try await self.inbox(request, context, search: true) }
+        router.get("/inbox") { request, context in
+            try await self.guarded(request, context, \.readsInbox) {
+                try await self.inbox(request, context, $0, search: false)
+            }
+        }
+        router.post("/inbox") { request, context in
+            try await self.guarded(request, context, \.readsInbox) {
+                try await self.inbox(request, context, $0, search: true)
+            }
+        }
     }
 
-    func inbox(_ request: Request, _ context: WebContext, search: Bool) async throws -> Response {
-        let viewer: Viewer
-        switch try await gate(request, context, \.readsInbox) {
-        case .allowed(let v): viewer = v
-        case .denied(let response): return response
-        }
+    func inbox(_ request: Request, _ context: WebContext, _ viewer: Viewer, search: Bool) async throws -> Response {
         var fields = FormFields([])
         if search {
-            guard let form = try await form(request, session: viewer.session) else { return refusedForm(viewer: viewer) }
+            guard let form = try await form(request, session: viewer.session) else {
+                return refusedForm(viewer: viewer)
+            }
             fields = form
         }
         var query = InboxQuery(fields)
-        if !search, let page = request.uri.queryParameters.get("page").flatMap({ Int($0) }) { query.page = max(0, page) }
+        if !search, let page = request.uri.queryParameters.get("page").flatMap({ Int($0) }) {
+            query.page = max(0, page)
+        }
         let values: [String: Any]
         do {
             values = try inboxValues(query, viewer: viewer)
         } catch let error as WebError {
-            return page("inbox", title: "Inbox", ["csrf": viewer.session.csrf, "error": error.message,
-                                                  "q": query.echo, "summary": ""], viewer: viewer,
-                        status: .badRequest)
+            return page(
+                "inbox", title: "Inbox",
+                [
+                    "csrf": viewer.session.csrf, "error": error.message,
+                    "q": query.echo, "summary": "",
+                ], viewer: viewer,
+                status: .badRequest)
         }
         // Patient data is shown: audited first (the search terms are not written: they may be
         // NHS numbers or names).
@@ -44,8 +55,10 @@ extension WebApp {
     }
 
     func auditUnavailable(_ viewer: Viewer) -> Response {
-        problem(.serviceUnavailable, "Not available", "The audit log cannot be written, so patient records are not "
-            + "shown. Tell the system administrator.", viewer: viewer)
+        problem(
+            .serviceUnavailable, "Not available",
+            "The audit log cannot be written, so patient records are not "
+                + "shown. Tell the system administrator.", viewer: viewer)
     }
 
     func inboxValues(_ query: InboxQuery, viewer: Viewer) throws -> [String: Any] {
@@ -60,7 +73,8 @@ extension WebApp {
             var row: [String: Any] = [
                 "id": record.bundleID, "received": Self.time(record.receivedAt), "sender": record.sender,
                 "senderName": names.name(record.sender),
-                "subject": pack.map { $0.context.subject.isEmpty ? "(no subject)" : $0.context.subject } ?? "(refused bundle)",
+                "subject": pack.map { $0.context.subject.isEmpty ? "(no subject)" : $0.context.subject }
+                    ?? "(refused bundle)",
                 "workflow": pack?.context.workflow.value ?? "", "nhs": Self.numbers(pack),
                 "files": "\(record.publishedFiles.count)",
                 "handled": marks[record.bundleID].map { "\($0.user), \(Self.time($0.at))" } ?? "",
@@ -69,11 +83,18 @@ extension WebApp {
             return row
         }
         let first = query.page * Self.pageSize
-        let summary = rows.isEmpty ? (query.isFiltered ? "Nothing received matches." : "Nothing received yet.")
+        let summary =
+            rows.isEmpty
+            ? (query.isFiltered ? "Nothing received matches." : "Nothing received yet.")
             : "Showing \(first + 1) to \(first + rows.count)\(found.count > Self.pageSize ? " (more below)" : "")."
-        var values: [String: Any] = ["csrf": viewer.session.csrf, "rows": shown, "hasRows": !shown.isEmpty,
-                                     "q": query.echo, "summary": summary]
-        if found.count > Self.pageSize { values["more"] = true; values["next"] = "\(query.page + 1)" }
+        var values: [String: Any] = [
+            "csrf": viewer.session.csrf, "rows": shown, "hasRows": !shown.isEmpty,
+            "q": query.echo, "summary": summary,
+        ]
+        if found.count > Self.pageSize {
+            values["more"] = true
+            values["next"] = "\(query.page + 1)"
+        }
         return values
     }
 
@@ -94,7 +115,8 @@ extension WebApp {
         guard let text = RFC3339.format(milliseconds: ms) else { return "?" }
         let scalars = Array(text.unicodeScalars)
         guard scalars.count >= 16 else { return text }
-        return String(String.UnicodeScalarView(scalars[0..<10])) + " " + String(String.UnicodeScalarView(scalars[11..<16]))
+        return String(String.UnicodeScalarView(scalars[0..<10])) + " "
+            + String(String.UnicodeScalarView(scalars[11..<16]))
             + " UTC"
     }
 }

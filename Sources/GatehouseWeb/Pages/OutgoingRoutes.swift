@@ -5,19 +5,21 @@ import Hummingbird
 /// error and receipt; failed and expired first, then the newest.
 extension WebApp {
     func addOutgoingRoutes(_ router: Router<WebContext>) {
-        router.get("/outgoing") { request, context in try await self.outgoing(request, context) }
-        router.get("/outgoing/pack/:name") { request, context in try await self.sentPack(request, context) }
-        router.get("/outgoing/:id") { request, context in try await self.timeline(request, context) }
+        router.get("/outgoing") { request, context in
+            try await self.guarded(request, context, \.sends) { try await self.outgoing(request, context, $0) }
+        }
+        router.get("/outgoing/pack/:name") { request, context in
+            try await self.guarded(request, context, \.sends) { try await self.sentPack(request, context, $0) }
+        }
+        router.get("/outgoing/:id") { request, context in
+            try await self.guarded(request, context, \.sends) { try await self.timeline(request, context, $0) }
+        }
     }
 
-    func outgoing(_ request: Request, _ context: WebContext) async throws -> Response {
-        let viewer: Viewer
-        switch try await gate(request, context, \.sends) {
-        case .allowed(let v): viewer = v
-        case .denied(let response): return response
-        }
+    func outgoing(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {
         let newest = try readJournal { try $0.newestOutgoing(limit: 500) }
-        let ordered = newest.filter { Self.needsAttention($0.record.state) }
+        let ordered =
+            newest.filter { Self.needsAttention($0.record.state) }
             + newest.filter { !Self.needsAttention($0.record.state) }
         let rows: [[String: Any]] = ordered.map { record, files in
             [
@@ -30,41 +32,41 @@ extension WebApp {
         }
         guard audit.record("web-view", viewer: viewer, detail: "page=outgoing") else { return auditUnavailable(viewer) }
         let summary = rows.isEmpty ? "Nothing sent yet." : "\(rows.count) most recent bundles, problems first."
-        return page("outgoing", title: "Outgoing", ["rows": rows, "hasRows": !rows.isEmpty, "summary": summary],
-                    viewer: viewer)
+        return page(
+            "outgoing", title: "Outgoing", ["rows": rows, "hasRows": !rows.isEmpty, "summary": summary],
+            viewer: viewer)
     }
 
     /// A pack just sent from the *Send* page: its bundle's timeline once the gateway has claimed
     /// it, a page that refreshes itself until then.
-    func sentPack(_ request: Request, _ context: WebContext) async throws -> Response {
-        let viewer: Viewer
-        switch try await gate(request, context, \.sends) {
-        case .allowed(let v): viewer = v
-        case .denied(let response): return response
-        }
+    func sentPack(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {
         guard let name = context.parameters.get("name"), name.hasPrefix("send-"), name.utf8.count <= 64,
-              name.utf8.allSatisfy({ $0 == 0x2D || $0 == 0x3A || $0 == 0x2E || (0x30...0x39).contains($0)
-                                     || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else {
+            name.utf8.allSatisfy({
+                $0 == 0x2D || $0 == 0x3A || $0 == 0x2E || (0x30...0x39).contains($0)
+                    || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+            })
+        else {
             return problem(.notFound, "No such pack", "No pack was sent under that name.", viewer: viewer)
         }
-        let found: [String] = try readJournal { journal in try journal.outgoingBundle(forPack: name).map { [$0] } ?? [] }
+        let found: [String] = try readJournal { journal in try journal.outgoingBundle(forPack: name).map { [$0] } ?? []
+        }
         if let id = found.first { return redirect("/outgoing/\(id)") }
-        return page("timeline", title: "Waiting", ["partner": "partner", "state": "in the outbox", "tone": "wait",
-                                                   "waiting": "The gateway has not picked the pack up yet."],
-                    viewer: viewer, refresh: 2)
+        return page(
+            "timeline", title: "Waiting",
+            [
+                "partner": "partner", "state": "in the outbox", "tone": "wait",
+                "waiting": "The gateway has not picked the pack up yet.",
+            ],
+            viewer: viewer, refresh: 2)
     }
 
     /// One outgoing bundle: state, attempts, last error, receipt and every transition; the page
     /// refreshes itself every 2 seconds until the bundle reaches a final state.
-    func timeline(_ request: Request, _ context: WebContext) async throws -> Response {
-        let viewer: Viewer
-        switch try await gate(request, context, \.sends) {
-        case .allowed(let v): viewer = v
-        case .denied(let response): return response
-        }
+    func timeline(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {
         let notFound = problem(.notFound, "No such bundle", "Nothing was sent with that bundle id.", viewer: viewer)
         guard let id = context.parameters.get("id"), id.utf8.count == 32,
-              id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return notFound }
+            id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else { return notFound }
         let found: [(OutgoingRecord, [Transition])] = try readJournal { journal in
             guard let record = try journal.outgoing(id) else { return [] }
             return [(record, try journal.transitions(of: id).filter { $0.direction == "out" })]
@@ -82,8 +84,9 @@ extension WebApp {
         guard audit.record("web-view", viewer: viewer, bundle: record.bundleID, detail: "page=timeline") else {
             return auditUnavailable(viewer)
         }
-        return page("timeline", title: "Outgoing bundle", values, viewer: viewer,
-                    refresh: record.state.isFinal ? nil : 2)
+        return page(
+            "timeline", title: "Outgoing bundle", values, viewer: viewer,
+            refresh: record.state.isFinal ? nil : 2)
     }
 
     static func needsAttention(_ state: OutgoingState) -> Bool { state == .failed || state == .expired }

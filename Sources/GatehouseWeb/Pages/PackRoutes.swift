@@ -1,6 +1,6 @@
-import Glibc
 import GatehouseFormat
 import GatehouseJournal
+import Glibc
 import HTTPTypes
 import Hummingbird
 
@@ -9,15 +9,22 @@ import Hummingbird
 /// journalled manifest, never by a name from the URL, so no path can be smuggled in.
 extension WebApp {
     func addPackRoutes(_ router: Router<WebContext>) {
-        router.get("/pack/:id") { request, context in try await self.pack(request, context) }
-        router.get("/pack/:id/file/:index") { request, context in try await self.download(request, context) }
-        router.post("/pack/:id/handled") { request, context in try await self.markHandled(request, context) }
+        router.get("/pack/:id") { request, context in
+            try await self.guarded(request, context, \.readsInbox) { try await self.pack(request, context, $0) }
+        }
+        router.get("/pack/:id/file/:index") { request, context in
+            try await self.guarded(request, context, \.readsInbox) { try await self.download(request, context, $0) }
+        }
+        router.post("/pack/:id/handled") { request, context in
+            try await self.guarded(request, context, \.readsInbox) { try await self.markHandled(request, context, $0) }
+        }
     }
 
     /// The incoming record named by the route's `id` (32 lower-case hex digits), or nil.
     func incomingRecord(_ context: WebContext) throws -> (IncomingRecord, JournalPack?)? {
         guard let id = context.parameters.get("id"), id.utf8.count == 32,
-              id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
+            id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else { return nil }
         let found: [(IncomingRecord, JournalPack?)] = try readJournal { journal in
             guard let record = try journal.incoming(id) else { return [] }
             return [(record, try journal.pack(of: id, direction: "in"))]
@@ -25,23 +32,22 @@ extension WebApp {
         return found.first
     }
 
-    func pack(_ request: Request, _ context: WebContext) async throws -> Response {
-        let viewer: Viewer
-        switch try await gate(request, context, \.readsInbox) {
-        case .allowed(let v): viewer = v
-        case .denied(let response): return response
-        }
+    func pack(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {
         guard let (record, pack) = try incomingRecord(context) else {
             return problem(.notFound, "No such pack", "Nothing was received with that bundle id.", viewer: viewer)
         }
         let files = record.publishedFiles.enumerated().map { index, file -> [String: Any] in
-            ["id": record.bundleID, "index": "\(index)", "name": file.name, "size": "\(file.size)", "sha256": file.sha256]
+            [
+                "id": record.bundleID, "index": "\(index)", "name": file.name, "size": "\(file.size)",
+                "sha256": file.sha256,
+            ]
         }
         var names = PartnerNames(home: home)
         var values: [String: Any] = [
             "csrf": viewer.session.csrf, "id": record.bundleID, "sender": record.sender,
             "senderName": names.name(record.sender), "received": Self.time(record.receivedAt),
-            "subject": pack.map { $0.context.subject.isEmpty ? "(no subject)" : $0.context.subject } ?? "Refused bundle",
+            "subject": pack.map { $0.context.subject.isEmpty ? "(no subject)" : $0.context.subject }
+                ?? "Refused bundle",
             "workflow": pack?.context.workflow.value ?? "", "nhs": Self.numbers(pack), "files": files,
             "hasFiles": !files.isEmpty, "bundleSHA256": record.bundleSHA256, "receiptSize": "\(record.receipt.count)",
         ]
@@ -57,16 +63,12 @@ extension WebApp {
         return page("pack", title: "Received pack", values, viewer: viewer)
     }
 
-    func download(_ request: Request, _ context: WebContext) async throws -> Response {
-        let viewer: Viewer
-        switch try await gate(request, context, \.readsInbox) {
-        case .allowed(let v): viewer = v
-        case .denied(let response): return response
-        }
+    func download(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {
         let notFound = problem(.notFound, "No such file", "That file is not part of a published pack.", viewer: viewer)
         guard let (record, _) = try incomingRecord(context), record.state == .published,
-              let folder = record.publishedPath, let indexText = context.parameters.get("index"),
-              indexText.utf8.count <= 5, let index = Int(indexText) else { return notFound }
+            let folder = record.publishedPath, let indexText = context.parameters.get("index"),
+            indexText.utf8.count <= 5, let index = Int(indexText)
+        else { return notFound }
         let files = record.publishedFiles
         guard files.indices.contains(index) else { return notFound }
         let file = files[index]
@@ -80,39 +82,41 @@ extension WebApp {
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int64(info.st_size) == file.size else {
             return notFound
         }
-        guard audit.record("web-download", viewer: viewer, bundle: record.bundleID, sha256: file.sha256,
-                           detail: "file=\(index)") else { return auditUnavailable(viewer) }
+        guard
+            audit.record(
+                "web-download", viewer: viewer, bundle: record.bundleID, sha256: file.sha256,
+                detail: "file=\(index)")
+        else { return auditUnavailable(viewer) }
         let headers: HTTPFields = [
             .contentType: "application/octet-stream",
             .contentDisposition: ContentDisposition.attachment(file.name),
         ]
-        return Response(status: .ok, headers: headers, body: .init(contentLength: Int(file.size)) { writer in
-            var offset: off_t = 0
-            var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { pread(handle.fd, $0.baseAddress, $0.count, offset) }
-                if n < 0 { throw WebError.storage("reading a published file failed") }
-                if n == 0 { break }
-                try await writer.write(ByteBuffer(bytes: buffer[0..<n]))
-                offset += off_t(n)
-            }
-            try await writer.finish(nil)
-        })
+        return Response(
+            status: .ok, headers: headers,
+            body: .init(contentLength: Int(file.size)) { writer in
+                var offset: off_t = 0
+                var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+                while true {
+                    let n = buffer.withUnsafeMutableBytes { pread(handle.fd, $0.baseAddress, $0.count, offset) }
+                    if n < 0 { throw WebError.storage("reading a published file failed") }
+                    if n == 0 { break }
+                    try await writer.write(ByteBuffer(bytes: buffer[0..<n]))
+                    offset += off_t(n)
+                }
+                try await writer.finish(nil)
+            })
     }
 
-    func markHandled(_ request: Request, _ context: WebContext) async throws -> Response {
-        let viewer: Viewer
-        switch try await gate(request, context, \.readsInbox) {
-        case .allowed(let v): viewer = v
-        case .denied(let response): return response
-        }
+    func markHandled(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {
         guard let fields = try await form(request, session: viewer.session) else { return refusedForm(viewer: viewer) }
         guard let (record, _) = try incomingRecord(context), record.state == .published else {
             return problem(.notFound, "No such pack", "Nothing was published with that bundle id.", viewer: viewer)
         }
         let note = String(fields["note"].trimmed.unicodeScalars.prefix(500))
-        try accounts.store.markHandled(HandledMark(bundleID: record.bundleID, user: viewer.name,
-                                                   at: accounts.clock.now(), note: note))
+        try accounts.store.markHandled(
+            HandledMark(
+                bundleID: record.bundleID, user: viewer.name,
+                at: accounts.clock.now(), note: note))
         audit.record("web-handled", viewer: viewer, bundle: record.bundleID, detail: "note=\(!note.isEmpty)")
         return redirect("/pack/\(record.bundleID)")
     }

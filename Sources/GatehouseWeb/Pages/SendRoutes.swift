@@ -1,8 +1,8 @@
 import Foundation
-import Glibc
 import GatehouseDaemon
 import GatehouseFormat
 import GatehouseKit
+import Glibc
 import HTTPTypes
 import Hummingbird
 
@@ -11,18 +11,16 @@ import Hummingbird
 /// the running gateway to seal into one bundle.
 extension WebApp {
     func addSendRoutes(_ router: Router<WebContext>) {
-        router.get("/send") { request, context in try await self.sendPage(request, context) }
-        router.post("/send") { request, context in try await self.send(request, context) }
+        router.get("/send") { request, context in
+            try await self.guarded(request, context, \.sends) { try await self.sendPage(request, context, $0) }
+        }
+        router.post("/send") { request, context in
+            try await self.guarded(request, context, \.sends) { try await self.send(request, context, $0) }
+        }
     }
 
-    func sendPage(_ request: Request, _ context: WebContext, error: String? = nil,
-                  status: HTTPResponse.Status = .ok) async throws -> Response {
-        let viewer: Viewer
-        switch try await gate(request, context, \.sends) {
-        case .allowed(let v): viewer = v
-        case .denied(let response): return response
-        }
-        return try sendForm(viewer, error: error, status: status)
+    func sendPage(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {
+        try sendForm(viewer)
     }
 
     func sendForm(_ viewer: Viewer, error: String? = nil, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -33,25 +31,25 @@ extension WebApp {
         let workflows = config.workflows.names.map {
             ["name": $0.value, "selected": $0 == config.workflows.defaultWorkflow] as [String: Any]
         }
-        var values: [String: Any] = ["csrf": viewer.session.csrf, "partners": partners, "workflows": workflows,
-                                     "maxMB": "\(settings.uploadMaxBytes >> 20)"]
+        var values: [String: Any] = [
+            "csrf": viewer.session.csrf, "partners": partners, "workflows": workflows,
+            "maxMB": "\(settings.uploadMaxBytes >> 20)",
+        ]
         if let error { values["error"] = error }
         return page("send", title: "Send a pack", values, viewer: viewer, status: status)
     }
 
-    func send(_ request: Request, _ context: WebContext) async throws -> Response {
-        let viewer: Viewer
-        switch try await gate(request, context, \.sends) {
-        case .allowed(let v): viewer = v
-        case .denied(let response): return response
-        }
+    func send(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {
         if request.headers[HTTPField.Name("Sec-Fetch-Site")!] == "cross-site" { return refusedForm(viewer: viewer) }
         guard let type = request.headers[.contentType], let boundary = Self.boundary(type) else {
             return try sendForm(viewer, error: "The upload was not sent as a form with files.", status: .badRequest)
         }
-        if let length = request.headers[.contentLength].flatMap({ Int64($0) }), length > settings.uploadMaxBytes + (1 << 20) {
-            return try sendForm(viewer, error: "The files add up to more than \(settings.uploadMaxBytes >> 20) MiB.",
-                                status: .contentTooLarge)
+        if let length = request.headers[.contentLength].flatMap({ Int64($0) }),
+            length > settings.uploadMaxBytes + (1 << 20)
+        {
+            return try sendForm(
+                viewer, error: "The files add up to more than \(settings.uploadMaxBytes >> 20) MiB.",
+                status: .contentTooLarge)
         }
         var context: PackContext?
         var partner: ODSCode?
@@ -89,18 +87,25 @@ extension WebApp {
             drop.discard()
             return try sendForm(viewer, error: "The pack could not be queued: \(error)", status: .internalServerError)
         }
-        audit.record("web-send", viewer: viewer, detail: "to=\(partner.value) pack=\(name) files=\(receiver.names.count)")
+        audit.record(
+            "web-send", viewer: viewer, detail: "to=\(partner.value) pack=\(name) files=\(receiver.names.count)")
         let count = receiver.names.count == 1 ? "1 file" : "\(receiver.names.count) files"
-        return page("sent", title: "Queued", ["partner": partner.value, "count": count, "bytes": "\(receiver.bytes)",
-                                              "pack": name],
-                    viewer: viewer)
+        return page(
+            "sent", title: "Queued",
+            [
+                "partner": partner.value, "count": count, "bytes": "\(receiver.bytes)",
+                "pack": name,
+            ],
+            viewer: viewer)
     }
 
     /// The fields before the files, checked as `gatehouse send` checks them: a pinned partner that
     /// is not this organisation, valid NHS numbers, a readable subject, a listed workflow.
     func checkSend(_ fields: [String: String]) throws -> (ODSCode, PackContext) {
         let refuse = { (message: String) in UploadReceiver.Refusal(status: 400, message: message) }
-        guard let org = try? ODSCode(userInput: fields["to"] ?? "") else { throw refuse("Choose a partner to send to.") }
+        guard let org = try? ODSCode(userInput: fields["to"] ?? "") else {
+            throw refuse("Choose a partner to send to.")
+        }
         let own = try? KeyStore(home: home).loadOwnCard().org
         guard org != own, (try? PartnerStore(home: home).card(for: org)) != nil else {
             throw refuse("\(org.value) is not a pinned partner.")
@@ -113,8 +118,9 @@ extension WebApp {
         let config = (try? GatehouseConfig.load(home: home)) ?? GatehouseConfig()
         let workflow = fields["workflow"].flatMap { $0.isEmpty ? nil : $0 }
         do {
-            let context = PackContext(subject: (fields["subject"] ?? "").trimmed,
-                                      workflow: try config.workflows.accepted(workflow), nhsNumbers: numbers)
+            let context = PackContext(
+                subject: (fields["subject"] ?? "").trimmed,
+                workflow: try config.workflows.accepted(workflow), nhsNumbers: numbers)
             try context.check()
             return (org, context)
         } catch let error as KitError { throw refuse(error.message) } catch let error as FormatError {

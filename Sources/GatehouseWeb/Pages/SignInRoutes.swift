@@ -29,17 +29,20 @@ extension WebApp {
             return await signInPage(request, error: "The sign-in form expired. Try again.", status: .forbidden)
         }
         let name = fields["username"].lowercased()
-        let refused = "The account name or password is not right, or the account is locked after repeated "
+        let refused =
+            "The account name or password is not right, or the account is locked after repeated "
             + "failures. Try again later, or ask an administrator."
-        let outcome = (try? UserName.validate(name)).map { _ in
-            (try? accounts.checkPassword(name, fields["password"])) ?? .refused
-        } ?? .refused
+        let outcome =
+            (try? UserName.validate(name)).map { _ in
+                (try? accounts.checkPassword(name, fields["password"])) ?? .refused
+            } ?? .refused
         guard case .accepted(let account) = outcome else {
             if case .locked = outcome {
                 audit.record("web-signin-locked", user: name, address: context.remoteAddress)
             } else {
-                audit.record("web-signin-failed", user: String(name.prefix(32)), address: context.remoteAddress,
-                             detail: "step=password")
+                audit.record(
+                    "web-signin-failed", user: String(name.prefix(32)), address: context.remoteAddress,
+                    detail: "step=password")
             }
             await sessions.end(session.id)
             return await signInPage(request, error: refused, status: .unauthorized)
@@ -76,18 +79,21 @@ extension WebApp {
     /// The enrolment QR code as SVG, for the session enrolling (nothing for anyone else).
     func enrolmentQR(_ request: Request) async -> Response {
         guard let session = await session(request), let user = session.user,
-              case .enrolling(let secret) = session.stage,
-              let svg = QRCode.svg(TOTP(secret: secret).uri(account: user, issuer: "Gatehouse")) else {
+            case .enrolling(let secret) = session.stage,
+            let svg = QRCode.svg(TOTP(secret: secret).uri(account: user, issuer: "Gatehouse"))
+        else {
             return Response(status: .notFound)
         }
-        return Response(status: .ok, headers: [.contentType: "image/svg+xml"],
-                        body: .init(byteBuffer: ByteBuffer(string: svg)))
+        return Response(
+            status: .ok, headers: [.contentType: "image/svg+xml"],
+            body: .init(byteBuffer: ByteBuffer(string: svg)))
     }
 
     func code(_ request: Request, _ context: WebContext) async throws -> Response {
         let session = await session(request)
         guard let fields = try await form(request, session: session), let session, let user = session.user,
-              let role = session.role else {
+            let role = session.role
+        else {
             return await signInPage(request, error: "The sign-in form expired. Sign in again.", status: .forbidden)
         }
         let pending: [UInt8]?
@@ -100,18 +106,23 @@ extension WebApp {
         switch outcome {
         case .accepted:
             let signedIn = await sessions.advance(session.id, to: .signedIn, user: user, role: role)
-            audit.record(pending == nil ? "web-signin" : "web-totp-enrolled", user: user, address: context.remoteAddress,
-                         detail: "factors=password,totp")
+            audit.record(
+                pending == nil ? "web-signin" : "web-totp-enrolled", user: user, address: context.remoteAddress,
+                detail: "factors=password,totp")
             return redirect("/", cookie: cookie(signedIn.id))
         case .locked:
             audit.record("web-signin-locked", user: user, address: context.remoteAddress)
             await sessions.end(session.id)
-            return await signInPage(request, error: "The account is locked after repeated failures. Try again later, "
-                + "or ask an administrator.", status: .unauthorized)
+            return await signInPage(
+                request,
+                error: "The account is locked after repeated failures. Try again later, "
+                    + "or ask an administrator.", status: .unauthorized)
         case .refused:
             audit.record("web-signin-failed", user: user, address: context.remoteAddress, detail: "step=totp")
-            return await stagePage(request, error: "That code is not right. Check the time on your device and try the "
-                + "newest code.", status: .unauthorized)
+            return await stagePage(
+                request,
+                error: "That code is not right. Check the time on your device and try the "
+                    + "newest code.", status: .unauthorized)
         }
     }
 

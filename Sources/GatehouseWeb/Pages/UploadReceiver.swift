@@ -1,6 +1,6 @@
+import GatehouseDaemon
 import GatehouseFormat
 import GatehouseKit
-import GatehouseDaemon
 import MultipartKit
 import NIOCore
 
@@ -99,7 +99,11 @@ final class UploadReceiver {
 
     private func partComplete() {
         if file == nil && field == nil { startPart() }  // an empty part
-        defer { headers = []; field = nil; file = nil }
+        defer {
+            headers = []
+            field = nil
+            file = nil
+        }
         guard refusal == nil else { return }
         if let current = field {
             let value = String(decoding: current.value, as: UTF8.self)

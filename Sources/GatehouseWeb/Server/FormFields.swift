@@ -23,7 +23,8 @@ struct FormFields: Sendable {
             if b == UInt8(ascii: "+") {
                 out.append(0x20)
             } else if b == UInt8(ascii: "%"), bytes.distance(from: i, to: bytes.endIndex) > 2,
-                      let hi = hex(bytes[i + 1]), let lo = hex(bytes[i + 2]) {
+                let hi = hex(bytes[i + 1]), let lo = hex(bytes[i + 2])
+            {
                 out.append(hi << 4 | lo)
                 i += 2
             } else {

@@ -22,14 +22,16 @@ enum PageTemplates {
         {{#sends}}<a href="/send">Send</a><a href="/outgoing">Outgoing</a>{{/sends}}\
         {{#admin}}<a href="/audit">Audit</a>{{/admin}}</nav>
         <form method="post" action="/signout" class="signout"><input type="hidden" name="csrf" value="{{csrf}}">
-        <span class="who">{{user}} ({{role}})</span> <button type="submit" class="link">Sign out</button></form>{{/user}}
+        <span class="who">{{user}} ({{role}})</span> <button type="submit" class="link">Sign out</button>\
+        </form>{{/user}}
         </div></header>
         <main id="main" class="wrap">{{{body}}}</main>
         </body></html>
         """
 
     static let errorSummary = """
-        {{#error}}<div class="error-summary" role="alert" tabindex="-1"><h2>There is a problem</h2><p>{{error}}</p></div>{{/error}}
+        {{#error}}<div class="error-summary" role="alert" tabindex="-1"><h2>There is a problem</h2>\
+        <p>{{error}}</p></div>{{/error}}
         """
 
     static let signin = """
@@ -87,14 +89,17 @@ enum PageTemplates {
         <p class="count">{{summary}}</p>
         {{#hasRows}}<table class="list"><caption class="visually-hidden">Received packs, newest first</caption>
         <thead><tr><th scope="col">Received</th><th scope="col">From</th><th scope="col">Subject</th>\
-        <th scope="col">Workflow</th><th scope="col">NHS numbers</th><th scope="col">Files</th><th scope="col">Handled</th></tr></thead>
+        <th scope="col">Workflow</th><th scope="col">NHS numbers</th><th scope="col">Files</th>\
+        <th scope="col">Handled</th></tr></thead>
         <tbody>{{/hasRows}}{{#rows}}<tr><td>{{received}}</td><td>{{senderName}} <span class="ods">{{sender}}</span></td>
-        <td><a href="/pack/{{id}}">{{subject}}</a>{{#reason}} <strong class="tag warn">refused: {{reason}}</strong>{{/reason}}</td>
+        <td><a href="/pack/{{id}}">{{subject}}</a>{{#reason}} <strong class="tag warn">refused: \
+        {{reason}}</strong>{{/reason}}</td>
         <td>{{workflow}}</td><td>{{nhs}}</td><td>{{files}}</td><td>{{handled}}</td></tr>
         {{/rows}}{{#hasRows}}</tbody></table>{{/hasRows}}
         {{#more}}<form method="post" action="/inbox" class="pager"><input type="hidden" name="csrf" value="{{csrf}}">
         {{#q}}<input type="hidden" name="nhs" value="{{nhs}}"><input type="hidden" name="text" value="{{text}}">\
-        <input type="hidden" name="sender" value="{{sender}}"><input type="hidden" name="workflow" value="{{workflow}}">\
+        <input type="hidden" name="sender" value="{{sender}}">\
+        <input type="hidden" name="workflow" value="{{workflow}}">\
         <input type="hidden" name="from" value="{{from}}"><input type="hidden" name="to" value="{{to}}">{{/q}}
         <input type="hidden" name="page" value="{{next}}"><button type="submit">Next 50</button></form>{{/more}}
         """
@@ -102,7 +107,8 @@ enum PageTemplates {
     static let pack = """
         <p><a href="/inbox">Back to inbox</a></p>
         <h1>{{subject}}</h1>
-        {{#reason}}<div class="error-summary" role="alert"><h2>This bundle was refused</h2><p>{{reason}}</p></div>{{/reason}}
+        {{#reason}}<div class="error-summary" role="alert"><h2>This bundle was refused</h2><p>{{reason}}</p>\
+        </div>{{/reason}}
         <dl class="summary">
         <dt>From</dt><dd>{{senderName}} <span class="ods">{{sender}}</span></dd>
         <dt>Received</dt><dd>{{received}}</dd>
@@ -115,7 +121,8 @@ enum PageTemplates {
         {{#hasFiles}}<h2>Files</h2><table class="list"><thead><tr><th scope="col">Name</th><th scope="col">Size</th>\
         <th scope="col">SHA-256</th><th scope="col"></th></tr></thead><tbody>{{/hasFiles}}
         {{#files}}<tr><td>{{name}}</td><td>{{size}}</td><td><code class="digest">{{sha256}}</code></td>
-        <td><a href="/pack/{{id}}/file/{{index}}" download>Download<span class="visually-hidden"> {{name}}</span></a></td></tr>
+        <td><a href="/pack/{{id}}/file/{{index}}" download>Download<span class="visually-hidden">\
+         {{name}}</span></a></td></tr>
         {{/files}}{{#hasFiles}}</tbody></table>{{/hasFiles}}
         <h2>Handled</h2>
         {{#handled}}<p>Marked handled by {{user}} at {{at}}.{{#note}} Note: {{note}}{{/note}}</p>{{/handled}}
@@ -131,11 +138,14 @@ enum PageTemplates {
         <form method="post" action="/send" enctype="multipart/form-data" class="narrow">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="to">Send to</label>
-        <select id="to" name="to" required>{{#partners}}<option value="{{org}}">{{name}} ({{org}})</option>{{/partners}}</select>
+        <select id="to" name="to" required>{{#partners}}<option value="{{org}}">{{name}} \
+        ({{org}})</option>{{/partners}}</select>
         <label for="subject">Subject</label><input id="subject" name="subject" maxlength="200">
-        <label for="nhs">NHS numbers (one or more, separated by commas)</label><input id="nhs" name="nhs" inputmode="numeric">
+        <label for="nhs">NHS numbers (one or more, separated by commas)</label>\
+        <input id="nhs" name="nhs" inputmode="numeric">
         <label for="workflow">Workflow</label>
-        <select id="workflow" name="workflow">{{#workflows}}<option value="{{name}}"{{#selected}} selected{{/selected}}>\
+        <select id="workflow" name="workflow">{{#workflows}}<option value="{{name}}"{{#selected}} \
+        selected{{/selected}}>\
         {{name}}</option>{{/workflows}}</select>
         <label for="files">Files</label><input id="files" name="files" type="file" multiple required>
         <p class="hint">Up to {{maxMB}} MiB in all. The files travel together as one pack, encrypted and signed.</p>
@@ -146,15 +156,19 @@ enum PageTemplates {
     static let sent = """
         <div class="panel" role="status"><h1>Queued for {{partner}}</h1>
         <p>{{count}} in one pack ({{bytes}} bytes). The gateway seals and sends it now.</p></div>
-        <p><a href="/outgoing/pack/{{pack}}">Follow it until the receipt arrives</a> · <a href="/send">Send another pack</a></p>
+        <p><a href="/outgoing/pack/{{pack}}">Follow it until the receipt arrives</a>\
+         · <a href="/send">Send another pack</a></p>
         """
 
     static let outgoing = """
         <h1>Outgoing</h1>
         <p class="count">{{summary}}</p>
-        {{#hasRows}}<table class="list"><thead><tr><th scope="col">Created</th><th scope="col">To</th><th scope="col">State</th>\
-        <th scope="col">Attempts</th><th scope="col">Last error</th><th scope="col">Files</th><th scope="col">Receipt</th></tr></thead>
-        <tbody>{{/hasRows}}{{#rows}}<tr><td><a href="/outgoing/{{id}}">{{created}}</a></td><td>{{partner}}</td><td><strong class="tag {{tone}}">{{state}}</strong></td>
+        {{#hasRows}}<table class="list"><thead><tr><th scope="col">Created</th><th scope="col">To</th>\
+        <th scope="col">State</th>\
+        <th scope="col">Attempts</th><th scope="col">Last error</th><th scope="col">Files</th>\
+        <th scope="col">Receipt</th></tr></thead>
+        <tbody>{{/hasRows}}{{#rows}}<tr><td><a href="/outgoing/{{id}}">{{created}}</a></td><td>{{partner}}</td>\
+        <td><strong class="tag {{tone}}">{{state}}</strong></td>
         <td>{{attempts}}</td><td>{{lastError}}</td><td>{{files}}</td><td>{{receipt}}</td></tr>
         {{/rows}}{{#hasRows}}</tbody></table>{{/hasRows}}
         """
@@ -175,9 +189,11 @@ enum PageTemplates {
         <input id="user" name="user" value="{{user}}"></div><div class="actions"><button type="submit">Show</button>\
         <a href="/audit">All</a></div></form>
         <p class="count">{{summary}}</p>
-        {{#hasRows}}<table class="list"><thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Event</th>\
+        {{#hasRows}}<table class="list"><thead><tr><th scope="col">#</th><th scope="col">Time</th>\
+        <th scope="col">Event</th>\
         <th scope="col">Bundle</th><th scope="col">Detail</th></tr></thead><tbody>{{/hasRows}}
-        {{#rows}}<tr><td>{{seq}}</td><td>{{time}}</td><td>{{event}}</td><td><code>{{bundle}}</code></td><td>{{detail}}</td></tr>
+        {{#rows}}<tr><td>{{seq}}</td><td>{{time}}</td><td>{{event}}</td><td><code>{{bundle}}</code></td>\
+        <td>{{detail}}</td></tr>
         {{/rows}}{{#hasRows}}</tbody></table>{{/hasRows}}
         """
 

@@ -12,8 +12,11 @@ struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
             + "base-uri 'none'"
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
         var response: Response
         do { response = try await next(request, context) } catch let error as HTTPResponseError {
             // Errors thrown by the router (404, 405, 413) get the same headers as pages.

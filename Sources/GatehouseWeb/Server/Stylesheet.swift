@@ -5,10 +5,12 @@ enum Stylesheet {
         :root{--blue:#005eb8;--dark:#003087;--text:#212b32;--grey:#4c6272;--pale:#f0f4f5;--red:#d5281b;
         --green:#007f3b;--yellow:#ffeb3b;--white:#fff}
         *{box-sizing:border-box}
-        body{margin:0;font-family:Arial,"Helvetica Neue",sans-serif;font-size:1.1875rem;line-height:1.5;color:var(--text);
+        body{margin:0;font-family:Arial,"Helvetica Neue",sans-serif;font-size:1.1875rem;line-height:1.5;
+        color:var(--text);
         background:var(--pale)}
         .wrap{max-width:1100px;margin:0 auto;padding:0 16px}
-        .skip{position:absolute;left:-9999px}.skip:focus{left:8px;top:8px;background:var(--yellow);color:#000;padding:8px}
+        .skip{position:absolute;left:-9999px}.skip:focus{left:8px;top:8px;background:var(--yellow);color:#000;
+        padding:8px}
         .top{background:var(--blue);color:var(--white);padding:12px 0}
         .top .wrap{display:flex;flex-wrap:wrap;gap:12px;align-items:center;justify-content:space-between}
         .brand{font-weight:700;font-size:1.5rem}

@@ -18,8 +18,9 @@ final class WebApp: Sendable {
         self.home = home
         self.settings = settings
         self.accounts = accounts
-        sessions = SessionStore(clock: accounts.clock, idleTimeout: Self.milliseconds(settings.idleTimeout),
-                                lifetime: Self.milliseconds(settings.sessionLifetime))
+        sessions = SessionStore(
+            clock: accounts.clock, idleTimeout: Self.milliseconds(settings.idleTimeout),
+            lifetime: Self.milliseconds(settings.sessionLifetime))
         audit = WebAudit(home: home)
     }
 
@@ -49,16 +50,31 @@ final class WebApp: Sendable {
     /// on every request, so disabling it or changing its role applies at once.
     func gate(_ request: Request, _ context: WebContext, _ allowed: (Role) -> Bool) async throws -> Gate {
         guard let session = await session(request), session.isSignedIn, let name = session.user,
-              let account = try? accounts.store.account(name), !account.disabled else {
+            let account = try? accounts.store.account(name), !account.disabled
+        else {
             return .denied(redirect("/signin"))
         }
         let viewer = Viewer(session: session, account: account, address: context.remoteAddress)
         guard allowed(account.role) else {
             audit.record("web-forbidden", viewer: viewer, detail: "path=\(Self.auditPath(request))")
-            return .denied(problem(.forbidden, "You cannot use this page",
-                                   "Your account's role does not allow it. Ask an administrator.", viewer: viewer))
+            return .denied(
+                problem(
+                    .forbidden, "You cannot use this page",
+                    "Your account's role does not allow it. Ask an administrator.", viewer: viewer))
         }
         return .allowed(viewer)
+    }
+
+    /// Runs `body` for the signed-in viewer allowed by `allowed`; otherwise answers as
+    /// ``gate(_:_:_:)`` decided (sign-in, or 403).
+    func guarded(
+        _ request: Request, _ context: WebContext, _ allowed: (Role) -> Bool,
+        _ body: (Viewer) async throws -> Response
+    ) async throws -> Response {
+        switch try await gate(request, context, allowed) {
+        case .allowed(let viewer): try await body(viewer)
+        case .denied(let response): response
+        }
     }
 
     /// The request's path for the audit log: routes carry only bundle ids and numbers, never
@@ -90,8 +106,9 @@ final class WebApp: Sendable {
     }
 
     func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: text)))
+        Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     func redirect(_ location: String, cookie: String? = nil) -> Response {
@@ -109,13 +126,17 @@ final class WebApp: Sendable {
 
     func chrome(_ viewer: Viewer?) -> [String: Any] {
         guard let viewer else { return [:] }
-        return ["user": viewer.name, "role": viewer.account.role.rawValue, "csrf": viewer.session.csrf,
-                "inbox": viewer.account.role.readsInbox, "sends": viewer.account.role.sends,
-                "admin": viewer.account.role == .admin]
+        return [
+            "user": viewer.name, "role": viewer.account.role.rawValue, "csrf": viewer.session.csrf,
+            "inbox": viewer.account.role.readsInbox, "sends": viewer.account.role.sends,
+            "admin": viewer.account.role == .admin,
+        ]
     }
 
-    func page(_ name: String, title: String, _ values: [String: Any], viewer: Viewer?,
-              status: HTTPResponse.Status = .ok, cookie: String? = nil, refresh: Int? = nil) -> Response {
+    func page(
+        _ name: String, title: String, _ values: [String: Any], viewer: Viewer?,
+        status: HTTPResponse.Status = .ok, cookie: String? = nil, refresh: Int? = nil
+    ) -> Response {
         var chrome = chrome(viewer)
         if let refresh { chrome["refresh"] = "\(refresh)" }
         var response = html(renderer.page(name, title: title, values: values, chrome: chrome), status: status)
@@ -128,9 +149,10 @@ final class WebApp: Sendable {
     }
 
     func refusedForm(viewer: Viewer?) -> Response {
-        problem(.forbidden, "The form has expired",
-                "The page was open too long, or the request did not come from this site. Go back, reload and try again.",
-                viewer: viewer)
+        problem(
+            .forbidden, "The form has expired",
+            "The page was open too long, or the request did not come from this site. Go back, reload and try again.",
+            viewer: viewer)
     }
 }
 

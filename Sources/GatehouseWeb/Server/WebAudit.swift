@@ -16,8 +16,10 @@ struct WebAudit: Sendable {
     /// false when the log could not be written. Pages that show patient data refuse to show it
     /// then: a view that cannot be audited does not happen.
     @discardableResult
-    func record(_ event: String, viewer: WebApp.Viewer? = nil, user: String? = nil, address: String? = nil,
-                bundle: String? = nil, sha256: String? = nil, detail: String = "") -> Bool {
+    func record(
+        _ event: String, viewer: WebApp.Viewer? = nil, user: String? = nil, address: String? = nil,
+        bundle: String? = nil, sha256: String? = nil, detail: String = ""
+    ) -> Bool {
         let who = viewer?.name ?? user ?? "-"
         let from = viewer?.address ?? address ?? "-"
         let text = "user=\(who) from=\(from)" + (detail.isEmpty ? "" : " \(detail)")

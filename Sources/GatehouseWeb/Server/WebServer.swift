@@ -1,5 +1,5 @@
-import Glibc
 import GatehouseKit
+import Glibc
 import Hummingbird
 import Logging
 import NIOCore
@@ -21,15 +21,19 @@ package struct WebServer: Sendable {
     /// network in clear.
     package static func listenAddress(_ text: String, tlsInFront: Bool) throws(WebError) -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (0...65535).contains(port) else {
+            (0...65535).contains(port)
+        else {
             throw .configuration("\(text.debugDescription) is not HOST:PORT, e.g. 127.0.0.1:8443")
         }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
         guard loopback || tlsInFront else {
-            throw .configuration("refusing to listen on \(host) over plain HTTP: listen on 127.0.0.1 behind a reverse "
-                + "proxy that terminates TLS, and set behind_tls_proxy = true in [web] if the proxy is on another host")
+            throw .configuration(
+                "refusing to listen on \(host) over plain HTTP: listen on 127.0.0.1 behind a reverse "
+                    + "proxy that terminates TLS, and set behind_tls_proxy = true in [web] if the proxy is on "
+                    + "another host"
+            )
         }
         return (host == "localhost" ? "127.0.0.1" : host, port)
     }
@@ -45,8 +49,9 @@ package struct WebServer: Sendable {
             }
         }
         router.get("/static/style.css") { _, _ in
-            var response = Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8"],
-                                    body: .init(byteBuffer: ByteBuffer(string: Stylesheet.css)))
+            var response = Response(
+                status: .ok, headers: [.contentType: "text/css; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: Stylesheet.css)))
             response.headers[.cacheControl] = "no-store"
             return response
         }
