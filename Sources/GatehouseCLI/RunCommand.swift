@@ -20,6 +20,7 @@ struct RunCommand: AsyncParsableCommand {
               gatehouse run --home /srv/gatehouse
               gatehouse run --log-format json
               gatehouse run --metrics 127.0.0.1:9464   (serves /metrics and /healthz)
+              gatehouse run --web 127.0.0.1:8443       (the staff web pages too)
             """
     )
 
@@ -33,6 +34,12 @@ struct RunCommand: AsyncParsableCommand {
         discussion: "HOST:PORT with a numeric address, e.g. 127.0.0.1:9464 or [::1]:9464. Anyone who can reach it can read the metrics (they name partners, never patients): keep it on loopback or a management network.",
         valueName: "HOST:PORT"))
     var metrics: String?
+
+    @Option(name: .customLong("web"), help: ArgumentHelp(
+        "Serve the staff web pages (as `gatehouse web`) in this process, on this address.",
+        discussion: "HOST:PORT, e.g. 127.0.0.1:8443; plain HTTP, so loopback unless [web] behind_tls_proxy = true.",
+        valueName: "HOST:PORT"))
+    var web: String?
 
     func run() async throws {
         let home = try homeOptions.initialised()
@@ -64,6 +71,7 @@ struct RunCommand: AsyncParsableCommand {
             exporter.bootstrap()
             return try MetricsServer(address: address, exporter: exporter, logger: logger)
         }
+        let webServer = try web.map { listen in try WebCommand.server(home: home, config: config, listen: listen) }
         try await engine.recover()
         let wakeup = Wakeup()
         let watcher = SpoolWatcher(outbox: spool.outbox, stableWindow: settings.stableWindow, rescanInterval: settings.rescanInterval,
@@ -83,7 +91,10 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: watcher),
                 .init(service: DeliveryService(engine: engine, wakeup: wakeup)),
                 .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup)),
-            ] + (metricsServer.map { [.init(service: $0)] } ?? []),
+            ] + (metricsServer.map { [.init(service: $0)] } ?? [])
+                + (try webServer.map { server in
+                    [.init(service: try server.service { port in logger.info("web pages on port \(port)") })]
+                } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         logger.info("gateway \(own.org) running", metadata: ["gatehouse.home": "\(home.path)", "gatehouse.mailbox": "\(ownMailbox)"])

@@ -29,21 +29,24 @@ struct WebCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Address to listen on (default: [web] listen, 127.0.0.1:8443).", valueName: "HOST:PORT"))
     var listen: String?
 
-    func run() async throws {
-        let home = try homeOptions.initialised()
-        var settings = try GatehouseConfig.load(home: home).web
+    /// The server for `home` with `config`'s [web] settings, listening on `listen` if given; its
+    /// address and the account store checked now, so a bad one stops the command at once.
+    static func server(home: GatehouseHome, config: GatehouseConfig, listen: String?) throws -> WebServer {
+        var settings = config.web
         if let listen { settings.listen = listen }
-        let server: WebServer
         do {
             _ = try WebServer.listenAddress(settings.listen, tlsInFront: settings.behindTLSProxy)
-            server = WebServer(
-                home: home, settings: settings,
-                accounts: AccountService(store: try UserStore(home: home)))
+            return WebServer(home: home, settings: settings, accounts: AccountService(store: try UserStore(home: home)))
         } catch {
             throw CommandFailure(
-                status: .invalidInput, message: error.message,
-                hint: "see the [web] section of docs/OPERATIONS.md")
+                status: .invalidInput, message: error.message, hint: "see the [web] section of docs/OPERATIONS.md")
         }
+    }
+
+    func run() async throws {
+        let home = try homeOptions.initialised()
+        let server = try Self.server(home: home, config: try GatehouseConfig.load(home: home), listen: listen)
+        let settings = server.settings
         let host = settings.listen.split(separator: ":").dropLast().joined(separator: ":")
         try await server.run { port in
             // Printed once the socket is bound (scripts and tests wait for this line).

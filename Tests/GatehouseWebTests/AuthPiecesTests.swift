@@ -134,3 +134,53 @@ let testCost = PassphraseSeal.Cost(operations: 1, memoryKiB: 1024)
         #expect(throws: WebError.self) { try WebServer.listenAddress("nonsense", tlsInFront: false) }
     }
 }
+
+@Suite struct MultipartReaderTests {
+    /// The same body fed whole and one byte at a time gives the same parts, even with
+    /// delimiter-like runs inside a file.
+    @Test func partsAreTheSameWhateverTheChunking() throws {
+        let boundary = "XyZ"
+        let file: [UInt8] = Array("a\r\n--Xy\r\n--XyQ\r".utf8) + [0, 255]
+        let body = Array("--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntok\r\n".utf8)
+            + Array("--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.bin\"\r\n\r\n".utf8) + file
+            + Array("\r\n--XyZ--\r\nepilogue".utf8)
+        func parse(chunk: Int) throws -> (headers: [String], bodies: [[UInt8]], finished: Bool) {
+            var reader = MultipartReader(boundary: boundary)
+            var headers: [String] = []
+            var bodies: [[UInt8]] = [[]]
+            for start in stride(from: 0, to: body.count, by: chunk) {
+                try Array(body[start..<min(body.count, start + chunk)]).withUnsafeBytes { bytes in
+                    try reader.feed(bytes) { event in
+                        switch event {
+                        case .headers(let h): headers.append(h.map { "\($0.name)=\($0.value)" }.joined())
+                        case .body(let b): bodies[bodies.count - 1] += b
+                        case .partEnd: bodies.append([])
+                        }
+                    }
+                }
+            }
+            return (headers, bodies, reader.isFinished)
+        }
+        let whole = try parse(chunk: body.count)
+        #expect(whole.bodies == [Array("tok".utf8), file, []])
+        #expect(whole.headers[1] == "content-disposition=form-data; name=\"files\"; filename=\"a.bin\"")
+        #expect(whole.finished)
+        for chunk in [1, 2, 3, 7] {
+            let split = try parse(chunk: chunk)
+            #expect(split.bodies == whole.bodies && split.headers == whole.headers && split.finished, "chunk \(chunk)")
+        }
+    }
+
+    @Test func malformedHeadersAreRefused() throws {
+        var reader = MultipartReader(boundary: "B")
+        let bad = Array("--B\r\nno colon here\r\n\r\nx\r\n--B--".utf8)
+        #expect(throws: MultipartReader.Malformed.self) {
+            try bad.withUnsafeBytes { try reader.feed($0) { _ in } }
+        }
+        var flood = MultipartReader(boundary: "B")
+        let endless = Array("--B\r\n".utf8) + [UInt8](repeating: 0x41, count: MultipartReader.headerLimit + 10)
+        #expect(throws: MultipartReader.Malformed.self) {
+            try endless.withUnsafeBytes { try flood.feed($0) { _ in } }
+        }
+    }
+}

@@ -11,19 +11,24 @@ import Testing
 @Suite(.serialized) struct SendPageTests {
     static let boundary = "----gatehouse-test-boundary-7d3f"
 
+    /// The parts for `fields`, in order.
+    static func fieldParts(_ fields: [(String, String)]) -> [UInt8] {
+        fields.flatMap { name, value in
+            Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+        }
+    }
+
+    /// The start of a file part named `name` (its bytes follow).
+    static func fileHead(_ name: String) -> [UInt8] {
+        Array(
+            ("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\(name)\"\r\n"
+                + "Content-Type: application/octet-stream\r\n\r\n").utf8)
+    }
+
     /// A multipart body: fields in order, then files.
     static func multipart(_ fields: [(String, String)], files: [(String, [UInt8])]) -> [UInt8] {
-        var body: [UInt8] = []
-        for (name, value) in fields {
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
-        }
-        for (name, bytes) in files {
-            body +=
-                Array(
-                    ("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\(name)\"\r\n"
-                        + "Content-Type: application/octet-stream\r\n\r\n").utf8) + bytes + Array("\r\n".utf8)
-        }
-        return body + Array("--\(boundary)--\r\n".utf8)
+        fieldParts(fields) + files.flatMap { name, bytes in fileHead(name) + bytes + Array("\r\n".utf8) }
+            + Array("--\(boundary)--\r\n".utf8)
     }
 
     func upload(
@@ -95,10 +100,60 @@ import Testing
             #expect(answer.status == status, "\(label): \(answer.status)")
             #expect(outbox(web).isEmpty, "\(label) left \(outbox(web))")
         }
+        // A body cut short after a whole file: no closing delimiter, no pack.
+        let whole = Self.multipart(fields, files: [("a.txt", [1, 2, 3])])
+        let cut = try await sender.send(
+            "POST", "/send", headers: [("Content-Type", "multipart/form-data; boundary=\(Self.boundary)")],
+            body: Array(whole.dropLast(Self.boundary.utf8.count + 6)))
+        #expect(cut.status == 400)
+        #expect(outbox(web).isEmpty)
         // A clinician cannot send at all.
         var nurse = try await web.signIn("anna.nurse")
         let token2 = try #require(try await nurse.get("/inbox").csrf)
         #expect(try await upload(&nurse, [("csrf", token2), ("to", "A81001")], files: [("a.txt", [1])]).status == 403)
+        #expect(outbox(web).isEmpty)
+        await web.stop()
+    }
+
+    /// The peak resident memory of this process, in bytes (VmHWM), after resetting it to now.
+    static func peakMemory(reset: Bool) -> Int {
+        if reset { try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8) }
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    /// 384 MiB streamed through the server (in this process) into the outbox: the peak memory
+    /// grows by far less than the upload; and past the limit the upload is refused mid-stream.
+    @Test func largeUploadsStreamToDiskWithFlatMemory() async throws {
+        var settings = WebSettings()
+        settings.uploadMaxBytes = 400 << 20
+        let web = try await WebHarness(settings: settings)
+        var sender = try await web.signIn("rita.reception")
+        let token = try #require(try await sender.get("/send").csrf)
+        let prefix = Self.fieldParts([("csrf", token), ("to", "A81001"), ("subject", ""), ("nhs", ""), ("workflow", "")])
+            + Self.fileHead("export.bin")
+        let suffix = Array("\r\n--\(Self.boundary)--\r\n".utf8)
+        let type = "multipart/form-data; boundary=\(Self.boundary)"
+        let before = Self.peakMemory(reset: true)
+        let size = 384 << 20
+        let answer = try await sender.streamPost("/send", contentType: type, prefix: prefix, size: size, suffix: suffix)
+        let growth = Self.peakMemory(reset: false) - before
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect(growth < 96 << 20, "peak memory grew by \(growth >> 20) MiB for a \(size >> 20) MiB upload")
+        let pack = try #require(outbox(web).first)
+        let stored = SpoolLayout(home: web.home).outbox + "/A81001/\(pack)/export.bin"
+        #expect((try FileManager.default.attributesOfItem(atPath: stored)[.size] as? Int) == size)
+        try FileManager.default.removeItem(atPath: SpoolLayout(home: web.home).outbox + "/A81001/\(pack)")
+        // Past the limit: refused by its declared length, before anything is read or written.
+        let over = try await sender.streamPost(
+            "/send", contentType: type, prefix: prefix, size: 401 << 20, suffix: suffix)
+        #expect(over.status == 413)
+        #expect(outbox(web).isEmpty)
+        // Past the limit within the declared slack: refused while streaming, the partial file removed.
+        let within = try await sender.streamPost(
+            "/send", contentType: type, prefix: prefix, size: (400 << 20) + 4096, suffix: suffix)
+        #expect(within.status == 413)
         #expect(outbox(web).isEmpty)
         await web.stop()
     }

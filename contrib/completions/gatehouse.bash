@@ -878,7 +878,7 @@ _gatehouse_run() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--home --log-format --metrics)
+    non_repeating_options=(--home --log-format --metrics --web)
     __gatehouse_offer_flags_options 0
 
     # Offer option value completions
@@ -891,6 +891,9 @@ _gatehouse_run() {
         return
         ;;
     '--metrics')
+        return
+        ;;
+    '--web')
         return
         ;;
     esac

@@ -72,11 +72,20 @@ extension WebApp {
             for try await chunk in request.body { try receiver.feed(chunk) }
         } catch let refusal as UploadReceiver.Refusal {
             receiver.drop?.discard()
-            if refusal.status == 403 { return refusedForm(viewer: viewer) }
-            return try sendForm(viewer, error: refusal.message, status: HTTPResponse.Status(code: refusal.status))
+            // The rest of the body is not read: the connection closes after the answer, rather
+            // than wait for the client to send (perhaps gigabytes) into a full window.
+            var response = refusal.status == 403 ? refusedForm(viewer: viewer)
+                : try sendForm(viewer, error: refusal.message, status: HTTPResponse.Status(code: refusal.status))
+            response.headers[.connection] = "close"
+            return response
         } catch {
             receiver.drop?.discard()
             throw error
+        }
+        // A body cut short (the browser closed, the proxy gave up) is no pack, whatever arrived.
+        guard receiver.isComplete else {
+            receiver.drop?.discard()
+            return try sendForm(viewer, error: "The upload did not complete. Try again.", status: .badRequest)
         }
         guard let drop = receiver.drop, let context, let partner, !receiver.names.isEmpty else {
             receiver.drop?.discard()

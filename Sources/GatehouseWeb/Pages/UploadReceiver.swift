@@ -1,7 +1,6 @@
 import GatehouseDaemon
 import GatehouseFormat
 import GatehouseKit
-import MultipartKit
 import NIOCore
 
 /// Receives the *Send* form (multipart/form-data) as it streams in: the small fields first
@@ -15,7 +14,7 @@ final class UploadReceiver {
         let message: String
     }
 
-    private let parser: MultipartParser
+    private var reader: MultipartReader
     private let csrf: String
     private let limit: Int64
     /// Opens the pack once the fields before the first file are known.
@@ -32,20 +31,34 @@ final class UploadReceiver {
     private var parts = 0
 
     init(boundary: String, csrf: String, limit: Int64, open: @escaping ([String: String]) throws -> PackDrop) {
-        parser = MultipartParser(boundary: boundary)
+        reader = MultipartReader(boundary: boundary)
         self.csrf = csrf
         self.limit = limit
         self.open = open
-        parser.onHeader = { [unowned self] name, value in self.headers.append((name.lowercased(), value)) }
-        parser.onBody = { [unowned self] buffer in self.body(&buffer) }
-        parser.onPartComplete = { [unowned self] in self.partComplete() }
     }
 
     /// Feeds the next chunk of the body; throws the refusal once there is one.
     func feed(_ buffer: ByteBuffer) throws {
-        do { try parser.execute(buffer) } catch { fail(400, "The upload is not well-formed multipart data.") }
+        do {
+            try buffer.withUnsafeReadableBytes { bytes in
+                try reader.feed(bytes) { event in
+                    switch event {
+                    case .headers(let headers):
+                        self.headers = headers.map { ($0.name, $0.value) }
+                        startPart()
+                    case .body(let bytes): body(bytes)
+                    case .partEnd: partComplete()
+                    }
+                }
+            }
+        } catch {
+            fail(400, "The upload is not well-formed multipart data.")
+        }
         if let refusal { throw refusal }
     }
+
+    /// True once the closing delimiter was read (an upload cut short never is).
+    var isComplete: Bool { reader.isFinished }
 
     private func fail(_ status: Int, _ message: String) {
         guard refusal == nil else { return }
@@ -80,25 +93,22 @@ final class UploadReceiver {
         }
     }
 
-    private func body(_ buffer: inout ByteBuffer) {
-        if file == nil && field == nil { startPart() }
+    private func body(_ bytes: ArraySlice<UInt8>) {
         guard refusal == nil else { return }
-        let count = buffer.readableBytes
         if var current = field {
-            guard current.value.count + count <= 4096 else { return fail(400, "A form field is too long.") }
-            current.value += buffer.readBytes(length: count) ?? []
+            guard current.value.count + bytes.count <= 4096 else { return fail(400, "A form field is too long.") }
+            current.value += bytes
             field = current
         } else if let file {
-            bytes += Int64(count)
-            guard bytes <= limit else { return fail(413, "The files add up to more than \(limit >> 20) MiB.") }
+            self.bytes += Int64(bytes.count)
+            guard self.bytes <= limit else { return fail(413, "The files add up to more than \(limit >> 20) MiB.") }
             do {
-                try buffer.withUnsafeReadableBytes { try file.writeAll($0) }
+                try bytes.withUnsafeBytes { try file.writeAll($0) }
             } catch { fail(500, "The file could not be written: \(error)") }
         }
     }
 
     private func partComplete() {
-        if file == nil && field == nil { startPart() }  // an empty part
         defer {
             headers = []
             field = nil

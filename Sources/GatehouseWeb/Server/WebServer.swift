@@ -3,6 +3,7 @@ import Glibc
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// `gatehouse web`: builds the router and runs the server until cancelled.
 package struct WebServer: Sendable {
@@ -64,18 +65,31 @@ package struct WebServer: Sendable {
         return router
     }
 
-    /// Runs until the task is cancelled (or a signal ends the process); `onRunning` gets the bound
-    /// port (useful with port 0).
-    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    /// The server as a service for a ServiceGroup (`gatehouse run --web`): it stops with the group.
+    /// `onRunning` gets the bound port (useful with port 0).
+    package func service(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws(WebError)
+        -> some Service
+    {
         let (host, port) = try Self.listenAddress(settings.listen, tlsInFront: settings.behindTLSProxy)
         let app = WebApp(home: home, settings: settings, accounts: accounts)
         var logger = Logger(label: "gatehouse-web")
         logger.logLevel = .warning
-        let application = Application(
+        return Application(
             router: router(app: app),
+            // An idle connection (no bytes either way for a minute, a slow-loris) is closed.
+            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
-        try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+
+    /// Runs until the task is cancelled, or SIGTERM or SIGINT.
+    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let application = try service(onRunning: onRunning)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "gatehouse-web")))
+        try await group.run()
     }
 }
