@@ -59,3 +59,23 @@ import Testing
         await web.stop()
     }
 }
+
+/// The *Health* page.
+@Suite(.serialized) struct HealthPageTests {
+    @Test func adminsSeePartnersQueueAndDoctorFindings() async throws {
+        let web = try await WebHarness()
+        var admin = try await web.signIn("mo.manager")
+        let page = try await admin.get("/health")
+        #expect(page.status == 200)
+        #expect(page.text.contains("HMP Northgate Healthcare") && page.text.contains("A81001"))
+        #expect(page.text.contains("not confirmed yet") && page.text.contains("queued"))
+        let token = try #require(page.csrf)
+        #expect(try await admin.post("/health", []).status == 403)
+        let checked = try await admin.post("/health", [("csrf", token)])
+        #expect(checked.status == 200 && checked.text.contains("key files"))
+        #expect(try web.auditEntries().contains { $0.event == "web-doctor" })
+        var nurse = try await web.signIn("anna.nurse")
+        #expect(try await nurse.get("/health").status == 403)
+        await web.stop()
+    }
+}

@@ -7,6 +7,7 @@ enum PageTemplates {
     static let all: [String: String] = [
         "layout": layout, "signin": signin, "code": code, "enrol": enrol, "inbox": inbox, "pack": pack,
         "send": send, "sent": sent, "outgoing": outgoing, "problem": problem, "timeline": timeline, "audit": audit,
+        "health": health,
     ]
 
     static let layout = """
@@ -20,7 +21,7 @@ enum PageTemplates {
         <header class="top"><div class="wrap"><span class="brand">Gatehouse</span>
         {{#user}}<nav aria-label="Main">{{#inbox}}<a href="/inbox">Inbox</a>{{/inbox}}\
         {{#sends}}<a href="/send">Send</a><a href="/outgoing">Outgoing</a>{{/sends}}\
-        {{#admin}}<a href="/audit">Audit</a>{{/admin}}</nav>
+        {{#admin}}<a href="/health">Health</a><a href="/audit">Audit</a>{{/admin}}</nav>
         <form method="post" action="/signout" class="signout"><input type="hidden" name="csrf" value="{{csrf}}">
         <span class="who">{{user}} ({{role}})</span> <button type="submit" class="link">Sign out</button>\
         </form>{{/user}}
@@ -181,6 +182,33 @@ enum PageTemplates {
         <dt>Last error</dt><dd>{{lastError}}</dd><dt>Receipt</dt><dd>{{receipt}}</dd></dl>{{/id}}
         {{#hasSteps}}<h2>Timeline</h2><ol class="timeline">{{/hasSteps}}{{#steps}}<li><strong>{{state}}</strong> \
         <span class="count">{{at}}</span> {{detail}}</li>{{/steps}}{{#hasSteps}}</ol>{{/hasSteps}}
+        """
+
+    static let health = """
+        <h1>Health</h1>
+        <h2>This organisation</h2>
+        <dl class="summary"><dt>Organisation</dt><dd>{{ownName}} <span class="ods">{{own}}</span></dd>
+        <dt>Key manifest</dt><dd>version {{ownVersion}}, expires {{ownExpires}}</dd></dl>
+        <h2>Warnings</h2>
+        {{#hasWarnings}}<ul>{{/hasWarnings}}{{#warnings}}<li class="bad">{{.}}</li>{{/warnings}}\
+        {{#hasWarnings}}</ul>{{/hasWarnings}}{{^hasWarnings}}<p class="good">No key or manifest warnings.</p>{{/hasWarnings}}
+        <h2>Partners</h2>
+        {{#hasPartners}}<table class="list"><thead><tr><th scope="col">Partner</th><th scope="col">Their manifest</th>\
+        <th scope="col">Expires</th><th scope="col">Our manifest</th></tr></thead><tbody>{{/hasPartners}}
+        {{#partners}}<tr><td>{{name}} <span class="ods">{{org}}</span></td><td>version {{version}}</td>\
+        <td class="{{expiryTone}}">{{expires}}</td><td class="{{confirmedTone}}">{{confirmed}}</td></tr>
+        {{/partners}}{{#hasPartners}}</tbody></table>{{/hasPartners}}
+        <h2>Queue</h2>
+        <dl class="summary">{{#queue}}<dt>{{state}}</dt><dd>{{count}}</dd>{{/queue}}</dl>
+        <h2>Checks</h2>
+        <p>The checks of <code>gatehouse doctor</code>: key files, settings, cards, each mailbox (logged in to as the \
+        gateway does), disk space, clock.</p>
+        <form method="post" action="/health" class="narrow"><input type="hidden" name="csrf" value="{{csrf}}">
+        <button type="submit">Run the checks</button></form>
+        {{#hasFindings}}<table class="list"><thead><tr><th scope="col">Check</th><th scope="col">Result</th>\
+        <th scope="col">Finding</th><th scope="col">What to do</th></tr></thead><tbody>{{/hasFindings}}
+        {{#findings}}<tr><td>{{check}}</td><td class="{{tone}}">{{level}}</td><td>{{message}}</td><td>{{fix}}</td></tr>
+        {{/findings}}{{#hasFindings}}</tbody></table>{{/hasFindings}}
         """
 
     static let audit = """

@@ -62,6 +62,7 @@ package struct WebServer: Sendable {
         app.addSendRoutes(router)
         app.addOutgoingRoutes(router)
         app.addAuditRoutes(router)
+        app.addHealthRoutes(router)
         return router
     }
 
