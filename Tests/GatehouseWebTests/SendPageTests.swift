@@ -131,7 +131,8 @@ import Testing
         let web = try await WebHarness(settings: settings)
         var sender = try await web.signIn("rita.reception")
         let token = try #require(try await sender.get("/send").csrf)
-        let prefix = Self.fieldParts([("csrf", token), ("to", "A81001"), ("subject", ""), ("nhs", ""), ("workflow", "")])
+        let prefix =
+            Self.fieldParts([("csrf", token), ("to", "A81001"), ("subject", ""), ("nhs", ""), ("workflow", "")])
             + Self.fileHead("export.bin")
         let suffix = Array("\r\n--\(Self.boundary)--\r\n".utf8)
         let type = "multipart/form-data; boundary=\(Self.boundary)"

@@ -23,19 +23,24 @@ extension WebApp {
         }
     }
 
-    func health(_ request: Request, _ context: WebContext, _ viewer: Viewer, findings: [DoctorFinding] = [])
+    func health(
+        _ request: Request, _ context: WebContext, _ viewer: Viewer, findings: [DoctorFinding] = []
+    )
         async throws -> Response
     {
         let now = KeyStore.now()
         guard let own = try? KeyStore(home: home).loadOwnCard() else {
-            return problem(.serviceUnavailable, "Not available", "This organisation's card cannot be read.", viewer: viewer)
+            return problem(
+                .serviceUnavailable, "Not available", "This organisation's card cannot be read.", viewer: viewer)
         }
         let partners = (try? PartnerStore(home: home).list()) ?? []
         let ledger = ManifestLedger(home: home)
         let config = (try? GatehouseConfig.load(home: home)) ?? GatehouseConfig()
-        let warnings = KeyWarnings.warnings(own: own, partners: partners, now: now)
-            + KeyWarnings.unconfirmedRevocations(own: own, partners: partners.map(\.org), ledger: ledger,
-                                                 within: config.revocationConfirmWithin, now: now)
+        let warnings =
+            KeyWarnings.warnings(own: own, partners: partners, now: now)
+            + KeyWarnings.unconfirmedRevocations(
+                own: own, partners: partners.map(\.org), ledger: ledger,
+                within: config.revocationConfirmWithin, now: now)
         let rows: [[String: Any]] = partners.map { card in
             let confirmed = ledger.delivery(to: card.org).hasConfirmed(own.manifest.version)
             return [
@@ -47,17 +52,23 @@ extension WebApp {
         }
         let counts: [OutgoingState: Int] =
             (try readJournal { journal in [try journal.outgoingCounts()] }).first ?? [:]
-        let queue: [[String: Any]] = OutgoingState.allCases.map { ["state": $0.rawValue, "count": "\(counts[$0] ?? 0)"] }
+        let queue: [[String: Any]] = OutgoingState.allCases.map {
+            ["state": $0.rawValue, "count": "\(counts[$0] ?? 0)"]
+        }
         let shown: [[String: Any]] = findings.sorted { $0.level > $1.level }.map {
-            ["check": $0.check, "level": $0.level.rawValue, "message": $0.message, "fix": $0.fix ?? "",
-             "tone": $0.level == .ok ? "good" : $0.level == .warning ? "wait" : "bad"]
+            [
+                "check": $0.check, "level": $0.level.rawValue, "message": $0.message, "fix": $0.fix ?? "",
+                "tone": $0.level == .ok ? "good" : $0.level == .warning ? "wait" : "bad",
+            ]
         }
         audit.record("web-view", viewer: viewer, detail: "page=health")
-        return page("health", title: "Health", [
-            "csrf": viewer.session.csrf, "own": own.org.value, "ownName": own.name,
-            "ownVersion": "\(own.manifest.version)", "ownExpires": own.expiresText,
-            "warnings": warnings.map(\.message), "hasWarnings": !warnings.isEmpty, "partners": rows,
-            "hasPartners": !rows.isEmpty, "queue": queue, "findings": shown, "hasFindings": !shown.isEmpty,
-        ], viewer: viewer)
+        return page(
+            "health", title: "Health",
+            [
+                "csrf": viewer.session.csrf, "own": own.org.value, "ownName": own.name,
+                "ownVersion": "\(own.manifest.version)", "ownExpires": own.expiresText,
+                "warnings": warnings.map(\.message), "hasWarnings": !warnings.isEmpty, "partners": rows,
+                "hasPartners": !rows.isEmpty, "queue": queue, "findings": shown, "hasFindings": !shown.isEmpty,
+            ], viewer: viewer)
     }
 }

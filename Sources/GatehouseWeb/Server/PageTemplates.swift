@@ -191,7 +191,8 @@ enum PageTemplates {
         <dt>Key manifest</dt><dd>version {{ownVersion}}, expires {{ownExpires}}</dd></dl>
         <h2>Warnings</h2>
         {{#hasWarnings}}<ul>{{/hasWarnings}}{{#warnings}}<li class="bad">{{.}}</li>{{/warnings}}\
-        {{#hasWarnings}}</ul>{{/hasWarnings}}{{^hasWarnings}}<p class="good">No key or manifest warnings.</p>{{/hasWarnings}}
+        {{#hasWarnings}}</ul>{{/hasWarnings}}\
+        {{^hasWarnings}}<p class="good">No key or manifest warnings.</p>{{/hasWarnings}}
         <h2>Partners</h2>
         {{#hasPartners}}<table class="list"><thead><tr><th scope="col">Partner</th><th scope="col">Their manifest</th>\
         <th scope="col">Expires</th><th scope="col">Our manifest</th></tr></thead><tbody>{{/hasPartners}}
