@@ -4,7 +4,7 @@
 Two gateways (a GP practice and a prison healthcare team) exchange through a shared-folder
 mailbox, each with `gatehouse web`. A receptionist signs in with TOTP (enrolling it), sends a
 pack of three files and watches it reach `acknowledged`; a nurse at the prison signs in, finds
-it by NHS number, downloads a file (bytes equal to the original) and marks it handled; a
+it by NHS number, previews one file and downloads another (bytes equal to the original) and marks it handled; a
 clinician is refused the Send page; a signed-out visit goes to sign-in; a cross-site POST
 without the token is refused. With SCREENSHOTS=1 each page is saved in docs/screenshots/.
 """
@@ -119,6 +119,13 @@ def main():
             page.click("text=Reception: Ada Testperson")
             assert "summary.xml" in page.inner_text("main")
             shot(page, "pack.png")
+            pack_url = page.url
+            # The XML previewed as text in a sandboxed frame (nothing in it can run).
+            page.locator("tr", has_text="summary.xml").locator("text=Preview").click()
+            text = page.frame_locator("iframe.preview").locator("body").inner_text()
+            assert "<ClinicalDocument>" in text, text
+            shot(page, "preview.png")
+            page.goto(pack_url)
             row = page.locator("tr", has_text="scan.pdf")
             with page.expect_download() as info:
                 row.locator("a").click()
@@ -136,7 +143,7 @@ def main():
             assert response.status == 403, response.status
             ctx.close()
             browser.close()
-        print("web browser test: sign-in with TOTP, send, acknowledged, inbox search, download, handled, 403s: ok")
+        print("web browser test: sign-in with TOTP, send, acknowledged, inbox search, preview, download, handled, 403s: ok")
     finally:
         for proc in procs: proc.send_signal(signal.SIGTERM)
         for proc in procs:

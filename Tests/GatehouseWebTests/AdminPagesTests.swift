@@ -79,3 +79,31 @@ import Testing
         await web.stop()
     }
 }
+
+/// Previews: text shown as text inside a sandboxed frame, with its own policy.
+@Suite(.serialized) struct PreviewTests {
+    @Test func textPreviewsAreSandboxedAndAudited() async throws {
+        let web = try await WebHarness()
+        var nurse = try await web.signIn("anna.nurse")
+        let pack = try await nurse.get("/pack/\(web.publishedID)")
+        #expect(pack.text.contains("/pack/\(web.publishedID)/view/0"))
+        #expect(!pack.text.contains("/pack/\(web.publishedID)/view/1"))  // a PDF: download only
+        let holder = try await nurse.get("/pack/\(web.publishedID)/view/0")
+        #expect(
+            holder.status == 200 && holder.text.contains("<iframe src=\"/pack/\(web.publishedID)/preview/0\" sandbox"))
+        #expect(holder.header("content-security-policy")?.hasSuffix("; frame-src 'self'") == true)
+        #expect(holder.header("x-frame-options") == "DENY")
+        let framed = try await nurse.get("/pack/\(web.publishedID)/preview/0")
+        #expect(framed.status == 200 && framed.body == web.fileBytes)
+        #expect(framed.header("content-type") == "text/plain; charset=utf-8")
+        #expect(framed.header("content-security-policy") == Preview.framePolicy)
+        #expect(framed.header("x-frame-options") == "SAMEORIGIN")
+        #expect(framed.header("content-disposition")?.hasPrefix("inline; filename=\"summary.xml\"") == true)
+        #expect(try web.auditEntries().contains { $0.event == "web-preview" && $0.bundle == web.publishedID })
+        #expect(try await nurse.get("/pack/\(web.publishedID)/preview/1").status == 404)
+        #expect(try await nurse.get("/pack/\(web.publishedID)/view/1").status == 404)
+        var sender = try await web.signIn("rita.reception")
+        #expect(try await sender.get("/pack/\(web.publishedID)/preview/0").status == 403)
+        await web.stop()
+    }
+}

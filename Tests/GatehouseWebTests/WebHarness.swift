@@ -45,7 +45,10 @@ final class WebHarness: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data(fileBytes).write(to: URL(fileURLWithPath: folder + "/summary.xml"))
         let digest = String(repeating: "0", count: 64)
-        let files = "[{\"name\":\"summary.xml\",\"size\":\"\(fileBytes.count)\",\"sha256\":\"\(digest)\"}]"
+        try Data("%PDF-1.4".utf8).write(to: URL(fileURLWithPath: folder + "/scan.pdf"))
+        let files =
+            "[{\"name\":\"summary.xml\",\"size\":\"\(fileBytes.count)\",\"sha256\":\"\(digest)\"},"
+            + "{\"name\":\"scan.pdf\",\"size\":8,\"sha256\":\"\(digest)\"}]"
         let journal = try Journal(path: SpoolLayout(home: home).journal)
         try journal.insert(
             IncomingRecord(

@@ -167,7 +167,7 @@ import Testing
         #expect(file.header("x-content-type-options") == "nosniff")
         #expect(try web.auditEntries().contains { $0.event == "web-download" && $0.bundle == web.publishedID })
         for path in [
-            "/pack/\(web.publishedID)/file/1", "/pack/\(web.publishedID)/file/-1",
+            "/pack/\(web.publishedID)/file/2", "/pack/\(web.publishedID)/file/-1",
             "/pack/\(web.publishedID)/file/..%2F..%2Fkeys", "/pack/\(web.publishedID)/file/../../../etc/passwd",
             "/pack/..%2F..%2Fkeys/file/0", "/pack/\(web.publishedID.uppercased())/file/0",
             "/pack/\(web.refusedID)/file/0", "/pack/\(web.publishedID)/file/99999999999",

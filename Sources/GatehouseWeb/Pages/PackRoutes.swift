@@ -15,6 +15,12 @@ extension WebApp {
         router.get("/pack/:id/file/:index") { request, context in
             try await self.guarded(request, context, \.readsInbox) { try await self.download(request, context, $0) }
         }
+        router.get("/pack/:id/view/:index") { request, context in
+            try await self.guarded(request, context, \.readsInbox) { try await self.previewPage(request, context, $0) }
+        }
+        router.get("/pack/:id/preview/:index") { request, context in
+            try await self.guarded(request, context, \.readsInbox) { try await self.preview(request, context, $0) }
+        }
         router.post("/pack/:id/handled") { request, context in
             try await self.guarded(request, context, \.readsInbox) { try await self.markHandled(request, context, $0) }
         }
@@ -39,7 +45,7 @@ extension WebApp {
         let files = record.publishedFiles.enumerated().map { index, file -> [String: Any] in
             [
                 "id": record.bundleID, "index": "\(index)", "name": file.name, "size": "\(file.size)",
-                "sha256": file.sha256,
+                "sha256": file.sha256, "previewable": Preview.contentType(file.name) != nil,
             ]
         }
         var names = PartnerNames(home: home)
@@ -63,48 +69,63 @@ extension WebApp {
         return page("pack", title: "Received pack", values, viewer: viewer)
     }
 
-    func download(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {
-        let notFound = problem(.notFound, "No such file", "That file is not part of a published pack.", viewer: viewer)
+    /// A published file named by the route's `id` and `index`, opened (no link followed) and
+    /// checked against the manifest's size; nil for anything else.
+    func publishedFile(
+        _ context: WebContext
+    ) throws -> (
+        record: IncomingRecord, index: Int, file: PublishedFile,
+        handle: OpenFile
+    )? {
         guard let (record, _) = try incomingRecord(context), record.state == .published,
             let folder = record.publishedPath, let indexText = context.parameters.get("index"),
             indexText.utf8.count <= 5, let index = Int(indexText)
-        else { return notFound }
+        else { return nil }
         let files = record.publishedFiles
-        guard files.indices.contains(index) else { return notFound }
+        guard files.indices.contains(index) else { return nil }
         let file = files[index]
         // The name came from a verified manifest and was checked before publication; checked
         // again here, and the file opened without following a link.
-        guard (try? FileNameRule.validate(file.name)) != nil else { return notFound }
+        guard (try? FileNameRule.validate(file.name)) != nil else { return nil }
         let fd = open("\(folder)/\(file.name)", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { return notFound }
+        guard fd >= 0 else { return nil }
         let handle = OpenFile(fd)
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int64(info.st_size) == file.size else {
-            return notFound
+            return nil
+        }
+        return (record, index, file, handle)
+    }
+
+    func download(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {
+        guard let (record, index, file, handle) = try publishedFile(context) else {
+            return problem(.notFound, "No such file", "That file is not part of a published pack.", viewer: viewer)
         }
         guard
             audit.record(
-                "web-download", viewer: viewer, bundle: record.bundleID, sha256: file.sha256,
-                detail: "file=\(index)")
+                "web-download", viewer: viewer, bundle: record.bundleID, sha256: file.sha256, detail: "file=\(index)")
         else { return auditUnavailable(viewer) }
         let headers: HTTPFields = [
             .contentType: "application/octet-stream",
             .contentDisposition: ContentDisposition.attachment(file.name),
         ]
-        return Response(
-            status: .ok, headers: headers,
-            body: .init(contentLength: Int(file.size)) { writer in
-                var offset: off_t = 0
-                var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-                while true {
-                    let n = buffer.withUnsafeMutableBytes { pread(handle.fd, $0.baseAddress, $0.count, offset) }
-                    if n < 0 { throw WebError.storage("reading a published file failed") }
-                    if n == 0 { break }
-                    try await writer.write(ByteBuffer(bytes: buffer[0..<n]))
-                    offset += off_t(n)
-                }
-                try await writer.finish(nil)
-            })
+        return Response(status: .ok, headers: headers, body: Self.stream(handle, size: file.size))
+    }
+
+    /// The file's bytes, 256 KiB at a time.
+    static func stream(_ handle: OpenFile, size: Int64) -> ResponseBody {
+        .init(contentLength: Int(size)) { writer in
+            var offset: off_t = 0
+            var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { pread(handle.fd, $0.baseAddress, $0.count, offset) }
+                if n < 0 { throw WebError.storage("reading a published file failed") }
+                if n == 0 { break }
+                try await writer.write(ByteBuffer(bytes: buffer[0..<n]))
+                offset += off_t(n)
+            }
+            try await writer.finish(nil)
+        }
     }
 
     func markHandled(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {

@@ -3,7 +3,7 @@
 /// name as `filename*` in UTF-8, percent-encoded (RFC 8187). Nothing in the name can end the
 /// header, start another or break out of the quotes.
 enum ContentDisposition {
-    static func attachment(_ name: String) -> String {
+    static func attachment(_ name: String, inline: Bool = false) -> String {
         var fallback = ""
         for byte in name.utf8 {
             let plain =
@@ -23,6 +23,6 @@ enum ContentDisposition {
                 encoded += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
             }
         }
-        return "attachment; filename=\"\(fallback)\"; filename*=UTF-8''\(encoded)"
+        return "\(inline ? "inline" : "attachment"); filename=\"\(fallback)\"; filename*=UTF-8''\(encoded)"
     }
 }

@@ -6,7 +6,7 @@ enum PageTemplates {
 
     static let all: [String: String] = [
         "layout": layout, "signin": signin, "code": code, "enrol": enrol, "inbox": inbox, "pack": pack,
-        "send": send, "sent": sent, "outgoing": outgoing, "problem": problem, "timeline": timeline, "audit": audit,
+        "send": send, "sent": sent, "outgoing": outgoing, "problem": problem, "timeline": timeline, "audit": audit, "preview": preview,
         "health": health,
     ]
 
@@ -122,8 +122,9 @@ enum PageTemplates {
         {{#hasFiles}}<h2>Files</h2><table class="list"><thead><tr><th scope="col">Name</th><th scope="col">Size</th>\
         <th scope="col">SHA-256</th><th scope="col"></th></tr></thead><tbody>{{/hasFiles}}
         {{#files}}<tr><td>{{name}}</td><td>{{size}}</td><td><code class="digest">{{sha256}}</code></td>
-        <td><a href="/pack/{{id}}/file/{{index}}" download>Download<span class="visually-hidden">\
-         {{name}}</span></a></td></tr>
+        <td>{{#previewable}}<a href="/pack/{{id}}/view/{{index}}">Preview<span class="visually-hidden">\
+         {{name}}</span></a> {{/previewable}}<a href="/pack/{{id}}/file/{{index}}" download>Download\
+        <span class="visually-hidden"> {{name}}</span></a></td></tr>
         {{/files}}{{#hasFiles}}</tbody></table>{{/hasFiles}}
         <h2>Handled</h2>
         {{#handled}}<p>Marked handled by {{user}} at {{at}}.{{#note}} Note: {{note}}{{/note}}</p>{{/handled}}
@@ -210,6 +211,12 @@ enum PageTemplates {
         <th scope="col">Finding</th><th scope="col">What to do</th></tr></thead><tbody>{{/hasFindings}}
         {{#findings}}<tr><td>{{check}}</td><td class="{{tone}}">{{level}}</td><td>{{message}}</td><td>{{fix}}</td></tr>
         {{/findings}}{{#hasFindings}}</tbody></table>{{/hasFindings}}
+        """
+
+    static let preview = """
+        <p><a href="/pack/{{id}}">Back to the pack</a> · <a href="/pack/{{id}}/file/{{index}}" download>Download</a></p>
+        <h1>{{name}}</h1>
+        <iframe src="/pack/{{id}}/preview/{{index}}" sandbox title="Preview of {{name}}" class="preview"></iframe>
         """
 
     static let audit = """

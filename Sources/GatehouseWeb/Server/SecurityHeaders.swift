@@ -27,8 +27,10 @@ struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
     }
 
     static func apply(to headers: inout HTTPFields, tls: Bool) {
-        headers[.contentSecurityPolicy] = policy
-        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        // A page that sets its own (stricter or framed) policy keeps it: only the preview does.
+        if headers[.contentSecurityPolicy] == nil { headers[.contentSecurityPolicy] = policy }
+        let frameOptions = HTTPField.Name("X-Frame-Options")!
+        if headers[frameOptions] == nil { headers[frameOptions] = "DENY" }
         headers[.xContentTypeOptions] = "nosniff"
         headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         headers[.cacheControl] = "no-store"
