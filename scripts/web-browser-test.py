@@ -116,6 +116,10 @@ def main():
             assert "Ada Testperson" in page.inner_text("table")
             assert NHS not in page.url  # never in a URL
             shot(page, "inbox.png")
+            # 320 px wide (WCAG reflow): nothing but the results table scrolls sideways.
+            page.set_viewport_size({"width": 320, "height": 640})
+            assert page.evaluate("document.documentElement.scrollWidth") <= 320, "the page scrolls sideways at 320 px"
+            page.set_viewport_size({"width": 1280, "height": 720})
             page.click("text=Reception: Ada Testperson")
             assert "summary.xml" in page.inner_text("main")
             shot(page, "pack.png")

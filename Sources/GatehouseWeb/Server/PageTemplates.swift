@@ -6,7 +6,8 @@ enum PageTemplates {
 
     static let all: [String: String] = [
         "layout": layout, "signin": signin, "code": code, "enrol": enrol, "inbox": inbox, "pack": pack,
-        "send": send, "sent": sent, "outgoing": outgoing, "problem": problem, "timeline": timeline, "audit": audit, "preview": preview,
+        "send": send, "sent": sent, "outgoing": outgoing, "problem": problem, "timeline": timeline, "audit": audit,
+        "preview": preview,
         "health": health,
     ]
 

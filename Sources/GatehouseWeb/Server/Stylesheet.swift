@@ -45,6 +45,7 @@ enum Stylesheet {
         .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
         .hint{color:var(--grey);font-size:1rem}
         ol.timeline{padding-left:1.5em}
-        iframe.preview{width:100%;height:70vh;border:2px solid var(--text);background:var(--white)}ol.timeline li{margin-bottom:8px}
+        iframe.preview{width:100%;height:70vh;border:2px solid var(--text);background:var(--white)}
+        ol.timeline li{margin-bottom:8px}
         """
 }
