@@ -34,6 +34,14 @@ struct WebCommand: AsyncParsableCommand {
     static func server(home: GatehouseHome, config: GatehouseConfig, listen: String?) throws -> WebServer {
         var settings = config.web
         if let listen { settings.listen = listen }
+        // Packs from the Send page must be the gateway's, as `gatehouse send` makes them: a copy
+        // owned by root (0600) is one the gateway could never read.
+        var owner = stat()
+        if stat(home.path, &owner) == 0, owner.st_uid != geteuid() {
+            throw CommandFailure(
+                status: .ioError, message: "gatehouse web must run as the gateway's user (the owner of \(home.path))",
+                hint: "run it as that user, e.g. `sudo -u USER gatehouse web --home \(home.path)`")
+        }
         do {
             _ = try WebServer.listenAddress(settings.listen, tlsInFront: settings.behindTLSProxy)
             return WebServer(home: home, settings: settings, accounts: AccountService(store: try UserStore(home: home)))

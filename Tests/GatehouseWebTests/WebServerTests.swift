@@ -224,11 +224,16 @@ import Testing
             ])
         #expect(right.status == 401)
         #expect(try web.auditEntries().contains { $0.event == "web-signin-locked" })
+        // A typed name cannot pose as another account or address in the audit log.
+        let spoof = try await client.get("/signin")
+        _ = try await client.post(
+            "/signin", [("csrf", spoof.csrf ?? ""), ("username", "mo.manager from=10.9.9.9"), ("password", "x")])
+        #expect(!(try web.auditEntries().contains { $0.user == "mo.manager" || $0.detail?.contains("10.9.9.9") == true }))
         // Every attempt is audited: the failures, then the lock (the 5th failure locks it).
         let attempts = try web.auditEntries().filter {
             $0.event == "web-signin-failed" || $0.event == "web-signin-locked"
         }
-        #expect(attempts.count == AccountService.lockAfter + 1)
+        #expect(attempts.count == AccountService.lockAfter + 2)
         await web.stop()
     }
 }

@@ -40,9 +40,12 @@ extension WebApp {
             if case .locked = outcome {
                 audit.record("web-signin-locked", user: name, address: context.remoteAddress)
             } else {
+                // Only a well-formed name is written: a typed "anna from=10.0.0.1" must not pass
+                // for another account or address in the log.
+                let wellFormed = (try? UserName.validate(name)) != nil
                 audit.record(
-                    "web-signin-failed", user: String(name.prefix(32)), address: context.remoteAddress,
-                    detail: "step=password")
+                    "web-signin-failed", user: wellFormed ? name : nil, address: context.remoteAddress,
+                    detail: wellFormed ? "step=password" : "step=password name=malformed")
             }
             await sessions.end(session.id)
             return await signInPage(request, error: refused, status: .unauthorized)
