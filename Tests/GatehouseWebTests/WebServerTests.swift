@@ -54,13 +54,25 @@ import Testing
         await web.stop()
     }
 
-    @Test func tlsProxySettingMarksCookiesSecure() async throws {
+    @Test func tlsProxySettingMarksCookiesSecureAndNamesTheClient() async throws {
         var settings = WebSettings()
         settings.behindTLSProxy = true
         let web = try await WebHarness(settings: settings)
         var client = WebClient(port: web.port)
         let cookie = try #require(try await client.get("/signin").header("set-cookie"))
         #expect(cookie.hasPrefix("__Host-gatehouse=") && cookie.contains("Secure"))
+        #expect(try await client.get("/signin").header("strict-transport-security") != nil)
+        // The proxy's X-Forwarded-For names the browser in the audit log; a forged value that is
+        // no address is not believed.
+        for (header, expected) in [("203.0.113.7", "from=203.0.113.7 via=127.0.0.1"),
+                                   ("x user=mo.manager", "from=127.0.0.1 ")] {
+            let form = try await client.get("/signin")
+            _ = try await client.post(
+                "/signin", [("csrf", form.csrf ?? ""), ("username", "anna.nurse"), ("password", "wrong")],
+                headers: [("X-Forwarded-For", header)])
+            let last = try #require(try web.auditEntries().last)
+            #expect(last.detail?.contains(expected) == true, "\(last.detail ?? "")")
+        }
         await web.stop()
     }
 

@@ -38,13 +38,13 @@ extension WebApp {
             } ?? .refused
         guard case .accepted(let account) = outcome else {
             if case .locked = outcome {
-                audit.record("web-signin-locked", user: name, address: context.remoteAddress)
+                audit.record("web-signin-locked", user: name, address: clientAddress(request, context))
             } else {
                 // Only a well-formed name is written: a typed "anna from=10.0.0.1" must not pass
                 // for another account or address in the log.
                 let wellFormed = (try? UserName.validate(name)) != nil
                 audit.record(
-                    "web-signin-failed", user: wellFormed ? name : nil, address: context.remoteAddress,
+                    "web-signin-failed", user: wellFormed ? name : nil, address: clientAddress(request, context),
                     detail: wellFormed ? "step=password" : "step=password name=malformed")
             }
             await sessions.end(session.id)
@@ -53,7 +53,7 @@ extension WebApp {
         if !settings.totpRequired {
             try? accounts.succeeded(name)
             let signedIn = await sessions.advance(session.id, to: .signedIn, user: name, role: account.role)
-            audit.record("web-signin", user: name, address: context.remoteAddress, detail: "factors=password")
+            audit.record("web-signin", user: name, address: clientAddress(request, context), detail: "factors=password")
             return redirect("/", cookie: cookie(signedIn.id))
         }
         let next: WebSession.Stage = account.totpSecret == nil ? .enrolling(secret: TOTP.newSecret()) : .needsCode
@@ -110,18 +110,18 @@ extension WebApp {
         case .accepted:
             let signedIn = await sessions.advance(session.id, to: .signedIn, user: user, role: role)
             audit.record(
-                pending == nil ? "web-signin" : "web-totp-enrolled", user: user, address: context.remoteAddress,
+                pending == nil ? "web-signin" : "web-totp-enrolled", user: user, address: clientAddress(request, context),
                 detail: "factors=password,totp")
             return redirect("/", cookie: cookie(signedIn.id))
         case .locked:
-            audit.record("web-signin-locked", user: user, address: context.remoteAddress)
+            audit.record("web-signin-locked", user: user, address: clientAddress(request, context))
             await sessions.end(session.id)
             return await signInPage(
                 request,
                 error: "The account is locked after repeated failures. Try again later, "
                     + "or ask an administrator.", status: .unauthorized)
         case .refused:
-            audit.record("web-signin-failed", user: user, address: context.remoteAddress, detail: "step=totp")
+            audit.record("web-signin-failed", user: user, address: clientAddress(request, context), detail: "step=totp")
             return await stagePage(
                 request,
                 error: "That code is not right. Check the time on your device and try the "
@@ -135,7 +135,7 @@ extension WebApp {
             return refusedForm(viewer: nil)
         }
         await sessions.end(session.id)
-        audit.record("web-signout", user: session.user, address: context.remoteAddress)
+        audit.record("web-signout", user: session.user, address: clientAddress(request, context))
         return redirect("/signin", cookie: cookie(nil))
     }
 }

@@ -54,7 +54,7 @@ final class WebApp: Sendable {
         else {
             return .denied(redirect("/signin"))
         }
-        let viewer = Viewer(session: session, account: account, address: context.remoteAddress)
+        let viewer = Viewer(session: session, account: account, address: clientAddress(request, context))
         guard allowed(account.role) else {
             audit.record("web-forbidden", viewer: viewer, detail: "path=\(Self.auditPath(request))")
             return .denied(
@@ -75,6 +75,23 @@ final class WebApp: Sendable {
         case .allowed(let viewer): try await body(viewer)
         case .denied(let response): response
         }
+    }
+
+    /// The client's address for the audit log. Behind a TLS proxy on this machine, the address
+    /// the proxy names in `X-Forwarded-For` (nginx: `proxy_set_header X-Forwarded-For
+    /// $remote_addr`), with the proxy's own after `via`; the header is believed only from a
+    /// loopback peer, only when `behind_tls_proxy` is set, and only if it looks like an address.
+    func clientAddress(_ request: Request, _ context: WebContext) -> String {
+        let peer = context.remoteAddress
+        guard settings.behindTLSProxy, peer == "127.0.0.1" || peer == "::1",
+            let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!]?.split(separator: ",").last
+        else { return peer }
+        let address = forwarded.trimmingCharacters(in: .whitespaces)
+        guard (2...45).contains(address.utf8.count),
+            address.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0)
+                || (0x41...0x46).contains($0) || $0 == 0x2E || $0 == 0x3A })
+        else { return peer }
+        return "\(address) via=\(peer)"
     }
 
     /// The request's path for the audit log: routes carry only bundle ids and numbers, never
