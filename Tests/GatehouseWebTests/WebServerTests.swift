@@ -64,8 +64,10 @@ import Testing
         #expect(try await client.get("/signin").header("strict-transport-security") != nil)
         // The proxy's X-Forwarded-For names the browser in the audit log; a forged value that is
         // no address is not believed.
-        for (header, expected) in [("203.0.113.7", "from=203.0.113.7 via=127.0.0.1"),
-                                   ("x user=mo.manager", "from=127.0.0.1 ")] {
+        for (header, expected) in [
+            ("203.0.113.7", "from=203.0.113.7 via=127.0.0.1"),
+            ("x user=mo.manager", "from=127.0.0.1 "),
+        ] {
             let form = try await client.get("/signin")
             _ = try await client.post(
                 "/signin", [("csrf", form.csrf ?? ""), ("username", "anna.nurse"), ("password", "wrong")],
@@ -240,7 +242,9 @@ import Testing
         let spoof = try await client.get("/signin")
         _ = try await client.post(
             "/signin", [("csrf", spoof.csrf ?? ""), ("username", "mo.manager from=10.9.9.9"), ("password", "x")])
-        let posed = try web.auditEntries().contains { $0.user == "mo.manager" || $0.detail?.contains("10.9.9.9") == true }
+        let posed = try web.auditEntries().contains {
+            $0.user == "mo.manager" || $0.detail?.contains("10.9.9.9") == true
+        }
         #expect(!posed)
         // Every attempt is audited: the failures, then the lock (the 5th failure locks it).
         let attempts = try web.auditEntries().filter {

@@ -110,7 +110,8 @@ extension WebApp {
         case .accepted:
             let signedIn = await sessions.advance(session.id, to: .signedIn, user: user, role: role)
             audit.record(
-                pending == nil ? "web-signin" : "web-totp-enrolled", user: user, address: clientAddress(request, context),
+                pending == nil ? "web-signin" : "web-totp-enrolled", user: user,
+                address: clientAddress(request, context),
                 detail: "factors=password,totp")
             return redirect("/", cookie: cookie(signedIn.id))
         case .locked:
