@@ -50,6 +50,13 @@ import Testing
         var sender = try await web.signIn("rita.reception")
         let form = try await sender.get("/send")
         #expect(form.status == 200 && form.text.contains("value=\"A81001\""))
+        // The one page with a script (upload progress): from this origin only, never inline.
+        #expect(form.header("content-security-policy") == SendScript.policy)
+        #expect(form.text.contains("<script src=\"/static/send.js\" defer></script>"))
+        let script = try await sender.get("/static/send.js")
+        #expect(script.header("content-type") == "text/javascript; charset=utf-8")
+        #expect(script.header("x-content-type-options") == "nosniff")
+        #expect(try await sender.get("/outgoing").header("content-security-policy")?.contains("script-src") == false)
         // Binary content with boundary-like runs inside, across the parser's chunks.
         let big =
             (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) } + Array("\r\n--\(Self.boundary.dropLast())".utf8)

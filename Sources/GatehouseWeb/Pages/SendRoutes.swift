@@ -36,7 +36,9 @@ extension WebApp {
             "maxMB": "\(settings.uploadMaxBytes >> 20)",
         ]
         if let error { values["error"] = error }
-        return page("send", title: "Send a pack", values, viewer: viewer, status: status)
+        var response = page("send", title: "Send a pack", values, viewer: viewer, status: status)
+        response.headers[.contentSecurityPolicy] = SendScript.policy
+        return response
     }
 
     func send(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {

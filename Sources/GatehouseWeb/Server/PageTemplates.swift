@@ -138,7 +138,7 @@ enum PageTemplates {
     static let send = """
         <h1>Send a pack</h1>
         \(errorSummary)
-        <form method="post" action="/send" enctype="multipart/form-data" class="narrow">
+        <form method="post" action="/send" enctype="multipart/form-data" class="narrow" id="send-form">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <label for="to">Send to</label>
         <select id="to" name="to" required>{{#partners}}<option value="{{org}}">{{name}} \
@@ -153,7 +153,10 @@ enum PageTemplates {
         <label for="files">Files</label><input id="files" name="files" type="file" multiple required>
         <p class="hint">Up to {{maxMB}} MiB in all. The files travel together as one pack, encrypted and signed.</p>
         <button type="submit">Send</button>
+        <p id="progress-line" role="status" hidden><label for="progress">Uploading</label>
+        <progress id="progress" max="100" value="0"></progress> <span id="progress-text"></span></p>
         </form>
+        <script src="/static/send.js" defer></script>
         """
 
     static let sent = """

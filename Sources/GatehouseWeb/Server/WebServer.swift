@@ -49,6 +49,11 @@ package struct WebServer: Sendable {
             case .denied(let response): return response
             }
         }
+        router.get("/static/send.js") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: SendScript.javascript)))
+        }
         router.get("/static/style.css") { _, _ in
             var response = Response(
                 status: .ok, headers: [.contentType: "text/css; charset=utf-8"],
