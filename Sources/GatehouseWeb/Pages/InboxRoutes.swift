@@ -98,10 +98,19 @@ extension WebApp {
         return values
     }
 
+    /// The journal, opened read-only once it exists and kept open: a WAL reader sees every commit
+    /// at its next read, and opening it for each page would cost more than the page.
+    func journal() throws -> Journal? {
+        if let open = openJournal.withLock({ $0 }) { return open }
+        guard let opened = try Journal.openForReading(path: SpoolLayout(home: home).journal) else { return nil }
+        openJournal.withLock { $0 = opened }
+        return opened
+    }
+
     /// Runs `body` on the gateway's journal, read-only; an empty answer before the gateway first ran.
     func readJournal<T>(_ body: (Journal) throws -> [T]) throws -> [T] {
         do {
-            guard let journal = try Journal.openForReading(path: SpoolLayout(home: home).journal) else { return [] }
+            guard let journal = try journal() else { return [] }
             return try body(journal)
         } catch { throw WebError.storage("reading the journal: \(error)") }
     }

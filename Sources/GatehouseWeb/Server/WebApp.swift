@@ -1,4 +1,6 @@
 import Foundation
+import GatehouseJournal
+import Synchronization
 import GatehouseCrypto
 import GatehouseKit
 import HTTPTypes
@@ -13,6 +15,8 @@ final class WebApp: Sendable {
     let sessions: SessionStore
     let renderer = PageRenderer()
     let audit: WebAudit
+    /// The journal once opened (see ``journal()``).
+    let openJournal = Mutex<Journal?>(nil)
 
     init(home: GatehouseHome, settings: WebSettings, accounts: AccountService) {
         self.home = home
