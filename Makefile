@@ -36,13 +36,14 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# The tests, every command of the README's and OPERATIONS' walk-throughs, then the crash test
-# and the chaos test in short forms (exactly-once checked).
+# The tests, every command of the README's and OPERATIONS' walk-throughs, the web pages in
+# Chromium (Playwright), then the crash test and the chaos test in short forms (exactly-once checked).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	python3 scripts/test_walkthrough.py
 	python3 scripts/walkthrough.py README.md docs/OPERATIONS.md
+	python3 scripts/web-browser-test.py
 	RECORDS=60 KILLS=8 TIMEOUT=180 bash scripts/crash-test.sh
 	RECORDS=100 KILLS=8 OUTAGE=5 OUTAGE_RECORDS=10 BIG_MB=20 CUTS=up-sshd,down-ssh TIMEOUT=180 bash scripts/chaos.sh
 

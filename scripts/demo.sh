@@ -46,10 +46,14 @@ run relay add --home relay practice.card --yes > /dev/null
 run relay add --home relay prison.card --yes > /dev/null
 echo "Pinned and registered."
 
-say "4. The relay and both gateways start"
+say "4. Staff accounts for the web pages, then the relay and both gateways start (each serving its web pages)"
+practice_password=$("$gatehouse" users add rita.reception --role sender --home practice | sed -n 's/.*password: //p')
+prison_password=$("$gatehouse" users add anna.nurse --role clinician --home prison | sed -n 's/.*password: //p')
+practice_web=$(free_port)
+prison_web=$(free_port)
 "$gatehouse" relay run --home relay 2> relay.log & pids+=($!)
-"$gatehouse" run --home practice > practice.log 2>&1 & pids+=($!)
-"$gatehouse" run --home prison > prison.log 2>&1 & pids+=($!)
+"$gatehouse" run --home practice --web "127.0.0.1:$practice_web" > practice.log 2>&1 & pids+=($!)
+"$gatehouse" run --home prison --web "127.0.0.1:$prison_web" > prison.log 2>&1 & pids+=($!)
 sleep 1
 echo "relay (sshd) and two gateways running; each gateway keeps one SSH session per mailbox."
 
@@ -140,5 +144,12 @@ run keys status --home practice
 say "9. The relay saw only ciphertext, and holds nothing now"
 if grep -rqa "Testperson\|$patient" relay; then echo "unexpected: patient data on the relay"; exit 1; fi
 echo "No name or NHS number anywhere under the relay's folder; mailboxes: $(find relay/mailboxes -type f | wc -l) file(s) left."
+
+say "10. The staff web pages (sign in; the first sign-in sets up TOTP with a QR code for an authenticator app)"
+echo "  practice (receptionist: Send, Outgoing):  http://127.0.0.1:$practice_web/  rita.reception / $practice_password"
+echo "  prison (nurse: Inbox, search by NHS number $patient):  http://127.0.0.1:$prison_web/  anna.nurse / $prison_password"
+if [[ -t 0 ]]; then
+    read -r -p "The gateways keep running for the web pages: press Enter to stop the demo. " _
+fi
 
 say "Demo complete: stopping the gateways and the relay"

@@ -49,6 +49,8 @@ public struct GatehouseCommand: ParsableCommand {
             ConfigCommand.self,
             NotifyCommand.self,
             SFTPServerCommand.self,
+            WebCommand.self,
+            UsersCommand.self,
         ]
     )
 

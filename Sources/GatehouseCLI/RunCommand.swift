@@ -23,6 +23,7 @@ struct RunCommand: AsyncParsableCommand {
               gatehouse run --home /srv/gatehouse
               gatehouse run --log-format json
               gatehouse run --metrics 127.0.0.1:9464   (serves /metrics and /healthz)
+              gatehouse run --web 127.0.0.1:8443       (the staff web pages too)
             """
     )
 
@@ -36,6 +37,12 @@ struct RunCommand: AsyncParsableCommand {
         discussion: "HOST:PORT with a numeric address, e.g. 127.0.0.1:9464 or [::1]:9464. Anyone who can reach it can read the metrics (they name partners, never patients): keep it on loopback or a management network.",
         valueName: "HOST:PORT"))
     var metrics: String?
+
+    @Option(name: .customLong("web"), help: ArgumentHelp(
+        "Serve the staff web pages (as `gatehouse web`) in this process, on this address.",
+        discussion: "HOST:PORT, e.g. 127.0.0.1:8443; plain HTTP, so loopback unless [web] behind_tls_proxy = true.",
+        valueName: "HOST:PORT"))
+    var web: String?
 
     func run() async throws {
         let home = try homeOptions.initialised()
@@ -68,6 +75,7 @@ struct RunCommand: AsyncParsableCommand {
             exporter.bootstrap()
             return try MetricsServer(address: address, exporter: exporter, logger: logger)
         }
+        let webServer = try web.map { listen in try WebCommand.server(home: home, config: config, listen: listen) }
         try await engine.recover()
         let wakeup = Wakeup()
         let watcher = SpoolWatcher(outbox: spool.outbox, stableWindow: settings.stableWindow, rescanInterval: settings.rescanInterval,
@@ -88,7 +96,10 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: DeliveryService(engine: engine, wakeup: wakeup)),
                 .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup)),
             ] + (metricsServer.map { [.init(service: $0)] } ?? [])
-              + (notifier.settings.isEnabled ? [.init(service: NotifyService(notifier: notifier))] : []),
+                + (notifier.settings.isEnabled ? [.init(service: NotifyService(notifier: notifier))] : [])
+                + (try webServer.map { server in
+                    [.init(service: try server.service { port in logger.info("web pages on port \(port)") })]
+                } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         logger.info("gateway \(own.org) running", metadata: ["gatehouse.home": "\(home.path)", "gatehouse.mailbox": "\(ownMailbox)"])

@@ -1,3 +1,4 @@
+import Foundation
 public import GatehouseFormat
 
 /// Where an outgoing bundle is in its journey. Stored as text in the journal.
@@ -134,6 +135,32 @@ public struct IncomingRecord: Sendable, Codable, Equatable {
         self.publishedPath = publishedPath
         self.files = files
         self.receipt = receipt
+    }
+}
+
+/// One file of a published bundle, as journalled in ``IncomingRecord/files``.
+public struct PublishedFile: Codable, Sendable, Equatable {
+    public let name: String, size: Int64, sha256: String
+
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        name = try values.decode(String.self, forKey: .name)
+        sha256 = try values.decode(String.self, forKey: .sha256)
+        // Journals written so far hold sizes as strings; read as integers, printed as integers.
+        if let text = try? values.decode(String.self, forKey: .size), let size = Int64(text) {
+            self.size = size
+        } else {
+            size = try values.decode(Int64.self, forKey: .size)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case name, size, sha256 }
+}
+
+extension IncomingRecord {
+    /// The published files, in manifest order (none for a refused bundle or unreadable JSON).
+    public var publishedFiles: [PublishedFile] {
+        files.flatMap { try? JSONDecoder().decode([PublishedFile].self, from: Data($0.utf8)) } ?? []
     }
 }
 

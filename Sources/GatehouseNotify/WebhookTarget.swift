@@ -94,7 +94,7 @@ public struct WebhookTarget: Sendable {
         ]
         if let secretFile = settings.secretFile {
             let secret = try Self.readSecret(secretFile)
-            lines.append("X-Gatehouse-Signature: sha256=" + HMACSHA256.authenticate(body, key: secret).hexString)
+            lines.append("X-Gatehouse-Signature: sha256=" + HMAC.authenticate(body, key: secret, hash: .sha256).hexString)
         }
         return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8) + body
     }

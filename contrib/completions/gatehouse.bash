@@ -173,13 +173,13 @@ _gatehouse() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|identity|partners|relay|audit|keys|seal|open|inspect|deliver|send|receipt|status|inbox|run|doctor|config|notify|sftp-server|help)
+    init|identity|partners|relay|audit|keys|seal|open|inspect|deliver|send|receipt|status|inbox|run|doctor|config|notify|sftp-server|web|users|help)
         # Offer subcommand argument completions
         "_gatehouse_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init identity partners relay audit keys seal open inspect deliver send receipt status inbox run doctor config notify sftp-server help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init identity partners relay audit keys seal open inspect deliver send receipt status inbox run doctor config notify sftp-server web users help' -- "${cur}"))
         ;;
     esac
 }
@@ -514,7 +514,7 @@ _gatehouse_audit_show() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--home --bundle --since)
+    non_repeating_options=(--home --bundle --since --user)
     __gatehouse_offer_flags_options 0
 
     # Offer option value completions
@@ -526,6 +526,9 @@ _gatehouse_audit_show() {
         return
         ;;
     '--since')
+        return
+        ;;
+    '--user')
         return
         ;;
     esac
@@ -875,7 +878,7 @@ _gatehouse_run() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--home --log-format --metrics)
+    non_repeating_options=(--home --log-format --metrics --web)
     __gatehouse_offer_flags_options 0
 
     # Offer option value completions
@@ -888,6 +891,9 @@ _gatehouse_run() {
         return
         ;;
     '--metrics')
+        return
+        ;;
+    '--web')
         return
         ;;
     esac
@@ -1021,6 +1027,111 @@ _gatehouse_sftp-server() {
         return
         ;;
     '--sender-quota-files')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_web() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --listen)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_users() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gatehouse_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    add|list|disable|reset)
+        # Offer subcommand argument completions
+        "_gatehouse_users_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'add list disable reset' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gatehouse_users_add() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --role)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--role')
+        __gatehouse_add_completions -W 'clinician'$'\n''sender'$'\n''admin'
+        return
+        ;;
+    esac
+}
+
+_gatehouse_users_list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_users_disable() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_users_reset() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
         return
         ;;
     esac

@@ -138,5 +138,19 @@ extension GatehouseConfig {
         # [partners.YOI123]
         # mailbox = "sftp://gatehouse@relay.example.net:22 ssh-ed25519 AAAA..."
 
+        [web]
+        # The staff web pages (`gatehouse web`). Plain HTTP: keep it on loopback behind a
+        # reverse proxy that terminates TLS (docs/OPERATIONS.md); behind_tls_proxy = true marks
+        # session cookies Secure and allows a non-loopback address.
+        listen = "127.0.0.1:8443"
+        behind_tls_proxy = false
+        # A session unused for idle_timeout, or older than session_lifetime, is signed out.
+        idle_timeout = "15m"
+        session_lifetime = "8h"
+        # The most one Send upload may add up to.
+        upload_max_mb = 2048
+        # A second factor (TOTP, enrolled at first sign-in) for every account.
+        totp = true
+
         """
 }

@@ -52,6 +52,8 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var workflows = WorkflowSettings()
     /// Who is told when something needs a person (`[notify]`).
     public var notify = NotifySettings()
+    /// The staff web application (`[web]`).
+    public var web = WebSettings()
 
     /// The defaults.
     public init() {}
@@ -75,7 +77,7 @@ public struct GatehouseConfig: Sendable, Equatable {
         let reader = try ConfigReader(text, file: file)
         var config = GatehouseConfig()
         let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "publish", "partners",
-                                  "workflows", "notify"]
+                                  "workflows", "notify", "web"]
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
             let perItem = parts.count == 2 && (parts[0] == "partners" || parts[0] == "workflows")
@@ -83,8 +85,7 @@ public struct GatehouseConfig: Sendable, Equatable {
             guard known.contains(String(parts[0])), parts.count == 1 || perItem || notify else {
                 throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], "
                     + "[collector], [keys], [limits], [publish], [partners.ODS], [workflows], [workflows.NAME], "
-                    + "[notify], "
-                    + "[notify.command], [notify.webhook])")
+                    + "[notify], [notify.command], [notify.webhook], [web])")
             }
             if parts[0] == "partners" && parts.count == 2 {
                 do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
@@ -139,6 +140,7 @@ public struct GatehouseConfig: Sendable, Equatable {
                 publishGroup = text
             case "workflows.names": config.workflows.names = try WorkflowSettings.list(entry, at)
             case "workflows.default": config.workflows.defaultWorkflow = try WorkflowSettings.workflow(entry, at)
+            case let web where web.hasPrefix("web."): try config.web.set(web, entry, at)
             default:
                 let parts = key.split(separator: ".")
                 if parts[0] == "notify" {
