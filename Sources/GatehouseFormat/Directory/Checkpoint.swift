@@ -1,0 +1,68 @@
+public import GatehouseCrypto
+
+/// The body of a C2SP tlog-checkpoint (DIRECTORY.md §4): origin, tree size, base64 root hash,
+/// and Gatehouse's one extension line, `time RFC3339`, when the authority signed it.
+public struct Checkpoint: Hashable, Sendable {
+    /// The log's origin, also the name of the key that signs it.
+    public let origin: String
+    /// The number of entries in the tree.
+    public let size: UInt64
+    /// The RFC 9162 root hash of the tree of `size` entries.
+    public let root: SHA256Digest
+    /// When the authority signed the checkpoint, in seconds since 1970 (UTC).
+    public let time: UInt64
+
+    /// A checkpoint; throws `invalidInput` for an origin signed notes cannot name.
+    public init(origin: String, size: UInt64, root: SHA256Digest, time: UInt64) throws(FormatError) {
+        try NoteVerifierKey.validateName(origin)
+        guard time <= RFC3339.maxSeconds else { throw .invalidInput("checkpoint: a time after the year 9999") }
+        self.origin = origin
+        self.size = size
+        self.root = root
+        self.time = time
+    }
+
+    /// The note text: four lines, each ending in LF.
+    public var text: String {
+        "\(origin)\n\(size)\n\(Base64.encode(root.bytes))\ntime \(RFC3339.format(time) ?? "")\n"
+    }
+
+    /// Parses the text of a checkpoint note strictly: exactly the four lines above, the size in
+    /// decimal without leading zeros, the hash canonical base64 of 32 bytes.
+    public static func parse(_ text: String) throws(FormatError) -> Checkpoint {
+        let lines = text.splitBytes(0x0A)
+        guard lines.count == 5, lines[4].isEmpty else { throw .malformed("checkpoint: not four lines ending in LF") }
+        let sizeText = lines[1]
+        guard let size = UInt64(sizeText), sizeText.sameBytes(String(size)) else {
+            throw .malformed("checkpoint: the tree size \(String(sizeText).debugDescription) is not a decimal number")
+        }
+        guard let hash = Base64.decode(lines[2]), let root = SHA256Digest(bytes: hash) else {
+            throw .malformed("checkpoint: the root hash is not base64 of 32 bytes")
+        }
+        guard lines[3].hasBytePrefix("time "), let time = RFC3339.parse(lines[3].utf8.dropFirst(5).asText),
+              lines[3].sameBytes("time " + (RFC3339.format(time) ?? ""))
+        else { throw .malformed("checkpoint: the fourth line is not 'time YYYY-MM-DDTHH:MM:SSZ'") }
+        do {
+            return try Checkpoint(origin: String(lines[0]), size: size, root: root, time: time)
+        } catch {
+            throw .malformed("checkpoint: bad origin: \(error.detail)")
+        }
+    }
+
+    /// Opens a signed checkpoint: the note must carry a good signature by `verifier`, its text
+    /// must be a checkpoint, and its origin must be `verifier`'s name (DIRECTORY.md §4).
+    public static func open(_ bytes: [UInt8], verifier: NoteVerifierKey) throws(FormatError) -> (Checkpoint, SignedNote) {
+        let note = try SignedNote.parse(bytes)
+        try note.verified(by: verifier)
+        let checkpoint = try parse(note.text)
+        guard checkpoint.origin.sameBytes(verifier.name) else {
+            throw .authenticationFailed("checkpoint: origin \(checkpoint.origin.debugDescription) is not \(verifier.name.debugDescription)")
+        }
+        return (checkpoint, note)
+    }
+}
+
+extension Collection where Element == UInt8 {
+    /// The bytes as text (they are already known to be UTF-8).
+    var asText: String { String(decoding: Array(self), as: UTF8.self) }
+}
