@@ -12,9 +12,13 @@ public struct Checkpoint: Hashable, Sendable {
     /// When the authority signed the checkpoint, in seconds since 1970 (UTC).
     public let time: UInt64
 
-    /// A checkpoint; throws `invalidInput` for an origin signed notes cannot name.
+    /// A checkpoint; throws `invalidInput` for an empty origin or one with a control character.
+    /// (A network's origin is also its key name, which ``NoteVerifierKey`` checks more strictly.)
     public init(origin: String, size: UInt64, root: SHA256Digest, time: UInt64) throws(FormatError) {
-        try NoteVerifierKey.validateName(origin)
+        guard !origin.isEmpty, origin.utf8.count <= NoteVerifierKey.maxNameLength,
+              origin.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
+            throw .invalidInput("checkpoint: the origin must be 1 to \(NoteVerifierKey.maxNameLength) bytes without control characters")
+        }
         guard time <= RFC3339.maxSeconds else { throw .invalidInput("checkpoint: a time after the year 9999") }
         self.origin = origin
         self.size = size
