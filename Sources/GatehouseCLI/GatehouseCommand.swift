@@ -47,6 +47,7 @@ public struct GatehouseCommand: ParsableCommand {
             RunCommand.self,
             DoctorCommand.self,
             ConfigCommand.self,
+            NetworkCommand.self,
             SFTPServerCommand.self,
         ]
     )

@@ -148,3 +148,15 @@ struct DirectoryNoteTests {
         }
     }
 }
+
+extension DirectoryNoteTests {
+    @Test func aVerifierKeyWhoseBase64HoldsAPlusRoundTrips() throws {
+        // A key whose base64 has '+' (as Go's EnochRoot key does), which a split on every '+' broke.
+        let enoch = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop"
+        #expect(try NoteVerifierKey.parse(enoch).text == enoch)
+        for _ in 0..<64 {
+            let verifier = try NoteVerifierKey(name: "directory.nhs.example/test", key: SigningSecretKey.generate().publicKey)
+            #expect(try NoteVerifierKey.parse(verifier.text) == verifier)
+        }
+    }
+}

@@ -173,13 +173,13 @@ _gatehouse() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|identity|partners|relay|audit|keys|seal|open|inspect|deliver|send|receipt|status|inbox|run|doctor|config|sftp-server|help)
+    init|identity|partners|relay|audit|keys|seal|open|inspect|deliver|send|receipt|status|inbox|run|doctor|config|network|sftp-server|help)
         # Offer subcommand argument completions
         "_gatehouse_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init identity partners relay audit keys seal open inspect deliver send receipt status inbox run doctor config sftp-server help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init identity partners relay audit keys seal open inspect deliver send receipt status inbox run doctor config network sftp-server help' -- "${cur}"))
         ;;
     esac
 }
@@ -944,6 +944,173 @@ _gatehouse_config_check() {
     # Offer option value completions
     case "${prev}" in
     '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gatehouse_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    init|admit|revoke|publish|show|export-card|join|sync)
+        # Offer subcommand argument completions
+        "_gatehouse_network_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'init admit revoke publish show export-card join sync' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gatehouse_network_init() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --name)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--name')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_admit() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --replace --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --days)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--days')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_revoke() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --reason)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--reason')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_publish() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--to)
+    non_repeating_options=(--home --root-key --passphrase-file)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--root-key')
+        return
+        ;;
+    '--passphrase-file')
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_show() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_export-card() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home -o --output)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '-o'|'--output')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_join() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --replace --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_sync() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --from)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--from')
         return
         ;;
     esac

@@ -135,7 +135,7 @@ extension GatewayEngine {
     func answer(_ record: IncomingRecord, id: BundleID, audited: Bool = true) async throws -> Bool {
         // Never this organisation itself: a bundle "from" it is refused as reflected, and its
         // receipt would only land in the own mailbox as a receipt for a bundle sent elsewhere.
-        guard let sender = try? ODSCode(record.sender), sender != own.org, (try? gateway.partners.card(for: sender)) != nil else { return false }
+        guard let sender = try? ODSCode(record.sender), sender != own.org, (try? gateway.partners.resolvedCard(for: sender)) != nil else { return false }
         // A refusal made before the sender was proven (its claimed name is anyone's to write) is
         // answered at most once per claimed sender every 10 minutes: a flood of junk naming a
         // partner must not fill that partner's mailbox with our receipts.

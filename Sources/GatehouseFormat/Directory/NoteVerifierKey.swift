@@ -49,7 +49,8 @@ public struct NoteVerifierKey: Hashable, Sendable {
     /// Parses a verifier key, refusing any other algorithm, a key id that does not match the
     /// name and key, and non-canonical hex or base64.
     public static func parse(_ text: String) throws(FormatError) -> NoteVerifierKey {
-        let parts = text.splitBytes(UInt8(ascii: "+"))
+        // The name and the hex id hold no "+", but the base64 key may: split at the first two only.
+        let parts = text.splitBytes(UInt8(ascii: "+"), maxSplits: 2)
         guard parts.count == 3 else { throw .malformed("verifier key: not NAME+KEYID+KEY") }
         let name = String(parts[0])
         guard (try? validateName(name)) != nil else { throw .malformed("verifier key: bad key name \(name.debugDescription)") }

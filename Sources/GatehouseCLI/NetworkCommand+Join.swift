@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import GatehouseFormat
+import GatehouseKit
+
+extension NetworkCommand {
+    /// `gatehouse network join NETWORK_CARD [--yes] [--replace]`.
+    struct Join: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pin a network's card, after comparing its fingerprint once.",
+            discussion: """
+                Examples:
+                  gatehouse network join england.network-card
+                """)
+
+        @OptionGroup var homeOptions: HomeOptions
+        @Argument(help: ArgumentHelp("The network's card file.", valueName: "card"))
+        var cardFile: String
+        @Flag(help: "The fingerprint has already been compared: do not ask.")
+        var yes = false
+        @Flag(help: "Leave the network pinned so far for this one (the copy of its log is discarded).")
+        var replace = false
+
+        func run() throws {
+            let home = try homeOptions.initialised()
+            let bytes: [UInt8]?
+            do { bytes = try FileOperations.read(at: cardFile, limit: NetworkCard.maxTextLength, followingLinks: true) } catch {
+                throw CommandFailure.unreadableInput(error.message)
+            }
+            guard let bytes else { throw CommandFailure.unreadableInput("cannot read \(cardFile): no such file") }
+            let card: NetworkCard
+            do { card = try NetworkCard.parse(String(decoding: bytes, as: UTF8.self)) } catch {
+                throw CommandFailure(status: .partnerProblem, message: "\(cardFile) is not a network card: \(error.detail)",
+                                     hint: "ask the network authority for `gatehouse network export-card` output, unchanged")
+            }
+            print("network:        \(card.network)")
+            print("fingerprint:    \(card.fingerprint)")
+            try CardInput.confirm("Does the fingerprint match the one the network published?", assumeYes: yes,
+                                  otherwise: .notConfirmed("the network \(card.network) was not joined"))
+            try DirectoryClient(home: home).join(card, replace: replace)
+            print("Joined \(card.network). Run `gatehouse network sync` to fetch its directory.")
+        }
+    }
+
+    /// `gatehouse network sync --from DIR`.
+    struct Sync: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch the directory's new entries and checkpoint, and verify them.",
+            discussion: """
+                Reads the signed checkpoint and the entry bundles it adds from DIR (the relay's \
+                directory folder, or a copy of it), checks the signature, that the log only grew \
+                from the checkpoint trusted so far, and every new entry, then keeps them. A \
+                rollback or a fork is refused, the offending checkpoint kept under \
+                directory/evidence/, and the command exits with status 8.
+
+                Examples:
+                  gatehouse network sync --from /srv/relay/directory
+                """)
+
+        @OptionGroup var homeOptions: HomeOptions
+        @Option(name: .customLong("from"), help: ArgumentHelp("The folder the directory is published in.", valueName: "dir"))
+        var source: String
+
+        func run() throws {
+            let home = try homeOptions.initialised()
+            let outcome = try DirectoryClient(home: home).sync(from: TileFolder(path: source))
+            switch outcome {
+            case .updated(let range):
+                print(range.isEmpty ? "The directory is up to date: \(range.upperBound) entries."
+                                    : "Verified \(range.count) new entries: the directory holds \(range.upperBound).")
+            case .refused(let refusal, let evidence):
+                throw CommandFailure(status: .integrityCheckFailed, message: refusal.description,
+                                     hint: "the checkpoint was refused and kept in \(evidence); tell the network authority and your security officer")
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import GatehouseTesting
+import Testing
+
+/// The national directory through the built binary (docs/DIRECTORY.md): an authority admits a
+/// practice and a prison that never exchanged cards, publishes, and both exchange a bundle.
+@Suite("gatehouse network (end to end)")
+struct NetworkDirectoryTests {
+    let folder: TemporaryDirectory
+    let authority: String, practice: String, prison: String, outsider: String, served: String
+
+    init() throws {
+        folder = try TemporaryDirectory()
+        authority = folder.appending("authority")
+        practice = folder.appending("practice")
+        prison = folder.appending("prison")
+        outsider = folder.appending("outsider")
+        served = folder.appending("relay-directory")
+        for (home, org, name) in [(practice, "A81001", "Riverside Medical Practice"), (prison, "YOI123", "HMP Northgate Healthcare"),
+                                  (outsider, "XHM01", "Elsewhere Health")] {
+            try expectSuccess(["init", "--home", home, "--org", org, "--name", name])
+        }
+        try expectSuccess(["network", "init", "--home", authority, "--name", "directory.nhs.example/test"])
+    }
+
+    @discardableResult
+    func expectSuccess(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessOutput {
+        let result = try GatehouseProcess.run(arguments)
+        #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.stderr)", sourceLocation: sourceLocation)
+        return result
+    }
+
+    func admit(_ home: String) throws {
+        let card = folder.appending("card-\(UUID().uuidString)")
+        try expectSuccess(["identity", "export", "--home", home, "-o", card])
+        try expectSuccess(["network", "admit", "--home", authority, card, "--yes"])
+    }
+
+    func join(_ home: String) throws {
+        let card = folder.appending("network-\(UUID().uuidString)")
+        try expectSuccess(["network", "export-card", "--home", authority, "-o", card])
+        try expectSuccess(["network", "join", "--home", home, card, "--yes"])
+    }
+
+    @Test func twoOrganisationsThatNeverExchangedCardsExchangeABundle() throws {
+        try admit(practice)
+        try admit(prison)
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        for home in [practice, prison] {
+            try join(home)
+            #expect(try expectSuccess(["network", "sync", "--home", home, "--from", served]).stdout.contains("Verified 2 new entries"))
+        }
+        let listed = try expectSuccess(["partners", "list", "--home", practice]).stdout
+        #expect(listed.contains("YOI123") && listed.contains("directory entry 1"), "\(listed)")
+        let json = try expectSuccess(["partners", "list", "--home", practice, "--json"]).stdout
+        #expect(json.contains("\"source\" : \"directory\"") && json.contains("\"directory_entry\" : 1"), "\(json)")
+
+        let record = try folder.write("summary.txt", Array("Medication: none known".utf8))
+        let bundle = folder.appending("bundle.ghb")
+        try expectSuccess(["seal", "--home", practice, "--to", "YOI123", "-o", bundle, record])
+        let out = folder.appending("opened")
+        try expectSuccess(["open", "--home", prison, bundle, "-o", out])
+        #expect(FileManager.default.contents(atPath: out + "/summary.txt") == Data("Medication: none known".utf8))
+
+        // The outsider is in no network: it cannot seal to the prison without a pinned card.
+        #expect(try GatehouseProcess.run(["seal", "--home", outsider, "--to", "YOI123", "-o", bundle + "2", record]).status == 11)
+
+        // Revoked and published: the prison no longer accepts the practice's bundles.
+        try expectSuccess(["network", "revoke", "--home", authority, "A81001", "--reason", "test of revocation"])
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        try expectSuccess(["network", "sync", "--home", prison, "--from", served])
+        let refused = try GatehouseProcess.run(["open", "--home", prison, bundle, "-o", folder.appending("opened-again")])
+        #expect(refused.status == 4, "\(refused.stderr)")
+        let shown = try expectSuccess(["network", "show", "--home", authority]).stdout
+        #expect(shown.contains("A81001\tentry 0\trevoked (test of revocation)"), "\(shown)")
+    }
+
+    @Test func aForkedLogIsRefusedAndKeptAsEvidence() throws {
+        try admit(practice)
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        try join(prison)
+        try expectSuccess(["network", "sync", "--home", prison, "--from", served])
+
+        // The authority's key signs another history: a fresh log whose entry 0 is another card.
+        let forked = folder.appending("forked")
+        try FileManager.default.copyItem(atPath: authority, toPath: forked)
+        try FileManager.default.removeItem(atPath: forked + "/network/log")
+        try admit(outsider)  // staged in the real authority; the fork gets it first
+        try FileManager.default.copyItem(atPath: authority + "/network/pending", toPath: forked + "/network/pending-new")
+        try FileManager.default.removeItem(atPath: forked + "/network/pending")
+        try FileManager.default.moveItem(atPath: forked + "/network/pending-new", toPath: forked + "/network/pending")
+        let lying = folder.appending("lying-directory")
+        try expectSuccess(["network", "publish", "--home", forked, "--to", lying])
+        let result = try GatehouseProcess.run(["network", "sync", "--home", prison, "--from", lying])
+        #expect(result.status == 8, "\(result.stderr)")
+        #expect(result.stderr.contains("directory fork"), "\(result.stderr)")
+        let evidence = try FileManager.default.contentsOfDirectory(atPath: prison + "/directory/evidence")
+        #expect(evidence.contains { $0.hasSuffix("-fork.checkpoint") } && evidence.contains { $0.hasSuffix("-trusted.checkpoint") })
+        // The honest log still syncs.
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        try expectSuccess(["network", "sync", "--home", prison, "--from", served])
+    }
+}
