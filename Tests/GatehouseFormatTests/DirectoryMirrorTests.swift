@@ -129,3 +129,19 @@ struct DirectoryMirrorTests {
         #expect(throws: FormatError.self) { try mirror.provenEntry(40) }
     }
 }
+
+extension DirectoryMirrorTests {
+    @Test func anEmptyLogIsTrustedAndTheSameTreeSignedLaterRefreshesTheCheckpoint() throws {
+        var mirror = DirectoryMirror(verifier: F.verifier())
+        let empty = DirectoryLog()
+        let first = try empty.checkpoint(verifier: F.verifier(), key: F.networkKey(), time: F.t0)
+        #expect(try mirror.update(checkpoint: first.bytes, fetch: Self.fetcher([:])) == .updated(0..<0))
+        #expect(mirror.checkpoint == first)
+        let later = try empty.checkpoint(verifier: F.verifier(), key: F.networkKey(), time: F.t0 + 60)
+        #expect(try mirror.update(checkpoint: later.bytes, fetch: Self.fetcher([:])) == .updated(0..<0))
+        #expect(mirror.body?.time == F.t0 + 60)
+        // An older signature of the same tree does not turn the clock back.
+        #expect(try mirror.update(checkpoint: first.bytes, fetch: Self.fetcher([:])) == .updated(0..<0))
+        #expect(mirror.body?.time == F.t0 + 60)
+    }
+}

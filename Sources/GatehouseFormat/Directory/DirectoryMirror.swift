@@ -76,12 +76,20 @@ public struct DirectoryMirror: Sendable {
     ) throws(FormatError) -> Outcome {
         let (offered, note) = try Checkpoint.open(bytes, verifier: verifier)
         let trusted = log.size
-        if offered.size < trusted {
-            // An older checkpoint: replayed or stale (it would hide later revocations) when it
-            // matches this tree's prefix, and proof of a fork when it does not.
-            let matches = log.tree.root(size: offered.size).constantTimeEquals(offered.root)
-            return .refused(matches ? .rollback(trusted: trusted, offered: offered.size)
-                                    : .inconsistent(trusted: trusted, offered: offered.size), evidence: note)
+        if offered.size <= trusted {
+            // A checkpoint of a tree no larger than the trusted one is judged from the entries held:
+            // another root is proof of a fork by itself (two signed heads that cannot both hold).
+            guard log.tree.root(size: offered.size).constantTimeEquals(offered.root) else {
+                return .refused(.inconsistent(trusted: trusted, offered: offered.size), evidence: note)
+            }
+            // An older one is replayed or stale: it would hide the entries after it, revocations included.
+            if offered.size < trusted { return .refused(.rollback(trusted: trusted, offered: offered.size), evidence: note) }
+            // The same tree signed again later: keep the newer signature (it says the log is alive).
+            if body.map({ offered.time > $0.time }) ?? true {
+                checkpoint = note
+                self.body = offered
+            }
+            return .updated(trusted..<trusted)
         }
         guard let grown = try Self.tree(from: log, upTo: offered, fetch: fetch), grown.tree.root.constantTimeEquals(offered.root) else {
             // The data served does not reproduce the signed root from what this gateway holds.
