@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import GatehouseFormat
+import GatehouseDaemon
 import GatehouseKit
+import Logging
 
 extension NetworkCommand {
     /// `gatehouse network join NETWORK_CARD [--yes] [--replace]`.
@@ -42,28 +44,39 @@ extension NetworkCommand {
         }
     }
 
-    /// `gatehouse network sync --from DIR`.
-    struct Sync: ParsableCommand {
+    /// `gatehouse network sync [--from DIR]`.
+    struct Sync: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fetch the directory's new entries and checkpoint, and verify them.",
             discussion: """
-                Reads the signed checkpoint and the entry bundles it adds from DIR (the relay's \
-                directory folder, or a copy of it), checks the signature, that the log only grew \
+                Reads the signed checkpoint and the entry bundles it adds from the relay where this \
+                gateway collects its mail (its read-only /directory/), or from DIR (a copy of the \
+                published folder), checks the signature, that the log only grew \
                 from the checkpoint trusted so far, and every new entry, then keeps them. A \
                 rollback or a fork is refused, the offending checkpoint kept under \
                 directory/evidence/, and the command exits with status 8.
 
                 Examples:
+                  gatehouse network sync
                   gatehouse network sync --from /srv/relay/directory
                 """)
 
         @OptionGroup var homeOptions: HomeOptions
-        @Option(name: .customLong("from"), help: ArgumentHelp("The folder the directory is published in.", valueName: "dir"))
-        var source: String
+        @Option(name: .customLong("from"), help: ArgumentHelp("Read the published directory from this folder instead of the relay.",
+                                                               valueName: "dir"))
+        var source: String?
 
-        func run() throws {
+        func run() async throws {
             let home = try homeOptions.initialised()
-            let outcome = try DirectoryClient(home: home).sync(from: TileFolder(path: source))
+            let outcome: DirectoryClient.SyncOutcome
+            if let source {
+                outcome = try DirectoryClient(home: home).sync(from: TileFolder(path: source))
+            } else {
+                let own = try KeyStore(home: home).loadOwnCard()
+                let connector = MailboxConnector(home: home, own: own, config: try GatehouseConfig.load(home: home),
+                                                 logger: Logger(label: "gatehouse"))
+                outcome = try await DirectoryFetcher(home: home, own: own, connector: connector).sync()
+            }
             switch outcome {
             case .updated(let range):
                 print(range.isEmpty ? "The directory is up to date: \(range.upperBound) entries."
