@@ -20,12 +20,13 @@ public struct DirectoryMirror: Sendable {
         self.log = DirectoryLog()
     }
 
-    /// A mirror restored from disk: the entries and checkpoint it had verified. They are checked
-    /// again, so a file changed on disk is refused like a lying relay.
-    public init(verifier: NoteVerifierKey, entries: [[UInt8]], checkpoint: [UInt8]) throws(FormatError) {
+    /// A mirror restored from disk: the entries and checkpoint it had verified. The signature and
+    /// the tree's root are checked again, so a file changed on disk is refused like a lying relay;
+    /// with `reparse`, every entry is parsed again too.
+    public init(verifier: NoteVerifierKey, entries: [[UInt8]], checkpoint: [UInt8], reparse: Bool = true) throws(FormatError) {
         self.verifier = verifier
         let (body, note) = try Checkpoint.open(checkpoint, verifier: verifier)
-        let log = try DirectoryLog(entries: entries)
+        let log = reparse ? try DirectoryLog(entries: entries) : DirectoryLog(parsedBefore: entries)
         guard log.size == body.size, log.tree.root.constantTimeEquals(body.root) else {
             throw .integrityCheckFailed("the saved directory does not match its saved checkpoint")
         }
