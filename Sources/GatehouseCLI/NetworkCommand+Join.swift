@@ -77,6 +77,14 @@ extension NetworkCommand {
                                                  logger: Logger(label: "gatehouse"))
                 outcome = try await DirectoryFetcher(home: home, own: own, connector: connector).sync()
             }
+            // The own ODS code listed with another root key: someone else was admitted as us.
+            if case .updated = outcome, let watch = try DirectoryClient(home: home).watch(own: try KeyStore(home: home).loadOwnCard()),
+               watch.ownListingIsForeign, let listing = watch.ownListing {
+                throw CommandFailure(status: .integrityCheckFailed,
+                                     message: "the directory lists \(listing.admission.org) at entry \(listing.index) with another root key "
+                                         + "(fingerprint \(listing.card.fingerprint)) than this organisation's",
+                                     hint: "call the network authority now: someone else may have been admitted under this ODS code")
+            }
             switch outcome {
             case .updated(let range):
                 print(range.isEmpty ? "The directory is up to date: \(range.upperBound) entries."

@@ -101,3 +101,27 @@ struct NetworkDirectoryTests {
         try expectSuccess(["network", "sync", "--home", prison, "--from", served])
     }
 }
+
+extension NetworkDirectoryTests {
+    @Test func anEntryForTheGatewaysOwnODSWithAnotherRootIsAProblemAtOnce() throws {
+        try admit(practice)
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        try join(practice)
+        try expectSuccess(["network", "sync", "--home", practice, "--from", served])
+        let healthy = try GatehouseProcess.run(["doctor", "--home", practice])
+        #expect(healthy.stdout.contains("OK") && healthy.stdout.contains("A81001 is listed at entry 0"), "\(healthy.stdout)")
+
+        // An impostor with the practice's ODS code, admitted by a careless authority.
+        let impostor = folder.appending("impostor")
+        try expectSuccess(["init", "--home", impostor, "--org", "A81001", "--name", "Riverside Medical Practice"])
+        let card = folder.appending("impostor.card")
+        try expectSuccess(["identity", "export", "--home", impostor, "-o", card])
+        try expectSuccess(["network", "admit", "--home", authority, card, "--yes", "--replace"])
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        let sync = try GatehouseProcess.run(["network", "sync", "--home", practice, "--from", served])
+        #expect(sync.status == 8 && sync.stderr.contains("A81001 at entry 1 with another root key"), "\(sync.stderr)")
+        let doctor = try GatehouseProcess.run(["doctor", "--home", practice])
+        #expect(doctor.status == 16 && doctor.stdout.contains("PROBLEM") && doctor.stdout.contains("with another root key"),
+                "\(doctor.stdout)")
+    }
+}

@@ -30,7 +30,14 @@ extension DirectoryClient {
     }
 
     static func partner(_ org: ODSCode, in mirror: DirectoryMirror, treeSize: UInt64, now: UInt64) throws(KitError) -> Partner? {
-        // Only the entries naming `org` are parsed: the line `org: ODS` is the third of every entry.
+        let state = try entries(of: org, in: mirror, treeSize: treeSize)
+        guard let listing = state.listings[org], listing.isValid(at: now) else { return nil }
+        return Partner(card: listing.card, index: listing.index, treeSize: treeSize)
+    }
+
+    /// The state of the entries naming `org`, each proven included in the tree of `treeSize`.
+    /// Only those entries are parsed: the line `org: ODS` is the third of every entry.
+    static func entries(of org: ODSCode, in mirror: DirectoryMirror, treeSize: UInt64) throws(KitError) -> DirectoryState {
         let marker = Array("\norg: \(org.value)\n".utf8)
         var state = try! DirectoryState(entries: [])
         for (index, bytes) in mirror.log.entries.enumerated() {
@@ -40,7 +47,6 @@ extension DirectoryClient {
                 throw .invalidCard("directory entry \(index): \(error.detail)")
             }
         }
-        guard let listing = state.listings[org], listing.isValid(at: now) else { return nil }
-        return Partner(card: listing.card, index: listing.index, treeSize: treeSize)
+        return state
     }
 }
