@@ -79,3 +79,47 @@ struct NetworkRelayTests {
         #expect(running.stop() != nil)
     }
 }
+
+extension NetworkRelayTests {
+    @Test func aRelayFollowsAdmissionsAndRevocations() throws {
+        try expectSuccess(["relay", "init", "--home", relay, "--listen", "127.0.0.1:\(try SSHServer.freePort())"])
+        let address = try expectSuccess(["relay", "address", "--home", relay]).stdout.trimmingCharacters(in: .newlines)
+        try expectSuccess(["network", "init", "--home", authority, "--name", "directory.nhs.example/follow-test"])
+        let networkCard = folder.appending("network.card")
+        try expectSuccess(["network", "export-card", "--home", authority, "-o", networkCard])
+        var cards: [String: String] = [:]
+        for org in ["A81001", "YOI123", "XHM01"] {
+            let home = folder.appending(org)
+            try expectSuccess(["init", "--home", home, "--org", org, "--name", "Org \(org)", "--mailbox", address])
+            cards[org] = folder.appending("\(org).card")
+            try expectSuccess(["identity", "export", "--home", home, "-o", cards[org]!])
+        }
+        // XHM01 is registered by hand; the others only through the directory.
+        try expectSuccess(["relay", "add", "--home", relay, cards["XHM01"]!, "--yes"])
+        for org in ["A81001", "YOI123", "XHM01"] { try expectSuccess(["network", "admit", "--home", authority, cards[org]!, "--yes"]) }
+        try expectSuccess(["network", "publish", "--home", authority, "--to", relay + "/directory"])
+
+        let first = try expectSuccess(["relay", "follow", "--home", relay, networkCard, "--yes"])
+        #expect(first.stdout.contains("Registered 2, removed 0"), "\(first.stdout)")
+        var keys = try String(contentsOfFile: relay + "/authorized_keys", encoding: .utf8)
+        #expect(keys.contains("gatehouse:A81001") && keys.contains("gatehouse:YOI123") && keys.contains("gatehouse:XHM01"))
+        #expect(try expectSuccess(["relay", "follow", "--home", relay]).stdout.contains("Registered 0, removed 0"))
+
+        for org in ["YOI123", "XHM01"] {
+            try expectSuccess(["network", "revoke", "--home", authority, org, "--reason", "left the network"])
+        }
+        try expectSuccess(["network", "publish", "--home", authority, "--to", relay + "/directory"])
+        #expect(try expectSuccess(["relay", "follow", "--home", relay]).stdout.contains("Registered 0, removed 1"))
+        keys = try String(contentsOfFile: relay + "/authorized_keys", encoding: .utf8)
+        // The directory's registration is gone; the one made by hand stays.
+        #expect(keys.contains("gatehouse:A81001") && !keys.contains("gatehouse:YOI123") && keys.contains("gatehouse:XHM01"))
+
+        // A directory changed on the relay's disk is refused and nothing changes.
+        let checkpoint = relay + "/directory/checkpoint"
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: checkpoint)))
+        bytes[3] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: checkpoint))
+        #expect(try GatehouseProcess.run(["relay", "follow", "--home", relay]).status != 0)
+        #expect(try String(contentsOfFile: relay + "/authorized_keys", encoding: .utf8) == keys)
+    }
+}

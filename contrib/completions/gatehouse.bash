@@ -365,13 +365,13 @@ _gatehouse_relay() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|address|add|remove|run)
+    init|address|add|remove|run|follow)
         # Offer subcommand argument completions
         "_gatehouse_relay_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init address add remove run' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init address add remove run follow' -- "${cur}"))
         ;;
     esac
 }
@@ -467,6 +467,24 @@ _gatehouse_relay_run() {
         return
         ;;
     '--sshd')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_relay_follow() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --from)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--from')
         return
         ;;
     esac
