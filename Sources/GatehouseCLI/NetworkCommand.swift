@@ -22,7 +22,7 @@ struct NetworkCommand: ParsableCommand {
               gatehouse network join england.network-card
               gatehouse network sync --from /srv/relay/directory
             """,
-        subcommands: [Init.self, Admit.self, Revoke.self, Publish.self, Show.self, ExportCard.self,
+        subcommands: [Init.self, Admit.self, Revoke.self, Publish.self, Show.self, ExportCard.self, ProtectRoot.self,
                       Join.self, Sync.self]
     )
 
@@ -34,7 +34,7 @@ struct NetworkCommand: ParsableCommand {
                 NAME is the log's origin and the key name of its checkpoints: a schema-less URL \
                 such as directory.nhs.example/england, without spaces or '+'. The root key is \
                 written to network/root.key (mode 0600); keep it offline with \
-                `gatehouse keys protect-root`-style passphrase files (--root-key FILE).
+                `gatehouse network protect-root --out FILE`, then --root-key FILE.
 
                 Examples:
                   gatehouse network init --name directory.nhs.example/england --home /srv/network

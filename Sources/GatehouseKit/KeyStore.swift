@@ -187,7 +187,13 @@ public struct KeyStore: Sendable {
     /// been read back.
     public func protectRootKey(passphrase: borrowing SecretBytes, offline: String? = nil,
                                cost: PassphraseSeal.Cost = .interactive) throws(KitError) -> String {
-        let root = try loadRootKey()
+        try Self.protect(try loadRootKey(), at: rootKeyPath, passphrase: passphrase, offline: offline, cost: cost)
+    }
+
+    /// Seals `root`, kept at `rootKeyPath`, under `passphrase`: in place, or moved to `offline`
+    /// (a network authority's root key goes through here too).
+    static func protect(_ root: borrowing SigningSecretKey, at rootKeyPath: String, passphrase: borrowing SecretBytes,
+                        offline: String?, cost: PassphraseSeal.Cost) throws(KitError) -> String {
         let contents: [UInt8]
         do { contents = try ProtectedKeyFile.encode(signing: root, role: .root, passphrase: passphrase, cost: cost) } catch {
             throw .invalidInput(error.detail)

@@ -125,3 +125,20 @@ extension NetworkDirectoryTests {
                 "\(doctor.stdout)")
     }
 }
+
+extension NetworkDirectoryTests {
+    @Test func theNetworksRootKeyCanBeKeptOfflineUnderAPassphrase() throws {
+        try admit(practice)
+        let passphrase = try folder.write("passphrase", Array("correct horse battery staple\n".utf8))
+        let offline = folder.appending("network-root.key")
+        try expectSuccess(["network", "protect-root", "--home", authority, "--out", offline, "--passphrase-file", passphrase])
+        #expect(!FileManager.default.fileExists(atPath: authority + "/network/root.key"))
+        let withoutKey = try GatehouseProcess.run(["network", "publish", "--home", authority])
+        #expect(withoutKey.status == 10, "\(withoutKey.stderr)")
+        let wrong = try folder.write("wrong", Array("not the passphrase at all\n".utf8))
+        #expect(try GatehouseProcess.run(["network", "publish", "--home", authority, "--root-key", offline,
+                                          "--passphrase-file", wrong]).status == 10)
+        try expectSuccess(["network", "publish", "--home", authority, "--root-key", offline, "--passphrase-file", passphrase])
+        #expect(try expectSuccess(["network", "show", "--home", authority]).stdout.contains("entries:        1"))
+    }
+}

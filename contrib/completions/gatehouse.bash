@@ -979,13 +979,13 @@ _gatehouse_network() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|admit|revoke|publish|show|export-card|join|sync)
+    init|admit|revoke|publish|show|export-card|protect-root|join|sync)
         # Offer subcommand argument completions
         "_gatehouse_network_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init admit revoke publish show export-card join sync' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init admit revoke publish show export-card protect-root join sync' -- "${cur}"))
         ;;
     esac
 }
@@ -1096,6 +1096,27 @@ _gatehouse_network_export-card() {
         return
         ;;
     '-o'|'--output')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_protect-root() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --passphrase-file --out)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--passphrase-file')
+        return
+        ;;
+    '--out')
         return
         ;;
     esac

@@ -75,6 +75,13 @@ public struct NetworkAuthority: Sendable {
         return key
     }
 
+    /// Seals the network's root key under `passphrase`, in place or moved to `offline` (written
+    /// new, read back, and only then removed from `HOME/network/`), as `keys protect-root` does.
+    public func protectRootKey(passphrase: borrowing SecretBytes, offline: String? = nil,
+                               cost: PassphraseSeal.Cost = .interactive) throws(KitError) -> String {
+        try KeyStore.protect(try loadRootKey(), at: rootKeyPath, passphrase: passphrase, offline: offline, cost: cost)
+    }
+
     /// The published log, read back and verified against its own checkpoint.
     public func published() throws(KitError) -> DirectoryMirror {
         var mirror = DirectoryMirror(verifier: try card().verifier)
