@@ -1,5 +1,7 @@
 import GatehouseCrypto
 import GatehouseFormat
+import GatehouseTesting
+import Foundation
 import Testing
 
 /// tlog-tiles paths and contents (DIRECTORY.md §5).
@@ -58,5 +60,30 @@ struct DirectoryTileTests {
         #expect(throws: FormatError.self) { try TileData.entries(inBundle: Array(bundle.dropLast()), count: 3) }
         #expect(throws: FormatError.self) { try TileData.entries(inBundle: [0xFF, 0xFF, 1], count: 1) }
         #expect(throws: FormatError.self) { try TileData.bundle([[UInt8](repeating: 0, count: 65_536)]) }
+    }
+}
+
+extension DirectoryTileTests {
+    /// A taste of `make fuzz` in every test run: single-byte changes, cuts and repeats of the
+    /// directory seeds go through the fuzz harness, which traps on any non-canonical acceptance.
+    @Test func mutatedSeedsNeverTrapTheDirectoryParsers() throws {
+        let corpus = VectorFile.folder.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Tests/Fuzz/corpus")
+        for target in [FuzzHarness.Target.checkpoint, .tile] {
+            let folder = corpus.appendingPathComponent(target.rawValue)
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+                let seed = Array(try Data(contentsOf: folder.appendingPathComponent(name)))
+                var generator = SystemRandomNumberGenerator()
+                for _ in 0..<200 {
+                    var bytes = seed
+                    switch Int.random(in: 0..<3, using: &generator) {
+                    case 0: if !bytes.isEmpty { bytes[Int.random(in: 0..<bytes.count)] ^= UInt8.random(in: 1...255) }
+                    case 1: bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count)))
+                    default: bytes += bytes.suffix(Int.random(in: 0...min(64, bytes.count)))
+                    }
+                    FuzzHarness.run(target, bytes)
+                }
+            }
+        }
     }
 }
