@@ -77,6 +77,12 @@ extension NetworkCommand {
                                                  logger: Logger(label: "gatehouse"))
                 outcome = try await DirectoryFetcher(home: home, own: own, connector: connector).sync()
             }
+            // Checkpoints seen from partners that were ahead of this copy can be judged now.
+            if case .updated = outcome, let fork = try DirectoryClient(home: home).compareSeen().first {
+                throw CommandFailure(status: .integrityCheckFailed,
+                                     message: "the network signed a checkpoint, seen from a partner, that contradicts the directory trusted here",
+                                     hint: "the two checkpoints are kept in \(fork) and beside it: tell the network authority and your security officer")
+            }
             // The own ODS code listed with another root key: someone else was admitted as us.
             if case .updated = outcome, let watch = try DirectoryClient(home: home).watch(own: try KeyStore(home: home).loadOwnCard()),
                watch.ownListingIsForeign, let listing = watch.ownListing {

@@ -83,3 +83,41 @@ struct DirectoryClientTests {
         #expect(try client.pinnedCard() == other)
     }
 }
+
+extension DirectoryClientTests {
+    @Test func aCheckpointSeenFromAPartnerThatContradictsThisCopyIsEvidence() throws {
+        let practice = try organisation("A81001"), prison = try organisation("YOI123"), hub = try organisation("XHM01")
+        try admitAndPublish(prison.card)
+        let client = DirectoryClient(home: practice.home)
+        try client.join(try authority.card())
+        _ = try client.sync(from: served)
+        let key = try authority.loadRootKey(), verifier = try authority.card().verifier
+        let now = KeyStore.now()
+
+        // The same history, seen from a partner: consistent.
+        #expect(try client.compare(try served.readCheckpoint()!, from: "YOI123") == .consistent)
+        // Another key's checkpoint is nobody's evidence.
+        let impostor = SigningSecretKey.generate()
+        let forged = try DirectoryLog().checkpoint(verifier: try NoteVerifierKey(name: verifier.name, key: impostor.publicKey),
+                                                   key: impostor, time: now)
+        #expect(throws: KitError.self) { try client.compare(forged.bytes, from: "YOI123") }
+
+        // The authority shows the prison a log where XHM01 came first: same size, other root.
+        var other = DirectoryLog()
+        other.append(try DirectoryEntry.admit(hub.card, validFrom: now - 60, validUntil: now + 86_400))
+        let split = try other.checkpoint(verifier: verifier, key: key, time: now)
+        guard case .equivocation(let evidence) = try client.compare(split.bytes, from: "YOI123") else {
+            Issue.record("the split view was not caught"); return
+        }
+        #expect(FileManager.default.contents(atPath: evidence) == Data(split.bytes))
+
+        // A larger checkpoint waits for the next sync, which then judges it.
+        other.append(try DirectoryEntry.admit(prison.card, validFrom: now - 60, validUntil: now + 86_400))
+        let ahead = try other.checkpoint(verifier: verifier, key: key, time: now)
+        #expect(try client.compare(ahead.bytes, from: "YOI123") == .pending)
+        try admitAndPublish(hub.card)
+        _ = try client.sync(from: served)
+        #expect(try client.compareSeen().count == 1)
+        #expect((FileOperations.listFolder(client.seenPath) ?? []).isEmpty)
+    }
+}
