@@ -142,3 +142,22 @@ extension NetworkDirectoryTests {
         #expect(try expectSuccess(["network", "show", "--home", authority]).stdout.contains("entries:        1"))
     }
 }
+
+extension NetworkDirectoryTests {
+    @Test func theRunningGatewayFollowsTheDirectoryByItself() throws {
+        let mailboxes = folder.appending("mailboxes")
+        try FileManager.default.createDirectory(atPath: mailboxes + "/YOI123", withIntermediateDirectories: true)
+        let prisonOnDisk = folder.appending("prison-dir")
+        try expectSuccess(["init", "--home", prisonOnDisk, "--org", "YOI123", "--name", "HMP Northgate Healthcare",
+                           "--mailbox", "dir:" + mailboxes])
+        try admit(practice)
+        try expectSuccess(["network", "publish", "--home", authority, "--to", mailboxes + "/directory"])
+        try join(prisonOnDisk)
+        let daemon = try DaemonProcess(home: prisonOnDisk)
+        let synced = eventually(timeout: 20) { FileManager.default.fileExists(atPath: prisonOnDisk + "/directory/log/checkpoint") }
+        #expect(synced, "\(daemon.logText)")
+        #expect(daemon.stop() == 0)
+        #expect(daemon.logText.contains("directory: verified 1 new entries"), "\(daemon.logText)")
+        #expect(try expectSuccess(["partners", "list", "--home", prisonOnDisk]).stdout.contains("A81001"))
+    }
+}
