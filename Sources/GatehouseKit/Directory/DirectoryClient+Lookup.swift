@@ -15,8 +15,22 @@ extension DirectoryClient {
     /// its ODS code, inside its validity window and not revoked, proven included in the trusted
     /// checkpoint. Nil when the gateway joined no network or the directory does not admit `org`.
     public func partner(_ org: ODSCode, now: UInt64 = KeyStore.now()) throws(KitError) -> Partner? {
-        guard let mirror = try mirror(), let body = mirror.body else { return nil }
-        return try Self.partner(org, in: mirror, treeSize: body.size, now: now)
+        guard let loaded = try DirectoryCache.shared.load(self), let body = loaded.mirror.body else { return nil }
+        let state = try Self.state(of: org, at: loaded.byOrg[org] ?? [], in: loaded.mirror)
+        guard let listing = state.listings[org], listing.isValid(at: now) else { return nil }
+        return Partner(card: listing.card, index: listing.index, treeSize: body.size)
+    }
+
+    /// The state of the entries at `indices` (all naming one organisation), each proven included.
+    static func state(of org: ODSCode, at indices: [Int], in mirror: DirectoryMirror) throws(KitError) -> DirectoryState {
+        var state = try! DirectoryState(entries: [])
+        for index in indices {
+            let entry: DirectoryEntry
+            do { entry = try mirror.provenEntry(UInt64(index)) } catch { throw .invalidCard("directory entry \(index): \(error.detail)") }
+            guard entry.org == org else { throw .invalidCard("directory entry \(index) is not about \(org)") }
+            state.apply(entry, at: UInt64(index))
+        }
+        return state
     }
 
     /// Every organisation the directory admits at `now` (for `partners list`).
@@ -29,24 +43,5 @@ extension DirectoryClient {
         }
     }
 
-    static func partner(_ org: ODSCode, in mirror: DirectoryMirror, treeSize: UInt64, now: UInt64) throws(KitError) -> Partner? {
-        let state = try entries(of: org, in: mirror, treeSize: treeSize)
-        guard let listing = state.listings[org], listing.isValid(at: now) else { return nil }
-        return Partner(card: listing.card, index: listing.index, treeSize: treeSize)
-    }
 
-    /// The state of the entries naming `org`, each proven included in the tree of `treeSize`.
-    /// Only those entries are parsed: the line `org: ODS` is the third of every entry.
-    static func entries(of org: ODSCode, in mirror: DirectoryMirror, treeSize: UInt64) throws(KitError) -> DirectoryState {
-        let marker = Array("\norg: \(org.value)\n".utf8)
-        var state = try! DirectoryState(entries: [])
-        for (index, bytes) in mirror.log.entries.enumerated() {
-            let head = bytes.prefix(72)
-            guard head.indices.contains(where: { head[$0...].starts(with: marker) }) else { continue }
-            do { state.apply(try mirror.provenEntry(UInt64(index)), at: UInt64(index)) } catch {
-                throw .invalidCard("directory entry \(index): \(error.detail)")
-            }
-        }
-        return state
-    }
 }

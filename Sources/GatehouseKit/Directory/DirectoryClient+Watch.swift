@@ -27,9 +27,8 @@ extension DirectoryClient {
     public func watch(own: IdentityCard) throws(KitError) -> Watch? {
         guard let card = try pinnedCard(), let mirror = try mirror() else { return nil }
         var listing: DirectoryState.Listing?
-        if let body = mirror.body,
-           let entries = try? DirectoryClient.entries(of: own.org, in: mirror, treeSize: body.size) {
-            listing = entries.listings[own.org]
+        if let loaded = try DirectoryCache.shared.load(self) {
+            listing = try Self.state(of: own.org, at: loaded.byOrg[own.org] ?? [], in: loaded.mirror).listings[own.org]
         }
         let evidence = (FileOperations.listFolder(evidencePath) ?? []).filter { !$0.hasByteSuffix("-trusted.checkpoint") }.sorted()
         // A root this organisation used before (its card's root history) is stale, not foreign.

@@ -52,23 +52,10 @@ public struct DirectoryClient: Sendable {
         }
     }
 
-    /// The verified copy as saved: the checkpoint is checked and the entries' tree must give
-    /// its root (hashing only: entries were parsed when they were fetched, and lookups parse the
-    /// ones they use again).
+    /// The verified copy as saved (``TileFolder/mirror(verifier:)``); nil before `join`.
     public func mirror() throws(KitError) -> DirectoryMirror? {
         guard let card = try pinnedCard() else { return nil }
-        guard let checkpoint = try log.readCheckpoint() else { return DirectoryMirror(verifier: card.verifier) }
-        let saved = log
-        do {
-            let size = try Checkpoint.open(checkpoint, verifier: card.verifier).0.size
-            var entries: [[UInt8]] = []
-            for tile in TilePath.covering(kind: .entries, hashes: 0..<size) {
-                entries += try TileData.entries(inBundle: try saved.read(tile), count: tile.count)
-            }
-            return try DirectoryMirror(verifier: card.verifier, entries: entries, checkpoint: checkpoint, reparse: false)
-        } catch {
-            throw .invalidCard("the saved directory in \(saved.path) does not match its checkpoint: \(error)", path: saved.path)
-        }
+        return try log.mirror(verifier: card.verifier)
     }
 
     /// What a sync did.

@@ -82,18 +82,10 @@ public struct NetworkAuthority: Sendable {
         try KeyStore.protect(try loadRootKey(), at: rootKeyPath, passphrase: passphrase, offline: offline, cost: cost)
     }
 
-    /// The published log, read back and verified against its own checkpoint.
+    /// The published log, read back and checked against its own checkpoint.
     public func published() throws(KitError) -> DirectoryMirror {
-        var mirror = DirectoryMirror(verifier: try card().verifier)
-        guard let checkpoint = try log.readCheckpoint() else { return mirror }
-        let folder = log
-        do {
-            guard case .updated = try mirror.update(checkpoint: checkpoint, fetch: folder.read) else {
-                throw KitError.io("the published log in \(folder.path) does not match its checkpoint", path: folder.path)
-            }
-        } catch let error as KitError { throw error } catch {
-            throw .io("the published log in \(folder.path) is damaged: \(error)", path: folder.path)
+        do { return try log.mirror(verifier: try card().verifier) } catch {
+            throw .io("the published log in \(log.path) is damaged: \(error.message)", path: log.path)
         }
-        return mirror
     }
 }
