@@ -15,6 +15,21 @@ final class DirectoryCache: Sendable {
     }
 
     private let loaded = Mutex<[String: Loaded]>([:])
+    /// Each home's organisations already looked up, with the checkpoint they were looked up under.
+    private let states = Mutex<[String: (checkpoint: [UInt8], byOrg: [ODSCode: DirectoryState])]>([:])
+
+    /// The state of `org` in `loaded` (parsed and proven once per checkpoint), from `make`.
+    func state(_ org: ODSCode, home: String, in loaded: Loaded,
+               make: () throws(KitError) -> DirectoryState) throws(KitError) -> DirectoryState {
+        if let hit = states.withLock({ $0[home] }), hit.checkpoint == loaded.checkpoint, let state = hit.byOrg[org] { return state }
+        let state = try make()
+        states.withLock { cached in
+            var entry = cached[home].flatMap { $0.checkpoint == loaded.checkpoint ? $0 : nil } ?? (checkpoint: loaded.checkpoint, byOrg: [:])
+            entry.byOrg[org] = state
+            cached[home] = entry
+        }
+        return state
+    }
 
     /// The copy saved in `client`'s home, from the cache when its checkpoint has not changed.
     func load(_ client: DirectoryClient) throws(KitError) -> Loaded? {

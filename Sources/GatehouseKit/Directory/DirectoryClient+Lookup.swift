@@ -16,7 +16,9 @@ extension DirectoryClient {
     /// checkpoint. Nil when the gateway joined no network or the directory does not admit `org`.
     public func partner(_ org: ODSCode, now: UInt64 = KeyStore.now()) throws(KitError) -> Partner? {
         guard let loaded = try DirectoryCache.shared.load(self), let body = loaded.mirror.body else { return nil }
-        let state = try Self.state(of: org, at: loaded.byOrg[org] ?? [], in: loaded.mirror)
+        let state = try DirectoryCache.shared.state(org, home: home.path, in: loaded) { () throws(KitError) in
+            try Self.state(of: org, at: loaded.byOrg[org] ?? [], in: loaded.mirror)
+        }
         guard let listing = state.listings[org], listing.isValid(at: now) else { return nil }
         return Partner(card: listing.card, index: listing.index, treeSize: body.size)
     }
