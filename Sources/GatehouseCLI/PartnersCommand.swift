@@ -132,7 +132,8 @@ struct PartnersCommand: ParsableCommand {
             let cards = try PartnerStore(home: home).list()
             let ledger = ManifestLedger(home: home)
             let now = KeyStore.now()
-            let pinned = Set(cards.map(\.org))
+            // The own organisation is in the directory too, but is nobody's partner.
+            let pinned = Set(cards.map(\.org) + [try KeyStore(home: home).loadOwnCard().org])
             let listed = try DirectoryClient(home: home).partners(now: now).filter { !pinned.contains($0.card.org) }
             if json {
                 let directory = listed.map {

@@ -36,7 +36,7 @@ extension GatewayEngine {
             let addressee = try ODSCode(record.partner)
             let accepted: ReceiptAcceptance.Accepted
             do {
-                let card = try gateway.partners.requireCard(for: addressee)
+                let card = try gateway.partners.requireResolvedCard(for: addressee)
                 accepted = try ReceiptAcceptance.check(bytes, id: id, addressee: card, sender: own.org, now: UInt64(max(0, clock.now() / 1000)))
             } catch let error as FormatError where waitsForManifest(error, receipt: bytes, name: name) {
                 // Signed with the partner's new key before its new manifest arrived: wait for it.
