@@ -59,8 +59,9 @@ struct NetworkCommand: ParsableCommand {
             discussion: """
                 Prints the card and asks whether its fingerprint matches what the organisation \
                 read to you; the admission binds its ODS code to its name, root key, SSH key and \
-                mailbox for --days days. It is published with the next `network publish`. An ODS \
-                code already admitted with another root key needs --replace.
+                mailbox for --days days. It is published with the next `network publish`. A newer \
+                card from the root already admitted (a key rotation) is admitted without asking; \
+                an ODS code already admitted with another root key needs --replace.
 
                 Examples:
                   gatehouse network admit A81001.card
@@ -95,7 +96,18 @@ struct NetworkCommand: ParsableCommand {
             }
             print("Identity card from \(cardFile):")
             print(CardSummary.lines(for: card))
-            try CardInput.confirmFingerprint(of: card.org, assumeYes: yes)
+            // A newer manifest signed by the root already admitted (a key rotation) needs no new
+            // check, as for a pinned partner; a first admission or a new root does.
+            if let listed = state.listings[card.org], listed.revocation == nil, listed.card.rootKey == card.rootKey {
+                guard card.manifest.version > listed.card.manifest.version else {
+                    throw CommandFailure(status: .partnerProblem,
+                                         message: "\(card.org)'s manifest version \(card.manifest.version) is not newer than the admitted "
+                                             + "version \(listed.card.manifest.version) (a rollback is refused)", hint: nil)
+                }
+                print("Signed by the root key already admitted for \(card.org): updating its keys (manifest version \(card.manifest.version)).")
+            } else {
+                try CardInput.confirmFingerprint(of: card.org, assumeYes: yes)
+            }
             let now = KeyStore.now()
             let entry = try DirectoryEntry.admit(card, validFrom: now, validUntil: now + days * 86_400)
             try authority.stage(entry)

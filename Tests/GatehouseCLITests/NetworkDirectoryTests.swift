@@ -161,3 +161,30 @@ extension NetworkDirectoryTests {
         #expect(try expectSuccess(["partners", "list", "--home", prisonOnDisk]).stdout.contains("A81001"))
     }
 }
+
+extension NetworkDirectoryTests {
+    @Test func aKeyRotationReachesDirectoryPartnersThroughReadmission() throws {
+        try admit(practice)
+        try admit(prison)
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        for home in [practice, prison] {
+            try join(home)
+            try expectSuccess(["network", "sync", "--home", home, "--from", served])
+        }
+        try expectSuccess(["keys", "rotate", "--home", practice, "--grace", "1s"])
+        let card = folder.appending("rotated.card")
+        try expectSuccess(["identity", "export", "--home", practice, "-o", card])
+        // Signed by the admitted root: no fingerprint question (stdin is empty, which answers no).
+        let admitted = try expectSuccess(["network", "admit", "--home", authority, card])
+        #expect(admitted.stdout.contains("updating its keys (manifest version 2)"), "\(admitted.stdout)")
+        // The same card again is a no-op; an older one is a rollback.
+        #expect(try expectSuccess(["network", "admit", "--home", authority, card]).stdout.contains("already admitted"))
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        try expectSuccess(["network", "sync", "--home", prison, "--from", served])
+
+        let record = try folder.write("letter.txt", Array("Follow-up booked".utf8))
+        let bundle = folder.appending("rotated.ghb")
+        try expectSuccess(["seal", "--home", practice, "--to", "YOI123", "-o", bundle, record])
+        try expectSuccess(["open", "--home", prison, bundle, "-o", folder.appending("opened-rotated")])
+    }
+}
