@@ -188,3 +188,32 @@ extension NetworkDirectoryTests {
         try expectSuccess(["open", "--home", prison, bundle, "-o", folder.appending("opened-rotated")])
     }
 }
+
+extension NetworkDirectoryTests {
+    @Test func gatewaysFollowARotationOfTheNetworksRootAndRefuseAForgedOne() throws {
+        try admit(practice)
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        try join(prison)
+        try expectSuccess(["network", "sync", "--home", prison, "--from", served])
+        let oldKey = try Data(contentsOf: URL(fileURLWithPath: authority + "/network/root.key"))
+
+        try admit(outsider)
+        let rotated = try expectSuccess(["network", "rotate-root", "--home", authority, "--to", served])
+        #expect(rotated.stdout.contains("new fingerprint"), "\(rotated.stdout)")
+        let newKey = try Data(contentsOf: URL(fileURLWithPath: authority + "/network/root.key"))
+        #expect(newKey != oldKey)
+        try expectSuccess(["network", "sync", "--home", prison, "--from", served])
+        // From now on the new key alone signs: the prison follows.
+        try admit(folder.appending("practice"))
+        let fresh = folder.appending("fourth")
+        try expectSuccess(["init", "--home", fresh, "--org", "B82002", "--name", "Fourth Practice"])
+        try admit(fresh)
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        let checkpoint = try String(contentsOfFile: served + "/checkpoint", encoding: .utf8)
+        #expect(checkpoint.components(separatedBy: "\u{2014} ").count == 2, "one signature: \(checkpoint)")
+        #expect(try expectSuccess(["network", "sync", "--home", prison, "--from", served]).stdout.contains("the directory holds 3"))
+        // A gateway that joins now pins the new card and reads the whole log.
+        try join(practice)
+        try expectSuccess(["network", "sync", "--home", practice, "--from", served])
+    }
+}

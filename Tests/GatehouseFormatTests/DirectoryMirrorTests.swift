@@ -145,3 +145,39 @@ extension DirectoryMirrorTests {
         #expect(mirror.body?.time == F.t0 + 60)
     }
 }
+
+extension DirectoryMirrorTests {
+    @Test func aRootRotationIsTakenOnlyWhenATrustedKeyVouchesForIt() throws {
+        let old = F.verifier(), oldKey = F.networkKey()
+        let nextKey = F.networkKey("network-root-2"), next = F.verifier("network-root-2")
+        var log = F.log(3)
+        var mirror = DirectoryMirror(verifier: old)
+        var files = try F.served(log)
+        _ = try Self.sync(&mirror, files)
+
+        // The new key alone, before any trusted checkpoint named it: refused.
+        log.append(F.admit("YOI123"))
+        for (path, bytes) in log.tiles(since: 3) { files[path.description] = bytes }
+        files["checkpoint"] = try log.checkpoint(verifier: next, key: nextKey, time: F.t0 + 1).bytes
+        #expect(throws: FormatError.self) { try Self.sync(&mirror, files) }
+
+        // A thief's rotation, signed only by the key it names: refused.
+        let thiefKey = F.networkKey("thief-root"), thief = F.verifier("thief-root")
+        files["checkpoint"] = try log.rotationCheckpoint(old: thief, oldKey: thiefKey, next: thief, nextKey: thiefKey, time: F.t0 + 1).bytes
+        #expect(throws: FormatError.self) { try Self.sync(&mirror, files) }
+
+        // The real rotation, vouched for by the old key: taken, and the new key alone signs from now on.
+        files["checkpoint"] = try log.rotationCheckpoint(old: old, oldKey: oldKey, next: next, nextKey: nextKey, time: F.t0 + 1).bytes
+        #expect(try Self.sync(&mirror, files) == .updated(3..<4))
+        #expect(mirror.rotatedKeys == [next])
+        log.append(F.admit("XHM01"))
+        for (path, bytes) in log.tiles(since: 4) { files[path.description] = bytes }
+        files["checkpoint"] = try log.checkpoint(verifier: next, key: nextKey, time: F.t0 + 2).bytes
+        #expect(try Self.sync(&mirror, files) == .updated(4..<5))
+        // Reloaded with the keys it was told of.
+        _ = try DirectoryMirror(verifier: old, entries: mirror.log.entries, checkpoint: mirror.checkpoint!.bytes, rotatedKeys: [next])
+        #expect(throws: FormatError.self) {
+            try DirectoryMirror(verifier: old, entries: mirror.log.entries, checkpoint: mirror.checkpoint!.bytes)
+        }
+    }
+}

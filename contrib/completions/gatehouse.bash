@@ -979,13 +979,13 @@ _gatehouse_network() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|admit|revoke|publish|show|export-card|protect-root|join|sync)
+    init|admit|revoke|publish|show|export-card|protect-root|rotate-root|join|sync)
         # Offer subcommand argument completions
         "_gatehouse_network_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init admit revoke publish show export-card protect-root join sync' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init admit revoke publish show export-card protect-root rotate-root join sync' -- "${cur}"))
         ;;
     esac
 }
@@ -1117,6 +1117,30 @@ _gatehouse_network_protect-root() {
         return
         ;;
     '--out')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_rotate-root() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--to)
+    non_repeating_options=(--home --root-key --passphrase-file)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--root-key')
+        return
+        ;;
+    '--passphrase-file')
+        return
+        ;;
+    '--to')
         return
         ;;
     esac

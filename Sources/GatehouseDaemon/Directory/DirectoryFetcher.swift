@@ -64,7 +64,7 @@ public struct DirectoryFetcher: Sendable {
             try await transport.download("/directory/checkpoint", to: scratch.checkpointPath, maxBytes: UInt64(SignedNote.maxLength))
         }
         guard let bytes = try scratch.readCheckpoint() else { throw KitError.io("the directory checkpoint vanished") }
-        let offered = try Checkpoint.open(bytes, verifier: card.verifier).0
+        let offered = try Checkpoint.open(bytes, verifiers: [card.verifier] + (try client.rotatedKeys())).0
         let trusted = everything ? 0 : (try client.mirror()?.log.size ?? 0)
         for tile in TilePath.covering(kind: .entries, hashes: min(trusted, offered.size)..<offered.size, total: offered.size) {
             let file = scratch.filePath(tile)

@@ -43,6 +43,15 @@ public struct DirectoryLog: Sendable {
         return try SignedNote.sign(body.text, verifier: verifier, key: key)
     }
 
+    /// The checkpoint of a root rotation (DIRECTORY.md §4.1): it names `next` as the key that
+    /// signs from now on, and is signed by the old key (which vouches for it) and by the new one.
+    public func rotationCheckpoint(old: NoteVerifierKey, oldKey: borrowing SigningSecretKey, next: NoteVerifierKey,
+                                   nextKey: borrowing SigningSecretKey, time: UInt64) throws(FormatError) -> SignedNote {
+        let body = try Checkpoint(origin: old.name, size: size, root: tree.root, time: time, nextKey: next)
+        let signed = try SignedNote.sign(body.text, verifier: old, key: oldKey)
+        return signed.adding(try SignedNote.sign(body.text, verifier: next, key: nextKey).signatures[0])
+    }
+
     /// The tiles and entry bundles that change when the log grows from `previousSize` to its
     /// current size: every tile holding a position at or after the old end, at every level, each
     /// with its contents. A publisher writes these and leaves every other tile as it was.

@@ -5,8 +5,13 @@ public import GatehouseCrypto
 /// which accepts a newer checkpoint only when its tree extends the one already trusted. No I/O:
 /// the caller passes a function that reads a tile or entry bundle by path.
 public struct DirectoryMirror: Sendable {
-    /// The network's checkpoint key.
+    /// The network's checkpoint key, as pinned.
     public let verifier: NoteVerifierKey
+    /// Keys the network rotated to since, each vouched for by a key trusted before it in a
+    /// trusted checkpoint (DIRECTORY.md §4.1).
+    public private(set) var rotatedKeys: [NoteVerifierKey] = []
+    /// Every key a checkpoint may be signed by now.
+    public var verifiers: [NoteVerifierKey] { [verifier] + rotatedKeys }
     /// The trusted entries.
     public private(set) var log: DirectoryLog
     /// The last checkpoint trusted, as signed (nil before the first update).
@@ -23,9 +28,11 @@ public struct DirectoryMirror: Sendable {
     /// A mirror restored from disk: the entries and checkpoint it had verified. The signature and
     /// the tree's root are checked again, so a file changed on disk is refused like a lying relay;
     /// with `reparse`, every entry is parsed again too.
-    public init(verifier: NoteVerifierKey, entries: [[UInt8]], checkpoint: [UInt8], reparse: Bool = true) throws(FormatError) {
+    public init(verifier: NoteVerifierKey, entries: [[UInt8]], checkpoint: [UInt8], reparse: Bool = true,
+                rotatedKeys: [NoteVerifierKey] = []) throws(FormatError) {
         self.verifier = verifier
-        let (body, note) = try Checkpoint.open(checkpoint, verifier: verifier)
+        self.rotatedKeys = rotatedKeys
+        let (body, note) = try Checkpoint.open(checkpoint, verifiers: [verifier] + rotatedKeys)
         let log = reparse ? try DirectoryLog(entries: entries) : DirectoryLog(parsedBefore: entries)
         guard log.size == body.size, log.tree.root.constantTimeEquals(body.root) else {
             throw .integrityCheckFailed("the saved directory does not match its saved checkpoint")
@@ -75,7 +82,7 @@ public struct DirectoryMirror: Sendable {
     public mutating func update(
         checkpoint bytes: [UInt8], fetch: (TilePath) throws(FormatError) -> [UInt8]
     ) throws(FormatError) -> Outcome {
-        let (offered, note) = try Checkpoint.open(bytes, verifier: verifier)
+        let (offered, note) = try Checkpoint.open(bytes, verifiers: verifiers)
         let trusted = log.size
         if offered.size <= trusted {
             // A checkpoint of a tree no larger than the trusted one is judged from the entries held:
@@ -89,6 +96,7 @@ public struct DirectoryMirror: Sendable {
             if body.map({ offered.time > $0.time }) ?? true {
                 checkpoint = note
                 self.body = offered
+                if let next = offered.nextKey, !verifiers.contains(next) { rotatedKeys.append(next) }
             }
             return .updated(trusted..<trusted)
         }
@@ -113,6 +121,8 @@ public struct DirectoryMirror: Sendable {
         log = grown
         self.checkpoint = note
         self.body = offered
+        // A trusted key vouched for the next one in a checkpoint now trusted: it signs from now on.
+        if let next = offered.nextKey, !verifiers.contains(next) { rotatedKeys.append(next) }
         return .updated(trusted..<offered.size)
     }
 

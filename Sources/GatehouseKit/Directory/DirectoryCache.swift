@@ -37,7 +37,7 @@ final class DirectoryCache: Sendable {
         if let hit = loaded.withLock({ $0[client.home.path] }), hit.checkpoint == checkpoint, hit.mirror.verifier == card.verifier {
             return hit
         }
-        let mirror = try client.log.mirror(verifier: card.verifier)
+        let mirror = try client.log.mirror(verifier: card.verifier, rotatedKeys: try client.rotatedKeys())
         var byOrg: [ODSCode: [Int]] = [:]
         for (index, entry) in mirror.log.entries.enumerated() {
             if let org = Self.org(of: entry) { byOrg[org, default: []].append(index) }

@@ -23,7 +23,7 @@ extension DirectoryClient {
     public func compare(_ bytes: [UInt8], from: String, now: UInt64 = KeyStore.now()) throws(KitError) -> Comparison {
         guard let mirror = try mirror() else { throw .notInitialised("this gateway has joined no network", path: cardPath) }
         let offered: Checkpoint, note: SignedNote
-        do { (offered, note) = try Checkpoint.open(bytes, verifier: mirror.verifier) } catch {
+        do { (offered, note) = try Checkpoint.open(bytes, verifiers: mirror.verifiers) } catch {
             throw .invalidCard("the checkpoint from \(from) is not the network's: \(error.detail)")
         }
         do {

@@ -39,6 +39,7 @@ public struct DirectoryClient: Sendable {
                                        path: cardPath)
             }
             try? FileManager.default.removeItem(atPath: log.path)
+            try? FileManager.default.removeItem(atPath: keysPath)
         }
         try FileOperations.makeDirectory(folder, mode: 0o755)
         try FileOperations.replaceAtomically(at: cardPath, contents: Array(card.text.utf8), mode: 0o644)
@@ -55,7 +56,21 @@ public struct DirectoryClient: Sendable {
     /// The verified copy as saved (``TileFolder/mirror(verifier:)``); nil before `join`.
     public func mirror() throws(KitError) -> DirectoryMirror? {
         guard let card = try pinnedCard() else { return nil }
-        return try log.mirror(verifier: card.verifier)
+        return try log.mirror(verifier: card.verifier, rotatedKeys: try rotatedKeys())
+    }
+
+    /// `HOME/directory/keys`: the keys the network rotated to, one verifier key a line, each
+    /// vouched for by a key trusted before it (DIRECTORY.md §4.1).
+    public var keysPath: String { folder + "/keys" }
+
+    /// The keys the network rotated to since it was joined.
+    public func rotatedKeys() throws(KitError) -> [NoteVerifierKey] {
+        guard let bytes = try FileOperations.read(at: keysPath, limit: 64 * 1024) else { return [] }
+        do {
+            return try String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { line throws(FormatError) in
+                try NoteVerifierKey.parse(String(line))
+            }
+        } catch { throw .invalidCard("\(keysPath): \(error.detail)", path: keysPath) }
     }
 
     /// What a sync did.
@@ -84,6 +99,11 @@ public struct DirectoryClient: Sendable {
         switch outcome {
         case .updated(let range):
             for (path, bytes) in mirror.log.tiles(since: trusted) where path.kind == .entries { try log.write(path, bytes) }
+            // The keys first: a checkpoint signed only by a new key cannot be read back without them.
+            if mirror.rotatedKeys != (try rotatedKeys()) {
+                try FileOperations.replaceAtomically(at: keysPath, contents: Array(mirror.rotatedKeys.map { $0.text + "\n" }.joined().utf8),
+                                                     mode: 0o644)
+            }
             try log.writeCheckpoint(mirror.checkpoint!.bytes)
             return .updated(range)
         case .refused(let refusal, let evidence):

@@ -5,7 +5,16 @@ public import GatehouseFormat
 extension NetworkAuthority {
     /// The entries admitted or revoked since the last publication, in the order they were made.
     public func pending() throws(KitError) -> [DirectoryEntry] {
-        let names = (FileOperations.listFolder(pendingPath) ?? []).filter { $0.hasByteSuffix(".entry") }.sorted()
+        try pending(pendingNames())
+    }
+
+    /// The names of the pending entry files, in the order they were made.
+    func pendingNames() -> [String] {
+        (FileOperations.listFolder(pendingPath) ?? []).filter { $0.hasByteSuffix(".entry") }.sorted()
+    }
+
+    /// The pending entries in the files `names`.
+    func pending(_ names: [String]) throws(KitError) -> [DirectoryEntry] {
         var entries: [DirectoryEntry] = []
         for name in names {
             let path = pendingPath + "/" + name
@@ -58,10 +67,19 @@ extension NetworkAuthority {
         let published = try published()
         var log = published.log
         let held = Set(log.entries)
-        let names = (FileOperations.listFolder(pendingPath) ?? []).filter { $0.hasByteSuffix(".entry") }.sorted()
-        for entry in try pending() where !held.contains(entry.bytes) { log.append(entry) }
+        let names = pendingNames()
+        for entry in try pending(names) where !held.contains(entry.bytes) { log.append(entry) }
         let checkpoint: SignedNote
         do { checkpoint = try log.checkpoint(verifier: verifier, key: key, time: now) } catch { throw .invalidInput(error.detail) }
+        let files = try write(log, checkpoint: checkpoint, verifier: verifier, mirrors: mirrors, published: names)
+        return Publication(from: published.log.size, to: log.size, checkpoint: checkpoint, files: files)
+    }
+
+    /// Writes the tiles `log` changed and then `checkpoint` into `network/log` and each of
+    /// `mirrors`, then removes the pending entries; returns the tile files written per folder.
+    @discardableResult
+    func write(_ log: DirectoryLog, checkpoint: SignedNote, verifier: NoteVerifierKey, mirrors: [String],
+               published names: [String]) throws(KitError) -> Int {
         var files = 0
         for target in [self.log] + mirrors.map(TileFolder.init(path:)) {
             let since = try Self.size(of: target, verifier: verifier, within: log)
@@ -70,13 +88,12 @@ extension NetworkAuthority {
             try target.writeCheckpoint(checkpoint.bytes)
             files = max(files, tiles.count)
         }
-        for name in names {
-            guard unlink(pendingPath + "/" + name) == 0 || errno == ENOENT else {
-                throw FileOperations.ioError("could not remove the published entry", pendingPath + "/" + name)
-            }
+        // Only the entries read before the log was made: one staged since waits for the next time.
+        for name in names where unlink(pendingPath + "/" + name) != 0 && errno != ENOENT {
+            throw FileOperations.ioError("could not remove the published entry", pendingPath + "/" + name)
         }
         if !names.isEmpty { try FileOperations.syncDirectory(of: pendingPath + "/x") }
-        return Publication(from: published.log.size, to: log.size, checkpoint: checkpoint, files: files)
+        return files
     }
 
     /// The size of the log `folder` already serves, when its checkpoint is ours and its tree a
