@@ -98,6 +98,11 @@ extension NetworkCommand {
             case .refused(let refusal, let evidence):
                 throw CommandFailure(status: .integrityCheckFailed, message: refusal.description,
                                      hint: "the checkpoint was refused and kept in \(evidence); tell the network authority and your security officer")
+            case .unwitnessed(let cosigned, let required):
+                throw CommandFailure(status: .integrityCheckFailed,
+                                     message: "the directory's new checkpoint has \(cosigned) of the \(required) witness cosignatures "
+                                         + "this gateway requires; the one trusted before stays in force",
+                                     hint: "try again once the witnesses have cosigned it (`gatehouse network witness cosign`)")
             }
         }
     }

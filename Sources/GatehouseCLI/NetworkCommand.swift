@@ -22,7 +22,7 @@ struct NetworkCommand: ParsableCommand {
               gatehouse network join england.network-card
               gatehouse network sync --from /srv/relay/directory
             """,
-        subcommands: [Init.self, Admit.self, Revoke.self, Publish.self, Show.self, ExportCard.self, ProtectRoot.self, RotateRoot.self,
+        subcommands: [Init.self, Admit.self, Revoke.self, Publish.self, Show.self, ExportCard.self, ProtectRoot.self, RotateRoot.self, Witness.self, RequireWitnesses.self,
                       Join.self, Sync.self]
     )
 

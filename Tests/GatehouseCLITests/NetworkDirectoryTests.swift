@@ -217,3 +217,40 @@ extension NetworkDirectoryTests {
         try expectSuccess(["network", "sync", "--home", practice, "--from", served])
     }
 }
+
+extension NetworkDirectoryTests {
+    @Test func aGatewayThatRequiresAWitnessWaitsForItsCosignature() throws {
+        try admit(practice)
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        let witnessHome = folder.appending("witness")
+        let witnessKey = try expectSuccess(["network", "witness", "init", "--home", witnessHome, "--name", "witness.nhs.example/w1"])
+            .stdout.trimmingCharacters(in: .newlines)
+        try join(prison)
+        try expectSuccess(["network", "require-witnesses", "--home", prison, "--require", "1", witnessKey])
+        let waiting = try GatehouseProcess.run(["network", "sync", "--home", prison, "--from", served])
+        #expect(waiting.status == 8 && waiting.stderr.contains("0 of the 1 witness cosignatures"), "\(waiting.stderr)")
+
+        let card = folder.appending("witness-network.card")
+        try expectSuccess(["network", "export-card", "--home", authority, "-o", card])
+        try expectSuccess(["network", "witness", "cosign", "--home", witnessHome, card, "--from", served])
+        try expectSuccess(["network", "sync", "--home", prison, "--from", served])
+
+        // The next publication is not trusted until the witness has verified and cosigned it too.
+        try admit(outsider)
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        #expect(try GatehouseProcess.run(["network", "sync", "--home", prison, "--from", served]).status == 8)
+        try expectSuccess(["network", "witness", "cosign", "--home", witnessHome, "--from", served])
+        #expect(try expectSuccess(["network", "sync", "--home", prison, "--from", served]).stdout.contains("holds 2"))
+
+        // A log rolled back to empty, signed by the network key: the witness refuses to cosign it,
+        // and the old cosignatures served beside it do not make the gateway trust it.
+        let forked = folder.appending("forked")
+        try FileManager.default.copyItem(atPath: authority, toPath: forked)
+        try FileManager.default.removeItem(atPath: forked + "/network/log")
+        let lying = folder.appending("lying")
+        try expectSuccess(["network", "publish", "--home", forked, "--to", lying])
+        try FileManager.default.copyItem(atPath: served + "/witness", toPath: lying + "/witness")
+        #expect(try GatehouseProcess.run(["network", "witness", "cosign", "--home", witnessHome, "--from", lying]).status == 8)
+        #expect(try GatehouseProcess.run(["network", "sync", "--home", prison, "--from", lying]).status == 8)
+    }
+}

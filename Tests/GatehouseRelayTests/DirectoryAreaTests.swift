@@ -89,3 +89,20 @@ struct DirectoryAreaTests {
         session.end()
     }
 }
+
+extension DirectoryAreaTests {
+    @Test func witnessCosignaturesAreReadableAndNothingElseUnderWitness() throws {
+        try FileManager.default.createDirectory(atPath: published + "/witness", withIntermediateDirectories: true)
+        try Data("cosigned\n".utf8).write(to: URL(fileURLWithPath: published + "/witness/1a2b3c4d"))
+        try Data("other\n".utf8).write(to: URL(fileURLWithPath: published + "/witness/notes"))
+        let session = try relay.session("YOI123")
+        #expect(read(session, "/directory/witness/1a2b3c4d") == Array("cosigned\n".utf8))
+        for path in ["/directory/witness/notes", "/directory/witness/1A2B3C4D", "/directory/witness/1a2b3c4d/..",
+                     "/directory/witness/../checkpoint", "/directory/witness/1a2b3c4"] {
+            #expect(read(session, path) == nil, "\(path)")
+        }
+        #expect(session.request({ .open(id: $0, path: "/directory/witness/.x.part", flags: [.write, .create, .exclusive],
+                                         attributes: SFTPAttributes()) }).statusCode?.code == .permissionDenied)
+        session.end()
+    }
+}

@@ -979,13 +979,13 @@ _gatehouse_network() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|admit|revoke|publish|show|export-card|protect-root|rotate-root|join|sync)
+    init|admit|revoke|publish|show|export-card|protect-root|rotate-root|witness|require-witnesses|join|sync)
         # Offer subcommand argument completions
         "_gatehouse_network_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init admit revoke publish show export-card protect-root rotate-root join sync' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init admit revoke publish show export-card protect-root rotate-root witness require-witnesses join sync' -- "${cur}"))
         ;;
     esac
 }
@@ -1141,6 +1141,83 @@ _gatehouse_network_rotate-root() {
         return
         ;;
     '--to')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_witness() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gatehouse_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    init|cosign)
+        # Offer subcommand argument completions
+        "_gatehouse_network_witness_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'init cosign' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gatehouse_network_witness_init() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --name)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--name')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_witness_cosign() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --from)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--from')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_require-witnesses() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --require)
+    __gatehouse_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--require')
         return
         ;;
     esac

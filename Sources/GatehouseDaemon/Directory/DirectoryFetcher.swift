@@ -65,6 +65,12 @@ public struct DirectoryFetcher: Sendable {
         }
         guard let bytes = try scratch.readCheckpoint() else { throw KitError.io("the directory checkpoint vanished") }
         let offered = try Checkpoint.open(bytes, verifiers: [card.verifier] + (try client.rotatedKeys())).0
+        // The cosigned copies of the required witnesses, where they published them (missing is fine).
+        for witness in (try client.witnessPolicy())?.witnesses ?? [] where !FileManager.default.fileExists(atPath: scratch.witnessPath(witness)) {
+            try FileOperations.makeDirectory(scratch.path + "/witness", mode: 0o755)
+            try? await transport.download("/directory/witness/" + witness.keyIDHex, to: scratch.witnessPath(witness),
+                                          maxBytes: UInt64(SignedNote.maxLength))
+        }
         let trusted = everything ? 0 : (try client.mirror()?.log.size ?? 0)
         for tile in TilePath.covering(kind: .entries, hashes: min(trusted, offered.size)..<offered.size, total: offered.size) {
             let file = scratch.filePath(tile)

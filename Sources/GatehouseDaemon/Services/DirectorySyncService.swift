@@ -51,6 +51,8 @@ public struct DirectorySyncService: Service {
                 if !range.isEmpty { logger.info("directory: verified \(range.count) new entries, \(range.upperBound) in all") }
             case .refused(let refusal, let evidence):
                 error("\(refusal.description); evidence kept in \(evidence)")
+            case .unwitnessed(let cosigned, let required):
+                logger.warning("directory: the new checkpoint has \(cosigned) of the \(required) witness cosignatures required; not trusted yet")
             }
             for file in try client.compareSeen() {
                 error("directory equivocation: a checkpoint seen from a partner contradicts the trusted one; evidence in \(file)")

@@ -15,6 +15,13 @@ public struct SignedNote: Hashable, Sendable {
         /// The signature proper (the bytes after the key id).
         public let signature: [UInt8]
 
+        /// A signature line: by `name` with `keyID`, `signature` being the bytes after the key id.
+        public init(name: String, keyID: UInt32, signature: [UInt8]) {
+            self.name = name
+            self.keyID = keyID
+            self.signature = signature
+        }
+
         /// The line, without its LF.
         var line: String {
             let id = [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: keyID >> UInt32($0)) }

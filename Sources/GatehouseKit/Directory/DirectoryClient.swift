@@ -79,6 +79,8 @@ public struct DirectoryClient: Sendable {
         case updated(Range<UInt64>)
         /// It was refused; the evidence was saved at `evidence`.
         case refused(DirectoryMirror.Refusal, evidence: String)
+        /// Fewer of the required witnesses than required cosigned it: not trusted (yet).
+        case unwitnessed(cosigned: Int, required: Int)
     }
 
     /// Fetches the checkpoint and the entry bundles it adds from `source` (the relay's
@@ -92,6 +94,11 @@ public struct DirectoryClient: Sendable {
             throw .io("\(source.checkpointPath) is missing: the directory is not published there", path: source.checkpointPath)
         }
         let trusted = mirror.log.size
+        // Witnesses first: a checkpoint too few of them cosigned is not even looked at.
+        if let policy = try witnessPolicy(), policy.required > 0 {
+            let cosigned = try cosignatures(of: offered, in: source, witnesses: policy.witnesses)
+            guard cosigned >= policy.required else { return .unwitnessed(cosigned: cosigned, required: policy.required) }
+        }
         let outcome: DirectoryMirror.Outcome
         do { outcome = try mirror.update(checkpoint: offered, fetch: source.read) } catch {
             throw .invalidCard("the directory at \(source.path) was refused: \(error.detail)", path: source.path)

@@ -27,6 +27,21 @@ public struct TileFolder: Sendable {
         return bytes
     }
 
+    /// `FOLDER/witness/HEXID`: the checkpoint as a witness cosigned it (DIRECTORY.md §10).
+    public func witnessPath(_ witness: WitnessKey) -> String { path + "/witness/" + witness.keyIDHex }
+
+    /// The checkpoint `witness` cosigned, nil when it cosigned none here.
+    public func readWitness(_ witness: WitnessKey) throws(KitError) -> [UInt8]? {
+        try FileOperations.read(at: witnessPath(witness), limit: SignedNote.maxLength)
+    }
+
+    /// Writes the checkpoint `witness` cosigned.
+    public func writeWitness(_ witness: WitnessKey, _ bytes: [UInt8]) throws(KitError) {
+        try FileOperations.makeDirectory(path, mode: 0o755)
+        try FileOperations.makeDirectory(path + "/witness", mode: 0o755)
+        try FileOperations.replaceAtomically(at: witnessPath(witness), contents: bytes, mode: 0o644)
+    }
+
     /// The signed checkpoint, nil when there is none yet.
     public func readCheckpoint() throws(KitError) -> [UInt8]? {
         try FileOperations.read(at: checkpointPath, limit: SignedNote.maxLength)

@@ -4,7 +4,8 @@ import GatehouseFormat
 /// beside the mailboxes, which every registered organisation may read and no one may change
 /// over SFTP (only the network authority's `network publish --to` writes it, on the relay's disk).
 ///
-/// Paths in it are `/directory/checkpoint` and `/directory/` followed by a canonical tile path;
+/// Paths in it are `/directory/checkpoint`, `/directory/witness/HEXID` and `/directory/` followed
+/// by a canonical tile path;
 /// every other name there exists for no one.
 public enum DirectoryAreaPolicy {
     /// The first path element of the area. Lower case, so it is never an ODS code.
@@ -39,6 +40,9 @@ public enum DirectoryAreaPolicy {
         guard rest.hasBytePrefix(prefix + "/") else { return nil }
         let name = String(rest.dropFirst(prefix.utf8.count + 1))
         if name.sameBytes("checkpoint") { return name }
+        // A witness's cosigned checkpoint: `witness/` and its key id, 8 lower-case hex digits.
+        if name.hasBytePrefix("witness/"), case let id = name.utf8.dropFirst(8), id.count == 8,
+           id.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) { return name }
         return (try? TilePath.parse(name))?.description
     }
 }
