@@ -49,7 +49,11 @@ extension Relay {
                 // A hand-made registration with another root is the operator's: left alone.
                 if let current = registered[org], current == listing.card || (!mine && current.rootKey != listing.card.rootKey) { continue }
                 if let current = registered[org], current.rootKey == listing.card.rootKey, current.created >= listing.card.created { continue }
-                try register(listing.card, replace: true, gatehouse: gatehouse)
+                // The card and mailbox now; authorized_keys once at the end (rewriting it per
+                // organisation would parse every registered card again each time).
+                try FileOperations.makeDirectory("\(mailboxesPath)/\(org.value)", mode: 0o700)
+                try FileOperations.replaceAtomically(at: "\(cardsPath)/\(org.value).card", contents: Array(listing.card.text.utf8),
+                                                     mode: 0o644)
                 // Only a registration the directory made is the directory's to take off again.
                 if registered[org] == nil || mine { followed.insert(org) }
                 report.registered.append(org)
@@ -59,6 +63,7 @@ extension Relay {
                 report.removed.append(org)
             }
         }
+        if !report.registered.isEmpty { try writeAuthorizedKeys(gatehouse: gatehouse) }
         try FileOperations.replaceAtomically(at: followedListPath, contents: Array(followed.map(\.value).sorted().map { $0 + "\n" }.joined().utf8),
                                              mode: 0o600)
         return report
