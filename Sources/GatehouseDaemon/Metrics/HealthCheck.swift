@@ -39,6 +39,7 @@ package struct HealthCheck: Sendable {
         let partners = ((try? PartnerStore(home: home).list()) ?? []).map(\.org).filter { $0 != own.org }
         return KeyWarnings.unconfirmedRevocations(own: own, partners: partners, ledger: ManifestLedger(home: home),
                                                   within: confirmWithin, now: UInt64(max(0, clock.now() / 1000))).map(\.message)
+            + directoryWarnings()
     }
 
     /// The folders the gateway writes into (the outbox's partner folders are written by producers).
@@ -66,7 +67,7 @@ package struct HealthCheck: Sendable {
         for (partner, since) in DaemonMetrics.unreachablePartners().sorted(by: { $0.key < $1.key }) where now - since > limit {
             found.append("partner \(partner) has been unreachable for \((now - since) / 1000) s, longer than the delivery expiry (\(limit / 1000) s): every delivery since then failed")
         }
-        return found
+        return found + directoryProblems()
     }
 
     /// Every reason the gateway is unhealthy, with the engine's view of delivery: a relay outage
