@@ -26,8 +26,12 @@ extension NetworkCommand {
             _ = try authority.card()
             let secret = try passphrase.read(confirm: true, minimumLength: 12)
             let written = try authority.protectRootKey(passphrase: secret, offline: out)
-            print(out == nil ? "The network's root key in \(written) is now passphrase-protected."
-                             : "The network's root key is now only in \(written) (passphrase-protected). Keep it offline and backed up.")
+            print(
+                out == nil
+                    ? "The network's root key in \(written) is now passphrase-protected."
+                    : "The network's root key is now only in \(written) (passphrase-protected). Keep it offline and "
+                        + "backed up."
+            )
         }
     }
 }

@@ -22,7 +22,9 @@ extension NetworkCommand {
 
         @OptionGroup var homeOptions: HomeOptions
         @OptionGroup var root: RootKeyOptions
-        @Option(name: .customLong("to"), help: ArgumentHelp("Also write the log into this folder (repeatable).", valueName: "dir"))
+        @Option(
+            name: .customLong("to"),
+            help: ArgumentHelp("Also write the log into this folder (repeatable).", valueName: "dir"))
         var mirrors: [String] = []
 
         func run() throws {
@@ -30,11 +32,16 @@ extension NetworkCommand {
             let old = try authority.card()
             let key = try authority.loadRootKey(from: root.file, passphrase: root.passphraseSource())
             let card = try authority.rotateRoot(oldKey: key, mirrors: mirrors)
-            print("The network \(card.network) has a new root key, vouched for by the old one in the published checkpoint.")
+            print(
+                "The network \(card.network) has a new root key, vouched for by the old one in the published "
+                    + "checkpoint."
+            )
             print("old fingerprint: \(old.fingerprint)")
             print("new fingerprint: \(card.fingerprint)")
-            print("The new key is in \(authority.rootKeyPath); protect it (`network protect-root`). Keep the old key until every "
-                  + "gateway has synced, then destroy it.")
+            print(
+                "The new key is in \(authority.rootKeyPath); protect it (`network protect-root`). Keep the old key "
+                    + "until every "
+                    + "gateway has synced, then destroy it.")
         }
     }
 }

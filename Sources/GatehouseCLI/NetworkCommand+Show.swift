@@ -37,15 +37,22 @@ extension NetworkCommand {
         func run() throws {
             let home = homeOptions.resolved
             let authority = NetworkAuthority(home: home)
-            let card: NetworkCard, mirror: DirectoryMirror, pending: [DirectoryEntry], state: DirectoryState
+            let card: NetworkCard
+            let mirror: DirectoryMirror
+            let pending: [DirectoryEntry]
+            let state: DirectoryState
             if FileManager.default.fileExists(atPath: authority.cardPath) {
                 card = try authority.card()
                 (mirror, pending, state) = try authority.plannedState()
             } else {
                 let client = DirectoryClient(home: home)
                 guard let pinned = try client.pinnedCard(), let copy = try client.mirror() else {
-                    throw CommandFailure(status: .keyStoreProblem, message: "\(home.path) neither runs nor joined a network",
-                                         hint: "run `gatehouse network init --name NAME` (an authority) or `gatehouse network join CARD` (a gateway)")
+                    throw CommandFailure(
+                        status: .keyStoreProblem, message: "\(home.path) neither runs nor joined a network",
+                        hint:
+                            "run `gatehouse network init --name NAME` (an authority) or `gatehouse network join CARD` "
+                                + "(a gateway)"
+                    )
                 }
                 card = pinned
                 mirror = copy
@@ -53,19 +60,29 @@ extension NetworkCommand {
                 state = try DirectoryState(entries: copy.log.entries)
             }
             let only = try org.map { try ODSCode(userInput: $0) }
-            let rows = state.listings.values.sorted { $0.index < $1.index }.filter { only == nil || $0.admission.org == only }.map { listing in
-                Row(org: listing.admission.org.value, name: listing.card.name, index: listing.index,
-                    state: listing.index >= mirror.log.size ? "pending" : listing.revocation.map { $0.index >= mirror.log.size ? "revocation pending" : "revoked" } ?? "admitted",
+            let rows = state.listings.values.sorted { $0.index < $1.index }.filter {
+                only == nil || $0.admission.org == only
+            }.map { listing in
+                Row(
+                    org: listing.admission.org.value, name: listing.card.name, index: listing.index,
+                    state: listing.index >= mirror.log.size
+                        ? "pending"
+                        : listing.revocation.map { $0.index >= mirror.log.size ? "revocation pending" : "revoked" }
+                            ?? "admitted",
                     fingerprint: listing.card.fingerprint,
-                    valid_from: RFC3339.format(listing.admission.validFrom) ?? "", valid_until: RFC3339.format(listing.admission.validUntil) ?? "",
-                    revoked: listing.revocation.flatMap { RFC3339.format($0.revocation.at) }, reason: listing.revocation?.revocation.reason)
+                    valid_from: RFC3339.format(listing.admission.validFrom) ?? "",
+                    valid_until: RFC3339.format(listing.admission.validUntil) ?? "",
+                    revoked: listing.revocation.flatMap { RFC3339.format($0.revocation.at) },
+                    reason: listing.revocation?.revocation.reason)
             }
             if let only, rows.isEmpty {
                 throw CommandFailure(status: .partnerProblem, message: "\(only) is not in the directory", hint: nil)
             }
-            let summary = Summary(network: card.network, fingerprint: card.fingerprint, size: mirror.log.size,
-                                  root: mirror.body.map { Base64.encode($0.root.bytes) }, time: mirror.body.flatMap { RFC3339.format($0.time) },
-                                  pending: pending.count, organisations: rows)
+            let summary = Summary(
+                network: card.network, fingerprint: card.fingerprint, size: mirror.log.size,
+                root: mirror.body.map { Base64.encode($0.root.bytes) },
+                time: mirror.body.flatMap { RFC3339.format($0.time) },
+                pending: pending.count, organisations: rows)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

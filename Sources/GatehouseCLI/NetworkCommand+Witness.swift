@@ -50,17 +50,20 @@ extension NetworkCommand {
             @OptionGroup var homeOptions: HomeOptions
             @Argument(help: ArgumentHelp("The network's card (the first time only).", valueName: "card"))
             var cardFile: String?
-            @Option(name: .customLong("from"), help: ArgumentHelp("The folder the log is published in.", valueName: "dir"))
+            @Option(
+                name: .customLong("from"), help: ArgumentHelp("The folder the log is published in.", valueName: "dir"))
             var source: String
 
             func run() throws {
                 let card = try cardFile.map(NetworkCommand.readNetworkCard)
-                let outcome = try GatehouseKit.Witness(home: homeOptions.resolved).cosign(card: card, source: TileFolder(path: source))
+                let outcome = try GatehouseKit.Witness(home: homeOptions.resolved).cosign(
+                    card: card, source: TileFolder(path: source))
                 switch outcome {
                 case .cosigned(let size): print("Verified and cosigned the checkpoint of \(size) entries.")
                 case .refused(let refusal, let evidence):
-                    throw CommandFailure(status: .integrityCheckFailed, message: refusal.description + "; not cosigned",
-                                         hint: "the checkpoint was kept in \(evidence): tell the network authority and the gateways")
+                    throw CommandFailure(
+                        status: .integrityCheckFailed, message: refusal.description + "; not cosigned",
+                        hint: "the checkpoint was kept in \(evidence): tell the network authority and the gateways")
                 }
             }
         }
@@ -79,7 +82,8 @@ extension NetworkCommand {
         @OptionGroup var homeOptions: HomeOptions
         @Option(help: ArgumentHelp("How many of the witnesses must have cosigned.", valueName: "n"))
         var require: Int
-        @Argument(help: ArgumentHelp("The witnesses' keys (`network witness init` prints one).", valueName: "witness-key"))
+        @Argument(
+            help: ArgumentHelp("The witnesses' keys (`network witness init` prints one).", valueName: "witness-key"))
         var keys: [String] = []
 
         func run() throws {
@@ -87,7 +91,8 @@ extension NetworkCommand {
             var witnesses: [WitnessKey] = []
             for text in keys {
                 do { witnesses.append(try WitnessKey.parse(text)) } catch {
-                    throw CommandFailure(status: .invalidInput, message: "\(text) is not a witness key: \(error.detail)", hint: nil)
+                    throw CommandFailure(
+                        status: .invalidInput, message: "\(text) is not a witness key: \(error.detail)", hint: nil)
                 }
             }
             try DirectoryClient(home: home).requireWitnesses(witnesses, required: require)
@@ -97,12 +102,14 @@ extension NetworkCommand {
 
     /// Reads and parses a network card file a person named.
     static func readNetworkCard(_ file: String) throws -> NetworkCard {
-        guard let bytes = try FileOperations.read(at: file, limit: NetworkCard.maxTextLength, followingLinks: true) else {
+        guard let bytes = try FileOperations.read(at: file, limit: NetworkCard.maxTextLength, followingLinks: true)
+        else {
             throw CommandFailure.unreadableInput("cannot read \(file): no such file")
         }
         do { return try NetworkCard.parse(String(decoding: bytes, as: UTF8.self)) } catch {
-            throw CommandFailure(status: .partnerProblem, message: "\(file) is not a network card: \(error.detail)",
-                                 hint: "ask the network authority for `gatehouse network export-card` output, unchanged")
+            throw CommandFailure(
+                status: .partnerProblem, message: "\(file) is not a network card: \(error.detail)",
+                hint: "ask the network authority for `gatehouse network export-card` output, unchanged")
         }
     }
 }

@@ -22,8 +22,11 @@ struct NetworkCommand: ParsableCommand {
               gatehouse network join england.network-card
               gatehouse network sync --from /srv/relay/directory
             """,
-        subcommands: [Init.self, Admit.self, Revoke.self, Publish.self, Show.self, ExportCard.self, ProtectRoot.self, RotateRoot.self, Witness.self, RequireWitnesses.self,
-                      Join.self, Sync.self]
+        subcommands: [
+            Init.self, Admit.self, Revoke.self, Publish.self, Show.self, ExportCard.self, ProtectRoot.self,
+            RotateRoot.self, Witness.self, RequireWitnesses.self,
+            Join.self, Sync.self,
+        ]
     )
 
     /// `gatehouse network init --name NAME`.
@@ -89,9 +92,12 @@ struct NetworkCommand: ParsableCommand {
                     return
                 }
                 guard listed.card.rootKey == card.rootKey || replace else {
-                    throw CommandFailure(status: .partnerProblem,
-                                         message: "\(card.org) is already admitted with another root key (fingerprint \(listed.card.fingerprint))",
-                                         hint: "after a phone call confirming the new fingerprint, run the command again with --replace")
+                    throw CommandFailure(
+                        status: .partnerProblem,
+                        message:
+                            "\(card.org) is already admitted with another root key (fingerprint "
+                                + "\(listed.card.fingerprint))",
+                        hint: "after a phone call confirming the new fingerprint, run the command again with --replace")
                 }
             }
             print("Identity card from \(cardFile):")
@@ -100,11 +106,16 @@ struct NetworkCommand: ParsableCommand {
             // check, as for a pinned partner; a first admission or a new root does.
             if let listed = state.listings[card.org], listed.revocation == nil, listed.card.rootKey == card.rootKey {
                 guard card.manifest.version > listed.card.manifest.version else {
-                    throw CommandFailure(status: .partnerProblem,
-                                         message: "\(card.org)'s manifest version \(card.manifest.version) is not newer than the admitted "
-                                             + "version \(listed.card.manifest.version) (a rollback is refused)", hint: nil)
+                    throw CommandFailure(
+                        status: .partnerProblem,
+                        message:
+                            "\(card.org)'s manifest version \(card.manifest.version) is not newer than the admitted "
+                            + "version \(listed.card.manifest.version) (a rollback is refused)", hint: nil)
                 }
-                print("Signed by the root key already admitted for \(card.org): updating its keys (manifest version \(card.manifest.version)).")
+                print(
+                    "Signed by the root key already admitted for \(card.org): updating its keys (manifest version "
+                        + "\(card.manifest.version))."
+                )
             } else {
                 try CardInput.confirmFingerprint(of: card.org, assumeYes: yes)
             }
@@ -138,10 +149,12 @@ struct NetworkCommand: ParsableCommand {
             let authority = NetworkAuthority(home: homeOptions.resolved)
             let (_, _, state) = try authority.plannedState()
             guard let listed = state.listings[code], listed.revocation == nil else {
-                throw CommandFailure(status: .partnerProblem, message: "\(code) is not admitted (or already revoked)",
-                                     hint: "`gatehouse network show` lists the admitted organisations")
+                throw CommandFailure(
+                    status: .partnerProblem, message: "\(code) is not admitted (or already revoked)",
+                    hint: "`gatehouse network show` lists the admitted organisations")
             }
-            try authority.stage(try DirectoryEntry.revoke(org: code, rootKey: listed.card.rootKey, at: KeyStore.now(), reason: reason))
+            try authority.stage(
+                try DirectoryEntry.revoke(org: code, rootKey: listed.card.rootKey, at: KeyStore.now(), reason: reason))
             print("Revoked \(code) (\(listed.card.name)); run `gatehouse network publish` to publish it.")
         }
     }
@@ -162,7 +175,9 @@ struct NetworkCommand: ParsableCommand {
 
         @OptionGroup var homeOptions: HomeOptions
         @OptionGroup var root: RootKeyOptions
-        @Option(name: .customLong("to"), help: ArgumentHelp("Also write the log into this folder (repeatable).", valueName: "dir"))
+        @Option(
+            name: .customLong("to"),
+            help: ArgumentHelp("Also write the log into this folder (repeatable).", valueName: "dir"))
         var mirrors: [String] = []
 
         func run() throws {
@@ -186,7 +201,9 @@ struct NetworkCommand: ParsableCommand {
                 """)
 
         @OptionGroup var homeOptions: HomeOptions
-        @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write the card to this new file.", valueName: "file"))
+        @Option(
+            name: [.short, .customLong("output")],
+            help: ArgumentHelp("Write the card to this new file.", valueName: "file"))
         var output: String?
 
         func run() throws {

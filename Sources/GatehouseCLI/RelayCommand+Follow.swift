@@ -25,7 +25,9 @@ extension RelayCommand {
         @OptionGroup var options: RelayCommand.RelayOptions
         @Argument(help: ArgumentHelp("The network's card (the first time only).", valueName: "card"))
         var cardFile: String?
-        @Option(name: .customLong("from"), help: ArgumentHelp("Read the published directory from this folder.", valueName: "dir"))
+        @Option(
+            name: .customLong("from"),
+            help: ArgumentHelp("Read the published directory from this folder.", valueName: "dir"))
         var source: String?
         @Flag(help: "The network's fingerprint has already been compared: do not ask.")
         var yes = false
@@ -35,29 +37,46 @@ extension RelayCommand {
             _ = try options.explained { try $0.settings() }
             var card: NetworkCard?
             if let cardFile {
-                guard let bytes = try FileOperations.read(at: cardFile, limit: NetworkCard.maxTextLength, followingLinks: true) else {
+                guard
+                    let bytes = try FileOperations.read(
+                        at: cardFile, limit: NetworkCard.maxTextLength, followingLinks: true)
+                else {
                     throw CommandFailure.unreadableInput("cannot read \(cardFile): no such file")
                 }
                 do { card = try NetworkCard.parse(String(decoding: bytes, as: UTF8.self)) } catch {
-                    throw CommandFailure(status: .partnerProblem, message: "\(cardFile) is not a network card: \(error.detail)", hint: nil)
+                    throw CommandFailure(
+                        status: .partnerProblem, message: "\(cardFile) is not a network card: \(error.detail)",
+                        hint: nil)
                 }
                 print("network:        \(card!.network)")
                 print("fingerprint:    \(card!.fingerprint)")
-                try CardInput.confirm("Does the fingerprint match the one the network published?", assumeYes: yes,
-                                      otherwise: .notConfirmed("the network \(card!.network) was not followed"))
+                try CardInput.confirm(
+                    "Does the fingerprint match the one the network published?", assumeYes: yes,
+                    otherwise: .notConfirmed("the network \(card!.network) was not followed"))
             }
-            let report = try relay.follow(card: card, source: source.map(TileFolder.init(path:)), gatehouse: try RelayBinary.path())
+            let report = try relay.follow(
+                card: card, source: source.map(TileFolder.init(path:)), gatehouse: try RelayBinary.path())
             if case .refused(let refusal, let evidence) = report.outcome {
-                throw CommandFailure(status: .integrityCheckFailed, message: refusal.description,
-                                     hint: "nothing was registered or removed; the checkpoint was kept in \(evidence): tell the network authority")
+                throw CommandFailure(
+                    status: .integrityCheckFailed, message: refusal.description,
+                    hint:
+                        "nothing was registered or removed; the checkpoint was kept in \(evidence): tell the network "
+                            + "authority"
+                )
             }
             for org in report.registered {
-                RelayAudit.record(AuditEvent("relay-registered", org: org.value, detail: "from the directory"), relay: relay)
+                RelayAudit.record(
+                    AuditEvent("relay-registered", org: org.value, detail: "from the directory"), relay: relay)
             }
             for org in report.removed {
-                RelayAudit.record(AuditEvent("relay-removed", org: org.value, detail: "dropped by the directory"), relay: relay)
+                RelayAudit.record(
+                    AuditEvent("relay-removed", org: org.value, detail: "dropped by the directory"), relay: relay)
             }
-            let skipped = report.skipped.isEmpty ? "" : "; \(report.skipped.count) admitted without an SSH key: \(report.skipped.map(\.value).joined(separator: ", "))"
+            let skipped =
+                report.skipped.isEmpty
+                ? ""
+                : "; \(report.skipped.count) admitted without an SSH key: "
+                    + "\(report.skipped.map(\.value).joined(separator: ", "))"
             print("Registered \(report.registered.count), removed \(report.removed.count)\(skipped).")
         }
     }

@@ -36,7 +36,8 @@ extension MailboxServer {
         }
         let file = directoryFolder + "/" + name
         switch kind {
-        case .realpath: return .name(id: id, entries: [SFTPName(filename: "/directory/" + name, longname: "/directory/" + name)])
+        case .realpath:
+            return .name(id: id, entries: [SFTPName(filename: "/directory/" + name, longname: "/directory/" + name)])
         case .stat:
             var info = Glibc.stat()
             guard lstat(file, &info) == 0 else { return errnoStatus(id, .stat, "stat /directory/\(name)") }

@@ -29,8 +29,10 @@ extension Relay {
     /// with it: every organisation admitted now is registered (its SSH key in `authorized_keys`, its
     /// mailbox made); one this relay registered from the directory and that it no longer admits is
     /// removed. Nothing changes when the directory is refused (a rollback or a fork).
-    public func follow(card: NetworkCard?, source: TileFolder? = nil, gatehouse: String,
-                       now: UInt64 = KeyStore.now()) throws(KitError) -> FollowReport {
+    public func follow(
+        card: NetworkCard?, source: TileFolder? = nil, gatehouse: String,
+        now: UInt64 = KeyStore.now()
+    ) throws(KitError) -> FollowReport {
         try FileOperations.makeDirectory(followPath, mode: 0o700)
         let client = DirectoryClient(home: GatehouseHome(path: followPath))
         if let card { try client.join(card) }
@@ -38,22 +40,36 @@ extension Relay {
         var report = FollowReport(outcome: outcome)
         guard case .updated = outcome, let mirror = try client.mirror() else { return report }
         let state: DirectoryState
-        do { state = try DirectoryState(entries: mirror.log.entries) } catch { throw .invalidCard(error.detail, path: followPath) }
+        do { state = try DirectoryState(entries: mirror.log.entries) } catch {
+            throw .invalidCard(error.detail, path: followPath)
+        }
         var followed = try followedOrganisations()
         let registered = Dictionary(try cards().map { ($0.org, $0) }, uniquingKeysWith: { a, _ in a })
         for listing in state.listings.values.sorted(by: { $0.index < $1.index }) {
             let org = listing.admission.org
             if listing.isValid(at: now) {
-                guard listing.card.sshKey != nil else { report.skipped.append(org); continue }
+                guard listing.card.sshKey != nil else {
+                    report.skipped.append(org)
+                    continue
+                }
                 let mine = followed.contains(org)
                 // A hand-made registration with another root is the operator's: left alone.
-                if let current = registered[org], current == listing.card || (!mine && current.rootKey != listing.card.rootKey) { continue }
-                if let current = registered[org], current.rootKey == listing.card.rootKey, current.created >= listing.card.created { continue }
+                if let current = registered[org],
+                    current == listing.card || (!mine && current.rootKey != listing.card.rootKey)
+                {
+                    continue
+                }
+                if let current = registered[org], current.rootKey == listing.card.rootKey,
+                    current.created >= listing.card.created
+                {
+                    continue
+                }
                 // The card and mailbox now; authorized_keys once at the end (rewriting it per
                 // organisation would parse every registered card again each time).
                 try FileOperations.makeDirectory("\(mailboxesPath)/\(org.value)", mode: 0o700)
-                try FileOperations.replaceAtomically(at: "\(cardsPath)/\(org.value).card", contents: Array(listing.card.text.utf8),
-                                                     mode: 0o644)
+                try FileOperations.replaceAtomically(
+                    at: "\(cardsPath)/\(org.value).card", contents: Array(listing.card.text.utf8),
+                    mode: 0o644)
                 // Only a registration the directory made is the directory's to take off again.
                 if registered[org] == nil || mine { followed.insert(org) }
                 report.registered.append(org)
@@ -64,13 +80,15 @@ extension Relay {
             }
         }
         if !report.registered.isEmpty { try writeAuthorizedKeys(gatehouse: gatehouse) }
-        try FileOperations.replaceAtomically(at: followedListPath, contents: Array(followed.map(\.value).sorted().map { $0 + "\n" }.joined().utf8),
-                                             mode: 0o600)
+        try FileOperations.replaceAtomically(
+            at: followedListPath, contents: Array(followed.map(\.value).sorted().map { $0 + "\n" }.joined().utf8),
+            mode: 0o600)
         return report
     }
 
     func followedOrganisations() throws(KitError) -> Set<ODSCode> {
         guard let bytes = try FileOperations.read(at: followedListPath, limit: 1 << 20) else { return [] }
-        return Set(String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { try? ODSCode(String($0)) })
+        return Set(
+            String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { try? ODSCode(String($0)) })
     }
 }

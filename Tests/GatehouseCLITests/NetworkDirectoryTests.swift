@@ -16,17 +16,21 @@ struct NetworkDirectoryTests {
         prison = folder.appending("prison")
         outsider = folder.appending("outsider")
         served = folder.appending("relay-directory")
-        for (home, org, name) in [(practice, "A81001", "Riverside Medical Practice"), (prison, "YOI123", "HMP Northgate Healthcare"),
-                                  (outsider, "XHM01", "Elsewhere Health")] {
+        for (home, org, name) in [
+            (practice, "A81001", "Riverside Medical Practice"), (prison, "YOI123", "HMP Northgate Healthcare"),
+            (outsider, "XHM01", "Elsewhere Health"),
+        ] {
             try expectSuccess(["init", "--home", home, "--org", org, "--name", name])
         }
         try expectSuccess(["network", "init", "--home", authority, "--name", "directory.nhs.example/test"])
     }
 
     @discardableResult
-    func expectSuccess(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessOutput {
+    func expectSuccess(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessOutput
+    {
         let result = try GatehouseProcess.run(arguments)
-        #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            result.status == 0, "\(arguments.joined(separator: " ")): \(result.stderr)", sourceLocation: sourceLocation)
         return result
     }
 
@@ -48,7 +52,9 @@ struct NetworkDirectoryTests {
         try expectSuccess(["network", "publish", "--home", authority, "--to", served])
         for home in [practice, prison] {
             try join(home)
-            #expect(try expectSuccess(["network", "sync", "--home", home, "--from", served]).stdout.contains("Verified 2 new entries"))
+            #expect(
+                try expectSuccess(["network", "sync", "--home", home, "--from", served]).stdout.contains(
+                    "Verified 2 new entries"))
         }
         let listed = try expectSuccess(["partners", "list", "--home", practice]).stdout
         #expect(listed.contains("YOI123") && listed.contains("directory entry 1"), "\(listed)")
@@ -63,13 +69,17 @@ struct NetworkDirectoryTests {
         #expect(FileManager.default.contents(atPath: out + "/summary.txt") == Data("Medication: none known".utf8))
 
         // The outsider is in no network: it cannot seal to the prison without a pinned card.
-        #expect(try GatehouseProcess.run(["seal", "--home", outsider, "--to", "YOI123", "-o", bundle + "2", record]).status == 11)
+        #expect(
+            try GatehouseProcess.run(["seal", "--home", outsider, "--to", "YOI123", "-o", bundle + "2", record]).status
+                == 11)
 
         // Revoked and published: the prison no longer accepts the practice's bundles.
         try expectSuccess(["network", "revoke", "--home", authority, "A81001", "--reason", "test of revocation"])
         try expectSuccess(["network", "publish", "--home", authority, "--to", served])
         try expectSuccess(["network", "sync", "--home", prison, "--from", served])
-        let refused = try GatehouseProcess.run(["open", "--home", prison, bundle, "-o", folder.appending("opened-again")])
+        let refused = try GatehouseProcess.run([
+            "open", "--home", prison, bundle, "-o", folder.appending("opened-again"),
+        ])
         #expect(refused.status == 4, "\(refused.stderr)")
         let shown = try expectSuccess(["network", "show", "--home", authority]).stdout
         #expect(shown.contains("A81001\tentry 0\trevoked (test of revocation)"), "\(shown)")
@@ -86,7 +96,8 @@ struct NetworkDirectoryTests {
         try FileManager.default.copyItem(atPath: authority, toPath: forked)
         try FileManager.default.removeItem(atPath: forked + "/network/log")
         try admit(outsider)  // staged in the real authority; the fork gets it first
-        try FileManager.default.copyItem(atPath: authority + "/network/pending", toPath: forked + "/network/pending-new")
+        try FileManager.default.copyItem(
+            atPath: authority + "/network/pending", toPath: forked + "/network/pending-new")
         try FileManager.default.removeItem(atPath: forked + "/network/pending")
         try FileManager.default.moveItem(atPath: forked + "/network/pending-new", toPath: forked + "/network/pending")
         let lying = folder.appending("lying-directory")
@@ -95,7 +106,9 @@ struct NetworkDirectoryTests {
         #expect(result.status == 8, "\(result.stderr)")
         #expect(result.stderr.contains("directory fork"), "\(result.stderr)")
         let evidence = try FileManager.default.contentsOfDirectory(atPath: prison + "/directory/evidence")
-        #expect(evidence.contains { $0.hasSuffix("-fork.checkpoint") } && evidence.contains { $0.hasSuffix("-trusted.checkpoint") })
+        #expect(
+            evidence.contains { $0.hasSuffix("-fork.checkpoint") }
+                && evidence.contains { $0.hasSuffix("-trusted.checkpoint") })
         // The honest log still syncs.
         try expectSuccess(["network", "publish", "--home", authority, "--to", served])
         try expectSuccess(["network", "sync", "--home", prison, "--from", served])
@@ -109,7 +122,9 @@ extension NetworkDirectoryTests {
         try join(practice)
         try expectSuccess(["network", "sync", "--home", practice, "--from", served])
         let healthy = try GatehouseProcess.run(["doctor", "--home", practice])
-        #expect(healthy.stdout.contains("OK") && healthy.stdout.contains("A81001 is listed at entry 0"), "\(healthy.stdout)")
+        #expect(
+            healthy.stdout.contains("OK") && healthy.stdout.contains("A81001 is listed at entry 0"), "\(healthy.stdout)"
+        )
 
         // An impostor with the practice's ODS code, admitted by a careless authority.
         let impostor = folder.appending("impostor")
@@ -121,8 +136,9 @@ extension NetworkDirectoryTests {
         let sync = try GatehouseProcess.run(["network", "sync", "--home", practice, "--from", served])
         #expect(sync.status == 8 && sync.stderr.contains("A81001 at entry 1 with another root key"), "\(sync.stderr)")
         let doctor = try GatehouseProcess.run(["doctor", "--home", practice])
-        #expect(doctor.status == 16 && doctor.stdout.contains("PROBLEM") && doctor.stdout.contains("with another root key"),
-                "\(doctor.stdout)")
+        #expect(
+            doctor.status == 16 && doctor.stdout.contains("PROBLEM") && doctor.stdout.contains("with another root key"),
+            "\(doctor.stdout)")
     }
 }
 
@@ -131,14 +147,21 @@ extension NetworkDirectoryTests {
         try admit(practice)
         let passphrase = try folder.write("passphrase", Array("correct horse battery staple\n".utf8))
         let offline = folder.appending("network-root.key")
-        try expectSuccess(["network", "protect-root", "--home", authority, "--out", offline, "--passphrase-file", passphrase])
+        try expectSuccess([
+            "network", "protect-root", "--home", authority, "--out", offline, "--passphrase-file", passphrase,
+        ])
         #expect(!FileManager.default.fileExists(atPath: authority + "/network/root.key"))
         let withoutKey = try GatehouseProcess.run(["network", "publish", "--home", authority])
         #expect(withoutKey.status == 10, "\(withoutKey.stderr)")
         let wrong = try folder.write("wrong", Array("not the passphrase at all\n".utf8))
-        #expect(try GatehouseProcess.run(["network", "publish", "--home", authority, "--root-key", offline,
-                                          "--passphrase-file", wrong]).status == 10)
-        try expectSuccess(["network", "publish", "--home", authority, "--root-key", offline, "--passphrase-file", passphrase])
+        #expect(
+            try GatehouseProcess.run([
+                "network", "publish", "--home", authority, "--root-key", offline,
+                "--passphrase-file", wrong,
+            ]).status == 10)
+        try expectSuccess([
+            "network", "publish", "--home", authority, "--root-key", offline, "--passphrase-file", passphrase,
+        ])
         #expect(try expectSuccess(["network", "show", "--home", authority]).stdout.contains("entries:        1"))
     }
 }
@@ -148,13 +171,17 @@ extension NetworkDirectoryTests {
         let mailboxes = folder.appending("mailboxes")
         try FileManager.default.createDirectory(atPath: mailboxes + "/YOI123", withIntermediateDirectories: true)
         let prisonOnDisk = folder.appending("prison-dir")
-        try expectSuccess(["init", "--home", prisonOnDisk, "--org", "YOI123", "--name", "HMP Northgate Healthcare",
-                           "--mailbox", "dir:" + mailboxes])
+        try expectSuccess([
+            "init", "--home", prisonOnDisk, "--org", "YOI123", "--name", "HMP Northgate Healthcare",
+            "--mailbox", "dir:" + mailboxes,
+        ])
         try admit(practice)
         try expectSuccess(["network", "publish", "--home", authority, "--to", mailboxes + "/directory"])
         try join(prisonOnDisk)
         let daemon = try DaemonProcess(home: prisonOnDisk)
-        let synced = eventually(timeout: 20) { FileManager.default.fileExists(atPath: prisonOnDisk + "/directory/log/checkpoint") }
+        let synced = eventually(timeout: 20) {
+            FileManager.default.fileExists(atPath: prisonOnDisk + "/directory/log/checkpoint")
+        }
         #expect(synced, "\(daemon.logText)")
         #expect(daemon.stop() == 0)
         #expect(daemon.logText.contains("directory: verified 1 new entries"), "\(daemon.logText)")
@@ -211,7 +238,9 @@ extension NetworkDirectoryTests {
         try expectSuccess(["network", "publish", "--home", authority, "--to", served])
         let checkpoint = try String(contentsOfFile: served + "/checkpoint", encoding: .utf8)
         #expect(checkpoint.components(separatedBy: "\u{2014} ").count == 2, "one signature: \(checkpoint)")
-        #expect(try expectSuccess(["network", "sync", "--home", prison, "--from", served]).stdout.contains("the directory holds 3"))
+        #expect(
+            try expectSuccess(["network", "sync", "--home", prison, "--from", served]).stdout.contains(
+                "the directory holds 3"))
         // A gateway that joins now pins the new card and reads the whole log.
         try join(practice)
         try expectSuccess(["network", "sync", "--home", practice, "--from", served])
@@ -223,8 +252,10 @@ extension NetworkDirectoryTests {
         try admit(practice)
         try expectSuccess(["network", "publish", "--home", authority, "--to", served])
         let witnessHome = folder.appending("witness")
-        let witnessKey = try expectSuccess(["network", "witness", "init", "--home", witnessHome, "--name", "witness.nhs.example/w1"])
-            .stdout.trimmingCharacters(in: .newlines)
+        let witnessKey = try expectSuccess([
+            "network", "witness", "init", "--home", witnessHome, "--name", "witness.nhs.example/w1",
+        ])
+        .stdout.trimmingCharacters(in: .newlines)
         try join(prison)
         try expectSuccess(["network", "require-witnesses", "--home", prison, "--require", "1", witnessKey])
         let waiting = try GatehouseProcess.run(["network", "sync", "--home", prison, "--from", served])
@@ -250,7 +281,9 @@ extension NetworkDirectoryTests {
         let lying = folder.appending("lying")
         try expectSuccess(["network", "publish", "--home", forked, "--to", lying])
         try FileManager.default.copyItem(atPath: served + "/witness", toPath: lying + "/witness")
-        #expect(try GatehouseProcess.run(["network", "witness", "cosign", "--home", witnessHome, "--from", lying]).status == 8)
+        #expect(
+            try GatehouseProcess.run(["network", "witness", "cosign", "--home", witnessHome, "--from", lying]).status
+                == 8)
         #expect(try GatehouseProcess.run(["network", "sync", "--home", prison, "--from", lying]).status == 8)
     }
 }

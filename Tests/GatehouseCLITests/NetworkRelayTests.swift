@@ -16,9 +16,11 @@ struct NetworkRelayTests {
     }
 
     @discardableResult
-    func expectSuccess(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessOutput {
+    func expectSuccess(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessOutput
+    {
         let result = try GatehouseProcess.run(arguments)
-        #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            result.status == 0, "\(arguments.joined(separator: " ")): \(result.stderr)", sourceLocation: sourceLocation)
         return result
     }
 
@@ -61,7 +63,9 @@ struct NetworkRelayTests {
         try expectSuccess(["deliver", "--home", practice, bundle])
         let inbox = try FileManager.default.contentsOfDirectory(atPath: relay + "/mailboxes/YOI123")
         #expect(inbox.count == 1)
-        try expectSuccess(["open", "--home", prison, relay + "/mailboxes/YOI123/" + inbox[0], "-o", folder.appending("opened")])
+        try expectSuccess([
+            "open", "--home", prison, relay + "/mailboxes/YOI123/" + inbox[0], "-o", folder.appending("opened"),
+        ])
 
         // The relay's operator changes one byte of an entry: the gateway refuses it and keeps
         // what it trusted.
@@ -96,13 +100,16 @@ extension NetworkRelayTests {
         }
         // XHM01 is registered by hand; the others only through the directory.
         try expectSuccess(["relay", "add", "--home", relay, cards["XHM01"]!, "--yes"])
-        for org in ["A81001", "YOI123", "XHM01"] { try expectSuccess(["network", "admit", "--home", authority, cards[org]!, "--yes"]) }
+        for org in ["A81001", "YOI123", "XHM01"] {
+            try expectSuccess(["network", "admit", "--home", authority, cards[org]!, "--yes"])
+        }
         try expectSuccess(["network", "publish", "--home", authority, "--to", relay + "/directory"])
 
         let first = try expectSuccess(["relay", "follow", "--home", relay, networkCard, "--yes"])
         #expect(first.stdout.contains("Registered 2, removed 0"), "\(first.stdout)")
         var keys = try String(contentsOfFile: relay + "/authorized_keys", encoding: .utf8)
-        #expect(keys.contains("gatehouse:A81001") && keys.contains("gatehouse:YOI123") && keys.contains("gatehouse:XHM01"))
+        #expect(
+            keys.contains("gatehouse:A81001") && keys.contains("gatehouse:YOI123") && keys.contains("gatehouse:XHM01"))
         #expect(try expectSuccess(["relay", "follow", "--home", relay]).stdout.contains("Registered 0, removed 0"))
 
         for org in ["YOI123", "XHM01"] {
@@ -112,7 +119,8 @@ extension NetworkRelayTests {
         #expect(try expectSuccess(["relay", "follow", "--home", relay]).stdout.contains("Registered 0, removed 1"))
         keys = try String(contentsOfFile: relay + "/authorized_keys", encoding: .utf8)
         // The directory's registration is gone; the one made by hand stays.
-        #expect(keys.contains("gatehouse:A81001") && !keys.contains("gatehouse:YOI123") && keys.contains("gatehouse:XHM01"))
+        #expect(
+            keys.contains("gatehouse:A81001") && !keys.contains("gatehouse:YOI123") && keys.contains("gatehouse:XHM01"))
 
         // A directory changed on the relay's disk is refused and nothing changes.
         let checkpoint = relay + "/directory/checkpoint"

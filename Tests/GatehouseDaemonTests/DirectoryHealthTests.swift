@@ -29,7 +29,8 @@ struct DirectoryHealthTests {
         try spool.create()
         let clock = ManualClock()
         clock.advance(by: Int64(now) * 1000 - clock.now())
-        let health = HealthCheck(spool: spool, journal: try Journal(path: spool.journal), expiry: .seconds(3600), clock: clock, home: home)
+        let health = HealthCheck(
+            spool: spool, journal: try Journal(path: spool.journal), expiry: .seconds(3600), clock: clock, home: home)
         #expect(health.problems().filter { !$0.hasPrefix("partner ") } == [])
         #expect(health.warnings() == [])
 
@@ -49,7 +50,10 @@ struct DirectoryHealthTests {
         var other = DirectoryLog()
         other.append(try DirectoryEntry.admit(impostor, validFrom: now, validUntil: now + 86_400))
         let split = try other.checkpoint(verifier: card.verifier, key: try authority.loadRootKey(), time: now)
-        guard case .equivocation = try client.compare(split.bytes, from: "YOI123") else { Issue.record("not caught"); return }
+        guard case .equivocation = try client.compare(split.bytes, from: "YOI123") else {
+            Issue.record("not caught")
+            return
+        }
         #expect(health.problems().contains { $0.contains("signed a checkpoint that contradicts the trusted one") })
     }
 }

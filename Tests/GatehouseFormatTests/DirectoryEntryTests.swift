@@ -8,24 +8,41 @@ struct DirectoryEntryTests {
     @Test func anAdmissionRoundTripsAndCarriesTheCard() throws {
         let entry = DirectoryFixtures.admit("A81001", name: "Riverside Medical Practice")
         let text = String(decoding: entry.bytes, as: UTF8.self)
-        #expect(text.hasPrefix("gatehouse-directory-entry: 1\nkind: admit\norg: A81001\nname: Riverside Medical Practice\nroot-key: ed25519 "))
-        #expect(text.contains("\nmailbox: sftp://gatehouse@relay.nhs.example:2222/A81001\nvalid-from: 2026-12-01T00:00:00Z\n"))
+        #expect(
+            text.hasPrefix(
+                "gatehouse-directory-entry: 1\nkind: admit\norg: A81001\nname: Riverside Medical Practice\nroot-key: ed25519 "
+            ))
+        #expect(
+            text.contains(
+                "\nmailbox: sftp://gatehouse@relay.nhs.example:2222/A81001\nvalid-from: 2026-12-01T00:00:00Z\n"))
         let parsed = try DirectoryEntry.parse(entry.bytes)
         #expect(parsed == entry)
-        guard case .admit(let admission) = parsed.kind else { Issue.record("not an admission"); return }
-        #expect(admission.card.org.value == "A81001" && admission.validUntil == DirectoryFixtures.t0 + DirectoryFixtures.year)
+        guard case .admit(let admission) = parsed.kind else {
+            Issue.record("not an admission")
+            return
+        }
+        #expect(
+            admission.card.org.value == "A81001"
+                && admission.validUntil == DirectoryFixtures.t0 + DirectoryFixtures.year)
     }
 
     @Test func aRevocationRoundTrips() throws {
         let card = DirectoryFixtures.card("YOI123", name: "HMP Test")
-        let entry = try DirectoryEntry.revoke(org: card.org, rootKey: card.rootKey, at: DirectoryFixtures.t0 + 10, reason: "closed")
+        let entry = try DirectoryEntry.revoke(
+            org: card.org, rootKey: card.rootKey, at: DirectoryFixtures.t0 + 10, reason: "closed")
         #expect(try DirectoryEntry.parse(entry.bytes) == entry)
-        #expect(throws: FormatError.self) { try DirectoryEntry.revoke(org: card.org, rootKey: card.rootKey, at: 0, reason: "") }
-        #expect(throws: FormatError.self) { try DirectoryEntry.revoke(org: card.org, rootKey: card.rootKey, at: 0, reason: "a\u{202E}b") }
+        #expect(throws: FormatError.self) {
+            try DirectoryEntry.revoke(org: card.org, rootKey: card.rootKey, at: 0, reason: "")
+        }
+        #expect(throws: FormatError.self) {
+            try DirectoryEntry.revoke(org: card.org, rootKey: card.rootKey, at: 0, reason: "a\u{202E}b")
+        }
     }
 
     static func mangle(_ entry: DirectoryEntry, _ change: (inout [String]) -> Void) -> [UInt8] {
-        var lines = String(decoding: entry.bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = String(decoding: entry.bytes, as: UTF8.self).split(
+            separator: "\n", omittingEmptySubsequences: false
+        ).map(String.init)
         lines.removeLast()
         change(&lines)
         return Array((lines.joined(separator: "\n") + "\n").utf8)
@@ -72,12 +89,15 @@ struct DirectoryEntryTests {
     }
 
     @Test func theStateFollowsAdmissionsAndRevocations() throws {
-        let a = DirectoryFixtures.admit("A81001"), b = DirectoryFixtures.admit("YOI123")
+        let a = DirectoryFixtures.admit("A81001")
+        let b = DirectoryFixtures.admit("YOI123")
         let rotated = DirectoryFixtures.admit("A81001", label: "A81001-2027")
         let oldRoot = DirectoryFixtures.card("A81001", name: "Test Organisation").rootKey
-        let revokeOld = try DirectoryEntry.revoke(org: a.org, rootKey: oldRoot, at: DirectoryFixtures.t0 + 5, reason: "rotated")
-        let revokeB = try DirectoryEntry.revoke(org: b.org, rootKey: DirectoryFixtures.card("YOI123", name: "x").rootKey,
-                                                at: DirectoryFixtures.t0 + 5, reason: "closed")
+        let revokeOld = try DirectoryEntry.revoke(
+            org: a.org, rootKey: oldRoot, at: DirectoryFixtures.t0 + 5, reason: "rotated")
+        let revokeB = try DirectoryEntry.revoke(
+            org: b.org, rootKey: DirectoryFixtures.card("YOI123", name: "x").rootKey,
+            at: DirectoryFixtures.t0 + 5, reason: "closed")
         let state = try DirectoryState(entries: [a, b, rotated, revokeOld, revokeB].map(\.bytes))
         let practice = try #require(state.listings[a.org])
         // The later admission replaced the earlier; revoking the old root does not touch it.

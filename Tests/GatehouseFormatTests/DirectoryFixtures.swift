@@ -20,7 +20,8 @@ enum DirectoryFixtures {
             org: ODSCode(org), name: name, root: CardFixtures.signingKey("\(label)-root"),
             signingKey: CardFixtures.signingKey("\(label)-signing").publicKey,
             encryptionKey: CardFixtures.agreementKey("\(label)-encryption").publicKey, created: t0,
-            sshKey: CardFixtures.signingKey("\(label)-ssh").publicKey, mailbox: "sftp://gatehouse@relay.nhs.example:2222/\(org)")
+            sshKey: CardFixtures.signingKey("\(label)-ssh").publicKey,
+            mailbox: "sftp://gatehouse@relay.nhs.example:2222/\(org)")
     }
 
     static func admit(_ org: String, name: String = "Test Organisation", label: String? = nil) -> DirectoryEntry {

@@ -7,8 +7,10 @@ import Testing
 @Suite("Directory: Merkle tree and proofs")
 struct DirectoryMerkleTests {
     /// The reference leaves of the CT test data (RFC 6962, transparency-dev/merkle).
-    static let leaves: [[UInt8]] = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-                                    "606162636465666768696a6b6c6d6e6f"].map { [UInt8](hex: $0)! }
+    static let leaves: [[UInt8]] = [
+        "", "00", "10", "2021", "3031", "40414243", "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ].map { [UInt8](hex: $0)! }
     /// Their roots for sizes 0 to 8.
     static let roots = [
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -32,28 +34,39 @@ struct DirectoryMerkleTests {
 
     @Test func leafHashMatchesGoSumdb() {
         // golang.org/x/mod/sumdb/tlog TestFormatTree: RecordHash("hello world").
-        #expect(Base64.encode(MerkleHash.leaf(Array("hello world".utf8)).bytes) == "TszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=")
+        #expect(
+            Base64.encode(MerkleHash.leaf(Array("hello world".utf8)).bytes)
+                == "TszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=")
     }
 
     @Test func proofsMatchTheCertificateTransparencyVectors() throws {
         let tree = Self.referenceTree
-        #expect(try tree.inclusionProof(index: 0, treeSize: 8).map(\.hex) == [
-            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"])
-        #expect(try tree.inclusionProof(index: 5, treeSize: 8).map(\.hex) == [
-            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"])
-        #expect(try tree.consistencyProof(from: 2, to: 8).map(\.hex) == [
-            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"])
-        #expect(try tree.consistencyProof(from: 6, to: 8).map(\.hex) == [
-            "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"])
-        try MerkleProof.verifyConsistency(oldSize: 6, newSize: 8, oldRoot: Self.digest(Self.roots[6]),
-                                          newRoot: Self.digest(Self.roots[8]), proof: try tree.consistencyProof(from: 6, to: 8))
+        #expect(
+            try tree.inclusionProof(index: 0, treeSize: 8).map(\.hex) == [
+                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ])
+        #expect(
+            try tree.inclusionProof(index: 5, treeSize: 8).map(\.hex) == [
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ])
+        #expect(
+            try tree.consistencyProof(from: 2, to: 8).map(\.hex) == [
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ])
+        #expect(
+            try tree.consistencyProof(from: 6, to: 8).map(\.hex) == [
+                "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ])
+        try MerkleProof.verifyConsistency(
+            oldSize: 6, newSize: 8, oldRoot: Self.digest(Self.roots[6]),
+            newRoot: Self.digest(Self.roots[8]), proof: try tree.consistencyProof(from: 6, to: 8))
     }
 
     // MARK: - Against the RFC's definitions, written out naively
@@ -70,7 +83,8 @@ struct DirectoryMerkleTests {
         if d.count == 1 { return [] }
         var k = 1
         while k * 2 < d.count { k *= 2 }
-        return m < k ? naivePath(m, d.prefix(k)) + [naiveRoot(d.dropFirst(k))]
+        return m < k
+            ? naivePath(m, d.prefix(k)) + [naiveRoot(d.dropFirst(k))]
             : naivePath(m - k, d.dropFirst(k)) + [naiveRoot(d.prefix(k))]
     }
 
@@ -78,7 +92,8 @@ struct DirectoryMerkleTests {
         if m == d.count { return b ? [] : [naiveRoot(d)] }
         var k = 1
         while k * 2 < d.count { k *= 2 }
-        return m <= k ? naiveSubproof(m, d.prefix(k), b) + [naiveRoot(d.dropFirst(k))]
+        return m <= k
+            ? naiveSubproof(m, d.prefix(k), b) + [naiveRoot(d.dropFirst(k))]
             : naiveSubproof(m - k, d.dropFirst(k), false) + [naiveRoot(d.prefix(k))]
     }
 
@@ -93,24 +108,28 @@ struct DirectoryMerkleTests {
             for i in 0..<n {
                 let proof = try tree.inclusionProof(index: UInt64(i), treeSize: UInt64(n))
                 #expect(proof == Self.naivePath(i, leaves))
-                try MerkleProof.verifyInclusion(leafHash: Self.many[i], index: UInt64(i), treeSize: UInt64(n), proof: proof, root: root)
+                try MerkleProof.verifyInclusion(
+                    leafHash: Self.many[i], index: UInt64(i), treeSize: UInt64(n), proof: proof, root: root)
                 // The same proof for another leaf, another index or another size fails.
                 #expect(throws: FormatError.self) {
-                    try MerkleProof.verifyInclusion(leafHash: Self.many[(i + 1) % 64], index: UInt64(i),
-                                                    treeSize: UInt64(n), proof: proof, root: root)
+                    try MerkleProof.verifyInclusion(
+                        leafHash: Self.many[(i + 1) % 64], index: UInt64(i),
+                        treeSize: UInt64(n), proof: proof, root: root)
                 }
                 if n > 1 {
                     #expect(throws: FormatError.self) {
-                        try MerkleProof.verifyInclusion(leafHash: Self.many[i], index: UInt64((i + 1) % n),
-                                                        treeSize: UInt64(n), proof: proof, root: root)
+                        try MerkleProof.verifyInclusion(
+                            leafHash: Self.many[i], index: UInt64((i + 1) % n),
+                            treeSize: UInt64(n), proof: proof, root: root)
                     }
                 }
             }
             for m in 0...n {
                 let proof = try tree.consistencyProof(from: UInt64(m), to: UInt64(n))
                 #expect(proof == (m == 0 ? [] : Self.naiveSubproof(m, leaves, true)))
-                try MerkleProof.verifyConsistency(oldSize: UInt64(m), newSize: UInt64(n), oldRoot: tree.root(size: UInt64(m)),
-                                                  newRoot: root, proof: proof)
+                try MerkleProof.verifyConsistency(
+                    oldSize: UInt64(m), newSize: UInt64(n), oldRoot: tree.root(size: UInt64(m)),
+                    newRoot: root, proof: proof)
             }
         }
     }
@@ -126,7 +145,8 @@ struct DirectoryMerkleTests {
                 flipped[proof.count - 1] = MerkleHash.node(proof[proof.count - 1], proof[0])
                 for bad in [flipped, Array(proof.dropLast()), proof + [junk]] {
                     #expect(throws: FormatError.self) {
-                        try MerkleProof.verifyInclusion(leafHash: Self.many[i], index: UInt64(i), treeSize: UInt64(n), proof: bad, root: root)
+                        try MerkleProof.verifyInclusion(
+                            leafHash: Self.many[i], index: UInt64(i), treeSize: UInt64(n), proof: bad, root: root)
                     }
                 }
             }
@@ -136,13 +156,15 @@ struct DirectoryMerkleTests {
                 flipped[0] = junk
                 for bad in [flipped, Array(proof.dropLast()), proof + [junk], []] {
                     #expect(throws: FormatError.self) {
-                        try MerkleProof.verifyConsistency(oldSize: UInt64(m), newSize: UInt64(n), oldRoot: tree.root(size: UInt64(m)),
-                                                          newRoot: root, proof: bad)
+                        try MerkleProof.verifyConsistency(
+                            oldSize: UInt64(m), newSize: UInt64(n), oldRoot: tree.root(size: UInt64(m)),
+                            newRoot: root, proof: bad)
                     }
                 }
                 // A log that rewrote an old entry: the old root no longer matches.
                 #expect(throws: FormatError.self) {
-                    try MerkleProof.verifyConsistency(oldSize: UInt64(m), newSize: UInt64(n), oldRoot: junk, newRoot: root, proof: proof)
+                    try MerkleProof.verifyConsistency(
+                        oldSize: UInt64(m), newSize: UInt64(n), oldRoot: junk, newRoot: root, proof: proof)
                 }
             }
         }
@@ -157,20 +179,28 @@ struct DirectoryMerkleTests {
         for other in [rewritten, dropped] {
             let lying = MerkleTree(leafHashes: other)
             #expect(throws: FormatError.self) {
-                try MerkleProof.verifyConsistency(oldSize: 20, newSize: lying.size, oldRoot: honest.root, newRoot: lying.root,
-                                                  proof: try lying.consistencyProof(from: 20, to: lying.size))
+                try MerkleProof.verifyConsistency(
+                    oldSize: 20, newSize: lying.size, oldRoot: honest.root, newRoot: lying.root,
+                    proof: try lying.consistencyProof(from: 20, to: lying.size))
             }
         }
     }
 
     @Test func degenerateCasesFollowTheRules() throws {
         let tree = MerkleTree(leafHashes: Self.many)
-        let root4 = tree.root(size: 4), root5 = tree.root(size: 5)
+        let root4 = tree.root(size: 4)
+        let root5 = tree.root(size: 5)
         try MerkleProof.verifyConsistency(oldSize: 4, newSize: 4, oldRoot: root4, newRoot: root4, proof: [])
         try MerkleProof.verifyConsistency(oldSize: 0, newSize: 5, oldRoot: MerkleHash.empty, newRoot: root5, proof: [])
-        #expect(throws: FormatError.self) { try MerkleProof.verifyConsistency(oldSize: 4, newSize: 4, oldRoot: root4, newRoot: root5, proof: []) }
-        #expect(throws: FormatError.self) { try MerkleProof.verifyConsistency(oldSize: 5, newSize: 4, oldRoot: root5, newRoot: root4, proof: []) }
-        #expect(throws: FormatError.self) { try MerkleProof.verifyConsistency(oldSize: 0, newSize: 5, oldRoot: root4, newRoot: root5, proof: []) }
+        #expect(throws: FormatError.self) {
+            try MerkleProof.verifyConsistency(oldSize: 4, newSize: 4, oldRoot: root4, newRoot: root5, proof: [])
+        }
+        #expect(throws: FormatError.self) {
+            try MerkleProof.verifyConsistency(oldSize: 5, newSize: 4, oldRoot: root5, newRoot: root4, proof: [])
+        }
+        #expect(throws: FormatError.self) {
+            try MerkleProof.verifyConsistency(oldSize: 0, newSize: 5, oldRoot: root4, newRoot: root5, proof: [])
+        }
         #expect(throws: FormatError.self) {
             try MerkleProof.verifyInclusion(leafHash: Self.many[4], index: 4, treeSize: 4, proof: [], root: root4)
         }

@@ -27,7 +27,9 @@ struct DirectoryMirrorTests {
         for (step, size) in [1, 2, 255, 256, 257, 600].enumerated() {
             while log.size < size { log.append(F.admit(String(format: "B%05d", log.size))) }
             for (path, bytes) in log.tiles(since: previous) { served[path.description] = bytes }
-            served["checkpoint"] = try log.checkpoint(verifier: F.verifier(), key: F.networkKey(), time: F.t0 + UInt64(step)).bytes
+            served["checkpoint"] = try log.checkpoint(
+                verifier: F.verifier(), key: F.networkKey(), time: F.t0 + UInt64(step)
+            ).bytes
             #expect(try Self.sync(&mirror, served) == .updated(previous..<UInt64(size)))
             #expect(mirror.log.tree.root == log.tree.root)
             previous = UInt64(size)
@@ -40,7 +42,8 @@ struct DirectoryMirrorTests {
         for (path, bytes) in atOnce { #expect(served[path] == bytes, "\(path)") }
         #expect(served.keys.filter { !atOnce.keys.contains($0) }.allSatisfy { $0.contains(".p/") })
         // What was saved reloads, and a saved entry changed on disk is refused.
-        _ = try DirectoryMirror(verifier: F.verifier(), entries: mirror.log.entries, checkpoint: mirror.checkpoint!.bytes)
+        _ = try DirectoryMirror(
+            verifier: F.verifier(), entries: mirror.log.entries, checkpoint: mirror.checkpoint!.bytes)
         var entries = mirror.log.entries
         entries[3] = F.admit("B00003", name: "Impostor").bytes
         #expect(throws: FormatError.self) {
@@ -52,7 +55,9 @@ struct DirectoryMirrorTests {
         var mirror = DirectoryMirror(verifier: F.verifier())
         let log = F.log(3)
         var files = try F.served(log)
-        files["checkpoint"] = try log.checkpoint(verifier: F.verifier("impostor"), key: F.networkKey("impostor"), time: F.t0).bytes
+        files["checkpoint"] = try log.checkpoint(
+            verifier: F.verifier("impostor"), key: F.networkKey("impostor"), time: F.t0
+        ).bytes
         #expect(throws: FormatError.self) { try Self.sync(&mirror, files) }
         #expect(mirror.log.size == 0 && mirror.checkpoint == nil)
     }
@@ -61,28 +66,50 @@ struct DirectoryMirrorTests {
         var mirror = DirectoryMirror(verifier: F.verifier())
         let old = try F.served(F.log(5))
         #expect(try Self.sync(&mirror, try F.served(F.log(9))) == .updated(0..<9))
-        guard case .refused(.rollback(9, 5), _) = try Self.sync(&mirror, old) else { Issue.record("rollback accepted"); return }
+        guard case .refused(.rollback(9, 5), _) = try Self.sync(&mirror, old) else {
+            Issue.record("rollback accepted")
+            return
+        }
 
         // The authority rewrites entry 2 and signs a longer tree.
         var forked = DirectoryLog()
-        for i in 0..<12 { forked.append(i == 2 ? F.admit("A00002", name: "Impostor", label: "thief") : F.admit(String(format: "A%05d", i), name: "Practice \(i)")) }
+        for i in 0..<12 {
+            forked.append(
+                i == 2
+                    ? F.admit("A00002", name: "Impostor", label: "thief")
+                    : F.admit(String(format: "A%05d", i), name: "Practice \(i)"))
+        }
         let lying = try F.served(forked)
-        guard case .refused(.inconsistent(9, 12), let evidence) = try Self.sync(&mirror, lying) else { Issue.record("fork accepted"); return }
+        guard case .refused(.inconsistent(9, 12), let evidence) = try Self.sync(&mirror, lying) else {
+            Issue.record("fork accepted")
+            return
+        }
         #expect(evidence.bytes == lying["checkpoint"])
         #expect(mirror.log.size == 9)
         // A shorter forked checkpoint is a fork too, not a harmless rollback.
         var shortFork = DirectoryLog()
-        for i in 0..<4 { shortFork.append(i == 2 ? F.admit("A00002", label: "thief") : F.admit(String(format: "A%05d", i), name: "Practice \(i)")) }
-        guard case .refused(.inconsistent(9, 4), _) = try Self.sync(&mirror, try F.served(shortFork)) else { Issue.record("short fork"); return }
+        for i in 0..<4 {
+            shortFork.append(
+                i == 2 ? F.admit("A00002", label: "thief") : F.admit(String(format: "A%05d", i), name: "Practice \(i)"))
+        }
+        guard case .refused(.inconsistent(9, 4), _) = try Self.sync(&mirror, try F.served(shortFork)) else {
+            Issue.record("short fork")
+            return
+        }
         // A log that drops an entry cannot extend the trusted one either.
         var dropped = DirectoryLog()
         for i in 0..<12 where i != 4 { dropped.append(F.admit(String(format: "A%05d", i), name: "Practice \(i)")) }
-        guard case .refused(.inconsistent, _) = try Self.sync(&mirror, try F.served(dropped)) else { Issue.record("drop accepted"); return }
+        guard case .refused(.inconsistent, _) = try Self.sync(&mirror, try F.served(dropped)) else {
+            Issue.record("drop accepted")
+            return
+        }
     }
 
     @Test func twoGatewaysShownDifferentTreesCatchItFromOneCheckpoint() throws {
-        var practice = DirectoryMirror(verifier: F.verifier()), prison = DirectoryMirror(verifier: F.verifier())
-        var honest = F.log(6), split = F.log(6)
+        var practice = DirectoryMirror(verifier: F.verifier())
+        var prison = DirectoryMirror(verifier: F.verifier())
+        var honest = F.log(6)
+        var split = F.log(6)
         honest.append(F.admit("YOI123", name: "HMP Test"))
         split.append(F.admit("YOI123", name: "HMP Test", label: "thief"))  // the prison's ODS, another root
         _ = try Self.sync(&practice, try F.served(split))
@@ -102,7 +129,12 @@ struct DirectoryMirrorTests {
                 changed[path]![offset] ^= 0x01
                 var mirror = DirectoryMirror(verifier: F.verifier())
                 let outcome = try? Self.sync(&mirror, changed)
-                if let outcome { #expect(outcome == .refused(.unverifiable(offered: 300), evidence: try SignedNote.parse(files["checkpoint"]!))) }
+                if let outcome {
+                    #expect(
+                        outcome
+                            == .refused(
+                                .unverifiable(offered: 300), evidence: try SignedNote.parse(files["checkpoint"]!)))
+                }
                 #expect(mirror.log.size == 0, "\(path) byte \(offset)")
             }
         }
@@ -123,8 +155,9 @@ struct DirectoryMirrorTests {
         #expect(entry.org.value == "A00017")
         let proof = try mirror.log.tree.inclusionProof(index: 17, treeSize: 40)
         #expect(throws: FormatError.self) {
-            try MerkleProof.verifyInclusion(leafHash: F.admit("A00018", name: "Practice 18").leafHash, index: 17, treeSize: 40,
-                                            proof: proof, root: mirror.log.tree.root)
+            try MerkleProof.verifyInclusion(
+                leafHash: F.admit("A00018", name: "Practice 18").leafHash, index: 17, treeSize: 40,
+                proof: proof, root: mirror.log.tree.root)
         }
         #expect(throws: FormatError.self) { try mirror.provenEntry(40) }
     }
@@ -148,8 +181,10 @@ extension DirectoryMirrorTests {
 
 extension DirectoryMirrorTests {
     @Test func aRootRotationIsTakenOnlyWhenATrustedKeyVouchesForIt() throws {
-        let old = F.verifier(), oldKey = F.networkKey()
-        let nextKey = F.networkKey("network-root-2"), next = F.verifier("network-root-2")
+        let old = F.verifier()
+        let oldKey = F.networkKey()
+        let nextKey = F.networkKey("network-root-2")
+        let next = F.verifier("network-root-2")
         var log = F.log(3)
         var mirror = DirectoryMirror(verifier: old)
         var files = try F.served(log)
@@ -162,12 +197,17 @@ extension DirectoryMirrorTests {
         #expect(throws: FormatError.self) { try Self.sync(&mirror, files) }
 
         // A thief's rotation, signed only by the key it names: refused.
-        let thiefKey = F.networkKey("thief-root"), thief = F.verifier("thief-root")
-        files["checkpoint"] = try log.rotationCheckpoint(old: thief, oldKey: thiefKey, next: thief, nextKey: thiefKey, time: F.t0 + 1).bytes
+        let thiefKey = F.networkKey("thief-root")
+        let thief = F.verifier("thief-root")
+        files["checkpoint"] = try log.rotationCheckpoint(
+            old: thief, oldKey: thiefKey, next: thief, nextKey: thiefKey, time: F.t0 + 1
+        ).bytes
         #expect(throws: FormatError.self) { try Self.sync(&mirror, files) }
 
         // The real rotation, vouched for by the old key: taken, and the new key alone signs from now on.
-        files["checkpoint"] = try log.rotationCheckpoint(old: old, oldKey: oldKey, next: next, nextKey: nextKey, time: F.t0 + 1).bytes
+        files["checkpoint"] = try log.rotationCheckpoint(
+            old: old, oldKey: oldKey, next: next, nextKey: nextKey, time: F.t0 + 1
+        ).bytes
         #expect(try Self.sync(&mirror, files) == .updated(3..<4))
         #expect(mirror.rotatedKeys == [next])
         log.append(F.admit("XHM01"))
@@ -175,7 +215,8 @@ extension DirectoryMirrorTests {
         files["checkpoint"] = try log.checkpoint(verifier: next, key: nextKey, time: F.t0 + 2).bytes
         #expect(try Self.sync(&mirror, files) == .updated(4..<5))
         // Reloaded with the keys it was told of.
-        _ = try DirectoryMirror(verifier: old, entries: mirror.log.entries, checkpoint: mirror.checkpoint!.bytes, rotatedKeys: [next])
+        _ = try DirectoryMirror(
+            verifier: old, entries: mirror.log.entries, checkpoint: mirror.checkpoint!.bytes, rotatedKeys: [next])
         #expect(throws: FormatError.self) {
             try DirectoryMirror(verifier: old, entries: mirror.log.entries, checkpoint: mirror.checkpoint!.bytes)
         }

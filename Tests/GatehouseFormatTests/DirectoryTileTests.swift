@@ -1,17 +1,21 @@
+import Foundation
 import GatehouseCrypto
 import GatehouseFormat
 import GatehouseTesting
-import Foundation
 import Testing
 
 /// tlog-tiles paths and contents (DIRECTORY.md §5).
 @Suite("Directory: tiles")
 struct DirectoryTileTests {
     @Test func pathsFollowTheSpecification() throws {
-        #expect(try TilePath(kind: .hashes(level: 0), index: 1_234_067, count: 256).description == "tile/0/x001/x234/067")
+        #expect(
+            try TilePath(kind: .hashes(level: 0), index: 1_234_067, count: 256).description == "tile/0/x001/x234/067")
         #expect(try TilePath(kind: .hashes(level: 2), index: 0, count: 1).description == "tile/2/000.p/1")
         #expect(try TilePath(kind: .entries, index: 1000, count: 17).description == "tile/entries/x001/000.p/17")
-        for path in ["tile/0/x001/x234/067", "tile/2/000.p/1", "tile/entries/x001/000.p/17", "tile/63/x018/x446/x744/x073/x709/x551/615"] {
+        for path in [
+            "tile/0/x001/x234/067", "tile/2/000.p/1", "tile/entries/x001/000.p/17",
+            "tile/63/x018/x446/x744/x073/x709/x551/615",
+        ] {
             #expect(try TilePath.parse(path).description == path)
         }
     }
@@ -29,7 +33,8 @@ struct DirectoryTileTests {
 
     @Test func aTreeOf70000IsServedAsTheSpecificationCounts() {
         let tiles = TilePath.all(forSize: 70_000).filter { if case .hashes = $0.kind { true } else { false } }
-        let byLevel = Dictionary(grouping: tiles) { tile -> Int in if case .hashes(let l) = tile.kind { l } else { -1 } }
+        let byLevel = Dictionary(grouping: tiles) { tile -> Int in if case .hashes(let l) = tile.kind { l } else { -1 }
+        }
         #expect(byLevel[0]?.filter { !$0.isPartial }.count == 273)
         #expect(byLevel[0]?.filter(\.isPartial).map(\.count) == [112])
         #expect(byLevel[1]?.map(\.count) == [256, 17])
@@ -45,8 +50,11 @@ struct DirectoryTileTests {
         let hashes = try TileData.hashes(inTile: TileData.hashes(level1, from: log), tile: level1)
         for i in 0..<3 { #expect(hashes[i] == log.hash(UInt64(i * 256), UInt64(i * 256 + 256))) }
         let level0 = try TilePath(kind: .hashes(level: 0), index: 3, count: 5)
-        #expect(try TileData.hashes(inTile: TileData.hashes(level0, from: log), tile: level0).first == log.hash(768, 769))
-        #expect(throws: FormatError.self) { try TileData.hashes(inTile: [UInt8](repeating: 0, count: 5 * 32 + 1), tile: level0) }
+        #expect(
+            try TileData.hashes(inTile: TileData.hashes(level0, from: log), tile: level0).first == log.hash(768, 769))
+        #expect(throws: FormatError.self) {
+            try TileData.hashes(inTile: [UInt8](repeating: 0, count: 5 * 32 + 1), tile: level0)
+        }
     }
 
     @Test func entryBundlesAreStrict() throws {

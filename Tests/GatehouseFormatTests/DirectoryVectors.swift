@@ -15,7 +15,9 @@ struct DirectoryVectors {
     static let time2: UInt64 = RFC3339.parse("2026-12-02T09:00:00Z")!
 
     static func key(_ label: String) -> SigningSecretKey { CardFixtures.signingKey(label) }
-    static var verifier: NoteVerifierKey { try! NoteVerifierKey(name: network, key: key("directory-network-root").publicKey) }
+    static var verifier: NoteVerifierKey {
+        try! NoteVerifierKey(name: network, key: key("directory-network-root").publicKey)
+    }
 
     /// Every file, by its path under docs/vectors/directory.
     static func build() throws -> [String: [UInt8]] {
@@ -24,7 +26,8 @@ struct DirectoryVectors {
         var files: [String: [UInt8]] = ["network.card": Array(NetworkCard(verifier: verifier).text.utf8)]
         var log = DirectoryLog()
         for org in ["A81001", "YOI123", "XHM01"] {
-            log.append(try DirectoryEntry.admit(cards[try ODSCode(org)]!, validFrom: time1, validUntil: time1 + 365 * 86_400))
+            log.append(
+                try DirectoryEntry.admit(cards[try ODSCode(org)]!, validFrom: time1, validUntil: time1 + 365 * 86_400))
         }
         for (path, bytes) in log.tiles(since: 0) { files["log/" + path.description] = bytes }
         let first = try log.checkpoint(verifier: verifier, key: root, time: time1)
@@ -40,12 +43,18 @@ struct DirectoryVectors {
         for size in 0...4 { proofs += "root \(size) \(log.tree.root(size: UInt64(size)).hex)\n" }
         for size in 1...4 {
             for i in 0..<size {
-                proofs += "inclusion \(i) \(size)" + (try log.tree.inclusionProof(index: UInt64(i), treeSize: UInt64(size))).map { " " + $0.hex }.joined() + "\n"
+                proofs +=
+                    "inclusion \(i) \(size)"
+                    + (try log.tree.inclusionProof(index: UInt64(i), treeSize: UInt64(size))).map { " " + $0.hex }
+                    .joined() + "\n"
             }
         }
         for new in 1...4 {
             for old in 1...new {
-                proofs += "consistency \(old) \(new)" + (try log.tree.consistencyProof(from: UInt64(old), to: UInt64(new))).map { " " + $0.hex }.joined() + "\n"
+                proofs +=
+                    "consistency \(old) \(new)"
+                    + (try log.tree.consistencyProof(from: UInt64(old), to: UInt64(new))).map { " " + $0.hex }.joined()
+                    + "\n"
             }
         }
         files["proofs.txt"] = Array(proofs.utf8)
@@ -57,7 +66,8 @@ struct DirectoryVectors {
         let misnamed = try Checkpoint(origin: "directory.nhs.example/other", size: 4, root: log.tree.root, time: time2)
         files["bad/checkpoint-other-origin"] = try SignedNote.sign(misnamed.text, verifier: verifier, key: root).bytes
         var fork = old
-        fork.append(try DirectoryEntry.admit(cards[try ODSCode("XHM01")]!, validFrom: time2, validUntil: time2 + 86_400))
+        fork.append(
+            try DirectoryEntry.admit(cards[try ODSCode("XHM01")]!, validFrom: time2, validUntil: time2 + 86_400))
         files["bad/checkpoint-fork-4"] = try fork.checkpoint(verifier: verifier, key: root, time: time2).bytes
         var tampered = files["log/tile/entries/000.p/4"]!
         tampered[40] ^= 0x01
@@ -74,8 +84,10 @@ struct DirectoryVectors {
         guard let walker = FileManager.default.enumerator(atPath: base) else { return files }
         for case let path as String in walker {
             var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: base + "/" + path, isDirectory: &isFolder), !isFolder.boolValue,
-                  path != "README.md" else { continue }
+            guard FileManager.default.fileExists(atPath: base + "/" + path, isDirectory: &isFolder),
+                !isFolder.boolValue,
+                path != "README.md"
+            else { continue }
             files[path] = Array(try Data(contentsOf: URL(fileURLWithPath: base + "/" + path)))
         }
         return files
@@ -86,7 +98,8 @@ struct DirectoryVectors {
         if ProcessInfo.processInfo.environment["GATEHOUSE_WRITE_VECTORS"] == "1" {
             for (path, bytes) in built {
                 let url = Self.folder.appendingPathComponent(path)
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(bytes).write(to: url)
             }
         }
@@ -110,7 +123,8 @@ struct DirectoryVectors {
         let xhm = try ODSCode("XHM01")
         #expect(state.listings.count == 3 && state.listings[xhm]?.revocation?.index == 3)
 
-        for line in String(decoding: files["proofs.txt"]!, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+        for line in String(decoding: files["proofs.txt"]!, as: UTF8.self).split(separator: "\n")
+        where !line.hasPrefix("#") {
             let words = line.split(separator: " ").map(String.init)
             let hashes = words.dropFirst(3).map { SHA256Digest(bytes: [UInt8](hex: $0)!)! }
             switch words[0] {
@@ -118,32 +132,47 @@ struct DirectoryVectors {
             case "root": #expect(mirror.log.tree.root(size: UInt64(words[1])!).hex == words[2])
             case "inclusion":
                 let (index, size) = (UInt64(words[1])!, UInt64(words[2])!)
-                try MerkleProof.verifyInclusion(leafHash: MerkleHash.leaf(mirror.log.entries[Int(index)]), index: index, treeSize: size,
-                                                proof: hashes, root: mirror.log.tree.root(size: size))
+                try MerkleProof.verifyInclusion(
+                    leafHash: MerkleHash.leaf(mirror.log.entries[Int(index)]), index: index, treeSize: size,
+                    proof: hashes, root: mirror.log.tree.root(size: size))
             case "consistency":
                 let (old, new) = (UInt64(words[1])!, UInt64(words[2])!)
-                try MerkleProof.verifyConsistency(oldSize: old, newSize: new, oldRoot: mirror.log.tree.root(size: old),
-                                                  newRoot: mirror.log.tree.root(size: new), proof: hashes)
+                try MerkleProof.verifyConsistency(
+                    oldSize: old, newSize: new, oldRoot: mirror.log.tree.root(size: old),
+                    newRoot: mirror.log.tree.root(size: new), proof: hashes)
             default: Issue.record("unknown line \(line)")
             }
         }
 
-        #expect(throws: FormatError.self) { try Checkpoint.open(files["bad/checkpoint-other-key"]!, verifier: card.verifier) }
-        #expect(throws: FormatError.self) { try Checkpoint.open(files["bad/checkpoint-other-origin"]!, verifier: card.verifier) }
-        guard case .refused(.inconsistent(4, 4), _) = try mirror.update(checkpoint: files["bad/checkpoint-fork-4"]!, fetch: fetch) else {
-            Issue.record("the fork was not refused"); return
+        #expect(throws: FormatError.self) {
+            try Checkpoint.open(files["bad/checkpoint-other-key"]!, verifier: card.verifier)
         }
-        guard case .refused(.rollback(4, 3), _) = try mirror.update(checkpoint: files["checkpoint-3"]!, fetch: fetch) else {
-            Issue.record("the rollback was not refused"); return
+        #expect(throws: FormatError.self) {
+            try Checkpoint.open(files["bad/checkpoint-other-origin"]!, verifier: card.verifier)
+        }
+        guard
+            case .refused(.inconsistent(4, 4), _) = try mirror.update(
+                checkpoint: files["bad/checkpoint-fork-4"]!, fetch: fetch)
+        else {
+            Issue.record("the fork was not refused")
+            return
+        }
+        guard case .refused(.rollback(4, 3), _) = try mirror.update(checkpoint: files["checkpoint-3"]!, fetch: fetch)
+        else {
+            Issue.record("the rollback was not refused")
+            return
         }
         var fresh = DirectoryMirror(verifier: card.verifier)
         var changed = files
         changed["log/tile/entries/000.p/4"] = files["bad/tile-entries-000.p-4-one-byte-changed"]
-        let outcome = try? fresh.update(checkpoint: files["log/checkpoint"]!, fetch: { (path: TilePath) throws(FormatError) -> [UInt8] in
-            guard let bytes = changed["log/" + path.description] else { throw .io("no \(path)") }
-            return bytes
-        })
-        let expected = DirectoryMirror.Outcome.refused(.unverifiable(offered: 4), evidence: try SignedNote.parse(files["log/checkpoint"]!))
+        let outcome = try? fresh.update(
+            checkpoint: files["log/checkpoint"]!,
+            fetch: { (path: TilePath) throws(FormatError) -> [UInt8] in
+                guard let bytes = changed["log/" + path.description] else { throw .io("no \(path)") }
+                return bytes
+            })
+        let expected = DirectoryMirror.Outcome.refused(
+            .unverifiable(offered: 4), evidence: try SignedNote.parse(files["log/checkpoint"]!))
         #expect(outcome == nil || outcome == expected)
         #expect(fresh.log.size == 0)
         #expect(throws: FormatError.self) { try DirectoryEntry.parse(files["bad/entry-name-changed"]!) }

@@ -10,7 +10,8 @@ struct DirectoryWitnessTests {
     static let witness = try! WitnessKey(name: "witness.nhs.example/w1", key: key.publicKey)
 
     @Test func theKeyIDAndSignedMessageFollowTheSpecification() throws {
-        let expected = SHA256Hasher.hash(Array("witness.nhs.example/w1\n".utf8) + [0x04] + Self.key.publicKey.bytes).bytes
+        let expected = SHA256Hasher.hash(Array("witness.nhs.example/w1\n".utf8) + [0x04] + Self.key.publicKey.bytes)
+            .bytes
         #expect(Self.witness.keyIDHex == Array(expected.prefix(4)).hexString)
         #expect(try WitnessKey.parse(Self.witness.text) == Self.witness)
         let note = try F.log(2).checkpoint(verifier: F.verifier(), key: F.networkKey(), time: F.t0)

@@ -22,9 +22,12 @@ struct DirectoryBenchmark {
     /// The i-th synthetic organisation's admission: its own keys, from public test labels.
     static func admission(_ i: Int, at now: UInt64) throws -> DirectoryEntry {
         let code = "B" + String(repeating: "0", count: 7 - String(i).count) + String(i)
-        func key(_ role: String) -> SigningSecretKey { try! SigningSecretKey(seed: TestOrganisation.testSeed("bench-\(i)-\(role)")) }
+        func key(_ role: String) -> SigningSecretKey {
+            try! SigningSecretKey(seed: TestOrganisation.testSeed("bench-\(i)-\(role)"))
+        }
         let card = try IdentityCard.make(
-            org: try ODSCode(code), name: "Bench Practice \(i)", root: key("root"), signingKey: key("signing").publicKey,
+            org: try ODSCode(code), name: "Bench Practice \(i)", root: key("root"),
+            signingKey: key("signing").publicKey,
             encryptionKey: try AgreementSecretKey(secret: TestOrganisation.testSeed("bench-\(i)-encryption")).publicKey,
             created: now, sshKey: key("ssh").publicKey, mailbox: "sftp://gatehouse@relay.nhs.example:2222/\(code)")
         return try DirectoryEntry.admit(card, validFrom: now - 60, validUntil: now + 365 * 86_400)
@@ -45,7 +48,8 @@ struct DirectoryBenchmark {
         for (path, bytes) in log.tiles(since: 0) { try authority.log.write(path, bytes) }
         try authority.log.writeCheckpoint(try log.checkpoint(verifier: card.verifier, key: key, time: now).bytes)
         let logBytes = log.entries.reduce(0) { $0 + $1.count }
-        report.append("log of \(n) entries: \(logBytes / 1_000_000) MB of entries, made in \(String(format: "%.1f", made)) s")
+        report.append(
+            "log of \(n) entries: \(logBytes / 1_000_000) MB of entries, made in \(String(format: "%.1f", made)) s")
 
         // A gateway that holds it all already.
         let gateway = GatehouseHome(path: folder.appending("gateway"))
@@ -59,9 +63,12 @@ struct DirectoryBenchmark {
         try FileManager.default.copyItem(atPath: authority.log.path, toPath: relay.path)
         for i in n..<(n + 1000) { try authority.stage(try Self.admission(i, at: now)) }
         var publication: NetworkAuthority.Publication?
-        let published = try Self.seconds { publication = try authority.publish(key: key, now: now + 60, mirrors: [relay.path]) }
-        report.append("network publish of 1,000 admissions onto \(n): \(String(format: "%.2f", published)) s, "
-                      + "\(publication!.files) tile files written per folder")
+        let published = try Self.seconds {
+            publication = try authority.publish(key: key, now: now + 60, mirrors: [relay.path])
+        }
+        report.append(
+            "network publish of 1,000 admissions onto \(n): \(String(format: "%.2f", published)) s, "
+                + "\(publication!.files) tile files written per folder")
 
         // The gateway's sync: the bytes it reads are the checkpoint and the entry bundles it lacks.
         let needed = TilePath.covering(kind: .entries, hashes: UInt64(n)..<UInt64(n + 1000), total: UInt64(n + 1000))
@@ -69,7 +76,8 @@ struct DirectoryBenchmark {
         var outcome: DirectoryClient.SyncOutcome?
         let synced = try Self.seconds { outcome = try client.sync(from: relay, now: now + 60) }
         #expect(outcome == .updated(UInt64(n)..<UInt64(n + 1000)))
-        report.append("gateway sync of 1,000 new entries: \(fetched / 1024) KiB fetched, \(String(format: "%.2f", synced)) s")
+        report.append(
+            "gateway sync of 1,000 new entries: \(fetched / 1024) KiB fetched, \(String(format: "%.2f", synced)) s")
 
         // One inclusion proof check against the signed checkpoint.
         let mirror = try #require(try client.mirror())
@@ -79,11 +87,13 @@ struct DirectoryBenchmark {
             for i in 0..<rounds {
                 let index = UInt64((i * 7919) % (n + 1000))
                 let proof = try mirror.log.tree.inclusionProof(index: index, treeSize: body.size)
-                try MerkleProof.verifyInclusion(leafHash: MerkleHash.leaf(mirror.log.entries[Int(index)]), index: index,
-                                                treeSize: body.size, proof: proof, root: body.root)
+                try MerkleProof.verifyInclusion(
+                    leafHash: MerkleHash.leaf(mirror.log.entries[Int(index)]), index: index,
+                    treeSize: body.size, proof: proof, root: body.root)
             }
         }
-        report.append("inclusion proof, made and checked: \(String(format: "%.3f", proving * 1000 / Double(rounds))) ms each")
+        report.append(
+            "inclusion proof, made and checked: \(String(format: "%.3f", proving * 1000 / Double(rounds))) ms each")
 
         // A partner lookup as seal, send and incoming bundles make it: cold, then warm.
         let store = PartnerStore(home: gateway)
@@ -92,10 +102,10 @@ struct DirectoryBenchmark {
         let cold = try Self.seconds { source = try store.knownCard(for: target)?.source }
         #expect(source == .directory(index: UInt64(n / 2)))
         let warm = try Self.seconds { for _ in 0..<100 { _ = try store.knownCard(for: target) } } / 100
-        report.append("partner lookup: first \(String(format: "%.0f", cold * 1000)) ms (loads and hashes the copy), "
-                      + "then \(String(format: "%.2f", warm * 1000)) ms each")
+        report.append(
+            "partner lookup: first \(String(format: "%.0f", cold * 1000)) ms (loads and hashes the copy), "
+                + "then \(String(format: "%.2f", warm * 1000)) ms each")
         _ = own
         print(report.map { "directory benchmark: " + $0 }.joined(separator: "\n"))
     }
 }
-

@@ -32,7 +32,8 @@ struct DirectoryClientTests {
     }
 
     @Test func aGatewayFindsADirectoryPartnerAndAPinnedCardWins() throws {
-        let practice = try organisation("A81001"), prison = try organisation("YOI123")
+        let practice = try organisation("A81001")
+        let prison = try organisation("YOI123")
         try admitAndPublish(prison.card)
         let client = DirectoryClient(home: practice.home)
         try client.join(try authority.card())
@@ -48,7 +49,8 @@ struct DirectoryClientTests {
     }
 
     @Test func aSavedEntryChangedOnDiskIsRefused() throws {
-        let practice = try organisation("A81001"), prison = try organisation("YOI123")
+        let practice = try organisation("A81001")
+        let prison = try organisation("YOI123")
         try admitAndPublish(prison.card)
         let client = DirectoryClient(home: practice.home)
         try client.join(try authority.card())
@@ -77,7 +79,9 @@ struct DirectoryClientTests {
         let practice = try organisation("A81001")
         let client = DirectoryClient(home: practice.home)
         try client.join(try authority.card())
-        let other = NetworkCard(verifier: try NoteVerifierKey(name: "directory.nhs.example/other", key: SigningSecretKey.generate().publicKey))
+        let other = NetworkCard(
+            verifier: try NoteVerifierKey(
+                name: "directory.nhs.example/other", key: SigningSecretKey.generate().publicKey))
         #expect(throws: KitError.self) { try client.join(other) }
         try client.join(other, replace: true)
         #expect(try client.pinnedCard() == other)
@@ -86,20 +90,24 @@ struct DirectoryClientTests {
 
 extension DirectoryClientTests {
     @Test func aCheckpointSeenFromAPartnerThatContradictsThisCopyIsEvidence() throws {
-        let practice = try organisation("A81001"), prison = try organisation("YOI123"), hub = try organisation("XHM01")
+        let practice = try organisation("A81001")
+        let prison = try organisation("YOI123")
+        let hub = try organisation("XHM01")
         try admitAndPublish(prison.card)
         let client = DirectoryClient(home: practice.home)
         try client.join(try authority.card())
         _ = try client.sync(from: served)
-        let key = try authority.loadRootKey(), verifier = try authority.card().verifier
+        let key = try authority.loadRootKey()
+        let verifier = try authority.card().verifier
         let now = KeyStore.now()
 
         // The same history, seen from a partner: consistent.
         #expect(try client.compare(try served.readCheckpoint()!, from: "YOI123") == .consistent)
         // Another key's checkpoint is nobody's evidence.
         let impostor = SigningSecretKey.generate()
-        let forged = try DirectoryLog().checkpoint(verifier: try NoteVerifierKey(name: verifier.name, key: impostor.publicKey),
-                                                   key: impostor, time: now)
+        let forged = try DirectoryLog().checkpoint(
+            verifier: try NoteVerifierKey(name: verifier.name, key: impostor.publicKey),
+            key: impostor, time: now)
         #expect(throws: KitError.self) { try client.compare(forged.bytes, from: "YOI123") }
 
         // The authority shows the prison a log where XHM01 came first: same size, other root.
@@ -107,7 +115,8 @@ extension DirectoryClientTests {
         other.append(try DirectoryEntry.admit(hub.card, validFrom: now - 60, validUntil: now + 86_400))
         let split = try other.checkpoint(verifier: verifier, key: key, time: now)
         guard case .equivocation(let evidence) = try client.compare(split.bytes, from: "YOI123") else {
-            Issue.record("the split view was not caught"); return
+            Issue.record("the split view was not caught")
+            return
         }
         #expect(FileManager.default.contents(atPath: evidence) == Data(split.bytes))
 

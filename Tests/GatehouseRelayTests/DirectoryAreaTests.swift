@@ -18,14 +18,19 @@ struct DirectoryAreaTests {
         published = relay.folder.appending("directory")
         try FileManager.default.createDirectory(atPath: published + "/tile/entries", withIntermediateDirectories: true)
         try Data("a checkpoint\n".utf8).write(to: URL(fileURLWithPath: published + "/checkpoint"))
-        try FileManager.default.createDirectory(atPath: published + "/tile/entries/000.p", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: published + "/tile/entries/000.p", withIntermediateDirectories: true)
     }
 
     func read(_ session: MailboxSession, _ path: String) -> [UInt8]? {
-        guard case .handle(_, let handle) = session.request({ .open(id: $0, path: path, flags: .read, attributes: SFTPAttributes()) })
+        guard
+            case .handle(_, let handle) = session.request({
+                .open(id: $0, path: path, flags: .read, attributes: SFTPAttributes())
+            })
         else { return nil }
         defer { _ = session.close(handle) }
-        guard case .data(_, let bytes) = session.request({ .read(id: $0, handle: handle, offset: 0, length: 4096) }) else { return [] }
+        guard case .data(_, let bytes) = session.request({ .read(id: $0, handle: handle, offset: 0, length: 4096) })
+        else { return [] }
         return bytes
     }
 
@@ -35,8 +40,10 @@ struct DirectoryAreaTests {
             let session = try relay.session(org)
             #expect(read(session, "/directory/checkpoint") == Array("a checkpoint\n".utf8))
             #expect(read(session, "directory/tile/entries/000.p/1") == [0, 1, 0x41])
-            guard case .attrs(_, let attributes) = session.request({ .stat(id: $0, path: "/directory/checkpoint") }) else {
-                Issue.record("stat refused"); return
+            guard case .attrs(_, let attributes) = session.request({ .stat(id: $0, path: "/directory/checkpoint") })
+            else {
+                Issue.record("stat refused")
+                return
             }
             #expect(attributes.size == 13)
             session.end()
@@ -46,7 +53,11 @@ struct DirectoryAreaTests {
     @Test func nothingCanBeChangedThere() throws {
         let session = try relay.session("A81001")
         let attempts: [(UInt32) -> SFTPMessage] = [
-            { .open(id: $0, path: "/directory/.checkpoint.part", flags: [.write, .create, .exclusive], attributes: SFTPAttributes()) },
+            {
+                .open(
+                    id: $0, path: "/directory/.checkpoint.part", flags: [.write, .create, .exclusive],
+                    attributes: SFTPAttributes())
+            },
             { .open(id: $0, path: "/directory/checkpoint", flags: [.write, .truncate], attributes: SFTPAttributes()) },
             { .remove(id: $0, path: "/directory/checkpoint") },
             { .rename(id: $0, from: "/directory/checkpoint", to: "/directory/old") },
@@ -61,15 +72,20 @@ struct DirectoryAreaTests {
         }
         // Publishing an upload over the checkpoint is refused too.
         let (handle, _) = session.create("/A81001/.forged.part")
-        if let handle { _ = session.write(handle, Array("forged".utf8)); _ = session.close(handle) }
+        if let handle {
+            _ = session.write(handle, Array("forged".utf8))
+            _ = session.close(handle)
+        }
         #expect(!session.publish("/A81001/.forged.part", "/directory/checkpoint").isOK)
         #expect(FileManager.default.contents(atPath: published + "/checkpoint") == Data("a checkpoint\n".utf8))
         session.end()
     }
 
-    @Test(arguments: ["/directory/../A81001/x", "/directory/tile/../../mailboxes/YOI123/in.ghb", "/directory/tile/0/01",
-                      "/directory/secret", "/directory/tile/entries/000.p/1/..", "/directory/./checkpoint", "directory//../x",
-                      "/directory/tile/entries/../../../etc/passwd"])
+    @Test(arguments: [
+        "/directory/../A81001/x", "/directory/tile/../../mailboxes/YOI123/in.ghb", "/directory/tile/0/01",
+        "/directory/secret", "/directory/tile/entries/000.p/1/..", "/directory/./checkpoint", "directory//../x",
+        "/directory/tile/entries/../../../etc/passwd",
+    ])
     func onlyTheCheckpointAndCanonicalTilesExist(_ path: String) throws {
         try FileManager.default.createDirectory(atPath: relay.root + "/YOI123", withIntermediateDirectories: true)
         try relay.place("YOI123/in.ghb", "the prison's mail")
@@ -83,7 +99,8 @@ struct DirectoryAreaTests {
     @Test func aLinkPlantedForATileIsNotFollowed() throws {
         try FileManager.default.createDirectory(atPath: published + "/tile/0", withIntermediateDirectories: true)
         try relay.place("YOI123/in.ghb", "the prison's mail")
-        try FileManager.default.createSymbolicLink(atPath: published + "/tile/0/000", withDestinationPath: relay.root + "/YOI123/in.ghb")
+        try FileManager.default.createSymbolicLink(
+            atPath: published + "/tile/0/000", withDestinationPath: relay.root + "/YOI123/in.ghb")
         let session = try relay.session("A81001")
         #expect(read(session, "/directory/tile/0/000") == nil)
         session.end()
@@ -97,12 +114,18 @@ extension DirectoryAreaTests {
         try Data("other\n".utf8).write(to: URL(fileURLWithPath: published + "/witness/notes"))
         let session = try relay.session("YOI123")
         #expect(read(session, "/directory/witness/1a2b3c4d") == Array("cosigned\n".utf8))
-        for path in ["/directory/witness/notes", "/directory/witness/1A2B3C4D", "/directory/witness/1a2b3c4d/..",
-                     "/directory/witness/../checkpoint", "/directory/witness/1a2b3c4"] {
+        for path in [
+            "/directory/witness/notes", "/directory/witness/1A2B3C4D", "/directory/witness/1a2b3c4d/..",
+            "/directory/witness/../checkpoint", "/directory/witness/1a2b3c4",
+        ] {
             #expect(read(session, path) == nil, "\(path)")
         }
-        #expect(session.request({ .open(id: $0, path: "/directory/witness/.x.part", flags: [.write, .create, .exclusive],
-                                         attributes: SFTPAttributes()) }).statusCode?.code == .permissionDenied)
+        #expect(
+            session.request({
+                .open(
+                    id: $0, path: "/directory/witness/.x.part", flags: [.write, .create, .exclusive],
+                    attributes: SFTPAttributes())
+            }).statusCode?.code == .permissionDenied)
         session.end()
     }
 }

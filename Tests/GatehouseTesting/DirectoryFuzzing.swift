@@ -17,10 +17,16 @@ enum DirectoryFuzzing {
                     precondition(checkpoint.text == note.text, "checkpoint is not canonical")
                 }
             }
-            if let entry = try? DirectoryEntry.parse(bytes) { precondition(entry.bytes == bytes, "entry is not canonical") }
+            if let entry = try? DirectoryEntry.parse(bytes) {
+                precondition(entry.bytes == bytes, "entry is not canonical")
+            }
             if let text = String(validating: bytes, as: UTF8.self) {
-                if let key = try? NoteVerifierKey.parse(text) { precondition(key.text == text, "verifier key is not canonical") }
-                if let card = try? NetworkCard.parse(text) { precondition((try? NetworkCard.parse(card.text)) == card, "network card") }
+                if let key = try? NoteVerifierKey.parse(text) {
+                    precondition(key.text == text, "verifier key is not canonical")
+                }
+                if let card = try? NetworkCard.parse(text) {
+                    precondition((try? NetworkCard.parse(card.text)) == card, "network card")
+                }
             }
         case .tile:
             // The first bytes choose a path; the rest are a tile, an entry bundle, and tiles served
@@ -41,7 +47,8 @@ enum DirectoryFuzzing {
             let signed = try! Checkpoint(origin: verifier.name, size: claimed, root: MerkleHash.leaf(body), time: 0)
             let note = try! SignedNote.sign(signed.text, verifier: verifier, key: key)
             if case .updated? = try? mirror.update(checkpoint: note.bytes, fetch: { _ in body }) {
-                precondition(mirror.log.tree.root == signed.root, "a follower trusted a tree that does not give the signed root")
+                precondition(
+                    mirror.log.tree.root == signed.root, "a follower trusted a tree that does not give the signed root")
             }
         default:
             preconditionFailure("not a directory target")

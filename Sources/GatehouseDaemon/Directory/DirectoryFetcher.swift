@@ -30,7 +30,8 @@ public struct DirectoryFetcher: Sendable {
             return try client.sync(from: TileFolder(path: path + "/" + "directory"), now: now)
         case .sftp(let server):
             guard let card = try client.pinnedCard() else {
-                throw KitError.notInitialised("this gateway has joined no network; run `gatehouse network join NETWORK.card`")
+                throw KitError.notInitialised(
+                    "this gateway has joined no network; run `gatehouse network join NETWORK.card`")
             }
             let transport = SFTPTransport(address: server, ssh: try connector.sshInvocation(for: own.org))
             let scratch = TileFolder(path: client.folder + "/incoming")
@@ -61,18 +62,23 @@ public struct DirectoryFetcher: Sendable {
         try FileOperations.makeDirectory(client.folder, mode: 0o755)
         try FileOperations.makeDirectory(scratch.path, mode: 0o755)
         if !FileManager.default.fileExists(atPath: scratch.checkpointPath) {
-            try await transport.download("/directory/checkpoint", to: scratch.checkpointPath, maxBytes: UInt64(SignedNote.maxLength))
+            try await transport.download(
+                "/directory/checkpoint", to: scratch.checkpointPath, maxBytes: UInt64(SignedNote.maxLength))
         }
         guard let bytes = try scratch.readCheckpoint() else { throw KitError.io("the directory checkpoint vanished") }
         let offered = try Checkpoint.open(bytes, verifiers: [card.verifier] + (try client.rotatedKeys())).0
         // The cosigned copies of the required witnesses, where they published them (missing is fine).
-        for witness in (try client.witnessPolicy())?.witnesses ?? [] where !FileManager.default.fileExists(atPath: scratch.witnessPath(witness)) {
+        for witness in (try client.witnessPolicy())?.witnesses ?? []
+        where !FileManager.default.fileExists(atPath: scratch.witnessPath(witness)) {
             try FileOperations.makeDirectory(scratch.path + "/witness", mode: 0o755)
-            try? await transport.download("/directory/witness/" + witness.keyIDHex, to: scratch.witnessPath(witness),
-                                          maxBytes: UInt64(SignedNote.maxLength))
+            try? await transport.download(
+                "/directory/witness/" + witness.keyIDHex, to: scratch.witnessPath(witness),
+                maxBytes: UInt64(SignedNote.maxLength))
         }
         let trusted = everything ? 0 : (try client.mirror()?.log.size ?? 0)
-        for tile in TilePath.covering(kind: .entries, hashes: min(trusted, offered.size)..<offered.size, total: offered.size) {
+        for tile in TilePath.covering(
+            kind: .entries, hashes: min(trusted, offered.size)..<offered.size, total: offered.size)
+        {
             let file = scratch.filePath(tile)
             guard !FileManager.default.fileExists(atPath: file) else { continue }
             var folder = scratch.path
@@ -80,7 +86,8 @@ public struct DirectoryFetcher: Sendable {
                 folder += "/" + part
                 try FileOperations.makeDirectory(folder, mode: 0o755)
             }
-            try await transport.download("/directory/" + tile.description, to: file, maxBytes: UInt64(TileFolder.maxFileLength))
+            try await transport.download(
+                "/directory/" + tile.description, to: file, maxBytes: UInt64(TileFolder.maxFileLength))
         }
         return try client.sync(from: scratch, now: now)
     }

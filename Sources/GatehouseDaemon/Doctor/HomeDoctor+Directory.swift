@@ -8,37 +8,54 @@ extension HomeDoctor {
     func directory(own: IdentityCard) -> [DoctorFinding] {
         let watch: DirectoryClient.Watch?
         do { watch = try DirectoryClient(home: home).watch(own: own) } catch {
-            return [DoctorFinding("directory", .problem, "the saved directory cannot be trusted: \(error)",
-                                  fix: "run `gatehouse network sync`; if it still fails, tell the network authority")]
+            return [
+                DoctorFinding(
+                    "directory", .problem, "the saved directory cannot be trusted: \(error)",
+                    fix: "run `gatehouse network sync`; if it still fails, tell the network authority")
+            ]
         }
         guard let watch else { return [] }
         var findings: [DoctorFinding] = []
         let forks = watch.evidence.filter { $0.hasByteSuffix("-fork.checkpoint") }
         if !forks.isEmpty {
-            findings.append(DoctorFinding("directory", .problem,
-                "the network \(watch.network) signed a checkpoint that contradicts the one trusted here "
-                    + "(evidence: directory/evidence/\(forks[forks.count - 1])); new directory entries are not trusted",
-                fix: "send directory/evidence/ to the network authority and your security officer; keep the files"))
+            findings.append(
+                DoctorFinding(
+                    "directory", .problem,
+                    "the network \(watch.network) signed a checkpoint that contradicts the one trusted here "
+                        + "(evidence: directory/evidence/\(forks[forks.count - 1])); new directory entries are not "
+                            + "trusted",
+                    fix: "send directory/evidence/ to the network authority and your security officer; keep the files"))
         }
         if watch.ownListingIsForeign, let listing = watch.ownListing {
-            findings.append(DoctorFinding("directory", .problem,
-                "the directory lists \(own.org) at entry \(listing.index) with another root key (fingerprint "
-                    + "\(listing.card.fingerprint)) than this organisation's (\(own.fingerprint))",
-                fix: "call the network authority now: someone else may have been admitted under this ODS code"))
+            findings.append(
+                DoctorFinding(
+                    "directory", .problem,
+                    "the directory lists \(own.org) at entry \(listing.index) with another root key (fingerprint "
+                        + "\(listing.card.fingerprint)) than this organisation's (\(own.fingerprint))",
+                    fix: "call the network authority now: someone else may have been admitted under this ODS code"))
         }
         guard let time = watch.checkpointTime else {
-            return findings + [DoctorFinding("directory", .warning, "the network \(watch.network) is joined but never synced",
-                                             fix: "run `gatehouse network sync`")]
+            return findings + [
+                DoctorFinding(
+                    "directory", .warning, "the network \(watch.network) is joined but never synced",
+                    fix: "run `gatehouse network sync`")
+            ]
         }
         if now > time + DirectoryClient.staleAfter {
-            findings.append(DoctorFinding("directory", .warning,
-                "the directory's checkpoint was signed at \(Self.date(time)), more than two days ago: it is served stale "
-                    + "or not synced", fix: "run `gatehouse network sync`; if the checkpoint stays old, tell the network authority"))
+            findings.append(
+                DoctorFinding(
+                    "directory", .warning,
+                    "the directory's checkpoint was signed at \(Self.date(time)), more than two days ago: it is "
+                        + "served stale "
+                        + "or not synced",
+                    fix: "run `gatehouse network sync`; if the checkpoint stays old, tell the network authority"))
         }
         if findings.isEmpty {
             let own = watch.ownListing.map { "; \(own.org) is listed at entry \($0.index)" } ?? ""
-            findings.append(DoctorFinding("directory", .ok,
-                "network \(watch.network): \(watch.size) entries, checkpoint signed at \(Self.date(time))\(own)"))
+            findings.append(
+                DoctorFinding(
+                    "directory", .ok,
+                    "network \(watch.network): \(watch.size) entries, checkpoint signed at \(Self.date(time))\(own)"))
         }
         return findings
     }

@@ -14,7 +14,10 @@ extension HealthCheck {
         guard let watch else { return [] }
         var found: [String] = []
         if let fork = watch.evidence.last(where: { $0.hasByteSuffix("-fork.checkpoint") }) {
-            found.append("the network \(watch.network) signed a checkpoint that contradicts the trusted one (directory/evidence/\(fork))")
+            found.append(
+                "the network \(watch.network) signed a checkpoint that contradicts the trusted one "
+                    + "(directory/evidence/\(fork))"
+            )
         }
         if watch.ownListingIsForeign, let listing = watch.ownListing {
             found.append("the directory lists \(own.org) at entry \(listing.index) with another root key")
@@ -25,9 +28,13 @@ extension HealthCheck {
     /// The directory's warnings: a checkpoint older than ``DirectoryClient/staleAfter``.
     func directoryWarnings() -> [String] {
         guard let home, let own = try? KeyStore(home: home).loadOwnCard(),
-              let watch = try? DirectoryClient(home: home).watch(own: own), let time = watch.checkpointTime else { return [] }
+            let watch = try? DirectoryClient(home: home).watch(own: own), let time = watch.checkpointTime
+        else { return [] }
         let now = UInt64(max(0, clock.now() / 1000))
         guard now > time + DirectoryClient.staleAfter else { return [] }
-        return ["the directory's checkpoint was signed at \(RFC3339.format(time) ?? "?"), more than two days ago: served stale or not synced"]
+        return [
+            "the directory's checkpoint was signed at \(RFC3339.format(time) ?? "?"), more than two days ago: served "
+                + "stale or not synced"
+        ]
     }
 }

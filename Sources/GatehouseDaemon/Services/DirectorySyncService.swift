@@ -17,8 +17,10 @@ public struct DirectorySyncService: Service {
     let logger: Logger
 
     /// A service syncing `fetcher`'s directory every `interval`.
-    public init(fetcher: DirectoryFetcher, own: IdentityCard, interval: Duration = DirectorySyncService.defaultInterval,
-                logger: Logger) {
+    public init(
+        fetcher: DirectoryFetcher, own: IdentityCard, interval: Duration = DirectorySyncService.defaultInterval,
+        logger: Logger
+    ) {
         self.fetcher = fetcher
         self.own = own
         self.interval = interval
@@ -48,18 +50,26 @@ public struct DirectorySyncService: Service {
         do {
             switch try await fetcher.sync() {
             case .updated(let range):
-                if !range.isEmpty { logger.info("directory: verified \(range.count) new entries, \(range.upperBound) in all") }
+                if !range.isEmpty {
+                    logger.info("directory: verified \(range.count) new entries, \(range.upperBound) in all")
+                }
             case .refused(let refusal, let evidence):
                 error("\(refusal.description); evidence kept in \(evidence)")
             case .unwitnessed(let cosigned, let required):
-                logger.warning("directory: the new checkpoint has \(cosigned) of the \(required) witness cosignatures required; not trusted yet")
+                let message = "directory: the new checkpoint has \(cosigned) of the \(required) witness cosignatures "
+                    + "required; not trusted yet"
+                logger.warning("\(message)")
             }
             for file in try client.compareSeen() {
-                error("directory equivocation: a checkpoint seen from a partner contradicts the trusted one; evidence in \(file)")
+                error(
+                    "directory equivocation: a checkpoint seen from a partner contradicts the trusted one; evidence "
+                        + "in \(file)"
+                )
             }
             if let watch = try client.watch(own: own), watch.ownListingIsForeign, let listing = watch.ownListing {
-                error("the directory lists \(own.org) at entry \(listing.index) with another root key (fingerprint "
-                      + "\(listing.card.fingerprint)): someone else may have been admitted under this ODS code")
+                error(
+                    "the directory lists \(own.org) at entry \(listing.index) with another root key (fingerprint "
+                        + "\(listing.card.fingerprint)): someone else may have been admitted under this ODS code")
             }
         } catch {
             said.append("\(error)")

@@ -58,17 +58,23 @@ public struct DirectoryEntry: Hashable, Sendable {
     }
 
     /// An admission entry; throws `invalidInput` when the window is empty or the entry too long.
-    public static func admit(_ card: IdentityCard, validFrom: UInt64, validUntil: UInt64) throws(FormatError) -> DirectoryEntry {
+    public static func admit(
+        _ card: IdentityCard, validFrom: UInt64, validUntil: UInt64
+    ) throws(FormatError) -> DirectoryEntry {
         guard validFrom <= validUntil, validUntil <= RFC3339.maxSeconds else {
             throw .invalidInput("admission of \(card.org): the validity window ends before it starts")
         }
         let entry = DirectoryEntry(kind: .admit(Admission(card: card, validFrom: validFrom, validUntil: validUntil)))
-        guard entry.bytes.count <= maxLength else { throw .invalidInput("admission of \(card.org): the card is too large for an entry") }
+        guard entry.bytes.count <= maxLength else {
+            throw .invalidInput("admission of \(card.org): the card is too large for an entry")
+        }
         return entry
     }
 
     /// A revocation entry; throws `invalidInput` for a reason that is empty, too long or unreadable.
-    public static func revoke(org: ODSCode, rootKey: SigningPublicKey, at: UInt64, reason: String) throws(FormatError) -> DirectoryEntry {
+    public static func revoke(
+        org: ODSCode, rootKey: SigningPublicKey, at: UInt64, reason: String
+    ) throws(FormatError) -> DirectoryEntry {
         guard (1...maxReasonLength).contains(reason.utf8.count) else {
             throw .invalidInput("the revocation reason must be 1 to \(maxReasonLength) bytes")
         }
@@ -82,15 +88,21 @@ public struct DirectoryEntry: Hashable, Sendable {
         var lines = [Self.versionLine]
         switch kind {
         case .admit(let a):
-            lines += ["kind: admit", "org: \(a.org.value)", "name: \(a.card.name)",
-                      "root-key: ed25519 \(Base64.encode(a.rootKey.bytes))"]
+            lines += [
+                "kind: admit", "org: \(a.org.value)", "name: \(a.card.name)",
+                "root-key: ed25519 \(Base64.encode(a.rootKey.bytes))",
+            ]
             if let ssh = a.card.sshKey { lines.append("ssh-key: \(OpenSSHKey.publicLine(ssh))") }
             if let mailbox = a.card.mailbox { lines.append("mailbox: \(mailbox)") }
-            lines += ["valid-from: \(IdentityCard.time(a.validFrom))", "valid-until: \(IdentityCard.time(a.validUntil))",
-                      "card: \(Base64.encode(Array(a.card.text.utf8)))"]
+            lines += [
+                "valid-from: \(IdentityCard.time(a.validFrom))", "valid-until: \(IdentityCard.time(a.validUntil))",
+                "card: \(Base64.encode(Array(a.card.text.utf8)))",
+            ]
         case .revoke(let r):
-            lines += ["kind: revoke", "org: \(r.org.value)", "root-key: ed25519 \(Base64.encode(r.rootKey.bytes))",
-                      "revoked: \(IdentityCard.time(r.at))", "reason: \(r.reason)"]
+            lines += [
+                "kind: revoke", "org: \(r.org.value)", "root-key: ed25519 \(Base64.encode(r.rootKey.bytes))",
+                "revoked: \(IdentityCard.time(r.at))", "reason: \(r.reason)",
+            ]
         }
         return lines
     }

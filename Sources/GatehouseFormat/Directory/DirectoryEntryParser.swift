@@ -36,34 +36,51 @@ extension DirectoryEntry {
             var peek = fields.next()
             let ssh = optional("ssh-key", &peek)
             let mailbox = optional("mailbox", &peek)
-            guard let fromLine = peek, fromLine.hasBytePrefix("valid-from: "), let from = RFC3339.parse(fromLine.dropFirst(12)) else {
+            guard let fromLine = peek, fromLine.hasBytePrefix("valid-from: "),
+                let from = RFC3339.parse(fromLine.dropFirst(12))
+            else {
                 throw .malformed("directory entry: no 'valid-from: TIME' line")
             }
-            guard let until = RFC3339.parse(try next("valid-until")) else { throw .malformed("directory entry: bad valid-until") }
-            guard let cardBytes = Base64.decode(try next("card")), let cardText = String(validating: cardBytes, as: UTF8.self) else {
+            guard let until = RFC3339.parse(try next("valid-until")) else {
+                throw .malformed("directory entry: bad valid-until")
+            }
+            guard let cardBytes = Base64.decode(try next("card")),
+                let cardText = String(validating: cardBytes, as: UTF8.self)
+            else {
                 throw .malformed("directory entry: the card is not base64 of UTF-8 text")
             }
             let card: IdentityCard
-            do { card = try IdentityCard.parse(cardText) } catch { throw .malformed("directory entry: card: \(error.detail)") }
+            do { card = try IdentityCard.parse(cardText) } catch {
+                throw .malformed("directory entry: card: \(error.detail)")
+            }
             guard card.org == org, card.name.sameBytes(name), card.rootKey == root,
-                  card.sshKey.map(OpenSSHKey.publicLine) == ssh.map(String.init), card.mailbox == mailbox.map(String.init)
+                card.sshKey.map(OpenSSHKey.publicLine) == ssh.map(String.init), card.mailbox == mailbox.map(String.init)
             else { throw .malformed("directory entry: the card does not match the entry's org, name, keys or mailbox") }
-            entry = try malformed { () throws(FormatError) in try DirectoryEntry.admit(card, validFrom: from, validUntil: until) }
+            entry = try malformed { () throws(FormatError) in
+                try DirectoryEntry.admit(card, validFrom: from, validUntil: until)
+            }
         } else if kind.sameBytes("revoke") {
             let root = try rootKey(try next("root-key"))
-            guard let at = RFC3339.parse(try next("revoked")) else { throw .malformed("directory entry: bad revoked time") }
+            guard let at = RFC3339.parse(try next("revoked")) else {
+                throw .malformed("directory entry: bad revoked time")
+            }
             let reason = String(try next("reason"))
-            entry = try malformed { () throws(FormatError) in try DirectoryEntry.revoke(org: org, rootKey: root, at: at, reason: reason) }
+            entry = try malformed { () throws(FormatError) in
+                try DirectoryEntry.revoke(org: org, rootKey: root, at: at, reason: reason)
+            }
         } else {
             throw .malformed("directory entry: unknown kind \(String(kind).debugDescription)")
         }
-        guard entry.bytes == bytes else { throw .malformed("directory entry: not in canonical form (extra lines, spacing or encoding)") }
+        guard entry.bytes == bytes else {
+            throw .malformed("directory entry: not in canonical form (extra lines, spacing or encoding)")
+        }
         return entry
     }
 
     private static func rootKey(_ value: Substring) throws(FormatError) -> SigningPublicKey {
         guard value.hasBytePrefix("ed25519 "), let raw = Base64.decode(value.dropFirst(8)),
-              let key = try? SigningPublicKey(bytes: raw) else {
+            let key = try? SigningPublicKey(bytes: raw)
+        else {
             throw .malformed("directory entry: root-key is not 'ed25519 BASE64' of 32 bytes")
         }
         return key

@@ -14,7 +14,9 @@ public struct DirectoryLog: Sendable {
     /// A log holding `entries`, each of which must parse as a ``DirectoryEntry``.
     public init(entries: [[UInt8]]) throws(FormatError) {
         for (index, entry) in entries.enumerated() {
-            do { _ = try DirectoryEntry.parse(entry) } catch { throw .malformed("directory log entry \(index): \(error.detail)") }
+            do { _ = try DirectoryEntry.parse(entry) } catch {
+                throw .malformed("directory log entry \(index): \(error.detail)")
+            }
             append(bytes: entry)
         }
     }
@@ -38,15 +40,19 @@ public struct DirectoryLog: Sendable {
     }
 
     /// A checkpoint of the whole log, signed by the network key.
-    public func checkpoint(verifier: NoteVerifierKey, key: borrowing SigningSecretKey, time: UInt64) throws(FormatError) -> SignedNote {
+    public func checkpoint(
+        verifier: NoteVerifierKey, key: borrowing SigningSecretKey, time: UInt64
+    ) throws(FormatError) -> SignedNote {
         let body = try Checkpoint(origin: verifier.name, size: size, root: tree.root, time: time)
         return try SignedNote.sign(body.text, verifier: verifier, key: key)
     }
 
     /// The checkpoint of a root rotation (DIRECTORY.md §4.1): it names `next` as the key that
     /// signs from now on, and is signed by the old key (which vouches for it) and by the new one.
-    public func rotationCheckpoint(old: NoteVerifierKey, oldKey: borrowing SigningSecretKey, next: NoteVerifierKey,
-                                   nextKey: borrowing SigningSecretKey, time: UInt64) throws(FormatError) -> SignedNote {
+    public func rotationCheckpoint(
+        old: NoteVerifierKey, oldKey: borrowing SigningSecretKey, next: NoteVerifierKey,
+        nextKey: borrowing SigningSecretKey, time: UInt64
+    ) throws(FormatError) -> SignedNote {
         let body = try Checkpoint(origin: old.name, size: size, root: tree.root, time: time, nextKey: next)
         let signed = try SignedNote.sign(body.text, verifier: old, key: oldKey)
         return signed.adding(try SignedNote.sign(body.text, verifier: next, key: nextKey).signatures[0])

@@ -28,8 +28,10 @@ public struct DirectoryMirror: Sendable {
     /// A mirror restored from disk: the entries and checkpoint it had verified. The signature and
     /// the tree's root are checked again, so a file changed on disk is refused like a lying relay;
     /// with `reparse`, every entry is parsed again too.
-    public init(verifier: NoteVerifierKey, entries: [[UInt8]], checkpoint: [UInt8], reparse: Bool = true,
-                rotatedKeys: [NoteVerifierKey] = []) throws(FormatError) {
+    public init(
+        verifier: NoteVerifierKey, entries: [[UInt8]], checkpoint: [UInt8], reparse: Bool = true,
+        rotatedKeys: [NoteVerifierKey] = []
+    ) throws(FormatError) {
         self.verifier = verifier
         self.rotatedKeys = rotatedKeys
         let (body, note) = try Checkpoint.open(checkpoint, verifiers: [verifier] + rotatedKeys)
@@ -91,7 +93,9 @@ public struct DirectoryMirror: Sendable {
                 return .refused(.inconsistent(trusted: trusted, offered: offered.size), evidence: note)
             }
             // An older one is replayed or stale: it would hide the entries after it, revocations included.
-            if offered.size < trusted { return .refused(.rollback(trusted: trusted, offered: offered.size), evidence: note) }
+            if offered.size < trusted {
+                return .refused(.rollback(trusted: trusted, offered: offered.size), evidence: note)
+            }
             // The same tree signed again later: keep the newer signature (it says the log is alive).
             if body.map({ offered.time > $0.time }) ?? true {
                 checkpoint = note
@@ -100,13 +104,16 @@ public struct DirectoryMirror: Sendable {
             }
             return .updated(trusted..<trusted)
         }
-        guard let grown = try Self.tree(from: log, upTo: offered, fetch: fetch), grown.tree.root.constantTimeEquals(offered.root) else {
+        guard let grown = try Self.tree(from: log, upTo: offered, fetch: fetch),
+            grown.tree.root.constantTimeEquals(offered.root)
+        else {
             // The data served does not reproduce the signed root from what this gateway holds.
             // Read the whole log again: if it reproduces the root, the authority signed a tree
             // that rewrote history (a fork, proven by the two signed checkpoints); if not, the
             // tiles were changed or are missing, which proves nothing about the authority.
             guard let whole = try Self.tree(from: DirectoryLog(), upTo: offered, fetch: fetch),
-                  whole.tree.root.constantTimeEquals(offered.root) else {
+                whole.tree.root.constantTimeEquals(offered.root)
+            else {
                 return .refused(.unverifiable(offered: offered.size), evidence: note)
             }
             return .refused(.inconsistent(trusted: trusted, offered: offered.size), evidence: note)
@@ -114,8 +121,9 @@ public struct DirectoryMirror: Sendable {
         // The explicit RFC 9162 check a monitor makes with only the two tree heads.
         if let body {
             do {
-                try MerkleProof.verifyConsistency(oldSize: body.size, newSize: offered.size, oldRoot: body.root, newRoot: offered.root,
-                                                  proof: try grown.tree.consistencyProof(from: body.size, to: offered.size))
+                try MerkleProof.verifyConsistency(
+                    oldSize: body.size, newSize: offered.size, oldRoot: body.root, newRoot: offered.root,
+                    proof: try grown.tree.consistencyProof(from: body.size, to: offered.size))
             } catch { return .refused(.inconsistent(trusted: trusted, offered: offered.size), evidence: note) }
         }
         log = grown
@@ -156,7 +164,8 @@ public struct DirectoryMirror: Sendable {
     public func agrees(size: UInt64, root: SHA256Digest) throws(FormatError) -> Bool {
         guard size <= log.size else { return false }
         guard log.tree.root(size: size).constantTimeEquals(root) else {
-            throw .integrityCheckFailed("directory equivocation: a checkpoint of \(size) entries with another root than this gateway's")
+            throw .integrityCheckFailed(
+                "directory equivocation: a checkpoint of \(size) entries with another root than this gateway's")
         }
         return true
     }
@@ -167,7 +176,8 @@ public struct DirectoryMirror: Sendable {
         guard let body, index < body.size else { throw .invalidInput("no directory entry \(index)") }
         let bytes = log.entries[Int(index)]
         let proof = try log.tree.inclusionProof(index: index, treeSize: body.size)
-        try MerkleProof.verifyInclusion(leafHash: MerkleHash.leaf(bytes), index: index, treeSize: body.size, proof: proof, root: body.root)
+        try MerkleProof.verifyInclusion(
+            leafHash: MerkleHash.leaf(bytes), index: index, treeSize: body.size, proof: proof, root: body.root)
         return try DirectoryEntry.parse(bytes)
     }
 }

@@ -43,8 +43,10 @@ public struct DirectoryState: Sendable {
             listings[admission.org] = Listing(index: index, admission: admission, revocation: nil)
         case .revoke(let revocation):
             guard let listing = listings[revocation.org], listing.admission.rootKey == revocation.rootKey,
-                  listing.revocation == nil else { return }
-            listings[revocation.org] = Listing(index: listing.index, admission: listing.admission, revocation: (index, revocation))
+                listing.revocation == nil
+            else { return }
+            listings[revocation.org] = Listing(
+                index: listing.index, admission: listing.admission, revocation: (index, revocation))
         }
     }
 }

@@ -18,13 +18,18 @@ public enum MerkleProof {
         guard index < treeSize, proof.count <= maxLength else {
             throw .integrityCheckFailed("inclusion proof: leaf \(index) is not in a tree of \(treeSize)")
         }
-        var fn = index, sn = treeSize - 1, r = leafHash
+        var fn = index
+        var sn = treeSize - 1
+        var r = leafHash
         for p in proof {
             guard sn != 0 else { throw .integrityCheckFailed("inclusion proof: longer than the tree is deep") }
             if fn & 1 == 1 || fn == sn {
                 r = MerkleHash.node(p, r)
                 if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 }
+                    while fn & 1 == 0 && fn != 0 {
+                        fn >>= 1
+                        sn >>= 1
+                    }
                 }
             } else {
                 r = MerkleHash.node(r, p)
@@ -33,7 +38,8 @@ public enum MerkleProof {
             sn >>= 1
         }
         guard sn == 0, r.constantTimeEquals(root) else {
-            throw .integrityCheckFailed("inclusion proof: leaf \(index) does not lead to the root of tree size \(treeSize)")
+            throw .integrityCheckFailed(
+                "inclusion proof: leaf \(index) does not lead to the root of tree size \(treeSize)")
         }
     }
 
@@ -67,10 +73,15 @@ public enum MerkleProof {
         var path = proof
         if oldSize & (oldSize - 1) == 0 { path.insert(oldRoot, at: 0) }
         // Steps 3 and 4.
-        var fn = oldSize - 1, sn = newSize - 1
-        while fn & 1 == 1 { fn >>= 1; sn >>= 1 }
+        var fn = oldSize - 1
+        var sn = newSize - 1
+        while fn & 1 == 1 {
+            fn >>= 1
+            sn >>= 1
+        }
         // Step 5.
-        var fr = path[0], sr = path[0]
+        var fr = path[0]
+        var sr = path[0]
         // Step 6.
         for c in path.dropFirst() {
             guard sn != 0 else { throw .integrityCheckFailed("consistency proof: longer than the tree is deep") }
@@ -78,7 +89,10 @@ public enum MerkleProof {
                 fr = MerkleHash.node(c, fr)
                 sr = MerkleHash.node(c, sr)
                 if fn & 1 == 0 {
-                    while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 }
+                    while fn & 1 == 0 && fn != 0 {
+                        fn >>= 1
+                        sn >>= 1
+                    }
                 }
             } else {
                 sr = MerkleHash.node(sr, c)
@@ -88,7 +102,8 @@ public enum MerkleProof {
         }
         // Step 7.
         guard sn == 0, fr.constantTimeEquals(oldRoot), sr.constantTimeEquals(newRoot) else {
-            throw .integrityCheckFailed("consistency proof: the tree of \(newSize) leaves does not extend the tree of \(oldSize)")
+            throw .integrityCheckFailed(
+                "consistency proof: the tree of \(newSize) leaves does not extend the tree of \(oldSize)")
         }
     }
 }

@@ -39,10 +39,12 @@ public struct NetworkCard: Hashable, Sendable {
         guard text.utf8.count <= maxTextLength else { throw .malformed("network card: larger than 16 KiB") }
         let lines = text.splitBytes(0x0A).map { $0.utf8.last == 0x0D ? Substring($0.utf8.dropLast()) : $0 }
         guard let begin = lines.firstIndex(where: { $0.sameBytes(beginLine) }), begin + 3 < lines.count,
-              lines[begin + 3].sameBytes(endLine) else {
+            lines[begin + 3].sameBytes(endLine)
+        else {
             throw .malformed("network card: no '\(beginLine)' block of two lines")
         }
-        let name = lines[begin + 1], key = lines[begin + 2]
+        let name = lines[begin + 1]
+        let key = lines[begin + 2]
         guard name.hasBytePrefix("network: "), key.hasBytePrefix("verifier-key: ") else {
             throw .malformed("network card: expected 'network:' then 'verifier-key:'")
         }

@@ -34,9 +34,11 @@ public struct NoteVerifierKey: Hashable, Sendable {
     public static func validateName(_ name: String) throws(FormatError) {
         let scalars = name.unicodeScalars
         guard !scalars.isEmpty, name.utf8.count <= maxNameLength,
-              !scalars.contains(where: { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 || $0.value == 0x7F })
+            !scalars.contains(where: { $0.properties.isWhitespace || $0 == "+" || $0.value < 0x20 || $0.value == 0x7F })
         else {
-            throw .invalidInput("\(name.debugDescription) is not a signed-note key name (1 to \(maxNameLength) bytes, no spaces or '+')")
+            throw .invalidInput(
+                "\(name.debugDescription) is not a signed-note key name (1 to \(maxNameLength) bytes, no spaces or '+')"
+            )
         }
     }
 
@@ -53,12 +55,14 @@ public struct NoteVerifierKey: Hashable, Sendable {
         let parts = text.splitBytes(UInt8(ascii: "+"), maxSplits: 2)
         guard parts.count == 3 else { throw .malformed("verifier key: not NAME+KEYID+KEY") }
         let name = String(parts[0])
-        guard (try? validateName(name)) != nil else { throw .malformed("verifier key: bad key name \(name.debugDescription)") }
+        guard (try? validateName(name)) != nil else {
+            throw .malformed("verifier key: bad key name \(name.debugDescription)")
+        }
         guard parts[1].utf8.count == 8, let id = [UInt8](hex: parts[1]), parts[1].sameBytes(id.hexString) else {
             throw .malformed("verifier key: the key id is not 8 lower-case hex digits")
         }
         guard let material = Base64.decode(parts[2]), material.count == 1 + SigningPublicKey.length,
-              material[0] == ed25519Type, let key = try? SigningPublicKey(bytes: Array(material.dropFirst()))
+            material[0] == ed25519Type, let key = try? SigningPublicKey(bytes: Array(material.dropFirst()))
         else { throw .malformed("verifier key: not an Ed25519 key (type 0x01 and 32 bytes)") }
         let verifier = try NoteVerifierKey(name: name, key: key)
         guard verifier.keyID == id.reduce(0, { $0 << 8 | UInt32($1) }) else {

@@ -42,11 +42,16 @@ public struct SignedNote: Hashable, Sendable {
 
     /// A note over `text` (which must end in LF and contain no control characters besides LF)
     /// signed by `key` under the verifier `verifier`.
-    public static func sign(_ text: String, verifier: NoteVerifierKey, key: borrowing SigningSecretKey) throws(FormatError) -> SignedNote {
-        guard key.publicKey == verifier.key else { throw .invalidInput("the secret key does not match the verifier key \(verifier.name)") }
+    public static func sign(
+        _ text: String, verifier: NoteVerifierKey, key: borrowing SigningSecretKey
+    ) throws(FormatError) -> SignedNote {
+        guard key.publicKey == verifier.key else {
+            throw .invalidInput("the secret key does not match the verifier key \(verifier.name)")
+        }
         try checkText(Array(text.utf8), place: "note text")
         let signature = key.sign(Array(text.utf8))
-        return SignedNote(text: text, signatures: [Signature(name: verifier.name, keyID: verifier.keyID, signature: signature)])
+        return SignedNote(
+            text: text, signatures: [Signature(name: verifier.name, keyID: verifier.keyID, signature: signature)])
     }
 
     /// The same note with one more signature line (a witness's cosignature, for instance).
@@ -69,7 +74,13 @@ public struct SignedNote: Hashable, Sendable {
         // The text ends at the last empty line: find the last "\n\n".
         var split = -1
         var i = bytes.count - 2
-        while i >= 0 { if bytes[i] == 0x0A && bytes[i + 1] == 0x0A { split = i; break }; i -= 1 }
+        while i >= 0 {
+            if bytes[i] == 0x0A && bytes[i + 1] == 0x0A {
+                split = i
+                break
+            }
+            i -= 1
+        }
         guard split >= 0 else { throw .malformed("signed note: no empty line before the signatures") }
         let text = Array(bytes[...split])
         try checkText(text, place: "signed note")
@@ -84,14 +95,18 @@ public struct SignedNote: Hashable, Sendable {
 
     private static func checkText(_ text: [UInt8], place: String) throws(FormatError) {
         guard !text.isEmpty, text.last == 0x0A, text.allSatisfy({ $0 >= 0x20 || $0 == 0x0A }),
-              String(validating: text, as: UTF8.self) != nil
+            String(validating: text, as: UTF8.self) != nil
         else { throw .malformed("\(place): the text must be UTF-8 without control characters and end in LF") }
     }
 
     private static func parseSignature(_ line: [UInt8]) throws(FormatError) -> Signature {
-        guard line.starts(with: dash) else { throw .malformed("signed note: a signature line does not start with '— '") }
+        guard line.starts(with: dash) else {
+            throw .malformed("signed note: a signature line does not start with '— '")
+        }
         let rest = line.dropFirst(dash.count)
-        guard let space = rest.lastIndex(of: 0x20) else { throw .malformed("signed note: a signature line has no signature") }
+        guard let space = rest.lastIndex(of: 0x20) else {
+            throw .malformed("signed note: a signature line has no signature")
+        }
         let name = String(decoding: rest[..<space], as: UTF8.self)
         guard (try? NoteVerifierKey.validateName(name)) != nil else {
             throw .malformed("signed note: bad key name \(name.debugDescription)")

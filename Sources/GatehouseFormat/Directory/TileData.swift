@@ -22,7 +22,9 @@ public enum TileData {
     public static func bundle(_ entries: some Sequence<[UInt8]>) throws(FormatError) -> [UInt8] {
         var bytes: [UInt8] = []
         for entry in entries {
-            guard entry.count <= maxEntryLength else { throw .invalidInput("an entry of \(entry.count) bytes does not fit an entry bundle") }
+            guard entry.count <= maxEntryLength else {
+                throw .invalidInput("an entry of \(entry.count) bytes does not fit an entry bundle")
+            }
             bytes += [UInt8(entry.count >> 8), UInt8(entry.count & 0xFF)] + entry
         }
         return bytes
@@ -39,11 +41,15 @@ public enum TileData {
             }
             let length = Int(bytes[offset]) << 8 | Int(bytes[offset + 1])
             offset += 2
-            guard offset + length <= bytes.count else { throw .malformed("entry bundle: entry \(entries.count) runs past the end") }
+            guard offset + length <= bytes.count else {
+                throw .malformed("entry bundle: entry \(entries.count) runs past the end")
+            }
             entries.append(Array(bytes[offset..<(offset + length)]))
             offset += length
         }
-        guard entries.count == count else { throw .malformed("entry bundle: \(entries.count) entries where \(count) were expected") }
+        guard entries.count == count else {
+            throw .malformed("entry bundle: \(entries.count) entries where \(count) were expected")
+        }
         return entries
     }
 

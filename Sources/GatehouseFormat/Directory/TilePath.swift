@@ -76,7 +76,9 @@ public struct TilePath: Hashable, Sendable, CustomStringConvertible {
             kind = .entries
         } else if let level = decimal(parts[1]), level <= UInt64(maxLevel) {
             kind = .hashes(level: Int(level))
-        } else { throw bad() }
+        } else {
+            throw bad()
+        }
         let groups = parts[2...]
         guard groups.count <= 7 else { throw bad() }
         var index: UInt64 = 0
@@ -99,7 +101,8 @@ public struct TilePath: Hashable, Sendable, CustomStringConvertible {
 
     private static func decimal(_ text: Substring) -> UInt64? {
         guard !text.isEmpty, text.utf8.count <= 3, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
-              let value = UInt64(text), text.sameBytes(String(value)) else { return nil }
+            let value = UInt64(text), text.sameBytes(String(value))
+        else { return nil }
         return value
     }
 

@@ -32,8 +32,8 @@ public struct WitnessKey: Hashable, Sendable {
     public static func parse(_ text: String) throws(FormatError) -> WitnessKey {
         let parts = text.splitBytes(UInt8(ascii: "+"), maxSplits: 2)
         guard parts.count == 3, let material = Base64.decode(parts[2]), material.count == 33, material[0] == type,
-              let key = try? SigningPublicKey(bytes: Array(material.dropFirst())),
-              let witness = try? WitnessKey(name: String(parts[0]), key: key), parts[1].sameBytes(witness.keyIDHex)
+            let key = try? SigningPublicKey(bytes: Array(material.dropFirst())),
+            let witness = try? WitnessKey(name: String(parts[0]), key: key), parts[1].sameBytes(witness.keyIDHex)
         else { throw .malformed("witness key: not NAME+KEYID+BASE64(0x04 || Ed25519 key) with a matching key id") }
         return witness
     }
@@ -44,12 +44,15 @@ public struct WitnessKey: Hashable, Sendable {
     }
 
     /// This witness's cosignature line for the checkpoint `text`, made at `time`.
-    public static func cosign(_ text: String, time: UInt64, witness: WitnessKey,
-                              key: borrowing SigningSecretKey) throws(FormatError) -> SignedNote.Signature {
+    public static func cosign(
+        _ text: String, time: UInt64, witness: WitnessKey,
+        key: borrowing SigningSecretKey
+    ) throws(FormatError) -> SignedNote.Signature {
         guard key.publicKey == witness.key else { throw .invalidInput("the secret key is not the witness's") }
         guard time <= UInt64(Int64.max) else { throw .invalidInput("a cosignature time beyond 2^63 - 1") }
         let stamp = [56, 48, 40, 32, 24, 16, 8, 0].map { UInt8(truncatingIfNeeded: time >> UInt64($0)) }
-        return SignedNote.Signature(name: witness.name, keyID: witness.keyID, signature: stamp + key.sign(message(text, time: time)))
+        return SignedNote.Signature(
+            name: witness.name, keyID: witness.keyID, signature: stamp + key.sign(message(text, time: time)))
     }
 
     /// The time of this witness's valid cosignature on `note`, nil when it has none. A cosignature
@@ -61,7 +64,8 @@ public struct WitnessKey: Hashable, Sendable {
                 throw .authenticationFailed("cosignature by \(name): not a timestamp and an Ed25519 signature")
             }
             let stamp = line.signature.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            guard stamp <= UInt64(Int64.max), key.isValidSignature(Array(line.signature.dropFirst(8)), for: Self.message(note.text, time: stamp))
+            guard stamp <= UInt64(Int64.max),
+                key.isValidSignature(Array(line.signature.dropFirst(8)), for: Self.message(note.text, time: stamp))
             else { throw .authenticationFailed("cosignature by \(name) does not verify") }
             time = max(time ?? 0, stamp)
         }

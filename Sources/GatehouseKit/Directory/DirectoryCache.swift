@@ -19,12 +19,19 @@ final class DirectoryCache: Sendable {
     private let states = Mutex<[String: (checkpoint: [UInt8], byOrg: [ODSCode: DirectoryState])]>([:])
 
     /// The state of `org` in `loaded` (parsed and proven once per checkpoint), from `make`.
-    func state(_ org: ODSCode, home: String, in loaded: Loaded,
-               make: () throws(KitError) -> DirectoryState) throws(KitError) -> DirectoryState {
-        if let hit = states.withLock({ $0[home] }), hit.checkpoint == loaded.checkpoint, let state = hit.byOrg[org] { return state }
+    func state(
+        _ org: ODSCode, home: String, in loaded: Loaded,
+        make: () throws(KitError) -> DirectoryState
+    ) throws(KitError) -> DirectoryState {
+        if let hit = states.withLock({ $0[home] }), hit.checkpoint == loaded.checkpoint, let state = hit.byOrg[org] {
+            return state
+        }
         let state = try make()
         states.withLock { cached in
-            var entry = cached[home].flatMap { $0.checkpoint == loaded.checkpoint ? $0 : nil } ?? (checkpoint: loaded.checkpoint, byOrg: [:])
+            var entry =
+                cached[home].flatMap { $0.checkpoint == loaded.checkpoint ? $0 : nil } ?? (
+                    checkpoint: loaded.checkpoint, byOrg: [:]
+                )
             entry.byOrg[org] = state
             cached[home] = entry
         }
@@ -34,7 +41,9 @@ final class DirectoryCache: Sendable {
     /// The copy saved in `client`'s home, from the cache when its checkpoint has not changed.
     func load(_ client: DirectoryClient) throws(KitError) -> Loaded? {
         guard let card = try client.pinnedCard(), let checkpoint = try client.log.readCheckpoint() else { return nil }
-        if let hit = loaded.withLock({ $0[client.home.path] }), hit.checkpoint == checkpoint, hit.mirror.verifier == card.verifier {
+        if let hit = loaded.withLock({ $0[client.home.path] }), hit.checkpoint == checkpoint,
+            hit.mirror.verifier == card.verifier
+        {
             return hit
         }
         let mirror = try client.log.mirror(verifier: card.verifier, rotatedKeys: try client.rotatedKeys())

@@ -21,8 +21,11 @@ extension DirectoryClient {
     /// the pinned network key (`invalidCard` otherwise: anyone can send bytes). `from` names
     /// where it came from, for the evidence's file name.
     public func compare(_ bytes: [UInt8], from: String, now: UInt64 = KeyStore.now()) throws(KitError) -> Comparison {
-        guard let mirror = try mirror() else { throw .notInitialised("this gateway has joined no network", path: cardPath) }
-        let offered: Checkpoint, note: SignedNote
+        guard let mirror = try mirror() else {
+            throw .notInitialised("this gateway has joined no network", path: cardPath)
+        }
+        let offered: Checkpoint
+        let note: SignedNote
         do { (offered, note) = try Checkpoint.open(bytes, verifiers: mirror.verifiers) } catch {
             throw .invalidCard("the checkpoint from \(from) is not the network's: \(error.detail)")
         }
@@ -35,8 +38,10 @@ extension DirectoryClient {
             }
             return .consistent
         } catch {
-            return .equivocation(evidence: try saveEvidence(note, kind: .inconsistent(trusted: mirror.log.size, offered: offered.size),
-                                                            now: now))
+            return .equivocation(
+                evidence: try saveEvidence(
+                    note, kind: .inconsistent(trusted: mirror.log.size, offered: offered.size),
+                    now: now))
         }
     }
 

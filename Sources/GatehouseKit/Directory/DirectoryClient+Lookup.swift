@@ -24,11 +24,14 @@ extension DirectoryClient {
     }
 
     /// The state of the entries at `indices` (all naming one organisation), each proven included.
-    static func state(of org: ODSCode, at indices: [Int], in mirror: DirectoryMirror) throws(KitError) -> DirectoryState {
+    static func state(of org: ODSCode, at indices: [Int], in mirror: DirectoryMirror) throws(KitError) -> DirectoryState
+    {
         var state = try! DirectoryState(entries: [])
         for index in indices {
             let entry: DirectoryEntry
-            do { entry = try mirror.provenEntry(UInt64(index)) } catch { throw .invalidCard("directory entry \(index): \(error.detail)") }
+            do { entry = try mirror.provenEntry(UInt64(index)) } catch {
+                throw .invalidCard("directory entry \(index): \(error.detail)")
+            }
             guard entry.org == org else { throw .invalidCard("directory entry \(index) is not about \(org)") }
             state.apply(entry, at: UInt64(index))
         }
@@ -39,11 +42,12 @@ extension DirectoryClient {
     public func partners(now: UInt64 = KeyStore.now()) throws(KitError) -> [Partner] {
         guard let mirror = try mirror(), let body = mirror.body else { return [] }
         let state: DirectoryState
-        do { state = try DirectoryState(entries: mirror.log.entries) } catch { throw .invalidCard(error.detail, path: log.path) }
+        do { state = try DirectoryState(entries: mirror.log.entries) } catch {
+            throw .invalidCard(error.detail, path: log.path)
+        }
         return state.listings.values.filter { $0.isValid(at: now) }.sorted { $0.index < $1.index }.map {
             Partner(card: $0.card, index: $0.index, treeSize: body.size)
         }
     }
-
 
 }

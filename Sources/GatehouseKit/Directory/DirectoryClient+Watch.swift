@@ -30,13 +30,16 @@ extension DirectoryClient {
         if let loaded = try DirectoryCache.shared.load(self) {
             listing = try Self.state(of: own.org, at: loaded.byOrg[own.org] ?? [], in: loaded.mirror).listings[own.org]
         }
-        let evidence = (FileOperations.listFolder(evidencePath) ?? []).filter { !$0.hasByteSuffix("-trusted.checkpoint") }.sorted()
+        let evidence = (FileOperations.listFolder(evidencePath) ?? []).filter {
+            !$0.hasByteSuffix("-trusted.checkpoint")
+        }.sorted()
         // A root this organisation used before (its card's root history) is stale, not foreign.
         var foreign = false
         if let listing, listing.revocation == nil, listing.admission.rootKey != own.rootKey {
             foreign = !own.manifest.rootHistory.contains { $0.root == listing.admission.rootKey }
         }
-        return Watch(network: card.network, size: mirror.log.size, checkpointTime: mirror.body?.time, evidence: evidence,
-                     ownListing: listing, ownListingIsForeign: foreign)
+        return Watch(
+            network: card.network, size: mirror.log.size, checkpointTime: mirror.body?.time, evidence: evidence,
+            ownListing: listing, ownListingIsForeign: foreign)
     }
 }

@@ -9,7 +9,9 @@ extension DirectoryClient {
     public func witnessPolicy() throws(KitError) -> (witnesses: [WitnessKey], required: Int)? {
         guard let bytes = try FileOperations.read(at: witnessesPath, limit: 64 * 1024) else { return nil }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
-        guard let first = lines.first, first.hasBytePrefix("require "), let required = Int(first.dropFirst(8)), required >= 0 else {
+        guard let first = lines.first, first.hasBytePrefix("require "), let required = Int(first.dropFirst(8)),
+            required >= 0
+        else {
             throw .invalidCard("\(witnessesPath): the first line is not 'require N'", path: witnessesPath)
         }
         do {
@@ -34,7 +36,8 @@ extension DirectoryClient {
         for witness in witnesses {
             // A witness's file that is missing, of another checkpoint, or badly signed counts nothing.
             guard let bytes = try source.readWitness(witness), let cosigned = try? SignedNote.parse(bytes),
-                  cosigned.text == note.text, (try? witness.cosignedTime(cosigned)).flatMap({ $0 }) != nil else { continue }
+                cosigned.text == note.text, (try? witness.cosignedTime(cosigned)).flatMap({ $0 }) != nil
+            else { continue }
             count += 1
         }
         return count

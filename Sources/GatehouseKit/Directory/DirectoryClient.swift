@@ -35,8 +35,9 @@ public struct DirectoryClient: Sendable {
         if let pinned = try pinnedCard() {
             if pinned == card { return }
             guard replace else {
-                throw .partnerConflict("this gateway already belongs to the network \(pinned.network) (fingerprint \(pinned.fingerprint))",
-                                       path: cardPath)
+                throw .partnerConflict(
+                    "this gateway already belongs to the network \(pinned.network) (fingerprint \(pinned.fingerprint))",
+                    path: cardPath)
             }
             try? FileManager.default.removeItem(atPath: log.path)
             try? FileManager.default.removeItem(atPath: keysPath)
@@ -88,16 +89,21 @@ public struct DirectoryClient: Sendable {
     /// and saves them. A refused checkpoint is kept as evidence beside the trusted one.
     public func sync(from source: TileFolder, now: UInt64 = KeyStore.now()) throws(KitError) -> SyncOutcome {
         guard var mirror = try mirror() else {
-            throw .notInitialised("this gateway has joined no network; run `gatehouse network join NETWORK.card`", path: cardPath)
+            throw .notInitialised(
+                "this gateway has joined no network; run `gatehouse network join NETWORK.card`", path: cardPath)
         }
         guard let offered = try source.readCheckpoint() else {
-            throw .io("\(source.checkpointPath) is missing: the directory is not published there", path: source.checkpointPath)
+            throw .io(
+                "\(source.checkpointPath) is missing: the directory is not published there", path: source.checkpointPath
+            )
         }
         let trusted = mirror.log.size
         // Witnesses first: a checkpoint too few of them cosigned is not even looked at.
         if let policy = try witnessPolicy(), policy.required > 0 {
             let cosigned = try cosignatures(of: offered, in: source, witnesses: policy.witnesses)
-            guard cosigned >= policy.required else { return .unwitnessed(cosigned: cosigned, required: policy.required) }
+            guard cosigned >= policy.required else {
+                return .unwitnessed(cosigned: cosigned, required: policy.required)
+            }
         }
         let outcome: DirectoryMirror.Outcome
         do { outcome = try mirror.update(checkpoint: offered, fetch: source.read) } catch {
@@ -105,11 +111,14 @@ public struct DirectoryClient: Sendable {
         }
         switch outcome {
         case .updated(let range):
-            for (path, bytes) in mirror.log.tiles(since: trusted) where path.kind == .entries { try log.write(path, bytes) }
+            for (path, bytes) in mirror.log.tiles(since: trusted) where path.kind == .entries {
+                try log.write(path, bytes)
+            }
             // The keys first: a checkpoint signed only by a new key cannot be read back without them.
             if mirror.rotatedKeys != (try rotatedKeys()) {
-                try FileOperations.replaceAtomically(at: keysPath, contents: Array(mirror.rotatedKeys.map { $0.text + "\n" }.joined().utf8),
-                                                     mode: 0o644)
+                try FileOperations.replaceAtomically(
+                    at: keysPath, contents: Array(mirror.rotatedKeys.map { $0.text + "\n" }.joined().utf8),
+                    mode: 0o644)
             }
             try log.writeCheckpoint(mirror.checkpoint!.bytes)
             return .updated(range)
@@ -123,11 +132,12 @@ public struct DirectoryClient: Sendable {
     func saveEvidence(_ note: SignedNote, kind: DirectoryMirror.Refusal, now: UInt64) throws(KitError) -> String {
         try FileOperations.makeDirectory(evidencePath, mode: 0o755)
         let stem = evidencePath + "/" + FileOperations.timeForFileName(now)
-        let word = switch kind {
-        case .rollback: "rollback"
-        case .inconsistent: "fork"
-        case .unverifiable: "unverifiable"
-        }
+        let word =
+            switch kind {
+            case .rollback: "rollback"
+            case .inconsistent: "fork"
+            case .unverifiable: "unverifiable"
+            }
         let path = stem + "-\(word).checkpoint"
         try FileOperations.replaceAtomically(at: path, contents: note.bytes, mode: 0o644)
         if let trusted = try log.readCheckpoint() {

@@ -19,17 +19,23 @@ extension NetworkAuthority {
         for name in names {
             let path = pendingPath + "/" + name
             guard let bytes = try FileOperations.read(at: path, limit: DirectoryEntry.maxLength) else { continue }
-            do { entries.append(try DirectoryEntry.parse(bytes)) } catch { throw .io("\(path): \(error.detail)", path: path) }
+            do { entries.append(try DirectoryEntry.parse(bytes)) } catch {
+                throw .io("\(path): \(error.detail)", path: path)
+            }
         }
         return entries
     }
 
     /// The state of the directory once the pending entries are published.
-    public func plannedState() throws(KitError) -> (published: DirectoryMirror, pending: [DirectoryEntry], state: DirectoryState) {
+    public func plannedState() throws(KitError) -> (
+        published: DirectoryMirror, pending: [DirectoryEntry], state: DirectoryState
+    ) {
         let published = try published()
         let pending = try pending()
         var state: DirectoryState
-        do { state = try DirectoryState(entries: published.log.entries) } catch { throw .io("the published log: \(error.detail)") }
+        do { state = try DirectoryState(entries: published.log.entries) } catch {
+            throw .io("the published log: \(error.detail)")
+        }
         for (offset, entry) in pending.enumerated() { state.apply(entry, at: published.log.size + UInt64(offset)) }
         return (published, pending, state)
     }
@@ -62,7 +68,9 @@ extension NetworkAuthority {
     /// A crash at any point is safe to repeat: tiles past the old checkpoint are unreferenced
     /// until the checkpoint is replaced, and a pending entry already in the log is not appended
     /// twice.
-    public func publish(key: borrowing SigningSecretKey, now: UInt64 = KeyStore.now(), mirrors: [String] = []) throws(KitError) -> Publication {
+    public func publish(
+        key: borrowing SigningSecretKey, now: UInt64 = KeyStore.now(), mirrors: [String] = []
+    ) throws(KitError) -> Publication {
         let verifier = try card().verifier
         let published = try published()
         var log = published.log
@@ -70,7 +78,9 @@ extension NetworkAuthority {
         let names = pendingNames()
         for entry in try pending(names) where !held.contains(entry.bytes) { log.append(entry) }
         let checkpoint: SignedNote
-        do { checkpoint = try log.checkpoint(verifier: verifier, key: key, time: now) } catch { throw .invalidInput(error.detail) }
+        do { checkpoint = try log.checkpoint(verifier: verifier, key: key, time: now) } catch {
+            throw .invalidInput(error.detail)
+        }
         let files = try write(log, checkpoint: checkpoint, verifier: verifier, mirrors: mirrors, published: names)
         return Publication(from: published.log.size, to: log.size, checkpoint: checkpoint, files: files)
     }
@@ -78,8 +88,10 @@ extension NetworkAuthority {
     /// Writes the tiles `log` changed and then `checkpoint` into `network/log` and each of
     /// `mirrors`, then removes the pending entries; returns the tile files written per folder.
     @discardableResult
-    func write(_ log: DirectoryLog, checkpoint: SignedNote, verifier: NoteVerifierKey, mirrors: [String],
-               published names: [String]) throws(KitError) -> Int {
+    func write(
+        _ log: DirectoryLog, checkpoint: SignedNote, verifier: NoteVerifierKey, mirrors: [String],
+        published names: [String]
+    ) throws(KitError) -> Int {
         var files = 0
         for target in [self.log] + mirrors.map(TileFolder.init(path:)) {
             let since = try Self.size(of: target, verifier: verifier, within: log)
@@ -98,9 +110,12 @@ extension NetworkAuthority {
 
     /// The size of the log `folder` already serves, when its checkpoint is ours and its tree a
     /// prefix of `log`; 0 (rewrite everything) otherwise.
-    static func size(of folder: TileFolder, verifier: NoteVerifierKey, within log: DirectoryLog) throws(KitError) -> UInt64 {
+    static func size(
+        of folder: TileFolder, verifier: NoteVerifierKey, within log: DirectoryLog
+    ) throws(KitError) -> UInt64 {
         guard let bytes = try folder.readCheckpoint(), let (body, _) = try? Checkpoint.open(bytes, verifier: verifier),
-              body.size <= log.size, log.tree.root(size: body.size) == body.root else { return 0 }
+            body.size <= log.size, log.tree.root(size: body.size) == body.root
+        else { return 0 }
         return body.size
     }
 }

@@ -12,14 +12,18 @@ extension NetworkAuthority {
     /// The new key is written (`root.key.new`, 0600, never overwritten) before anything is
     /// published, so a crash never leaves a published rotation whose key is lost. Returns the
     /// new card.
-    public func rotateRoot(oldKey: borrowing SigningSecretKey, now: UInt64 = KeyStore.now(),
-                           mirrors: [String] = []) throws(KitError) -> NetworkCard {
+    public func rotateRoot(
+        oldKey: borrowing SigningSecretKey, now: UInt64 = KeyStore.now(),
+        mirrors: [String] = []
+    ) throws(KitError) -> NetworkCard {
         let old = try card().verifier
         guard oldKey.publicKey == old.key else { throw .keyFileInvalid("the key given is not the network's root key") }
         let staged = rootKeyPath + ".new"
         let next = SigningSecretKey.generate()
         let nextVerifier: NoteVerifierKey
-        do { nextVerifier = try NoteVerifierKey(name: old.name, key: next.publicKey) } catch { throw .invalidInput(error.detail) }
+        do { nextVerifier = try NoteVerifierKey(name: old.name, key: next.publicKey) } catch {
+            throw .invalidInput(error.detail)
+        }
         let secret = SecretKeyFile.encode(signing: next, role: .root)
         try secret.withUnsafeBytes { (bytes) throws(KitError) in
             try FileOperations.createExclusively(at: staged, contents: bytes, mode: 0o600)
@@ -31,12 +35,15 @@ extension NetworkAuthority {
         for entry in try pending(names) where !held.contains(entry.bytes) { log.append(entry) }
         let checkpoint: SignedNote
         do {
-            checkpoint = try log.rotationCheckpoint(old: old, oldKey: oldKey, next: nextVerifier, nextKey: next, time: now)
+            checkpoint = try log.rotationCheckpoint(
+                old: old, oldKey: oldKey, next: nextVerifier, nextKey: next, time: now)
         } catch { throw .invalidInput(error.detail) }
         try write(log, checkpoint: checkpoint, verifier: old, mirrors: mirrors, published: names)
         let card = NetworkCard(verifier: nextVerifier)
         try FileOperations.replaceAtomically(at: cardPath, contents: Array(card.text.utf8), mode: 0o644)
-        guard rename(staged, rootKeyPath) == 0 else { throw FileOperations.ioError("could not move the new root key into place at", rootKeyPath) }
+        guard rename(staged, rootKeyPath) == 0 else {
+            throw FileOperations.ioError("could not move the new root key into place at", rootKeyPath)
+        }
         try FileOperations.syncDirectory(of: rootKeyPath)
         return card
     }

@@ -33,11 +33,14 @@ public struct NetworkAuthority: Sendable {
     public static func initialise(home: GatehouseHome, name: String) throws(KitError) -> NetworkCard {
         let authority = NetworkAuthority(home: home)
         guard !FileManager.default.fileExists(atPath: authority.cardPath) else {
-            throw .alreadyInitialised("\(authority.cardPath) already exists: this home already runs a network", path: authority.cardPath)
+            throw .alreadyInitialised(
+                "\(authority.cardPath) already exists: this home already runs a network", path: authority.cardPath)
         }
         let root = SigningSecretKey.generate()
         let verifier: NoteVerifierKey
-        do { verifier = try NoteVerifierKey(name: name, key: root.publicKey) } catch { throw .invalidInput(error.detail) }
+        do { verifier = try NoteVerifierKey(name: name, key: root.publicKey) } catch {
+            throw .invalidInput(error.detail)
+        }
         try FileOperations.makeDirectory(home.path, mode: 0o700)
         try FileOperations.makeDirectory(authority.folder, mode: 0o700)
         try FileOperations.makeDirectory(authority.pendingPath, mode: 0o700)
@@ -53,7 +56,9 @@ public struct NetworkAuthority: Sendable {
     /// The network's card.
     public func card() throws(KitError) -> NetworkCard {
         guard let bytes = try FileOperations.read(at: cardPath, limit: NetworkCard.maxTextLength) else {
-            throw .notInitialised("\(home.path) runs no network (no \(cardPath)); run `gatehouse network init --name NAME`", path: cardPath)
+            throw .notInitialised(
+                "\(home.path) runs no network (no \(cardPath)); run `gatehouse network init --name NAME`",
+                path: cardPath)
         }
         do { return try NetworkCard.parse(String(decoding: bytes, as: UTF8.self)) } catch {
             throw .keyFileInvalid("\(cardPath): \(error.detail)", path: cardPath)
@@ -62,7 +67,9 @@ public struct NetworkAuthority: Sendable {
 
     /// The root key, from `HOME/network/root.key` or from `file` when it is kept offline; a
     /// passphrase-protected file asks `passphrase`.
-    public func loadRootKey(from file: String? = nil, passphrase: KeyStore.PassphraseSource? = nil) throws(KitError) -> SigningSecretKey {
+    public func loadRootKey(
+        from file: String? = nil, passphrase: KeyStore.PassphraseSource? = nil
+    ) throws(KitError) -> SigningSecretKey {
         let path = file ?? rootKeyPath
         let state = try KeyStore.rootKeyState(at: path)
         guard state != .absent else {
@@ -77,8 +84,10 @@ public struct NetworkAuthority: Sendable {
 
     /// Seals the network's root key under `passphrase`, in place or moved to `offline` (written
     /// new, read back, and only then removed from `HOME/network/`), as `keys protect-root` does.
-    public func protectRootKey(passphrase: borrowing SecretBytes, offline: String? = nil,
-                               cost: PassphraseSeal.Cost = .interactive) throws(KitError) -> String {
+    public func protectRootKey(
+        passphrase: borrowing SecretBytes, offline: String? = nil,
+        cost: PassphraseSeal.Cost = .interactive
+    ) throws(KitError) -> String {
         try KeyStore.protect(try loadRootKey(), at: rootKeyPath, passphrase: passphrase, offline: offline, cost: cost)
     }
 

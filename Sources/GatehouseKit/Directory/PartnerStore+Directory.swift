@@ -11,7 +11,9 @@ extension PartnerStore {
 
     /// The card for `org`: the pinned one when there is one (a pinned card always wins), else the
     /// directory's, when the gateway joined a network that admits `org` at `now`.
-    public func knownCard(for org: ODSCode, now: UInt64 = KeyStore.now()) throws(KitError) -> (card: IdentityCard, source: CardSource)? {
+    public func knownCard(
+        for org: ODSCode, now: UInt64 = KeyStore.now()
+    ) throws(KitError) -> (card: IdentityCard, source: CardSource)? {
         if let pinned = try card(for: org) { return (pinned, .pinned) }
         let directory = DirectoryClient(home: home)
         guard directory.hasJoined, let listed = try directory.partner(org, now: now) else { return nil }
@@ -24,8 +26,9 @@ extension PartnerStore {
     /// ``resolvedCard(for:)``; `unknownPartner` when neither a pinned card nor the directory names `org`.
     public func requireResolvedCard(for org: ODSCode) throws(KitError) -> IdentityCard {
         guard let card = try resolvedCard(for: org) else {
-            throw .unknownPartner("\(org) is not a partner of \(home.path) (no \(cardPath(for: org)), and no directory entry)",
-                                  path: cardPath(for: org))
+            throw .unknownPartner(
+                "\(org) is not a partner of \(home.path) (no \(cardPath(for: org)), and no directory entry)",
+                path: cardPath(for: org))
         }
         return card
     }

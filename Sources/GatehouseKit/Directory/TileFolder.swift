@@ -22,7 +22,9 @@ public struct TileFolder: Sendable {
     /// taken for an empty one.
     public func read(_ tile: TilePath) throws(FormatError) -> [UInt8] {
         let bytes: [UInt8]?
-        do { bytes = try FileOperations.read(at: filePath(tile), limit: Self.maxFileLength) } catch { throw .io(error.message) }
+        do { bytes = try FileOperations.read(at: filePath(tile), limit: Self.maxFileLength) } catch {
+            throw .io(error.message)
+        }
         guard let bytes else { throw .io("\(filePath(tile)) is missing") }
         return bytes
     }
@@ -50,7 +52,9 @@ public struct TileFolder: Sendable {
     /// The log saved here, checked against its signed checkpoint: the signature, then the root
     /// of the entries' tree (hashing only: the entries were parsed when they were first taken).
     /// An empty mirror when there is no checkpoint yet.
-    public func mirror(verifier: NoteVerifierKey, rotatedKeys: [NoteVerifierKey] = []) throws(KitError) -> DirectoryMirror {
+    public func mirror(
+        verifier: NoteVerifierKey, rotatedKeys: [NoteVerifierKey] = []
+    ) throws(KitError) -> DirectoryMirror {
         guard let checkpoint = try readCheckpoint() else { return DirectoryMirror(verifier: verifier) }
         do {
             let size = try Checkpoint.open(checkpoint, verifiers: [verifier] + rotatedKeys).0.size
@@ -58,8 +62,9 @@ public struct TileFolder: Sendable {
             for tile in TilePath.covering(kind: .entries, hashes: 0..<size) {
                 entries += try TileData.entries(inBundle: try read(tile), count: tile.count)
             }
-            return try DirectoryMirror(verifier: verifier, entries: entries, checkpoint: checkpoint, reparse: false,
-                                       rotatedKeys: rotatedKeys)
+            return try DirectoryMirror(
+                verifier: verifier, entries: entries, checkpoint: checkpoint, reparse: false,
+                rotatedKeys: rotatedKeys)
         } catch {
             throw .invalidCard("the directory saved in \(path) does not match its checkpoint: \(error)", path: path)
         }

@@ -29,17 +29,21 @@ public struct Witness: Sendable {
         try secret.withUnsafeBytes { (bytes) throws(KitError) in
             try FileOperations.createExclusively(at: witness.keyPath, contents: bytes, mode: 0o600)
         }
-        try FileOperations.createExclusively(at: witness.publicPath, contents: Array((public_.text + "\n").utf8), mode: 0o644)
+        try FileOperations.createExclusively(
+            at: witness.publicPath, contents: Array((public_.text + "\n").utf8), mode: 0o644)
         return public_
     }
 
     /// The witness's public key.
     public func publicKey() throws(KitError) -> WitnessKey {
         guard let bytes = try FileOperations.read(at: publicPath, limit: 4096) else {
-            throw .notInitialised("\(home.path) is no witness (no \(publicPath)); run `gatehouse network witness init --name NAME`",
-                                  path: publicPath)
+            throw .notInitialised(
+                "\(home.path) is no witness (no \(publicPath)); run `gatehouse network witness init --name NAME`",
+                path: publicPath)
         }
-        do { return try WitnessKey.parse(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .newlines)) } catch {
+        do {
+            return try WitnessKey.parse(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .newlines))
+        } catch {
             throw .keyFileInvalid("\(publicPath): \(error.detail)", path: publicPath)
         }
     }
@@ -54,7 +58,9 @@ public struct Witness: Sendable {
 
     /// Follows the log published in `source` (pinning `card` the first time) and, when it grew
     /// consistently, writes the checkpoint with this witness's cosignature to `source/witness/ID`.
-    public func cosign(card: NetworkCard?, source: TileFolder, now: UInt64 = KeyStore.now()) throws(KitError) -> Cosigning {
+    public func cosign(
+        card: NetworkCard?, source: TileFolder, now: UInt64 = KeyStore.now()
+    ) throws(KitError) -> Cosigning {
         let witness = try publicKey()
         let client = DirectoryClient(home: home)
         if let card { try client.join(card) }
@@ -66,11 +72,17 @@ public struct Witness: Sendable {
         guard let mirror = try client.mirror(), let note = mirror.checkpoint, let body = mirror.body else {
             throw .io("nothing to cosign: \(source.path) has no checkpoint")
         }
-        guard let key = try SecretKeyReader.read(at: keyPath, { (bytes) throws(FormatError) in
-            try SecretKeyFile.decodeSigningKey(bytes, role: .signing)
-        }), key.publicKey == witness.key else { throw .keyFileInvalid("\(keyPath) is missing or is not the witness's key", path: keyPath) }
+        guard
+            let key = try SecretKeyReader.read(
+                at: keyPath,
+                { (bytes) throws(FormatError) in
+                    try SecretKeyFile.decodeSigningKey(bytes, role: .signing)
+                }), key.publicKey == witness.key
+        else { throw .keyFileInvalid("\(keyPath) is missing or is not the witness's key", path: keyPath) }
         let line: SignedNote.Signature
-        do { line = try WitnessKey.cosign(note.text, time: now, witness: witness, key: key) } catch { throw .invalidInput(error.detail) }
+        do { line = try WitnessKey.cosign(note.text, time: now, witness: witness, key: key) } catch {
+            throw .invalidInput(error.detail)
+        }
         try source.writeWitness(witness, note.adding(line).bytes)
         return .cosigned(size: body.size)
     }

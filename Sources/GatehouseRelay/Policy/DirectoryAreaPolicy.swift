@@ -12,7 +12,8 @@ public enum DirectoryAreaPolicy {
     public static let prefix = "directory"
 
     /// The answer to any change attempted there.
-    public static let readOnly = "the published directory is read-only: its checkpoint and tiles can be opened for "
+    public static let readOnly =
+        "the published directory is read-only: its checkpoint and tiles can be opened for "
         + "reading, read, looked at and closed, nothing else"
 
     /// The decision for `request` in the area.
@@ -42,7 +43,10 @@ public enum DirectoryAreaPolicy {
         if name.sameBytes("checkpoint") { return name }
         // A witness's cosigned checkpoint: `witness/` and its key id, 8 lower-case hex digits.
         if name.hasBytePrefix("witness/"), case let id = name.utf8.dropFirst(8), id.count == 8,
-           id.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) { return name }
+            id.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        {
+            return name
+        }
         return (try? TilePath.parse(name))?.description
     }
 }
