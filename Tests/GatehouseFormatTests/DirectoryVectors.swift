@@ -38,6 +38,14 @@ struct DirectoryVectors {
         for (path, bytes) in log.tiles(since: 3) { files["log/" + path.description] = bytes }
         files["log/checkpoint"] = try log.checkpoint(verifier: verifier, key: root, time: time2).bytes
 
+        // A witness's cosignature of the latest checkpoint (DIRECTORY.md §10), made an hour later.
+        let witness = try WitnessKey(name: "witness.nhs.example/test", key: key("directory-witness-1").publicKey)
+        files["witness.vkey"] = Array((witness.text + "\n").utf8)
+        let latest = try SignedNote.parse(files["log/checkpoint"]!)
+        let cosignature = try WitnessKey.cosign(latest.text, time: time2 + 3600, witness: witness, key: key("directory-witness-1"))
+        files["log/witness/" + witness.keyIDHex] = latest.adding(cosignature).bytes
+        files["bad/cosignature-other-checkpoint"] = try SignedNote.parse(files["checkpoint-3"]!).adding(cosignature).bytes
+
         var proofs = "# Leaf hashes, roots and proofs of the log in log/ (DIRECTORY.md §2), hashes in hex.\n"
         for i in 0..<4 { proofs += "leaf \(i) \(MerkleHash.leaf(log.entries[i]).hex)\n" }
         for size in 0...4 { proofs += "root \(size) \(log.tree.root(size: UInt64(size)).hex)\n" }
@@ -175,6 +183,13 @@ struct DirectoryVectors {
             .unverifiable(offered: 4), evidence: try SignedNote.parse(files["log/checkpoint"]!))
         #expect(outcome == nil || outcome == expected)
         #expect(fresh.log.size == 0)
+        let witness = try WitnessKey.parse(String(decoding: files["witness.vkey"]!.dropLast(), as: UTF8.self))
+        let cosigned = try SignedNote.parse(files["log/witness/" + witness.keyIDHex]!)
+        #expect(cosigned.text == (try SignedNote.parse(files["log/checkpoint"]!)).text)
+        #expect(try witness.cosignedTime(cosigned) == Self.time2 + 3600)
+        #expect(throws: FormatError.self) {
+            try witness.cosignedTime(try SignedNote.parse(files["bad/cosignature-other-checkpoint"]!))
+        }
         #expect(throws: FormatError.self) { try DirectoryEntry.parse(files["bad/entry-name-changed"]!) }
         #expect(throws: FormatError.self) { try DirectoryEntry.parse(files["bad/entry-extra-line"]!) }
     }
