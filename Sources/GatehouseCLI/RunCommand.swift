@@ -84,7 +84,7 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: DeliveryService(engine: engine, wakeup: wakeup)),
                 .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup)),
                 .init(service: DirectorySyncService(fetcher: DirectoryFetcher(home: home, own: own, connector: connector),
-                                                    own: own, logger: logger)),
+                                                    own: own, interval: config.directorySyncInterval, logger: logger)),
             ] + (metricsServer.map { [.init(service: $0)] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))

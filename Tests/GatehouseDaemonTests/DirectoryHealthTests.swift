@@ -34,9 +34,14 @@ struct DirectoryHealthTests {
         #expect(health.problems().filter { !$0.hasPrefix("partner ") } == [])
         #expect(health.warnings() == [])
 
-        // Two days later without a new checkpoint: a warning, still healthy.
-        clock.advance(by: Int64(DirectoryClient.staleAfter + 60) * 1000)
-        #expect(health.warnings().contains { $0.contains("more than two days ago") })
+        // An hour and a minute later without a new checkpoint: a warning where [directory]
+        // stale_after is an hour, still healthy; nothing under the default of two days.
+        clock.advance(by: 3660 * 1000)
+        let strict = HealthCheck(spool: spool, journal: try Journal(path: spool.journal), expiry: .seconds(3600), clock: clock,
+                                 home: home, directoryStaleAfter: .seconds(3600))
+        #expect(strict.warnings().contains { $0.contains("longer ago than [directory] stale_after") })
+        #expect(strict.problems().filter { !$0.hasPrefix("partner ") } == [])
+        #expect(health.warnings() == [])
 
         // Someone else admitted under A81001: degraded.
         let impostor = try KeyStore(home: GatehouseHome(path: folder.appending("impostor")))

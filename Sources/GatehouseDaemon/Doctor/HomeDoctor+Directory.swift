@@ -5,7 +5,7 @@ extension HomeDoctor {
     /// The directory this gateway follows (DIRECTORY.md §7.2): evidence of a lying authority, an
     /// entry for its own ODS code with another root key, and a checkpoint served stale. Nothing
     /// when it joined no network.
-    func directory(own: IdentityCard) -> [DoctorFinding] {
+    func directory(own: IdentityCard, staleAfter: Duration) -> [DoctorFinding] {
         let watch: DirectoryClient.Watch?
         do { watch = try DirectoryClient(home: home).watch(own: own) } catch {
             return [
@@ -41,13 +41,12 @@ extension HomeDoctor {
                     fix: "run `gatehouse network sync`")
             ]
         }
-        if now > time + DirectoryClient.staleAfter {
+        if now > time + UInt64(staleAfter.components.seconds) {
             findings.append(
                 DoctorFinding(
                     "directory", .warning,
-                    "the directory's checkpoint was signed at \(Self.date(time)), more than two days ago: it is "
-                        + "served stale "
-                        + "or not synced",
+                    "the directory's checkpoint was signed at \(Self.date(time)), longer ago than [directory] "
+                        + "stale_after: it is served stale or not synced",
                     fix: "run `gatehouse network sync`; if the checkpoint stays old, tell the network authority"))
         }
         if findings.isEmpty {

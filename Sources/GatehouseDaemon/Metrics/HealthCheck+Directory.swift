@@ -25,16 +25,17 @@ extension HealthCheck {
         return found
     }
 
-    /// The directory's warnings: a checkpoint older than ``DirectoryClient/staleAfter``.
+    /// The directory's warnings: a checkpoint older than `[directory] stale_after`.
     func directoryWarnings() -> [String] {
         guard let home, let own = try? KeyStore(home: home).loadOwnCard(),
             let watch = try? DirectoryClient(home: home).watch(own: own), let time = watch.checkpointTime
         else { return [] }
         let now = UInt64(max(0, clock.now() / 1000))
-        guard now > time + DirectoryClient.staleAfter else { return [] }
+        let limit = UInt64(directoryStaleAfter.components.seconds)
+        guard now > time + limit else { return [] }
         return [
-            "the directory's checkpoint was signed at \(RFC3339.format(time) ?? "?"), more than two days ago: served "
-                + "stale or not synced"
+            "the directory's checkpoint was signed at \(RFC3339.format(time) ?? "?"), longer ago than [directory] "
+                + "stale_after: served stale or not synced"
         ]
     }
 }

@@ -19,11 +19,15 @@ package struct HealthCheck: Sendable {
     let home: GatehouseHome?
     /// How long a partner may take to confirm a revocation.
     let confirmWithin: Duration
+    /// How old the directory's checkpoint may get before it is a warning.
+    let directoryStaleAfter: Duration
 
     /// A check of the spool, the journal, and partners unreachable longer than `expiry`; with
     /// `home`, also of revocations partners have not confirmed within `confirmWithin`.
     package init(spool: SpoolLayout, journal: Journal, expiry: Duration, clock: any WallClock,
-                 home: GatehouseHome? = nil, confirmWithin: Duration = .seconds(3600)) {
+                 home: GatehouseHome? = nil, confirmWithin: Duration = .seconds(3600),
+                directoryStaleAfter: Duration = .seconds(2 * 86_400)) {
+        self.directoryStaleAfter = directoryStaleAfter
         self.spool = spool
         self.journal = journal
         self.expiry = expiry

@@ -19,10 +19,6 @@ extension DirectoryClient {
         public let ownListingIsForeign: Bool
     }
 
-    /// How long a checkpoint may go unrefreshed before the directory counts as served stale. The
-    /// authority signs at least daily (DIRECTORY.md §7.2), so two days leave room for one miss.
-    public static let staleAfter: UInt64 = 2 * 86_400
-
     /// The watch of this gateway, whose own card is `own`; nil when it joined no network.
     public func watch(own: IdentityCard) throws(KitError) -> Watch? {
         guard let card = try pinnedCard(), let mirror = try mirror() else { return nil }
