@@ -20,6 +20,7 @@ extension RelayCommand {
                 Examples:
                   gatehouse relay follow --home /srv/relay england.network-card
                   gatehouse relay follow --home /srv/relay
+                  gatehouse relay follow --home /srv/relay --every 1     # keep following, for a systemd unit
                 """)
 
         @OptionGroup var options: RelayCommand.RelayOptions
@@ -31,6 +32,9 @@ extension RelayCommand {
         var source: String?
         @Flag(help: "The network's fingerprint has already been compared: do not ask.")
         var yes = false
+        @Option(help: ArgumentHelp(
+            "Keep following: look again every this many seconds (1 to 3600) until stopped.", valueName: "seconds"))
+        var every: Int?
 
         func run() throws {
             let relay = options.relay
@@ -54,6 +58,22 @@ extension RelayCommand {
                     "Does the fingerprint match the one the network published?", assumeYes: yes,
                     otherwise: .notConfirmed("the network \(card!.network) was not followed"))
             }
+            guard let every else { return try once(relay, card: card) }
+            guard (1...3600).contains(every) else { throw ValidationError("--every must be 1 to 3600 seconds") }
+            // A loop for a systemd unit: each round is one `relay follow`; a refusal is reported and
+            // the next round tries again (the evidence is kept each time).
+            var first = card
+            while true {
+                do { try once(relay, card: first, quiet: true) } catch {
+                    FileHandle.standardError.write(Data("gatehouse: error: \(error)\n".utf8))
+                }
+                first = nil
+                sleep(UInt32(every))
+            }
+        }
+
+        /// One round; with `quiet`, prints only when something changed.
+        func once(_ relay: Relay, card: NetworkCard?, quiet: Bool = false) throws {
             let report = try relay.follow(
                 card: card, source: source.map(TileFolder.init(path:)), gatehouse: try RelayBinary.path())
             if case .refused(let refusal, let evidence) = report.outcome {
@@ -77,7 +97,9 @@ extension RelayCommand {
                 ? ""
                 : "; \(report.skipped.count) admitted without an SSH key: "
                     + "\(report.skipped.map(\.value).joined(separator: ", "))"
+            if quiet && report.registered.isEmpty && report.removed.isEmpty { return }
             print("Registered \(report.registered.count), removed \(report.removed.count)\(skipped).")
+            fflush(nil)
         }
     }
 }

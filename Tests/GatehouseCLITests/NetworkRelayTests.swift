@@ -131,3 +131,26 @@ extension NetworkRelayTests {
         #expect(try String(contentsOfFile: relay + "/authorized_keys", encoding: .utf8) == keys)
     }
 }
+
+extension NetworkRelayTests {
+    @Test func aRelayFollowingContinuouslyRegistersAnAdmissionAfterPublish() throws {
+        try expectSuccess(["relay", "init", "--home", relay, "--listen", "127.0.0.1:\(try SSHServer.freePort())"])
+        let address = try expectSuccess(["relay", "address", "--home", relay]).stdout.trimmingCharacters(in: .newlines)
+        try expectSuccess(["network", "init", "--home", authority, "--name", "directory.nhs.example/watch"])
+        let networkCard = folder.appending("network.card")
+        try expectSuccess(["network", "export-card", "--home", authority, "-o", networkCard])
+        try expectSuccess(["network", "publish", "--home", authority, "--to", relay + "/directory"])
+        let follower = try DaemonProcess(home: relay, command: ["relay", "follow", networkCard, "--yes", "--every", "1"])
+        let home = folder.appending("A81001")
+        try expectSuccess(["init", "--home", home, "--org", "A81001", "--name", "Org A81001", "--mailbox", address])
+        let card = folder.appending("A81001.card")
+        try expectSuccess(["identity", "export", "--home", home, "-o", card])
+        try expectSuccess(["network", "admit", "--home", authority, card, "--yes"])
+        try expectSuccess(["network", "publish", "--home", authority, "--to", relay + "/directory"])
+        let registered = eventually(timeout: 20) {
+            ((try? String(contentsOfFile: relay + "/authorized_keys", encoding: .utf8)) ?? "").contains("gatehouse:A81001")
+        }
+        #expect(registered, "\(follower.logText)")
+        #expect(follower.stop() != nil)
+    }
+}

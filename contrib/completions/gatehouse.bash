@@ -476,7 +476,7 @@ _gatehouse_relay_follow() {
     repeating_flags=()
     non_repeating_flags=(--yes --version -h --help)
     repeating_options=()
-    non_repeating_options=(--home --from)
+    non_repeating_options=(--home --from --every)
     __gatehouse_offer_flags_options 1
 
     # Offer option value completions
@@ -485,6 +485,9 @@ _gatehouse_relay_follow() {
         return
         ;;
     '--from')
+        return
+        ;;
+    '--every')
         return
         ;;
     esac
