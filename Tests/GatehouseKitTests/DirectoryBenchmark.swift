@@ -123,7 +123,7 @@ struct DirectoryBenchmark {
         let pinnedSeal = try p50(pinnedCard.org), directorySeal = try p50(target)
         report.append("seal of a 100 KB record, p50: pinned partner \(String(format: "%.2f", pinnedSeal * 1000)) ms, "
                       + "directory partner \(String(format: "%.2f", directorySeal * 1000)) ms "
-                      + "(+\(String(format: "%.2f", (directorySeal - pinnedSeal) * 1000)) ms)")
+                      + "(\(String(format: "%+.2f", (directorySeal - pinnedSeal) * 1000)) ms)")
         _ = own
         print(report.map { "directory benchmark: " + $0 }.joined(separator: "\n"))
     }
