@@ -287,3 +287,28 @@ extension NetworkDirectoryTests {
         #expect(try GatehouseProcess.run(["network", "sync", "--home", prison, "--from", lying]).status == 8)
     }
 }
+
+extension NetworkDirectoryTests {
+    @Test func commandsExplainWhatIsMissingOrWrong() throws {
+        // A gateway that joined nothing, a card that is not a network card, an ODS not admitted.
+        let notJoined = try GatehouseProcess.run(["network", "sync", "--home", practice, "--from", served])
+        #expect(notJoined.status == 10 && notJoined.stderr.contains("joined no network"), "\(notJoined.stderr)")
+        let junk = try folder.write("junk.card", Array("-----BEGIN GATEHOUSE NETWORK CARD-----\nnetwork: x\n".utf8))
+        #expect(try GatehouseProcess.run(["network", "join", "--home", practice, junk, "--yes"]).status == 11)
+        #expect(try GatehouseProcess.run(["network", "revoke", "--home", authority, "A81001", "--reason", "x"]).status == 11)
+        #expect(try GatehouseProcess.run(["network", "admit", "--home", authority, junk, "--yes"]).status != 0)
+        #expect(try GatehouseProcess.run(["network", "init", "--home", authority, "--name", "again"]).status == 10)
+        #expect(try GatehouseProcess.run(["network", "init", "--home", folder.appending("bad"), "--name", "has space"]).status == 12)
+
+        // show --json: the authority's view, pending entries included.
+        try admit(practice)
+        let pending = try expectSuccess(["network", "show", "--home", authority, "--json"]).stdout
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(pending.utf8)) as? [String: Any])
+        #expect(json["size"] as? Int == 0 && json["pending"] as? Int == 1)
+        let rows = try #require(json["organisations"] as? [[String: Any]])
+        #expect(rows.first?["org"] as? String == "A81001" && rows.first?["state"] as? String == "pending")
+        try expectSuccess(["network", "publish", "--home", authority])
+        #expect(try expectSuccess(["network", "show", "--home", authority, "A81001"]).stdout.contains("entry 0\tadmitted"))
+        #expect(try GatehouseProcess.run(["network", "show", "--home", authority, "YOI123"]).status == 11)
+    }
+}
