@@ -232,7 +232,8 @@ extension GatewayEngine {
             let receipt = try Receipt.signed(
                 bundleID: id, bundleSender: header.sender, receiver: own.org, bundleSHA256: bytesDigest,
                 receivedAt: UInt64(now / 1000), disposition: .processed, manifestSHA256: SHA256Hasher.hash(manifest.encoded),
-                fileDigests: manifest.files.map(\.sha256), signingKey: try gateway.keys.loadSigningKey())
+                fileDigests: manifest.files.map(\.sha256), directoryCheckpoint: directoryCheckpoint(),
+                signingKey: try gateway.keys.loadSigningKey())
             let files = manifest.files.map { ["name": $0.name, "size": String($0.size), "sha256": $0.sha256.hex] }
             let json = String(decoding: try JSONSerialization.data(withJSONObject: files, options: [.sortedKeys]), as: UTF8.self)
             log(.info, "published \(manifest.files.count) file(s)", bundle: id.hex, partner: header.sender.value, state: "published")
@@ -282,7 +283,8 @@ extension GatewayEngine {
         let senderCode = (try? ODSCode(sender)) ?? own.org
         let receipt = try Receipt.signed(bundleID: id, bundleSender: senderCode, receiver: own.org, bundleSHA256: digest,
                                          receivedAt: UInt64(now / 1000), disposition: .failed(reason), manifestSHA256: nil,
-                                         fileDigests: [], signingKey: try gateway.keys.loadSigningKey())
+                                         fileDigests: [], directoryCheckpoint: directoryCheckpoint(),
+                                         signingKey: try gateway.keys.loadSigningKey())
         log(.error, "rejected (\(reason)): \(detail)", bundle: id.hex, partner: sender, state: "rejected")
         return IncomingRecord(bundleID: id.hex, sender: sender, state: .rejected, receivedAt: now, bundleSHA256: digest.hex,
                               reason: "\(reason): \(detail)", receipt: receipt.encoded)
