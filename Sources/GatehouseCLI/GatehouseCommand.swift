@@ -48,6 +48,7 @@ public struct GatehouseCommand: ParsableCommand {
             DoctorCommand.self,
             ConfigCommand.self,
             NotifyCommand.self,
+            NetworkCommand.self,
             SFTPServerCommand.self,
             WebCommand.self,
             UsersCommand.self,

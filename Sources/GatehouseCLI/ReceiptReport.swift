@@ -55,8 +55,8 @@ struct ReceiptReport: Encodable {
         let partner = try ODSCode(record.partner)
         let store = PartnerStore(home: home)
         // A partner removed since (`partners remove`): its card was kept for exactly this.
-        let removed = try store.card(for: partner) == nil ? store.removedCards(for: partner).first : nil
-        let card = try removed?.card ?? store.requireCard(for: partner)
+        let removed = try store.resolvedCard(for: partner) == nil ? store.removedCards(for: partner).first : nil
+        let card = try removed?.card ?? store.requireResolvedCard(for: partner)
         let receipt: Receipt
         let signer: SignerKey
         do {

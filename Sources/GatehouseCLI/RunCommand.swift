@@ -95,6 +95,8 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: watcher),
                 .init(service: DeliveryService(engine: engine, wakeup: wakeup)),
                 .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup)),
+                .init(service: DirectorySyncService(fetcher: DirectoryFetcher(home: home, own: own, connector: connector),
+                                                    own: own, interval: config.directorySyncInterval, logger: logger)),
             ] + (metricsServer.map { [.init(service: $0)] } ?? [])
                 + (notifier.settings.isEnabled ? [.init(service: NotifyService(notifier: notifier))] : [])
                 + (try webServer.map { server in

@@ -86,7 +86,7 @@ struct SendCommand: ParsableCommand {
                 status: .invalidInput, message: "\(to) is this organisation itself; records are sent to partners",
                 hint: "name the partner the records are for, e.g. `gatehouse send FILE --to YOI123` (`gatehouse partners list`)")
         }
-        _ = try PartnerStore(home: home).requireCard(for: to)
+        _ = try PartnerStore(home: home).requireResolvedCard(for: to)
         let context: PackContext
         do { context = try pack.context(config: try GatehouseConfig.load(home: home)) } catch let error as KitError {
             throw CommandFailure(status: .invalidInput, message: error.message,

@@ -173,13 +173,13 @@ _gatehouse() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|identity|partners|relay|audit|keys|seal|open|inspect|deliver|send|receipt|status|inbox|run|doctor|config|notify|sftp-server|web|users|help)
+    init|identity|partners|relay|audit|keys|seal|open|inspect|deliver|send|receipt|status|inbox|run|doctor|config|notify|network|sftp-server|web|users|help)
         # Offer subcommand argument completions
         "_gatehouse_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init identity partners relay audit keys seal open inspect deliver send receipt status inbox run doctor config notify sftp-server web users help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init identity partners relay audit keys seal open inspect deliver send receipt status inbox run doctor config notify network sftp-server web users help' -- "${cur}"))
         ;;
     esac
 }
@@ -365,13 +365,13 @@ _gatehouse_relay() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|address|add|remove|run)
+    init|address|add|remove|run|follow)
         # Offer subcommand argument completions
         "_gatehouse_relay_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init address add remove run' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init address add remove run follow' -- "${cur}"))
         ;;
     esac
 }
@@ -467,6 +467,27 @@ _gatehouse_relay_run() {
         return
         ;;
     '--sshd')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_relay_follow() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --from --every)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--from')
+        return
+        ;;
+    '--every')
         return
         ;;
     esac
@@ -991,6 +1012,295 @@ _gatehouse_notify_test() {
         return
         ;;
     '--event')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gatehouse_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    init|admit|revoke|publish|show|export-card|protect-root|rotate-root|witness|require-witnesses|join|sync)
+        # Offer subcommand argument completions
+        "_gatehouse_network_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'init admit revoke publish show export-card protect-root rotate-root witness require-witnesses join sync' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gatehouse_network_init() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --name)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--name')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_admit() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --replace --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --days)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--days')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_revoke() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --reason)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--reason')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_publish() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--to)
+    non_repeating_options=(--home --root-key --passphrase-file)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--root-key')
+        return
+        ;;
+    '--passphrase-file')
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_show() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_export-card() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home -o --output)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '-o'|'--output')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_protect-root() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --passphrase-file --out)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--passphrase-file')
+        return
+        ;;
+    '--out')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_rotate-root() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--to)
+    non_repeating_options=(--home --root-key --passphrase-file)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--root-key')
+        return
+        ;;
+    '--passphrase-file')
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_witness() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gatehouse_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    init|cosign)
+        # Offer subcommand argument completions
+        "_gatehouse_network_witness_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'init cosign' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gatehouse_network_witness_init() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --name)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--name')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_witness_cosign() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --from)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--from')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_require-witnesses() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --require)
+    __gatehouse_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--require')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_join() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --replace --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_sync() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --from)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--from')
         return
         ;;
     esac

@@ -53,6 +53,7 @@ public struct HomeDoctor: Sendable {
             return findings
         }
         findings.append(ownCard(own))
+        findings += directory(own: own, staleAfter: (config ?? GatehouseConfig()).directoryStaleAfter)
         let partners = (try? PartnerStore(home: home).list()) ?? []
         if partners.isEmpty {
             findings.append(DoctorFinding("partners", .warning, "no partner cards are pinned, so nothing can be sent or received",

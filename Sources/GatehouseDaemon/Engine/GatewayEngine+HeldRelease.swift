@@ -8,7 +8,8 @@ import GatehouseKit
 ///
 /// The daemon learns of a new card by looking: about every second (the delivery loop's beat,
 /// which also sends key manifests to partners just added; and at start) it checks, for each
-/// claimed sender with a held bundle, whether `partners/ODS.card` now exists. That needs no
+/// claimed sender with a held bundle, whether `partners/ODS.card` now exists or the directory
+/// this gateway follows now lists it (DIRECTORY.md; after a `network sync`). That needs no
 /// signal from `gatehouse partners add`, works for a card added while the daemon was stopped,
 /// and costs one card look-up per held sender per beat (nothing when nothing is held).
 extension GatewayEngine {
@@ -30,7 +31,7 @@ extension GatewayEngine {
                 continue
             }
             let isPinned = pinned[item.sender]
-                ?? ((try? ODSCode(item.sender)).flatMap { try? gateway.partners.card(for: $0) } != nil)
+                ?? ((try? ODSCode(item.sender)).flatMap { try? gateway.partners.resolvedCard(for: $0) } != nil)
             pinned[item.sender] = isPinned
             if isPinned {
                 if await releaseHeld(item) { done += 1 }

@@ -142,7 +142,7 @@ extension GatewayEngine {
         // Never this organisation itself: a bundle "from" it is refused as reflected, and its
         // receipt would only land in the own mailbox as a receipt for a bundle sent elsewhere.
         guard let sender = try? ODSCode(record.sender), sender != own.org else { return false }
-        guard (try? gateway.partners.card(for: sender)) != nil else {
+        guard (try? gateway.partners.resolvedCard(for: sender)) != nil else {
             // Not pinned, so its address is unknown: a held bundle's receipt goes to the mailbox
             // of that name on the server this gateway collects from (the one the bundle came
             // through), under the 10-minute rule below (the sender is not proven).
@@ -256,7 +256,8 @@ extension GatewayEngine {
             let receipt = try Receipt.signed(
                 bundleID: id, bundleSender: header.sender, receiver: own.org, bundleSHA256: bytesDigest,
                 receivedAt: UInt64(now / 1000), disposition: .processed, manifestSHA256: SHA256Hasher.hash(manifest.encoded),
-                fileDigests: manifest.files.map(\.sha256), signingKey: try gateway.keys.loadSigningKey())
+                fileDigests: manifest.files.map(\.sha256), directoryCheckpoint: directoryCheckpoint(),
+                signingKey: try gateway.keys.loadSigningKey())
             let files = manifest.files.map { ["name": $0.name, "size": String($0.size), "sha256": $0.sha256.hex] }
             let json = String(decoding: try JSONSerialization.data(withJSONObject: files, options: [.sortedKeys]), as: UTF8.self)
             log(.info, "published \(manifest.files.count) file(s)", bundle: id.hex, partner: header.sender.value, state: "published")
@@ -306,7 +307,8 @@ extension GatewayEngine {
         let senderCode = (try? ODSCode(sender)) ?? own.org
         let receipt = try Receipt.signed(bundleID: id, bundleSender: senderCode, receiver: own.org, bundleSHA256: digest,
                                          receivedAt: UInt64(now / 1000), disposition: .failed(reason), manifestSHA256: nil,
-                                         fileDigests: [], signingKey: try gateway.keys.loadSigningKey())
+                                         fileDigests: [], directoryCheckpoint: directoryCheckpoint(),
+                                         signingKey: try gateway.keys.loadSigningKey())
         log(.error, "rejected (\(reason)): \(detail)", bundle: id.hex, partner: sender, state: "rejected")
         return IncomingRecord(bundleID: id.hex, sender: sender, state: .rejected, receivedAt: now, bundleSHA256: digest.hex,
                               reason: "\(reason): \(detail)", receipt: receipt.encoded)

@@ -36,7 +36,7 @@ extension GatewayEngine {
             let addressee = try ODSCode(record.partner)
             let accepted: ReceiptAcceptance.Accepted
             do {
-                let card = try gateway.partners.requireCard(for: addressee)
+                let card = try gateway.partners.requireResolvedCard(for: addressee)
                 accepted = try ReceiptAcceptance.check(bytes, id: id, addressee: card, sender: own.org, now: UInt64(max(0, clock.now() / 1000)))
             } catch let error as FormatError where waitsForManifest(error, receipt: bytes, name: name) {
                 // Signed with the partner's new key before its new manifest arrived: wait for it.
@@ -49,6 +49,7 @@ extension GatewayEngine {
                 return true
             }
             let receipt = accepted.receipt
+            compareDirectoryCheckpoint(of: receipt, from: addressee)
             // A receipt cannot be older than its bundle. (Judged at its own date, a receipt
             // backdated to before a key's revocation would pass under the revoked key.)
             guard receipt.receivedAt + KeyManifest.clockSkew >= UInt64(max(0, record.createdAt / 1000)) else {

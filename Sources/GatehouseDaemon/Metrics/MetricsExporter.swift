@@ -24,7 +24,7 @@ public final class MetricsExporter: Sendable {
         self.gateway = gateway
         spool = SpoolLayout(home: gateway.home)
         health = HealthCheck(spool: spool, journal: journal, expiry: settings.expiry, clock: clock, home: gateway.home,
-                             confirmWithin: settings.revocationConfirmWithin)
+                             confirmWithin: settings.revocationConfirmWithin, directoryStaleAfter: settings.directoryStaleAfter)
         self.clock = clock
     }
 

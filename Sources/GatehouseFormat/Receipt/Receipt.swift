@@ -58,7 +58,9 @@ public struct Receipt: Hashable, Sendable {
     /// The longest possible receipt: every field at its largest (two 9-letter ODS codes and
     /// 4096 file digests).
     public static let maxLength = magic.count + BundleID.length + 2 * (1 + 9) + KeyID.length + 32 + 8 + 1 + 1 + 32 + 2
-        + PayloadLayout.maxFiles * 32 + SigningPublicKey.signatureLength
+        + PayloadLayout.maxFiles * 32 + 1 + 2 + SignedNote.maxLength + SigningPublicKey.signatureLength
+    /// The tag of the optional directory checkpoint (FORMAT.md §4.1).
+    static let directoryCheckpointTag: UInt8 = 1
 
     /// The bundle this receipt is about.
     public let bundleID: BundleID
@@ -78,6 +80,9 @@ public struct Receipt: Hashable, Sendable {
     public let manifestSHA256: SHA256Digest?
     /// The verified file digests, in manifest order (empty when failed).
     public let fileDigests: [SHA256Digest]
+    /// The signed directory checkpoint the receiver trusted when it signed (DIRECTORY.md §7.2),
+    /// when it follows a network: its partner compares it with its own copy.
+    public let directoryCheckpoint: [UInt8]?
     /// The receiver's signature.
     public let signature: [UInt8]
     /// The exact encoded bytes.
@@ -86,7 +91,8 @@ public struct Receipt: Hashable, Sendable {
     /// Builds and signs a receipt.
     public static func signed(bundleID: BundleID, bundleSender: ODSCode, receiver: ODSCode, bundleSHA256: SHA256Digest,
                               receivedAt: UInt64, disposition: ReceiptDisposition, manifestSHA256: SHA256Digest?,
-                              fileDigests: [SHA256Digest], signingKey: borrowing SigningSecretKey) throws(FormatError) -> Receipt {
+                              fileDigests: [SHA256Digest], directoryCheckpoint: [UInt8]? = nil,
+                              signingKey: borrowing SigningSecretKey) throws(FormatError) -> Receipt {
         let processed = disposition == .processed
         guard processed == (manifestSHA256 != nil), processed || fileDigests.isEmpty else {
             throw .invalidInput("a processed receipt names the manifest digest; a failed or held one names no digests")
@@ -111,6 +117,14 @@ public struct Receipt: Hashable, Sendable {
         b.raw(manifestSHA256?.bytes ?? Array(repeating: 0, count: 32))
         b.u16(UInt16(fileDigests.count))
         for digest in fileDigests { b.raw(digest.bytes) }
+        if let directoryCheckpoint {
+            guard (try? SignedNote.parse(directoryCheckpoint))?.bytes == directoryCheckpoint else {
+                throw .invalidInput("the directory checkpoint is not a canonical signed note")
+            }
+            b.u8(directoryCheckpointTag)
+            b.u16(UInt16(directoryCheckpoint.count))
+            b.raw(directoryCheckpoint)
+        }
         let signature = SignatureContext.receipt.sign(SHA256Hasher.hash(b.bytes), with: signingKey)
         return try parse(b.bytes + signature)
     }
@@ -149,13 +163,25 @@ public struct Receipt: Hashable, Sendable {
             guard let d = c.raw(32) else { throw short }
             digests.append(SHA256Digest(bytes: d)!)
         }
+        // Optional, and only from a receiver that follows a network: the checkpoint it trusted.
+        var checkpoint: [UInt8]?
+        if c.remaining > SigningPublicKey.signatureLength {
+            guard c.u8() == directoryCheckpointTag, let length = c.u16(), length > 0, Int(length) <= SignedNote.maxLength,
+                  let note = c.raw(Int(length)) else {
+                throw .malformed("the receipt's directory checkpoint is malformed, or bytes follow its signature")
+            }
+            guard (try? SignedNote.parse(note))?.bytes == note else {
+                throw .malformed("the receipt's directory checkpoint is not a canonical signed note")
+            }
+            checkpoint = note
+        }
         guard let signature = c.raw(SigningPublicKey.signatureLength) else { throw short }
         guard c.remaining == 0 else { throw .malformed("\(c.remaining) bytes follow the receipt's signature") }
         let bundleID = try BundleID(bytes: id)
         return Receipt(bundleID: bundleID, bundleSender: sender, receiver: receiver, receiverKeyID: try KeyID(bytes: keyID),
                        bundleSHA256: SHA256Digest(bytes: bundleDigest)!, receivedAt: receivedAt, disposition: disposition,
                        manifestSHA256: processed ? SHA256Digest(bytes: manifestDigest)! : nil, fileDigests: digests,
-                       signature: signature, encoded: bytes)
+                       directoryCheckpoint: checkpoint, signature: signature, encoded: bytes)
     }
 
     /// The sender's acceptance check (FORMAT.md §4): signed by `partner` with `key`, about the

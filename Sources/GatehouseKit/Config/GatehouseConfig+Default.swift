@@ -45,6 +45,13 @@ extension GatehouseConfig {
         # refused), /healthz answers 503 and names the failure.
         unreachable_after = "2m"
 
+        [directory]
+        # When this gateway joined a network (`gatehouse network join`): how often the running
+        # gateway syncs the directory from its relay, and how old the directory's signed
+        # checkpoint may get before doctor and /healthz warn that it is served stale.
+        sync_interval = "1m"
+        stale_after = "2d"
+
         [keys]
         # A new key manifest goes to every partner at once and is put in its mailbox again
         # this often until the partner's gateway confirms it with a signed receipt.

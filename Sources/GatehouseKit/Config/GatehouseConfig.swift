@@ -41,6 +41,10 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var manifestResend: Duration = .seconds(600)
     /// A revocation a partner has not confirmed for this long is a warning.
     public var revocationConfirmWithin: Duration = .seconds(3600)
+    /// How often the running gateway syncs the directory it joined (`[directory] sync_interval`).
+    public var directorySyncInterval: Duration = .seconds(60)
+    /// A directory checkpoint older than this is a warning: served stale (`[directory] stale_after`).
+    public var directoryStaleAfter: Duration = .seconds(2 * 86_400)
     /// What this gateway accepts from a partner (checked before anything is written).
     public var limits = ReceiveLimits()
     /// Where verified records are published for staff (`[publish]`); nil: `spool/received/`,
@@ -77,7 +81,7 @@ public struct GatehouseConfig: Sendable, Equatable {
         let reader = try ConfigReader(text, file: file)
         var config = GatehouseConfig()
         let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "publish", "partners",
-                                  "workflows", "notify", "web"]
+                                  "workflows", "notify", "web", "directory"]
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
             let perItem = parts.count == 2 && (parts[0] == "partners" || parts[0] == "workflows")
@@ -85,7 +89,7 @@ public struct GatehouseConfig: Sendable, Equatable {
             guard known.contains(String(parts[0])), parts.count == 1 || perItem || notify else {
                 throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], "
                     + "[collector], [keys], [limits], [publish], [partners.ODS], [workflows], [workflows.NAME], "
-                    + "[notify], [notify.command], [notify.webhook], [web])")
+                    + "[notify], [notify.command], [notify.webhook], [web], [directory])")
             }
             if parts[0] == "partners" && parts.count == 2 {
                 do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
@@ -119,6 +123,8 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "collector.unreachable_after": config.unreachableAfter = try duration(entry, at, minimum: .seconds(1))
             case "keys.manifest_resend": config.manifestResend = try duration(entry, at)
             case "keys.revocation_confirm_within": config.revocationConfirmWithin = try duration(entry, at)
+            case "directory.sync_interval": config.directorySyncInterval = try duration(entry, at, minimum: .seconds(1))
+            case "directory.stale_after": config.directoryStaleAfter = try duration(entry, at, minimum: .seconds(60))
             case "limits.bundle_max_mb": config.limits.bundleMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
             case "limits.unpacked_max_mb": config.limits.unpackedMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
             case "limits.files_max": config.limits.filesMax = try integer(entry, at, in: 1...PayloadLayout.maxFiles)
