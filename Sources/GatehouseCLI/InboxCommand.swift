@@ -86,7 +86,7 @@ struct InboxCommand: ParsableCommand {
         let partners = PartnerStore(home: home)
         var names: [String: String?] = [:]
         let entries = try journal.incoming(matching: filter).map { r, pack in
-            let name = names[r.sender] ?? (try? ODSCode(r.sender)).flatMap { try? partners.card(for: $0)?.name }
+            let name = names[r.sender] ?? (try? ODSCode(r.sender)).flatMap { try? partners.resolvedCard(for: $0)?.name }
             names[r.sender] = name
             return Entry(bundleID: r.bundleID, sender: r.sender, senderName: name, state: r.state.rawValue,
                          receivedAt: JSONOutput.time(r.receivedAt), path: r.publishedPath, reason: r.reason,

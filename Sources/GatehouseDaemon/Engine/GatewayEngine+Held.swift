@@ -18,7 +18,7 @@ extension GatewayEngine {
         }
         // A card that cannot be read is this gateway's problem: it throws, and the bundle stays
         // in the mailbox, neither held nor refused.
-        return try gateway.partners.card(for: header.sender) == nil
+        return try gateway.partners.resolvedCard(for: header.sender) == nil
     }
 
     /// Puts the fetched bundle `local` aside unopened and returns its `held` record with the

@@ -131,7 +131,7 @@ extension GatewayEngine {
         removeTree(heldFolder(item.id))
         forgetHeld(item.id)
         guard let sender = try? ODSCode(item.sender) else { return }
-        let pinned = (try? gateway.partners.card(for: sender)) != nil
+        let pinned = (try? gateway.partners.resolvedCard(for: sender)) != nil
         do {
             if item.answered {
                 try await sendReceipt(record.receipt, for: id, to: sender, via: pinned ? nil : own.org)

@@ -122,7 +122,7 @@ extension GatewayEngine {
     private func newEvent(_ kind: String, partner: String?, bundle: String?) -> NotifyEvent {
         var event = notifier.event(kind)
         if let partner {
-            let name = (try? ODSCode(partner)).flatMap { try? gateway.partners.card(for: $0) }?.name
+            let name = (try? ODSCode(partner)).flatMap { try? gateway.partners.resolvedCard(for: $0) }?.name
             event.partner = NotifyEvent.Partner(ods: partner, name: name)
         }
         event.bundle = bundle

@@ -138,7 +138,7 @@ struct PartnerNames {
 
     mutating func name(_ org: String) -> String {
         if let known = cache[org] { return known }
-        let name = (try? ODSCode(org)).flatMap { try? store.card(for: $0)?.name } ?? "Unknown sender"
+        let name = (try? ODSCode(org)).flatMap { try? store.resolvedCard(for: $0)?.name } ?? "Unknown sender"
         cache[org] = name
         return name
     }
