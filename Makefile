@@ -3,13 +3,13 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card
+FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card checkpoint tile
 # Release builds carry the Swift runtime and Foundation inside the binary: it runs on a machine
 # without a Swift toolchain (only libsodium, libcrypto, zlib, SQLite and libstdc++ from Debian)
 # and each command starts about 10 ms sooner than with the shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: help deps build test demo bench bench-seal bench-sftp fuzz crash-test cluster-test clean install
+.PHONY: help deps build test demo bench bench-seal bench-sftp bench-directory fuzz crash-test cluster-test clean install
 
 crash-test: build
 	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
@@ -28,6 +28,7 @@ help:
 	@echo "                 (BENCH_SIZE_MB, BENCH_RUNS, BENCH_RECORDS, BENCH_ROWS=1,2,3,4,5,6; see README)"
 	@echo "make bench-seal  seal/open 1 GiB files beside age (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make bench-sftp  upload of one bundle vs OpenSSH's sftp through a relay (BENCH_SIZE_MB, BENCH_RUNS)"
+	@echo "make bench-directory  a directory of BENCH_DIRECTORY entries (100000): publish, sync, proof, lookup"
 	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make crash-test  300 records both ways with 30 random kill -9s (RECORDS, KILLS)"
 	@echo "make cluster-test  20 organisations on 3 nodes over PostgreSQL through a relay: 1,000 records, 15 kill -9s, a database restart (ORGS, NODES)"
@@ -40,10 +41,14 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# The tests, then the crash test and the chaos test in short forms (exactly-once checked).
+# The tests, every command of the README's and OPERATIONS' walk-throughs, the web pages in
+# Chromium (Playwright), then the crash test and the chaos test in short forms (exactly-once checked).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	python3 scripts/test_walkthrough.py
+	python3 scripts/walkthrough.py README.md docs/OPERATIONS.md
+	python3 scripts/web-browser-test.py
 	RECORDS=60 KILLS=8 TIMEOUT=180 bash scripts/crash-test.sh
 	ORGS=4 NODES=2 RECORDS=40 KILLS=3 PG_RESTART=1 RELAY=1 TIMEOUT=180 bash scripts/cluster-test.sh
 	RECORDS=100 KILLS=8 OUTAGE=5 OUTAGE_RECORDS=10 BIG_MB=20 CUTS=up-sshd,down-ssh TIMEOUT=180 bash scripts/chaos.sh
@@ -52,6 +57,10 @@ demo: build
 	@bash scripts/demo.sh
 
 # Benchmarks: release build, never part of `make test`.
+bench-directory: deps
+	GATEHOUSE_BENCH_DIRECTORY=$(or $(BENCH_DIRECTORY),100000) $(SWIFT) test --filter DirectoryBenchmark 2>&1 \
+		| grep -E "directory benchmark|passed|failed"
+
 bench bench-seal bench-sftp:
 	@bash scripts/install-deps.sh --bench
 	$(SWIFT) build $(RELEASE)

@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // The libFuzzer target links only when built with `-sanitize=fuzzer` (`make fuzz`),
@@ -10,6 +10,9 @@ var targets: [Target] = [
     .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CLibcrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(name: "CLibssl", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
+    // QR codes for TOTP enrolment on the web sign-in pages.
+    .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
     // Header-only shims for Linux system calls that Swift's Glibc module does not expose.
     .systemLibrary(name: "CSystemShims"),
 
@@ -39,12 +42,19 @@ var targets: [Target] = [
             "GatehouseJournal", "GatehouseFormat", "GatehouseKit", .product(name: "PostgresNIO", package: "postgres-nio"),
         ]
     ),
+    /// Notifications (`[notify]`): events, their durable queue, the command and HTTP(S) webhook targets.
+    .target(
+        name: "GatehouseNotify",
+        dependencies: ["GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "CLibssl",
+                       .product(name: "Logging", package: "swift-log")]
+    ),
     /// The gateway daemon: spool watcher, packager, dispatcher, collector, as services.
     .target(
         name: "GatehouseDaemon",
         dependencies: [
             "GatehouseKit", "GatehouseJournal", "GatehouseJournalPostgres", "GatehouseFormat", "GatehouseCrypto",
-            "GatehouseSFTPClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            "GatehouseSFTPClient", "GatehouseNotify",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -55,9 +65,24 @@ var targets: [Target] = [
         name: "GatehouseCLI",
         dependencies: [
             "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseJournal", "GatehouseDaemon", "GatehouseRelay", "GatehouseSFTPClient",
+            "GatehouseNotify", "GatehouseWeb",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]
+    ),
+    /// The staff web application (`gatehouse web`): accounts, sign-in, inbox, send and outgoing pages.
+    .target(
+        name: "GatehouseWeb",
+        dependencies: [
+            "GatehouseKit", "GatehouseJournal", "GatehouseFormat", "GatehouseCrypto", "GatehouseDaemon", "CQRencode",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Logging", package: "swift-log"),
         ]
     ),
     .executableTarget(name: "gatehouse", dependencies: ["GatehouseCLI"]),
@@ -80,7 +105,14 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "GatehouseDaemonTests",
-        dependencies: ["GatehouseDaemon", "GatehouseTesting", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        dependencies: ["GatehouseDaemon", "GatehouseNotify", "GatehouseTesting",
+                       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+    ),
+    .testTarget(name: "GatehouseNotifyTests", dependencies: ["GatehouseNotify", "GatehouseKit", "GatehouseTesting"]),
+    .testTarget(
+        name: "GatehouseWebTests",
+        dependencies: ["GatehouseWeb", "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseJournal",
+                       "GatehouseDaemon", "GatehouseTesting"]
     ),
     .testTarget(
         name: "GatehouseCLITests",
@@ -108,6 +140,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // swift-configuration support is not used: the web settings come from gatehouse.toml.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

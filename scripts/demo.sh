@@ -46,10 +46,14 @@ run relay add --home relay practice.card --yes > /dev/null
 run relay add --home relay prison.card --yes > /dev/null
 echo "Pinned and registered."
 
-say "4. The relay and both gateways start"
+say "4. Staff accounts for the web pages, then the relay and both gateways start (each serving its web pages)"
+practice_password=$("$gatehouse" users add rita.reception --role sender --home practice | sed -n 's/.*password: //p')
+prison_password=$("$gatehouse" users add anna.nurse --role clinician --home prison | sed -n 's/.*password: //p')
+practice_web=$(free_port)
+prison_web=$(free_port)
 "$gatehouse" relay run --home relay 2> relay.log & pids+=($!)
-"$gatehouse" run --home practice > practice.log 2>&1 & pids+=($!)
-"$gatehouse" run --home prison > prison.log 2>&1 & pids+=($!)
+"$gatehouse" run --home practice --web "127.0.0.1:$practice_web" > practice.log 2>&1 & pids+=($!)
+"$gatehouse" run --home prison --web "127.0.0.1:$prison_web" > prison.log 2>&1 & pids+=($!)
 sleep 1
 echo "relay (sshd) and two gateways running; each gateway keeps one SSH session per mailbox."
 
@@ -140,5 +144,42 @@ run keys status --home practice
 say "9. The relay saw only ciphertext, and holds nothing now"
 if grep -rqa "Testperson\|$patient" relay; then echo "unexpected: patient data on the relay"; exit 1; fi
 echo "No name or NHS number anywhere under the relay's folder; mailboxes: $(find relay/mailboxes -type f | wc -l) file(s) left."
+
+say "10. The national directory: a third organisation joins, and exchanges records the same day with no phone call per pair"
+run network init --home network --name directory.nhs.example/demo
+run network export-card --home network -o demo.network-card
+run init --home newcomer --org YOI456 --name "HMP Southgate Healthcare" --mailbox "$address"
+sed -i 's/^stable_window = .*/stable_window = "200ms"/' newcomer/gatehouse.toml
+run identity export --home newcomer -o newcomer.card
+# The cards as they are now (the practice rotated its keys in step 8).
+"$gatehouse" identity export --home practice -o practice-now.card > /dev/null
+"$gatehouse" identity export --home prison -o prison-now.card > /dev/null
+for card in practice-now.card prison-now.card newcomer.card; do
+    run network admit --home network "$card" --yes > /dev/null   # after the authority's own check of each
+done
+run network publish --home network --to relay/directory
+echo "The relay registers what the directory admits (no relay add for the newcomer):"
+run relay follow --home relay demo.network-card --yes
+for home in practice newcomer; do
+    run network join --home "$home" demo.network-card --yes > /dev/null
+    run network sync --home "$home"
+done
+run partners list --home practice
+"$gatehouse" run --home newcomer > newcomer.log 2>&1 & pids+=($!)
+sleep 1
+cat > transfer-record.xml <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<gpSummary nhsNumber="$patient"><transfer>HMP Northgate to HMP Southgate</transfer></gpSummary>
+XML
+drop_and_watch practice YOI456 newcomer transfer-record.xml
+echo "The evidence that the directory did not lie, at both ends:"
+run network show --home practice
+ls newcomer/directory/log
+say "11. The staff web pages (sign in; the first sign-in sets up TOTP with a QR code for an authenticator app)"
+echo "  practice (receptionist: Send, Outgoing):  http://127.0.0.1:$practice_web/  rita.reception / $practice_password"
+echo "  prison (nurse: Inbox, search by NHS number $patient):  http://127.0.0.1:$prison_web/  anna.nurse / $prison_password"
+if [[ -t 0 ]]; then
+    read -r -p "The gateways keep running for the web pages: press Enter to stop the demo. " _
+fi
 
 say "Demo complete: stopping the gateways and the relay"

@@ -4,10 +4,14 @@
 set -euo pipefail
 
 # libsqlite3-dev: GRDB (the journal) compiles against the system SQLite.
-# python3: the crash test's checker. git, ca-certificates: SwiftPM fetches packages with git.
+# python3: the crash test's checker and the notification tests' webhook receiver. openssl: the
+# HTTPS notification tests make their certificates with it. git, ca-certificates: SwiftPM fetches
+# packages with git (and ca-certificates is the store HTTPS webhooks are verified against).
+# libqrencode-dev: QR codes for TOTP enrolment (web). chromium, python3-pip: the browser tests
+# (Playwright from PyPI drives Debian's Chromium; browser downloads are not used).
 # postgresql: the PostgreSQL journal's tests start a server of their own (initdb, on loopback).
-packages=(libsodium-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3 git ca-certificates
-          postgresql)
+packages=(libsodium-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3 openssl git
+          ca-certificates libqrencode-dev chromium python3-pip postgresql)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(age time)
 fi
@@ -23,6 +27,11 @@ if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c "import playwright" >/dev/null 2>&1; then
+    echo "gatehouse: installing Playwright (PyPI) for the browser tests"
+    python3 -m pip install -q playwright 2>/dev/null || python3 -m pip install -q --break-system-packages playwright
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

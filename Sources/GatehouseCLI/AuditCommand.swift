@@ -60,6 +60,7 @@ struct AuditCommand: ParsableCommand {
                   gatehouse audit show --bundle 5572b3af1cbbd3bf4653f53c88e9d2a5
                   gatehouse audit show --since 2026-11-25T00:00:00Z --json
                   gatehouse audit show --since 1h
+                  gatehouse audit show --user anna.nurse --since 7d
                 """)
 
         @OptionGroup var homeOptions: HomeOptions
@@ -71,6 +72,10 @@ struct AuditCommand: ParsableCommand {
                 transform: TimeArgument.parse)
         var since: UInt64?
 
+        @Option(help: ArgumentHelp("Only entries about this staff account of the web pages (sign-ins, views, "
+            + "downloads, handled marks).", valueName: "name"))
+        var user: String?
+
         @Flag(help: "Print the entries as JSON lines, as stored.")
         var json = false
 
@@ -78,6 +83,7 @@ struct AuditCommand: ParsableCommand {
             let home = try homeOptions.initialised()
             let entries = try AuditLog(home: home).entries().filter { entry in
                 (bundle == nil || entry.bundle == bundle?.lowercased())
+                    && (user == nil || entry.user == user?.lowercased())
                     && (since == nil || (RFC3339.parse(String(entry.time.prefix(19)) + "Z") ?? 0) >= since!)
             }
             let encoder = JSONEncoder()

@@ -63,6 +63,9 @@ struct ConfigCommand: ParsableCommand {
                 limits.unknown_sender_hold \(d(config.limits.unknownSenderHold))
                 limits.quarantine_per_sender \(config.limits.quarantinePerSender)
                 limits.quarantine_max_mb   \(config.limits.quarantineMaxBytes >> 20)
+                limits.held_expire         \(d(config.limits.heldExpire))
+                limits.held_per_sender     \(config.limits.heldPerSender)
+                limits.held_max_mb         \(config.limits.heldMaxBytes >> 20)
                 workflows.names            \(config.workflows.names.map(\.value).joined(separator: " "))
                 workflows.default          \(config.workflows.defaultWorkflow)
                 """)
@@ -87,6 +90,40 @@ struct ConfigCommand: ParsableCommand {
             for (org, address) in config.partnerMailboxes.sorted(by: { $0.key < $1.key }) {
                 print("partners.\(org).mailbox".padding(toLength: 27, withPad: " ", startingAt: 0) + address.description)
             }
+            for (key, value) in Self.notifyLines(config.notify) {
+                print(key.padding(toLength: max(27, key.count + 1), withPad: " ", startingAt: 0) + value)
+            }
+        }
+
+        /// The `[notify]` settings in effect, as key and value.
+        static func notifyLines(_ notify: NotifySettings) -> [(String, String)] {
+            let d = GatehouseConfig.describe
+            let events = { (set: Set<String>) in NotifySettings.eventKinds.filter(set.contains).joined(separator: " ") }
+            var lines = [("notify.events", events(notify.events)),
+                         ("notify.include_patient_data", String(notify.includePatientData)),
+                         ("notify.receipt_overdue", d(notify.receiptOverdue)),
+                         ("notify.expiry_warning", d(notify.expiryWarning)),
+                         ("notify.queue_max", String(notify.queueMax)), ("notify.max_age", d(notify.maxAge))]
+            if let command = notify.command {
+                // Arguments quoted as JSON strings: what runs is exactly this list, no shell.
+                lines += [("notify.command.argv", command.argv.map { $0.debugDescription }.joined(separator: " ")),
+                          ("notify.command.timeout", d(command.timeout)),
+                          ("notify.command.events", events(notify.events(for: "command")))]
+            } else {
+                lines.append(("notify.command", "(none)"))
+            }
+            if let webhook = notify.webhook {
+                // The path may hold the receiver's token (chat webhooks put it there): not printed.
+                let origin = webhook.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).prefix(3)
+                lines += [("notify.webhook.url", origin.joined(separator: "/") + "/…"),
+                          ("notify.webhook.timeout", d(webhook.timeout)),
+                          ("notify.webhook.ca_file", webhook.caFile ?? "(the system's certificate authorities)"),
+                          ("notify.webhook.secret_file", webhook.secretFile ?? "(none: not signed)"),
+                          ("notify.webhook.events", events(notify.events(for: "webhook")))]
+            } else {
+                lines.append(("notify.webhook", "(none)"))
+            }
+            return lines
         }
     }
 }

@@ -48,7 +48,11 @@ public struct GatehouseCommand: ParsableCommand {
             DoctorCommand.self,
             ConfigCommand.self,
             JournalCommand.self,
+            NotifyCommand.self,
+            NetworkCommand.self,
             SFTPServerCommand.self,
+            WebCommand.self,
+            UsersCommand.self,
         ]
     )
 

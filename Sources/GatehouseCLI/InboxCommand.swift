@@ -17,9 +17,12 @@ struct InboxCommand: ParsableCommand {
             (or the [publish] folder, readable by its group, or their workflow's folder, \
             [workflows.NAME] in gatehouse.toml) with the verified \
             manifest (.gatehouse-manifest.json). Refused bundles are under spool/quarantine/ with \
-            the reason. The filters combine; a refused bundle has no verified workflow or NHS \
-            numbers, so it matches neither of those filters. The JSON shape is documented in \
-            the README.
+            the reason. Held bundles (state held) come from an organisation whose card is not \
+            added here: they are kept unopened under spool/held/, shown with the sender they \
+            claim and the reason, and opened as soon as `gatehouse partners add` adds that card \
+            (the running gateway notices within a second). The filters combine; a refused or \
+            held bundle has no verified workflow or NHS numbers, so it matches neither of those \
+            filters. The JSON shape is documented in the README.
 
             Examples:
               gatehouse inbox
@@ -48,22 +51,7 @@ struct InboxCommand: ParsableCommand {
     var json = false
 
     struct Entry: Encodable {
-        struct File: Codable {
-            let name: String, size: Int64, sha256: String
-
-            init(from decoder: any Decoder) throws {
-                let values = try decoder.container(keyedBy: CodingKeys.self)
-                name = try values.decode(String.self, forKey: .name)
-                sha256 = try values.decode(String.self, forKey: .sha256)
-                // Journals written so far hold sizes as strings; printed as integers, as in
-                // `status --json` and every other JSON Gatehouse prints.
-                if let text = try? values.decode(String.self, forKey: .size), let size = Int64(text) {
-                    self.size = size
-                } else {
-                    size = try values.decode(Int64.self, forKey: .size)
-                }
-            }
-        }
+        typealias File = PublishedFile
         let bundleID: String, sender: String, senderName: String?, state: String, receivedAt: String
         let path: String?, reason: String?
         let subject: String?, workflow: String?, nhsNumbers: [String]?
@@ -98,13 +86,13 @@ struct InboxCommand: ParsableCommand {
         let partners = PartnerStore(home: home)
         var names: [String: String?] = [:]
         let entries = try journal.incoming(matching: filter).map { r, pack in
-            let name = names[r.sender] ?? (try? ODSCode(r.sender)).flatMap { try? partners.card(for: $0)?.name }
+            let name = names[r.sender] ?? (try? ODSCode(r.sender)).flatMap { try? partners.resolvedCard(for: $0)?.name }
             names[r.sender] = name
             return Entry(bundleID: r.bundleID, sender: r.sender, senderName: name, state: r.state.rawValue,
                          receivedAt: JSONOutput.time(r.receivedAt), path: r.publishedPath, reason: r.reason,
                          subject: pack?.context.subject, workflow: pack?.context.workflow.value,
                          nhsNumbers: pack.flatMap { $0.context.nhsNumbers.isEmpty ? nil : $0.context.nhsNumbers },
-                         files: Self.files(r.files))
+                         files: r.publishedFiles)
         }
         if json { return print(try JSONOutput.encode(entries)) }
         guard !entries.isEmpty else {
@@ -112,29 +100,18 @@ struct InboxCommand: ParsableCommand {
             return print(filtered ? "Nothing received matches." : "Nothing received yet.")
         }
         for e in entries {
-            let name = e.senderName.map { " (\($0))" } ?? ""
+            // A held bundle's sender is only claimed: nothing about it could be checked yet.
+            let held = e.state == IncomingState.held.rawValue
+            let name = held ? " (claimed; its card is not added here)" : e.senderName.map { " (\($0))" } ?? ""
             print("\(e.receivedAt)  \(e.bundleID)  from \(e.sender)\(name)  \(e.state)")
             if let workflow = e.workflow { print("    workflow:    \(workflow)") }
             if let subject = e.subject, !subject.isEmpty { print("    subject:     \(subject)") }
             if let numbers = e.nhsNumbers {
-                print("    NHS numbers: \(numbers.map(Self.spaced).joined(separator: ", "))")
+                print("    NHS numbers: \(numbers.map(NHSNumber.spaced).joined(separator: ", "))")
             }
             if let path = e.path { print("    folder:      \(path)") }
             if let reason = e.reason { print("    reason: \(reason)") }
             for f in e.files { print("    \(f.sha256)  \(f.size)  \(f.name)") }
         }
-    }
-
-    /// The files journalled with a published bundle (`[{"name","size","sha256"}]`).
-    static func files(_ json: String?) -> [Entry.File] {
-        json.flatMap { try? JSONDecoder().decode([Entry.File].self, from: Data($0.utf8)) } ?? []
-    }
-
-    /// `9990000018` as people read it: `999 000 0018`.
-    static func spaced(_ number: String) -> String {
-        let digits = Array(number.unicodeScalars)
-        guard digits.count == 10 else { return number }
-        return [digits[0..<3], digits[3..<6], digits[6..<10]].map { String(String.UnicodeScalarView($0)) }
-            .joined(separator: " ")
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import GatehouseDaemon
 import GatehouseFormat
+import GatehouseJournal
 import GatehouseKit
 
 /// `gatehouse partners …`: the identity cards of the organisations this one exchanges with.
@@ -26,7 +28,9 @@ struct PartnersCommand: ParsableCommand {
                 the fingerprint matches what the partner read to you over the phone. Nothing is \
                 stored unless you answer y (or pass --yes). A card with a different root key than \
                 the one already pinned is refused unless you pass --replace. Creates the \
-                partner's drop folder, spool/outbox/ODS/.
+                partner's drop folder, spool/outbox/ODS/. Bundles from that partner held while \
+                its card was missing (`gatehouse inbox` lists them as held) are opened by the \
+                running gateway within about a second, or when it next starts.
 
                 Examples:
                   gatehouse partners add YOI123.card
@@ -78,6 +82,18 @@ struct PartnersCommand: ParsableCommand {
                                 home: try homeOptions.initialised())
             print("\(outcome == .added ? "Pinned" : "Updated") \(card.org) (\(card.name)). Records for it go into "
                   + "\(PartnerOutbox.path(card.org, home: store.home))/.")
+            let held = heldCount(from: card.org, home: store.home)
+            if held > 0 {
+                let them = held == 1 ? "it" : "them"
+                print("\(held) bundle\(held == 1 ? "" : "s") from \(card.org) held for this card: the running gateway "
+                      + "opens \(them) within about a second (or when it next starts); see `gatehouse inbox`.")
+            }
+        }
+
+        /// How many bundles claiming to be from `org` the journal says are held (0 when it cannot be read).
+        private func heldCount(from org: ODSCode, home: GatehouseHome) -> Int {
+            let journal = try? JournalOpener.openForReading(home: home)
+            return ((try? journal?.heldIncoming()) ?? []).count { $0.sender == org.value }
         }
 
         private func readCard() throws -> IdentityCard { try CardInput.read(cardFile) }
@@ -88,7 +104,7 @@ struct PartnersCommand: ParsableCommand {
     /// `gatehouse partners list [--json]`.
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List pinned partners.",
+            abstract: "List partners: pinned ones, then those known from the directory.",
             discussion: """
                 STALE marks a partner whose key manifest has expired or expires within 30 days. \
                 With --json, own_manifest_confirmed is the version of this organisation's key \
@@ -121,6 +137,10 @@ struct PartnersCommand: ParsableCommand {
             /// with a signed receipt, and the latest version sent to it (0: none; versions start at 1).
             let own_manifest_confirmed: UInt64
             let own_manifest_sent: UInt64
+            /// `pinned`, or `directory` for a partner known only from the verified directory.
+            let source: String
+            /// The directory entry that admits it (directory partners only).
+            let directory_entry: UInt64?
         }
 
         func run() throws {
@@ -128,24 +148,39 @@ struct PartnersCommand: ParsableCommand {
             let cards = try PartnerStore(home: home).list()
             let ledger = ManifestLedger(home: home)
             let now = KeyStore.now()
+            // The own organisation is in the directory too, but is nobody's partner.
+            let pinned = Set(cards.map(\.org) + [try KeyStore(home: home).loadOwnCard().org])
+            let listed = try DirectoryClient(home: home).partners(now: now).filter { !pinned.contains($0.card.org) }
             if json {
+                let directory = listed.map {
+                    Entry(org: $0.card.org.value, name: $0.card.name, fingerprint: $0.card.fingerprint,
+                          manifest_version: $0.card.manifest.version, signing_key_id: $0.card.signingKeyID.hex,
+                          encryption_key_id: $0.card.encryptionKeyID.hex, created: $0.card.createdText, expires: $0.card.expiresText,
+                          stale: KeyWarnings.isStale($0.card, now: now), own_manifest_confirmed: 0, own_manifest_sent: 0,
+                          source: "directory", directory_entry: $0.index)
+                }
                 let entries = cards.map {
                     let delivery = ledger.delivery(to: $0.org)
                     return Entry(org: $0.org.value, name: $0.name, fingerprint: $0.fingerprint, manifest_version: $0.manifest.version,
                                  signing_key_id: $0.signingKeyID.hex, encryption_key_id: $0.encryptionKeyID.hex, created: $0.createdText,
                                  expires: $0.expiresText, stale: KeyWarnings.isStale($0, now: now),
-                                 own_manifest_confirmed: delivery.confirmed ?? 0, own_manifest_sent: delivery.sent.last?.version ?? 0)
-                }
+                                 own_manifest_confirmed: delivery.confirmed ?? 0, own_manifest_sent: delivery.sent.last?.version ?? 0,
+                                 source: "pinned", directory_entry: nil)
+                } + directory
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
                 // Foundation pretty-prints an empty array as "[\n\n]"; keep it the plain "[]".
                 print(entries.isEmpty ? "[]" : String(decoding: try encoder.encode(entries), as: UTF8.self))
-            } else if cards.isEmpty {
+            } else if cards.isEmpty && listed.isEmpty {
                 print("No partners yet. Import a card with `gatehouse partners add CARD`.")
             } else {
                 for card in cards {
                     let stale = KeyWarnings.isStale(card, now: now) ? "\tSTALE (expires \(card.expiresText))" : ""
                     print("\(card.org)\t\(card.fingerprint)\tmanifest \(card.manifest.version)\t\(card.name)\(stale)")
+                }
+                // Partners known only from the directory: no pinned card, no phone call.
+                for partner in listed {
+                    print("\(partner.card.org)\t\(partner.card.fingerprint)\tdirectory entry \(partner.index)\t\(partner.card.name)")
                 }
             }
         }

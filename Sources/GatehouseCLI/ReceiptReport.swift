@@ -55,8 +55,8 @@ struct ReceiptReport: Encodable {
         let partner = try ODSCode(record.partner)
         let store = PartnerStore(home: home)
         // A partner removed since (`partners remove`): its card was kept for exactly this.
-        let removed = try store.card(for: partner) == nil ? store.removedCards(for: partner).first : nil
-        let card = try removed?.card ?? store.requireCard(for: partner)
+        let removed = try store.resolvedCard(for: partner) == nil ? store.removedCards(for: partner).first : nil
+        let card = try removed?.card ?? store.requireResolvedCard(for: partner)
         let receipt: Receipt
         let signer: SignerKey
         do {
@@ -83,6 +83,7 @@ struct ReceiptReport: Encodable {
         switch receipt.disposition {
         case .processed: disposition = "processed"; reason = nil
         case .failed(let why): disposition = "failed"; reason = why.description
+        case .held(let why): disposition = "held"; reason = why.description
         }
         receivedAt = RFC3339.format(receipt.receivedAt) ?? String(receipt.receivedAt)
         bundleSHA256 = receipt.bundleSHA256.hex
@@ -106,6 +107,10 @@ struct ReceiptReport: Encodable {
             print("  \(who) received the bundle from \(sender) exactly as sent, checked every signature and digest, and published its files.")
         case ("processed", false):
             print("  \(who) processed a bundle with other bytes than those sent: this is NOT an acknowledgement.")
+        case ("held", _):
+            print("  \(who) HOLDS the bundle from \(sender) unopened (\(reason ?? "unknown-sender"): it has not added "
+                  + "\(sender)'s card). Not final: it is opened as soon as the card is added, and a processed or failed "
+                  + "receipt follows.")
         default:
             print("  \(who) REFUSED the bundle from \(sender): \(reason ?? "no reason given").")
             if !bundleMatches { print("  It received altered bytes: the bundle changed on the way.") }

@@ -23,7 +23,7 @@ struct RelayCommand: ParsableCommand {
               gatehouse relay run --home /srv/relay
               gatehouse relay remove --home /srv/relay Q12345
             """,
-        subcommands: [Init.self, Address.self, Add.self, Remove.self, Run.self]
+        subcommands: [Init.self, Address.self, Add.self, Remove.self, Run.self, Follow.self]
     )
 
     /// The relay folder option, shared by every subcommand.

@@ -3,6 +3,7 @@ import GatehouseDaemon
 import GatehouseFormat
 import GatehouseJournal
 import GatehouseKit
+import GatehouseNotify
 import Logging
 import ServiceLifecycle
 
@@ -14,16 +15,21 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Runs until SIGTERM or SIGINT, then stops gracefully. Drop records into \
             spool/outbox/<ODS>/ (write name.part and rename when complete). Settings come from \
-            gatehouse.toml in the home folder; `gatehouse config check` shows them.
+            gatehouse.toml in the home folder; `gatehouse config check` shows them. With [notify], \
+            people are told (a command, a webhook) when a pack arrives, a delivery fails or a key \
+            expires; `gatehouse notify test` checks the targets.
 
             Examples:
               gatehouse run --home /srv/gatehouse
               gatehouse run --log-format json
               gatehouse run --metrics 127.0.0.1:9464   (serves /metrics and /healthz)
+              gatehouse run --web 127.0.0.1:8443       (the staff web pages too)
 
             With [journal] url = "postgres://…" in gatehouse.toml, several nodes (--node ID) share \
             the home and one PostgreSQL journal; with [tenants], one process serves every \
-            organisation home listed (see docs/OPERATIONS.md, "A hosted service on PostgreSQL").
+            organisation home listed (see docs/OPERATIONS.md, "A hosted service on PostgreSQL"), \
+            each with its own notifications and directory sync; --web then serves the first \
+            tenant's pages only.
             """
     )
 
@@ -45,6 +51,12 @@ struct RunCommand: AsyncParsableCommand {
         valueName: "ID"))
     var node: String?
 
+    @Option(name: .customLong("web"), help: ArgumentHelp(
+        "Serve the staff web pages (as `gatehouse web`) in this process, on this address.",
+        discussion: "HOST:PORT, e.g. 127.0.0.1:8443; plain HTTP, so loopback unless [web] behind_tls_proxy = true.",
+        valueName: "HOST:PORT"))
+    var web: String?
+
     func run() async throws {
         let home = homeOptions.resolved
         let config = try GatehouseConfig.load(home: home)
@@ -54,10 +66,10 @@ struct RunCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format) }
         let logger = Logger(label: "gatehouse")
         let gateways = if let tenants = config.tenants {
-            try await Self.startTenants(tenants, node: node, metrics: metrics, logger: logger)
+            try await Self.startTenants(tenants, node: node, metrics: metrics, web: web, logger: logger)
         } else {
             [try await RunningGateway.start(home: home, node: node, metrics: metrics.map { .serve($0) } ?? .none,
-                                            logger: logger)]
+                                            web: web, logger: logger)]
         }
         let group = ServiceGroup(configuration: .init(
             services: gateways.flatMap(\.services), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -73,8 +85,9 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Starts every tenant home; one that cannot start (bad key permissions, a full spool, no
     /// mailbox) is logged and left out, and the others run. Fails only when none starts. With
-    /// `metrics`, one server serves every tenant's gauges (labelled `org`) and health.
-    static func startTenants(_ tenants: TenantSettings, node: String?, metrics: String?,
+    /// `metrics`, one server serves every tenant's gauges (labelled `org`) and health. With `web`,
+    /// one web server (one listening address) serves the first tenant that starts.
+    static func startTenants(_ tenants: TenantSettings, node: String?, metrics: String?, web: String?,
                              logger: Logger) async throws -> [RunningGateway] {
         let homes = tenants.resolve()
         var started: [RunningGateway] = []
@@ -82,8 +95,8 @@ struct RunCommand: AsyncParsableCommand {
             let first = started.first?.exporter
             do {
                 started.append(try await RunningGateway.start(
-                    home: home, node: node, metrics: metrics == nil ? .none : .tenant(sharing: first), logger: logger,
-                    isolated: true))
+                    home: home, node: node, metrics: metrics == nil ? .none : .tenant(sharing: first),
+                    web: started.isEmpty ? web : nil, logger: logger, isolated: true))
             } catch {
                 logger.error("tenant \(home.path) not started: \(ErrorReport(error).message)")
             }

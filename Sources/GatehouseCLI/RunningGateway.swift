@@ -2,11 +2,13 @@ import GatehouseDaemon
 import GatehouseFormat
 import GatehouseJournal
 import GatehouseKit
+import GatehouseNotify
 import Logging
 import ServiceLifecycle
 
 /// One organisation's gateway inside `gatehouse run`: its engine and the services that drive it
-/// (outbox watcher, delivery, collector, and with a shared journal the lease heartbeat).
+/// (outbox watcher, delivery, collector, directory sync, notifications when `[notify]` is set, the
+/// web pages when asked for, and with a shared journal the lease heartbeat).
 struct RunningGateway {
     let home: GatehouseHome
     let gateway: Gateway
@@ -30,10 +32,11 @@ struct RunningGateway {
     /// Starts the gateway at `home`: takes its lock (SQLite) or joins as `node` (its own
     /// `[journal]` names PostgreSQL: a tenant's settings are its own, so a daemon started on that
     /// home alone meets the same journal and the same node leases), opens its journal, recovers
-    /// from a crash and builds its services. With `isolated`, a service of this gateway that fails stops only
+    /// from a crash and builds its services (with `web`, the staff web pages on that address).
+    /// With `isolated`, a service of this gateway that fails stops only
     /// this gateway, not the others in the process (the heartbeat still stops them all: a node
     /// that lost its lease must stop working).
-    static func start(home: GatehouseHome, node: String?, metrics: Metrics, logger base: Logger,
+    static func start(home: GatehouseHome, node: String?, metrics: Metrics, web: String? = nil, logger base: Logger,
                       isolated: Bool = false) async throws -> RunningGateway {
         let config = try GatehouseConfig.load(home: home)
         // Held for the daemon's whole life, dropped by the kernel however it ends: a second
@@ -42,8 +45,8 @@ struct RunningGateway {
         // the database refuses a second process with the same node id instead.
         let lock = JournalOpener.isShared(config) ? nil : try HomeLock.daemon(home)
         do {
-            return try await build(home: home, config: config, node: node, metrics: metrics, logger: base, lock: lock,
-                                   isolated: isolated)
+            return try await build(home: home, config: config, node: node, metrics: metrics, web: web, logger: base,
+                                   lock: lock, isolated: isolated)
         } catch {
             lock?.release()
             throw error
@@ -51,7 +54,8 @@ struct RunningGateway {
     }
 
     private static func build(home: GatehouseHome, config: GatehouseConfig, node: String?, metrics: Metrics,
-                              logger base: Logger, lock: HomeLock?, isolated: Bool) async throws -> RunningGateway {
+                              web: String?, logger base: Logger, lock: HomeLock?,
+                              isolated: Bool) async throws -> RunningGateway {
         let gateway = Gateway(home: home)
         let own = try gateway.keys.loadOwnCard()
         var logger = base
@@ -67,8 +71,9 @@ struct RunningGateway {
         let spool = SpoolLayout(home: home)
         try spool.create()
         let journal = try JournalOpener.open(home: home, config: config, node: node)
+        let notifier = try Notifier.forDaemon(config.notify, home: home, organisation: own.org, logger: logger)
         let engine = try GatewayEngine(gateway: gateway, journal: journal, settings: settings,
-                                       logger: logger, mailboxes: mailboxes)
+                                       logger: logger, notifier: notifier, mailboxes: mailboxes)
         var metricsServer: MetricsServer?
         var exporter: MetricsExporter?
         switch metrics {
@@ -80,6 +85,7 @@ struct RunningGateway {
         case .tenant(let first):
             exporter = MetricsExporter(tenant: engine, journal: journal, gateway: gateway, settings: settings, sharing: first)
         }
+        let webServer = try web.map { listen in try WebCommand.server(home: home, config: config, listen: listen) }
         try await engine.recover()
         let wakeup = Wakeup()
         let watcher = SpoolWatcher(outbox: spool.outbox, stableWindow: settings.stableWindow, rescanInterval: settings.rescanInterval,
@@ -103,7 +109,20 @@ struct RunningGateway {
             .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup,
                                             mayCollect: { await engine.holdsSpoolLease() }),
                   failureTerminationBehavior: failure),
+            .init(service: DirectorySyncService(fetcher: DirectoryFetcher(home: home, own: own, connector: connector),
+                                                own: own, interval: config.directorySyncInterval, logger: logger),
+                  failureTerminationBehavior: failure),
         ]
+        if notifier.settings.isEnabled {
+            // One sender per organisation: nodes sharing the home share its queue (spool/notify/).
+            let notify = NotifyService(notifier: notifier, mayDrain: { await engine.holdsSpoolLeaseNow })
+            services.append(.init(service: notify, failureTerminationBehavior: failure))
+        }
+        if let webServer {
+            let pagesLogger = logger
+            let pages = try webServer.service { port in pagesLogger.info("web pages on port \(port)") }
+            services.append(.init(service: pages, failureTerminationBehavior: failure))
+        }
         if let metricsServer { services.append(.init(service: metricsServer)) }
         if let shared = config.journal {
             services.append(.init(service: JournalHeartbeat(journal: journal, interval: shared.lease / 3, logger: logger)))

@@ -86,7 +86,7 @@ struct SendCommand: ParsableCommand {
                 status: .invalidInput, message: "\(to) is this organisation itself; records are sent to partners",
                 hint: "name the partner the records are for, e.g. `gatehouse send FILE --to YOI123` (`gatehouse partners list`)")
         }
-        _ = try PartnerStore(home: home).requireCard(for: to)
+        _ = try PartnerStore(home: home).requireResolvedCard(for: to)
         let context: PackContext
         do { context = try pack.context(config: try GatehouseConfig.load(home: home)) } catch let error as KitError {
             throw CommandFailure(status: .invalidInput, message: error.message,
@@ -147,43 +147,28 @@ struct SendCommand: ParsableCommand {
             CommandFailure(status: .invalidInput, message: "cannot send \(ReadableText.shown(path)): \(why)",
                            hint: "copy it under a plain name (letters, digits, spaces, dots, dashes) and send the copy")
         }
-        do { try FileNameRule.validate(name) } catch { throw unsafe("its name cannot be published: \(error.detail)") }
-        // The gateway ignores these names in the outbox: they mark transfers in progress.
-        guard !OutboxScanner.isIgnored(name) else { throw unsafe("names starting with a dot or ending in .part are never sent") }
+        if let why = PackDrop.refusal(forName: name) { throw unsafe(why) }
         return Sendable(path: path, name: name, size: size)
     }
 
-    /// Builds the pack in a hidden folder of `outbox` (ignored by the gateway): each file copied
-    /// and synced, the sidecar written, the folder synced; then renamed in whole, without
-    /// replacing anything, and the outbox folder synced. Returns the pack's name. On failure
-    /// nothing is left behind. `access` gives every folder and file to the gateway's user.
+    /// Builds the pack through ``PackDrop`` (a hidden folder, renamed in whole once every file is
+    /// synced). Returns the pack's name. On failure nothing is left behind. `access` gives every
+    /// folder and file to the gateway's user.
     static func drop(_ files: [Sendable], context: PackContext, into outbox: String,
                      access: PublishAccess) throws -> String {
-        let suffix = randomBytes(4).hexString
-        let name = "send-\(RFC3339.format(KeyStore.now()) ?? "now")-\(suffix)"
-        let staging = "\(outbox)/.\(name)"
-        // Private to the gateway's user, like the copies in it.
-        do { try access.makeFolder(staging) } catch { throw FileOperations.kitError(error) }
+        let pack = try PackDrop(outbox: outbox, access: access)
         do {
-            for file in files { try copy(file, to: "\(staging)/\(file.name)", access: access) }
-            let sidecar = try DurableFile(path: "\(staging)/\(PackSidecar.name)", mode: 0o600, access: access)
-            try Array(PackSidecar.text(for: context).utf8).withUnsafeBytes { try sidecar.writeAll($0) }
-            try sidecar.commit(sync: .file)
-            try DurableFile.syncFolder(staging)
-            try DurableFile.renameNoReplace(staging, "\(outbox)/\(name)")
-            try DurableFile.syncFolder(outbox)
+            for file in files { try copy(file, to: try pack.file(named: file.name)) }
+            return try pack.commit(context: context)
         } catch {
-            if let folder = try? FolderHandle(path: staging) { folder.removeContents() }
-            rmdir(staging)
+            pack.discard()
             throw error
         }
-        return name
     }
 
     /// Copies one file durably into the pack being built (the folder is synced once, after).
-    static func copy(_ file: Sendable, to target: String, access: PublishAccess) throws {
+    static func copy(_ file: Sendable, to out: DurableFile) throws {
         let source = try open(file.path)
-        let out = try DurableFile(path: target, mode: 0o600, access: access)
         var bar = ProgressBar(label: file.name, total: source.size)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate(); bar.finish() }

@@ -48,7 +48,9 @@ struct SendWaiter {
                     refused = refusal()
                 }
             }
-            if let journal, let bundle, let record = try journal.outgoing(bundle), record.state.isFinal {
+            // Held is not final, but the sender is told at once: someone has to call the partner.
+            if let journal, let bundle, let record = try journal.outgoing(bundle),
+               record.state.isFinal || record.state == .held {
                 finished = record
             }
             if refused != nil || finished != nil || Date() >= deadline { break }
@@ -74,6 +76,11 @@ struct SendWaiter {
                 problem = "bundle \(bundle) expired before \(partner) acknowledged it: "
                     + "\(finished?.lastError ?? "no receipt in time"); "
                     + "the pack and reason.txt are in \(spool.failed)/\(bundle)/"
+            case .held?:
+                let held = finished?.lastError ?? "held by \(partner)"
+                problem = "bundle \(bundle) is \(held); it is not final: \(partner)'s "
+                    + "gateway opens it as soon as they add your card (`gatehouse identity export` gives it), and this "
+                    + "gateway keeps the pack until the receipt comes or it expires"
             case nil:
                 let current = try journal?.outgoing(bundle)
                 let last = current?.lastError.map { " (last error: \($0))" } ?? ""

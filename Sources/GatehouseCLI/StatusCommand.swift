@@ -13,9 +13,11 @@ struct StatusCommand: ParsableCommand {
         abstract: "Show outgoing bundles and where each one is.",
         discussion: """
             States: queued (claimed from the outbox), sealed, delivered (in the partner's \
-            mailbox), acknowledged (a receipt whose signature and bundle digest verify), failed \
-            (refused, with the reason), expired (not acknowledged in time). The JSON shape is \
-            documented in the README.
+            mailbox), held (the partner's signed receipt says it holds the bundle unopened \
+            because it has not added your card: not final, it is opened when they add it), \
+            acknowledged (a receipt whose signature and bundle digest verify), failed (refused, \
+            with the reason), expired (not acknowledged in time). The JSON shape is documented \
+            in the README.
 
             Records waiting together for the same partner travel in one bundle (see \
             bundle_max_files in gatehouse.toml), so a bundle can list several files. The text \

@@ -15,6 +15,8 @@ public protocol Journal: AnyObject, Sendable {
 
     /// Saves `record`; when its state changed, also records the transition. A record in a final
     /// state never leaves it: saving another state over it changes nothing and returns false.
+    /// Likewise a `held` bundle (the partner's receipt said so) leaves `held` only for a final
+    /// state: a delivery journalled after that receipt keeps it held.
     @discardableResult
     func save(_ record: OutgoingRecord, detail: String?) throws -> Bool
 
@@ -74,6 +76,16 @@ public protocol Journal: AnyObject, Sendable {
     /// when it was published. Fails if it is already recorded (the receiver deduplicates by bundle id).
     func insert(_ record: IncomingRecord, detail: String?, context: PackContext?) throws
 
+    /// Ends a held incoming bundle's wait: saves `record` (published or rejected, with its final
+    /// receipt) over the held one, with its transition and, when published, its verified context.
+    /// Returns false, changing nothing, when the bundle is not held (any more): an outcome is
+    /// never replaced, whichever node tries.
+    @discardableResult
+    func resolveHeld(_ record: IncomingRecord, detail: String?, context: PackContext?) throws -> Bool
+
+    /// The incoming bundles held unopened, oldest first.
+    func heldIncoming() throws -> [IncomingRecord]
+
     /// Every incoming bundle, newest first, at most `limit`.
     func allIncoming(limit: Int) throws -> [IncomingRecord]
 
@@ -87,6 +99,9 @@ public protocol Journal: AnyObject, Sendable {
 
     /// The pack context journalled for `bundleID`, going `out` or coming `in`, if any.
     func pack(of bundleID: String, direction: String) throws -> JournalPack?
+
+    /// The outgoing bundle the gateway claimed from the pack folder `name` (`send-…`), once it has.
+    func outgoingBundle(forPack name: String) throws -> String?
 
     // MARK: Several nodes
 
@@ -118,6 +133,12 @@ extension Journal {
     /// Records an incoming bundle's outcome (see ``insert(_:detail:context:)``).
     public func insert(_ record: IncomingRecord, detail: String? = nil) throws {
         try insert(record, detail: detail, context: nil)
+    }
+
+    /// Ends a held incoming bundle's wait (see ``resolveHeld(_:detail:context:)``).
+    @discardableResult
+    public func resolveHeld(_ record: IncomingRecord, detail: String? = nil) throws -> Bool {
+        try resolveHeld(record, detail: detail, context: nil)
     }
 
     /// The newest 1,000 incoming bundles.

@@ -1,3 +1,4 @@
+import Foundation
 public import GatehouseFormat
 
 /// Where an outgoing bundle is in its journey. Stored as text in the journal.
@@ -8,6 +9,10 @@ public enum OutgoingState: String, Sendable, Codable, CaseIterable {
     case sealed
     /// Written into the partner's mailbox.
     case delivered
+    /// The partner's signed receipt says it holds the bundle unopened (it has not added this
+    /// organisation's card): not final, a `processed` or `failed` receipt still ends it, and it
+    /// still expires.
+    case held
     /// A receipt whose signature and bundle digest verify says `processed`.
     case acknowledged
     /// Refused: the partner's receipt said `failed`, or sealing was impossible.
@@ -25,6 +30,10 @@ public enum IncomingState: String, Sendable, Codable, CaseIterable {
     case published
     /// Refused and quarantined; a `failed` receipt was sent.
     case rejected
+    /// Kept unopened in `spool/held/` because its claimed sender is not a partner here; a
+    /// `held` receipt was sent. Opened when the sender's card is added, refused when it
+    /// expires: the one state an incoming bundle leaves.
+    case held
 }
 
 /// One outgoing bundle, as the journal holds it. Times are milliseconds since the Unix epoch.
@@ -99,13 +108,13 @@ public struct IncomingRecord: Sendable, Codable, Equatable {
     public var bundleID: String
     /// The sending organisation (from the verified header, or as claimed when refused).
     public var sender: String
-    /// Published or rejected.
+    /// Published, rejected or held.
     public var state: IncomingState
-    /// When it was processed.
+    /// When it was processed (held: when it was put aside).
     public var receivedAt: Int64
     /// SHA-256 of the exact bundle bytes received.
     public var bundleSHA256: String
-    /// Why it was refused, when rejected.
+    /// Why it was refused, when rejected; why it is kept, when held.
     public var reason: String?
     /// Where it was published, when published.
     public var publishedPath: String?
@@ -126,6 +135,32 @@ public struct IncomingRecord: Sendable, Codable, Equatable {
         self.publishedPath = publishedPath
         self.files = files
         self.receipt = receipt
+    }
+}
+
+/// One file of a published bundle, as journalled in ``IncomingRecord/files``.
+public struct PublishedFile: Codable, Sendable, Equatable {
+    public let name: String, size: Int64, sha256: String
+
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        name = try values.decode(String.self, forKey: .name)
+        sha256 = try values.decode(String.self, forKey: .sha256)
+        // Journals written so far hold sizes as strings; read as integers, printed as integers.
+        if let text = try? values.decode(String.self, forKey: .size), let size = Int64(text) {
+            self.size = size
+        } else {
+            size = try values.decode(Int64.self, forKey: .size)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case name, size, sha256 }
+}
+
+extension IncomingRecord {
+    /// The published files, in manifest order (none for a refused bundle or unreadable JSON).
+    public var publishedFiles: [PublishedFile] {
+        files.flatMap { try? JSONDecoder().decode([PublishedFile].self, from: Data($0.utf8)) } ?? []
     }
 }
 

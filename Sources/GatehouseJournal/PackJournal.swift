@@ -1,3 +1,4 @@
+import Foundation
 public import GatehouseFormat
 import GRDB
 
@@ -31,14 +32,22 @@ public struct IncomingFilter: Sendable, Equatable {
     public var workflow: Workflow?
     /// Only packs naming this NHS number.
     public var nhsNumber: String?
+    /// Only those processed before this time (ms since the epoch).
+    public var until: Int64?
+    /// Only bundles from this sender (ODS code).
+    public var sender: String?
+    /// Only packs whose subject contains this text (ASCII letters in any case).
+    public var subjectText: String?
     /// At most this many, newest first.
     public var limit = 1000
+    /// Skip this many of the newest (pages of results).
+    public var offset = 0
 
     /// Everything (up to `limit`).
     public init() {}
 
     /// True when only published packs can match (a refused bundle has no verified context).
-    var needsContext: Bool { workflow != nil || nhsNumber != nil }
+    var needsContext: Bool { workflow != nil || nhsNumber != nil || subjectText != nil }
 }
 
 /// The `pack` table: one row per bundle (and direction) that has a context.
@@ -93,6 +102,15 @@ extension SQLiteJournal {
         }
     }
 
+    /// The outgoing bundle the gateway claimed from the pack folder `name` (`send-…`), once it has.
+    public func outgoingBundle(forPack name: String) throws -> String? {
+        try queue.read { db in
+            guard try db.tableExists(PackRow.databaseTableName) else { return nil }
+            return try String.fetchOne(db, sql: "SELECT bundleID FROM pack WHERE direction = 'out' AND pack = ? LIMIT 1",
+                                       arguments: [name])
+        }
+    }
+
     /// Incoming bundles matching `filter`, newest first, each with its verified context when it
     /// has one.
     public func incoming(matching filter: IncomingFilter) throws -> [(record: IncomingRecord, pack: JournalPack?)] {
@@ -105,6 +123,21 @@ extension SQLiteJournal {
             if let since = filter.since {
                 conditions.append("i.receivedAt >= ?")
                 arguments.append(since)
+            }
+            if let until = filter.until {
+                conditions.append("i.receivedAt < ?")
+                arguments.append(until)
+            }
+            if let sender = filter.sender {
+                conditions.append("i.sender = ?")
+                arguments.append(sender)
+            }
+            if let text = filter.subjectText {
+                // The text is matched literally: % and _ typed by a person are not wildcards.
+                conditions.append("p.subject LIKE ? ESCAPE '\\'")
+                let escaped = text.replacingOccurrences(of: "\\", with: "\\\\")
+                    .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+                arguments.append("%\(escaped)%")
             }
             if let workflow = filter.workflow {
                 conditions.append("p.workflow = ?")
@@ -120,8 +153,8 @@ extension SQLiteJournal {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT i.*, \(columns) FROM incoming i \(join)
                 \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
-                ORDER BY i.receivedAt DESC LIMIT ?
-                """, arguments: StatementArguments(arguments + [filter.limit]))
+                ORDER BY i.receivedAt DESC LIMIT ? OFFSET ?
+                """, arguments: StatementArguments(arguments + [filter.limit, filter.offset]))
             return try rows.map { row in
                 let record = try IncomingRecord(row: row)
                 guard let workflow: String = row["workflow"] else { return (record, nil) }

@@ -123,6 +123,16 @@ public final class SQLiteJournal: Journal {
         }
         // Packs: what each bundle is about (subject, workflow, NHS numbers), both ways; see PackJournal.swift.
         migrator.registerMigration("v3-packs") { db in try PackRow.createTable(db) }
+        // Held bundles: a sender's bundle held by its partner still expires; a receiver finds
+        // the bundles it holds without reading every incoming row.
+        migrator.registerMigration("v4-held") { db in
+            try db.execute(sql: """
+                DROP INDEX outgoing_open_by_expiry;
+                CREATE INDEX outgoing_open_by_expiry ON outgoing(expiresAt)
+                    WHERE state IN ('queued', 'sealed', 'delivered', 'held');
+                CREATE INDEX incoming_held ON incoming(receivedAt) WHERE state = 'held';
+                """)
+        }
         return migrator
     }
 
@@ -155,11 +165,14 @@ public final class SQLiteJournal: Journal {
     /// A record in a final state (acknowledged, failed, expired) never leaves it: saving another
     /// state over it changes nothing and returns false. Work that awaited something while a
     /// receipt was processed (a delivery, say) can therefore never move a bundle backwards.
+    /// Likewise a `held` bundle (the partner's receipt said so) leaves `held` only for a final
+    /// state: a delivery journalled after that receipt keeps it held.
     @discardableResult
     public func save(_ record: OutgoingRecord, detail: String?) throws -> Bool {
         try queue.write { db in
             let previous = try OutgoingRecord.fetchOne(db, key: record.bundleID)
             if let previous, previous.state.isFinal, previous.state != record.state { return false }
+            if previous?.state == .held, !record.state.isFinal, record.state != .held { return false }
             try record.update(db)
             if previous?.state != record.state {
                 try Transition(bundleID: record.bundleID, direction: "out", state: record.state.rawValue, at: record.updatedAt, detail: detail).insert(db)
@@ -214,7 +227,8 @@ public final class SQLiteJournal: Journal {
     public func expiredOutgoing(now: Int64) throws -> [OutgoingRecord] {
         try queue.read { db in
             try OutgoingRecord.fetchAll(db, sql: """
-                SELECT * FROM outgoing WHERE state IN ('queued', 'sealed', 'delivered') AND expiresAt <= ? ORDER BY expiresAt
+                SELECT * FROM outgoing WHERE state IN ('queued', 'sealed', 'delivered', 'held') AND expiresAt <= ?
+                ORDER BY expiresAt
                 """, arguments: [now])
         }
     }
@@ -233,14 +247,14 @@ public final class SQLiteJournal: Journal {
         }
     }
 
-    /// The bundles still open (queued, sealed or delivered) for each partner and state, with the
+    /// The bundles still open (queued, sealed, delivered or held) for each partner and state, with the
     /// claim time of the oldest: the metrics' per-partner gauges. Reads only open bundles (through
     /// an index on the state), so a journal of a million acknowledged bundles costs no more.
     public func openOutgoingByPartner() throws -> [OpenOutgoingCount] {
         try queue.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT partner, state, COUNT(*) AS n, MIN(createdAt) AS oldest FROM outgoing
-                WHERE state IN ('queued', 'sealed', 'delivered') GROUP BY partner, state
+                WHERE state IN ('queued', 'sealed', 'delivered', 'held') GROUP BY partner, state
                 """).compactMap { row in
                 OutgoingState(rawValue: row["state"]).map { OpenOutgoingCount(partner: row["partner"], state: $0, count: row["n"], oldestCreatedAt: row["oldest"]) }
             }
@@ -347,6 +361,31 @@ public final class SQLiteJournal: Journal {
             try record.insert(db)
             if let context { try PackRow(bundleID: record.bundleID, direction: "in", pack: nil, context).insert(db) }
             try Transition(bundleID: record.bundleID, direction: "in", state: record.state.rawValue, at: record.receivedAt, detail: detail).insert(db)
+        }
+    }
+
+    /// Ends a held incoming bundle's wait: saves `record` (published or rejected, with its
+    /// final receipt) over the held one, with its transition and, when published, its verified
+    /// context. Returns false, changing nothing, when the bundle is not held (any more): an
+    /// outcome is never replaced.
+    @discardableResult
+    public func resolveHeld(_ record: IncomingRecord, detail: String?, context: PackContext?) throws -> Bool {
+        try queue.write { db in
+            guard try IncomingRecord.fetchOne(db, key: record.bundleID)?.state == .held, record.state != .held else {
+                return false
+            }
+            try record.update(db)
+            if let context { try PackRow(bundleID: record.bundleID, direction: "in", pack: nil, context).insert(db) }
+            try Transition(bundleID: record.bundleID, direction: "in", state: record.state.rawValue,
+                           at: record.receivedAt, detail: detail).insert(db)
+            return true
+        }
+    }
+
+    /// The incoming bundles held unopened, oldest first.
+    public func heldIncoming() throws -> [IncomingRecord] {
+        try queue.read { db in
+            try IncomingRecord.fetchAll(db, sql: "SELECT * FROM incoming WHERE state = 'held' ORDER BY receivedAt")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseFormat
 import GatehouseJournal
 import PostgresNIO
@@ -34,6 +35,36 @@ extension PostgresJournal {
         }
     }
 
+    @discardableResult
+    public func resolveHeld(_ record: IncomingRecord, detail: String?, context: PackContext?) throws -> Bool {
+        try transaction("resolving held bundle \(record.bundleID)") { c in
+            // The row is locked until the commit: two nodes resolving the same held bundle (a card
+            // added, its expiry) take turns, and the second finds it no longer held.
+            let previous = try rows("""
+                SELECT state FROM incoming WHERE org = \(org.value) AND bundle_id = \(record.bundleID) FOR UPDATE
+                """, on: c).first.map { try $0[0].decode(String.self) }
+            guard previous == IncomingState.held.rawValue, record.state != .held else { return false }
+            _ = try rows("""
+                UPDATE incoming SET sender = \(record.sender), state = \(record.state.rawValue),
+                    received_at = \(record.receivedAt), bundle_sha256 = \(record.bundleSHA256), reason = \(record.reason),
+                    published_path = \(record.publishedPath), files = \(record.files),
+                    receipt = \(ByteBuffer(bytes: record.receipt))
+                WHERE org = \(org.value) AND bundle_id = \(record.bundleID)
+                """, on: c)
+            if let context { try insertPack(record.bundleID, direction: "in", pack: nil, context, on: c) }
+            try insertTransition(record.bundleID, direction: "in", state: record.state.rawValue, at: record.receivedAt,
+                                 detail: detail, on: c)
+            return true
+        }
+    }
+
+    public func heldIncoming() throws -> [IncomingRecord] {
+        try rows("listing held bundles", """
+            SELECT \(unescaped: Self.incomingColumns) FROM incoming i WHERE i.org = \(org.value) AND i.state = 'held'
+            ORDER BY i.received_at
+            """).map(Self.incomingRecord)
+    }
+
     public func allIncoming(limit: Int) throws -> [IncomingRecord] {
         try rows("listing incoming bundles", """
             SELECT \(unescaped: Self.incomingColumns) FROM incoming i WHERE i.org = \(org.value)
@@ -49,6 +80,22 @@ extension PostgresJournal {
             bindings.append(since)
             conditions.append("i.received_at >= $\(bindings.count)")
         }
+        if let until = filter.until {
+            bindings.append(until)
+            conditions.append("i.received_at < $\(bindings.count)")
+        }
+        if let sender = filter.sender {
+            bindings.append(sender)
+            conditions.append("i.sender = $\(bindings.count)")
+        }
+        if let text = filter.subjectText {
+            // The text is matched literally (% and _ typed by a person are not wildcards), ASCII
+            // letters in any case, as SQLite's LIKE does.
+            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            bindings.append("%\(escaped)%")
+            conditions.append("p.subject ILIKE $\(bindings.count) ESCAPE '\\'")
+        }
         if let workflow = filter.workflow {
             bindings.append(workflow.value)
             conditions.append("p.workflow = $\(bindings.count)")
@@ -59,10 +106,12 @@ extension PostgresJournal {
             conditions.append("(' ' || p.nhs_numbers || ' ') LIKE $\(bindings.count)")
         }
         bindings.append(filter.limit)
+        bindings.append(filter.offset)
         let query = PostgresQuery(unsafeSQL: """
             SELECT \(Self.incomingColumns), p.subject, p.workflow, p.nhs_numbers FROM incoming i
             LEFT JOIN pack p ON p.org = i.org AND p.bundle_id = i.bundle_id AND p.direction = 'in'
-            WHERE \(conditions.joined(separator: " AND ")) ORDER BY i.received_at DESC LIMIT $\(bindings.count)
+            WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY i.received_at DESC LIMIT $\(bindings.count - 1) OFFSET $\(bindings.count)
             """, binds: bindings)
         return try rows("listing incoming bundles", query).map { row in
             let record = try Self.incomingRecord(row)
@@ -91,6 +140,12 @@ extension PostgresJournal {
             JournalPack(subject: try row[0].decode(String.self), workflow: try row[1].decode(String.self),
                              nhsNumbers: try row[2].decode(String.self), pack: try row[3].decode(String?.self))
         }
+    }
+
+    public func outgoingBundle(forPack name: String) throws -> String? {
+        try rows("finding the bundle of pack \(name)", """
+            SELECT bundle_id FROM pack WHERE org = \(org.value) AND direction = 'out' AND pack = \(name) LIMIT 1
+            """).first.map { try $0[0].decode(String.self) }
     }
 
     func insertIncoming(_ record: IncomingRecord, on c: PostgresConnection) throws {

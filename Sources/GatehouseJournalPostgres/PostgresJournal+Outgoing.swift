@@ -85,6 +85,9 @@ extension PostgresJournal {
                 SELECT state FROM outgoing WHERE org = \(org.value) AND bundle_id = \(record.bundleID) FOR UPDATE
                 """, on: c).first.map { try $0[0].decode(String.self) }.flatMap(OutgoingState.init(rawValue:))
             if let previous, previous.isFinal, previous != record.state { return false }
+            // A held bundle (its partner's receipt said so) leaves held only for a final state:
+            // a delivery journalled by any node after that receipt keeps it held.
+            if previous == .held, !record.state.isFinal, record.state != .held { return false }
             _ = try rows("""
                 UPDATE outgoing SET partner = \(record.partner), state = \(record.state.rawValue),
                     created_at = \(record.createdAt), updated_at = \(record.updatedAt), expires_at = \(record.expiresAt),
@@ -160,7 +163,7 @@ extension PostgresJournal {
     public func expiredOutgoing(now: Int64) throws -> [OutgoingRecord] {
         try rows("reading expired bundles", """
             SELECT \(unescaped: Self.outgoingColumns) FROM outgoing
-            WHERE org = \(org.value) AND state IN ('queued', 'sealed', 'delivered') AND expires_at <= \(now)
+            WHERE org = \(org.value) AND state IN ('queued', 'sealed', 'delivered', 'held') AND expires_at <= \(now)
             ORDER BY expires_at
             """).map(Self.outgoingRecord)
     }
@@ -178,7 +181,7 @@ extension PostgresJournal {
     public func openOutgoingByPartner() throws -> [OpenOutgoingCount] {
         try rows("counting open bundles", """
             SELECT partner, state, COUNT(*), MIN(created_at) FROM outgoing
-            WHERE org = \(org.value) AND state IN ('queued', 'sealed', 'delivered') GROUP BY partner, state
+            WHERE org = \(org.value) AND state IN ('queued', 'sealed', 'delivered', 'held') GROUP BY partner, state
             """).compactMap { row in
             try OutgoingState(rawValue: row[1].decode(String.self)).map {
                 OpenOutgoingCount(partner: try row[0].decode(String.self), state: $0, count: try row[2].decode(Int.self),

@@ -61,8 +61,9 @@ enum PostgresSchema {
         ]),
         // Counts by state kept as rows change, as the SQLite journal does: `status`, every metrics
         // scrape and /healthz read a few rows instead of counting millions. States only move
-        // forward (queued, sealed, delivered, then a final one), so two transactions lock the
-        // count rows of one organisation in the same order and never deadlock.
+        // forward (queued, sealed, delivered, held, then a final one; a held bundle leaves held
+        // only for a final state), so two transactions lock the count rows of one organisation
+        // in the same order and never deadlock.
         (2, [
             """
             CREATE TABLE outgoing_count (
@@ -90,6 +91,18 @@ enum PostgresSchema {
             CREATE TRIGGER outgoing_count_update AFTER UPDATE OF state ON outgoing
             FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION outgoing_count_change()
             """,
+        ]),
+        // Held bundles (as the SQLite journal's v4-held): a sender's bundle held by its partner is
+        // still open and still expires; a receiver finds the bundles it holds without reading
+        // every incoming row; the web pages find a bundle by the pack folder it was claimed from.
+        (3, [
+            "DROP INDEX outgoing_open",
+            """
+            CREATE INDEX outgoing_open ON outgoing (org, expires_at)
+            WHERE state IN ('queued', 'sealed', 'delivered', 'held')
+            """,
+            "CREATE INDEX incoming_held ON incoming (org, received_at) WHERE state = 'held'",
+            "CREATE INDEX pack_by_name ON pack (org, direction, pack) WHERE pack IS NOT NULL",
         ]),
     ]
 

@@ -113,7 +113,7 @@ public struct KeyStore: Sendable {
         let state = try Self.rootKeyState(at: path)
         let stagedState = try Self.rootKeyState(at: staged)
         if state != .absent {
-            let key = try readRootKey(at: path, state: state, passphrase: passphrase)
+            let key = try Self.readRootKey(at: path, state: state, passphrase: passphrase)
             if key.publicKey == card.rootKey { return key }
             guard stagedState != .absent else {
                 throw .keyFileInvalid("\(path) holds another root key than the one on \(card.org)'s identity card", path: path)
@@ -124,7 +124,7 @@ public struct KeyStore: Sendable {
                 file == nil ? "the root key is not on this machine (no \(path))" : "\(path) does not exist", path: path)
         }
         // A root rotation stopped after the card was written: the new root waits under .new.
-        let key = try readRootKey(at: staged, state: stagedState, passphrase: passphrase)
+        let key = try Self.readRootKey(at: staged, state: stagedState, passphrase: passphrase)
         guard key.publicKey == card.rootKey else {
             throw .keyFileInvalid("neither \(path) nor \(staged) holds the root key on \(card.org)'s identity card", path: path)
         }
@@ -133,7 +133,7 @@ public struct KeyStore: Sendable {
         return key
     }
 
-    private func readRootKey(at path: String, state: RootKeyState, passphrase: (() throws(KitError) -> SecretBytes)?) throws(KitError) -> SigningSecretKey {
+    static func readRootKey(at path: String, state: RootKeyState, passphrase: (() throws(KitError) -> SecretBytes)?) throws(KitError) -> SigningSecretKey {
         if state == .protected {
             guard let passphrase else {
                 throw .passphraseUnavailable("\(path) is protected by a passphrase and none was given", path: path)
@@ -187,7 +187,13 @@ public struct KeyStore: Sendable {
     /// been read back.
     public func protectRootKey(passphrase: borrowing SecretBytes, offline: String? = nil,
                                cost: PassphraseSeal.Cost = .interactive) throws(KitError) -> String {
-        let root = try loadRootKey()
+        try Self.protect(try loadRootKey(), at: rootKeyPath, passphrase: passphrase, offline: offline, cost: cost)
+    }
+
+    /// Seals `root`, kept at `rootKeyPath`, under `passphrase`: in place, or moved to `offline`
+    /// (a network authority's root key goes through here too).
+    static func protect(_ root: borrowing SigningSecretKey, at rootKeyPath: String, passphrase: borrowing SecretBytes,
+                        offline: String?, cost: PassphraseSeal.Cost) throws(KitError) -> String {
         let contents: [UInt8]
         do { contents = try ProtectedKeyFile.encode(signing: root, role: .root, passphrase: passphrase, cost: cost) } catch {
             throw .invalidInput(error.detail)

@@ -30,6 +30,9 @@ extension MailboxServer {
         case .reading(_, let file): (scope, path) = (.own, file.description)
         case .upload(_, let file, _): (scope, path) = (file.org == org ? .own : .upload, file.description)
         case .directory: (scope, path) = (.own, "/\(org.value)")
+        case .published(_, let name):
+            if case .refused(let why) = DirectoryAreaPolicy.decision(request) { return refuse(id, request, "/directory/\(name)", why, .own) }
+            return body(key)
         }
         guard case .refused(let why) = MailboxPolicy.decision(request, in: scope) else { return body(key) }
         return refuse(id, request, path, why, scope)
@@ -84,8 +87,11 @@ extension MailboxServer {
     }
 
     func read(_ id: UInt32, _ key: UInt32, _ offset: UInt64, _ length: UInt32) -> SFTPMessage {
-        guard case .reading(let fd, let path)? = handles[key] else {
-            return status(id, .failure, "not a handle open for reading")
+        let fd: Int32, path: String
+        switch handles[key] {
+        case .reading(let f, let p)?: (fd, path) = (f, p.description)
+        case .published(let f, let name)?: (fd, path) = (f, "/directory/" + name)
+        default: return status(id, .failure, "not a handle open for reading")
         }
         guard let start = off_t(exactly: offset) else { return status(id, .eof) }
         let count = min(Int(length), MailboxLimits.maxReadLength)
@@ -150,9 +156,10 @@ extension MailboxServer {
 
     func fstat(_ id: UInt32, _ key: UInt32) -> SFTPMessage {
         let fd: Int32
-        let path: MailboxPath
+        let path: String
         switch handles[key] {
-        case .reading(let f, let p)?, .upload(let f, let p, _)?: (fd, path) = (f, p)
+        case .reading(let f, let p)?, .upload(let f, let p, _)?: (fd, path) = (f, p.description)
+        case .published(let f, let name)?: (fd, path) = (f, "/directory/" + name)
         default: return status(id, .failure, "not an open file handle")
         }
         var info = Glibc.stat()
@@ -172,6 +179,7 @@ extension MailboxServer {
         switch handles.removeValue(forKey: key) {
         case .reading(let fd, let path)?, .upload(let fd, let path, _)?:
             guard Glibc.close(fd) == 0 else { return errnoStatus(id, .close, "close \(path)") }
+        case .published(let fd, _)?: Glibc.close(fd)
         default: break
         }
         return status(id, .ok)

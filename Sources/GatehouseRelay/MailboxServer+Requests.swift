@@ -6,6 +6,8 @@ import Glibc
 extension MailboxServer {
     /// The reply to one request (after INIT): each is looked up in ``MailboxPolicy`` first.
     func handle(_ request: SFTPMessage) -> SFTPMessage {
+        // The published directory has its own rules: read-only for every registered organisation.
+        if let reply = directoryArea(request) { return reply }
         switch request {
         case .initialise:
             return .version(

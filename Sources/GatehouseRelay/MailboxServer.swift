@@ -45,6 +45,8 @@ public final class MailboxServer {
         /// `written`: the upload's high-water mark, the end of its furthest write so far.
         case upload(fd: Int32, path: MailboxPath, written: UInt64)
         case directory(names: [String], offset: Int)
+        /// A file of the published directory, open for reading (``DirectoryAreaPolicy``).
+        case published(fd: Int32, name: String)
     }
 
     /// A server for `org` over the mailbox server folder `root`.
@@ -58,7 +60,7 @@ public final class MailboxServer {
     deinit {
         for handle in handles.values {
             switch handle {
-            case .reading(let fd, _), .upload(let fd, _, _): Glibc.close(fd)
+            case .reading(let fd, _), .upload(let fd, _, _), .published(let fd, _): Glibc.close(fd)
             case .directory: break
             }
         }

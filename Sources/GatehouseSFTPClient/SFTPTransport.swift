@@ -66,6 +66,12 @@ public actor SFTPTransport: MailboxTransport {
         try await using { try await $0.download("/\(org.value)/\(name)", to: path, maxBytes: maxBytes) }
     }
 
+    /// Downloads the file at `remote` (a path outside any mailbox, such as the relay's published
+    /// directory) into the new local file `path`.
+    public func download(_ remote: String, to path: String, maxBytes: UInt64) async throws {
+        try await using { try await $0.download(remote, to: path, maxBytes: maxBytes) }
+    }
+
     public func remove(_ name: String, from org: ODSCode) async throws {
         try await using { client in
             do { try await client.remove("/\(org.value)/\(name)") } catch SFTPClientError.status(.noSuchFile?, _, _) {}

@@ -16,7 +16,9 @@ final class DaemonPair {
     var daemons: [String: DaemonProcess] = [:]
     var relayProcess: DaemonProcess?
 
-    init(prisonHomeIn base: String? = nil, viaRelay: Bool = false) throws {
+    /// With `prisonPinsPractice` false the prison has not added the practice's card (the
+    /// practice has the prison's, and both are on the relay).
+    init(prisonHomeIn base: String? = nil, viaRelay: Bool = false, prisonPinsPractice: Bool = true) throws {
         folder = try TemporaryDirectory()
         practice = folder.path + "/practice"
         prison = (base ?? folder.path) + "/prison"
@@ -47,7 +49,7 @@ final class DaemonPair {
         for (from, to) in [(practice, prison), (prison, practice)] {
             let card = folder.appending("card-\(UUID().uuidString)")
             try check(GatehouseProcess.run(["identity", "export", "--home", from, "-o", card]))
-            try check(GatehouseProcess.run(["partners", "add", "--home", to, card, "--yes"]))
+            if to != prison || prisonPinsPractice { try check(GatehouseProcess.run(["partners", "add", "--home", to, card, "--yes"])) }
             if let relay { try check(GatehouseProcess.run(["relay", "add", "--home", relay, card, "--yes"])) }
         }
     }
@@ -248,7 +250,7 @@ struct DaemonEndToEndTests {
         try Data([4]).write(to: URL(fileURLWithPath: pair.practice + "/spool/outbox/stray.txt"))
         // A file still being written, in pieces, without a rename: claimed only once it stops growing.
         let slow = pair.practice + "/spool/outbox/YOI123/slow.txt"
-        let handle = FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: slow, contents: nil); return slow }())!
+        let handle = FileHandle(forWritingAtPath: { _ = FileManager.default.createFile(atPath: slow, contents: nil); return slow }())!
         var written: [UInt8] = []
         for i in 0..<8 {
             let piece = Array("piece \(i) of a slowly written export\n".utf8)

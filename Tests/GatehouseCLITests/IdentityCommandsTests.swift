@@ -84,7 +84,7 @@ struct IdentityCommandsTests {
         #expect(entries.first?["fingerprint"] as? String == fingerprint)
         #expect(Set(entries.first?.keys.map { $0 } ?? []) == ["org", "name", "fingerprint", "manifest_version", "signing_key_id",
                                                              "encryption_key_id", "created", "expires", "stale",
-                                                             "own_manifest_confirmed", "own_manifest_sent"])
+                                                             "own_manifest_confirmed", "own_manifest_sent", "source"])
         #expect(entries.first?["manifest_version"] as? Int == 1)
         // No gateway has run: nothing of ours sent to or confirmed by the partner yet.
         #expect(entries.first?["own_manifest_confirmed"] as? Int == 0)

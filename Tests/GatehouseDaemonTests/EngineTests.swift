@@ -4,6 +4,7 @@ import GatehouseDaemon
 import GatehouseFormat
 import GatehouseJournal
 import GatehouseKit
+import GatehouseNotify
 import GatehouseTesting
 import Logging
 import Synchronization
@@ -26,7 +27,8 @@ struct TwoGateways {
     let mailboxRoot: String
     let clock = ManualClock()
 
-    init(settings: DaemonSettings = DaemonSettings()) throws {
+    /// With `notify`, each engine queues events in its `spool/notify/` (never sent: tests read the queue).
+    init(settings: DaemonSettings = DaemonSettings(), notify: NotifySettings? = nil) throws {
         folder = try TemporaryDirectory()
         mailboxRoot = folder.appending("mailboxes")
         practiceHome = GatehouseHome(path: folder.appending("practice"))
@@ -40,10 +42,20 @@ struct TwoGateways {
         let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)? = { _ in DirectoryTransport(root: root) }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
+        let clock = self.clock
+        let notifiers = try [(practiceHome, "A81001"), (prisonHome, "YOI123")].map { home, org in
+            try notify.map { settings in
+                try FileManager.default.createDirectory(atPath: home.path + "/spool", withIntermediateDirectories: true)
+                return try Notifier(settings: settings, organisation: ODSCode(org), folder: home.path + "/spool/notify",
+                                    logger: logger, clock: { clock.now() }, audit: { _ in })
+            }
+        }
         practice = try GatewayEngine(gateway: Gateway(home: practiceHome), journal: SQLiteJournal(path: practiceHome.path + "/journal.sqlite"),
-                                     settings: settings, clock: clock, logger: logger, mailboxes: mailboxes)
+                                     settings: settings, clock: clock, logger: logger, notifier: notifiers[0],
+                                     mailboxes: mailboxes)
         prison = try GatewayEngine(gateway: Gateway(home: prisonHome), journal: SQLiteJournal(path: prisonHome.path + "/journal.sqlite"),
-                                   settings: settings, clock: clock, logger: logger, mailboxes: mailboxes)
+                                   settings: settings, clock: clock, logger: logger, notifier: notifiers[1],
+                                   mailboxes: mailboxes)
     }
 
     /// Drops `bytes` as `name` into the practice's outbox for YOI123 and claims it.

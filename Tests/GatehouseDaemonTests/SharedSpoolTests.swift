@@ -3,6 +3,7 @@ import GatehouseDaemon
 import GatehouseFormat
 import GatehouseJournal
 import GatehouseKit
+import GatehouseNotify
 import GatehouseTesting
 import Logging
 import Synchronization
@@ -46,6 +47,10 @@ final class LeasedJournal: Journal {
     func insert(_ record: IncomingRecord, detail: String?, context: PackContext?) throws {
         try base.insert(record, detail: detail, context: context)
     }
+    func resolveHeld(_ record: IncomingRecord, detail: String?, context: PackContext?) throws -> Bool {
+        try base.resolveHeld(record, detail: detail, context: context)
+    }
+    func heldIncoming() throws -> [IncomingRecord] { try base.heldIncoming() }
     func allIncoming(limit: Int) throws -> [IncomingRecord] { try base.allIncoming(limit: limit) }
     func incoming(matching filter: IncomingFilter) throws -> [(record: IncomingRecord, pack: JournalPack?)] {
         try base.incoming(matching: filter)
@@ -54,6 +59,7 @@ final class LeasedJournal: Journal {
     func pack(of bundleID: String, direction: String) throws -> JournalPack? {
         try base.pack(of: bundleID, direction: direction)
     }
+    func outgoingBundle(forPack name: String) throws -> String? { try base.outgoingBundle(forPack: name) }
 }
 
 /// Crash recovery on a spool shared by several nodes happens when a node gains the spool lease,
@@ -124,5 +130,47 @@ struct SharedSpoolTests {
         #expect(await engine.holdsSpoolLease())
         _ = await engine.processOutgoing()
         #expect(try journal.outgoing(record.bundleID)?.state == .expired)
+    }
+
+    /// Held bundles are opened or refused once per organisation: on the node holding its spool
+    /// lease, which reads them afresh from the journal when it gains the lease.
+    @Test func onlyTheSpoolLeaseHolderResolvesHeldBundles() async throws {
+        let spool = SpoolLayout(home: home)
+        let id = String(repeating: "ef", count: 16)
+        try FileManager.default.createDirectory(atPath: spool.held + "/" + id, withIntermediateDirectories: true)
+        try writeClosed(Array("not a bundle".utf8), to: spool.held + "/\(id)/\(id).ghb")
+        // Held by the previous holder long ago: past [limits] held_expire.
+        try journal.insert(IncomingRecord(
+            bundleID: id, sender: "B82002", state: .held, receivedAt: 1, bundleSHA256: String(repeating: "0", count: 64),
+            reason: "unknown-sender: B82002 is not a partner here", receipt: [1]), detail: "held")
+        #expect(await engine.upkeepHeld() == 0)
+        #expect(try journal.incoming(id)?.state == .held)
+        journal.lease.withLock { $0 = true }
+        #expect(await engine.holdsSpoolLease())
+        #expect(await engine.upkeepHeld() == 1)
+        #expect(try journal.incoming(id)?.state == .rejected)
+        #expect(try journal.transitions(of: id).map(\.state) == ["held", "rejected"])
+    }
+
+    /// Nodes sharing a home share its notification queue: only the spool lease holder sends.
+    @Test func onlyTheSpoolLeaseHolderSendsNotifications() async throws {
+        var settings = NotifySettings()
+        settings.command = NotifySettings.Command(argv: ["/bin/true"])
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let queue = folder.appending("notify")
+        let notifier = try Notifier(settings: settings, organisation: ODSCode("A81001"), folder: queue,
+                                    logger: logger, clock: { SystemWallClock().now() }, audit: { _ in })
+        let engine = self.engine
+        let service = NotifyService(notifier: notifier, mayDrain: { await engine.holdsSpoolLeaseNow })
+        notifier.emit(notifier.event("delivery.failed"))
+        let waiting = { try FileManager.default.contentsOfDirectory(atPath: queue).filter { $0.hasSuffix(".json") } }
+        #expect(try waiting().count == 1)
+        _ = await service.drainOnce()
+        #expect(try waiting().count == 1)
+        journal.lease.withLock { $0 = true }
+        #expect(await engine.holdsSpoolLease())
+        _ = await service.drainOnce()
+        #expect(try waiting().isEmpty)
     }
 }

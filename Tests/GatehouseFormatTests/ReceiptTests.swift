@@ -33,6 +33,21 @@ struct ReceiptTests {
         }
     }
 
+    @Test func aHeldReceiptIsNotFinalAndGivesUnknownSenderOnly() throws {
+        let held = try Receipt.signed(bundleID: .random(), bundleSender: practice.ods, receiver: prison.ods, bundleSHA256: bundleDigest,
+                                      receivedAt: 1, disposition: .held(.unknownSender), manifestSHA256: nil, fileDigests: [],
+                                      signingKey: prison.signing)
+        #expect(try Receipt.parse(held.encoded).disposition == .held(.unknownSender))
+        #expect(!held.disposition.isFinal && ReceiptDisposition.processed.isFinal && ReceiptDisposition.failed(.expired).isFinal)
+        for reason in ReceiptReason.allCases where reason != .unknownSender {
+            #expect(throws: FormatError.self) {
+                try Receipt.signed(bundleID: .random(), bundleSender: practice.ods, receiver: prison.ods, bundleSHA256: bundleDigest,
+                                   receivedAt: 1, disposition: .held(reason), manifestSHA256: nil, fileDigests: [],
+                                   signingKey: prison.signing)
+            }
+        }
+    }
+
     @Test func digestMismatchIsNeverAnAcknowledgement() throws {
         let receipt = try processed()
         #expect(throws: FormatError.self) {

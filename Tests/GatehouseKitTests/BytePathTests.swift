@@ -33,6 +33,11 @@ struct BytePathTests {
         // The dot and the mark are one Character; the name is not a bundle's.
         #expect(MailboxName.classify("\(id.hex).\u{301}ghb") == .unknown)
         #expect(MailboxName.classify("\(id.hex).A81001.ghr") == .receipt(id, receiver: try ODSCode("A81001")))
+        // A held receipt's own name (FORMAT.md §7.1); nothing else in its place.
+        #expect(MailboxName.classify("\(id.hex).A81001.held.ghr") == .receipt(id, receiver: try ODSCode("A81001")))
+        for other in ["HELD", "hold", "held.x"] {
+            #expect(MailboxName.classify("\(id.hex).A81001.\(other).ghr") == .unknown, "\(other)")
+        }
         #expect(MailboxName.classify("A81001.3.ghk") == .manifest(try ODSCode("A81001"), version: 3))
         #expect(MailboxName.classify("A81001.03.ghk") == .unknown)
     }

@@ -19,6 +19,7 @@ struct NameOwnershipTests {
         MailboxName.manifest(from: try! ODSCode("A81001"), version: 7),
         MailboxName.receipt(id, from: try! ODSCode("A81001")),
         MailboxName.receipt(id, from: try! ODSCode("YOI123")),
+        MailboxName.heldReceipt(id, from: try! ODSCode("YOI123")),
     ])
     func namesOfAnotherOrganisationAreRefused(name: String) throws {
         let insider = try relay.session("B82002")
@@ -33,6 +34,7 @@ struct NameOwnershipTests {
     @Test(arguments: [
         MailboxName.manifest(from: try! ODSCode("B82002"), version: 3),
         MailboxName.receipt(id, from: try! ODSCode("B82002")),
+        MailboxName.heldReceipt(id, from: try! ODSCode("B82002")),
         MailboxName.bundle(id),
         // Names the gateways do not use belong to no one (the receiver quarantines them).
         "notes.txt", "\(id.hex).b82002.ghr",

@@ -10,6 +10,10 @@ public enum FuzzHarness {
         case header, manifest, receipt, fileTable = "file-table", bundle, sftp
         /// The identity card with its key manifest (text, up to 64 KiB).
         case identityCard = "identity-card"
+        /// The directory's signed checkpoint, its signed note and its entries (DIRECTORY.md §3, §4, §6).
+        case checkpoint
+        /// Tile paths, hash tiles and entry bundles, and a gateway following a log (DIRECTORY.md §5, §7).
+        case tile
     }
 
     /// Runs `bytes` through `target`'s parser. Traps (so the fuzzer reports a crash) when a
@@ -52,6 +56,8 @@ public enum FuzzHarness {
                     _ = try? card.signer(record.id, signedAt: time, now: UInt64(truncatingIfNeeded: seed))
                 }
             }
+        case .checkpoint, .tile:
+            DirectoryFuzzing.run(target, bytes)
         case .bundle:
             // The whole opening path as YOI123 receiving from A81001 (test keys): framing,
             // parsing and every refusal, with memory and time bounded by the format's limits.

@@ -173,13 +173,13 @@ _gatehouse() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|identity|partners|relay|audit|keys|seal|open|inspect|deliver|send|receipt|status|inbox|run|doctor|config|journal|sftp-server|help)
+    init|identity|partners|relay|audit|keys|seal|open|inspect|deliver|send|receipt|status|inbox|run|doctor|config|journal|notify|network|sftp-server|web|users|help)
         # Offer subcommand argument completions
         "_gatehouse_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init identity partners relay audit keys seal open inspect deliver send receipt status inbox run doctor config journal sftp-server help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init identity partners relay audit keys seal open inspect deliver send receipt status inbox run doctor config journal notify network sftp-server web users help' -- "${cur}"))
         ;;
     esac
 }
@@ -365,13 +365,13 @@ _gatehouse_relay() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|address|add|remove|run)
+    init|address|add|remove|run|follow)
         # Offer subcommand argument completions
         "_gatehouse_relay_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init address add remove run' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init address add remove run follow' -- "${cur}"))
         ;;
     esac
 }
@@ -472,6 +472,27 @@ _gatehouse_relay_run() {
     esac
 }
 
+_gatehouse_relay_follow() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --from --every)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--from')
+        return
+        ;;
+    '--every')
+        return
+        ;;
+    esac
+}
+
 _gatehouse_audit() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
@@ -514,7 +535,7 @@ _gatehouse_audit_show() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--home --bundle --since)
+    non_repeating_options=(--home --bundle --since --user)
     __gatehouse_offer_flags_options 0
 
     # Offer option value completions
@@ -526,6 +547,9 @@ _gatehouse_audit_show() {
         return
         ;;
     '--since')
+        return
+        ;;
+    '--user')
         return
         ;;
     esac
@@ -875,7 +899,7 @@ _gatehouse_run() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--home --log-format --metrics --node)
+    non_repeating_options=(--home --log-format --metrics --node --web)
     __gatehouse_offer_flags_options 0
 
     # Offer option value completions
@@ -891,6 +915,9 @@ _gatehouse_run() {
         return
         ;;
     '--node')
+        return
+        ;;
+    '--web')
         return
         ;;
     esac
@@ -1002,6 +1029,336 @@ _gatehouse_journal_migrate() {
     esac
 }
 
+_gatehouse_notify() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gatehouse_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    test)
+        # Offer subcommand argument completions
+        "_gatehouse_notify_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'test' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gatehouse_notify_test() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --event)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--event')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gatehouse_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    init|admit|revoke|publish|show|export-card|protect-root|rotate-root|witness|require-witnesses|join|sync)
+        # Offer subcommand argument completions
+        "_gatehouse_network_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'init admit revoke publish show export-card protect-root rotate-root witness require-witnesses join sync' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gatehouse_network_init() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --name)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--name')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_admit() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --replace --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --days)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--days')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_revoke() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --reason)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--reason')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_publish() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--to)
+    non_repeating_options=(--home --root-key --passphrase-file)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--root-key')
+        return
+        ;;
+    '--passphrase-file')
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_show() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_export-card() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home -o --output)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '-o'|'--output')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_protect-root() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --passphrase-file --out)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--passphrase-file')
+        return
+        ;;
+    '--out')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_rotate-root() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=(--to)
+    non_repeating_options=(--home --root-key --passphrase-file)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--root-key')
+        return
+        ;;
+    '--passphrase-file')
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_witness() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gatehouse_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    init|cosign)
+        # Offer subcommand argument completions
+        "_gatehouse_network_witness_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'init cosign' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gatehouse_network_witness_init() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --name)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--name')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_witness_cosign() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --from)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--from')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_require-witnesses() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --require)
+    __gatehouse_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--require')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_join() {
+    repeating_flags=()
+    non_repeating_flags=(--yes --replace --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_sync() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --from)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--from')
+        return
+        ;;
+    esac
+}
+
 _gatehouse_sftp-server() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
@@ -1033,6 +1390,111 @@ _gatehouse_sftp-server() {
         return
         ;;
     '--sender-quota-files')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_web() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --listen)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_users() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gatehouse_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    add|list|disable|reset)
+        # Offer subcommand argument completions
+        "_gatehouse_users_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'add list disable reset' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gatehouse_users_add() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --role)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--role')
+        __gatehouse_add_completions -W 'clinician'$'\n''sender'$'\n''admin'
+        return
+        ;;
+    esac
+}
+
+_gatehouse_users_list() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_users_disable() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_users_reset() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
         return
         ;;
     esac

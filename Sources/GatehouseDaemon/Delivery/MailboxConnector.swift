@@ -26,7 +26,7 @@ public final class MailboxConnector: Sendable {
     /// (this organisation's own, or the pinned partner's); nil when neither names one.
     public func address(of org: ODSCode) throws -> MailboxAddress? {
         if org == own.org { return try config.mailbox ?? own.mailbox.map { (text) throws(KitError) in try MailboxAddress(text) } }
-        guard let card = try PartnerStore(home: home).card(for: org) else { return nil }
+        guard let card = try PartnerStore(home: home).resolvedCard(for: org) else { return nil }
         return try config.mailbox(for: card)
     }
 

@@ -53,6 +53,7 @@ public struct HomeDoctor: Sendable {
             return findings
         }
         findings.append(ownCard(own))
+        findings += directory(own: own, staleAfter: (config ?? GatehouseConfig()).directoryStaleAfter)
         let partners = (try? PartnerStore(home: home).list()) ?? []
         if partners.isEmpty {
             findings.append(DoctorFinding("partners", .warning, "no partner cards are pinned, so nothing can be sent or received",
@@ -63,6 +64,7 @@ public struct HomeDoctor: Sendable {
         if let config {
             findings += journal(own: own, config: config)
             findings += await mailboxes(own: own, partners: partners, config: config)
+            findings += await notifyTargets(config.notify)
         }
         findings.append(diskSpace())
         return findings

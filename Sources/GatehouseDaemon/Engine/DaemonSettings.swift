@@ -19,6 +19,8 @@ public struct DaemonSettings: Sendable {
     public var pollInterval: Duration = .seconds(1)
     /// The own mailbox failing to list for longer than this makes `/healthz` report degraded.
     public var unreachableAfter: Duration = .seconds(120)
+    /// A directory checkpoint older than this is a warning (`[directory] stale_after`).
+    public var directoryStaleAfter: Duration = .seconds(2 * 86_400)
     /// Keep acknowledged originals in `spool/sent/` (else delete them).
     public var keepSent = true
     /// At most this many records claimed together for one partner share a bundle.
@@ -51,6 +53,7 @@ public struct DaemonSettings: Sendable {
         stableWindow = config.stableWindow
         pollInterval = config.pollInterval
         unreachableAfter = config.unreachableAfter
+        directoryStaleAfter = config.directoryStaleAfter
         keepSent = config.retention == .keep
         bundleMaxFiles = config.bundleMaxFiles
         bundleMaxBytes = Int64(config.bundleMaxMiB) << 20

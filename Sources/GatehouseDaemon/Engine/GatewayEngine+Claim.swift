@@ -195,7 +195,7 @@ extension GatewayEngine {
             guard partner != own.org else {
                 return .failure(.refused("\(folder) is this organisation itself; drop records into the folder of the partner they are for"))
             }
-            guard try gateway.partners.card(for: partner) != nil else {
+            guard try gateway.partners.resolvedCard(for: partner) != nil else {
                 return .failure(.refused("\(folder) is not a known partner; import its identity card with `gatehouse partners add`"))
             }
             return .success(partner)

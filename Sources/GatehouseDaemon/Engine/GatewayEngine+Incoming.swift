@@ -100,14 +100,20 @@ extension GatewayEngine {
             complete = true
             let (record, context) = try process(local, id: id, waitForKeys: !holdIsOver(name))
             try journal.insert(record, detail: record.reason ?? "published", context: context)
+            if record.state == .published { notifyReceived(record, context: context) }
             // The receipt goes out as soon as the outcome is journalled; the evidence copies and
             // the audit entry follow (the journal holds the receipt, and a crash in between
             // answers the bundle again as a duplicate).
             let answered: Result<Bool, any Error>
             do { answered = .success(try await answer(record, id: id, audited: false)) } catch { answered = .failure(error) }
-            audit(AuditEvent(record.state == .published ? "bundle-received" : "bundle-rejected", org: record.sender, bundle: id.hex,
-                             sha256: record.bundleSHA256, detail: Self.category(record.reason)))
-            // A refused bundle's bytes are kept once, in quarantine (bounded); a published one's in evidence.
+            if record.state == .held {
+                heldRecorded(record)
+            } else {
+                audit(AuditEvent(record.state == .published ? "bundle-received" : "bundle-rejected", org: record.sender, bundle: id.hex,
+                                 sha256: record.bundleSHA256, detail: Self.category(record.reason)))
+            }
+            // A refused bundle's bytes are kept once, in quarantine (bounded); a held one's in
+            // spool/held/ (bounded); a published one's in evidence.
             try? keepEvidence(bundle: record.state == .published ? local : nil, receipt: record.receipt, id: id.hex, direction: "in")
             if record.state != .published { unlink(local) }
             if try answered.get() { auditReceiptSent(record, id: id) }
@@ -128,21 +134,29 @@ extension GatewayEngine {
     }
 
     /// Sends the receipt for a journalled bundle, to a sender that can be answered: a pinned
-    /// partner (or this organisation itself). A bundle from anyone else is never answered: its
-    /// sender is unknown or unproven, so there is nowhere trustworthy to send the receipt.
+    /// partner, or the claimed sender of a held bundle (FORMAT.md §4.1). Any other bundle from
+    /// an organisation not pinned here is never answered. Never this organisation itself.
     /// Returns whether a receipt was sent; with `audited`, the audit entry is written here too.
     @discardableResult
     func answer(_ record: IncomingRecord, id: BundleID, audited: Bool = true) async throws -> Bool {
         // Never this organisation itself: a bundle "from" it is refused as reflected, and its
         // receipt would only land in the own mailbox as a receipt for a bundle sent elsewhere.
-        guard let sender = try? ODSCode(record.sender), sender != own.org, (try? gateway.partners.card(for: sender)) != nil else { return false }
+        guard let sender = try? ODSCode(record.sender), sender != own.org else { return false }
+        guard (try? gateway.partners.resolvedCard(for: sender)) != nil else {
+            // Not pinned, so its address is unknown: a held bundle's receipt goes to the mailbox
+            // of that name on the server this gateway collects from (the one the bundle came
+            // through), under the 10-minute rule below (the sender is not proven).
+            guard record.state == .held, takeUnprovenAllowance(sender) else { return false }
+            try await sendReceipt(record.receipt, for: id, to: sender, via: own.org)
+            markHeldAnswered(id.hex)
+            if audited { auditReceiptSent(record, id: id) }
+            return true
+        }
         // A refusal made before the sender was proven (its claimed name is anyone's to write) is
         // answered at most once per claimed sender every 10 minutes: a flood of junk naming a
         // partner must not fill that partner's mailbox with our receipts.
         if case .failed(let reason)? = try? Receipt.parse(record.receipt).disposition, !Self.provenRefusals.contains(reason) {
-            let now = clock.now()
-            if let last = unprovenAnswers[sender], now - last < 600_000 { return false }
-            unprovenAnswers[sender] = now
+            guard takeUnprovenAllowance(sender) else { return false }
         }
         try await sendReceipt(record.receipt, for: id, to: sender)
         if audited { auditReceiptSent(record, id: id) }
@@ -150,7 +164,12 @@ extension GatewayEngine {
     }
 
     func auditReceiptSent(_ record: IncomingRecord, id: BundleID) {
-        audit(AuditEvent("receipt-sent", org: record.sender, bundle: id.hex, detail: record.state == .published ? "processed" : "failed"))
+        let disposition = switch record.state {
+        case .published: "processed"
+        case .rejected: "failed"
+        case .held: "held"
+        }
+        audit(AuditEvent("receipt-sent", org: record.sender, bundle: id.hex, detail: disposition))
     }
 
     /// Verifies and publishes the private copy `local` (in its workflow's folder), or quarantines
@@ -202,6 +221,11 @@ extension GatewayEngine {
                                detail: "bundle \(id): dated \(-ageSeconds) s ahead of this gateway's clock, "
                                    + "beyond [limits] clock_tolerance", at: now), nil)
         }
+        // Not pinned here: held unopened for its card, unless the held area is at its bounds
+        // (then refused below as before, unknown-sender).
+        if try isToBeHeld(header), let held = try hold(local, id: id, header: header, digest: bytesDigest(), at: now) {
+            return (held, nil)
+        }
         // The default root ([publish] or spool/received/) and the access every published file
         // and folder gets, whichever folder the workflow picks.
         let target = publishTarget
@@ -232,7 +256,8 @@ extension GatewayEngine {
             let receipt = try Receipt.signed(
                 bundleID: id, bundleSender: header.sender, receiver: own.org, bundleSHA256: bytesDigest,
                 receivedAt: UInt64(now / 1000), disposition: .processed, manifestSHA256: SHA256Hasher.hash(manifest.encoded),
-                fileDigests: manifest.files.map(\.sha256), signingKey: try gateway.keys.loadSigningKey())
+                fileDigests: manifest.files.map(\.sha256), directoryCheckpoint: directoryCheckpoint(),
+                signingKey: try gateway.keys.loadSigningKey())
             let files = manifest.files.map { ["name": $0.name, "size": String($0.size), "sha256": $0.sha256.hex] }
             let json = String(decoding: try JSONSerialization.data(withJSONObject: files, options: [.sortedKeys]), as: UTF8.self)
             log(.info, "published \(manifest.files.count) file(s)", bundle: id.hex, partner: header.sender.value, state: "published")
@@ -282,19 +307,25 @@ extension GatewayEngine {
         let senderCode = (try? ODSCode(sender)) ?? own.org
         let receipt = try Receipt.signed(bundleID: id, bundleSender: senderCode, receiver: own.org, bundleSHA256: digest,
                                          receivedAt: UInt64(now / 1000), disposition: .failed(reason), manifestSHA256: nil,
-                                         fileDigests: [], signingKey: try gateway.keys.loadSigningKey())
+                                         fileDigests: [], directoryCheckpoint: directoryCheckpoint(),
+                                         signingKey: try gateway.keys.loadSigningKey())
         log(.error, "rejected (\(reason)): \(detail)", bundle: id.hex, partner: sender, state: "rejected")
         return IncomingRecord(bundleID: id.hex, sender: sender, state: .rejected, receivedAt: now, bundleSHA256: digest.hex,
                               reason: "\(reason): \(detail)", receipt: receipt.encoded)
     }
 
-    func sendReceipt(_ receipt: [UInt8], for id: BundleID, to sender: ODSCode) async throws {
+    /// Puts `receipt` into `sender`'s mailbox: at the address pinned for it, or on the server
+    /// that `via`'s mailbox is on (the own one, for a sender not pinned here).
+    func sendReceipt(_ receipt: [UInt8], for id: BundleID, to sender: ODSCode, via: ODSCode? = nil) async throws {
         let local = "\(spool.work)/in/\(id.hex).\(own.org.value).ghr"
         removeTree(local)
         // Scratch: the receipt is in the journal, and the upload itself is made durable.
         try FileOperations.createScratch(at: local, contents: receipt, mode: 0o600)
         defer { unlink(local) }
-        try await transport(for: sender).deliver(local, to: sender, as: MailboxName.receipt(id, from: own.org))
+        // A held receipt has a name of its own: the final one may follow before it is collected.
+        let held = (try? Receipt.parse(receipt))?.disposition.isFinal == false
+        let name = held ? MailboxName.heldReceipt(id, from: own.org) : MailboxName.receipt(id, from: own.org)
+        try await transport(for: via ?? sender).deliver(local, to: sender, as: name)
     }
 
     func keepEvidence(bundle: String?, receipt: [UInt8], id: String, direction: String) throws {

@@ -44,6 +44,8 @@ extension GatewayEngine {
             log(.warning, warning.message)
             audit(AuditEvent("key-expiry-warning", org: card.org.value, detail: warning.key))
         }
+        for warning in revocations { notifyUnconfirmedRevocation(warning, now: now) }
+        notifyOverdueAndExpiring(own: card, partners: partners, now: now)
     }
 
     /// Delivers the own manifest to `partner`'s mailbox until the partner's gateway confirms this
@@ -111,6 +113,10 @@ extension GatewayEngine {
             delivery.lastRefusal = "version \(sent.version): \(reason)"
             log(.warning, "\(partner) refused key manifest version \(sent.version) (\(reason))", partner: partner.value)
             audit(AuditEvent("manifest-refused-by-partner", org: partner.value, detail: "version \(sent.version): \(reason)"))
+        case .held:
+            // Manifests are never held (only bundles are, FORMAT.md §4.1): nothing is confirmed.
+            log(.warning, "\(partner) answered key manifest version \(sent.version) with a held receipt; not confirmed",
+                partner: partner.value)
         }
         try manifests.save(delivery, for: partner)
         return true
@@ -184,8 +190,9 @@ extension GatewayEngine {
                 partner: sender.value)
             audit(AuditEvent(outcome == .rootRotated ? "partner-root-rotated" : "partner-manifest-accepted", org: sender.value,
                              detail: "version \(previous.manifest.version) -> \(card.manifest.version); signing \(card.signingKeyID); encryption \(card.encryptionKeyID)"))
-            // Items waiting for this manifest are looked at again now.
+            // Items waiting for this manifest are looked at again now (held bundles too).
             deferred.removeAll()
+            held.retryAt.removeAll()
             return .processed
         } catch {
             let stored = try? gateway.partners.card(for: sender)

@@ -12,7 +12,8 @@ extension GatewayEngine {
     /// On gaining the lease it first does what ``recover()`` does at the start of a single
     /// gateway, for the previous holder (dead, or cut off past its lease): finishes the claims
     /// it journalled but did not move out of the outbox, so that no file is claimed into a
-    /// second bundle, and removes its half-collected copies in `work/in`. (Sealing temporary
+    /// second bundle, removes its half-collected copies in `work/in`, and reads the held bundles
+    /// afresh from the journal. (Sealing temporary
     /// files in `work/out` may belong to any live node and stay.)
     public func holdsSpoolLease() -> Bool {
         let holds: Bool
@@ -32,6 +33,8 @@ extension GatewayEngine {
                 return false
             }
             for name in list(spool.work + "/in") { removeTree("\(spool.work)/in/\(name)") }
+            // Bundles the previous holder held are in the journal, not in this node's index.
+            held.index = nil
             log(.info, "holding the spool lease: claiming and collecting here")
         }
         spoolLease.held = holds

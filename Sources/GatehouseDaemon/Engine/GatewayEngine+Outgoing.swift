@@ -79,7 +79,7 @@ extension GatewayEngine {
             record.updatedAt = clock.now()
             guard try journal.save(record, detail: "delivered to \(partner)'s mailbox") else {
                 // While the delivery was awaited, this bundle's receipt was processed (a fast
-                // partner): the journal keeps the final state.
+                // partner): the journal keeps the final (or held) state.
                 record = try journal.outgoing(record.bundleID) ?? record
                 return
             }
@@ -125,6 +125,7 @@ extension GatewayEngine {
         log(.error, "expired: \(reason)", bundle: record.bundleID, partner: record.partner, state: "expired")
         DaemonMetrics.finished(record, now: record.updatedAt)
         audit(AuditEvent("bundle-expired", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
+        notifyExpired(record, detail: reason)
     }
 
     /// Marks a record failed and writes its non-delivery report.
@@ -138,6 +139,7 @@ extension GatewayEngine {
         log(.error, "failed: \(reason)", bundle: record.bundleID, partner: record.partner, state: "failed")
         DaemonMetrics.finished(record, now: record.updatedAt)
         audit(AuditEvent("bundle-failed", org: record.partner, bundle: record.bundleID))
+        notifyFailed(record, detail: reason)
     }
 
     /// The originals go back to the sender in `spool/failed/<bundle id>/` with `reason.txt` (a

@@ -36,7 +36,7 @@ extension GatewayEngine {
             let addressee = try ODSCode(record.partner)
             let accepted: ReceiptAcceptance.Accepted
             do {
-                let card = try gateway.partners.requireCard(for: addressee)
+                let card = try gateway.partners.requireResolvedCard(for: addressee)
                 accepted = try ReceiptAcceptance.check(bytes, id: id, addressee: card, sender: own.org, now: UInt64(max(0, clock.now() / 1000)))
             } catch let error as FormatError where waitsForManifest(error, receipt: bytes, name: name) {
                 // Signed with the partner's new key before its new manifest arrived: wait for it.
@@ -49,6 +49,7 @@ extension GatewayEngine {
                 return true
             }
             let receipt = accepted.receipt
+            compareDirectoryCheckpoint(of: receipt, from: addressee)
             // A receipt cannot be older than its bundle. (Judged at its own date, a receipt
             // backdated to before a key's revocation would pass under the revoked key.)
             guard receipt.receivedAt + KeyManifest.clockSkew >= UInt64(max(0, record.createdAt / 1000)) else {
@@ -76,6 +77,12 @@ extension GatewayEngine {
                 try await mailbox.remove(name, from: own.org)
                 return true
             }
+            if case .held(let reason) = receipt.disposition {
+                let sameBytes = receipt.bundleSHA256.constantTimeEquals(sent)
+                try markHeld(&record, by: addressee, reason: reason, sameBytes: sameBytes, receipt: bytes)
+                try await mailbox.remove(name, from: own.org)
+                return true
+            }
             record.receipt = bytes
             record.updatedAt = clock.now()
             // Both sides keep the raw bundle and the receipt as evidence (after an acknowledgement,
@@ -94,6 +101,8 @@ extension GatewayEngine {
             case .failed(let reason):
                 let altered = sameBytes ? "" : " (it received altered bytes: digest \(receipt.bundleSHA256), sent \(sent))"
                 try fail(record, reason: "\(addressee) refused the bundle: \(reason)\(altered)")
+            case .held:
+                break  // handled above
             }
             try await mailbox.remove(name, from: own.org)
             return true
@@ -101,6 +110,31 @@ extension GatewayEngine {
             log(.error, "handling receipt \(name) failed: \(error)", bundle: id.hex, partner: named.value)
             return false
         }
+    }
+
+    /// The partner's verified `held` receipt: the bundle, not final, is held by it (FORMAT.md
+    /// §4.2). Only a bundle not yet held moves; the receipt is kept in the journal (`receipt
+    /// show`) until the final one replaces it. Throws when the journal cannot be written (the
+    /// receipt then stays in the mailbox for the next round).
+    func markHeld(_ record: inout OutgoingRecord, by addressee: ODSCode, reason: ReceiptReason, sameBytes: Bool,
+                  receipt: [UInt8]) throws {
+        guard record.state != .held else {
+            log(.info, "ignoring a held receipt for a bundle already held", bundle: record.bundleID,
+                partner: addressee.value, state: "held")
+            return
+        }
+        let words = reason == .unknownSender ? "they have not added your card" : "\(reason)"
+        let altered = sameBytes ? "" : " (it holds altered bytes: the bundle changed on the way)"
+        record.state = .held
+        record.lastError = "held by \(addressee): \(words)\(altered)"
+        record.receipt = receipt
+        record.updatedAt = clock.now()
+        // Never over a final state (the journal refuses that): a replayed held receipt cannot
+        // reopen a bundle that was acknowledged or failed meanwhile.
+        guard try journal.save(record, detail: record.lastError) else { return }
+        log(.warning, record.lastError ?? "held", bundle: record.bundleID, partner: addressee.value, state: "held")
+        audit(AuditEvent("receipt-held", org: addressee.value, bundle: record.bundleID, sha256: record.bundleSHA256,
+                         detail: "\(reason)"))
     }
 
     /// A receipt about no bundle this gateway sent: a partner's confirmation of one of the own

@@ -3,6 +3,7 @@ import GatehouseCrypto
 public import GatehouseFormat
 public import GatehouseJournal
 public import GatehouseKit
+public import GatehouseNotify
 public import Logging
 
 /// The gateway's work, serialised in one actor: claiming records, sealing, delivering,
@@ -20,6 +21,10 @@ public actor GatewayEngine {
     /// The transport for each organisation's mailbox (partners', and our own).
     let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)?
     let auditLog: AuditLog
+    /// Where events a person must hear about go (`[notify]`); see GatewayEngine+Notify.
+    let notifier: Notifier
+    /// When overdue receipts and expiring keys are next looked for, for notifications.
+    var nextNotifyCheck: Int64 = 0
     /// Which own key manifests each partner has confirmed.
     let manifests: ManifestLedger
     var breakers: [ODSCode: CircuitBreaker] = [:]
@@ -51,6 +56,8 @@ public actor GatewayEngine {
     var itemFailures: [String: String] = [:]
     /// What the quarantine holds (read from the spool at first use), to keep it within its bounds.
     var quarantineIndex: QuarantineIndex?
+    /// Bundles held for their sender's card (GatewayEngine+Held.swift).
+    var held = HeldWork()
     /// The last failure to list the own mailbox, logged once until listing works again.
     var listingFailure: String?
     /// When listing the own mailbox began to fail (ms), for `/healthz`; nil while it works.
@@ -59,9 +66,10 @@ public actor GatewayEngine {
     /// it (logged once until it changes); see ``holdsSpoolLease()``.
     var spoolLease: (held: Bool, failure: String?) = (false, nil)
 
-    /// An engine for the gateway at `home`.
+    /// An engine for the gateway at `home`, telling `notifier` what people must hear about.
     public init(gateway: Gateway, journal: any Journal, settings: DaemonSettings, clock: any WallClock = SystemWallClock(),
-                logger: Logger, mailboxes: @escaping @Sendable (ODSCode) throws -> (any MailboxTransport)?) throws {
+                logger: Logger, notifier: Notifier? = nil,
+                mailboxes: @escaping @Sendable (ODSCode) throws -> (any MailboxTransport)?) throws {
         self.gateway = gateway
         own = try gateway.keys.loadOwnCard()
         self.journal = journal
@@ -71,6 +79,7 @@ public actor GatewayEngine {
         self.logger = logger
         self.mailboxes = mailboxes
         auditLog = AuditLog(home: gateway.home)
+        self.notifier = notifier ?? .disabled(own.org)
         manifests = ManifestLedger(home: gateway.home)
         try spool.create()
         try checkWorkflowFolders()

@@ -18,6 +18,9 @@ public struct SpoolLayout: Sendable {
     public var received: String { root + "/received" }
     /// Refused bundles and receipts, with reasons.
     public var quarantine: String { root + "/quarantine" }
+    /// Bundles from organisations not pinned here, kept unopened until their card is added:
+    /// `held/<bundle id>/` with the bundle and `reason.txt`.
+    public var held: String { root + "/held" }
     /// Raw bundles and receipts kept as evidence: `evidence/out/`, `evidence/in/`.
     public var evidence: String { root + "/evidence" }
     /// Work in progress: claimed originals and sealed bundles (`work/out/`), fetched bundles (`work/in/`).
@@ -28,12 +31,15 @@ public struct SpoolLayout: Sendable {
     public func sealedBundle(_ bundleID: String) -> String { "\(work)/out/\(bundleID).ghb" }
     /// The key-manifest version last delivered to each partner: `manifests/<ODS>`.
     public var manifests: String { root + "/manifests" }
+    /// Notifications waiting to be sent (`[notify]`), one file per event and target.
+    public var notify: String { root + "/notify" }
     /// The journal.
     public var journal: String { root + "/journal.sqlite" }
 
     /// Creates every folder (private to the gateway's user: they hold patient data).
     public func create() throws(KitError) {
-        for folder in [root, outbox, sent, failed, received, quarantine, evidence, evidence + "/out", evidence + "/in",
+        for folder in [root, outbox, sent, failed, received, quarantine, held,
+                       evidence, evidence + "/out", evidence + "/in",
                        work, work + "/out", work + "/in", manifests] {
             try FileOperations.makeDirectory(folder, mode: 0o700)
         }

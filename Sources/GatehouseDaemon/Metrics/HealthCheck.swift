@@ -19,11 +19,15 @@ package struct HealthCheck: Sendable {
     let home: GatehouseHome?
     /// How long a partner may take to confirm a revocation.
     let confirmWithin: Duration
+    /// How old the directory's checkpoint may get before it is a warning.
+    let directoryStaleAfter: Duration
 
     /// A check of the spool, the journal, and partners unreachable longer than `expiry`; with
     /// `home`, also of revocations partners have not confirmed within `confirmWithin`.
     package init(spool: SpoolLayout, journal: any Journal, expiry: Duration, clock: any WallClock,
-                 home: GatehouseHome? = nil, confirmWithin: Duration = .seconds(3600)) {
+                 home: GatehouseHome? = nil, confirmWithin: Duration = .seconds(3600),
+                directoryStaleAfter: Duration = .seconds(2 * 86_400)) {
+        self.directoryStaleAfter = directoryStaleAfter
         self.spool = spool
         self.journal = journal
         self.expiry = expiry
@@ -39,6 +43,7 @@ package struct HealthCheck: Sendable {
         let partners = ((try? PartnerStore(home: home).list()) ?? []).map(\.org).filter { $0 != own.org }
         return KeyWarnings.unconfirmedRevocations(own: own, partners: partners, ledger: ManifestLedger(home: home),
                                                   within: confirmWithin, now: UInt64(max(0, clock.now() / 1000))).map(\.message)
+            + directoryWarnings()
     }
 
     /// The folders the gateway writes into (the outbox's partner folders are written by producers).
@@ -68,7 +73,7 @@ package struct HealthCheck: Sendable {
         for (partner, since) in DaemonMetrics.unreachablePartners().sorted(by: { $0.key < $1.key }) where now - since > limit {
             found.append("partner \(partner) has been unreachable for \((now - since) / 1000) s, longer than the delivery expiry (\(limit / 1000) s): every delivery since then failed")
         }
-        return found
+        return found + directoryProblems()
     }
 
     /// Every reason the gateway is unhealthy, with the engine's view of delivery: a relay outage

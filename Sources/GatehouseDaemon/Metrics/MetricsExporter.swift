@@ -44,7 +44,7 @@ public final class MetricsExporter: Sendable {
         self.gateway = gateway
         spool = SpoolLayout(home: gateway.home)
         health = HealthCheck(spool: spool, journal: journal, expiry: settings.expiry, clock: clock, home: gateway.home,
-                             confirmWithin: settings.revocationConfirmWithin)
+                             confirmWithin: settings.revocationConfirmWithin, directoryStaleAfter: settings.directoryStaleAfter)
         self.clock = clock
     }
 
@@ -106,9 +106,9 @@ public final class MetricsExporter: Sendable {
             .set(Int64((counts[.queued] ?? 0) + (counts[.sealed] ?? 0)))
         for partner in Set(partners() + open.map(\.partner)).sorted() {
             let mine = open.filter { $0.partner == partner }
-            for state in [OutgoingState.queued, .sealed, .delivered] {
+            for state in [OutgoingState.queued, .sealed, .delivered, .held] {
                 gauge("gatehouse_bundles", [("partner", partner), ("state", state.rawValue)],
-                      help: "Open outgoing bundles (queued, sealed, delivered) by partner and state")
+                      help: "Open outgoing bundles (queued, sealed, delivered, held) by partner and state")
                     .set(Int64(mine.first { $0.state == state }?.count ?? 0))
             }
             let oldest = mine.map(\.oldestCreatedAt).min()

@@ -1,6 +1,7 @@
 import ServiceLifecycle
 
-/// Seals, delivers, retries and expires outgoing bundles until shutdown.
+/// Seals, delivers, retries and expires outgoing bundles, and looks after held incoming ones,
+/// until shutdown.
 public struct DeliveryService: Service {
     let engine: GatewayEngine
     let wakeup: Wakeup
@@ -19,6 +20,10 @@ public struct DeliveryService: Service {
                 // New key manifests go out before bundles signed with the new keys. (With several
                 // nodes, the one holding the organisation's spool lease looks after its keys.)
                 if await engine.holdsSpoolLeaseNow { await engine.maintainKeys() }
+                // Held bundles on the same beat (not the collector's, which may wait a minute on
+                // a relay for new mail): one whose sender's card was just added (`partners add`)
+                // is opened within about a second.
+                await engine.upkeepHeld()
                 let next = await engine.processOutgoing()
                 // Sleep until the next retry is due, a new record is claimed, or a second passes
                 // (expiries and breaker cool-downs are checked at least that often).

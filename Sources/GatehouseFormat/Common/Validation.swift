@@ -144,4 +144,12 @@ public enum NHSNumber {
     public static func normalise(_ text: String) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 != " " && $0 != "-" }))
     }
+
+    /// `9990000018` as people read it: `999 000 0018` (anything not ten scalars unchanged).
+    public static func spaced(_ number: String) -> String {
+        let digits = Array(number.unicodeScalars)
+        guard digits.count == 10 else { return number }
+        return [digits[0..<3], digits[3..<6], digits[6..<10]].map { String(String.UnicodeScalarView($0)) }
+            .joined(separator: " ")
+    }
 }

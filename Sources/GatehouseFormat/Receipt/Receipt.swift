@@ -6,6 +6,18 @@ public enum ReceiptDisposition: Hashable, Sendable {
     case processed
     /// Refused, with the reason.
     case failed(ReceiptReason)
+    /// Not final: kept unopened by the receiver, with the reason (FORMAT.md §4.1; version 1
+    /// defines `unknown-sender` only: the receiver has not pinned the sender's card yet). A
+    /// `processed` or `failed` receipt for the same bundle follows.
+    case held(ReceiptReason)
+
+    /// The reasons a `held` receipt may give (FORMAT.md §4.1).
+    public static let heldReasons: Set<ReceiptReason> = [.unknownSender]
+
+    /// True for `processed` and `failed`: the receiver's last word about the bundle.
+    public var isFinal: Bool {
+        if case .held = self { false } else { true }
+    }
 }
 
 /// Why a bundle was refused: the closed list of FORMAT.md §4.
@@ -46,7 +58,9 @@ public struct Receipt: Hashable, Sendable {
     /// The longest possible receipt: every field at its largest (two 9-letter ODS codes and
     /// 4096 file digests).
     public static let maxLength = magic.count + BundleID.length + 2 * (1 + 9) + KeyID.length + 32 + 8 + 1 + 1 + 32 + 2
-        + PayloadLayout.maxFiles * 32 + SigningPublicKey.signatureLength
+        + PayloadLayout.maxFiles * 32 + 1 + 2 + SignedNote.maxLength + SigningPublicKey.signatureLength
+    /// The tag of the optional directory checkpoint (FORMAT.md §4.1).
+    static let directoryCheckpointTag: UInt8 = 1
 
     /// The bundle this receipt is about.
     public let bundleID: BundleID
@@ -60,12 +74,15 @@ public struct Receipt: Hashable, Sendable {
     public let bundleSHA256: SHA256Digest
     /// Seconds since the Unix epoch.
     public let receivedAt: UInt64
-    /// Processed, or failed with a reason.
+    /// Processed, failed with a reason, or held (not final) with a reason.
     public let disposition: ReceiptDisposition
     /// SHA-256 of the verified manifest bytes (nil when failed).
     public let manifestSHA256: SHA256Digest?
     /// The verified file digests, in manifest order (empty when failed).
     public let fileDigests: [SHA256Digest]
+    /// The signed directory checkpoint the receiver trusted when it signed (DIRECTORY.md §7.2),
+    /// when it follows a network: its partner compares it with its own copy.
+    public let directoryCheckpoint: [UInt8]?
     /// The receiver's signature.
     public let signature: [UInt8]
     /// The exact encoded bytes.
@@ -74,10 +91,14 @@ public struct Receipt: Hashable, Sendable {
     /// Builds and signs a receipt.
     public static func signed(bundleID: BundleID, bundleSender: ODSCode, receiver: ODSCode, bundleSHA256: SHA256Digest,
                               receivedAt: UInt64, disposition: ReceiptDisposition, manifestSHA256: SHA256Digest?,
-                              fileDigests: [SHA256Digest], signingKey: borrowing SigningSecretKey) throws(FormatError) -> Receipt {
+                              fileDigests: [SHA256Digest], directoryCheckpoint: [UInt8]? = nil,
+                              signingKey: borrowing SigningSecretKey) throws(FormatError) -> Receipt {
         let processed = disposition == .processed
         guard processed == (manifestSHA256 != nil), processed || fileDigests.isEmpty else {
-            throw .invalidInput("a processed receipt names the manifest digest; a failed one names no digests")
+            throw .invalidInput("a processed receipt names the manifest digest; a failed or held one names no digests")
+        }
+        if case .held(let reason) = disposition, !ReceiptDisposition.heldReasons.contains(reason) {
+            throw .invalidInput("a held receipt gives unknown-sender as its reason, not \(reason)")
         }
         guard fileDigests.count <= PayloadLayout.maxFiles else { throw .invalidInput("too many file digests") }
         var b = ByteBuilder(capacity: 200 + 32 * fileDigests.count)
@@ -91,10 +112,19 @@ public struct Receipt: Hashable, Sendable {
         switch disposition {
         case .processed: b.u8(1); b.u8(0)
         case .failed(let reason): b.u8(2); b.u8(reason.rawValue)
+        case .held(let reason): b.u8(3); b.u8(reason.rawValue)
         }
         b.raw(manifestSHA256?.bytes ?? Array(repeating: 0, count: 32))
         b.u16(UInt16(fileDigests.count))
         for digest in fileDigests { b.raw(digest.bytes) }
+        if let directoryCheckpoint {
+            guard (try? SignedNote.parse(directoryCheckpoint))?.bytes == directoryCheckpoint else {
+                throw .invalidInput("the directory checkpoint is not a canonical signed note")
+            }
+            b.u8(directoryCheckpointTag)
+            b.u16(UInt16(directoryCheckpoint.count))
+            b.raw(directoryCheckpoint)
+        }
         let signature = SignatureContext.receipt.sign(SHA256Hasher.hash(b.bytes), with: signingKey)
         return try parse(b.bytes + signature)
     }
@@ -115,17 +145,35 @@ public struct Receipt: Hashable, Sendable {
         case (2, let r):
             guard let reason = ReceiptReason(rawValue: r) else { throw .malformed("receipt reason \(r) is not defined") }
             disposition = .failed(reason)
+        case (3, let r):
+            // Held is not final, so its reasons are a closed list of their own (version 1: one).
+            guard let reason = ReceiptReason(rawValue: r), ReceiptDisposition.heldReasons.contains(reason) else {
+                throw .malformed("a held receipt with reason \(r) is not defined (only 5, unknown-sender)")
+            }
+            disposition = .held(reason)
         default: throw .malformed("receipt disposition \(dispositionByte) with reason \(reasonByte) is not defined")
         }
         let processed = disposition == .processed
         guard count <= PayloadLayout.maxFiles else { throw .malformed("receipt lists \(count) digests") }
         guard processed || (count == 0 && manifestDigest.allSatisfy { $0 == 0 }) else {
-            throw .malformed("a failed receipt must not carry digests")
+            throw .malformed("a failed or held receipt must not carry digests")
         }
         var digests: [SHA256Digest] = []
         for _ in 0..<count {
             guard let d = c.raw(32) else { throw short }
             digests.append(SHA256Digest(bytes: d)!)
+        }
+        // Optional, and only from a receiver that follows a network: the checkpoint it trusted.
+        var checkpoint: [UInt8]?
+        if c.remaining > SigningPublicKey.signatureLength {
+            guard c.u8() == directoryCheckpointTag, let length = c.u16(), length > 0, Int(length) <= SignedNote.maxLength,
+                  let note = c.raw(Int(length)) else {
+                throw .malformed("the receipt's directory checkpoint is malformed, or bytes follow its signature")
+            }
+            guard (try? SignedNote.parse(note))?.bytes == note else {
+                throw .malformed("the receipt's directory checkpoint is not a canonical signed note")
+            }
+            checkpoint = note
         }
         guard let signature = c.raw(SigningPublicKey.signatureLength) else { throw short }
         guard c.remaining == 0 else { throw .malformed("\(c.remaining) bytes follow the receipt's signature") }
@@ -133,7 +181,7 @@ public struct Receipt: Hashable, Sendable {
         return Receipt(bundleID: bundleID, bundleSender: sender, receiver: receiver, receiverKeyID: try KeyID(bytes: keyID),
                        bundleSHA256: SHA256Digest(bytes: bundleDigest)!, receivedAt: receivedAt, disposition: disposition,
                        manifestSHA256: processed ? SHA256Digest(bytes: manifestDigest)! : nil, fileDigests: digests,
-                       signature: signature, encoded: bytes)
+                       directoryCheckpoint: checkpoint, signature: signature, encoded: bytes)
     }
 
     /// The sender's acceptance check (FORMAT.md §4): signed by `partner` with `key`, about the

@@ -45,6 +45,13 @@ extension GatehouseConfig {
         # refused), /healthz answers 503 and names the failure.
         unreachable_after = "2m"
 
+        [directory]
+        # When this gateway joined a network (`gatehouse network join`): how often the running
+        # gateway syncs the directory from its relay, and how old the directory's signed
+        # checkpoint may get before doctor and /healthz warn that it is served stale.
+        sync_interval = "1m"
+        stale_after = "2d"
+
         [keys]
         # A new key manifest goes to every partner at once and is put in its mailbox again
         # this often until the partner's gateway confirms it with a signed receipt.
@@ -75,6 +82,14 @@ extension GatehouseConfig {
         # first; the log and the audit log keep every reason).
         quarantine_per_sender = 1000
         quarantine_max_mb = 1024
+        # A bundle from an organisation whose card is not added here is held unopened in
+        # spool/held/ (its sender gets a signed "held" receipt) and opened as soon as the card
+        # is added (`gatehouse partners add`); after held_expire it is refused as expired. At
+        # most held_per_sender per claimed sender and held_max_mb in all: beyond them a new one
+        # is refused (unknown-sender) and nothing held is pushed out.
+        held_expire = "24h"
+        held_per_sender = 100
+        held_max_mb = 2048
 
         # Where verified records are published for staff. Without [publish] they stay in
         # spool/received/, readable by the gateway's user only. With it, each bundle appears in
@@ -97,6 +112,35 @@ extension GatehouseConfig {
         # [workflows.reception-summary]
         # folder = "/srv/gatehouse/reception"
 
+        # Notifications (docs/NOTIFY.md): tell people when a pack arrives, a delivery fails or
+        # expires, a receipt is overdue, a key or partner card is about to expire, or a partner
+        # has not confirmed a revocation. Events are JSON, without patient data unless
+        # include_patient_data = true; they wait in spool/notify/ (kept across restarts) and
+        # are retried until max_age. Check with `gatehouse notify test`.
+        # [notify]
+        # (events: the kinds sent, on one line; default: every kind; a target may set its own)
+        # events = ["pack.received", "pack.held", "delivery.failed", "delivery.expired"]
+        # include_patient_data = false
+        # receipt_overdue = "4h"
+        # expiry_warning = "14d"
+        # queue_max = 1000
+        # max_age = "24h"
+        #
+        # A program run directly (never through a shell) with the event on standard input:
+        # [notify.command]
+        # argv = ["/usr/local/bin/gatehouse-page", "--team", "it"]
+        # timeout = "10s"
+        #
+        # An HTTP(S) POST of the event; the certificate is always verified (the system's
+        # authorities, or ca_file). With secret_file (mode 0600), the body's HMAC-SHA256 is
+        # sent as X-Gatehouse-Signature: sha256=<hex>.
+        # [notify.webhook]
+        # url = "https://hooks.example.nhs.uk/gatehouse"
+        # timeout = "10s"
+        # ca_file = "/etc/gatehouse/webhook-ca.pem"
+        # secret_file = "/etc/gatehouse/webhook.secret"
+        # events = ["delivery.failed", "delivery.expired", "receipt.overdue"]
+
         # The journal: without [journal], the SQLite file spool/journal.sqlite (one gateway).
         # With it, a PostgreSQL database shared by several `gatehouse run` nodes and many
         # organisations (see docs/OPERATIONS.md, "A hosted service on PostgreSQL"). The password
@@ -118,6 +162,20 @@ extension GatehouseConfig {
         # Per-partner settings: override the mailbox on a partner's identity card.
         # [partners.YOI123]
         # mailbox = "sftp://gatehouse@relay.example.net:22 ssh-ed25519 AAAA..."
+
+        [web]
+        # The staff web pages (`gatehouse web`). Plain HTTP: keep it on loopback behind a
+        # reverse proxy that terminates TLS (docs/OPERATIONS.md); behind_tls_proxy = true marks
+        # session cookies Secure and allows a non-loopback address.
+        listen = "127.0.0.1:8443"
+        behind_tls_proxy = false
+        # A session unused for idle_timeout, or older than session_lifetime, is signed out.
+        idle_timeout = "15m"
+        session_lifetime = "8h"
+        # The most one Send upload may add up to.
+        upload_max_mb = 2048
+        # A second factor (TOTP, enrolled at first sign-in) for every account.
+        totp = true
 
         """
 }

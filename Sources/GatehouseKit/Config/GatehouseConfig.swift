@@ -41,6 +41,10 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var manifestResend: Duration = .seconds(600)
     /// A revocation a partner has not confirmed for this long is a warning.
     public var revocationConfirmWithin: Duration = .seconds(3600)
+    /// How often the running gateway syncs the directory it joined (`[directory] sync_interval`).
+    public var directorySyncInterval: Duration = .seconds(60)
+    /// A directory checkpoint older than this is a warning: served stale (`[directory] stale_after`).
+    public var directoryStaleAfter: Duration = .seconds(2 * 86_400)
     /// What this gateway accepts from a partner (checked before anything is written).
     public var limits = ReceiveLimits()
     /// Where verified records are published for staff (`[publish]`); nil: `spool/received/`,
@@ -54,6 +58,10 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var journal: JournalSettings?
     /// `[tenants]`: the organisation homes this service runs; nil for a single gateway.
     public var tenants: TenantSettings?
+    /// Who is told when something needs a person (`[notify]`).
+    public var notify = NotifySettings()
+    /// The staff web application (`[web]`).
+    public var web = WebSettings()
 
     /// The defaults.
     public init() {}
@@ -77,13 +85,15 @@ public struct GatehouseConfig: Sendable, Equatable {
         let reader = try ConfigReader(text, file: file)
         var config = GatehouseConfig()
         let known: Set<String> = ["organisation", "delivery", "spool", "collector", "keys", "limits", "publish", "partners",
-                                  "workflows", "journal", "tenants"]
+                                  "workflows", "notify", "web", "directory", "journal", "tenants"]
         for (table, line) in reader.tables {
             let parts = table.split(separator: ".")
             let perItem = parts.count == 2 && (parts[0] == "partners" || parts[0] == "workflows")
-            guard known.contains(String(parts[0])), parts.count == 1 || perItem else {
+            let notify = NotifySettings.tables.contains(table)
+            guard known.contains(String(parts[0])), parts.count == 1 || perItem || notify else {
                 throw reader.error(line, "unknown table [\(table)] (known: [organisation], [delivery], [spool], "
-                    + "[collector], [keys], [limits], [publish], [journal], [tenants], [partners.ODS], [workflows], [workflows.NAME])")
+                    + "[collector], [keys], [limits], [publish], [journal], [tenants], [partners.ODS], [workflows], "
+                    + "[workflows.NAME], [notify], [notify.command], [notify.webhook], [web], [directory])")
             }
             if parts[0] == "partners" && parts.count == 2 {
                 do { _ = try ODSCode(userInput: String(parts[1])) } catch { throw reader.error(line, "[\(table)]: \(error.detail)") }
@@ -118,6 +128,8 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "collector.unreachable_after": config.unreachableAfter = try duration(entry, at, minimum: .seconds(1))
             case "keys.manifest_resend": config.manifestResend = try duration(entry, at)
             case "keys.revocation_confirm_within": config.revocationConfirmWithin = try duration(entry, at)
+            case "directory.sync_interval": config.directorySyncInterval = try duration(entry, at, minimum: .seconds(1))
+            case "directory.stale_after": config.directoryStaleAfter = try duration(entry, at, minimum: .seconds(60))
             case "limits.bundle_max_mb": config.limits.bundleMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
             case "limits.unpacked_max_mb": config.limits.unpackedMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
             case "limits.files_max": config.limits.filesMax = try integer(entry, at, in: 1...PayloadLayout.maxFiles)
@@ -126,6 +138,9 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "limits.unknown_sender_hold": config.limits.unknownSenderHold = try duration(entry, at)
             case "limits.quarantine_per_sender": config.limits.quarantinePerSender = try integer(entry, at, in: 1...1_000_000)
             case "limits.quarantine_max_mb": config.limits.quarantineMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
+            case "limits.held_expire": config.limits.heldExpire = try duration(entry, at, minimum: .seconds(1))
+            case "limits.held_per_sender": config.limits.heldPerSender = try integer(entry, at, in: 1...ReceiveLimits.heldMaxItems)
+            case "limits.held_max_mb": config.limits.heldMaxBytes = Int64(try integer(entry, at, in: 1...1_048_576)) << 20
             case "publish.folder":
                 guard case .string(let text) = entry.value, text.utf8.first == UInt8(ascii: "/") else {
                     throw at("expected a quoted absolute path like \"/srv/gatehouse/published\"")
@@ -164,9 +179,15 @@ public struct GatehouseConfig: Sendable, Equatable {
                 config.tenants?.folder = try absolutePath(entry, at)
             case "workflows.names": config.workflows.names = try WorkflowSettings.list(entry, at)
             case "workflows.default": config.workflows.defaultWorkflow = try WorkflowSettings.workflow(entry, at)
+            case let web where web.hasPrefix("web."): try config.web.set(web, entry, at)
             default:
                 let parts = key.split(separator: ".")
-                if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox", let org = try? ODSCode(userInput: String(parts[1])) {
+                if parts[0] == "notify" {
+                    try config.notify.set(key, entry, at) { (entry, minimum) throws(KitError) in
+                        try duration(entry, at, minimum: minimum)
+                    }
+                } else if parts.count == 3, parts[0] == "partners", parts[2] == "mailbox",
+                          let org = try? ODSCode(userInput: String(parts[1])) {
                     config.partnerMailboxes[org] = try address(entry, at)
                 } else if parts.count == 3, parts[0] == "workflows", parts[2] == "folder",
                           let flow = try? Workflow(String(parts[1])) {
@@ -190,6 +211,7 @@ public struct GatehouseConfig: Sendable, Equatable {
             }
             config.journal = journal
         }
+        try config.notify.check(reader)
         guard config.retryInitial <= config.retryMax else {
             throw reader.error(reader.entries["delivery.retry_initial"]?.line ?? 0, "key 'delivery.retry_initial' is longer than 'delivery.retry_max'")
         }

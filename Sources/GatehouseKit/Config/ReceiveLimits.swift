@@ -25,6 +25,18 @@ public struct ReceiveLimits: Sendable, Equatable {
     /// The most the quarantine keeps in all; beyond it the oldest items go, so a flood of refused
     /// mail cannot fill the disk.
     public var quarantineMaxBytes: Int64 = 1 << 30
+    /// How long a bundle from an organisation not pinned here is held unopened in
+    /// `spool/held/` for its card to be added; then it is refused as expired (a bundle older
+    /// than the delivery expiry plus the clock tolerance is refused sooner: its sender gave up).
+    public var heldExpire: Duration = .seconds(24 * 3600)
+    /// Bundles held per claimed sender; beyond it (or ``heldMaxBytes``) a new one is refused
+    /// (unknown-sender) instead: what is held already is never pushed out by a flood.
+    public var heldPerSender = 100
+    /// The most `spool/held/` keeps in all.
+    public var heldMaxBytes: Int64 = 2 << 30
+    /// The most bundles `spool/held/` keeps, whatever their senders and sizes: claimed sender
+    /// codes cost a forger nothing, so the per-sender bound alone would not bound the count.
+    public static let heldMaxItems = 10_000
 
     /// The defaults.
     public init() {}

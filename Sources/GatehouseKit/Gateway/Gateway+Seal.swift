@@ -55,7 +55,7 @@ extension Gateway {
         let own = try keys.loadOwnCard()
         var recipients: [SealRecipient] = []
         for org in request.recipients where !recipients.contains(where: { $0.org == org }) {
-            let card = org == own.org ? own : try partners.requireCard(for: org)
+            let card = org == own.org ? own : try partners.requireResolvedCard(for: org)
             recipients.append(SealRecipient(org: org, key: card.encryptionKey))
         }
         if request.includeSelf && !recipients.contains(where: { $0.org == own.org }) {

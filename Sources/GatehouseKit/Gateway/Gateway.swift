@@ -33,7 +33,7 @@ public struct Gateway: Sendable {
         let card: IdentityCard?
         do {
             let own = try keys.loadOwnCard()
-            card = own.org == org ? own : try partners.card(for: org)
+            card = own.org == org ? own : try partners.resolvedCard(for: org)
         } catch {
             throw .io("reading the identity card of \(org) failed: \(error.message)")
         }

@@ -4,7 +4,7 @@ public import GatehouseFormat
 /// and collects from its own. Implemented by the directory transport and, later, SFTP.
 ///
 /// Final names in a mailbox are `<bundle id>.ghb` (bundles), `<bundle id>.<receiver>.ghr`
-/// (receipts) and `<sender>.<manifest version>.ghk` (key-manifest control bundles). Anything starting with a dot is a transfer in progress and is never listed.
+/// (receipts; `<bundle id>.<receiver>.held.ghr` for a `held` one) and `<sender>.<manifest version>.ghk` (key-manifest control bundles). Anything starting with a dot is a transfer in progress and is never listed.
 public protocol MailboxTransport: Sendable {
     /// Puts the local file at `path` into `org`'s mailbox as `name`: written under a temporary
     /// name, made durable, then renamed without overwriting. If `name` is already there with
@@ -64,6 +64,12 @@ public enum MailboxName {
     public static func bundle(_ id: BundleID) -> String { "\(id.hex).ghb" }
     /// The name of `receiver`'s receipt for a bundle.
     public static func receipt(_ id: BundleID, from receiver: ODSCode) -> String { "\(id.hex).\(receiver.value).ghr" }
+    /// The name of `receiver`'s `held` receipt for a bundle (FORMAT.md §7.1): not the final
+    /// receipt's name, so that the final receipt can follow while the held one is still there
+    /// (mailboxes never overwrite).
+    public static func heldReceipt(_ id: BundleID, from receiver: ODSCode) -> String {
+        "\(id.hex).\(receiver.value).held.ghr"
+    }
     /// The name of `sender`'s key-manifest control bundle with manifest `version` (FORMAT.md §5.3).
     public static func manifest(from sender: ODSCode, version: UInt64) -> String { "\(sender.value).\(version).ghk" }
 
@@ -80,7 +86,10 @@ public enum MailboxName {
         // Bytes, not Characters: a name is chosen by whoever wrote it into the mailbox.
         let parts = name.splitBytes(UInt8(ascii: ".")).map(String.init)
         if parts.count == 2, parts[1].sameBytes("ghb"), let id = try? BundleID(hex: parts[0]) { return .bundle(id) }
-        if parts.count == 3, parts[2].sameBytes("ghr"), let id = try? BundleID(hex: parts[0]), let org = try? ODSCode(parts[1]) {
+        // `<id>.<ODS>.ghr`, or `<id>.<ODS>.held.ghr`: a receipt either way (its contents say which).
+        let held = parts.count == 4 && parts[2].sameBytes("held")
+        if parts.count == 3 || held, parts[parts.count - 1].sameBytes("ghr"), let id = try? BundleID(hex: parts[0]),
+           let org = try? ODSCode(parts[1]) {
             return .receipt(id, receiver: org)
         }
         if parts.count == 3, parts[2].sameBytes("ghk"), let org = try? ODSCode(parts[0]), let version = UInt64(parts[1]),

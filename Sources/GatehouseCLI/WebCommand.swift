@@ -1,0 +1,65 @@
+import ArgumentParser
+import GatehouseKit
+import GatehouseWeb
+import Glibc
+
+/// `gatehouse web [--listen HOST:PORT]`: the staff web pages.
+struct WebCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "web",
+        abstract: "Serve the staff web pages: inbox, packs, send and outgoing, with sign-in and TOTP.",
+        discussion: """
+            Serves plain HTTP, on loopback only unless [web] behind_tls_proxy = true: put a \
+            reverse proxy that terminates TLS in front of it (nginx: docs/OPERATIONS.md). It reads \
+            the gateway's journal and home, drops packs from the Send page into the outbox as \
+            `gatehouse send` does (the running `gatehouse run` sends them), and runs as the \
+            gateway's user. Accounts are made with `gatehouse users add`; every sign-in, page \
+            with patient data, download and handled mark is written to the audit log. Settings \
+            come from [web] in gatehouse.toml; --listen overrides its listen address. Runs until \
+            SIGTERM or SIGINT.
+
+            Examples:
+              gatehouse web
+              gatehouse web --listen 127.0.0.1:8443 --home /srv/gatehouse
+            """
+    )
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @Option(help: ArgumentHelp("Address to listen on (default: [web] listen, 127.0.0.1:8443).", valueName: "HOST:PORT"))
+    var listen: String?
+
+    /// The server for `home` with `config`'s [web] settings, listening on `listen` if given; its
+    /// address and the account store checked now, so a bad one stops the command at once.
+    static func server(home: GatehouseHome, config: GatehouseConfig, listen: String?) throws -> WebServer {
+        var settings = config.web
+        if let listen { settings.listen = listen }
+        // Packs from the Send page must be the gateway's, as `gatehouse send` makes them: a copy
+        // owned by root (0600) is one the gateway could never read.
+        var owner = stat()
+        if stat(home.path, &owner) == 0, owner.st_uid != geteuid() {
+            throw CommandFailure(
+                status: .ioError, message: "gatehouse web must run as the gateway's user (the owner of \(home.path))",
+                hint: "run it as that user, e.g. `sudo -u USER gatehouse web --home \(home.path)`")
+        }
+        do {
+            _ = try WebServer.listenAddress(settings.listen, tlsInFront: settings.behindTLSProxy)
+            return WebServer(home: home, settings: settings, accounts: AccountService(store: try UserStore(home: home)))
+        } catch {
+            throw CommandFailure(
+                status: .invalidInput, message: error.message, hint: "see the [web] section of docs/OPERATIONS.md")
+        }
+    }
+
+    func run() async throws {
+        let home = try homeOptions.initialised()
+        let server = try Self.server(home: home, config: try GatehouseConfig.load(home: home), listen: listen)
+        let settings = server.settings
+        let host = settings.listen.split(separator: ":").dropLast().joined(separator: ":")
+        try await server.run { port in
+            // Printed once the socket is bound (scripts and tests wait for this line).
+            print("gatehouse web: serving on http://\(host):\(port)/")
+            fflush(nil)
+        }
+    }
+}

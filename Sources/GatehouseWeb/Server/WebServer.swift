@@ -1,0 +1,101 @@
+import GatehouseKit
+import Glibc
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// `gatehouse web`: builds the router and runs the server until cancelled.
+package struct WebServer: Sendable {
+    package let home: GatehouseHome
+    package let settings: WebSettings
+    package let accounts: AccountService
+
+    package init(home: GatehouseHome, settings: WebSettings, accounts: AccountService) {
+        self.home = home
+        self.settings = settings
+        self.accounts = accounts
+    }
+
+    /// Splits `HOST:PORT` (`[::1]:PORT` for IPv6); refuses a non-loopback host unless TLS is
+    /// terminated in front (`behind_tls_proxy`): passwords and records must never cross a
+    /// network in clear.
+    package static func listenAddress(_ text: String, tlsInFront: Bool) throws(WebError) -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
+            throw .configuration("\(text.debugDescription) is not HOST:PORT, e.g. 127.0.0.1:8443")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        guard loopback || tlsInFront else {
+            throw .configuration(
+                "refusing to listen on \(host) over plain HTTP: listen on 127.0.0.1 behind a reverse "
+                    + "proxy that terminates TLS, and set behind_tls_proxy = true in [web] if the proxy is on "
+                    + "another host"
+            )
+        }
+        return (host == "localhost" ? "127.0.0.1" : host, port)
+    }
+
+    /// The router with every page.
+    func router(app: WebApp) -> Router<WebContext> {
+        let router = Router(context: WebContext.self)
+        router.add(middleware: SecurityHeaders(tls: settings.behindTLSProxy))
+        router.get("/") { request, context in
+            switch try await app.gate(request, context, { _ in true }) {
+            case .allowed(let viewer): return app.redirect(viewer.account.role.readsInbox ? "/inbox" : "/outgoing")
+            case .denied(let response): return response
+            }
+        }
+        router.get("/static/send.js") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: SendScript.javascript)))
+        }
+        router.get("/static/style.css") { _, _ in
+            var response = Response(
+                status: .ok, headers: [.contentType: "text/css; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: Stylesheet.css)))
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+        app.addSignInRoutes(router)
+        app.addInboxRoutes(router)
+        app.addPackRoutes(router)
+        app.addSendRoutes(router)
+        app.addOutgoingRoutes(router)
+        app.addAuditRoutes(router)
+        app.addHealthRoutes(router)
+        return router
+    }
+
+    /// The server as a service for a ServiceGroup (`gatehouse run --web`): it stops with the group.
+    /// `onRunning` gets the bound port (useful with port 0).
+    package func service(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws(WebError)
+        -> some Service
+    {
+        let (host, port) = try Self.listenAddress(settings.listen, tlsInFront: settings.behindTLSProxy)
+        let app = WebApp(home: home, settings: settings, accounts: accounts)
+        var logger = Logger(label: "gatehouse-web")
+        logger.logLevel = .warning
+        return Application(
+            router: router(app: app),
+            // An idle connection (no bytes either way for a minute, a slow-loris) is closed.
+            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    /// Runs until the task is cancelled, or SIGTERM or SIGINT.
+    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let application = try service(onRunning: onRunning)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "gatehouse-web")))
+        try await group.run()
+    }
+}

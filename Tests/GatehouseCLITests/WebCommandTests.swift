@@ -1,0 +1,46 @@
+import Foundation
+import GatehouseTesting
+import Testing
+
+/// `gatehouse users` and `gatehouse web` / `run --web` through the binary.
+@Suite("gatehouse users and web", .serialized)
+struct WebCommandTests {
+    @Test func usersAddListResetDisable() throws {
+        let pair = try DaemonPair()
+        let home = ["--home", pair.prison]
+        let added = try GatehouseProcess.run(["users", "add", "anna.nurse", "--role", "clinician"] + home)
+        #expect(added.status == 0 && added.stdout.contains("first sign-in password: "), "\(added.stderr)")
+        #expect(try GatehouseProcess.run(["users", "add", "anna.nurse", "--role", "admin"] + home).status == 12)
+        #expect(try GatehouseProcess.run(["users", "add", "Anna Nurse", "--role", "admin"] + home).status == 12)
+        #expect(try GatehouseProcess.run(["users", "add", "bob", "--role", "root"] + home).status == 64)
+        let listed = try GatehouseProcess.run(["users", "list"] + home)
+        #expect(listed.stdout.contains("anna.nurse  clinician  TOTP not enrolled"))
+        #expect(!listed.stdout.contains("$argon2id"))
+        let reset = try GatehouseProcess.run(["users", "reset", "anna.nurse"] + home)
+        #expect(reset.stdout.contains("new sign-in password"))
+        #expect(try GatehouseProcess.run(["users", "disable", "anna.nurse"] + home).status == 0)
+        #expect(try GatehouseProcess.run(["users", "list"] + home).stdout.contains("disabled"))
+        #expect(try GatehouseProcess.run(["users", "reset", "nobody"] + home).status == 12)
+        var info = stat()
+        stat(pair.prison + "/web/web.sqlite", &info)
+        #expect(info.st_mode & 0o777 == 0o600)
+    }
+
+    @Test func plainHTTPOffLoopbackIsRefused() throws {
+        let pair = try DaemonPair()
+        let refused = try GatehouseProcess.run(["web", "--listen", "0.0.0.0:8443", "--home", pair.prison])
+        #expect(refused.status == 12 && refused.stderr.contains("refusing to listen on 0.0.0.0 over plain HTTP"))
+    }
+
+    @Test func runServesTheWebPagesInProcess() throws {
+        let pair = try DaemonPair()
+        let port = try SSHServer.freePort()
+        pair.daemons[pair.prison] = try DaemonProcess(home: pair.prison, arguments: ["--web", "127.0.0.1:\(port)"])
+        // Hummingbird keeps HTTP/1.1 connections open: the probe asks it to close, or it waits.
+        let request = Array("GET /signin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        #expect(eventually(timeout: 10) { HTTPProbe.exchange(port: port, request: request)?.status == 200 },
+                "\(pair.daemons[pair.prison]!.logText)")
+        #expect(HTTPProbe.exchange(port: port, request: request)?.body.contains("<h1>Sign in</h1>") == true)
+        #expect(pair.daemons[pair.prison]?.stop() == 0)
+    }
+}
