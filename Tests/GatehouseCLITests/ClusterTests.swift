@@ -74,7 +74,7 @@ extension DaemonPair {
 struct TenantTests {
     /// The practice and the prison served by one process, beside a tenant that cannot start
     /// (it has no mailbox): the broken one is named in the log and left out, the others
-    /// exchange records as usual.
+    /// exchange records as usual; `--web` serves one tenant's pages, once.
     @Test(arguments: [false, true])
     func oneProcessServesEveryTenantAndABrokenOneStopsNoOther(postgres: Bool) throws {
         let pair = try DaemonPair()
@@ -95,7 +95,10 @@ struct TenantTests {
 
             """.write(toFile: service + "/gatehouse.toml", atomically: true, encoding: .utf8)
         let port = try SSHServer.freePort()
-        let daemon = try DaemonProcess(home: service, arguments: ["--node", "service-1", "--metrics", "127.0.0.1:\(port)"])
+        let webPort = try SSHServer.freePort()
+        let daemon = try DaemonProcess(home: service, arguments: [
+            "--node", "service-1", "--metrics", "127.0.0.1:\(port)", "--web", "127.0.0.1:\(webPort)",
+        ])
         #expect(eventually(timeout: 20) { daemon.logText.components(separatedBy: "running").count == 3 }, "\(daemon.logText)")
         #expect(daemon.logText.contains("tenant \(broken) not started"), "\(daemon.logText)")
         try pair.drop("to-prison.xml", Array("<p/>".utf8), from: pair.practice, to: "YOI123")
@@ -109,6 +112,11 @@ struct TenantTests {
         #expect(metrics.body.contains(#"gatehouse_journal_bundles{org="YOI123",state="acknowledged"} 1"#))
         #expect(!metrics.body.contains(#"org="B82002""#))
         #expect(HTTPProbe.get(port: port, "/healthz")?.status == 200)
+        // One web server for the process (one address), serving the first tenant that started.
+        let signin = Array("GET /signin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        #expect(eventually(timeout: 10) { HTTPProbe.exchange(port: webPort, request: signin)?.status == 200 },
+                "\(daemon.logText)")
+        #expect(daemon.logText.components(separatedBy: "web pages on port").count == 2, "\(daemon.logText)")
         // A daemon of its own on a tenant's home is refused: the home lock (SQLite), or the node
         // id this process holds (PostgreSQL).
         let alone = try GatehouseProcess.run(["run", "--home", pair.practice, "--node", "service-1"])
