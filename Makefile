@@ -5,7 +5,7 @@ SWIFT ?= swift
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card
 # Release builds carry the Swift runtime and Foundation inside the binary: it runs on a machine
-# without a Swift toolchain (only libsodium, libcrypto, zlib, SQLite and libstdc++ from Debian)
+# without a Swift toolchain (only libsodium, libcrypto, libdeflate, zlib, SQLite and libstdc++ from Debian)
 # and each command starts about 10 ms sooner than with the shared libraries.
 RELEASE := -c release --static-swift-stdlib
 

@@ -3,9 +3,10 @@
 # Uses apt-get (Debian 12); runs it through sudo when not root.
 set -euo pipefail
 
+# libdeflate-dev: DEFLATE blocks (zlib stays the reference inflater and for tests).
 # libsqlite3-dev: GRDB (the journal) compiles against the system SQLite.
 # python3: the crash test's checker. git, ca-certificates: SwiftPM fetches packages with git.
-packages=(libsodium-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3 git ca-certificates)
+packages=(libsodium-dev zlib1g-dev libdeflate-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3 git ca-certificates)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(age time)
 fi
