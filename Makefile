@@ -9,7 +9,7 @@ FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card
 # and each command starts about 10 ms sooner than with the shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: help deps build test demo bench bench-seal bench-sftp fuzz crash-test clean install
+.PHONY: help deps build test demo bench bench-seal bench-sftp bench-dir fuzz crash-test clean install
 
 crash-test: build
 	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
@@ -25,6 +25,7 @@ help:
 	@echo "                 (BENCH_SIZE_MB, BENCH_RUNS, BENCH_RECORDS, BENCH_ROWS=1,2,3,4,5,6; see README)"
 	@echo "make bench-seal  seal/open 1 GiB files beside age (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make bench-sftp  upload of one bundle vs OpenSSH's sftp through a relay (BENCH_SIZE_MB, BENCH_RUNS)"
+	@echo "make bench-dir   100 KB records through a dir: mailbox, inotify vs polling (BENCH_RECORDS)"
 	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make crash-test  300 records both ways with 30 random kill -9s (RECORDS, KILLS)"
 	@echo "make chaos       1,000 records through a relay: kill -9s, relay outage, full disk, cut transfers (RECORDS, KILLS, PHASES)"
@@ -47,7 +48,7 @@ demo: build
 	@bash scripts/demo.sh
 
 # Benchmarks: release build, never part of `make test`.
-bench bench-seal bench-sftp:
+bench bench-seal bench-sftp bench-dir:
 	@bash scripts/install-deps.sh --bench
 	$(SWIFT) build $(RELEASE)
 	@bash scripts/$@.sh
