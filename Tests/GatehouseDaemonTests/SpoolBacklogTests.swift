@@ -82,5 +82,18 @@ struct SpoolBacklogTests {
         }
         #expect(truncated)
         #expect(most <= 10)
+
+        // Thirty files moved away (a claim) and one renamed in: the arrival survives the cap.
+        for i in 0..<30 { try FileManager.default.removeItem(atPath: "\(partner)/f\(i)") }
+        rename("\(partner)/f39", "\(partner)/arrived.xml")
+        var arrived = false
+        truncated = false
+        _ = try await eventually {
+            let drained = watch.drain()
+            arrived = arrived || drained.changes.contains { $0.path.hasSuffix("/arrived.xml") && $0.seen == .renamedIn }
+            truncated = truncated || drained.truncated
+            return arrived && truncated
+        }
+        #expect(arrived && truncated)
     }
 }

@@ -54,11 +54,14 @@ final class InotifyWatch: Sendable {
             let (changes, overflowed) = read()
             guard !changes.isEmpty || overflowed else { continue }
             queued.withLock {
-                if $0.truncated || $0.changes.count + changes.count > maxQueued {
-                    $0.changes = []
+                $0.changes += changes
+                if $0.changes.count > maxQueued {
+                    // Past the cap, events that only say a path went away or changed attributes
+                    // (the claim's own moves, mostly) go first: the rescan this forces finds
+                    // those anyway, while a record renamed in stays claimed at once.
+                    $0.changes.removeAll { if case .scanned = $0.seen { true } else { false } }
                     $0.truncated = true
-                } else {
-                    $0.changes += changes
+                    if $0.changes.count > maxQueued { $0.changes = [] }
                 }
                 $0.overflowed = $0.overflowed || overflowed
             }
