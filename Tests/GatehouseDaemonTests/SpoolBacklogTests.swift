@@ -45,6 +45,28 @@ struct SpoolBacklogTests {
         #expect(seen.count >= names.count / 8)
     }
 
+    /// A shutdown during a backlog is honoured between slices, not after the last of 100,000.
+    @Test func aShutdownStopsABacklogBetweenSlices() async throws {
+        let folder = try TemporaryDirectory()
+        let outbox = folder.appending("spool/outbox")
+        try FileManager.default.createDirectory(atPath: outbox + "/YOI123", withIntermediateDirectories: true)
+        for i in 0..<200 { try Data([1]).write(to: URL(fileURLWithPath: "\(outbox)/YOI123/r\(i)")) }
+        let handled = Mutex(0)
+        let first = AsyncStream<Void>.makeStream()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let watcher = SpoolWatcher(outbox: outbox, stableWindow: .milliseconds(50), rescanInterval: .seconds(3600),
+                                   logger: logger, slice: 1) { events in
+            handled.withLock { $0 += events.count }
+            first.continuation.yield()
+        }
+        let running = Task { try await watcher.run() }
+        for await _ in first.stream { break }
+        running.cancel()
+        _ = try? await running.value
+        #expect(handled.withLock { $0 } < 200)
+    }
+
     @Test func dueHandsOutAtMostTheLimitAndTheRestLater() {
         var scanner = OutboxScanner(stableWindowMilliseconds: 100, reofferAfterMilliseconds: 30_000)
         for i in 0..<25 {

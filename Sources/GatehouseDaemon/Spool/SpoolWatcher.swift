@@ -169,7 +169,7 @@ public final class SpoolWatcher: Service, Sendable {
 
     /// Hands out every file that is due, a slice at a time.
     private func handDue(_ scanner: inout OutboxScanner, now: Int64) async {
-        while true {
+        while !Self.stopping {
             let due = scanner.due(now: now, limit: slice)
             guard !due.isEmpty else { return }
             await hand(due, scanner: &scanner)
@@ -187,7 +187,8 @@ public final class SpoolWatcher: Service, Sendable {
                 continue
             }
             inotify.watchPartner(path)
-            while case let names = folder.next(slice), !names.isEmpty {
+            // Between slices a shutdown is honoured: what is left waits for the next start.
+            while !Self.stopping, case let names = folder.next(slice), !names.isEmpty {
                 var actions: [OutboxScanner.Action] = []
                 for bytes in names {
                     guard let inner = String(validating: bytes, as: UTF8.self) else {
@@ -202,6 +203,8 @@ public final class SpoolWatcher: Service, Sendable {
         }
         scanner.forget { !Self.exists($0) }
     }
+
+    private static var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
 
     private static func exists(_ path: String) -> Bool {
         var info = stat()
