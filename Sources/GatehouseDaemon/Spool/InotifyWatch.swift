@@ -82,6 +82,9 @@ final class InotifyWatch: Sendable {
         }
     }
 
+    /// What ``drain()`` would return, left queued (for tests that wait for events to arrive).
+    func peek() -> (changes: [Change], truncated: Bool) { queued.withLock { ($0.changes, $0.truncated) } }
+
     /// Watches a partner or pack folder for files written, renamed in or removed. (Watching a
     /// folder already watched changes nothing.) A folder moved away, as a claimed pack is, stops
     /// being watched.
