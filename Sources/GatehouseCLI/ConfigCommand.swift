@@ -51,6 +51,7 @@ struct ConfigCommand: ParsableCommand {
                 spool.stable_window        \(d(config.stableWindow))
                 spool.retention            \(config.retention.rawValue)
                 collector.poll_interval    \(d(config.pollInterval))
+                collector.watch            \(config.mailboxWatching.rawValue)
                 collector.unreachable_after \(d(config.unreachableAfter))
                 keys.manifest_resend       \(d(config.manifestResend))
                 keys.revocation_confirm_within \(d(config.revocationConfirmWithin))
