@@ -163,6 +163,13 @@ extension GatehouseConfig {
         upload_max_mb = 2048
         # A second factor (TOTP, enrolled at first sign-in) for every account.
         totp = true
+        # Behind a single-sign-on proxy (e.g. one fronting NHS Smartcard/CIS2 sign-in) that sets
+        # this header to the signed-in account's name: that account is signed in (role from
+        # `gatehouse users`). Only with a loopback listen address, and only if the proxy strips
+        # any value a client sent (docs/OPERATIONS.md). Off when absent.
+        # trusted_proxy_user_header = "X-Remote-User"
+        # The password and TOTP form: on without trusted_proxy_user_header, off with it.
+        # password_signin = false
 
         """
 }
