@@ -98,7 +98,8 @@ struct ConfigCommand: ParsableCommand {
             return [("web.listen", web.listen), ("web.behind_tls_proxy", String(web.behindTLSProxy)),
                     ("web.idle_timeout", d(web.idleTimeout)), ("web.session_lifetime", d(web.sessionLifetime)),
                     ("web.upload_max_mb", String(web.uploadMaxBytes >> 20)), ("web.totp", String(web.totpRequired)),
-                    ("web.trusted_proxy_user_header", web.trustedProxyUserHeader ?? "(none: no header signs anyone in)"),
+                    ("web.trusted_proxy_user_header",
+                     web.trustedProxyUserHeader ?? "(none: no header signs anyone in)"),
                     ("web.password_signin", String(web.passwordSignIn) + passwordDefault)]
         }
 

@@ -61,7 +61,8 @@ extension WebApp {
         }
         guard let account, !account.disabled else {
             let reason = account == nil ? "unknown-account" : "disabled"
-            audit.record("web-signin-refused", user: name, address: address, detail: "factors=sso-proxy reason=\(reason)")
+            audit.record(
+                "web-signin-refused", user: name, address: address, detail: "factors=sso-proxy reason=\(reason)")
             return problem(
                 .forbidden, "You cannot use Gatehouse",
                 "You signed in as \(name), but Gatehouse has no enabled account of that name. Ask an "
