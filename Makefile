@@ -5,11 +5,11 @@ SWIFT ?= swift
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card checkpoint tile
 # Release builds carry the Swift runtime and Foundation inside the binary: it runs on a machine
-# without a Swift toolchain (only libsodium, libcrypto, zlib, SQLite and libstdc++ from Debian)
+# without a Swift toolchain (only libsodium, libcrypto, libdeflate, zlib, SQLite and libstdc++ from Debian)
 # and each command starts about 10 ms sooner than with the shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: help deps build test demo bench bench-seal bench-sftp bench-directory fuzz crash-test cluster-test clean install
+.PHONY: help deps build test demo bench bench-seal bench-sftp bench-directory bench-dir fuzz crash-test cluster-test clean install
 
 crash-test: build
 	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
@@ -29,6 +29,7 @@ help:
 	@echo "make bench-seal  seal/open 1 GiB files beside age (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make bench-sftp  upload of one bundle vs OpenSSH's sftp through a relay (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make bench-directory  a directory of BENCH_DIRECTORY entries (100000): publish, sync, proof, lookup"
+	@echo "make bench-dir   100 KB records through a dir: mailbox, inotify vs polling (BENCH_RECORDS)"
 	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make crash-test  300 records both ways with 30 random kill -9s (RECORDS, KILLS)"
 	@echo "make cluster-test  20 organisations on 3 nodes over PostgreSQL through a relay: 1,000 records, 15 kill -9s, a database restart (ORGS, NODES)"
@@ -61,7 +62,7 @@ bench-directory: deps
 	GATEHOUSE_BENCH_DIRECTORY=$(or $(BENCH_DIRECTORY),100000) $(SWIFT) test --filter DirectoryBenchmark 2>&1 \
 		| grep -E "directory benchmark|passed|failed"
 
-bench bench-seal bench-sftp:
+bench bench-seal bench-sftp bench-dir:
 	@bash scripts/install-deps.sh --bench
 	$(SWIFT) build $(RELEASE)
 	@bash scripts/$@.sh

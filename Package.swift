@@ -9,6 +9,7 @@ var targets: [Target] = [
     // C libraries, each imported by exactly one Swift target.
     .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
     .systemLibrary(name: "CLibcrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     .systemLibrary(name: "CLibssl", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
     // QR codes for TOTP enrolment on the web sign-in pages.
@@ -16,8 +17,8 @@ var targets: [Target] = [
     // Header-only shims for Linux system calls that Swift's Glibc module does not expose.
     .systemLibrary(name: "CSystemShims"),
 
-    /// Primitives: keys, signatures, key agreement, secretstream, SHA-256, zlib.
-    .target(name: "GatehouseCrypto", dependencies: ["CSodium", "CZlib", "CLibcrypto"]),
+    /// Primitives: keys, signatures, key agreement, secretstream, SHA-256, DEFLATE (libdeflate, zlib).
+    .target(name: "GatehouseCrypto", dependencies: ["CSodium", "CZlib", "CDeflate", "CLibcrypto"]),
     /// The bundle, receipt and identity-card formats. No printing, no exiting, no file policy.
     .target(name: "GatehouseFormat", dependencies: ["GatehouseCrypto"]),
     /// The organisation's home folder: key store, partner store, atomic publication.

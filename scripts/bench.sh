@@ -34,7 +34,7 @@ if has_row 3; then records_50k=$(bench_record_files "$many" 50); fi
 if has_row 4; then records_100k=$(bench_record_files $((records + 3)) 100); fi
 if has_row 5 || has_row 6; then small=$(bench_record_files "$queued" 1); fi
 
-# Homes live beside the cached data (same filesystem: records are hard-linked into the outbox).
+# Homes live beside the cached data (records are copied into the outbox, outside the timings).
 mkdir -p "$root/bench/work"
 work=$(mktemp -d "$root/bench/work/run.XXXXXX")
 cd "$work"

@@ -3,6 +3,7 @@
 # Uses apt-get (Debian 12); runs it through sudo when not root.
 set -euo pipefail
 
+# libdeflate-dev: DEFLATE blocks (zlib stays the reference inflater and for tests).
 # libsqlite3-dev: GRDB (the journal) compiles against the system SQLite.
 # python3: the crash test's checker and the notification tests' webhook receiver. openssl: the
 # HTTPS notification tests make their certificates with it. git, ca-certificates: SwiftPM fetches
@@ -10,8 +11,8 @@ set -euo pipefail
 # libqrencode-dev: QR codes for TOTP enrolment (web). chromium, python3-pip: the browser tests
 # (Playwright from PyPI drives Debian's Chromium; browser downloads are not used).
 # postgresql: the PostgreSQL journal's tests start a server of their own (initdb, on loopback).
-packages=(libsodium-dev zlib1g-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3 openssl git
-          ca-certificates libqrencode-dev chromium python3-pip postgresql)
+packages=(libsodium-dev zlib1g-dev libdeflate-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3
+          openssl git ca-certificates libqrencode-dev chromium python3-pip postgresql)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(age time)
 fi

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -60,4 +61,17 @@ static inline int gatehouse_no_writers(int fd) {
 static inline int gatehouse_pidfd_open(pid_t pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0u);
 }
+/// statfs(2)'s f_type of the file system holding `path` (a magic number, linux/magic.h), or -1
+/// with errno set. Swift's Glibc module does not include sys/vfs.h.
+static inline long long gatehouse_filesystem_type(const char *path) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -1;
+    return (long long)(unsigned int)info.f_type;
+}
+
+/// pipe2(2) with O_CLOEXEC | O_NONBLOCK on both ends (_GNU_SOURCE-only in glibc).
+static inline int gatehouse_pipe_nonblocking(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC | O_NONBLOCK);
+}
+
 #endif

@@ -2,6 +2,7 @@ import ArgumentParser
 import GatehouseFormat
 import GatehouseDaemon
 import GatehouseKit
+import GatehouseWeb
 
 /// `gatehouse config check [--default]`.
 struct ConfigCommand: ParsableCommand {
@@ -39,6 +40,15 @@ struct ConfigCommand: ParsableCommand {
             if printDefault { return print(GatehouseConfig.defaultText, terminator: "") }
             let home = homeOptions.resolved
             let config = try GatehouseConfig.load(home: home)
+            // [web] settings that only make sense together (a trusted proxy header on loopback
+            // only) are refused here as `gatehouse web` would refuse them at start.
+            do {
+                _ = try WebServer.checkedAddress(config.web)
+            } catch {
+                throw CommandFailure(
+                    status: .invalidInput, message: "\(home.configPath): [web]: \(error.message)",
+                    hint: "see the [web] section of docs/OPERATIONS.md")
+            }
             let d = GatehouseConfig.describe
             print("""
                 \(home.configPath): valid
@@ -52,6 +62,7 @@ struct ConfigCommand: ParsableCommand {
                 spool.stable_window        \(d(config.stableWindow))
                 spool.retention            \(config.retention.rawValue)
                 collector.poll_interval    \(d(config.pollInterval))
+                collector.watch            \(config.mailboxWatching.rawValue)
                 collector.unreachable_after \(d(config.unreachableAfter))
                 keys.manifest_resend       \(d(config.manifestResend))
                 keys.revocation_confirm_within \(d(config.revocationConfirmWithin))
@@ -90,9 +101,21 @@ struct ConfigCommand: ParsableCommand {
             for (org, address) in config.partnerMailboxes.sorted(by: { $0.key < $1.key }) {
                 print("partners.\(org).mailbox".padding(toLength: 27, withPad: " ", startingAt: 0) + address.description)
             }
-            for (key, value) in Self.notifyLines(config.notify) {
+            for (key, value) in Self.notifyLines(config.notify) + Self.webLines(config.web) {
                 print(key.padding(toLength: max(27, key.count + 1), withPad: " ", startingAt: 0) + value)
             }
+        }
+
+        /// The `[web]` settings in effect, as key and value.
+        static func webLines(_ web: WebSettings) -> [(String, String)] {
+            let d = GatehouseConfig.describe
+            let passwordDefault = web.passwordSignInSetting == nil ? " (default)" : ""
+            return [("web.listen", web.listen), ("web.behind_tls_proxy", String(web.behindTLSProxy)),
+                    ("web.idle_timeout", d(web.idleTimeout)), ("web.session_lifetime", d(web.sessionLifetime)),
+                    ("web.upload_max_mb", String(web.uploadMaxBytes >> 20)), ("web.totp", String(web.totpRequired)),
+                    ("web.trusted_proxy_user_header",
+                     web.trustedProxyUserHeader ?? "(none: no header signs anyone in)"),
+                    ("web.password_signin", String(web.passwordSignIn) + passwordDefault)]
         }
 
         /// The `[notify]` settings in effect, as key and value.

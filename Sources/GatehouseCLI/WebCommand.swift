@@ -18,6 +18,12 @@ struct WebCommand: AsyncParsableCommand {
             come from [web] in gatehouse.toml; --listen overrides its listen address. Runs until \
             SIGTERM or SIGINT.
 
+            Behind a single-sign-on proxy (NHS Smartcard/CIS2 sign-in), [web] \
+            trusted_proxy_user_header = "X-Remote-User" signs in the existing, enabled account the \
+            proxy names in that header (its role from `gatehouse users`); it is refused unless the \
+            listen address is loopback, and the proxy must strip any value a client sent. The \
+            password and TOTP form is then off unless [web] password_signin = true.
+
             Examples:
               gatehouse web
               gatehouse web --listen 127.0.0.1:8443 --home /srv/gatehouse
@@ -43,7 +49,7 @@ struct WebCommand: AsyncParsableCommand {
                 hint: "run it as that user, e.g. `sudo -u USER gatehouse web --home \(home.path)`")
         }
         do {
-            _ = try WebServer.listenAddress(settings.listen, tlsInFront: settings.behindTLSProxy)
+            _ = try WebServer.checkedAddress(settings)
             return WebServer(home: home, settings: settings, accounts: AccountService(store: try UserStore(home: home)))
         } catch {
             throw CommandFailure(

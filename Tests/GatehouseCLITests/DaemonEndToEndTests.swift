@@ -18,7 +18,8 @@ final class DaemonPair {
 
     /// With `prisonPinsPractice` false the prison has not added the practice's card (the
     /// practice has the prison's, and both are on the relay).
-    init(prisonHomeIn base: String? = nil, viaRelay: Bool = false, prisonPinsPractice: Bool = true) throws {
+    init(prisonHomeIn base: String? = nil, viaRelay: Bool = false, prisonPinsPractice: Bool = true,
+         pollInterval: String = "100ms") throws {
         folder = try TemporaryDirectory()
         practice = folder.path + "/practice"
         prison = (base ?? folder.path) + "/prison"
@@ -41,7 +42,7 @@ final class DaemonPair {
             try check(GatehouseProcess.run(["init", "--home", home, "--org", org, "--name", name, "--mailbox", address]))
             // Short intervals so the tests take seconds.
             var config = try String(contentsOfFile: home + "/gatehouse.toml", encoding: .utf8)
-            for (key, value) in [("poll_interval", "100ms"), ("stable_window", "300ms"), ("retry_max", "1s"), ("rescan_interval", "1s"), ("breaker_cooldown", "2s")] {
+            for (key, value) in [("poll_interval", pollInterval), ("stable_window", "300ms"), ("retry_max", "1s"), ("rescan_interval", "1s"), ("breaker_cooldown", "2s")] {
                 config = config.replacingOccurrences(of: #"(?m)^\#(key) = .*$"#, with: "\(key) = \"\(value)\"", options: .regularExpression)
             }
             try config.write(toFile: home + "/gatehouse.toml", atomically: true, encoding: .utf8)
@@ -161,6 +162,17 @@ struct DaemonEndToEndTests {
         #expect(pair.daemons[pair.prison]?.stop() == 0)
         #expect(pair.daemons[pair.practice]!.logText.contains("stopped"))
         try checkAuditLogs(pair, sent: pair.status(pair.practice).count, received: pair.status(pair.prison).count)
+    }
+
+    /// A `dir:` mailbox is watched with inotify: with the collectors polling only every ten
+    /// minutes, a record and its receipt still cross the shared folder within the test's wait.
+    @Test func aSharedFolderMailboxDeliversWithoutWaitingForThePoll() throws {
+        let pair = try DaemonPair(pollInterval: "10m")
+        try pair.start()
+        try pair.drop("summary.xml", Array("<summary nhs=\"9990000018\"/>".utf8), from: pair.practice, to: "YOI123")
+        let done = eventually { pair.states(pair.practice) == ["acknowledged"] }
+        #expect(done, "practice: \(pair.status(pair.practice))\n\(pair.daemons[pair.practice]!.logText)")
+        #expect(pair.received(pair.prison, from: "A81001").keys.sorted() == ["summary.xml"])
     }
 
     /// Both audit logs verify, record every bundle's steps, hold no file names, and any edit is caught.

@@ -32,6 +32,39 @@ struct WebCommandTests {
         #expect(refused.status == 12 && refused.stderr.contains("refusing to listen on 0.0.0.0 over plain HTTP"))
     }
 
+    /// A trusted proxy user header off loopback would let anyone who reaches the port name any
+    /// account: `web` refuses to start and `config check` refuses the file, both with status 12.
+    @Test func proxyUserHeaderOffLoopbackIsRefused() throws {
+        let pair = try DaemonPair()
+        let path = pair.prison + "/gatehouse.toml"
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        let proxied = original.replacingOccurrences(
+            of: "# trusted_proxy_user_header = \"X-Remote-User\"",
+            with: "trusted_proxy_user_header = \"X-Remote-User\"")
+        try proxied.write(toFile: path, atomically: true, encoding: .utf8)
+        let shown = try GatehouseProcess.run(["config", "check", "--home", pair.prison])
+        #expect(shown.status == 0 && shown.stdout.contains("web.trusted_proxy_user_header X-Remote-User"),
+                "\(shown.stdout)\(shown.stderr)")
+        #expect(shown.stdout.contains("web.password_signin        false (default)"), "\(shown.stdout)")
+        try proxied.replacingOccurrences(of: "behind_tls_proxy = false", with: "behind_tls_proxy = true")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let refused = try GatehouseProcess.run(["web", "--listen", "0.0.0.0:8443", "--home", pair.prison])
+        #expect(refused.status == 12 && refused.stderr.contains("refusing trusted_proxy_user_header"),
+                "\(refused.stderr)")
+        try proxied.replacingOccurrences(of: "behind_tls_proxy = false", with: "behind_tls_proxy = true")
+            .replacingOccurrences(of: "listen = \"127.0.0.1:8443\"", with: "listen = \"0.0.0.0:8443\"")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let checked = try GatehouseProcess.run(["config", "check", "--home", pair.prison])
+        #expect(checked.status == 12 && checked.stderr.contains("only the proxy on this machine"),
+                "\(checked.stderr)")
+        try original.replacingOccurrences(
+            of: "# trusted_proxy_user_header = \"X-Remote-User\"", with: "trusted_proxy_user_header = \"Cookie\"")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let cookie = try GatehouseProcess.run(["config", "check", "--home", pair.prison])
+        #expect(cookie.status == 12 && cookie.stderr.contains("key 'web.trusted_proxy_user_header'"),
+                "\(cookie.stderr)")
+    }
+
     @Test func runServesTheWebPagesInProcess() throws {
         let pair = try DaemonPair()
         let port = try SSHServer.freePort()

@@ -16,8 +16,8 @@ struct ProtectedKeyFileTests {
         #expect(ProtectedKeyFile.isProtected(bytes))
         #expect(try ProtectedKeyFile.decodeSigningKey(bytes, role: .root, passphrase: passphrase).publicKey == key)
         let wrong = SecretBytes(copying: Array("incorrect horse battery staple".utf8))
-        #expect(throws: FormatError.self) { try ProtectedKeyFile.decodeSigningKey(bytes, role: .root, passphrase: wrong) }
-        #expect(throws: FormatError.self) { try ProtectedKeyFile.decodeSigningKey(bytes, role: .signing, passphrase: passphrase) }
+        #expect(throws: FormatError.self) { _ = try ProtectedKeyFile.decodeSigningKey(bytes, role: .root, passphrase: wrong) }
+        #expect(throws: FormatError.self) { _ = try ProtectedKeyFile.decodeSigningKey(bytes, role: .signing, passphrase: passphrase) }
     }
 
     /// A fresh protected file with word `word` replaced by `replacement`.

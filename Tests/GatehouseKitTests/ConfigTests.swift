@@ -22,10 +22,14 @@ struct ConfigTests {
             retention = "delete"
             [collector]
             unreachable_after = "30s"
+            watch = "poll"
             [partners.yoi123]
             mailbox = "dir:/srv/other\\u0031"
             """)
         #expect(config.mailbox == .directory("/srv/mail"))
+        #expect(config.mailboxWatching == .poll)
+        #expect(GatehouseConfig().mailboxWatching == .auto)
+        #expect(throws: KitError.self) { try GatehouseConfig.parse("[collector]\nwatch = \"inotify\"") }
         #expect(config.expiry == .seconds(5 * 86_400))
         #expect(config.retryInitial == .milliseconds(500))
         #expect(config.breakerFailures == 3)

@@ -21,6 +21,7 @@ final class WebHarness: @unchecked Sendable {
     /// The published pack's id and its file's bytes.
     let publishedID = String(repeating: "ab", count: 16)
     let refusedID = String(repeating: "cd", count: 16)
+    let heldID = String(repeating: "ef", count: 16)
     static let hostileSubject = "Reception: Ada Testperson <script>alert(1)</script>\"\u{301} onmouseover='x'"
     let fileBytes = Array("<ClinicalDocument>999 000 0018</ClinicalDocument>\n".utf8)
 
@@ -63,6 +64,11 @@ final class WebHarness: @unchecked Sendable {
                 bundleID: refusedID, sender: "B82002", state: .rejected, receivedAt: clock.now - 30_000,
                 bundleSHA256: String(repeating: "2", count: 64), reason: "unknown-sender",
                 receipt: [4]))
+        try journal.insert(
+            IncomingRecord(
+                bundleID: heldID, sender: "C83003", state: .held, receivedAt: clock.now - 20_000,
+                bundleSHA256: String(repeating: "3", count: 64),
+                reason: "unknown-sender: C83003 is not a partner here (no identity card added)", receipt: [5]))
         accounts = AccountService(store: try UserStore(home: home), clock: clock.clock, cost: testCost)
         for (name, role) in [("anna.nurse", Role.clinician), ("rita.reception", .sender), ("mo.manager", .admin)] {
             passwords[name] = try accounts.add(name, role: role)

@@ -207,6 +207,12 @@ import Testing
         #expect(try await search([("text", "testperson")]).text.contains("/pack/\(web.publishedID)"))
         #expect(try await search([("text", "%")]).text.contains("Nothing received matches."))
         #expect(try await search([("sender", "b82002")]).text.contains("/pack/\(web.refusedID)"))
+        // A held bundle says so, and why, in the list and on its page; it has nothing to mark handled.
+        let held = try await search([("sender", "c83003")]).text
+        #expect(held.contains("/pack/\(web.heldID)") && held.contains("(held unopened)")
+            && held.contains("held: unknown-sender: C83003 is not a partner here"))
+        let page = try await nurse.get("/pack/\(web.heldID)").text
+        #expect(page.contains("This bundle is held unopened") && !page.contains("Mark as handled"))
         #expect(!(try await search([("sender", "b82002")]).text.contains("/pack/\(web.publishedID)")))
         #expect(try await search([("workflow", "reception-summary")]).text.contains("/pack/\(web.publishedID)"))
         #expect(

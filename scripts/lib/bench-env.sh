@@ -64,6 +64,6 @@ bench_machine() {
     echo "- Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) memory, Linux $(uname -r)"
     echo "- Work folder: $fs on $device ($(df -h "$1" | awk 'NR == 2 {print $2}'), lsblk ROTA=$(lsblk -dno ROTA "$device" 2>/dev/null | tr -d " " || echo unknown))"
     echo "- $(swift --version 2>/dev/null | head -1 || echo 'Swift: not on PATH'); $(ssh -V 2>&1); age $(age --version 2>/dev/null || echo 'not installed')"
-    echo "- zlib $(dpkg-query -W -f '${Version}' zlib1g 2>/dev/null), libsodium $(dpkg-query -W -f '${Version}' 'libsodium23' 2>/dev/null), SQLite $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)'); gatehouse release build (Swift runtime linked statically)"
+    echo "- libdeflate $(dpkg-query -W -f '${Version}' libdeflate0 2>/dev/null), zlib $(dpkg-query -W -f '${Version}' zlib1g 2>/dev/null), libsodium $(dpkg-query -W -f '${Version}' 'libsodium23' 2>/dev/null), SQLite $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)'); gatehouse release build (Swift runtime linked statically)"
     echo "- Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 }

@@ -172,13 +172,14 @@ class Bench:
         return names
 
     def drop_and_wait(self, sources, timeout, interval=0.02):
-        """Links each source into the outbox as .part, renames them all in, and returns the
-        seconds from the first rename until every original is in spool/sent/ (its signed
-        receipt verified, which the facility sends only after verifying and publishing)."""
+        """Copies each source into the outbox as .part (a hard link is a second name, which the
+        claim refuses), renames them all in, and returns the seconds from the first rename until
+        every original is in spool/sent/ (its signed receipt verified, which the facility sends
+        only after verifying and publishing)."""
         os.makedirs(self.outbox, exist_ok=True)
         names = [os.path.basename(s) for s in sources]
         for source, name in zip(sources, names):
-            os.link(source, f"{self.outbox}/.{name}.part")
+            shutil.copy2(source, f"{self.outbox}/.{name}.part")
         self.dropped_at = time.time()
         start = time.monotonic()
         for name in names:
@@ -405,7 +406,7 @@ class Bench:
         self.start("gp")
         os.makedirs(self.outbox, exist_ok=True)
         for source in sources:
-            os.link(source, f"{self.outbox}/.{os.path.basename(source)}.part")
+            shutil.copy2(source, f"{self.outbox}/.{os.path.basename(source)}.part")
         start = time.monotonic()
         for source in sources:
             name = os.path.basename(source)
@@ -445,7 +446,7 @@ class Bench:
         self.stop("relay")
         os.makedirs(self.outbox, exist_ok=True)
         for source in sources:
-            os.link(source, f"{self.outbox}/{os.path.basename(source)}")
+            shutil.copy2(source, f"{self.outbox}/{os.path.basename(source)}")
         log(f"row 6: {len(sources):,} files waiting; starting the practice's gateway")
         wall, start = time.time(), time.monotonic()
         self.start("gp")

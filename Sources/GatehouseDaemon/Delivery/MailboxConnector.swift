@@ -59,7 +59,7 @@ public final class MailboxConnector: Sendable {
         let transport: any MailboxTransport
         switch address {
         case .directory(let path):
-            transport = DirectoryTransport(root: path)
+            transport = DirectoryTransport(root: path, watching: config.mailboxWatching)
         case .sftp(let server):
             let ssh = try sshInvocation(for: org)
             let logger = self.logger

@@ -20,11 +20,16 @@ final class InotifyWatch: Sendable {
     private let fd: Int32
     private let root: String
     private let folders = Mutex<[Int32: String]>([:])
-    private let queued = Mutex<(changes: [Change], overflowed: Bool, stopped: Bool)>(([], false, false))
+    private let queued = Mutex<(changes: [Change], overflowed: Bool, truncated: Bool, stopped: Bool)>(([], false, false, false))
+    /// Changes held at most, like the kernel's own queue (16,384 events by default): claiming a
+    /// backlog of 100,000 files raises 100,000 events, and a rescan is cheaper than holding them.
+    static let defaultMaxQueued = 16_384
+    let maxQueued: Int
     /// Raised whenever changes are queued.
     let changed = Wakeup()
 
-    init(root: String) throws {
+    init(root: String, maxQueued: Int = InotifyWatch.defaultMaxQueued) throws {
+        self.maxQueued = maxQueued
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { throw InotifyError(message: "inotify_init1 failed: \(String(cString: strerror(errno)))") }
         self.root = root
@@ -50,22 +55,35 @@ final class InotifyWatch: Sendable {
             guard !changes.isEmpty || overflowed else { continue }
             queued.withLock {
                 $0.changes += changes
+                if $0.changes.count > maxQueued {
+                    // Past the cap, events that only say a path went away or changed attributes
+                    // (the claim's own moves, mostly) go first: the rescan this forces finds
+                    // those anyway, while a record renamed in stays claimed at once.
+                    $0.changes.removeAll { if case .scanned = $0.seen { true } else { false } }
+                    $0.truncated = true
+                    if $0.changes.count > maxQueued { $0.changes = [] }
+                }
                 $0.overflowed = $0.overflowed || overflowed
             }
             changed.raise()
         }
     }
 
-    /// Every change queued so far, and whether the kernel queue overflowed (events were lost).
-    func drain() -> (changes: [Change], overflowed: Bool) {
+    /// Every change queued so far, whether the kernel queue overflowed (events were lost), and
+    /// whether more than ``maxQueued`` changes came in (all were dropped): either way, rescan.
+    func drain() -> (changes: [Change], overflowed: Bool, truncated: Bool) {
         queued.withLock { state in
             defer {
                 state.changes = []
                 state.overflowed = false
+                state.truncated = false
             }
-            return (state.changes, state.overflowed)
+            return (state.changes, state.overflowed, state.truncated)
         }
     }
+
+    /// What ``drain()`` would return, left queued (for tests that wait for events to arrive).
+    func peek() -> (changes: [Change], truncated: Bool) { queued.withLock { ($0.changes, $0.truncated) } }
 
     /// Watches a partner or pack folder for files written, renamed in or removed. (Watching a
     /// folder already watched changes nothing.) A folder moved away, as a claimed pack is, stops

@@ -30,12 +30,16 @@ public final class SpoolWatcher: Service, Sendable {
     let stableWindow: Duration
     let rescanInterval: Duration
     let logger: Logger
+    /// Records handed to the handler at once (see ``defaultSlice``).
+    let slice: Int
     let handler: @Sendable ([SpoolEvent]) async -> Void
 
     /// A watcher of `outbox` calling `handler` with the complete records and refusals it found,
-    /// together (so that records waiting together can be claimed, journalled and synced together).
+    /// together (so that records waiting together can be claimed, journalled and synced together),
+    /// at most `slice` at a time.
     public init(outbox: String, stableWindow: Duration, rescanInterval: Duration, logger: Logger,
-                handler: @escaping @Sendable ([SpoolEvent]) async -> Void) {
+                slice: Int = SpoolWatcher.defaultSlice, handler: @escaping @Sendable ([SpoolEvent]) async -> Void) {
+        self.slice = max(1, slice)
         self.outbox = outbox
         failed = FailedFolder(root: DurableFile.split(outbox).folder + "/failed")
         self.stableWindow = stableWindow
@@ -54,10 +58,10 @@ public final class SpoolWatcher: Service, Sendable {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let now = Self.now()
             var actions: [OutboxScanner.Action] = []
-            let (changes, overflowed) = inotify.drain()
+            let (changes, overflowed, truncated) = inotify.drain()
             if overflowed { logger.warning("inotify queue overflowed; rescanning the outbox") }
-            if overflowed || now - lastRescan >= ms(rescanInterval) {
-                actions += rescan(&scanner, inotify: inotify, now: now)
+            if overflowed || truncated || now - lastRescan >= ms(rescanInterval) {
+                await rescan(&scanner, inotify: inotify, now: now)
                 lastRescan = now
             }
             for change in changes where !change.undecodableName {
@@ -71,17 +75,8 @@ public final class SpoolWatcher: Service, Sendable {
                     refuseUndecodable(in: folder, scanner: &scanner, now: now)
                 }
             }
-            actions += scanner.due(now: now)
-            // All at once: a full outbox (100,000 files at start) is claimed, journalled in
-            // slices, before the engine turns to sealing the backlog.
-            if !actions.isEmpty {
-                await handler(actions.map { action in
-                    switch action {
-                    case .claim(let file): .complete(file)
-                    case .refuse(let path, let partner, let reason): .refused(path: path, partner: partner, reason: reason)
-                    }
-                })
-            }
+            await hand(actions, scanner: &scanner)
+            await handDue(&scanner, now: now)
             // Until inotify reports a change, a pending file may become stable, or the rescan is due.
             let untilDue = scanner.nextCheck().map { max(1, $0 - Self.now()) } ?? 1000
             let untilRescan = max(1, lastRescan + ms(rescanInterval) - Self.now())
@@ -154,17 +149,66 @@ public final class SpoolWatcher: Service, Sendable {
                                size: size, mtime: mtime, seen: seen, now: now)
     }
 
-    private func rescan(_ scanner: inout OutboxScanner, inotify: InotifyWatch, now: Int64) -> [OutboxScanner.Action] {
-        var actions: [OutboxScanner.Action] = []
-        var present = Set<String>()
+    /// Records handed to the handler at once, the size of one journal transaction of the claim.
+    /// A backlog (100,000 files at start) is read, claimed and forgotten a slice at a time, so
+    /// the watcher never holds it whole: it peaked at 144 MiB when it did.
+    public static let defaultSlice = 4096
+
+    /// Hands `actions` to the handler, then forgets the paths that are gone (claimed, refused):
+    /// remembering every handed-out path until the next rescan cost memory per file.
+    private func hand(_ actions: [OutboxScanner.Action], scanner: inout OutboxScanner) async {
+        guard !actions.isEmpty else { return }
+        await handler(actions.map { action in
+            switch action {
+            case .claim(let file): .complete(file)
+            case .refuse(let path, let partner, let reason): .refused(path: path, partner: partner, reason: reason)
+            }
+        })
+        for action in actions where !Self.exists(action.path) { scanner.vanished(action.path) }
+    }
+
+    /// Hands out every file that is due, a slice at a time.
+    private func handDue(_ scanner: inout OutboxScanner, now: Int64) async {
+        while !Self.stopping {
+            let due = scanner.due(now: now, limit: slice)
+            guard !due.isEmpty else { return }
+            await hand(due, scanner: &scanner)
+        }
+    }
+
+    /// The truth, whatever inotify said: every partner folder read a slice at a time, each slice
+    /// handed out as it becomes due; then whatever the scanner tracked that is gone is forgotten.
+    private func rescan(_ scanner: inout OutboxScanner, inotify: InotifyWatch, now: Int64) async {
         for name in list(outbox, scanner: &scanner, now: now) {
             let path = "\(outbox)/\(name)"
-            present.insert(path)
-            actions += observe(path, seen: .scanned, scanner: &scanner, inotify: inotify, now: now)
-            for inner in list(path, scanner: &scanner, now: now) { present.insert("\(path)/\(inner)") }
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, let folder = FolderStream(path) else {
+                await hand(observe(path, seen: .scanned, scanner: &scanner, inotify: inotify, now: now), scanner: &scanner)
+                continue
+            }
+            inotify.watchPartner(path)
+            // Between slices a shutdown is honoured: what is left waits for the next start.
+            while !Self.stopping, case let names = folder.next(slice), !names.isEmpty {
+                var actions: [OutboxScanner.Action] = []
+                for bytes in names {
+                    guard let inner = String(validating: bytes, as: UTF8.self) else {
+                        refuse(bytes, in: path, scanner: &scanner, now: now)
+                        continue
+                    }
+                    actions += observe("\(path)/\(inner)", seen: .scanned, scanner: &scanner, inotify: inotify, now: now)
+                }
+                await hand(actions, scanner: &scanner)
+                await handDue(&scanner, now: now)
+            }
         }
-        scanner.keepOnly(present)
-        return actions
+        scanner.forget { !Self.exists($0) }
+    }
+
+    private static var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
+
+    private static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
     }
 
     /// The UTF-8 names in `folder`; any other name is refused on the way (see ``refuseUndecodable``).

@@ -39,8 +39,13 @@ extension GatehouseConfig {
 
         [collector]
         # How often this gateway's own mailbox is checked. A relay running gatehouse
-        # sftp-server reports new mail at once, so this matters only for other servers.
+        # sftp-server reports new mail at once, and so does a dir: mailbox (inotify), so this
+        # matters only for other servers and network file systems.
         poll_interval = "1s"
+        # dir: mailboxes: "auto" watches the folder with inotify unless it is on a network file
+        # system (NFS, SMB, FUSE, ...: another machine's writes raise no event here), where it
+        # polls; "poll" always polls.
+        watch = "auto"
         # When the own mailbox cannot be listed for longer than this (the relay down, the key
         # refused), /healthz answers 503 and names the failure.
         unreachable_after = "2m"
@@ -176,6 +181,13 @@ extension GatehouseConfig {
         upload_max_mb = 2048
         # A second factor (TOTP, enrolled at first sign-in) for every account.
         totp = true
+        # Behind a single-sign-on proxy (e.g. one fronting NHS Smartcard/CIS2 sign-in) that sets
+        # this header to the signed-in account's name: that account is signed in (role from
+        # `gatehouse users`). Only with a loopback listen address, and only if the proxy strips
+        # any value a client sent (docs/OPERATIONS.md). Off when absent.
+        # trusted_proxy_user_header = "X-Remote-User"
+        # The password and TOTP form: on without trusted_proxy_user_header, off with it.
+        # password_signin = false
 
         """
 }

@@ -35,6 +35,8 @@ public struct GatehouseConfig: Sendable, Equatable {
     public var bundleMaxMiB = 16
     /// How often the own mailbox is checked.
     public var pollInterval: Duration = .seconds(1)
+    /// How a `dir:` mailbox learns of new mail: inotify (unless on a network file system) or polling.
+    public var mailboxWatching = MailboxWatching.auto
     /// The own mailbox failing to list for longer than this makes `/healthz` report degraded.
     public var unreachableAfter: Duration = .seconds(120)
     /// A key manifest a partner has not confirmed is put in its mailbox again this often.
@@ -125,6 +127,11 @@ public struct GatehouseConfig: Sendable, Equatable {
             case "spool.bundle_max_files": config.bundleMaxFiles = try integer(entry, at, in: 1...512)
             case "spool.bundle_max_mb": config.bundleMaxMiB = try integer(entry, at, in: 1...1024)
             case "collector.poll_interval": config.pollInterval = try duration(entry, at)
+            case "collector.watch":
+                guard case .string(let text) = entry.value, let watching = MailboxWatching(rawValue: text) else {
+                    throw at("expected \"auto\" or \"poll\"")
+                }
+                config.mailboxWatching = watching
             case "collector.unreachable_after": config.unreachableAfter = try duration(entry, at, minimum: .seconds(1))
             case "keys.manifest_resend": config.manifestResend = try duration(entry, at)
             case "keys.revocation_confirm_within": config.revocationConfirmWithin = try duration(entry, at)

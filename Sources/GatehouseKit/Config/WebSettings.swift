@@ -15,6 +15,17 @@ public struct WebSettings: Sendable, Equatable {
     public var totpRequired = true
     /// Set when a reverse proxy in front terminates TLS: session cookies are marked Secure.
     public var behindTLSProxy = false
+    /// `trusted_proxy_user_header`: the request header in which a single-sign-on proxy in front
+    /// (e.g. one doing NHS Smartcard/CIS2 sign-in) names the signed-in account. Nil (the
+    /// default): no header signs anyone in, whatever a request carries.
+    public var trustedProxyUserHeader: String?
+    /// `password_signin` as written, nil when absent: see ``passwordSignIn``.
+    public var passwordSignInSetting: Bool?
+
+    /// Whether the password (and TOTP) sign-in form is offered: as `password_signin` says, else
+    /// on without a trusted proxy header and off with one (the proxy is then the only way in, so
+    /// a password guessed or phished cannot go around the proxy's smartcard check).
+    public var passwordSignIn: Bool { passwordSignInSetting ?? (trustedProxyUserHeader == nil) }
 
     /// The defaults.
     public init() {}
@@ -33,10 +44,48 @@ public struct WebSettings: Sendable, Equatable {
             uploadMaxBytes = Int64(mb) << 20
         case ("web.totp", .boolean(let on)): totpRequired = on
         case ("web.behind_tls_proxy", .boolean(let on)): behindTLSProxy = on
+        case ("web.trusted_proxy_user_header", .string(let name)):
+            if let problem = Self.proxyHeaderProblem(name) { throw at(problem) }
+            trustedProxyUserHeader = name
+        case ("web.password_signin", .boolean(let on)): passwordSignInSetting = on
         case ("web.listen", _), ("web.idle_timeout", _), ("web.session_lifetime", _), ("web.upload_max_mb", _),
-            ("web.totp", _), ("web.behind_tls_proxy", _):
+            ("web.totp", _), ("web.behind_tls_proxy", _), ("web.trusted_proxy_user_header", _),
+            ("web.password_signin", _):
             throw at("bad value (see `gatehouse config check --default`)")
         default: throw at("unknown key (see `gatehouse config check --default` for every key)")
         }
     }
+
+    /// Why `name` cannot be the trusted proxy user header, or nil when it can: a plain token
+    /// (letters, digits, '-'; 1 to 64 bytes, a letter first), and no header a browser or a proxy
+    /// sets by itself. Such a header reaches the server with the client's own value whenever the
+    /// proxy fails to replace it (Cookie, Host, Authorization, the X-Forwarded-* family, Sec-*),
+    /// so it could never be trusted to name an account.
+    public static func proxyHeaderProblem(_ name: String) -> String? {
+        let bytes = Array(name.utf8)
+        let isLetter = { (b: UInt8) in (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
+        guard (1...64).contains(bytes.count), isLetter(bytes[0]),
+            bytes.allSatisfy({ isLetter($0) || (0x30...0x39).contains($0) || $0 == 0x2D })
+        else {
+            return "\(name.debugDescription) is not a plain header name: 1 to 64 of A-Z, a-z, 0-9 and '-', "
+                + "starting with a letter (e.g. \"X-Remote-User\")"
+        }
+        let lower = name.lowercased()
+        guard !browserHeaders.contains(lower), !browserHeaderPrefixes.contains(where: lower.hasPrefix) else {
+            return "\(name) is a standard header that browsers or proxies set themselves; choose a header "
+                + "of your own that the proxy sets, e.g. \"X-Remote-User\""
+        }
+        return nil
+    }
+
+    /// Headers (lowercased) that browsers, clients or proxies set: never an account's name.
+    static let browserHeaders: Set<String> = [
+        "host", "cookie", "cookie2", "authorization", "user-agent", "referer", "origin", "connection", "upgrade",
+        "te", "trailer", "transfer-encoding", "keep-alive", "expect", "range", "via", "forwarded", "x-forwarded-for",
+        "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-real-ip", "dnt", "priority", "pragma",
+        "cache-control", "upgrade-insecure-requests", "save-data", "purpose", "x-requested-with", "date", "from",
+        "max-forwards", "early-data", "x-csrf-token",
+    ]
+    /// Prefixes of header families browsers or proxies set (Accept-*, Content-*, Sec-*, If-*, …).
+    static let browserHeaderPrefixes = ["accept", "content-", "sec-", "if-", "proxy-", "access-control-"]
 }

@@ -6,9 +6,14 @@ public import GatehouseFormat
 public struct DirectoryTransport: MailboxTransport {
     /// The mailbox server's folder.
     public let root: String
+    private let watch: DirectoryMailboxWatch
 
-    /// A transport for the mailbox server at `root`.
-    public init(root: String) { self.root = root }
+    /// A transport for the mailbox server at `root`; `watching` says how ``waitForMail(_:upTo:)``
+    /// learns of new mail.
+    public init(root: String, watching: MailboxWatching = .auto) {
+        self.root = root
+        watch = DirectoryMailboxWatch(watching: watching)
+    }
 
     /// The folder of `org`'s mailbox.
     public func folder(of org: ODSCode) -> String { "\(root)/\(org.value)" }
@@ -45,7 +50,16 @@ public struct DirectoryTransport: MailboxTransport {
             throw SystemError("listing mailbox", folder)
         }
         // Dot-names are transfers in progress (the first byte: ".\u{301}x" is a dot-name too).
-        return names.filter { $0.utf8.first != UInt8(ascii: ".") }.sorted()
+        let final = names.filter { $0.utf8.first != UInt8(ascii: ".") }.sorted()
+        watch.listed(final, in: folder)
+        return final
+    }
+
+    /// Returns as soon as `org`'s mailbox holds a name the last ``list(_:)`` did not return
+    /// (inotify), or after `timeout`; on a network file system, or with `collector.watch =
+    /// "poll"`, it only sleeps.
+    public func waitForMail(_ org: ODSCode, upTo timeout: Duration) async {
+        _ = await watch.wait(for: folder(of: org), in: root, upTo: timeout)
     }
 
     public func fetch(_ name: String, from org: ODSCode, to path: String, maxBytes: UInt64) async throws {

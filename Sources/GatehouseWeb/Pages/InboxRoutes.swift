@@ -74,12 +74,15 @@ extension WebApp {
                 "id": record.bundleID, "received": Self.time(record.receivedAt), "sender": record.sender,
                 "senderName": names.name(record.sender),
                 "subject": pack.map { $0.context.subject.isEmpty ? "(no subject)" : $0.context.subject }
-                    ?? "(refused bundle)",
+                    ?? (record.state == .held ? "(held unopened)" : "(refused bundle)"),
                 "workflow": pack?.context.workflow.value ?? "", "nhs": Self.numbers(pack),
                 "files": "\(record.publishedFiles.count)",
                 "handled": marks[record.bundleID].map { "\($0.user), \(Self.time($0.at))" } ?? "",
             ]
-            if let reason = record.reason { row["reason"] = reason }
+            if let reason = record.reason, record.state != .published {
+                row["reason"] = reason
+                row["outcome"] = record.state == .held ? "held" : "refused"
+            }
             return row
         }
         let first = query.page * Self.pageSize

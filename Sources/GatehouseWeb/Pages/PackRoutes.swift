@@ -53,11 +53,17 @@ extension WebApp {
             "csrf": viewer.session.csrf, "id": record.bundleID, "sender": record.sender,
             "senderName": names.name(record.sender), "received": Self.time(record.receivedAt),
             "subject": pack.map { $0.context.subject.isEmpty ? "(no subject)" : $0.context.subject }
-                ?? "Refused bundle",
+                ?? (record.state == .held ? "Held bundle" : "Refused bundle"),
             "workflow": pack?.context.workflow.value ?? "", "nhs": Self.numbers(pack), "files": files,
             "hasFiles": !files.isEmpty, "bundleSHA256": record.bundleSHA256, "receiptSize": "\(record.receipt.count)",
         ]
-        if let reason = record.reason { values["reason"] = reason }
+        if let reason = record.reason, record.state != .published {
+            values["reason"] = reason
+            // Held: kept unopened until the sender's card is added here (README, "Held bundles").
+            values["outcomeTitle"] = record.state == .held
+                ? "This bundle is held unopened: its sender's card has not been added here"
+                : "This bundle was refused"
+        }
         if let mark = try accounts.store.handled([record.bundleID])[record.bundleID] {
             var shown: [String: Any] = ["user": mark.user, "at": Self.time(mark.at)]
             if !mark.note.isEmpty { shown["note"] = mark.note }

@@ -5,14 +5,48 @@ import Hummingbird
 /// is worthless after it.
 extension WebApp {
     func addSignInRoutes(_ router: Router<WebContext>) {
-        router.get("/signin") { request, _ in await self.signInPage(request) }
-        router.post("/signin") { request, context in try await self.signIn(request, context) }
-        router.get("/signin/code") { request, _ in await self.stagePage(request) }
-        router.post("/signin/code") { request, context in try await self.code(request, context) }
-        router.get("/signin/enrol") { request, _ in await self.stagePage(request) }
+        router.get("/signin") { request, context in await self.signInEntry(request, context) }
+        router.post("/signin") { request, context in
+            try await self.passwordStep(request) { try await self.signIn(request, context) }
+        }
+        router.get("/signin/code") { request, _ in await self.passwordStep(request) { await self.stagePage(request) } }
+        router.post("/signin/code") { request, context in
+            try await self.passwordStep(request) { try await self.code(request, context) }
+        }
+        router.get("/signin/enrol") { request, _ in await self.passwordStep(request) { await self.stagePage(request) } }
         router.get("/signin/enrol/qr.svg") { request, _ in await self.enrolmentQR(request) }
-        router.post("/signin/enrol") { request, context in try await self.code(request, context) }
+        router.post("/signin/enrol") { request, context in
+            try await self.passwordStep(request) { try await self.code(request, context) }
+        }
         router.post("/signout") { request, context in try await self.signOut(request, context) }
+    }
+
+    /// `GET /signin`: the trusted proxy's header, when on and present, signs in here as on any
+    /// page; password sign-in off, a page pointing to the organisation's sign-in; else the form.
+    func signInEntry(_ request: Request, _ context: WebContext) async -> Response {
+        if let proxyHeader, !request.headers[values: proxyHeader].isEmpty {
+            switch await signedIn(request, context) {
+            case .allowed: return redirect("/")
+            case .denied(let response): return response
+            }
+        }
+        guard settings.passwordSignIn else { return proxyOnlyPage(.ok) }
+        return await signInPage(request)
+    }
+
+    /// Runs a step of password sign-in, or refuses it when `password_signin` is off (the SSO
+    /// proxy is then the only way in).
+    func passwordStep(_ request: Request, _ step: () async throws -> Response) async rethrows -> Response {
+        guard settings.passwordSignIn else { return proxyOnlyPage(.forbidden) }
+        return try await step()
+    }
+
+    func proxyOnlyPage(_ status: HTTPResponse.Status) -> Response {
+        problem(
+            status, "Sign in through your organisation",
+            "Gatehouse here signs staff in through your organisation's sign-in service (for example "
+                + "NHS Care Identity with a smartcard), not with a password. Open Gatehouse from the "
+                + "address your organisation gave you.", viewer: nil)
     }
 
     /// The sign-in form, in a fresh anonymous session (which carries the form's CSRF token).

@@ -94,7 +94,7 @@ enum PageTemplates {
         <th scope="col">Workflow</th><th scope="col">NHS numbers</th><th scope="col">Files</th>\
         <th scope="col">Handled</th></tr></thead>
         <tbody>{{/hasRows}}{{#rows}}<tr><td>{{received}}</td><td>{{senderName}} <span class="ods">{{sender}}</span></td>
-        <td><a href="/pack/{{id}}">{{subject}}</a>{{#reason}} <strong class="tag warn">refused: \
+        <td><a href="/pack/{{id}}">{{subject}}</a>{{#reason}} <strong class="tag warn">{{outcome}}: \
         {{reason}}</strong>{{/reason}}</td>
         <td>{{workflow}}</td><td>{{nhs}}</td><td>{{files}}</td><td>{{handled}}</td></tr>
         {{/rows}}{{#hasRows}}</tbody></table>{{/hasRows}}
@@ -109,7 +109,7 @@ enum PageTemplates {
     static let pack = """
         <p><a href="/inbox">Back to inbox</a></p>
         <h1>{{subject}}</h1>
-        {{#reason}}<div class="error-summary" role="alert"><h2>This bundle was refused</h2><p>{{reason}}</p>\
+        {{#reason}}<div class="error-summary" role="alert"><h2>{{outcomeTitle}}</h2><p>{{reason}}</p>\
         </div>{{/reason}}
         <dl class="summary">
         <dt>From</dt><dd>{{senderName}} <span class="ods">{{sender}}</span></dd>

@@ -17,6 +17,8 @@ final class WebApp: Sendable {
     let audit: WebAudit
     /// The journal once opened (see ``journal()``).
     let openJournal = Mutex<(any Journal)?>(nil)
+    /// `trusted_proxy_user_header`, nil when off: then no header signs anyone in.
+    let proxyHeader: HTTPField.Name?
 
     init(home: GatehouseHome, settings: WebSettings, accounts: AccountService) {
         self.home = home
@@ -26,6 +28,7 @@ final class WebApp: Sendable {
             clock: accounts.clock, idleTimeout: Self.milliseconds(settings.idleTimeout),
             lifetime: Self.milliseconds(settings.sessionLifetime))
         audit = WebAudit(home: home)
+        proxyHeader = settings.trustedProxyUserHeader.flatMap { HTTPField.Name($0) }
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {
@@ -53,13 +56,12 @@ final class WebApp: Sendable {
     /// anyone not signed in, 403 for a role that may not see the page. The account is read again
     /// on every request, so disabling it or changing its role applies at once.
     func gate(_ request: Request, _ context: WebContext, _ allowed: (Role) -> Bool) async throws -> Gate {
-        guard let session = await session(request), session.isSignedIn, let name = session.user,
-            let account = try? accounts.store.account(name), !account.disabled
-        else {
-            return .denied(redirect("/signin"))
+        let viewer: Viewer
+        switch await signedIn(request, context) {
+        case .allowed(let signedIn): viewer = signedIn
+        case .denied(let response): return .denied(response)
         }
-        let viewer = Viewer(session: session, account: account, address: clientAddress(request, context))
-        guard allowed(account.role) else {
+        guard allowed(viewer.account.role) else {
             audit.record("web-forbidden", viewer: viewer, detail: "path=\(Self.auditPath(request))")
             return .denied(
                 problem(
@@ -67,6 +69,18 @@ final class WebApp: Sendable {
                     "Your account's role does not allow it. Ask an administrator.", viewer: viewer))
         }
         return .allowed(viewer)
+    }
+
+    /// The signed-in viewer, from the trusted proxy's header when that is on (see
+    /// ``proxyViewer(_:_:)``), else from the session; or sign-in.
+    func signedIn(_ request: Request, _ context: WebContext) async -> Gate {
+        if let decided = await proxyViewer(request, context) { return decided }
+        guard let session = await session(request), session.isSignedIn, let name = session.user,
+            let account = try? accounts.store.account(name), !account.disabled
+        else {
+            return .denied(redirect("/signin"))
+        }
+        return .allowed(Viewer(session: session, account: account, address: clientAddress(request, context)))
     }
 
     /// Runs `body` for the signed-in viewer allowed by `allowed`; otherwise answers as

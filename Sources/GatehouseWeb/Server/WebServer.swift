@@ -28,8 +28,7 @@ package struct WebServer: Sendable {
         }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
-        guard loopback || tlsInFront else {
+        guard isLoopback(host) || tlsInFront else {
             throw .configuration(
                 "refusing to listen on \(host) over plain HTTP: listen on 127.0.0.1 behind a reverse "
                     + "proxy that terminates TLS, and set behind_tls_proxy = true in [web] if the proxy is on "
@@ -37,6 +36,32 @@ package struct WebServer: Sendable {
             )
         }
         return (host == "localhost" ? "127.0.0.1" : host, port)
+    }
+
+    static func isLoopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
+
+    /// The address to bind for `settings` (see ``listenAddress(_:tlsInFront:)``), refusing
+    /// settings that cannot be used safely: a trusted proxy user header anywhere but loopback
+    /// (any machine that reached the port could then name any account), or one that is no plain
+    /// header name or is one a browser sets; and password sign-in off with no proxy to sign in.
+    package static func checkedAddress(_ settings: WebSettings) throws(WebError) -> (host: String, port: Int) {
+        let (host, port) = try listenAddress(settings.listen, tlsInFront: settings.behindTLSProxy)
+        if let header = settings.trustedProxyUserHeader {
+            if let problem = WebSettings.proxyHeaderProblem(header) {
+                throw .configuration("trusted_proxy_user_header in [web]: \(problem)")
+            }
+            guard isLoopback(host) else {
+                throw .configuration(
+                    "refusing trusted_proxy_user_header = \(header.debugDescription) with listen = "
+                        + "\(settings.listen.debugDescription): the header signs in whoever it names, so only the "
+                        + "proxy on this machine may reach the server; listen on 127.0.0.1 (or ::1)")
+            }
+        } else if !settings.passwordSignIn {
+            throw .configuration(
+                "password_signin = false in [web] leaves no way to sign in: set trusted_proxy_user_header "
+                    + "for a single-sign-on proxy, or remove password_signin")
+        }
+        return (host, port)
     }
 
     /// The router with every page.
@@ -76,7 +101,7 @@ package struct WebServer: Sendable {
     package func service(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws(WebError)
         -> some Service
     {
-        let (host, port) = try Self.listenAddress(settings.listen, tlsInFront: settings.behindTLSProxy)
+        let (host, port) = try Self.checkedAddress(settings)
         let app = WebApp(home: home, settings: settings, accounts: accounts)
         var logger = Logger(label: "gatehouse-web")
         logger.logLevel = .warning
