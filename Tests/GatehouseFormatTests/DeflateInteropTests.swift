@@ -13,10 +13,11 @@ struct DeflateInteropTests {
 
     @Test func bundleWithZlibBlocksOpens() throws {
         let content = recordText(1_500_000)
-        let zlib = ZlibBlockDeflater(level: 1)
         let (bytes, _) = try BundleFixture.seal([("record.xml", content)], from: practice, to: [prison]) { sealer in
-            // Each block again, deflated by zlib as an older or other sealer would.
+            // Each block again, deflated by zlib as an older or other sealer would. The hook runs
+            // on the sealer's worker threads at once: a deflater (one z_stream) each, never shared.
             sealer.hooks.block = { method, raw, data in
+                let zlib = ZlibBlockDeflater(level: 1)
                 var block = [UInt8](repeating: 0, count: Int(raw))
                 try! data.withUnsafeBytes { d in try block.withUnsafeMutableBytes { try BlockInflater().decompress(d, into: $0) } }
                 var out = [UInt8](repeating: 0, count: zlib.bound(block.count))
