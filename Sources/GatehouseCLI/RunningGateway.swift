@@ -109,7 +109,9 @@ struct RunningGateway {
             .init(service: CollectorService(engine: engine, interval: settings.pollInterval, delivered: wakeup,
                                             mayCollect: { await engine.holdsSpoolLease() }),
                   failureTerminationBehavior: failure),
-            .init(service: DirectorySyncService(fetcher: DirectoryFetcher(home: home, own: own, connector: connector),
+            // On the spool-lease holder only: nodes sharing the home share its directory/ folder.
+            .init(service: DirectorySyncService(engine: engine,
+                                                fetcher: DirectoryFetcher(home: home, own: own, connector: connector),
                                                 own: own, interval: config.directorySyncInterval, logger: logger),
                   failureTerminationBehavior: failure),
         ]

@@ -3,6 +3,7 @@ import GatehouseCrypto
 import GatehouseDaemon
 import GatehouseFormat
 import GatehouseKit
+import GatehouseNotify
 import GatehouseTesting
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
 @Suite("directory: equivocation caught through a receipt")
 struct DirectoryReceiptTests {
     @Test func aSplitViewIsCaughtWithinOneExchange() async throws {
-        let g = try TwoGateways()
+        let g = try TwoGateways(notify: NotifyEmissionTests.settings())
         let authority = NetworkAuthority(home: GatehouseHome(path: g.folder.appending("authority")))
         let card = try NetworkAuthority.initialise(home: authority.home, name: "directory.nhs.example/split")
         let key = try authority.loadRootKey()
@@ -50,5 +51,22 @@ struct DirectoryReceiptTests {
                 "\(evidence)")
         let watch = try #require(try DirectoryClient(home: g.practiceHome).watch(own: practiceCard))
         #expect(watch.evidence.contains { $0.hasSuffix("-fork.checkpoint") })
+
+        // People hear of it once (`directory.alarm`), not again at the next receipt showing it.
+        let queue = g.practiceHome.path + "/spool/notify"
+        func alarms() throws -> [NotifyEvent] {
+            try NotifyQueue(folder: queue, limit: 100).all().map(\.event).filter { $0.event == "directory.alarm" }
+        }
+        #expect(try alarms().count == 1)
+        #expect(try alarms().first?.reason?.hasPrefix("equivocation: directory equivocation: YOI123's receipt") == true)
+        #expect(try alarms().first?.partner == NotifyEvent.Partner(ods: "YOI123", name: "HMP Northgate Healthcare"))
+        guard case .claimed(let again) = try await g.drop("summary2.xml", Array("<summary/>".utf8)) else {
+            Issue.record("not claimed"); return
+        }
+        _ = await g.practice.processOutgoing()
+        _ = await g.prison.collect()
+        _ = await g.practice.collect()
+        #expect(try g.state(again) == .acknowledged)
+        #expect(try alarms().count == 1)
     }
 }

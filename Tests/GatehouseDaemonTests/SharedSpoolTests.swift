@@ -173,4 +173,21 @@ struct SharedSpoolTests {
         _ = await service.drainOnce()
         #expect(try waiting().isEmpty)
     }
+
+    /// Nodes sharing a home share its `directory/` folder: only the spool lease holder syncs it.
+    @Test func onlyTheSpoolLeaseHolderSyncsTheDirectory() async throws {
+        let network = try DirectoryNetwork(folder: folder, home: home)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let service = DirectorySyncService(engine: engine, fetcher: try network.fetcher(logger: logger), own: network.own,
+                                           logger: logger)
+        let client = DirectoryClient(home: home)
+        _ = await service.syncOnce()
+        #expect(try client.log.readCheckpoint() == nil)
+        journal.lease.withLock { $0 = true }
+        #expect(await engine.holdsSpoolLease())
+        _ = await service.syncOnce()
+        #expect(try client.log.readCheckpoint() != nil)
+        #expect(try client.mirror()?.log.size == 1)
+    }
 }

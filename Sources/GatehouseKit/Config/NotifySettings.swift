@@ -4,7 +4,7 @@ public struct NotifySettings: Sendable, Equatable {
     /// Every event kind, in the order documented.
     public static let eventKinds = [
         "pack.received", "pack.held", "delivery.failed", "delivery.expired", "receipt.overdue", "key.expiring",
-        "partner.expiring", "revocation.unconfirmed",
+        "partner.expiring", "revocation.unconfirmed", "directory.alarm",
     ]
 
     /// A program run with the event on standard input (`[notify.command]`).
