@@ -92,7 +92,8 @@ struct DirectoryAlarmTests {
         let forked = TileFolder(path: network.mailbox + "/directory")
         for (path, bytes) in other.tiles(since: 0) { try forked.write(path, bytes) }
         let key = try network.authority.loadRootKey()
-        try forked.writeCheckpoint(try other.checkpoint(verifier: network.card.verifier, key: key, time: network.now).bytes)
+        let checkpoint = try other.checkpoint(verifier: network.card.verifier, key: key, time: network.now)
+        try forked.writeCheckpoint(checkpoint.bytes)
         #expect(await service.syncOnce().first?.hasPrefix("directory fork") == true)
         #expect(await service.syncOnce().first?.hasPrefix("directory fork") == true)
         let both = try alarms()

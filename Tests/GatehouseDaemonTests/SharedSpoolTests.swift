@@ -155,7 +155,9 @@ struct SharedSpoolTests {
     /// Nodes sharing a home share its notification queue: only the spool lease holder sends.
     @Test func onlyTheSpoolLeaseHolderSendsNotifications() async throws {
         var settings = NotifySettings()
-        settings.command = NotifySettings.Command(argv: ["/bin/true"])
+        // A command that reads the event: /bin/true exits before it is written, and the write's
+        // SIGPIPE killed the test process now and then (the daemon ignores SIGPIPE; tests do not).
+        settings.command = NotifySettings.Command(argv: ["/bin/sh", "-c", "cat >/dev/null"])
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let queue = folder.appending("notify")
@@ -179,8 +181,8 @@ struct SharedSpoolTests {
         let network = try DirectoryNetwork(folder: folder, home: home)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let service = DirectorySyncService(engine: engine, fetcher: try network.fetcher(logger: logger), own: network.own,
-                                           logger: logger)
+        let service = DirectorySyncService(engine: engine, fetcher: try network.fetcher(logger: logger),
+                                           own: network.own, logger: logger)
         let client = DirectoryClient(home: home)
         _ = await service.syncOnce()
         #expect(try client.log.readCheckpoint() == nil)

@@ -21,8 +21,8 @@ extension GatewayEngine {
         guard let bytes = receipt.directoryCheckpoint else { return }
         let client = DirectoryClient(home: gateway.home)
         guard client.hasJoined, case .equivocation(let evidence)? = try? client.compare(bytes, from: partner.value) else { return }
-        let sentence = "directory equivocation: \(partner)'s receipt carries a checkpoint that contradicts the directory "
-            + "trusted here; evidence kept in \(evidence)"
+        let sentence = "directory equivocation: \(partner)'s receipt carries a checkpoint that contradicts the "
+            + "directory trusted here; evidence kept in \(evidence)"
         log(.error, sentence, bundle: receipt.bundleID.hex, partner: partner.value)
         audit(AuditEvent("directory-equivocation", org: partner.value, bundle: receipt.bundleID.hex, detail: evidence))
         let name = (try? gateway.partners.resolvedCard(for: partner))?.name
