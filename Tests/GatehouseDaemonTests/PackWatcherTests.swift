@@ -15,7 +15,7 @@ final class Reports: Sendable {
 }
 
 /// The outbox watcher and pack folders, in-process, on a real folder with real inotify events.
-@Suite("Spool watcher: pack folders", .timeLimit(.minutes(1)))
+@Suite("Spool watcher: pack folders", .timeLimit(.minutes(3)))
 struct PackWatcherTests {
     func eventually(_ seconds: Double = 20, _ condition: () -> Bool) async throws -> Bool {
         for _ in 0..<Int(seconds * 20) where !condition() { try await Task.sleep(for: .milliseconds(50)) }

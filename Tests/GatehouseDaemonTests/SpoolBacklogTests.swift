@@ -8,7 +8,7 @@ import Testing
 
 /// A backlog waiting at start is read, handed out and forgotten a slice at a time, and inotify's
 /// events about it are not hoarded: memory stays bounded however many files wait (bench row 6).
-@Suite("Spool watcher: a large backlog in slices", .timeLimit(.minutes(1)))
+@Suite("Spool watcher: a large backlog in slices", .timeLimit(.minutes(3)))
 struct SpoolBacklogTests {
     func list(_ path: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
 

@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 /// The outbox watcher in-process, on a real folder with real inotify events.
-@Suite("Spool watcher: names that are not UTF-8 or start with a combining mark", .timeLimit(.minutes(1)))
+@Suite("Spool watcher: names that are not UTF-8 or start with a combining mark", .timeLimit(.minutes(3)))
 struct SpoolWatcherTests {
     /// Creates `folder/name` from the name's bytes (which no `String` can hold when not UTF-8).
     func create(_ name: [UInt8], in folder: String) {

@@ -8,7 +8,7 @@ import Testing
 
 /// Our SFTP client against OpenSSH's own `sftp-server` (run over pipes, no sshd needed) and
 /// against `gatehouse sftp-server`.
-@Suite("SFTP client against real servers", .timeLimit(.minutes(1)))
+@Suite("SFTP client against real servers", .timeLimit(.minutes(3)))
 struct SFTPClientTests {
     static let openSSHServer = "/usr/lib/openssh/sftp-server"
     let folder: TemporaryDirectory

@@ -6,7 +6,7 @@ import Testing
 
 /// The whole SSH path: our client runs OpenSSH's `ssh -s … sftp` against a real `sshd` whose
 /// authorized_keys forces `gatehouse sftp-server` for the organisation's key.
-@Suite("SFTP through OpenSSH ssh and sshd", .timeLimit(.minutes(1)))
+@Suite("SFTP through OpenSSH ssh and sshd", .timeLimit(.minutes(3)))
 struct SSHPathTests {
     @Test func clientReachesTheConfinedServerThroughSSHWithAPinnedHostKey() async throws {
         let mailboxes = try TemporaryDirectory(prefix: "gatehouse-mailboxes")
