@@ -17,10 +17,15 @@ struct UsersCommand: ParsableCommand {
             After 5 failed attempts an account is locked for 1 minute, doubling with each \
             further failure (up to a day); `users reset` unlocks it.
 
-            Roles: clinician (inbox and packs), sender (send and outgoing), admin (everything).
+            Roles: clinician (inbox and packs), sender (send and outgoing), admin (everything), \
+            intake (no pages: a clinical system posting packs to POST /api/v1/packs). An intake \
+            account gets an API token instead of a password, printed once (only its SHA-256 is \
+            stored); `users reset` replaces it, `users disable` stops it. Wrong tokens count \
+            towards the same lock-out.
 
             Examples:
               gatehouse users add anna.nurse --role clinician
+              gatehouse users add emis.feed --role intake
               gatehouse users list
               gatehouse users reset anna.nurse
               gatehouse users disable anna.nurse
@@ -54,18 +59,25 @@ struct UsersCommand: ParsableCommand {
                 Examples:
                   gatehouse users add anna.nurse --role clinician
                   gatehouse users add mo.manager --role admin --home /var/lib/gatehouse
+                  gatehouse users add emis.feed --role intake   # prints an API token instead
                 """)
         @OptionGroup var homeOptions: HomeOptions
         @Argument(help: "The account name (a-z, 0-9, '.', '_', '-', starting with a letter).") var name: String
-        @Option(help: "clinician (inbox, packs), sender (send, outgoing) or admin (everything).") var role: Role
+        @Option(help: "clinician (inbox, packs), sender (send, outgoing), admin (everything) or intake (API token).")
+        var role: Role
 
         func run() throws {
             let password: String
             do { password = try UsersCommand.service(homeOptions).add(name, role: role) } catch let error as WebError {
                 throw UsersCommand.failure(error)
             }
-            print("added \(name) (\(role.rawValue)); first sign-in password: \(password)")
-            print("Give it to \(name) in person; they set up TOTP at their first sign-in.")
+            if role == .intake {
+                print("added \(name) (intake); API token (shown once, send as Authorization: Bearer): \(password)")
+                print("Put it in the clinical system's settings; it opens POST /api/v1/packs only, no pages.")
+            } else {
+                print("added \(name) (\(role.rawValue)); first sign-in password: \(password)")
+                print("Give it to \(name) in person; they set up TOTP at their first sign-in.")
+            }
         }
     }
 
@@ -88,7 +100,11 @@ struct UsersCommand: ParsableCommand {
                 var state: [String] = []
                 if account.disabled { state.append("disabled") }
                 if account.lockedUntil > now { state.append("locked") }
-                state.append(account.totpSecret == nil ? "TOTP not enrolled" : "TOTP enrolled")
+                if account.role == .intake {
+                    state.append("API token")
+                } else {
+                    state.append(account.totpSecret == nil ? "TOTP not enrolled" : "TOTP enrolled")
+                }
                 print("\(account.name)  \(account.role.rawValue)  \(state.joined(separator: ", "))")
             }
         }
@@ -114,7 +130,7 @@ struct UsersCommand: ParsableCommand {
 
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "New password, TOTP enrolled again at next sign-in, unlocked and enabled.",
+            abstract: "New password (intake: new API token), TOTP enrolled again, unlocked and enabled.",
             discussion: """
                 For a forgotten password, a lost phone or a locked account.
 
@@ -126,10 +142,16 @@ struct UsersCommand: ParsableCommand {
 
         func run() throws {
             let password: String
-            do { password = try UsersCommand.service(homeOptions).reset(name) } catch let error as WebError {
+            let intake: Bool
+            do {
+                let service = try UsersCommand.service(homeOptions)
+                intake = try service.store.account(name)?.role == .intake
+                password = try service.reset(name)
+            } catch let error as WebError {
                 throw UsersCommand.failure(error)
             }
-            print("reset \(name); new sign-in password: \(password)")
+            let what = intake ? "API token (the old one no longer works)" : "sign-in password"
+            print("reset \(name); new \(what): \(password)")
         }
     }
 }

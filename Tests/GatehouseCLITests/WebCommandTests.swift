@@ -21,6 +21,17 @@ struct WebCommandTests {
         #expect(try GatehouseProcess.run(["users", "disable", "anna.nurse"] + home).status == 0)
         #expect(try GatehouseProcess.run(["users", "list"] + home).stdout.contains("disabled"))
         #expect(try GatehouseProcess.run(["users", "reset", "nobody"] + home).status == 12)
+        // An intake account gets an API token (printed once; only its hash is stored), and reset replaces it.
+        let intake = try GatehouseProcess.run(["users", "add", "emis.feed", "--role", "intake"] + home)
+        let token = intake.stdout.split(separator: "\n").first?.split(separator: " ").last.map(String.init)
+        #expect(intake.status == 0 && intake.stdout.contains("API token"), "\(intake.stdout)")
+        #expect(token?.hasPrefix("emis.feed.") == true, "\(intake.stdout)")
+        let renewed = try GatehouseProcess.run(["users", "reset", "emis.feed"] + home)
+        #expect(renewed.stdout.contains("new API token") && !renewed.stdout.contains(token ?? "-"))
+        #expect(try GatehouseProcess.run(["users", "list"] + home).stdout.contains("emis.feed  intake  API token"))
+        let store = String(
+            decoding: try Data(contentsOf: URL(fileURLWithPath: pair.prison + "/web/web.sqlite")), as: UTF8.self)
+        #expect(!store.contains(String(token?.suffix(64) ?? "-")))
         var info = stat()
         stat(pair.prison + "/web/web.sqlite", &info)
         #expect(info.st_mode & 0o777 == 0o600)

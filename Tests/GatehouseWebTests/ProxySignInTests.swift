@@ -64,8 +64,10 @@ import Testing
     @Test func unknownDisabledAndMalformedNamesAreRefusedAndAudited() async throws {
         let web = try await WebHarness(settings: Self.proxied())
         try web.accounts.disable("rita.reception")
+        _ = try web.accounts.add("emis.feed", role: .intake)
         var client = WebClient(port: web.port)
         for (name, detail) in [
+            ("emis.feed", "user=emis.feed from=127.0.0.1 factors=sso-proxy reason=intake-account"),
             ("nobody.here", "user=nobody.here from=127.0.0.1 factors=sso-proxy reason=unknown-account"),
             ("rita.reception", "user=rita.reception from=127.0.0.1 factors=sso-proxy reason=disabled"),
             // Log spoofing: the name must not pass for another account or address in the log.

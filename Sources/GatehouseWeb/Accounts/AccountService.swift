@@ -20,7 +20,8 @@ package struct AccountService: Sendable {
         self.cost = cost
     }
 
-    /// Creates `name` with `role` and returns its generated password (shown once).
+    /// Creates `name` with `role` and returns its generated password (shown once); for an
+    /// intake account, its API token instead (its password is never shown: it has no pages).
     package func add(_ name: String, role: Role) throws(WebError) -> String {
         try UserName.validate(name)
         let password = Self.generatePassword()
@@ -28,12 +29,21 @@ package struct AccountService: Sendable {
             Account(
                 name: name, role: role, passwordHash: try hash(password), totpSecret: nil, totpLastStep: 0,
                 disabled: false, failures: 0, lockedUntil: 0, createdAt: clock.now()))
-        return password
+        return role == .intake ? try issueToken(name) : password
     }
 
     /// Gives `name` a new generated password, forgets its TOTP secret (enrolled again at the next
     /// sign-in), unlocks and re-enables it; returns the password.
+    /// An intake account gets a new API token instead (and is unlocked and re-enabled).
     package func reset(_ name: String) throws(WebError) -> String {
+        if try store.account(name)?.role == .intake {
+            try store.update(name) { account in
+                account.failures = 0
+                account.lockedUntil = 0
+                account.disabled = false
+            }
+            return try issueToken(name)
+        }
         let password = Self.generatePassword()
         let hashed = try hash(password)
         guard
@@ -111,7 +121,7 @@ package struct AccountService: Sendable {
         try store.update(name) { $0.failures = 0 }
     }
 
-    private func fail(_ name: String) throws(WebError) -> PasswordOutcome {
+    func fail(_ name: String) throws(WebError) -> PasswordOutcome {
         let now = clock.now()
         let account = try store.update(name) { account in
             account.failures += 1

@@ -6,6 +6,8 @@ package enum Role: String, Sendable, CaseIterable, Codable {
     case sender
     /// The practice manager or security officer: everything, and accounts' health.
     case admin
+    /// A clinical system handing packs to `POST /api/v1/packs` with a bearer token; no pages.
+    case intake
 
     /// May read received packs (patient data).
     package var readsInbox: Bool { self == .clinician || self == .admin }

@@ -85,6 +85,7 @@ package final class UserStore: Sendable {
                         note TEXT NOT NULL);
                         """)
             }
+            migrator.registerMigration("intake-v1") { db in try IntakeTables.create(db) }
             try migrator.migrate(queue)
         } catch { throw .storage("the web store \(path): \(error)") }
     }
@@ -137,7 +138,7 @@ package final class UserStore: Sendable {
         }
     }
 
-    private func run<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) throws(WebError) -> T {
+    func run<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) throws(WebError) -> T {
         do { return try queue.write(body) } catch { throw .storage("the web store \(path): \(error)") }
     }
 }

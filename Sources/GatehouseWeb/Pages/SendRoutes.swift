@@ -113,30 +113,31 @@ extension WebApp {
     /// The fields before the files, checked as `gatehouse send` checks them: a pinned partner that
     /// is not this organisation, valid NHS numbers, a readable subject, a listed workflow.
     func checkSend(_ fields: [String: String]) throws -> (ODSCode, PackContext) {
-        let refuse = { (message: String) in UploadReceiver.Refusal(status: 400, message: message) }
+        let refuse = { (message: String, field: String) in
+            UploadReceiver.Refusal(status: 400, message: message, field: field)
+        }
         guard let org = try? ODSCode(userInput: fields["to"] ?? "") else {
-            throw refuse("Choose a partner to send to.")
+            throw refuse("Choose a partner to send to.", "to")
         }
         let own = try? KeyStore(home: home).loadOwnCard().org
         guard org != own, (try? PartnerStore(home: home).card(for: org)) != nil else {
-            throw refuse("\(org.value) is not a pinned partner.")
+            throw refuse("\(org.value) is not a pinned partner.", "to")
         }
         let numbers = (fields["nhs"] ?? "").split(whereSeparator: { $0 == "," || $0 == ";" })
             .map { NHSNumber.normalise(String($0)) }.filter { !$0.isEmpty }
         for number in numbers where !NHSNumber.isValid(number) {
-            throw refuse("NHS number: \(NHSNumber.invalidMessage(number))")
+            throw refuse("NHS number: \(NHSNumber.invalidMessage(number))", "nhs")
         }
         let config = (try? GatehouseConfig.load(home: home)) ?? GatehouseConfig()
         let workflow = fields["workflow"].flatMap { $0.isEmpty ? nil : $0 }
+        let accepted: Workflow
+        do { accepted = try config.workflows.accepted(workflow) } catch { throw refuse(error.message, "workflow") }
         do {
-            let context = PackContext(
-                subject: (fields["subject"] ?? "").trimmed,
-                workflow: try config.workflows.accepted(workflow), nhsNumbers: numbers)
+            let subject = (fields["subject"] ?? "").trimmed
+            let context = PackContext(subject: subject, workflow: accepted, nhsNumbers: numbers)
             try context.check()
             return (org, context)
-        } catch let error as KitError { throw refuse(error.message) } catch let error as FormatError {
-            throw refuse(error.detail)
-        }
+        } catch { throw refuse(error.detail, "subject") }
     }
 
     /// The boundary of a `multipart/form-data` content type (1 to 70 safe characters).

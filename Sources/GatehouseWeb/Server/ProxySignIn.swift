@@ -59,8 +59,9 @@ extension WebApp {
                 .serviceUnavailable, "Sign-in is not available",
                 "Gatehouse could not read its accounts. Try again in a minute, or ask an administrator.", viewer: nil)
         }
-        guard let account, !account.disabled else {
-            let reason = account == nil ? "unknown-account" : "disabled"
+        // An intake account is a machine's, never a person's: no proxy signs one in to the pages.
+        guard let account, !account.disabled, account.role != .intake else {
+            let reason = account == nil ? "unknown-account" : account?.role == .intake ? "intake-account" : "disabled"
             audit.record(
                 "web-signin-refused", user: name, address: address, detail: "factors=sso-proxy reason=\(reason)")
             return problem(

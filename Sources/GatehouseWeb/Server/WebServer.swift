@@ -93,6 +93,7 @@ package struct WebServer: Sendable {
         app.addOutgoingRoutes(router)
         app.addAuditRoutes(router)
         app.addHealthRoutes(router)
+        app.addIntakeRoutes(router)
         return router
     }
 
