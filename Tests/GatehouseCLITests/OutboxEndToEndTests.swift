@@ -50,8 +50,9 @@ struct OutboxEndToEndTests {
         _ = write(fd, "discharge", 9)
         close(fd)
         let failed = pair.practice + "/spool/failed"
-        #expect(eventually { pair.listing(failed).count == 1 }, "\(pair.daemons[pair.practice]!.logText)")
-        #expect(pair.listing(outbox).isEmpty)
+        // The folder appears first, then its reason, then the file: wait for the file.
+        #expect(eventually { pair.listing(failed).count == 1 && pair.listing(outbox).isEmpty },
+                "\(pair.daemons[pair.practice]!.logText)")
         let folder = failed + "/" + (pair.listing(failed).first ?? "")
         #expect(pair.listing(folder) == ["M\\xFCller-discharge.txt", "reason.txt"])
         let reason = (try? String(contentsOfFile: folder + "/reason.txt", encoding: .utf8)) ?? ""
