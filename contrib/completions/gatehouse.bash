@@ -1449,7 +1449,7 @@ _gatehouse_users_add() {
         return
         ;;
     '--role')
-        __gatehouse_add_completions -W 'clinician'$'\n''sender'$'\n''admin'
+        __gatehouse_add_completions -W 'clinician'$'\n''sender'$'\n''admin'$'\n''intake'
         return
         ;;
     esac
