@@ -42,6 +42,39 @@ import Testing
         (try? JSONSerialization.jsonObject(with: Data(answer.body))) as? [String: Any] ?? [:]
     }
 
+    /// A request that died between reserving its key and committing its pack leaves an
+    /// uncommitted reservation: the client's retry queues the pack (never a 201 for a pack that
+    /// was not queued); one that died after committing is answered with that pack, never a second.
+    @Test func aRetryAfterARequestDiedQueuesThePackOnce() async throws {
+        let web = try await WebHarness()
+        let token = try web.accounts.add("emis.feed", role: .intake)
+        let first = try await post(web, token: token, key: "k-9")
+        let pack = try #require(json(first)["pack"] as? String)
+        var entry = try #require(try web.accounts.store.intakePack(client: "emis.feed", pack: pack))
+        #expect(entry.committed)
+        // Died after committing, before marking: the pack is there; the retry answers with it.
+        entry.committed = false
+        try web.accounts.store.release(client: "emis.feed", key: "k-9")
+        #expect(try web.accounts.store.reserve(entry) == .reserved)
+        let replay = try await post(web, token: token, key: "k-9")
+        #expect(replay.status == 201 && json(replay)["pack"] as? String == pack, "\(replay.text)")
+        #expect(outbox(web) == [pack])
+        #expect(try web.accounts.store.intakePack(client: "emis.feed", pack: pack)?.committed == true)
+        // Died before committing: nothing reached the outbox; the retry queues the pack.
+        try FileManager.default.removeItem(atPath: SpoolLayout(home: web.home).outbox + "/A81001/\(pack)")
+        try web.accounts.store.release(client: "emis.feed", key: "k-9")
+        #expect(try web.accounts.store.reserve(entry) == .reserved)
+        let retried = try await post(web, token: token, key: "k-9")
+        #expect(retried.status == 201, "\(retried.text)")
+        let queued = try #require(json(retried)["pack"] as? String)
+        #expect(outbox(web) == [queued] && queued != pack && retried.header("idempotent-replayed") == nil)
+        #expect(try web.accounts.store.intakePack(client: "emis.feed", pack: queued)?.committed == true)
+        // From then on it is a plain replay.
+        let again = try await post(web, token: token, key: "k-9")
+        #expect(json(again)["pack"] as? String == queued && outbox(web) == [queued])
+        await web.stop()
+    }
+
     @Test func queuesOnePackAndReplaysByKey() async throws {
         let web = try await WebHarness()
         let token = try web.accounts.add("emis.feed", role: .intake)

@@ -22,6 +22,9 @@ package struct IntakeKey: Sendable, Equatable, Codable, FetchableRecord, Persist
     package var firstFile: String
     package var files: Int
     package var createdAt: Int64
+    /// True once the pack is in the outbox; a reservation left false belongs to a request that
+    /// died between reserving and committing (migration `intake-v2`).
+    package var committed: Bool = false
 }
 
 /// The intake API's tables in the web store (migration `intake-v1`).
@@ -36,6 +39,11 @@ enum IntakeTables {
                     createdAt INTEGER NOT NULL, PRIMARY KEY (client, key));
                 CREATE INDEX intake_key_pack ON intake_key (client, pack);
                 """)
+    }
+
+    /// `committed`: keys recorded before it were all answered with a committed pack.
+    static func addCommitted(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE intake_key ADD COLUMN committed BOOLEAN NOT NULL DEFAULT 1")
     }
 }
 
@@ -52,7 +60,8 @@ extension UserStore {
     package enum Reservation: Sendable, Equatable {
         /// The key was new and is now recorded with this pack.
         case reserved
-        /// The same key with the same request: the first answer.
+        /// The same key with the same request: the first answer (``IntakeKey/committed`` false
+        /// when that request never finished).
         case replay(IntakeKey)
         /// The same key with a different request.
         case conflict
@@ -68,6 +77,15 @@ extension UserStore {
             try entry.insert(db)
             return .reserved
         }
+    }
+
+    /// Marks `entry`'s pack committed, naming the pack (a reservation taken over from a request
+    /// that died names the new one).
+    package func confirm(_ entry: IntakeKey) throws(WebError) {
+        var marked = entry
+        marked.committed = true
+        let row = marked
+        try run { db in try row.update(db) }
     }
 
     /// Forgets a reservation whose pack could not be committed.

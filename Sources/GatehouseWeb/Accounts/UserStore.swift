@@ -86,6 +86,7 @@ package final class UserStore: Sendable {
                         """)
             }
             migrator.registerMigration("intake-v1") { db in try IntakeTables.create(db) }
+            migrator.registerMigration("intake-v2") { db in try IntakeTables.addCommitted(db) }
             try migrator.migrate(queue)
         } catch { throw .storage("the web store \(path): \(error)") }
     }

@@ -111,18 +111,34 @@ extension WebApp {
             receiver.drop?.discard()
             return json(.badRequest, ["error": "at least one file is required", "field": "files"])
         }
-        let entry = IntakeKey(
+        var entry = IntakeKey(
             client: viewer.name, key: key, fingerprint: receiver.fingerprint.finalize().bytes, pack: drop.name,
             partner: partner.value, firstFile: "\(drop.outbox)/\(drop.name)/\(first)", files: receiver.names.count,
             createdAt: accounts.clock.now())
-        // The key is recorded before the pack is committed: a crash in between leaves a key for a
-        // pack that never queued (the client sees it as refused), never a pack queued twice.
-        switch try accounts.store.reserve(entry) {
-        case .replay(let earlier):
+        // One request per key at a time in this process; a reservation that is neither committed
+        // nor in flight here belongs to a request that died, and this one takes it over.
+        let flight = "\(viewer.name) \(key)"
+        guard intakeInFlight.withLock({ $0.insert(flight).inserted }) else {
             drop.discard()
+            var response = json(.conflict, [
+                "error": "a request with this Idempotency-Key is being handled; try again", "field": "Idempotency-Key",
+            ])
+            response.headers[.retryAfter] = "1"
+            return response
+        }
+        defer { _ = intakeInFlight.withLock { $0.remove(flight) } }
+        // The key is recorded before the pack is committed and marked committed after: a crash in
+        // between leaves an uncommitted reservation, which the client's retry takes over; never a
+        // pack queued twice, never a key that answers for a pack that was not queued.
+        switch try accounts.store.reserve(entry) {
+        case .replay(let earlier) where earlier.committed || packArrived(earlier):
+            drop.discard()
+            if !earlier.committed { try accounts.store.confirm(earlier) }
             var response = packAnswer(.created, earlier)
             response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true"
             return response
+        case .replay(let abandoned):
+            entry.createdAt = abandoned.createdAt
         case .conflict:
             drop.discard()
             return json(.conflict, [
@@ -135,9 +151,17 @@ extension WebApp {
             try? accounts.store.release(client: viewer.name, key: key)
             return json(.internalServerError, ["error": "the pack could not be queued: \(error)"])
         }
+        try accounts.store.confirm(entry)
         audit.record(
             "api-send", viewer: viewer, detail: "to=\(partner.value) pack=\(drop.name) files=\(receiver.names.count)")
         return packAnswer(.created, entry)
+    }
+
+    /// True when an uncommitted reservation's pack did reach the outbox (the request died after
+    /// committing, before marking it): still there, or already claimed by the gateway.
+    func packArrived(_ entry: IntakeKey) -> Bool {
+        if access(entry.firstFile, F_OK) == 0 { return true }
+        return ((try? journal())?.flatMap { try? $0.claim(sourcePath: entry.firstFile, since: 0) }) != nil
     }
 
     /// Opens a ``PackDrop`` in `org`'s outbox, creating the folders as the *Send* page does.

@@ -19,6 +19,9 @@ final class WebApp: Sendable {
     let openJournal = Mutex<(any Journal)?>(nil)
     /// `trusted_proxy_user_header`, nil when off: then no header signs anyone in.
     let proxyHeader: HTTPField.Name?
+    /// Intake requests being handled now, as "client key": a reservation not yet committed and
+    /// not in here belongs to a request that died (IntakeRoutes).
+    let intakeInFlight = Mutex<Set<String>>([])
 
     init(home: GatehouseHome, settings: WebSettings, accounts: AccountService) {
         self.home = home
