@@ -36,8 +36,6 @@ public final class SFTPConnection: Sendable {
     /// Starts `executable` with `arguments`; call ``handshake()`` next. The program's standard
     /// error goes to `stderr` when given, else it is kept for ``diagnostics(waitingUpTo:)``.
     public init(executable: String, arguments: [String], stderr: FileHandle? = nil) throws {
-        // A write to a program that has exited must fail with EPIPE, not kill this process.
-        signal(SIGPIPE, SIG_IGN)
         let started = try Self.spawn(executable, arguments, stderr: stderr?.fileDescriptor)
         child = started.child
         input = started.input

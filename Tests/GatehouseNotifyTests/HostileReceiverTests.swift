@@ -105,4 +105,14 @@ import Testing
         let failing = CommandTarget(NotifySettings.Command(argv: ["/bin/false"], timeout: .seconds(5)))
         #expect { try failing.send([]) } throws: { ($0 as? NotifyError)?.message.contains("status 1") == true }
     }
+
+    /// A command that closes its input without reading it (or exits at once) makes the next
+    /// write fail with EPIPE: an answer for that event, never a SIGPIPE that ends the process
+    /// sending it (whichever process that is: the daemon, `notify test`, a test run).
+    @Test func aCommandThatClosesItsInputDoesNotKillTheSender() throws {
+        let closing = CommandTarget(
+            NotifySettings.Command(argv: ["/bin/sh", "-c", "exec 0<&-; sleep 0.1; echo done"], timeout: .seconds(5)))
+        let answer = try closing.send(Array(repeating: UInt8(ascii: "x"), count: 1 << 20))
+        #expect(answer.contains("done"), "\(answer)")
+    }
 }

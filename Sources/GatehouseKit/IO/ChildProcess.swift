@@ -19,6 +19,10 @@ public final class ChildProcess: Sendable {
     /// `environment` replaces this process's environment when given.
     public init(executable: String, arguments: [String], stdin: Int32, stdout: Int32, stderr: Int32,
                 environment: [String: String]? = nil) throws(KitError) {
+        // Whoever starts a child writes to it through a pipe: a write after the child closed its
+        // end (exited, or closed its input) must fail with EPIPE, never kill this process. Set
+        // here, once for every caller (ssh for the SFTP client, notify commands, sshd).
+        signal(SIGPIPE, SIG_IGN)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
