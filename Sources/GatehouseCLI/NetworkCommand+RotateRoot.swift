@@ -22,16 +22,13 @@ extension NetworkCommand {
 
         @OptionGroup var homeOptions: HomeOptions
         @OptionGroup var root: RootKeyOptions
-        @Option(
-            name: .customLong("to"),
-            help: ArgumentHelp("Also write the log into this folder (repeatable).", valueName: "dir"))
-        var mirrors: [String] = []
+        @OptionGroup var mirror: MirrorOptions
 
         func run() throws {
             let authority = NetworkAuthority(home: homeOptions.resolved)
             let old = try authority.card()
             let key = try authority.loadRootKey(from: root.file, passphrase: root.passphraseSource())
-            let card = try authority.rotateRoot(oldKey: key, mirrors: mirrors)
+            let card = try authority.rotateRoot(oldKey: key, mirrors: mirror.folders)
             print(
                 "The network \(card.network) has a new root key, vouched for by the old one in the published "
                     + "checkpoint."

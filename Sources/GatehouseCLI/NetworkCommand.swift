@@ -175,15 +175,12 @@ struct NetworkCommand: ParsableCommand {
 
         @OptionGroup var homeOptions: HomeOptions
         @OptionGroup var root: RootKeyOptions
-        @Option(
-            name: .customLong("to"),
-            help: ArgumentHelp("Also write the log into this folder (repeatable).", valueName: "dir"))
-        var mirrors: [String] = []
+        @OptionGroup var mirror: MirrorOptions
 
         func run() throws {
             let authority = NetworkAuthority(home: homeOptions.resolved)
             let key = try authority.loadRootKey(from: root.file, passphrase: root.passphraseSource())
-            let publication = try authority.publish(key: key, mirrors: mirrors)
+            let publication = try authority.publish(key: key, mirrors: mirror.folders)
             let body = try Checkpoint.parse(publication.checkpoint.text)
             print("Published \(publication.to - publication.from) new entries: the log holds \(publication.to).")
             print("root:           \(Base64.encode(body.root.bytes))")
@@ -216,4 +213,13 @@ struct NetworkCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// `--to DIR`, for the commands that write the directory's log: the folders (a relay's
+/// `directory/`, a copy to ship) that get the log too.
+struct MirrorOptions: ParsableArguments {
+    @Option(
+        name: .customLong("to"),
+        help: ArgumentHelp("Also write the log into this folder (repeatable).", valueName: "dir"))
+    var folders: [String] = []
 }
