@@ -22,7 +22,7 @@ enum BundleReference {
                 hint: "`gatehouse status` lists the outgoing bundles; `gatehouse inbox` lists what was received")
         }
         guard matches.count == 1 else {
-            let shown = matches.prefix(5).joined(separator: ", ") + (matches.count > 5 ? ", …" : "")
+            let shown = matches.prefix(5).map(\.hex).joined(separator: ", ") + (matches.count > 5 ? ", …" : "")
             let count = matches.count > 5 ? "more than 5" : String(matches.count)
             throw CommandFailure(
                 status: .invalidInput,

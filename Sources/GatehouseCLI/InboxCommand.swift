@@ -84,11 +84,13 @@ struct InboxCommand: ParsableCommand {
         filter.workflow = workflow
         filter.nhsNumber = nhsNumber
         let partners = PartnerStore(home: home)
-        var names: [String: String?] = [:]
+        var names: [ODSCode: String?] = [:]
         let entries = try journal.incoming(matching: filter).map { r, pack in
-            let name = names[r.sender] ?? (try? ODSCode(r.sender)).flatMap { try? partners.resolvedCard(for: $0)?.name }
-            names[r.sender] = name
-            return Entry(bundleID: r.bundleID, sender: r.sender, senderName: name, state: r.state.rawValue,
+            let name = r.sender.flatMap { sender in
+                names[sender] ?? (try? partners.resolvedCard(for: sender))?.name
+            }
+            if let sender = r.sender { names[sender] = name }
+            return Entry(bundleID: r.bundleID.hex, sender: r.senderText, senderName: name, state: r.state.rawValue,
                          receivedAt: JSONOutput.time(r.receivedAt), path: r.publishedPath, reason: r.reason,
                          subject: pack?.context.subject, workflow: pack?.context.workflow.value,
                          nhsNumbers: pack.flatMap { $0.context.nhsNumbers.isEmpty ? nil : $0.context.nhsNumbers },

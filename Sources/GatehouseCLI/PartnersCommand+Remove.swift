@@ -77,7 +77,7 @@ extension PartnersCommand {
         /// Bundles to the partner still open in the journal (none when the gateway never ran).
         private func openBundles(_ home: GatehouseHome) throws -> Int {
             guard let journal = try JournalOpener.openForReading(home: home) else { return 0 }
-            return try journal.openOutgoingByPartner().filter { $0.partner == org.value }.reduce(0) { $0 + $1.count }
+            return try journal.openOutgoingByPartner().filter { $0.partner == org }.reduce(0) { $0 + $1.count }
         }
     }
 }

@@ -93,7 +93,7 @@ struct PartnersCommand: ParsableCommand {
         /// How many bundles claiming to be from `org` the journal says are held (0 when it cannot be read).
         private func heldCount(from org: ODSCode, home: GatehouseHome) -> Int {
             let journal = try? JournalOpener.openForReading(home: home)
-            return ((try? journal?.heldIncoming()) ?? []).count { $0.sender == org.value }
+            return ((try? journal?.heldIncoming()) ?? []).count { $0.sender == org }
         }
 
         private func readCard() throws -> IdentityCard { try CardInput.read(cardFile) }

@@ -52,7 +52,7 @@ struct ReceiptReport: Encodable {
                                            : "a running gateway (`gatehouse run`) records the receipt when it arrives; `gatehouse status \(id)` shows where the bundle is")
         }
         let own = try KeyStore(home: home).loadOwnCard()
-        let partner = try ODSCode(record.partner)
+        let partner = record.partner
         let store = PartnerStore(home: home)
         // A partner removed since (`partners remove`): its card was kept for exactly this.
         let removed = try store.resolvedCard(for: partner) == nil ? store.removedCards(for: partner).first : nil
@@ -63,7 +63,7 @@ struct ReceiptReport: Encodable {
             // The daemon's rule (FORMAT.md §4.2), judged as of when the receipt was signed (the
             // evidence rule of §5.1: was the key good then?).
             let receivedAt = (try? Receipt.parse(bytes))?.receivedAt ?? 0
-            let accepted = try ReceiptAcceptance.check(bytes, id: try BundleID(hex: id), addressee: card, sender: own.org, now: receivedAt)
+            let accepted = try ReceiptAcceptance.check(bytes, id: id, addressee: card, sender: own.org, now: receivedAt)
             receipt = accepted.receipt
             signer = accepted.signer
         } catch {
@@ -75,7 +75,7 @@ struct ReceiptReport: Encodable {
         }
         let files = try journal.files(of: id)
         let digests = receipt.fileDigests.map(\.hex)
-        bundleID = id
+        bundleID = id.hex
         self.partner = partner.value
         partnerName = card.name
         sender = own.org.value

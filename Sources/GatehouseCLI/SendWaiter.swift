@@ -28,7 +28,7 @@ struct SendWaiter {
         let started = Date()
         let deadline = started.addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
         let firstFile = "\(pack)/\(files[0].name)"
-        var bundle: String?
+        var bundle: BundleID?
         var refused: String?
         var finished: OutgoingRecord?
         var warned = false
@@ -64,7 +64,7 @@ struct SendWaiter {
         try report(bundle: bundle, refused: refused, finished: finished, journal: journal)
     }
 
-    private func report(bundle: String?, refused: String?, finished: OutgoingRecord?, journal: (any Journal)?) throws {
+    private func report(bundle: BundleID?, refused: String?, finished: OutgoingRecord?, journal: (any Journal)?) throws {
         let problem: String
         if let refused {
             problem = "the gateway refused the pack: \(refused)"

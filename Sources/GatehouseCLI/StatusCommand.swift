@@ -155,8 +155,8 @@ struct OutgoingDocument {
     }
 
     init(_ r: OutgoingRecord, files: [OutgoingFile], history: [Transition]?) {
-        bundleID = r.bundleID
-        partner = r.partner
+        bundleID = r.bundleID.hex
+        partner = r.partner.value
         state = r.state.rawValue
         self.files = files.map { File(name: $0.name, size: $0.size) }
         createdAt = JSONOutput.time(r.createdAt)

@@ -21,10 +21,10 @@ public protocol Journal: AnyObject, Sendable {
     func save(_ record: OutgoingRecord, detail: String?) throws -> Bool
 
     /// The outgoing bundle `bundleID`.
-    func outgoing(_ bundleID: String) throws -> OutgoingRecord?
+    func outgoing(_ bundleID: BundleID) throws -> OutgoingRecord?
 
     /// The ids of outgoing bundles that start with `prefix` (lower-case hex), in order, at most `limit`.
-    func outgoingIDs(startingWith prefix: String, limit: Int) throws -> [String]
+    func outgoingIDs(startingWith prefix: String, limit: Int) throws -> [BundleID]
 
     /// Outgoing bundles in any of `states`, oldest first.
     func outgoing(in states: [OutgoingState]) throws -> [OutgoingRecord]
@@ -50,7 +50,7 @@ public protocol Journal: AnyObject, Sendable {
     func newestOutgoing(limit: Int) throws -> [(record: OutgoingRecord, files: [OutgoingFile])]
 
     /// The files of an outgoing bundle, in order.
-    func files(of bundleID: String) throws -> [OutgoingFile]
+    func files(of bundleID: BundleID) throws -> [OutgoingFile]
 
     /// The file of a still-queued bundle claimed from `sourcePath`, if any (a claim not finished).
     func queuedClaim(sourcePath: String) throws -> OutgoingFile?
@@ -62,15 +62,15 @@ public protocol Journal: AnyObject, Sendable {
     func isClaimed(sourcePath: String) throws -> Bool
 
     /// Records new sizes for files of a queued bundle, with a transition saying why.
-    func resizeFiles(of bundleID: String, sizes: [(position: Int, size: Int64)], at time: Int64, detail: String) throws
+    func resizeFiles(of bundleID: BundleID, sizes: [(position: Int, size: Int64)], at time: Int64, detail: String) throws
 
     /// Takes a file out of a queued bundle, with a transition saying why.
-    func removeFile(of bundleID: String, position: Int, at time: Int64, detail: String) throws
+    func removeFile(of bundleID: BundleID, position: Int, at time: Int64, detail: String) throws
 
     // MARK: Incoming
 
     /// The incoming bundle `bundleID`, if it was ever processed.
-    func incoming(_ bundleID: String) throws -> IncomingRecord?
+    func incoming(_ bundleID: BundleID) throws -> IncomingRecord?
 
     /// Records an incoming bundle's outcome with its transition, and the verified manifest's context
     /// when it was published. Fails if it is already recorded (the receiver deduplicates by bundle id).
@@ -95,13 +95,13 @@ public protocol Journal: AnyObject, Sendable {
     // MARK: History and packs
 
     /// Every transition of `bundleID`, in order.
-    func transitions(of bundleID: String) throws -> [Transition]
+    func transitions(of bundleID: BundleID) throws -> [Transition]
 
     /// The pack context journalled for `bundleID`, going `out` or coming `in`, if any.
-    func pack(of bundleID: String, direction: String) throws -> JournalPack?
+    func pack(of bundleID: BundleID, direction: String) throws -> JournalPack?
 
     /// The outgoing bundle the gateway claimed from the pack folder `name` (`send-…`), once it has.
-    func outgoingBundle(forPack name: String) throws -> String?
+    func outgoingBundle(forPack name: String) throws -> BundleID?
 
     // MARK: Several nodes
 

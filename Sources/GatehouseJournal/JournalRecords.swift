@@ -38,10 +38,10 @@ public enum IncomingState: String, Sendable, Codable, CaseIterable {
 
 /// One outgoing bundle, as the journal holds it. Times are milliseconds since the Unix epoch.
 public struct OutgoingRecord: Sendable, Codable, Equatable {
-    /// 32 hex digits, assigned before any side effect.
-    public var bundleID: String
+    /// Assigned before any side effect.
+    public var bundleID: BundleID
     /// The recipient organisation.
-    public var partner: String
+    public var partner: ODSCode
     /// Where it is.
     public var state: OutgoingState
     /// When the record was claimed.
@@ -64,7 +64,7 @@ public struct OutgoingRecord: Sendable, Codable, Equatable {
     public var receipt: [UInt8]?
 
     /// A newly claimed record.
-    public init(bundleID: String, partner: String, createdAt: Int64, expiresAt: Int64) {
+    public init(bundleID: BundleID, partner: ODSCode, createdAt: Int64, expiresAt: Int64) {
         self.bundleID = bundleID
         self.partner = partner
         state = .queued
@@ -79,7 +79,7 @@ public struct OutgoingRecord: Sendable, Codable, Equatable {
 /// One file of an outgoing bundle.
 public struct OutgoingFile: Sendable, Codable, Equatable {
     /// The bundle it belongs to.
-    public var bundleID: String
+    public var bundleID: BundleID
     /// Its position in the bundle.
     public var position: Int
     /// The name it is published under.
@@ -92,7 +92,7 @@ public struct OutgoingFile: Sendable, Codable, Equatable {
     public var workPath: String
 
     /// A file.
-    public init(bundleID: String, position: Int, name: String, size: Int64, sourcePath: String, workPath: String) {
+    public init(bundleID: BundleID, position: Int, name: String, size: Int64, sourcePath: String, workPath: String) {
         self.bundleID = bundleID
         self.position = position
         self.name = name
@@ -104,10 +104,11 @@ public struct OutgoingFile: Sendable, Codable, Equatable {
 
 /// One incoming bundle, as the journal holds it.
 public struct IncomingRecord: Sendable, Codable, Equatable {
-    /// 32 hex digits.
-    public var bundleID: String
-    /// The sending organisation (from the verified header, or as claimed when refused).
-    public var sender: String
+    /// The bundle's id.
+    public var bundleID: BundleID
+    /// The sending organisation (from the verified header, or as claimed when refused); nil when
+    /// a refused bundle's header could not be read at all.
+    public var sender: ODSCode?
     /// Published, rejected or held.
     public var state: IncomingState
     /// When it was processed (held: when it was put aside).
@@ -124,7 +125,7 @@ public struct IncomingRecord: Sendable, Codable, Equatable {
     public var receipt: [UInt8]
 
     /// A record.
-    public init(bundleID: String, sender: String, state: IncomingState, receivedAt: Int64, bundleSHA256: String,
+    public init(bundleID: BundleID, sender: ODSCode?, state: IncomingState, receivedAt: Int64, bundleSHA256: String,
                 reason: String? = nil, publishedPath: String? = nil, files: String? = nil, receipt: [UInt8]) {
         self.bundleID = bundleID
         self.sender = sender
@@ -158,6 +159,12 @@ public struct PublishedFile: Codable, Sendable, Equatable {
 }
 
 extension IncomingRecord {
+    /// How journals and listings write a sender whose header could not be read.
+    public static let unknownSender = "unknown"
+
+    /// The sender as text: its ODS code, or `unknown`.
+    public var senderText: String { sender?.value ?? Self.unknownSender }
+
     /// The published files, in manifest order (none for a refused bundle or unreadable JSON).
     public var publishedFiles: [PublishedFile] {
         files.flatMap { try? JSONDecoder().decode([PublishedFile].self, from: Data($0.utf8)) } ?? []
@@ -167,7 +174,7 @@ extension IncomingRecord {
 /// One state change of a bundle, kept forever.
 public struct Transition: Sendable, Codable, Equatable {
     /// The bundle.
-    public var bundleID: String
+    public var bundleID: BundleID
     /// `out` or `in`.
     public var direction: String
     /// The state entered.
@@ -178,7 +185,7 @@ public struct Transition: Sendable, Codable, Equatable {
     public var detail: String?
 
     /// A transition.
-    public init(bundleID: String, direction: String, state: String, at: Int64, detail: String?) {
+    public init(bundleID: BundleID, direction: String, state: String, at: Int64, detail: String?) {
         self.bundleID = bundleID
         self.direction = direction
         self.state = state

@@ -34,8 +34,8 @@ public struct IncomingFilter: Sendable, Equatable {
     public var nhsNumber: String?
     /// Only those processed before this time (ms since the epoch).
     public var until: Int64?
-    /// Only bundles from this sender (ODS code).
-    public var sender: String?
+    /// Only bundles from this sender.
+    public var sender: ODSCode?
     /// Only packs whose subject contains this text (ASCII letters in any case).
     public var subjectText: String?
     /// At most this many, newest first.
@@ -54,7 +54,7 @@ public struct IncomingFilter: Sendable, Equatable {
 struct PackRow: Codable, FetchableRecord, PersistableRecord {
     static var databaseTableName: String { "pack" }
 
-    var bundleID: String
+    var bundleID: BundleID
     /// `out` or `in`.
     var direction: String
     var pack: String?
@@ -86,7 +86,7 @@ struct PackRow: Codable, FetchableRecord, PersistableRecord {
 }
 
 extension PackRow {
-    init(bundleID: String, direction: String, pack: String?, _ context: PackContext) {
+    init(bundleID: BundleID, direction: String, pack: String?, _ context: PackContext) {
         self.init(bundleID: bundleID, direction: direction, pack: pack, subject: context.subject,
                   workflow: context.workflow.value, nhsNumbers: context.nhsNumbers.joined(separator: " "))
     }
@@ -95,7 +95,7 @@ extension PackRow {
 extension SQLiteJournal {
     /// The pack context journalled for `bundleID`, going `out` or coming `in`; nil when it has
     /// none (records dropped one by one, refused bundles, a journal older than packs).
-    public func pack(of bundleID: String, direction: String) throws -> JournalPack? {
+    public func pack(of bundleID: BundleID, direction: String) throws -> JournalPack? {
         try queue.read { db in
             guard try db.tableExists(PackRow.databaseTableName) else { return nil }
             return try PackRow.fetchOne(db, key: ["bundleID": bundleID, "direction": direction])?.journalPack
@@ -103,10 +103,10 @@ extension SQLiteJournal {
     }
 
     /// The outgoing bundle the gateway claimed from the pack folder `name` (`send-…`), once it has.
-    public func outgoingBundle(forPack name: String) throws -> String? {
+    public func outgoingBundle(forPack name: String) throws -> BundleID? {
         try queue.read { db in
             guard try db.tableExists(PackRow.databaseTableName) else { return nil }
-            return try String.fetchOne(db, sql: "SELECT bundleID FROM pack WHERE direction = 'out' AND pack = ? LIMIT 1",
+            return try BundleID.fetchOne(db, sql: "SELECT bundleID FROM pack WHERE direction = 'out' AND pack = ? LIMIT 1",
                                        arguments: [name])
         }
     }

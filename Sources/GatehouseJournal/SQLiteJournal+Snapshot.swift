@@ -1,4 +1,5 @@
 import GRDB
+import GatehouseFormat
 
 extension SQLiteJournal {
     /// Everything the journal holds, read in one transaction (a consistent copy).
@@ -7,7 +8,7 @@ extension SQLiteJournal {
             var snapshot = JournalSnapshot()
             let packs = try db.tableExists(PackRow.databaseTableName)
                 ? try PackRow.fetchAll(db) : []
-            var outPacks: [String: JournalPack] = [:], inPacks: [String: JournalPack] = [:]
+            var outPacks: [BundleID: JournalPack] = [:], inPacks: [BundleID: JournalPack] = [:]
             for row in packs {
                 if row.direction == "out" {
                     outPacks[row.bundleID] = row.journalPack
@@ -15,7 +16,7 @@ extension SQLiteJournal {
                     inPacks[row.bundleID] = row.journalPack
                 }
             }
-            var files: [String: [OutgoingFile]] = [:]
+            var files: [BundleID: [OutgoingFile]] = [:]
             for file in try OutgoingFile.order(Column("bundleID"), Column("position")).fetchAll(db) {
                 files[file.bundleID, default: []].append(file)
             }

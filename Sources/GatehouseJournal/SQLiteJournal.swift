@@ -182,17 +182,17 @@ public final class SQLiteJournal: Journal {
     }
 
     /// The outgoing bundle `bundleID`.
-    public func outgoing(_ bundleID: String) throws -> OutgoingRecord? {
+    public func outgoing(_ bundleID: BundleID) throws -> OutgoingRecord? {
         try queue.read { db in try OutgoingRecord.fetchOne(db, key: bundleID) }
     }
 
     /// The ids of outgoing bundles that start with `prefix` (lower-case hex digits), in order, at
     /// most `limit`: for ids abbreviated as git abbreviates commits. A range on the primary key,
     /// so only the matches are read.
-    public func outgoingIDs(startingWith prefix: String, limit: Int) throws -> [String] {
+    public func outgoingIDs(startingWith prefix: String, limit: Int) throws -> [BundleID] {
         try queue.read { db in
             // Every id is lower-case hex, so all that start with the prefix sort before prefix + "g".
-            try String.fetchAll(db, sql: """
+            try BundleID.fetchAll(db, sql: """
                 SELECT bundleID FROM outgoing WHERE bundleID >= ? AND bundleID < ? ORDER BY bundleID LIMIT ?
                 """, arguments: [prefix, prefix + "g", limit])
         }
@@ -279,7 +279,7 @@ public final class SQLiteJournal: Journal {
                 ORDER BY o.createdAt DESC, o.seq DESC, f.position
                 """, arguments: [limit])
             while let row = try rows.next() {
-                let bundleID: String = try row.decode(forColumn: "bundleID")
+                let bundleID: BundleID = try row.decode(forColumn: "bundleID")
                 if listing.last?.record.bundleID != bundleID { listing.append((try OutgoingRecord(row: row), [])) }
                 if try row.decode(Int?.self, forColumn: "position") != nil { listing[listing.count - 1].files.append(try OutgoingFile(row: row)) }
             }
@@ -288,7 +288,7 @@ public final class SQLiteJournal: Journal {
     }
 
     /// The files of an outgoing bundle, in order.
-    public func files(of bundleID: String) throws -> [OutgoingFile] {
+    public func files(of bundleID: BundleID) throws -> [OutgoingFile] {
         try queue.read { db in
             try OutgoingFile.filter(Column("bundleID") == bundleID).order(Column("position")).fetchAll(db)
         }
@@ -324,7 +324,7 @@ public final class SQLiteJournal: Journal {
 
     /// Records new sizes for files of a queued bundle whose originals changed after they were
     /// claimed (a writer had not finished), with a transition saying why; the bundle stays queued.
-    public func resizeFiles(of bundleID: String, sizes: [(position: Int, size: Int64)], at time: Int64,
+    public func resizeFiles(of bundleID: BundleID, sizes: [(position: Int, size: Int64)], at time: Int64,
                             detail: String) throws {
         try queue.write { db in
             for (position, size) in sizes {
@@ -338,7 +338,7 @@ public final class SQLiteJournal: Journal {
 
     /// Takes a file out of a queued bundle (its original was refused and moved to `failed/`),
     /// with a transition saying why; the bundle's other files stay.
-    public func removeFile(of bundleID: String, position: Int, at time: Int64, detail: String) throws {
+    public func removeFile(of bundleID: BundleID, position: Int, at time: Int64, detail: String) throws {
         try queue.write { db in
             try db.execute(sql: "DELETE FROM outgoingFile WHERE bundleID = ? AND position = ?",
                            arguments: [bundleID, position])
@@ -350,7 +350,7 @@ public final class SQLiteJournal: Journal {
     // MARK: Incoming
 
     /// The incoming bundle `bundleID`, if it was ever processed.
-    public func incoming(_ bundleID: String) throws -> IncomingRecord? {
+    public func incoming(_ bundleID: BundleID) throws -> IncomingRecord? {
         try queue.read { db in try IncomingRecord.fetchOne(db, key: bundleID) }
     }
 
@@ -397,7 +397,7 @@ public final class SQLiteJournal: Journal {
     // MARK: History
 
     /// Every transition of `bundleID`, in order.
-    public func transitions(of bundleID: String) throws -> [Transition] {
+    public func transitions(of bundleID: BundleID) throws -> [Transition] {
         try queue.read { db in try Transition.filter(Column("bundleID") == bundleID).order(Column("id")).fetchAll(db) }
     }
 }
@@ -405,8 +405,8 @@ public final class SQLiteJournal: Journal {
 /// How many bundles for one partner are in one open state, and when the oldest was claimed.
 public struct OpenOutgoingCount: Sendable, Equatable {
     /// The recipient organisation.
-    public var partner: String
-    /// queued, sealed or delivered.
+    public var partner: ODSCode
+    /// queued, sealed, delivered or held.
     public var state: OutgoingState
     /// How many.
     public var count: Int
@@ -414,7 +414,7 @@ public struct OpenOutgoingCount: Sendable, Equatable {
     public var oldestCreatedAt: Int64
 
     /// A count.
-    public init(partner: String, state: OutgoingState, count: Int, oldestCreatedAt: Int64) {
+    public init(partner: ODSCode, state: OutgoingState, count: Int, oldestCreatedAt: Int64) {
         self.partner = partner
         self.state = state
         self.count = count
@@ -433,7 +433,8 @@ extension OutgoingRecord: FetchableRecord, PersistableRecord {
         guard let state = OutgoingState(rawValue: stateText) else {
             throw JournalValueError(column: "outgoing.state", value: stateText)
         }
-        self.init(bundleID: try row.decode(forColumn: "bundleID"), partner: try row.decode(forColumn: "partner"),
+        self.init(bundleID: try JournalIdentifiers.bundleID(row.decode(forColumn: "bundleID"), column: "outgoing.bundleID"),
+                  partner: try JournalIdentifiers.ods(row.decode(forColumn: "partner"), column: "outgoing.partner"),
                   createdAt: try row.decode(forColumn: "createdAt"), expiresAt: try row.decode(forColumn: "expiresAt"))
         self.state = state
         updatedAt = try row.decode(forColumn: "updatedAt")
@@ -488,6 +489,43 @@ extension OutgoingFile: FetchableRecord, PersistableRecord {
 
 extension IncomingRecord: FetchableRecord, PersistableRecord {
     public static var databaseTableName: String { "incoming" }
+
+    public init(row: Row) throws {
+        let stored = try IncomingRow(row: row)
+        guard let state = IncomingState(rawValue: stored.state) else {
+            throw JournalValueError(column: "incoming.state", value: stored.state)
+        }
+        self.init(bundleID: try JournalIdentifiers.bundleID(stored.bundleID, column: "incoming.bundleID"),
+                  sender: try JournalIdentifiers.sender(stored.sender, column: "incoming.sender"), state: state, receivedAt: stored.receivedAt,
+                  bundleSHA256: stored.bundleSHA256, reason: stored.reason, publishedPath: stored.publishedPath,
+                  files: stored.files, receipt: stored.receipt)
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        try IncomingRow(self).encode(to: &container)
+    }
+}
+
+/// An `incoming` row as stored: the sender column is NOT NULL, so a bundle whose header could
+/// not be read is journalled as `unknown` (not an ODS code: too long to be confused with one),
+/// and the receipt keeps GRDB's encoding of `[UInt8]` that journals already hold.
+private struct IncomingRow: Codable, FetchableRecord, PersistableRecord {
+    static var databaseTableName: String { "incoming" }
+
+    var bundleID: String, sender: String, state: String, receivedAt: Int64, bundleSHA256: String
+    var reason: String?, publishedPath: String?, files: String?, receipt: [UInt8]
+
+    init(_ record: IncomingRecord) {
+        bundleID = record.bundleID.hex
+        sender = record.senderText
+        state = record.state.rawValue
+        receivedAt = record.receivedAt
+        bundleSHA256 = record.bundleSHA256
+        reason = record.reason
+        publishedPath = record.publishedPath
+        files = record.files
+        receipt = record.receipt
+    }
 }
 
 extension Transition: FetchableRecord, PersistableRecord {

@@ -10,7 +10,9 @@ extension PostgresJournal {
 
     static func incomingRecord(_ row: PostgresRandomAccessRow) throws -> IncomingRecord {
         var c = ColumnReader(row)
-        let bundleID: String = try c.next(), sender: String = try c.next(), stateText: String = try c.next()
+        let bundleID = try JournalIdentifiers.bundleID(c.next(), column: "incoming.bundle_id")
+        let sender = try JournalIdentifiers.sender(c.next(), column: "incoming.sender")
+        let stateText: String = try c.next()
         guard let state = IncomingState(rawValue: stateText) else {
             throw JournalValueError(column: "incoming.state", value: stateText)
         }
@@ -19,7 +21,7 @@ extension PostgresJournal {
                               files: try c.next(), receipt: try c.bytes() ?? [])
     }
 
-    public func incoming(_ bundleID: String) throws -> IncomingRecord? {
+    public func incoming(_ bundleID: BundleID) throws -> IncomingRecord? {
         try rows("reading incoming bundle \(bundleID)", """
             SELECT \(unescaped: Self.incomingColumns) FROM incoming i WHERE i.org = \(org.value) AND i.bundle_id = \(bundleID)
             """).first.map(Self.incomingRecord)
@@ -45,7 +47,7 @@ extension PostgresJournal {
                 """, on: c).first.map { try $0[0].decode(String.self) }
             guard previous == IncomingState.held.rawValue, record.state != .held else { return false }
             _ = try rows("""
-                UPDATE incoming SET sender = \(record.sender), state = \(record.state.rawValue),
+                UPDATE incoming SET sender = \(record.senderText), state = \(record.state.rawValue),
                     received_at = \(record.receivedAt), bundle_sha256 = \(record.bundleSHA256), reason = \(record.reason),
                     published_path = \(record.publishedPath), files = \(record.files),
                     receipt = \(ByteBuffer(bytes: record.receipt))
@@ -121,7 +123,7 @@ extension PostgresJournal {
         }
     }
 
-    public func transitions(of bundleID: String) throws -> [Transition] {
+    public func transitions(of bundleID: BundleID) throws -> [Transition] {
         try rows("reading the history of \(bundleID)", """
             SELECT bundle_id, direction, state, at, detail FROM transition
             WHERE org = \(org.value) AND bundle_id = \(bundleID) ORDER BY id
@@ -132,7 +134,7 @@ extension PostgresJournal {
         }
     }
 
-    public func pack(of bundleID: String, direction: String) throws -> JournalPack? {
+    public func pack(of bundleID: BundleID, direction: String) throws -> JournalPack? {
         try rows("reading the pack of \(bundleID)", """
             SELECT subject, workflow, nhs_numbers, pack FROM pack
             WHERE org = \(org.value) AND bundle_id = \(bundleID) AND direction = \(direction)
@@ -142,23 +144,23 @@ extension PostgresJournal {
         }
     }
 
-    public func outgoingBundle(forPack name: String) throws -> String? {
+    public func outgoingBundle(forPack name: String) throws -> BundleID? {
         try rows("finding the bundle of pack \(name)", """
             SELECT bundle_id FROM pack WHERE org = \(org.value) AND direction = 'out' AND pack = \(name) LIMIT 1
-            """).first.map { try $0[0].decode(String.self) }
+            """).first.map { try $0[0].decode(BundleID.self) }
     }
 
     func insertIncoming(_ record: IncomingRecord, on c: PostgresConnection) throws {
         _ = try rows("""
             INSERT INTO incoming (org, bundle_id, sender, state, received_at, bundle_sha256, reason, published_path,
                                   files, receipt)
-            VALUES (\(org.value), \(record.bundleID), \(record.sender), \(record.state.rawValue), \(record.receivedAt),
+            VALUES (\(org.value), \(record.bundleID), \(record.senderText), \(record.state.rawValue), \(record.receivedAt),
                     \(record.bundleSHA256), \(record.reason), \(record.publishedPath), \(record.files),
                     \(ByteBuffer(bytes: record.receipt)))
             """, on: c)
     }
 
-    func insertPack(_ bundleID: String, direction: String, pack: String?, _ context: PackContext,
+    func insertPack(_ bundleID: BundleID, direction: String, pack: String?, _ context: PackContext,
                     on connection: PostgresConnection) throws {
         _ = try rows("""
             INSERT INTO pack (org, bundle_id, direction, pack, subject, workflow, nhs_numbers)

@@ -11,7 +11,9 @@ extension PostgresJournal {
 
     static func outgoingRecord(_ row: PostgresRandomAccessRow) throws -> OutgoingRecord {
         var c = ColumnReader(row)
-        var record = OutgoingRecord(bundleID: try c.next(), partner: try c.next(), createdAt: 0, expiresAt: 0)
+        var record = OutgoingRecord(bundleID: try JournalIdentifiers.bundleID(c.next(), column: "outgoing.bundle_id"),
+                                    partner: try JournalIdentifiers.ods(c.next(), column: "outgoing.partner"),
+                                    createdAt: 0, expiresAt: 0)
         let state: String = try c.next()
         guard let known = OutgoingState(rawValue: state) else {
             throw JournalValueError(column: "outgoing.state", value: state)
@@ -37,7 +39,7 @@ extension PostgresJournal {
 
     static let fileColumns = "bundle_id, position, name, size, source_path, work_path"
 
-    func insertTransition(_ bundleID: String, direction: String, state: String, at: Int64, detail: String?,
+    func insertTransition(_ bundleID: BundleID, direction: String, state: String, at: Int64, detail: String?,
                           on connection: PostgresConnection) throws {
         _ = try rows("""
             INSERT INTO transition (org, bundle_id, direction, state, at, detail)
@@ -104,17 +106,17 @@ extension PostgresJournal {
         }
     }
 
-    public func outgoing(_ bundleID: String) throws -> OutgoingRecord? {
+    public func outgoing(_ bundleID: BundleID) throws -> OutgoingRecord? {
         try rows("reading bundle \(bundleID)", """
             SELECT \(unescaped: Self.outgoingColumns) FROM outgoing WHERE org = \(org.value) AND bundle_id = \(bundleID)
             """).first.map(Self.outgoingRecord)
     }
 
-    public func outgoingIDs(startingWith prefix: String, limit: Int) throws -> [String] {
+    public func outgoingIDs(startingWith prefix: String, limit: Int) throws -> [BundleID] {
         try rows("finding bundles starting \(prefix)", """
             SELECT bundle_id FROM outgoing WHERE org = \(org.value) AND bundle_id >= \(prefix) AND bundle_id < \(prefix + "g")
             ORDER BY bundle_id LIMIT \(limit)
-            """).map { try $0[0].decode(String.self) }
+            """).map { try $0[0].decode(BundleID.self) }
     }
 
     public func outgoing(in states: [OutgoingState]) throws -> [OutgoingRecord] {
@@ -184,7 +186,7 @@ extension PostgresJournal {
             WHERE org = \(org.value) AND state IN ('queued', 'sealed', 'delivered', 'held') GROUP BY partner, state
             """).compactMap { row in
             try OutgoingState(rawValue: row[1].decode(String.self)).map {
-                OpenOutgoingCount(partner: try row[0].decode(String.self), state: $0, count: try row[2].decode(Int.self),
+                OpenOutgoingCount(partner: try row[0].decode(ODSCode.self), state: $0, count: try row[2].decode(Int.self),
                                   oldestCreatedAt: try row[3].decode(Int64.self))
             }
         }
@@ -202,7 +204,7 @@ extension PostgresJournal {
             """)
         var listing: [(record: OutgoingRecord, files: [OutgoingFile])] = []
         for row in rows {
-            let id = try row[0].decode(String.self)
+            let id = try row[0].decode(BundleID.self)
             if listing.last?.record.bundleID != id { listing.append((try Self.outgoingRecord(row), [])) }
             if try row[13].decode(Int?.self) != nil {
                 var c = ColumnReader(row)
@@ -215,7 +217,7 @@ extension PostgresJournal {
         return listing
     }
 
-    public func files(of bundleID: String) throws -> [OutgoingFile] {
+    public func files(of bundleID: BundleID) throws -> [OutgoingFile] {
         try rows("reading the files of \(bundleID)", """
             SELECT \(unescaped: Self.fileColumns) FROM outgoing_file WHERE org = \(org.value) AND bundle_id = \(bundleID)
             ORDER BY position
@@ -246,7 +248,7 @@ extension PostgresJournal {
             """).isEmpty
     }
 
-    public func resizeFiles(of bundleID: String, sizes: [(position: Int, size: Int64)], at time: Int64,
+    public func resizeFiles(of bundleID: BundleID, sizes: [(position: Int, size: Int64)], at time: Int64,
                             detail: String) throws {
         try transaction("resizing the files of \(bundleID)") { c in
             for (position, size) in sizes {
@@ -260,7 +262,7 @@ extension PostgresJournal {
         }
     }
 
-    public func removeFile(of bundleID: String, position: Int, at time: Int64, detail: String) throws {
+    public func removeFile(of bundleID: BundleID, position: Int, at time: Int64, detail: String) throws {
         try transaction("removing a file of \(bundleID)") { c in
             _ = try rows("""
                 DELETE FROM outgoing_file WHERE org = \(org.value) AND bundle_id = \(bundleID) AND position = \(position)

@@ -14,7 +14,7 @@ public enum KeyWarnings {
         /// Days until the expiry (negative once expired).
         public let days: Int64
         /// The partner concerned (an unconfirmed revocation), for notifications.
-        public var partner: String?
+        public var partner: ODSCode?
         /// The sentence for people.
         public let message: String
     }
@@ -64,7 +64,7 @@ public enum KeyWarnings {
             let confirmed = delivery.confirmed.map { "it confirmed version \($0)" } ?? "it has confirmed no version"
             let keys = pending.keys.joined(separator: ", ")
             return Warning(key: "unconfirmed-revocation-\(partner.value)-\(own.manifest.version)", days: 0,
-                           partner: partner.value, message:
+                           partner: partner, message:
                 "partner \(partner) has not confirmed \(own.org)'s key manifest version \(own.manifest.version), which revokes \(keys), "
                 + "for \(Self.elapsed(now - since)) (\(confirmed)): until it does, it may accept what a revoked key signs; "
                 + "check that its gateway is running and collecting, or call its security officer")

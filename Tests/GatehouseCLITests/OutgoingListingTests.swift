@@ -1,3 +1,4 @@
+import GatehouseFormat
 import Foundation
 import GatehouseJournal
 import GatehouseTesting
@@ -21,8 +22,8 @@ struct OutgoingListingTests {
         try FileManager.default.createDirectory(atPath: home + "/spool", withIntermediateDirectories: true)
         let journal = try SQLiteJournal(path: home + "/spool/journal.sqlite")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        for (n, id) in [Self.first, Self.second].enumerated() {
-            var record = OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: now + Int64(n),
+        for (n, id) in [Self.first, Self.second].map(TestID.bundle).enumerated() {
+            var record = OutgoingRecord(bundleID: id, partner: TestID.ods("YOI123"), createdAt: now + Int64(n),
                                         expiresAt: now + 86_400_000)
             if n == 1 { record.lastError = Self.relayError }
             let file = OutgoingFile(bundleID: id, position: 0, name: "record \(n).xml", size: 498, sourcePath: "",

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import GatehouseDaemon
+import GatehouseFormat
 import GatehouseJournal
 import GatehouseKit
 import GatehouseTesting
@@ -21,7 +22,7 @@ struct ClaimRaceTests {
         return folder
     }
 
-    func work(_ g: TwoGateways, _ id: String, _ name: String) -> String { g.practiceHome.path + "/spool/work/out/\(id)/\(name)" }
+    func work(_ g: TwoGateways, _ id: BundleID, _ name: String) -> String { g.practiceHome.path + "/spool/work/out/\(id)/\(name)" }
 
     func signingKey(_ g: TwoGateways) -> String {
         let keys = g.practiceHome.path + "/keys"
@@ -52,7 +53,7 @@ struct ClaimRaceTests {
         _ = await g.practice.processOutgoing()
         #expect(try g.state(id) == .failed)
         #expect(g.list(g.mailboxRoot + "/YOI123").isEmpty)
-        #expect(reason(g, id).contains("a symbolic link, not a regular file"), "\(reason(g, id))")
+        #expect(reason(g, id.hex).contains("a symbolic link, not a regular file"), "\(reason(g, id.hex))")
         #expect(fileType(g.practiceHome.path + "/spool/failed/\(id)/summary.xml") == S_IFLNK)
     }
 
@@ -67,7 +68,7 @@ struct ClaimRaceTests {
         // Nothing ever opened it to read (code that did would have waited for a writer for ever).
         #expect(unblocker.releasedReaders == 0)
         #expect(try g.state(id) == .failed)
-        #expect(reason(g, id).contains("a FIFO, not a regular file"), "\(reason(g, id))")
+        #expect(reason(g, id.hex).contains("a FIFO, not a regular file"), "\(reason(g, id.hex))")
         #expect(fileType(g.practiceHome.path + "/spool/failed/\(id)/summary.xml") == S_IFIFO)
         // The engine still works: the next record travels.
         guard case .claimed(let next) = try await g.drop("next.xml", head) else { Issue.record("not claimed"); return }
@@ -108,7 +109,7 @@ struct ClaimRaceTests {
         #expect(link(work(g, id, "summary.xml"), g.folder.appending("kept-elsewhere.xml")) == 0)
         _ = await g.practice.processOutgoing()
         #expect(try g.state(id) == .failed)
-        #expect(reason(g, id).contains("hard link"), "\(reason(g, id))")
+        #expect(reason(g, id.hex).contains("hard link"), "\(reason(g, id.hex))")
         #expect(g.list(g.mailboxRoot + "/YOI123").isEmpty)
         #expect(g.read(secret) == Array("<record nhs=\"9990000026\"/>".utf8))
     }
@@ -138,9 +139,9 @@ struct ClaimRaceTests {
         // A claim journalled before a crash; meanwhile its path became a link to the signing key.
         let source = try outbox(g) + "/late.xml"
         #expect(symlink(signingKey(g), source) == 0)
-        let id = "00112233445566778899aabbccddeeff"
+        let id = TestID.bundle("00112233445566778899aabbccddeeff")
         try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite").insert(
-            OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: g.clock.now(), expiresAt: g.clock.now() + 86_400_000),
+            OutgoingRecord(bundleID: id, partner: TestID.ods("YOI123"), createdAt: g.clock.now(), expiresAt: g.clock.now() + 86_400_000),
             files: [OutgoingFile(bundleID: id, position: 0, name: "late.xml", size: 23, sourcePath: source, workPath: work(g, id, "late.xml"))])
         try await g.practice.recover()
         _ = await g.practice.processOutgoing()
@@ -198,7 +199,7 @@ struct ClaimRaceTests {
             _ = await g.practice.processOutgoing()
         }
         #expect(try g.state(id) == .queued)
-        #expect(g.list(g.practiceHome.path + "/spool/work/out") == [id], "the sealed bundle is discarded")
+        #expect(g.list(g.practiceHome.path + "/spool/work/out") == [id.hex], "the sealed bundle is discarded")
         #expect(g.list(g.mailboxRoot + "/YOI123").isEmpty)
         let journal = try SQLiteJournal(path: g.practiceHome.path + "/journal.sqlite")
         #expect(try journal.outgoing(id)?.lastError?.contains("changed while it was being sealed") == true)

@@ -67,7 +67,7 @@ struct TwoGateways {
         return await practice.claim(partner: partner, path: path, name: name)
     }
 
-    func state(_ id: String) throws -> OutgoingState? {
+    func state(_ id: BundleID) throws -> OutgoingState? {
         try SQLiteJournal(path: practiceHome.path + "/journal.sqlite").outgoing(id)?.state
     }
 
@@ -111,7 +111,7 @@ struct EngineTests {
         try FileManager.default.removeItem(atPath: g.mailboxRoot + "/A81001/\(id).YOI123.ghr")
         #expect(await g.prison.collect() == 1)
         #expect(g.read(g.mailboxRoot + "/A81001/\(id).YOI123.ghr") == firstReceipt)
-        #expect(g.list(g.prisonHome.path + "/spool/received/A81001") == [id])
+        #expect(g.list(g.prisonHome.path + "/spool/received/A81001") == [id.hex])
         await g.practice.collect()
         #expect(try g.state(id) == .acknowledged)
     }
@@ -155,7 +155,7 @@ struct EngineTests {
         guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
         _ = await g.practice.processOutgoing()
         // The prison signs, with its real key, a "processed" receipt naming another digest.
-        let signed = try Receipt.signed(bundleID: BundleID(hex: id), bundleSender: ODSCode("A81001"), receiver: ODSCode("YOI123"),
+        let signed = try Receipt.signed(bundleID: id, bundleSender: ODSCode("A81001"), receiver: ODSCode("YOI123"),
                                         bundleSHA256: SHA256Hasher.hash([9, 9, 9]), receivedAt: 1_795_000_000, disposition: .processed,
                                         manifestSHA256: SHA256Hasher.hash([1]), fileDigests: [],
                                         signingKey: KeyStore(home: g.prisonHome).loadSigningKey())
@@ -239,8 +239,8 @@ struct EngineTests {
         let source = g.practiceHome.path + "/spool/outbox/YOI123/late.txt"
         try FileManager.default.createDirectory(atPath: g.practiceHome.path + "/spool/outbox/YOI123", withIntermediateDirectories: true)
         try Data([5]).write(to: URL(fileURLWithPath: source))
-        let id = "00112233445566778899aabbccddeeff"
-        try journal.insert(OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: g.clock.now(), expiresAt: g.clock.now() + 86_400_000),
+        let id = try BundleID(hex: "00112233445566778899aabbccddeeff")
+        try journal.insert(OutgoingRecord(bundleID: id, partner: try ODSCode("YOI123"), createdAt: g.clock.now(), expiresAt: g.clock.now() + 86_400_000),
                            files: [OutgoingFile(bundleID: id, position: 0, name: "late.txt", size: 1, sourcePath: source,
                                                 workPath: g.practiceHome.path + "/spool/work/out/\(id)/late.txt")])
         try await g.practice.recover()

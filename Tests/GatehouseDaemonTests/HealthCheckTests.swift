@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseDaemon
+import GatehouseFormat
 import GatehouseJournal
 import GatehouseKit
 import GatehouseTesting
@@ -32,7 +33,7 @@ struct HealthCheckTests {
     @Test func aPartnerUnreachableLongerThanTheExpiryIsReported() throws {
         let (health, _, clock, _) = try check(expiry: .seconds(3600))
         // A name no other test delivers to: the reachability record is per process.
-        let partner = "ZZ9HEALTH"
+        let partner = try ODSCode("ZZ9HEALTH")
         DaemonMetrics.deliveryFailed(to: partner, now: clock.now())
         clock.advance(by: 1_800_000)
         DaemonMetrics.deliveryFailed(to: partner, now: clock.now())

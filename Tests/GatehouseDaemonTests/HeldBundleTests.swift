@@ -16,7 +16,7 @@ extension TwoGateways {
     }
 
     func prisonJournal() throws -> SQLiteJournal { try SQLiteJournal(path: prisonHome.path + "/journal.sqlite") }
-    func practiceRecord(_ id: String) throws -> OutgoingRecord? {
+    func practiceRecord(_ id: BundleID) throws -> OutgoingRecord? {
         try SQLiteJournal(path: practiceHome.path + "/journal.sqlite").outgoing(id)
     }
     func receipts(in org: String) -> [String] { list("\(mailboxRoot)/\(org)").filter { $0.hasSuffix(".ghr") } }
@@ -56,7 +56,7 @@ struct HeldBundleTests {
         // Held: the bytes kept intact, journalled with the reason, and the sender told.
         let held = try #require(try g.prisonJournal().incoming(id))
         #expect(
-            held.state == .held && held.sender == "A81001"
+            held.state == .held && held.sender?.value == "A81001"
                 && held.reason?.hasPrefix("unknown-sender: A81001 is not a partner") == true)
         #expect(
             g.read(g.prisonHome.path + "/spool/held/\(id)/\(id).ghb")
@@ -169,11 +169,11 @@ struct HeldBundleTests {
         let g = try TwoGateways(settings: settings)
         let card = try g.prisonUnpinsPractice()
         let forger = TestOrganisation("A81001", label: "forger")
-        var ids: [String] = []
+        var ids: [BundleID] = []
         for _ in 0..<5 {
             let (id, bytes) = try g.forged(by: forger, createdAt: UInt64(g.clock.now() / 1000))
             try g.put(bytes, in: "YOI123", as: "\(id.hex).ghb")
-            ids.append(id.hex)
+            ids.append(id)
         }
         #expect(await g.prison.collect() == 5)
         let journal = try g.prisonJournal()
@@ -201,6 +201,6 @@ struct HeldBundleTests {
         #expect(g.list(g.prisonHome.path + "/spool/held").isEmpty)
         #expect(g.list(g.prisonHome.path + "/spool/received").isEmpty)
         let quarantined = g.list(g.prisonHome.path + "/spool/quarantine")
-        #expect(ids.allSatisfy { quarantined.contains($0) }, "\(quarantined)")
+        #expect(ids.allSatisfy { quarantined.contains($0.hex) }, "\(quarantined)")
     }
 }

@@ -20,8 +20,8 @@ struct Insider {
     }
 
     /// A receipt signed with the insider's real key, claiming to be `receiver`'s.
-    func forgeReceipt(for id: String, receiver: String, digest: SHA256Digest, disposition: ReceiptDisposition) throws -> [UInt8] {
-        try Receipt.signed(bundleID: BundleID(hex: id), bundleSender: ODSCode("A81001"), receiver: ODSCode(receiver),
+    func forgeReceipt(for id: BundleID, receiver: String, digest: SHA256Digest, disposition: ReceiptDisposition) throws -> [UInt8] {
+        try Receipt.signed(bundleID: id, bundleSender: ODSCode("A81001"), receiver: ODSCode(receiver),
                            bundleSHA256: digest, receivedAt: UInt64(Date().timeIntervalSince1970), disposition: disposition,
                            manifestSHA256: disposition == .processed ? SHA256Hasher.hash([1]) : nil, fileDigests: [],
                            signingKey: KeyStore(home: home).loadSigningKey()).encoded
@@ -39,7 +39,7 @@ extension TwoGateways {
     }
 
     /// The practice's bundle `id` as sealed: its digest.
-    func sentDigest(_ id: String) throws -> SHA256Digest {
+    func sentDigest(_ id: BundleID) throws -> SHA256Digest {
         let record = try #require(try SQLiteJournal(path: practiceHome.path + "/journal.sqlite").outgoing(id))
         return try #require(record.bundleSHA256.flatMap { [UInt8](hex: $0) }.flatMap(SHA256Digest.init(bytes:)))
     }
@@ -108,7 +108,7 @@ struct HostileReceiptTests {
         guard case .claimed(let id) = try await g.drop("a.txt", [1]) else { Issue.record("not claimed"); return }
         _ = await g.practice.processOutgoing()
         let backdated = try Receipt.signed(
-            bundleID: BundleID(hex: id), bundleSender: ODSCode("A81001"), receiver: ODSCode("YOI123"), bundleSHA256: try g.sentDigest(id),
+            bundleID: id, bundleSender: ODSCode("A81001"), receiver: ODSCode("YOI123"), bundleSHA256: try g.sentDigest(id),
             receivedAt: UInt64(g.clock.now() / 1000) - 3600, disposition: .processed, manifestSHA256: SHA256Hasher.hash([1]),
             fileDigests: [], signingKey: KeyStore(home: g.prisonHome).loadSigningKey())
         try g.put(backdated.encoded, in: "A81001", as: "\(id).YOI123.ghr")

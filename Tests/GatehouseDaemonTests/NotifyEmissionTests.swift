@@ -38,7 +38,7 @@ struct NotifyEmissionTests {
         await g.practice.maintainKeys()
         let overdue = try queued(g.practiceHome).filter { $0.event == "receipt.overdue" }
         #expect(overdue.count == 1)
-        #expect(overdue.first?.bundle == id && overdue.first?.partner?.ods == "YOI123")
+        #expect(overdue.first?.bundle == id.hex && overdue.first?.partner?.ods == "YOI123")
         #expect(overdue.first?.reason == "no receipt from YOI123 4h after delivery" && overdue.first?.files == 1)
     }
 
@@ -78,7 +78,7 @@ struct NotifyEmissionTests {
             g.clock.advance(by: 61_000)
             _ = await g.practice.processOutgoing()
             let expired = try #require(try queued(g.practiceHome).first { $0.event == "delivery.expired" })
-            #expect(expired.bundle == id && expired.reason == "not acknowledged by YOI123 within 1m")
+            #expect(expired.bundle == id.hex && expired.reason == "not acknowledged by YOI123 within 1m")
             let text = String(decoding: expired.encoded(), as: UTF8.self)
             #expect(text.contains("9990000018") == patientData, "\(text)")
             #expect(expired.fileNames == (patientData ? ["Ada Testperson 9990000018.xml"] : nil))
@@ -96,7 +96,7 @@ struct NotifyEmissionTests {
         #expect(await g.prison.collect() == 1)
         let received = try queued(g.prisonHome)
         #expect(received.map(\.event) == ["pack.received"])
-        #expect(received.first?.bundle == id && received.first?.files == 1 && received.first?.workflow == "other")
+        #expect(received.first?.bundle == id.hex && received.first?.files == 1 && received.first?.workflow == "other")
         #expect(received.first?.partner == NotifyEvent.Partner(ods: "A81001", name: "Riverside Medical Practice"))
         #expect(received.first?.organisation == "YOI123")
     }
@@ -115,7 +115,7 @@ struct NotifyEmissionTests {
         #expect(await g.prison.collect() == 0)
         let held = try queued(g.prisonHome)
         #expect(held.map(\.event) == ["pack.held"])
-        #expect(held.first?.bundle == id && held.first?.reason == "unknown-sender")
+        #expect(held.first?.bundle == id.hex && held.first?.reason == "unknown-sender")
         #expect(held.first?.partner?.ods == "A81001" && held.first?.organisation == "YOI123")
     }
 

@@ -134,10 +134,10 @@ struct PackJourneyTests {
         let g = try TwoGateways()
         let path = try g.pack("export", [("summary.xml", record)], sidecar: sidecar)
         // Journalled, then the crash, before the rename.
-        let id = "00112233445566778899aabbccddeeff"
+        let id = TestID.bundle("00112233445566778899aabbccddeeff")
         let work = g.practiceHome.path + "/spool/work/out/\(id)"
         try journal(g.practiceHome).insert([NewOutgoing(
-            record: OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: g.clock.now(),
+            record: OutgoingRecord(bundleID: id, partner: TestID.ods("YOI123"), createdAt: g.clock.now(),
                                    expiresAt: g.clock.now() + 86_400_000),
             files: [OutgoingFile(bundleID: id, position: 0, name: "summary.xml", size: Int64(record.count),
                                  sourcePath: "\(path)/summary.xml", workPath: "\(work)/summary.xml")],

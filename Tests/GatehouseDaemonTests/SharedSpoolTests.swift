@@ -20,8 +20,8 @@ final class LeasedJournal: Journal {
     func holdsSpoolLease() throws -> Bool { lease.withLock { $0 } }
     func insert(_ bundles: [NewOutgoing]) throws { try base.insert(bundles) }
     func save(_ record: OutgoingRecord, detail: String?) throws -> Bool { try base.save(record, detail: detail) }
-    func outgoing(_ bundleID: String) throws -> OutgoingRecord? { try base.outgoing(bundleID) }
-    func outgoingIDs(startingWith prefix: String, limit: Int) throws -> [String] {
+    func outgoing(_ bundleID: BundleID) throws -> OutgoingRecord? { try base.outgoing(bundleID) }
+    func outgoingIDs(startingWith prefix: String, limit: Int) throws -> [BundleID] {
         try base.outgoingIDs(startingWith: prefix, limit: limit)
     }
     func outgoing(in states: [OutgoingState]) throws -> [OutgoingRecord] { try base.outgoing(in: states) }
@@ -33,17 +33,17 @@ final class LeasedJournal: Journal {
     func newestOutgoing(limit: Int) throws -> [(record: OutgoingRecord, files: [OutgoingFile])] {
         try base.newestOutgoing(limit: limit)
     }
-    func files(of bundleID: String) throws -> [OutgoingFile] { try base.files(of: bundleID) }
+    func files(of bundleID: BundleID) throws -> [OutgoingFile] { try base.files(of: bundleID) }
     func queuedClaim(sourcePath: String) throws -> OutgoingFile? { try base.queuedClaim(sourcePath: sourcePath) }
     func claim(sourcePath: String, since: Int64) throws -> OutgoingFile? { try base.claim(sourcePath: sourcePath, since: since) }
     func isClaimed(sourcePath: String) throws -> Bool { try base.isClaimed(sourcePath: sourcePath) }
-    func resizeFiles(of bundleID: String, sizes: [(position: Int, size: Int64)], at time: Int64, detail: String) throws {
+    func resizeFiles(of bundleID: BundleID, sizes: [(position: Int, size: Int64)], at time: Int64, detail: String) throws {
         try base.resizeFiles(of: bundleID, sizes: sizes, at: time, detail: detail)
     }
-    func removeFile(of bundleID: String, position: Int, at time: Int64, detail: String) throws {
+    func removeFile(of bundleID: BundleID, position: Int, at time: Int64, detail: String) throws {
         try base.removeFile(of: bundleID, position: position, at: time, detail: detail)
     }
-    func incoming(_ bundleID: String) throws -> IncomingRecord? { try base.incoming(bundleID) }
+    func incoming(_ bundleID: BundleID) throws -> IncomingRecord? { try base.incoming(bundleID) }
     func insert(_ record: IncomingRecord, detail: String?, context: PackContext?) throws {
         try base.insert(record, detail: detail, context: context)
     }
@@ -55,11 +55,11 @@ final class LeasedJournal: Journal {
     func incoming(matching filter: IncomingFilter) throws -> [(record: IncomingRecord, pack: JournalPack?)] {
         try base.incoming(matching: filter)
     }
-    func transitions(of bundleID: String) throws -> [Transition] { try base.transitions(of: bundleID) }
-    func pack(of bundleID: String, direction: String) throws -> JournalPack? {
+    func transitions(of bundleID: BundleID) throws -> [Transition] { try base.transitions(of: bundleID) }
+    func pack(of bundleID: BundleID, direction: String) throws -> JournalPack? {
         try base.pack(of: bundleID, direction: direction)
     }
-    func outgoingBundle(forPack name: String) throws -> String? { try base.outgoingBundle(forPack: name) }
+    func outgoingBundle(forPack name: String) throws -> BundleID? { try base.outgoingBundle(forPack: name) }
 }
 
 /// Crash recovery on a spool shared by several nodes happens when a node gains the spool lease,
@@ -95,8 +95,8 @@ struct SharedSpoolTests {
         let outbox = spool.outbox + "/YOI123"
         try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
         try writeClosed(Array("<record/>".utf8), to: outbox + "/a.xml")
-        let id = String(repeating: "ab", count: 16)
-        try journal.insert(OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: 1, expiresAt: .max), files: [
+        let id = TestID.bundle(String(repeating: "ab", count: 16))
+        try journal.insert(OutgoingRecord(bundleID: id, partner: TestID.ods("YOI123"), createdAt: 1, expiresAt: .max), files: [
             OutgoingFile(bundleID: id, position: 0, name: "a.xml", size: 9, sourcePath: outbox + "/a.xml",
                          workPath: spool.outgoingWork(id) + "/a.xml"),
         ])
@@ -120,7 +120,7 @@ struct SharedSpoolTests {
 
     /// Expiry and key upkeep happen once per organisation: on the node holding its spool lease.
     @Test func onlyTheSpoolLeaseHolderExpires() async throws {
-        var record = OutgoingRecord(bundleID: String(repeating: "cd", count: 16), partner: "YOI123", createdAt: 1,
+        var record = OutgoingRecord(bundleID: TestID.bundle(String(repeating: "cd", count: 16)), partner: TestID.ods("YOI123"), createdAt: 1,
                                     expiresAt: 2)
         record.state = .delivered
         try journal.insert(record, files: [])
@@ -136,12 +136,12 @@ struct SharedSpoolTests {
     /// lease, which reads them afresh from the journal when it gains the lease.
     @Test func onlyTheSpoolLeaseHolderResolvesHeldBundles() async throws {
         let spool = SpoolLayout(home: home)
-        let id = String(repeating: "ef", count: 16)
-        try FileManager.default.createDirectory(atPath: spool.held + "/" + id, withIntermediateDirectories: true)
+        let id = TestID.bundle(String(repeating: "ef", count: 16))
+        try FileManager.default.createDirectory(atPath: spool.held + "/" + id.hex, withIntermediateDirectories: true)
         try writeClosed(Array("not a bundle".utf8), to: spool.held + "/\(id)/\(id).ghb")
         // Held by the previous holder long ago: past [limits] held_expire.
         try journal.insert(IncomingRecord(
-            bundleID: id, sender: "B82002", state: .held, receivedAt: 1, bundleSHA256: String(repeating: "0", count: 64),
+            bundleID: id, sender: TestID.ods("B82002"), state: .held, receivedAt: 1, bundleSHA256: String(repeating: "0", count: 64),
             reason: "unknown-sender: B82002 is not a partner here", receipt: [1]), detail: "held")
         #expect(await engine.upkeepHeld() == 0)
         #expect(try journal.incoming(id)?.state == .held)

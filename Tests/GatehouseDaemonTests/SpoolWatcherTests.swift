@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import GatehouseDaemon
+import GatehouseKit
 import GatehouseTesting
 import Logging
 import Synchronization
@@ -59,6 +60,27 @@ struct SpoolWatcherTests {
         // Half of a two-byte character, then a lone continuation byte.
         #expect(FailedFolder.escaped([0xC3, 0x41, 0xA9]) == "\\xC3A\\xA9")
         #expect(OutboxScanner.isIgnored([0x2E, 0xFF]) && OutboxScanner.isIgnored(Array("x\u{FF}.part".utf8)) && !OutboxScanner.isIgnored([0xFF]))
+    }
+
+    /// A refused file's folder appears in `failed/` whole (its file and its reason), never empty
+    /// or half-filled for a person or script watching it; a crash while filling it leaves a
+    /// hidden folder that recovery finishes (the file moved in) or removes (nothing moved yet).
+    @Test func aFailedFolderAppearsWholeAndACrashedOneIsFinished() throws {
+        let folder = try TemporaryDirectory()
+        let outbox = folder.appending("outbox"), failed = folder.appending("failed")
+        for path in [outbox, failed] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        create(Array("summary.xml".utf8), in: outbox)
+        let made = try FailedFolder(root: failed).take(Array("summary.xml".utf8), from: outbox, reason: "not sent", now: 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: failed) == [DurableFile.split(made).name])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: made).sorted() == ["reason.txt", "summary.xml"])
+        // Crashes: one after the original moved in, one after only the reason was written.
+        for (name, files) in [("2-aa", ["reason.txt", "scan.pdf"]), ("3-bb", ["reason.txt"])] {
+            try FileManager.default.createDirectory(atPath: "\(failed)/.\(name)", withIntermediateDirectories: false)
+            for file in files { create(Array(file.utf8), in: "\(failed)/.\(name)") }
+        }
+        FailedFolder.recover(in: failed)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: failed).sorted() == [DurableFile.split(made).name, "2-aa"].sorted())
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(failed)/2-aa").sorted() == ["reason.txt", "scan.pdf"])
     }
 
     /// `outbox/YOI123/\u{301}abc` was cut into Characters, where the slash and the mark are one:

@@ -26,7 +26,7 @@ final class CountingTransport: MailboxTransport {
 
 extension TwoGateways {
     /// The prison's journal record of incoming bundle `id`.
-    func incoming(_ id: String) throws -> IncomingRecord? { try SQLiteJournal(path: prisonHome.path + "/journal.sqlite").incoming(id) }
+    func incoming(_ id: BundleID) throws -> IncomingRecord? { try SQLiteJournal(path: prisonHome.path + "/journal.sqlite").incoming(id) }
 
     /// The prison's quarantine folders.
     var prisonQuarantine: [String] { list(prisonHome.path + "/spool/quarantine") }
@@ -99,7 +99,7 @@ struct UnusableMailTests {
         for i in 0..<16 { future[13 + i] = [UInt8](hex: otherID)![i] }
         try Data(future).write(to: URL(fileURLWithPath: folder.appending("mailboxes/YOI123/\(otherID).ghb")))
         #expect(await prison.collect() == 1)
-        let record = try #require(try SQLiteJournal(path: g.prisonHome.path + "/journal2.sqlite").incoming(otherID))
+        let record = try #require(try SQLiteJournal(path: g.prisonHome.path + "/journal2.sqlite").incoming(TestID.bundle(otherID)))
         #expect(record.reason?.contains("ahead of this gateway's clock") == true, "\(record.reason ?? "")")
     }
 
@@ -177,7 +177,7 @@ struct UnusableMailTests {
         _ = await g.practice.processOutgoing()
         #expect(await g.prison.collect() == 1)
         #expect(g.list(g.mailboxRoot + "/YOI123").isEmpty)
-        #expect(g.reason(big).contains("REFUSED (too-large)") && g.reason(big).contains("not downloaded"))
+        #expect(g.reason(big.hex).contains("REFUSED (too-large)") && g.reason(big.hex).contains("not downloaded"))
         #expect(g.list("\(g.prisonHome.path)/spool/quarantine/\(big)") == ["reason.txt"])
     }
 }

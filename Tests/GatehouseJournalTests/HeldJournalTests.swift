@@ -1,3 +1,4 @@
+import GatehouseFormat
 import Foundation
 import GatehouseJournal
 import GatehouseTesting
@@ -6,9 +7,9 @@ import Testing
 /// The held states: an incoming bundle leaves `held` once, and never for `held`; an outgoing
 /// `held` bundle is open (it still expires) and never replaces a final state. Both journals.
 extension JournalTests {
-    func incoming(_ id: String, _ state: IncomingState, at time: Int64) -> IncomingRecord {
+    func incoming(_ id: BundleID, _ state: IncomingState, at time: Int64) -> IncomingRecord {
         IncomingRecord(
-            bundleID: id, sender: "A81001", state: state, receivedAt: time,
+            bundleID: id, sender: TestID.ods("A81001"), state: state, receivedAt: time,
             bundleSHA256: String(repeating: "0", count: 64),
             reason: state == .held ? "unknown-sender: A81001 is not a partner here" : nil, receipt: [UInt8(time % 256)])
     }
@@ -16,9 +17,9 @@ extension JournalTests {
     @Test(arguments: JournalBackend.allCases)
     func aHeldIncomingBundleIsResolvedOnceAndNeverReplacedAfterwards(_ backend: JournalBackend) throws {
         let journal = try backend.open(in: folder).journal
-        let id = "00112233445566778899aabbccddeeff"
+        let id = TestID.bundle("00112233445566778899aabbccddeeff")
         try journal.insert(incoming(id, .held, at: 1_000), detail: "held")
-        try journal.insert(incoming("ffeeddccbbaa99887766554433221100", .published, at: 1_500))
+        try journal.insert(incoming(TestID.bundle("ffeeddccbbaa99887766554433221100"), .published, at: 1_500))
         #expect(try journal.heldIncoming().map(\.bundleID) == [id])
         #expect(try journal.resolveHeld(incoming(id, .held, at: 1_800)) == false)
         #expect(try journal.resolveHeld(incoming(id, .published, at: 2_000), detail: "card added"))
@@ -33,7 +34,7 @@ extension JournalTests {
     func aHeldOutgoingBundleStillExpiresAndNeverReopensAFinalOne(_ backend: JournalBackend) throws {
         let journal = try backend.open(in: folder).journal
         var held = OutgoingRecord(
-            bundleID: "00112233445566778899aabbccddeeff", partner: "YOI123", createdAt: 1_000, expiresAt: 5_000)
+            bundleID: TestID.bundle("00112233445566778899aabbccddeeff"), partner: TestID.ods("YOI123"), createdAt: 1_000, expiresAt: 5_000)
         try journal.insert(held, files: [])
         held.state = .held
         #expect(try journal.save(held, detail: "held by YOI123"))

@@ -9,7 +9,7 @@ import Testing
 extension JournalTests {
     func published(_ n: Int, sender: String, subject: String, at time: Int64) throws -> (IncomingRecord, PackContext) {
         let record = IncomingRecord(
-            bundleID: String(format: "%032x", n), sender: sender, state: .published, receivedAt: time,
+            bundleID: TestID.bundle(n), sender: TestID.ods(sender), state: .published, receivedAt: time,
             bundleSHA256: String(repeating: "0", count: 64), receipt: [UInt8(n)])
         return (record, PackContext(subject: subject, workflow: try Workflow("reception-summary"),
                                     nhsNumbers: ["9990000018"]))
@@ -24,13 +24,13 @@ extension JournalTests {
             let (record, context) = try published(n, sender: sender, subject: subject, at: Int64(time))
             try journal.insert(record, detail: "published", context: context)
         }
-        func ids(_ change: (inout IncomingFilter) -> Void) throws -> [String] {
+        func ids(_ change: (inout IncomingFilter) -> Void) throws -> [BundleID] {
             var filter = IncomingFilter()
             change(&filter)
             return try journal.incoming(matching: filter).map(\.record.bundleID)
         }
-        let id = { (n: Int) in String(format: "%032x", n) }
-        #expect(try ids { $0.sender = "A81001" } == [id(4), id(3), id(1)])
+        let id = { (n: Int) in TestID.bundle(n) }
+        #expect(try ids { $0.sender = TestID.ods("A81001") } == [id(4), id(3), id(1)])
         #expect(try ids { $0.until = 3_000 } == [id(2), id(1)])
         // ASCII letters in any case; % and _ are the characters typed, not wildcards.
         #expect(try ids { $0.subjectText = "discharge" } == [id(3), id(1)])
@@ -38,7 +38,7 @@ extension JournalTests {
         #expect(try ids { $0.subjectText = "n_" } == [id(4)])
         #expect(try ids { $0.subjectText = "%" } == [id(2)])
         #expect(try ids { $0.limit = 2; $0.offset = 1 } == [id(3), id(2)])
-        #expect(try ids { $0.sender = "A81001"; $0.limit = 2; $0.offset = 2 } == [id(1)])
+        #expect(try ids { $0.sender = TestID.ods("A81001"); $0.limit = 2; $0.offset = 2 } == [id(1)])
     }
 
     @Test(arguments: JournalBackend.allCases)

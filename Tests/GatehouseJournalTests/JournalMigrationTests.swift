@@ -13,7 +13,7 @@ struct JournalMigrationTests {
         let context = PackContext(subject: "Reception summary", workflow: try Workflow("reception-summary"),
                                   nhsNumbers: ["9990000018"])
         for n in 0..<5 {
-            var record = OutgoingRecord(bundleID: String(format: "%032x", n), partner: "YOI123", createdAt: Int64(1_000 + n),
+            var record = OutgoingRecord(bundleID: TestID.bundle(n), partner: TestID.ods("YOI123"), createdAt: Int64(1_000 + n),
                                         expiresAt: 99_000)
             let files = (0...n % 2).map {
                 OutgoingFile(bundleID: record.bundleID, position: $0, name: "r\(n)-\($0).xml", size: 10,
@@ -25,7 +25,7 @@ struct JournalMigrationTests {
             record.receipt = n < 3 ? [UInt8(n), 0, 255] : nil
             try source.save(record, detail: "moved on")
         }
-        try source.insert(IncomingRecord(bundleID: String(repeating: "ab", count: 16), sender: "YOI123", state: .published,
+        try source.insert(IncomingRecord(bundleID: TestID.bundle(String(repeating: "ab", count: 16)), sender: TestID.ods("YOI123"), state: .published,
                                          receivedAt: 7_000, bundleSHA256: String(repeating: "0", count: 64), receipt: [1]),
                           detail: "published", context: context)
 
@@ -38,11 +38,11 @@ struct JournalMigrationTests {
         #expect(try target.newestOutgoing(limit: 100).map(\.record) == source.newestOutgoing(limit: 100).map(\.record))
         #expect(try target.newestOutgoing(limit: 100).map(\.files) == source.newestOutgoing(limit: 100).map(\.files))
         for n in 0..<5 {
-            let id = String(format: "%032x", n)
+            let id = TestID.bundle(n)
             #expect(try target.outgoing(id) == source.outgoing(id))
             #expect(try target.transitions(of: id) == source.transitions(of: id))
         }
-        #expect(try target.pack(of: String(format: "%032x", 3), direction: "out") == source.pack(of: String(format: "%032x", 3), direction: "out"))
+        #expect(try target.pack(of: TestID.bundle(3), direction: "out") == source.pack(of: TestID.bundle(3), direction: "out"))
         #expect(try target.outgoingCounts() == [.acknowledged: 3, .sealed: 2])
         var filter = IncomingFilter()
         filter.nhsNumber = "9990000018"

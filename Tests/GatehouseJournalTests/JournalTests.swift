@@ -17,7 +17,7 @@ struct JournalTests {
     }
 
     func record(_ id: String, at time: Int64 = 1_000) -> OutgoingRecord {
-        OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: time, expiresAt: time + 86_400_000)
+        OutgoingRecord(bundleID: TestID.bundle(id), partner: TestID.ods("YOI123"), createdAt: time, expiresAt: time + 86_400_000)
     }
 
     @Test(arguments: JournalBackend.allCases) func outgoingLifecycleKeepsEveryTransition(_ backend: JournalBackend) throws {
@@ -67,7 +67,7 @@ struct JournalTests {
     @Test(arguments: JournalBackend.allCases) func incomingIsRecordedOnceWithItsReceipt(_ backend: JournalBackend) throws {
         let opened = try backend.open(in: folder)
         let journal = opened.journal
-        let incoming = IncomingRecord(bundleID: "ffeeddccbbaa99887766554433221100", sender: "A81001", state: .published,
+        let incoming = IncomingRecord(bundleID: TestID.bundle("ffeeddccbbaa99887766554433221100"), sender: TestID.ods("A81001"), state: .published,
                                       receivedAt: 5_000, bundleSHA256: String(repeating: "ab", count: 32), publishedPath: "/received/A81001/x",
                                       receipt: [1, 2, 3])
         try journal.insert(incoming)
@@ -161,8 +161,8 @@ struct JournalTests {
     @Test(arguments: JournalBackend.allCases) func bundlesOfOneMillisecondKeepTheirOrder(_ backend: JournalBackend) throws {
         let opened = try backend.open(in: folder)
         let journal = opened.journal
-        let ids = ["ff", "00", "aa", "11", "cc"].map { String(repeating: $0, count: 16) }
-        try journal.insert(ids.map { NewOutgoing(record: record($0, at: 5_000), files: []) })
+        let ids = ["ff", "00", "aa", "11", "cc"].map { TestID.bundle(String(repeating: $0, count: 16)) }
+        try journal.insert(ids.map { NewOutgoing(record: record($0.hex, at: 5_000), files: []) })
         #expect(try journal.newestOutgoing(limit: 10).map(\.record.bundleID) == ids.reversed())
         #expect(try journal.newestOutgoing(limit: 2).map(\.record.bundleID) == Array(ids.reversed().prefix(2)))
     }
@@ -171,7 +171,9 @@ struct JournalTests {
     /// column named, never read as something else.
     @Test(arguments: [(JournalBackend.sqlite, "state", "'lost'", "outgoing.state"),
                       (.sqlite, "receipt", "'[1,2,'", "outgoing.receipt"), (.sqlite, "receipt", "7", "outgoing.receipt"),
-                      (.postgresql, "state", "'lost'", "outgoing.state")])
+                      (.sqlite, "partner", "'yoi 123'", "outgoing.partner"),
+                      (.postgresql, "state", "'lost'", "outgoing.state"),
+                      (.postgresql, "partner", "'YOI123/../A81001'", "outgoing.partner")])
     func valuesGatehouseNeverWritesAreNamedErrors(backend: JournalBackend, column: String, value: String, named: String) throws {
         let opened = try backend.open(in: folder)
         let journal = opened.journal
@@ -181,5 +183,24 @@ struct JournalTests {
         let error = #expect(throws: JournalValueError.self) { try journal.outgoing(r.bundleID) }
         #expect(error?.column == named)
         #expect("\(error.map { "\($0)" } ?? "")".contains("which Gatehouse never writes"))
+    }
+
+    /// The same for incoming bundles: a sender or bundle id that is not one is refused with the
+    /// column named; `unknown` (a header that could not be read) is read as no sender.
+    @Test(arguments: [(JournalBackend.sqlite, "sender", "'A81 001'", "incoming.sender"),
+                      (.sqlite, "bundleID", "'../../etc'", "incoming.bundleID"),
+                      (.postgresql, "sender", "'a81001'", "incoming.sender"),
+                      (.postgresql, "bundle_id", "'0123'", "incoming.bundle_id")])
+    func incomingValuesGatehouseNeverWritesAreNamedErrors(backend: JournalBackend, column: String, value: String,
+                                                          named: String) throws {
+        let opened = try backend.open(in: folder)
+        let journal = opened.journal
+        try journal.insert(IncomingRecord(bundleID: TestID.bundle(7), sender: nil, state: .rejected, receivedAt: 1,
+                                          bundleSHA256: String(repeating: "0", count: 64), reason: "malformed: x",
+                                          receipt: [1]))
+        #expect(try journal.allIncoming().map(\.sender) == [nil], "unknown is read back as no sender")
+        try opened.execute("UPDATE incoming SET \(column) = \(value)")
+        let error = #expect(throws: JournalValueError.self) { try journal.allIncoming() }
+        #expect(error?.column == named)
     }
 }

@@ -34,7 +34,7 @@ struct PostgresNodeTests {
 
     func due(_ count: Int) -> [NewOutgoing] {
         (0..<count).map {
-            NewOutgoing(record: OutgoingRecord(bundleID: String(format: "%032x", $0), partner: "YOI123",
+            NewOutgoing(record: OutgoingRecord(bundleID: TestID.bundle($0), partner: TestID.ods("YOI123"),
                                                createdAt: Int64(1_000 + $0), expiresAt: 99_999_999), files: [])
         }
     }
@@ -96,8 +96,8 @@ struct PostgresNodeTests {
         let a = try node("node-a"), b = try node("node-b")
         try a.insert(due(300))
         // Each node delivers what it claimed (so it is due no more) and claims again until none is left.
-        func drain(_ journal: PostgresJournal) async throws -> [String] {
-            var claimed: [String] = []
+        func drain(_ journal: PostgresJournal) async throws -> [BundleID] {
+            var claimed: [BundleID] = []
             while true {
                 try journal.heartbeat()  // as a node's heartbeat service does, however slow the machine
                 let batch = try journal.dueOutgoing(now: 10_000, limit: 7)
@@ -135,11 +135,11 @@ struct PostgresNodeTests {
     @Test func organisationsSharingADatabaseSeeOnlyTheirOwnRows() throws {
         let practice = try PostgresJournal(settings: settings, org: org, migrate: true)
         let prison = try PostgresJournal(settings: settings, org: ODSCode("YOI123"), migrate: true)
-        let id = String(repeating: "ab", count: 16)
-        try practice.insert(OutgoingRecord(bundleID: id, partner: "YOI123", createdAt: 1, expiresAt: 2), files: [])
+        let id = TestID.bundle(String(repeating: "ab", count: 16))
+        try practice.insert(OutgoingRecord(bundleID: id, partner: TestID.ods("YOI123"), createdAt: 1, expiresAt: 2), files: [])
         #expect(try prison.outgoing(id) == nil)
         #expect(try prison.outgoingCounts().isEmpty)
-        let incoming = IncomingRecord(bundleID: id, sender: "A81001", state: .published, receivedAt: 3,
+        let incoming = IncomingRecord(bundleID: id, sender: TestID.ods("A81001"), state: .published, receivedAt: 3,
                                       bundleSHA256: String(repeating: "0", count: 64), receipt: [9])
         try prison.insert(incoming)
         #expect(try practice.incoming(id) == nil)

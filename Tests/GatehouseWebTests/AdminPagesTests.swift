@@ -34,7 +34,7 @@ import Testing
         let pack = "send-2026-12-05T06:40:00Z-0011aabb"
         let journal = try SQLiteJournal(path: SpoolLayout(home: web.home).journal)
         var record = OutgoingRecord(
-            bundleID: id, partner: "A81001", createdAt: web.clock.now, expiresAt: web.clock.now + 86_400_000)
+            bundleID: try BundleID(hex: id), partner: try ODSCode("A81001"), createdAt: web.clock.now, expiresAt: web.clock.now + 86_400_000)
         try journal.insert([
             NewOutgoing(record: record, files: [], detail: "claimed", context: PackContext(), pack: pack)
         ])

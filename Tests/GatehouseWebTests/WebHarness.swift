@@ -53,7 +53,7 @@ final class WebHarness: @unchecked Sendable {
         let journal = try SQLiteJournal(path: SpoolLayout(home: home).journal)
         try journal.insert(
             IncomingRecord(
-                bundleID: publishedID, sender: "A81001", state: .published,
+                bundleID: try BundleID(hex: publishedID), sender: try ODSCode("A81001"), state: .published,
                 receivedAt: clock.now - 60_000, bundleSHA256: String(repeating: "1", count: 64),
                 publishedPath: folder, files: files, receipt: [1, 2, 3]),
             detail: nil, context: PackContext(
@@ -61,12 +61,12 @@ final class WebHarness: @unchecked Sendable {
                 nhsNumbers: ["9990000018"]))
         try journal.insert(
             IncomingRecord(
-                bundleID: refusedID, sender: "B82002", state: .rejected, receivedAt: clock.now - 30_000,
+                bundleID: try BundleID(hex: refusedID), sender: try ODSCode("B82002"), state: .rejected, receivedAt: clock.now - 30_000,
                 bundleSHA256: String(repeating: "2", count: 64), reason: "unknown-sender",
                 receipt: [4]))
         try journal.insert(
             IncomingRecord(
-                bundleID: heldID, sender: "C83003", state: .held, receivedAt: clock.now - 20_000,
+                bundleID: try BundleID(hex: heldID), sender: try ODSCode("C83003"), state: .held, receivedAt: clock.now - 20_000,
                 bundleSHA256: String(repeating: "3", count: 64),
                 reason: "unknown-sender: C83003 is not a partner here (no identity card added)", receipt: [5]))
         accounts = AccountService(store: try UserStore(home: home), clock: clock.clock, cost: testCost)

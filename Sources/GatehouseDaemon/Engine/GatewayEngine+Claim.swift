@@ -7,7 +7,7 @@ import GatehouseKit
 /// What happened to a file offered from the outbox.
 public enum ClaimOutcome: Sendable, Equatable {
     /// Journalled and moved into the work folder under this bundle id.
-    case claimed(bundleID: String)
+    case claimed(bundleID: BundleID)
     /// Moved to `spool/failed/` with this reason.
     case refused(reason: String)
     /// Left in the outbox for now (still open for writing); offered again later.
@@ -72,7 +72,7 @@ extension GatewayEngine {
             case .failure(.vanished):
                 outcomes[index] = .refused(reason: "vanished")
             case .failure(.busy(let reason)):
-                log(.info, "waiting for \(ReadableText.shown(file.name)): \(reason)", partner: file.partner)
+                log(.info, "waiting for \(ReadableText.shown(file.name)): \(reason)", partner: try? check.get())
                 outcomes[index] = .waiting(reason: reason)
             case .failure(.refused(let reason)):
                 outcomes[index] = refuse(path: file.path, partner: file.partner, reason: reason)
@@ -91,9 +91,9 @@ extension GatewayEngine {
         var members: [[Int]] = []
         let offered = accepted.map { (partner: $0.partner, name: files[$0.index].name, size: $0.size) }
         for group in Self.batches(offered, maxFiles: settings.bundleMaxFiles, maxBytes: settings.bundleMaxBytes) {
-            let id = BundleID.random().hex
+            let id = BundleID.random()
             let partner = accepted[group[0]].partner
-            var record = OutgoingRecord(bundleID: id, partner: partner.value, createdAt: now,
+            var record = OutgoingRecord(bundleID: id, partner: partner, createdAt: now,
                                         expiresAt: now + RetryPolicy.milliseconds(settings.expiry))
             record.updatedAt = now
             let work = spool.outgoingWork(id)
@@ -224,11 +224,11 @@ extension GatewayEngine {
             try FileOperations.makeDirectory(spool.outgoingWork(pending.bundleID), mode: 0o700)
             try moveOutOfOutbox(pending.sourcePath, to: pending.workPath)
         } catch {
-            log(.error, "claiming \(pending.sourcePath) failed: \(error)", bundle: pending.bundleID, partner: partner.value)
+            log(.error, "claiming \(pending.sourcePath) failed: \(error)", bundle: pending.bundleID, partner: partner)
             return .refused(reason: "\(error)")
         }
         unfinishedClaims[pending.sourcePath] = nil
-        log(.info, "finished an interrupted claim", bundle: pending.bundleID, partner: partner.value, state: "queued")
+        log(.info, "finished an interrupted claim", bundle: pending.bundleID, partner: partner, state: "queued")
         return .claimed(bundleID: pending.bundleID)
     }
 
@@ -240,9 +240,10 @@ extension GatewayEngine {
             try FailedFolder(root: spool.failed).take(Array(name.utf8), from: folder, reason:
                 "not sent: \(ReadableText.shown(name)) for \(partner ?? "no partner"): \(reason)", now: clock.now())
         } catch {
-            log(.error, "could not move \(path) to failed/: \(error)", partner: partner)
+            log(.error, "could not move \(path) to failed/: \(error)", partner: partner.flatMap { try? ODSCode($0) })
         }
-        log(.warning, "refused \(ReadableText.shown(name)): \(reason)", partner: partner, state: "failed")
+        log(.warning, "refused \(ReadableText.shown(name)): \(reason)", partner: partner.flatMap { try? ODSCode($0) },
+            state: "failed")
         return .refused(reason: reason)
     }
 }

@@ -23,8 +23,8 @@ extension GatewayEngine {
         guard client.hasJoined, case .equivocation(let evidence)? = try? client.compare(bytes, from: partner.value) else { return }
         let sentence = "directory equivocation: \(partner)'s receipt carries a checkpoint that contradicts the "
             + "directory trusted here; evidence kept in \(evidence)"
-        log(.error, sentence, bundle: receipt.bundleID.hex, partner: partner.value)
-        audit(AuditEvent("directory-equivocation", org: partner.value, bundle: receipt.bundleID.hex, detail: evidence))
+        log(.error, sentence, bundle: receipt.bundleID, partner: partner)
+        audit(AuditEvent("directory-equivocation", org: partner, bundle: receipt.bundleID, detail: evidence))
         let name = (try? gateway.partners.resolvedCard(for: partner))?.name
         DirectoryAlarm.emit(notifier, "equivocation", sentence, proof: bytes,
                             partner: NotifyEvent.Partner(ods: partner.value, name: name))

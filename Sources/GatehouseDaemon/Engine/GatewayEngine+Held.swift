@@ -27,22 +27,22 @@ extension GatewayEngine {
     func hold(_ local: String, id: BundleID, header: BundleHeader, digest: SHA256Digest,
               at now: Int64) throws -> IncomingRecord? {
         var index = loadedHeldIndex()
-        let sender = header.sender.value
+        let sender = header.sender
         let bytes = Self.treeSize(local)
         let limits = settings.limits
         if let refusal = index.refusal(sender: sender, bytes: bytes, perSender: limits.heldPerSender,
                                        maxBytes: UInt64(max(0, limits.heldMaxBytes)),
                                        maxItems: ReceiveLimits.heldMaxItems) {
             logFailureOnce("held-bound-\(sender)", "not holding bundles claiming to be from \(sender): \(refusal); "
-                           + "refused instead", bundle: id.hex)
+                           + "refused instead", bundle: id)
             return nil
         }
-        let folder = heldFolder(id.hex)
+        let folder = heldFolder(id)
         try FileOperations.makeDirectory(folder, mode: 0o700)
         // A second name for the fetched bytes (same spool, no copy), synced before the journal
         // says held and the mailbox item goes: the held copy is then the only one.
-        if link(local, heldBundle(id.hex)) != 0 && errno != EEXIST {
-            throw SystemError("keeping the held bundle", heldBundle(id.hex))
+        if link(local, heldBundle(id)) != 0 && errno != EEXIST {
+            throw SystemError("keeping the held bundle", heldBundle(id))
         }
         try DurableFile.syncFolder(folder)
         let until = RFC3339.format(milliseconds: now + RetryPolicy.milliseconds(limits.heldExpire)) ?? "?"
@@ -54,9 +54,9 @@ extension GatewayEngine {
             bundleID: id, bundleSender: header.sender, receiver: own.org, bundleSHA256: digest,
             receivedAt: UInt64(now / 1000), disposition: .held(.unknownSender), manifestSHA256: nil, fileDigests: [],
             signingKey: try gateway.keys.loadSigningKey())
-        index.add(HeldIndex.Item(id: id.hex, sender: sender, heldAt: now, bytes: bytes, answered: false))
+        index.add(HeldIndex.Item(id: id, sender: sender, heldAt: now, bytes: bytes, answered: false))
         held.index = index
-        return IncomingRecord(bundleID: id.hex, sender: sender, state: .held, receivedAt: now, bundleSHA256: digest.hex,
+        return IncomingRecord(bundleID: id, sender: sender, state: .held, receivedAt: now, bundleSHA256: digest.hex,
                               reason: reason, receipt: receipt.encoded)
     }
 
@@ -71,7 +71,7 @@ extension GatewayEngine {
     }
 
     /// Records that the `held` receipt for `id` went out (a marker file, so a restart knows).
-    func markHeldAnswered(_ id: String) {
+    func markHeldAnswered(_ id: BundleID) {
         guard held.index?.item(id) != nil else { return }
         try? FileOperations.replaceAtomically(at: "\(heldFolder(id))/receipt-sent", contents: [], mode: 0o600)
         held.index?.markAnswered(id)
@@ -91,21 +91,21 @@ extension GatewayEngine {
         return true
     }
 
-    func forgetHeld(_ id: String) {
+    func forgetHeld(_ id: BundleID) {
         held.index?.remove(id)
         held.retryAt[id] = nil
         held.keyWaitSince[id] = nil
     }
 
-    func heldFolder(_ id: String) -> String { "\(spool.held)/\(id)" }
-    func heldBundle(_ id: String) -> String { "\(spool.held)/\(id)/\(id).ghb" }
+    func heldFolder(_ id: BundleID) -> String { "\(spool.held)/\(id.hex)" }
+    func heldBundle(_ id: BundleID) -> String { "\(spool.held)/\(id.hex)/\(id.hex).ghb" }
 
     /// The held index, read from the journal at first use. Folders no held record names (left
     /// by a crash before the journal said held: the bundle is still in the mailbox) are removed.
     func loadedHeldIndex() -> HeldIndex {
         if let index = held.index { return index }
         guard let records = try? journal.heldIncoming() else { return HeldIndex() }
-        let ids = Set(records.map(\.bundleID))
+        let ids = Set(records.map(\.bundleID.hex))
         for name in list(spool.held) where !ids.contains(name) { removeTree("\(spool.held)/\(name)") }
         var items: [HeldIndex.Item] = []
         for record in records {
@@ -115,7 +115,9 @@ extension GatewayEngine {
                 continue
             }
             let answered = exists("\(heldFolder(id))/receipt-sent")
-            items.append(HeldIndex.Item(id: id, sender: record.sender, heldAt: record.receivedAt,
+            // A held record's sender is the one its readable header claims.
+            guard let sender = record.sender else { continue }
+            items.append(HeldIndex.Item(id: id, sender: sender, heldAt: record.receivedAt,
                                         bytes: Self.treeSize(heldBundle(id)), answered: answered))
         }
         let index = HeldIndex(items)

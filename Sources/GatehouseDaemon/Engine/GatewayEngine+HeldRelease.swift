@@ -26,7 +26,7 @@ extension GatewayEngine {
         let items = loadedHeldIndex().items
         guard !items.isEmpty else { return 0 }
         let now = clock.now()
-        var pinned: [String: Bool] = [:]
+        var pinned: [ODSCode: Bool] = [:]
         var done = 0
         for item in items {
             if let until = held.retryAt[item.id], until > now { continue }
@@ -35,7 +35,7 @@ extension GatewayEngine {
                 continue
             }
             let isPinned = pinned[item.sender]
-                ?? ((try? ODSCode(item.sender)).flatMap { try? gateway.partners.resolvedCard(for: $0) } != nil)
+                ?? ((try? gateway.partners.resolvedCard(for: item.sender)) != nil)
             pinned[item.sender] = isPinned
             if isPinned {
                 if await releaseHeld(item) { done += 1 }
@@ -48,8 +48,8 @@ extension GatewayEngine {
 
     /// Sends a `held` receipt the 10-minute rule held back, once the rule allows.
     private func answerHeldLater(_ item: HeldIndex.Item, at now: Int64) async {
-        guard let sender = try? ODSCode(item.sender), mayAnswerUnproven(sender, at: now),
-              let id = try? BundleID(hex: item.id), let record = try? journal.incoming(item.id), record.state == .held
+        let sender = item.sender, id = item.id
+        guard mayAnswerUnproven(sender, at: now), let record = try? journal.incoming(id), record.state == .held
         else { return }
         do { try await answer(record, id: id) } catch {
             logFailureOnce("held-answer-\(item.id)", "sending the held receipt to \(sender) failed: \(error)",
@@ -60,7 +60,7 @@ extension GatewayEngine {
     /// Opens a held bundle under its sender's newly added card: published, or refused with the
     /// normal reason; then its final receipt goes out. Returns false when it stays held.
     private func releaseHeld(_ item: HeldIndex.Item) async -> Bool {
-        guard let id = try? BundleID(hex: item.id) else { return false }
+        let id = item.id
         let now = clock.now()
         // A key the new card does not name waits like any other (`unknown_sender_hold`), then
         // is refused: anyone can invent a key id.
@@ -98,7 +98,7 @@ extension GatewayEngine {
     /// (group `unverified`, bounded as every refusal) and a `failed` (expired) receipt follows
     /// its `held` one.
     private func expireHeld(_ item: HeldIndex.Item) async -> Bool {
-        guard let id = try? BundleID(hex: item.id) else { return false }
+        let id = item.id
         do {
             guard let stored = try journal.incoming(item.id), stored.state == .held,
                   let digest = [UInt8](hex: stored.bundleSHA256).flatMap(SHA256Digest.init(bytes:)) else {
@@ -129,12 +129,12 @@ extension GatewayEngine {
     /// as any bundle is (a sender still not pinned then gets nothing).
     private func finishHeld(_ item: HeldIndex.Item, record: IncomingRecord, id: BundleID) async {
         audit(AuditEvent(record.state == .published ? "bundle-received" : "bundle-rejected", org: record.sender,
-                         bundle: id.hex, sha256: record.bundleSHA256, detail: Self.category(record.reason)))
+                         bundle: id, sha256: record.bundleSHA256, detail: Self.category(record.reason)))
         try? keepEvidence(bundle: record.state == .published ? heldBundle(item.id) : nil, receipt: record.receipt,
                           id: id.hex, direction: "in")
         removeTree(heldFolder(item.id))
         forgetHeld(item.id)
-        guard let sender = try? ODSCode(item.sender) else { return }
+        let sender = item.sender
         let pinned = (try? gateway.partners.resolvedCard(for: sender)) != nil
         do {
             if item.answered {
@@ -144,25 +144,22 @@ extension GatewayEngine {
                 try await answer(record, id: id)
             }
         } catch {
-            held.unsent[id.hex] = HeldWork.UnsentReceipt(receipt: record.receipt, sender: item.sender,
+            held.unsent[id] = HeldWork.UnsentReceipt(receipt: record.receipt, sender: item.sender,
                                                          viaOwnServer: !pinned)
-            log(.warning, "sending the receipt for the held bundle failed, trying again: \(error)", bundle: id.hex,
+            log(.warning, "sending the receipt for the held bundle failed, trying again: \(error)", bundle: id,
                 partner: item.sender)
         }
     }
 
     private func sendUnsentHeldReceipts() async {
-        for (hex, unsent) in held.unsent {
-            guard let id = try? BundleID(hex: hex), let sender = try? ODSCode(unsent.sender) else {
-                held.unsent[hex] = nil
-                continue
-            }
+        for (id, unsent) in held.unsent {
             do {
-                try await sendReceipt(unsent.receipt, for: id, to: sender, via: unsent.viaOwnServer ? own.org : nil)
-                held.unsent[hex] = nil
+                try await sendReceipt(unsent.receipt, for: id, to: unsent.sender,
+                                      via: unsent.viaOwnServer ? own.org : nil)
+                held.unsent[id] = nil
             } catch {
-                logFailureOnce("held-unsent-\(hex)", "sending the receipt for the held bundle failed: \(error)",
-                               bundle: hex)
+                logFailureOnce("held-unsent-\(id)", "sending the receipt for the held bundle failed: \(error)",
+                               bundle: id)
             }
         }
     }

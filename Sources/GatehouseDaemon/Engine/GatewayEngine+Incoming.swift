@@ -77,12 +77,12 @@ extension GatewayEngine {
         var complete = false
         do {
             // Deduplicate by bundle id: a bundle seen before is answered with the original receipt.
-            if let seen = try journal.incoming(id.hex) {
+            if let seen = try journal.incoming(id) {
                 try await answer(seen, id: id)
                 // Answered before a crash that came before its evidence was kept: keep the receipt.
                 if !exists("\(spool.evidence)/in/\(id.hex).ghr") { try? keepEvidence(bundle: nil, receipt: seen.receipt, id: id.hex, direction: "in") }
                 try await mailbox.remove(name, from: own.org)
-                log(.info, "duplicate answered with the original receipt", bundle: id.hex, partner: seen.sender, state: seen.state.rawValue)
+                log(.info, "duplicate answered with the original receipt", bundle: id, partner: seen.sender, state: seen.state.rawValue)
                 return true
             }
             let local = "\(spool.work)/in/\(id.hex).ghb"
@@ -109,7 +109,7 @@ extension GatewayEngine {
             if record.state == .held {
                 heldRecorded(record)
             } else {
-                audit(AuditEvent(record.state == .published ? "bundle-received" : "bundle-rejected", org: record.sender, bundle: id.hex,
+                audit(AuditEvent(record.state == .published ? "bundle-received" : "bundle-rejected", org: record.sender, bundle: id,
                                  sha256: record.bundleSHA256, detail: Self.category(record.reason)))
             }
             // A refused bundle's bytes are kept once, in quarantine (bounded); a held one's in
@@ -120,7 +120,7 @@ extension GatewayEngine {
             try await mailbox.remove(name, from: own.org)
             return true
         } catch let error as DeferredItem {
-            deferItem(name, error.description, partner: "")
+            deferItem(name, error.description, partner: nil)
             return false
         } catch {
             // Nothing was journalled, or the receipt could not be sent: the bundle stays in the
@@ -128,7 +128,7 @@ extension GatewayEngine {
             // Logged once per distinct failure, not at every round. Its local copy is kept, so a
             // bundle waiting for disk space is not downloaded again at every round.
             if complete { keptLocal.insert(name) } else { keptLocal.remove(name) }
-            logFailureOnce(name, "receiving \(name) failed: \(error)", bundle: id.hex)
+            logFailureOnce(name, "receiving \(name) failed: \(error)", bundle: id)
             return false
         }
     }
@@ -141,14 +141,14 @@ extension GatewayEngine {
     func answer(_ record: IncomingRecord, id: BundleID, audited: Bool = true) async throws -> Bool {
         // Never this organisation itself: a bundle "from" it is refused as reflected, and its
         // receipt would only land in the own mailbox as a receipt for a bundle sent elsewhere.
-        guard let sender = try? ODSCode(record.sender), sender != own.org else { return false }
+        guard let sender = record.sender, sender != own.org else { return false }
         guard (try? gateway.partners.resolvedCard(for: sender)) != nil else {
             // Not pinned, so its address is unknown: a held bundle's receipt goes to the mailbox
             // of that name on the server this gateway collects from (the one the bundle came
             // through), under the 10-minute rule below (the sender is not proven).
             guard record.state == .held, takeUnprovenAllowance(sender) else { return false }
             try await sendReceipt(record.receipt, for: id, to: sender, via: own.org)
-            markHeldAnswered(id.hex)
+            markHeldAnswered(id)
             if audited { auditReceiptSent(record, id: id) }
             return true
         }
@@ -169,7 +169,7 @@ extension GatewayEngine {
         case .rejected: "failed"
         case .held: "held"
         }
-        audit(AuditEvent("receipt-sent", org: record.sender, bundle: id.hex, detail: disposition))
+        audit(AuditEvent("receipt-sent", org: record.sender, bundle: id, detail: disposition))
     }
 
     /// Verifies and publishes the private copy `local` (in its workflow's folder), or quarantines
@@ -194,14 +194,14 @@ extension GatewayEngine {
             header = try BundleVerifier.readHeader(from: source).header
             guard header.bundleID == id else { throw FormatError.malformed("the bundle is named \(id) but its header says \(header.bundleID)") }
         } catch let error as FormatError {
-            return (try reject(local, id: id, sender: "unknown", digest: bytesDigest(), reason: .malformed,
+            return (try reject(local, id: id, sender: nil, digest: bytesDigest(), reason: .malformed,
                                detail: error.description, at: now), nil)
         }
         // A bundle that comes back from someone else with this organisation as its sender (its
         // own bundle to a partner, put into the own mailbox by that partner) was never meant for
         // it, even though it can decrypt its self stanza.
         if header.sender == own.org {
-            return (try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .notARecipient,
+            return (try reject(local, id: id, sender: header.sender, digest: bytesDigest(), reason: .notARecipient,
                                detail: "bundle \(id) is from \(own.org) itself (reflected back into its own mailbox)",
                                at: now), nil)
         }
@@ -212,12 +212,12 @@ extension GatewayEngine {
         let tolerance = RetryPolicy.milliseconds(settings.limits.clockTolerance) / 1000
         let ageSeconds = now / 1000 - Int64(clamping: header.createdAt)
         if ageSeconds > RetryPolicy.milliseconds(settings.expiry) / 1000 + tolerance {
-            return (try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .expired,
+            return (try reject(local, id: id, sender: header.sender, digest: bytesDigest(), reason: .expired,
                                detail: "bundle \(id): created \(ageSeconds / 3600) hours ago, past the \(settings.expiry) expiry",
                                at: now), nil)
         }
         if -ageSeconds > tolerance {
-            return (try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: .expired,
+            return (try reject(local, id: id, sender: header.sender, digest: bytesDigest(), reason: .expired,
                                detail: "bundle \(id): dated \(-ageSeconds) s ahead of this gateway's clock, "
                                    + "beyond [limits] clock_tolerance", at: now), nil)
         }
@@ -260,14 +260,14 @@ extension GatewayEngine {
                 signingKey: try gateway.keys.loadSigningKey())
             let files = manifest.files.map { ["name": $0.name, "size": String($0.size), "sha256": $0.sha256.hex] }
             let json = String(decoding: try JSONSerialization.data(withJSONObject: files, options: [.sortedKeys]), as: UTF8.self)
-            log(.info, "published \(manifest.files.count) file(s)", bundle: id.hex, partner: header.sender.value, state: "published")
-            DaemonMetrics.opened(bytes: source.size, sender: header.sender.value)
+            log(.info, "published \(manifest.files.count) file(s)", bundle: id, partner: header.sender, state: "published")
+            DaemonMetrics.opened(bytes: source.size, sender: header.sender)
             if let note = signerNote {
                 // Accepted only because it was signed before its key's revocation: the verdict is recorded.
-                log(.warning, "accepted: \(note)", bundle: id.hex, partner: header.sender.value)
-                audit(AuditEvent("signature-before-revocation", org: header.sender.value, bundle: id.hex, detail: "accepted; key \(header.senderKeyID)"))
+                log(.warning, "accepted: \(note)", bundle: id, partner: header.sender)
+                audit(AuditEvent("signature-before-revocation", org: header.sender, bundle: id, detail: "accepted; key \(header.senderKeyID)"))
             }
-            let record = IncomingRecord(bundleID: id.hex, sender: header.sender.value, state: .published,
+            let record = IncomingRecord(bundleID: id, sender: header.sender, state: .published,
                                         receivedAt: now, bundleSHA256: bytesDigest.hex, publishedPath: destination,
                                         files: json, receipt: receipt.encoded)
             return (record, manifest.context)
@@ -280,7 +280,7 @@ extension GatewayEngine {
             // a `failed` receipt would make the sender give up a good bundle.
             if error.category == .io { throw error }
             let reason = ReceiptReason(error.category) ?? .malformed
-            return (try reject(local, id: id, sender: header.sender.value, digest: bytesDigest(), reason: reason,
+            return (try reject(local, id: id, sender: header.sender, digest: bytesDigest(), reason: reason,
                                detail: error.description, at: now), nil)
         }
     }
@@ -290,27 +290,28 @@ extension GatewayEngine {
     static let provenRefusals: Set<ReceiptReason> = [.notARecipient, .decryptionFailed, .integrityCheckFailed, .decompressionFailed, .tooLarge]
 
     /// Quarantines a refused bundle with a readable reason and signs a `failed` receipt.
-    func reject(_ local: String, id: BundleID, sender: String, digest: SHA256Digest, reason: ReceiptReason,
+    func reject(_ local: String, id: BundleID, sender: ODSCode?, digest: SHA256Digest, reason: ReceiptReason,
                 detail: String, at now: Int64) throws -> IncomingRecord {
         let folder = "\(spool.quarantine)/\(id.hex)"
         try FileOperations.makeDirectory(folder, mode: 0o700)
         // Grouped by sender only when its signature proved it (see QuarantineIndex).
-        let group = Self.provenRefusals.contains(reason) ? sender : QuarantineIndex.unverified
-        writeReason("REFUSED (\(reason)): \(detail)\nclaimed sender: \(sender)\ngroup: \(group)", to: "\(folder)/reason.txt")
+        let claimed = sender?.value ?? IncomingRecord.unknownSender
+        let group = Self.provenRefusals.contains(reason) ? claimed : QuarantineIndex.unverified
+        writeReason("REFUSED (\(reason)): \(detail)\nclaimed sender: \(claimed)\ngroup: \(group)", to: "\(folder)/reason.txt")
         // A second name for the same bytes (work/ and quarantine/ are in the same spool): no copy,
         // whatever the bundle's size. The quarantine's is the only copy kept (evidence/in keeps
         // the receipt), so removing an old quarantine item frees its space.
         if link(local, "\(folder)/\(id.hex).ghb") != 0 && errno != EEXIST {
-            log(.error, "keeping the refused bundle in quarantine failed: \(String(cString: strerror(errno)))", bundle: id.hex)
+            log(.error, "keeping the refused bundle in quarantine failed: \(String(cString: strerror(errno)))", bundle: id)
         }
         keepQuarantineBounded(folder, group: group)
-        let senderCode = (try? ODSCode(sender)) ?? own.org
+        let senderCode = sender ?? own.org
         let receipt = try Receipt.signed(bundleID: id, bundleSender: senderCode, receiver: own.org, bundleSHA256: digest,
                                          receivedAt: UInt64(now / 1000), disposition: .failed(reason), manifestSHA256: nil,
                                          fileDigests: [], directoryCheckpoint: directoryCheckpoint(),
                                          signingKey: try gateway.keys.loadSigningKey())
-        log(.error, "rejected (\(reason)): \(detail)", bundle: id.hex, partner: sender, state: "rejected")
-        return IncomingRecord(bundleID: id.hex, sender: sender, state: .rejected, receivedAt: now, bundleSHA256: digest.hex,
+        log(.error, "rejected (\(reason)): \(detail)", bundle: id, partner: sender, state: "rejected")
+        return IncomingRecord(bundleID: id, sender: sender, state: .rejected, receivedAt: now, bundleSHA256: digest.hex,
                               reason: "\(reason): \(detail)", receipt: receipt.encoded)
     }
 

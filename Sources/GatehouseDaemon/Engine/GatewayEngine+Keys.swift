@@ -33,7 +33,7 @@ extension GatewayEngine {
             for id in try gateway.keys.destroyRetiredSecrets(now: seconds) {
                 let role = card.manifest.record(for: id)?.key.role ?? "key"
                 log(.info, "destroyed the secret of \(role) key \(id): its grace window has ended or it was revoked")
-                audit(AuditEvent("key-destroyed", org: card.org.value, detail: "\(role) \(id)"))
+                audit(AuditEvent("key-destroyed", org: card.org, detail: "\(role) \(id)"))
             }
         } catch {
             log(.error, "destroying retired keys failed: \(error)")
@@ -42,7 +42,7 @@ extension GatewayEngine {
                                                              ledger: manifests, within: settings.revocationConfirmWithin, now: seconds)
         for warning in KeyWarnings.warnings(own: card, partners: partners, now: seconds) + revocations where warned.insert(warning.key).inserted {
             log(.warning, warning.message)
-            audit(AuditEvent("key-expiry-warning", org: card.org.value, detail: warning.key))
+            audit(AuditEvent("key-expiry-warning", org: card.org, detail: warning.key))
         }
         for warning in revocations { notifyUnconfirmedRevocation(warning, now: now) }
         notifyOverdueAndExpiring(own: card, partners: partners, now: now)
@@ -74,11 +74,11 @@ extension GatewayEngine {
             try manifests.save(delivery, for: partner)
             manifestRetryAt[partner] = nil
             let again = previous == nil ? "" : " again (not yet confirmed)"
-            log(.info, "sent key manifest version \(version)\(again)", partner: partner.value)
-            audit(AuditEvent("manifest-sent", org: partner.value, detail: "version \(version)"))
+            log(.info, "sent key manifest version \(version)\(again)", partner: partner)
+            audit(AuditEvent("manifest-sent", org: partner, detail: "version \(version)"))
         } catch {
             manifestRetryAt[partner] = now + 5000
-            log(.warning, "sending key manifest version \(version) failed, trying again in 5 s: \(error)", partner: partner.value)
+            log(.warning, "sending key manifest version \(version) failed, trying again in 5 s: \(error)", partner: partner)
         }
     }
 
@@ -104,19 +104,19 @@ extension GatewayEngine {
                 delivery.confirmedRevoked = sent.revoked
             }
             delivery.lastRefusal = nil
-            log(.info, "\(partner) confirmed key manifest version \(sent.version)", partner: partner.value)
-            audit(AuditEvent("manifest-confirmed", org: partner.value, sha256: sent.sha256, detail: "version \(sent.version)"))
+            log(.info, "\(partner) confirmed key manifest version \(sent.version)", partner: partner)
+            audit(AuditEvent("manifest-confirmed", org: partner, sha256: sent.sha256, detail: "version \(sent.version)"))
         case .processed:
             delivery.lastRefusal = "version \(sent.version): confirmed for other bytes (\(accepted.receipt.bundleSHA256))"
-            log(.error, "\(partner)'s receipt for key manifest version \(sent.version) names other bytes; not confirmed", partner: partner.value)
+            log(.error, "\(partner)'s receipt for key manifest version \(sent.version) names other bytes; not confirmed", partner: partner)
         case .failed(let reason):
             delivery.lastRefusal = "version \(sent.version): \(reason)"
-            log(.warning, "\(partner) refused key manifest version \(sent.version) (\(reason))", partner: partner.value)
-            audit(AuditEvent("manifest-refused-by-partner", org: partner.value, detail: "version \(sent.version): \(reason)"))
+            log(.warning, "\(partner) refused key manifest version \(sent.version) (\(reason))", partner: partner)
+            audit(AuditEvent("manifest-refused-by-partner", org: partner, detail: "version \(sent.version): \(reason)"))
         case .held:
             // Manifests are never held (only bundles are, FORMAT.md §4.1): nothing is confirmed.
             log(.warning, "\(partner) answered key manifest version \(sent.version) with a held receipt; not confirmed",
-                partner: partner.value)
+                partner: partner)
         }
         try manifests.save(delivery, for: partner)
         return true
@@ -182,13 +182,13 @@ extension GatewayEngine {
             // a busy lock leaves the manifest in the mailbox for the next round.
             let (outcome, previous) = try gateway.partners.update(with: card, now: now, waitForLock: false)
             guard outcome != .unchanged else {
-                log(.info, "key manifest version \(card.manifest.version) is the one already held", partner: sender.value)
+                log(.info, "key manifest version \(card.manifest.version) is the one already held", partner: sender)
                 return .processed
             }
             let rooted = outcome == .rootRotated ? "; new root \(card.fingerprint), endorsed by the pinned one" : ""
             log(.info, "accepted key manifest version \(card.manifest.version) (was \(previous.manifest.version)): signing key \(card.signingKeyID), encryption key \(card.encryptionKeyID)\(rooted)",
-                partner: sender.value)
-            audit(AuditEvent(outcome == .rootRotated ? "partner-root-rotated" : "partner-manifest-accepted", org: sender.value,
+                partner: sender)
+            audit(AuditEvent(outcome == .rootRotated ? "partner-root-rotated" : "partner-manifest-accepted", org: sender,
                              detail: "version \(previous.manifest.version) -> \(card.manifest.version); signing \(card.signingKeyID); encryption \(card.encryptionKeyID)"))
             // Items waiting for this manifest are looked at again now (held bundles too).
             deferred.removeAll()
@@ -218,8 +218,8 @@ extension GatewayEngine {
         writeReason("KEY MANIFEST REFUSED (\(reason)): \(detail)\nThe manifest held for \(sender) stays in force.\nclaimed sender: \(sender)"
                     + "\ngroup: \(QuarantineIndex.unverified)", to: "\(folder)/reason.txt")
         keepQuarantineBounded(folder, group: QuarantineIndex.unverified)
-        log(.error, "key manifest \(name) refused (\(reason)): \(detail)", partner: sender.value)
-        audit(AuditEvent("partner-manifest-refused", org: sender.value, detail: reason))
+        log(.error, "key manifest \(name) refused (\(reason)): \(detail)", partner: sender)
+        audit(AuditEvent("partner-manifest-refused", org: sender, detail: reason))
         let receiptReasons: [String: ReceiptReason] = [
             "bad-signature": .authenticationFailed, "misaddressed": .authenticationFailed, "different-root": .authenticationFailed,
             "unknown-partner": .unknownSender, "expired": .expired, "not-newer": .duplicate,
@@ -230,7 +230,7 @@ extension GatewayEngine {
     /// Puts an item signed by a key its sender's manifest does not name aside for 30 seconds
     /// (or until a newer manifest is accepted): the manifest naming the key is usually a moment
     /// behind. Logged once per item.
-    func deferItem(_ name: String, _ reason: String, partner: String) {
+    func deferItem(_ name: String, _ reason: String, partner: ODSCode?) {
         if deferred[name] == nil {
             log(.warning, "waiting for a newer key manifest before handling \(name): \(reason)", partner: partner)
         }

@@ -32,6 +32,7 @@ extension GatewayEngine {
                 log(.error, "finishing interrupted claims failed: \(error)")
                 return false
             }
+            FailedFolder.recover(in: spool.failed)
             for name in list(spool.work + "/in") { removeTree("\(spool.work)/in/\(name)") }
             // Bundles the previous holder held are in the journal, not in this node's index.
             held.index = nil

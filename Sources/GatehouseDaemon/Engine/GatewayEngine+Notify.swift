@@ -27,7 +27,7 @@ extension GatewayEngine {
 
     /// A bundle from `sender` is held (`pack.held`), e.g. `reason` "unknown-sender": the sender's
     /// card is not pinned here. `sender` is what the bundle claims until its card is added.
-    func notifyHeld(bundle: String, sender: String, reason: String) {
+    func notifyHeld(bundle: BundleID, sender: ODSCode?, reason: String) {
         guard notifier.settings.isEnabled else { return }
         var event = newEvent("pack.held", partner: sender, bundle: bundle)
         event.reason = reason
@@ -98,7 +98,7 @@ extension GatewayEngine {
             notifier.emitOnce(event, key: "key.expiring:\(item.key):\(item.expires):\(day)")
         }
         for partner in partners where partner.org != card.org && partner.expires <= seconds + window {
-            var event = newEvent("partner.expiring", partner: partner.org.value, bundle: nil)
+            var event = newEvent("partner.expiring", partner: partner.org, bundle: nil)
             event.expires = RFC3339.format(partner.expires)
             event.reason = "\(partner.org)'s key manifest version \(partner.manifest.version) "
                 + "\(partner.expires <= seconds ? "has expired" : "expires soon") and no newer one has arrived"
@@ -119,13 +119,13 @@ extension GatewayEngine {
         return event
     }
 
-    private func newEvent(_ kind: String, partner: String?, bundle: String?) -> NotifyEvent {
+    private func newEvent(_ kind: String, partner: ODSCode?, bundle: BundleID?) -> NotifyEvent {
         var event = notifier.event(kind)
         if let partner {
-            let name = (try? ODSCode(partner)).flatMap { try? gateway.partners.resolvedCard(for: $0) }?.name
-            event.partner = NotifyEvent.Partner(ods: partner, name: name)
+            let name = (try? gateway.partners.resolvedCard(for: partner))?.name
+            event.partner = NotifyEvent.Partner(ods: partner.value, name: name)
         }
-        event.bundle = bundle
+        event.bundle = bundle?.hex
         return event
     }
 }

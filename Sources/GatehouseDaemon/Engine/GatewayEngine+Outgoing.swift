@@ -56,7 +56,7 @@ extension GatewayEngine {
 
     func deliver(_ record: inout OutgoingRecord) async {
         let now = clock.now()
-        guard let partner = try? ODSCode(record.partner) else { return }
+        let partner = record.partner
         var breaker = breakers[partner] ?? CircuitBreaker(threshold: settings.breakerFailures,
                                                            cooldownMilliseconds: RetryPolicy.milliseconds(settings.breakerCooldown))
         defer { breakers[partner] = breaker }
@@ -68,7 +68,7 @@ extension GatewayEngine {
             return
         }
         do {
-            let id = try BundleID(hex: record.bundleID)
+            let id = record.bundleID
             let transport = try transport(for: partner)
             try await transport.deliver(spool.sealedBundle(record.bundleID), to: partner, as: MailboxName.bundle(id))
             breaker.recordSuccess()
@@ -145,15 +145,20 @@ extension GatewayEngine {
     /// The originals go back to the sender in `spool/failed/<bundle id>/` with `reason.txt` (a
     /// pack as its folder, ready to drop into the outbox again).
     func nonDeliveryReport(_ record: OutgoingRecord, reason: String) throws {
-        let folder = "\(spool.failed)/\(record.bundleID)"
+        // Filled under a hidden name and renamed into view whole (see FailedFolder).
+        let target = "\(spool.failed)/\(record.bundleID)"
+        let folder = FailedFolder.staging(target)
         try FileOperations.makeDirectory(folder, mode: 0o700)
         if let name = try packName(of: record.bundleID) {
-            try movePack(record.bundleID, named: name, into: spool.failed)
+            try movePack(record.bundleID, named: name, to: folder)
         } else {
             try moveAll(try journal.files(of: record.bundleID).filter { exists($0.workPath) }
                 .map { ($0.workPath, "\(folder)/\($0.name)") })
         }
         writeReason("NOT DELIVERED to \(record.partner): \(reason)\nbundle \(record.bundleID), claimed at \(RFC3339.format(UInt64(record.createdAt / 1000)) ?? "?")", to: "\(folder)/reason.txt")
+        // A folder of the same name already there (a report made before a crash, journalled
+        // after it) is kept; what this one moved stays hidden beside it for the operator.
+        if !exists(target) { try FailedFolder.publish(folder, as: target) }
         unlink(spool.sealedBundle(record.bundleID))
         rmdir(spool.outgoingWork(record.bundleID))
     }

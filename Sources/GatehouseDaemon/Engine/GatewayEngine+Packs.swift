@@ -28,15 +28,15 @@ extension GatewayEngine {
         case .vanished:
             return .refused(reason: "vanished")
         case .busy(let reason):
-            log(.info, "waiting for pack \(file.name.debugDescription): \(reason)", partner: file.partner)
+            log(.info, "waiting for pack \(file.name.debugDescription): \(reason)", partner: partner)
             return .waiting(reason: reason)
         case .refused(let reason):
             return refuse(path: file.path, partner: file.partner, reason: reason)
         case .ready(let members, let context):
-            let id = BundleID.random().hex
+            let id = BundleID.random()
             let now = clock.now()
             let work = spool.outgoingWork(id)
-            var record = OutgoingRecord(bundleID: id, partner: partner.value, createdAt: now,
+            var record = OutgoingRecord(bundleID: id, partner: partner, createdAt: now,
                                         expiresAt: now + RetryPolicy.milliseconds(settings.expiry))
             record.updatedAt = now
             let files = members.enumerated().map { position, member in
@@ -48,7 +48,7 @@ extension GatewayEngine {
                 try journal.insert([NewOutgoing(record: record, files: files, detail: detail, context: context,
                                                 pack: file.name)])
             } catch {
-                log(.error, "journalling pack \(file.name.debugDescription) failed: \(error)", partner: file.partner)
+                log(.error, "journalling pack \(file.name.debugDescription) failed: \(error)", partner: partner)
                 return .refused(reason: "\(error)")
             }
             return finishPackClaim(files[0], from: file.path, partner: partner)
@@ -62,16 +62,16 @@ extension GatewayEngine {
             try move(path, to: spool.outgoingWork(first.bundleID))
         } catch {
             unfinishedClaims[path] = first
-            log(.error, "claiming pack \(path) failed: \(error)", bundle: first.bundleID, partner: partner.value)
+            log(.error, "claiming pack \(path) failed: \(error)", bundle: first.bundleID, partner: partner)
             return .refused(reason: "\(error)")
         }
         unfinishedClaims[path] = nil
-        log(.info, "claimed a pack", bundle: first.bundleID, partner: partner.value, state: "queued")
+        log(.info, "claimed a pack", bundle: first.bundleID, partner: partner, state: "queued")
         return .claimed(bundleID: first.bundleID)
     }
 
     /// The pack folder's name when the bundle is a pack (nil for records dropped one by one).
-    func packName(of bundleID: String) throws -> String? { try journal.pack(of: bundleID, direction: "out")?.pack }
+    func packName(of bundleID: BundleID) throws -> String? { try journal.pack(of: bundleID, direction: "out")?.pack }
 
     /// Finishes a pack claim interrupted by a crash (journalled, not yet renamed): at start.
     func recoverPack(_ record: OutgoingRecord, name: String) throws {
@@ -85,9 +85,9 @@ extension GatewayEngine {
         log(.info, "finished an interrupted claim", bundle: record.bundleID, partner: record.partner)
     }
 
-    /// Moves a finished pack whole into `<root>/<bundle id>/<pack>/` (sent or failed).
-    func movePack(_ bundleID: String, named name: String, into root: String) throws {
-        let folder = "\(root)/\(bundleID)"
+    /// Moves a finished pack whole into `<folder>/<pack>/` (`sent/<bundle id>`, or a failed
+    /// report's folder).
+    func movePack(_ bundleID: BundleID, named name: String, to folder: String) throws {
         try FileOperations.makeDirectory(folder, mode: 0o700)
         let work = spool.outgoingWork(bundleID)
         if exists(work) { try move(work, to: "\(folder)/\(name)") }
@@ -95,7 +95,7 @@ extension GatewayEngine {
 
     /// Deletes an acknowledged pack (retention `delete`) through descriptors only: whatever its
     /// producer put in it meanwhile, no link is followed.
-    func deletePack(_ bundleID: String) {
+    func deletePack(_ bundleID: BundleID) {
         let work = spool.outgoingWork(bundleID)
         if let folder = try? FolderHandle(path: work) { folder.removeContents() }
         // A link put in place of the folder is removed itself.

@@ -45,8 +45,8 @@ extension GatewayEngine {
         writeReason("REFUSED (too-large): \(tooLarge); not downloaded, no receipt sent\nclaimed sender: unknown\ngroup: \(QuarantineIndex.unverified)",
                     to: "\(folder)/reason.txt")
         try await mailbox.remove(name, from: own.org)
-        log(.error, "refused without downloading it: \(tooLarge) ([limits] bundle_max_mb)", bundle: id.hex, state: "rejected")
-        audit(AuditEvent("bundle-rejected", bundle: id.hex, detail: "too-large"))
+        log(.error, "refused without downloading it: \(tooLarge) ([limits] bundle_max_mb)", bundle: id, state: "rejected")
+        audit(AuditEvent("bundle-rejected", org: nil, bundle: id, detail: "too-large"))
         keepQuarantineBounded(folder, group: QuarantineIndex.unverified)
     }
 
@@ -103,7 +103,7 @@ extension GatewayEngine {
     }
 
     /// Logs `message` as an error unless it is the failure already logged for `key`.
-    func logFailureOnce(_ key: String, _ message: String, bundle: String? = nil) {
+    func logFailureOnce(_ key: String, _ message: String, bundle: BundleID? = nil) {
         guard itemFailures[key] != message else { return }
         itemFailures[key] = message
         log(.error, message, bundle: bundle)

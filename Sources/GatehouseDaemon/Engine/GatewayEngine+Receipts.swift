@@ -30,17 +30,17 @@ extension GatewayEngine {
                 try await mailbox.remove(name, from: own.org)
                 return true
             }
-            guard var record = try journal.outgoing(id.hex) else {
+            guard var record = try journal.outgoing(id) else {
                 return try await receiveOtherReceipt(bytes, id: id, named: named, name: name, mailbox: mailbox)
             }
-            let addressee = try ODSCode(record.partner)
+            let addressee = record.partner
             let accepted: ReceiptAcceptance.Accepted
             do {
                 let card = try gateway.partners.requireResolvedCard(for: addressee)
                 accepted = try ReceiptAcceptance.check(bytes, id: id, addressee: card, sender: own.org, now: UInt64(max(0, clock.now() / 1000)))
             } catch let error as FormatError where waitsForManifest(error, receipt: bytes, name: name) {
                 // Signed with the partner's new key before its new manifest arrived: wait for it.
-                deferItem(name, error.detail, partner: addressee.value)
+                deferItem(name, error.detail, partner: addressee)
                 return false
             } catch {
                 // A receipt that does not count is never an acknowledgement, nor a failure.
@@ -59,16 +59,16 @@ extension GatewayEngine {
                 return true
             }
             if let note = accepted.signer.note {
-                log(.warning, "receipt accepted: \(note)", bundle: id.hex, partner: addressee.value)
-                audit(AuditEvent("signature-before-revocation", org: addressee.value, bundle: id.hex, detail: "receipt accepted; key \(receipt.receiverKeyID)"))
+                log(.warning, "receipt accepted: \(note)", bundle: id, partner: addressee)
+                audit(AuditEvent("signature-before-revocation", org: addressee, bundle: id, detail: "receipt accepted; key \(receipt.receiverKeyID)"))
             }
             if record.state.isFinal {
                 // Acknowledged just before a crash that came before its evidence was kept.
                 if record.state == .acknowledged, !exists("\(spool.evidence)/out/\(id.hex).ghr") {
-                    try? keepEvidence(bundle: spool.sealedBundle(id.hex), receipt: record.receipt ?? bytes, id: id.hex, direction: "out")
+                    try? keepEvidence(bundle: spool.sealedBundle(id), receipt: record.receipt ?? bytes, id: id.hex, direction: "out")
                 }
                 log(record.state == .acknowledged ? .info : .warning,
-                    "ignoring a receipt for a bundle already \(record.state.rawValue)", bundle: id.hex, partner: addressee.value, state: record.state.rawValue)
+                    "ignoring a receipt for a bundle already \(record.state.rawValue)", bundle: id, partner: addressee, state: record.state.rawValue)
                 try await mailbox.remove(name, from: own.org)
                 return true
             }
@@ -89,12 +89,12 @@ extension GatewayEngine {
             // which releases the originals at once; the journal holds the receipt meanwhile).
             let sameBytes = receipt.bundleSHA256.constantTimeEquals(sent)
             if !(sameBytes && receipt.disposition == .processed) {
-                try keepEvidence(bundle: spool.sealedBundle(id.hex), receipt: bytes, id: id.hex, direction: "out")
+                try keepEvidence(bundle: spool.sealedBundle(id), receipt: bytes, id: id.hex, direction: "out")
             }
             switch receipt.disposition {
             case .processed where sameBytes:
                 try acknowledge(&record)
-                try keepEvidence(bundle: spool.sealedBundle(id.hex), receipt: bytes, id: id.hex, direction: "out")
+                try keepEvidence(bundle: spool.sealedBundle(id), receipt: bytes, id: id.hex, direction: "out")
             case .processed:
                 // Only a receipt for the exact bytes sent acknowledges; anything else is a failure.
                 try fail(record, reason: "\(addressee) processed a bundle with digest \(receipt.bundleSHA256), not the \(sent) sent")
@@ -107,7 +107,7 @@ extension GatewayEngine {
             try await mailbox.remove(name, from: own.org)
             return true
         } catch {
-            log(.error, "handling receipt \(name) failed: \(error)", bundle: id.hex, partner: named.value)
+            log(.error, "handling receipt \(name) failed: \(error)", bundle: id, partner: named)
             return false
         }
     }
@@ -120,7 +120,7 @@ extension GatewayEngine {
                   receipt: [UInt8]) throws {
         guard record.state != .held else {
             log(.info, "ignoring a held receipt for a bundle already held", bundle: record.bundleID,
-                partner: addressee.value, state: "held")
+                partner: addressee, state: "held")
             return
         }
         let words = reason == .unknownSender ? "they have not added your card" : "\(reason)"
@@ -132,8 +132,8 @@ extension GatewayEngine {
         // Never over a final state (the journal refuses that): a replayed held receipt cannot
         // reopen a bundle that was acknowledged or failed meanwhile.
         guard try journal.save(record, detail: record.lastError) else { return }
-        log(.warning, record.lastError ?? "held", bundle: record.bundleID, partner: addressee.value, state: "held")
-        audit(AuditEvent("receipt-held", org: addressee.value, bundle: record.bundleID, sha256: record.bundleSHA256,
+        log(.warning, record.lastError ?? "held", bundle: record.bundleID, partner: addressee, state: "held")
+        audit(AuditEvent("receipt-held", org: addressee, bundle: record.bundleID, sha256: record.bundleSHA256,
                          detail: "\(reason)"))
     }
 
@@ -148,7 +148,7 @@ extension GatewayEngine {
                 rejectReceipt(bytes, name: name, id: id, claimed: named, reason: "a receipt for bundle \(id), which this gateway never sent")
             }
         } catch let error as FormatError where waitsForManifest(error, receipt: bytes, name: name) {
-            deferItem(name, error.detail, partner: named.value)
+            deferItem(name, error.detail, partner: named)
             return false
         } catch let error as FormatError {
             rejectReceipt(bytes, name: name, id: id, claimed: named, reason: "\(error)")
@@ -171,7 +171,7 @@ extension GatewayEngine {
     /// Quarantines and audits a receipt that does not count; nothing else changes.
     func rejectReceipt(_ bytes: [UInt8], name: String, id: BundleID, claimed: ODSCode, reason: String) {
         quarantineReceipt(bytes, name: name, reason: reason, claimed: claimed.value)
-        audit(AuditEvent("receipt-rejected", org: claimed.value, bundle: id.hex, detail: Self.category(reason)))
+        audit(AuditEvent("receipt-rejected", org: claimed, bundle: id, detail: Self.category(reason)))
     }
 
     /// The receipt file's bytes, or nil when it is too large to be a receipt.
@@ -187,7 +187,7 @@ extension GatewayEngine {
         let files = try journal.files(of: record.bundleID)
         if let name = try packName(of: record.bundleID) {
             if settings.keepSent {
-                try movePack(record.bundleID, named: name, into: spool.sent)
+                try movePack(record.bundleID, named: name, to: "\(spool.sent)/\(record.bundleID)")
             } else {
                 deletePack(record.bundleID)
             }

@@ -6,7 +6,7 @@ import GatehouseKit
 extension GatewayEngine {
     /// Called with the bundle id after a bundle is written and before its originals are checked
     /// again: tests change an original there, as a writer that had not finished would.
-    @TaskLocal package static var afterSealing: (@Sendable (String) -> Void)?
+    @TaskLocal package static var afterSealing: (@Sendable (BundleID) -> Void)?
 
     /// Seals a queued bundle from its claimed originals in the work folder.
     ///
@@ -69,9 +69,9 @@ extension GatewayEngine {
                 for (file, reason) in refused { try refuseMember(file, of: record, reason: reason) }
             }
             if let incomplete { return try waitForOriginals(&record, resized: resized, reason: incomplete) }
-            var request = SealRequest(paths: [], recipients: [try ODSCode(record.partner)])
+            var request = SealRequest(paths: [], recipients: [record.partner])
             request.context = pack?.context ?? PackContext(workflow: settings.workflows.defaultWorkflow)
-            request.bundleID = try BundleID(hex: record.bundleID)
+            request.bundleID = record.bundleID
             request.output = output
             let sealed = try gateway.seal(request, files: ready.map { SealFile(name: $0.file.name, source: $0.source) },
                                           now: UInt64(record.createdAt / 1000))
@@ -106,7 +106,7 @@ extension GatewayEngine {
     /// by name, never opened), and the journal drops it from the bundle.
     private func refuseMember(_ file: OutgoingFile, of record: OutgoingRecord, reason: String) throws {
         if exists(file.workPath) {
-            _ = refuse(path: file.workPath, partner: record.partner, reason: reason)
+            _ = refuse(path: file.workPath, partner: record.partner.value, reason: reason)
         } else {
             log(.warning, "refused \(ReadableText.shown(file.name)): \(reason)", bundle: record.bundleID,
                 partner: record.partner)

@@ -46,7 +46,7 @@ public actor GatewayEngine {
     var unfinishedClaims: [String: OutgoingFile] = [:]
     /// Each retrying bundle's next attempt and attempt count, also kept here so that a journal
     /// that cannot be written (a full disk) does not make the delivery loop spin.
-    var heldBack: [String: (until: Int64, attempts: Int)] = [:]
+    var heldBack: [BundleID: (until: Int64, attempts: Int)] = [:]
     /// When each claimed sender was last answered for a refusal made before its signature was
     /// checked (at most once every 10 minutes).
     var unprovenAnswers: [ODSCode: Int64] = [:]
@@ -88,7 +88,7 @@ public actor GatewayEngine {
     /// This organisation's code.
     public nonisolated var org: ODSCode { own.org }
 
-    func log(_ level: Logger.Level, _ message: String, bundle: String? = nil, partner: String? = nil, state: String? = nil) {
+    func log(_ level: Logger.Level, _ message: String, bundle: BundleID? = nil, partner: ODSCode? = nil, state: String? = nil) {
         var metadata: Logger.Metadata = [:]
         if let bundle { metadata["gatehouse.bundle"] = "\(bundle)" }
         if let partner { metadata["gatehouse.partner"] = "\(partner)" }
@@ -103,7 +103,7 @@ public actor GatewayEngine {
         do {
             try auditLog.append(event) { () throws(KitError) in try keys.loadSigningKey() }
         } catch {
-            log(.error, "writing the audit log failed: \(error)", bundle: event.bundle, partner: event.org)
+            log(.error, "writing the audit log failed (\(event.event)): \(error)")
         }
     }
 
@@ -128,6 +128,7 @@ public actor GatewayEngine {
         // on gaining the spool lease instead (``holdsSpoolLease()``).
         guard !journal.isShared else { return }
         try finishInterruptedClaims()
+        FailedFolder.recover(in: spool.failed)
         // Temporary files and staging folders left by a crash hold nothing committed.
         // (work/in holds only copies of what is still in the mailbox: all of it goes.)
         for name in list(spool.work + "/out") where name.hasBytePrefix(".") { removeTree("\(spool.work)/out/\(name)") }

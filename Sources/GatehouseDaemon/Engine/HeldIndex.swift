@@ -1,3 +1,6 @@
+import GatehouseFormat
+import GatehouseKit
+
 /// What `spool/held/` holds: bundles whose claimed sender is not pinned here, oldest first, with
 /// sizes, and whether each one's `held` receipt went out. A value with no I/O: the engine reads
 /// it from the journal at first use and performs what it decides.
@@ -9,10 +12,10 @@
 struct HeldIndex: Sendable, Equatable {
     /// One held bundle.
     struct Item: Sendable, Equatable {
-        /// The bundle id (32 hex digits), also its folder's name in `spool/held/`.
-        let id: String
+        /// The bundle id, also its folder's name in `spool/held/`.
+        let id: BundleID
         /// The sender its header claims.
-        let sender: String
+        let sender: ODSCode
         /// When it was held (ms since the epoch).
         let heldAt: Int64
         /// The bundle's size.
@@ -30,7 +33,7 @@ struct HeldIndex: Sendable, Equatable {
     }
 
     /// Why a new bundle of `bytes` claimed by `sender` cannot be held, or nil when it can.
-    func refusal(sender: String, bytes: UInt64, perSender: Int, maxBytes: UInt64, maxItems: Int) -> String? {
+    func refusal(sender: ODSCode, bytes: UInt64, perSender: Int, maxBytes: UInt64, maxItems: Int) -> String? {
         if items.count >= maxItems { return "\(items.count) bundles are held already, the most this gateway holds" }
         if items.count(where: { $0.sender == sender }) >= perSender {
             return "\(perSender) bundles claiming to be from \(sender) are held already ([limits] held_per_sender)"
@@ -49,16 +52,16 @@ struct HeldIndex: Sendable, Equatable {
     }
 
     /// Forgets the item `id`, if held.
-    mutating func remove(_ id: String) {
+    mutating func remove(_ id: BundleID) {
         guard let index = items.firstIndex(where: { $0.id == id }) else { return }
         totalBytes -= items.remove(at: index).bytes
     }
 
     /// Records that `id`'s `held` receipt was sent.
-    mutating func markAnswered(_ id: String) {
+    mutating func markAnswered(_ id: BundleID) {
         if let index = items.firstIndex(where: { $0.id == id }) { items[index].answered = true }
     }
 
     /// The item `id`, if held.
-    func item(_ id: String) -> Item? { items.first { $0.id == id } }
+    func item(_ id: BundleID) -> Item? { items.first { $0.id == id } }
 }

@@ -1,4 +1,5 @@
 public import GatehouseKit
+public import GatehouseFormat
 
 /// The folders of a gateway's spool (see spool/README.md).
 public struct SpoolLayout: Sendable {
@@ -26,9 +27,9 @@ public struct SpoolLayout: Sendable {
     /// Work in progress: claimed originals and sealed bundles (`work/out/`), fetched bundles (`work/in/`).
     public var work: String { root + "/work" }
     /// Claimed originals and the sealed bundle of an outgoing bundle.
-    public func outgoingWork(_ bundleID: String) -> String { "\(work)/out/\(bundleID)" }
+    public func outgoingWork(_ bundleID: BundleID) -> String { "\(work)/out/\(bundleID.hex)" }
     /// The sealed bundle of an outgoing bundle.
-    public func sealedBundle(_ bundleID: String) -> String { "\(work)/out/\(bundleID).ghb" }
+    public func sealedBundle(_ bundleID: BundleID) -> String { "\(work)/out/\(bundleID.hex).ghb" }
     /// The key-manifest version last delivered to each partner: `manifests/<ODS>`.
     public var manifests: String { root + "/manifests" }
     /// Notifications waiting to be sent (`[notify]`), one file per event and target.

@@ -1,4 +1,5 @@
 import CoreMetrics
+import GatehouseFormat
 import GatehouseJournal
 import Synchronization
 
@@ -18,37 +19,37 @@ package enum DaemonMetrics {
     }
 
     /// A bundle of `bytes` bytes was sealed for `partner`.
-    package static func sealed(bytes: Int64?, partner: String) {
-        Counter(label: Name.sealedBytes, dimensions: [("partner", partner)]).increment(by: max(0, bytes ?? 0))
+    package static func sealed(bytes: Int64?, partner: ODSCode) {
+        Counter(label: Name.sealedBytes, dimensions: [("partner", partner.value)]).increment(by: max(0, bytes ?? 0))
     }
 
     /// A bundle of `bytes` bytes from `sender` was verified, opened and published.
-    package static func opened(bytes: UInt64, sender: String) {
-        Counter(label: Name.openedBytes, dimensions: [("partner", sender)]).increment(by: Int64(clamping: bytes))
+    package static func opened(bytes: UInt64, sender: ODSCode) {
+        Counter(label: Name.openedBytes, dimensions: [("partner", sender.value)]).increment(by: Int64(clamping: bytes))
     }
 
     /// Sealing or delivering a bundle for `partner` failed and will be tried again.
-    package static func retried(partner: String) {
-        Counter(label: Name.retries, dimensions: [("partner", partner)]).increment()
+    package static func retried(partner: ODSCode) {
+        Counter(label: Name.retries, dimensions: [("partner", partner.value)]).increment()
     }
 
     /// A bundle reached a final state (acknowledged, failed or expired) at `now` (ms); an
     /// acknowledged one adds its claim-to-receipt time to the latency histogram.
     package static func finished(_ record: OutgoingRecord, now: Int64) {
-        Counter(label: Name.finished, dimensions: [("partner", record.partner), ("state", record.state.rawValue)]).increment()
+        Counter(label: Name.finished, dimensions: [("partner", record.partner.value), ("state", record.state.rawValue)]).increment()
         guard record.state == .acknowledged else { return }
-        CoreMetrics.Timer(label: Name.latency, dimensions: [("partner", record.partner)])
+        CoreMetrics.Timer(label: Name.latency, dimensions: [("partner", record.partner.value)])
             .recordMilliseconds(max(0, now - record.createdAt))
     }
 
     /// A delivery to `partner`'s mailbox succeeded.
-    package static func delivered(to partner: String) {
-        failingSince.withLock { _ = $0.removeValue(forKey: partner) }
+    package static func delivered(to partner: ODSCode) {
+        failingSince.withLock { _ = $0.removeValue(forKey: partner.value) }
     }
 
     /// A delivery to `partner`'s mailbox failed at `now` (ms).
-    package static func deliveryFailed(to partner: String, now: Int64) {
-        failingSince.withLock { if $0[partner] == nil { $0[partner] = now } }
+    package static func deliveryFailed(to partner: ODSCode, now: Int64) {
+        failingSince.withLock { if $0[partner.value] == nil { $0[partner.value] = now } }
     }
 
     /// For each partner whose deliveries have all failed since some moment, that moment (ms):

@@ -104,8 +104,8 @@ public final class MetricsExporter: Sendable {
         }
         gauge("gatehouse_queue_depth", help: "Outgoing bundles waiting to be sealed or delivered")
             .set(Int64((counts[.queued] ?? 0) + (counts[.sealed] ?? 0)))
-        for partner in Set(partners() + open.map(\.partner)).sorted() {
-            let mine = open.filter { $0.partner == partner }
+        for partner in Set(partners() + open.map(\.partner.value)).sorted() {
+            let mine = open.filter { $0.partner.value == partner }
             for state in [OutgoingState.queued, .sealed, .delivered, .held] {
                 gauge("gatehouse_bundles", [("partner", partner), ("state", state.rawValue)],
                       help: "Open outgoing bundles (queued, sealed, delivered, held) by partner and state")

@@ -83,7 +83,7 @@ public struct KeyID: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A bundle id: 16 random bytes assigned once by the sender (FORMAT.md §2).
-public struct BundleID: Hashable, Sendable, CustomStringConvertible {
+public struct BundleID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     /// Length in bytes.
     public static let length = 16
     /// The id bytes.
@@ -109,6 +109,17 @@ public struct BundleID: Hashable, Sendable, CustomStringConvertible {
     /// 32 lower-case hex digits.
     public var hex: String { bytes.hexString }
     public var description: String { hex }
+    public static func < (a: BundleID, b: BundleID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+
+    /// Decodes the hex form (as journals and JSON listings hold it).
+    public init(from decoder: any Decoder) throws {
+        try self.init(hex: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(hex)
+    }
 }
 
 /// The root-key fingerprint that security officers read to each other over the phone

@@ -20,6 +20,11 @@ public struct AuditEvent: Sendable {
         // 200 Unicode scalars, not Characters: one Character can hold any number of combining marks.
         self.detail = detail.map { String(String.UnicodeScalarView($0.unicodeScalars.prefix(200))) }
     }
+
+    /// An event about a bundle of (or for) organisation `org`.
+    public init(_ event: String, org: ODSCode?, bundle: BundleID? = nil, sha256: String? = nil, detail: String? = nil) {
+        self.init(event, org: org?.value, bundle: bundle?.hex, sha256: sha256, detail: detail)
+    }
 }
 
 /// A line of the audit log.

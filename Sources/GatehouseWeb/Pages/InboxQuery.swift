@@ -41,7 +41,7 @@ struct InboxQuery {
             guard let code = try? ODSCode(userInput: sender) else {
                 throw .invalidInput("Sender: \(sender.debugDescription) is not an ODS code (3 to 9 letters and digits)")
             }
-            filter.sender = code.value
+            filter.sender = code
         }
         if !workflow.isEmpty {
             guard let flow = try? Workflow(workflow) else {

@@ -67,17 +67,17 @@ extension WebApp {
         filter.offset = query.page * Self.pageSize
         let found = try readJournal { try $0.incoming(matching: filter) }
         let rows = Array(found.prefix(Self.pageSize))
-        let marks = try accounts.store.handled(rows.map(\.record.bundleID))
+        let marks = try accounts.store.handled(rows.map(\.record.bundleID.hex))
         var names = PartnerNames(home: home)
         let shown: [[String: Any]] = rows.map { record, pack in
             var row: [String: Any] = [
-                "id": record.bundleID, "received": Self.time(record.receivedAt), "sender": record.sender,
-                "senderName": names.name(record.sender),
+                "id": record.bundleID.hex, "received": Self.time(record.receivedAt), "sender": record.senderText,
+                "senderName": names.name(record.senderText),
                 "subject": pack.map { $0.context.subject.isEmpty ? "(no subject)" : $0.context.subject }
                     ?? (record.state == .held ? "(held unopened)" : "(refused bundle)"),
                 "workflow": pack?.context.workflow.value ?? "", "nhs": Self.numbers(pack),
                 "files": "\(record.publishedFiles.count)",
-                "handled": marks[record.bundleID].map { "\($0.user), \(Self.time($0.at))" } ?? "",
+                "handled": marks[record.bundleID.hex].map { "\($0.user), \(Self.time($0.at))" } ?? "",
             ]
             if let reason = record.reason, record.state != .published {
                 row["reason"] = reason

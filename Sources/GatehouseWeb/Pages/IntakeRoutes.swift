@@ -184,7 +184,7 @@ extension WebApp {
         }
         var body: [String: Any] = ["pack": entry.pack, "to": entry.partner, "files": entry.files, "state": "waiting"]
         if let journal = try journal(), let claim = try journal.claim(sourcePath: entry.firstFile, since: 0) {
-            body["bundle"] = claim.bundleID
+            body["bundle"] = claim.bundleID.hex
             body["state"] = try journal.outgoing(claim.bundleID)?.state.rawValue ?? "queued"
         } else if access(entry.firstFile, F_OK) != 0 {
             // Gone from the outbox without a claim (claims are journalled first): refused.

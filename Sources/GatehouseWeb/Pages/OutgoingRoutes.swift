@@ -1,3 +1,4 @@
+import GatehouseFormat
 import GatehouseJournal
 import Hummingbird
 
@@ -23,7 +24,7 @@ extension WebApp {
             + newest.filter { !Self.needsAttention($0.record.state) }
         let rows: [[String: Any]] = ordered.map { record, files in
             [
-                "id": record.bundleID, "created": Self.time(record.createdAt), "partner": record.partner,
+                "id": record.bundleID.hex, "created": Self.time(record.createdAt), "partner": record.partner.value,
                 "state": record.state.rawValue,
                 "tone": Self.tone(record.state), "attempts": "\(record.attempts)", "lastError": record.lastError ?? "",
                 "files": "\(files.count)",
@@ -48,7 +49,7 @@ extension WebApp {
         else {
             return problem(.notFound, "No such pack", "No pack was sent under that name.", viewer: viewer)
         }
-        let found: [String] = try readJournal { journal in try journal.outgoingBundle(forPack: name).map { [$0] } ?? []
+        let found: [BundleID] = try readJournal { journal in try journal.outgoingBundle(forPack: name).map { [$0] } ?? []
         }
         if let id = found.first { return redirect("/outgoing/\(id)") }
         return page(
@@ -64,9 +65,7 @@ extension WebApp {
     /// refreshes itself every 2 seconds until the bundle reaches a final state.
     func timeline(_ request: Request, _ context: WebContext, _ viewer: Viewer) async throws -> Response {
         let notFound = problem(.notFound, "No such bundle", "Nothing was sent with that bundle id.", viewer: viewer)
-        guard let id = context.parameters.get("id"), id.utf8.count == 32,
-            id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
-        else { return notFound }
+        guard let id = context.parameters.get("id").flatMap({ try? BundleID(hex: $0) }) else { return notFound }
         let found: [(OutgoingRecord, [Transition])] = try readJournal { journal in
             guard let record = try journal.outgoing(id) else { return [] }
             return [(record, try journal.transitions(of: id).filter { $0.direction == "out" })]
@@ -76,12 +75,12 @@ extension WebApp {
             ["state": $0.state, "at": Self.time($0.at), "detail": $0.detail ?? ""]
         }
         let values: [String: Any] = [
-            "id": record.bundleID, "partner": record.partner, "state": record.state.rawValue,
+            "id": record.bundleID.hex, "partner": record.partner.value, "state": record.state.rawValue,
             "tone": Self.tone(record.state), "attempts": "\(record.attempts)", "lastError": record.lastError ?? "none",
             "receipt": record.receipt == nil ? "not yet" : (record.state == .acknowledged ? "verified" : "failed"),
             "steps": steps, "hasSteps": !steps.isEmpty,
         ]
-        guard audit.record("web-view", viewer: viewer, bundle: record.bundleID, detail: "page=timeline") else {
+        guard audit.record("web-view", viewer: viewer, bundle: record.bundleID.hex, detail: "page=timeline") else {
             return auditUnavailable(viewer)
         }
         return page(

@@ -28,9 +28,7 @@ extension WebApp {
 
     /// The incoming record named by the route's `id` (32 lower-case hex digits), or nil.
     func incomingRecord(_ context: WebContext) throws -> (IncomingRecord, JournalPack?)? {
-        guard let id = context.parameters.get("id"), id.utf8.count == 32,
-            id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
-        else { return nil }
+        guard let id = context.parameters.get("id").flatMap({ try? BundleID(hex: $0) }) else { return nil }
         let found: [(IncomingRecord, JournalPack?)] = try readJournal { journal in
             guard let record = try journal.incoming(id) else { return [] }
             return [(record, try journal.pack(of: id, direction: "in"))]
@@ -44,14 +42,14 @@ extension WebApp {
         }
         let files = record.publishedFiles.enumerated().map { index, file -> [String: Any] in
             [
-                "id": record.bundleID, "index": "\(index)", "name": file.name, "size": "\(file.size)",
+                "id": record.bundleID.hex, "index": "\(index)", "name": file.name, "size": "\(file.size)",
                 "sha256": file.sha256, "previewable": Preview.contentType(file.name) != nil,
             ]
         }
         var names = PartnerNames(home: home)
         var values: [String: Any] = [
-            "csrf": viewer.session.csrf, "id": record.bundleID, "sender": record.sender,
-            "senderName": names.name(record.sender), "received": Self.time(record.receivedAt),
+            "csrf": viewer.session.csrf, "id": record.bundleID.hex, "sender": record.senderText,
+            "senderName": names.name(record.senderText), "received": Self.time(record.receivedAt),
             "subject": pack.map { $0.context.subject.isEmpty ? "(no subject)" : $0.context.subject }
                 ?? (record.state == .held ? "Held bundle" : "Refused bundle"),
             "workflow": pack?.context.workflow.value ?? "", "nhs": Self.numbers(pack), "files": files,
@@ -64,12 +62,12 @@ extension WebApp {
                 ? "This bundle is held unopened: its sender's card has not been added here"
                 : "This bundle was refused"
         }
-        if let mark = try accounts.store.handled([record.bundleID])[record.bundleID] {
+        if let mark = try accounts.store.handled([record.bundleID.hex])[record.bundleID.hex] {
             var shown: [String: Any] = ["user": mark.user, "at": Self.time(mark.at)]
             if !mark.note.isEmpty { shown["note"] = mark.note }
             values["handled"] = shown
         }
-        guard audit.record("web-view", viewer: viewer, bundle: record.bundleID, detail: "page=pack") else {
+        guard audit.record("web-view", viewer: viewer, bundle: record.bundleID.hex, detail: "page=pack") else {
             return auditUnavailable(viewer)
         }
         return page("pack", title: "Received pack", values, viewer: viewer)
@@ -109,7 +107,7 @@ extension WebApp {
         }
         guard
             audit.record(
-                "web-download", viewer: viewer, bundle: record.bundleID, sha256: file.sha256, detail: "file=\(index)")
+                "web-download", viewer: viewer, bundle: record.bundleID.hex, sha256: file.sha256, detail: "file=\(index)")
         else { return auditUnavailable(viewer) }
         let headers: HTTPFields = [
             .contentType: "application/octet-stream",
@@ -142,10 +140,10 @@ extension WebApp {
         let note = String(fields["note"].trimmed.unicodeScalars.prefix(500))
         try accounts.store.markHandled(
             HandledMark(
-                bundleID: record.bundleID, user: viewer.name,
+                bundleID: record.bundleID.hex, user: viewer.name,
                 at: accounts.clock.now(), note: note))
-        audit.record("web-handled", viewer: viewer, bundle: record.bundleID, detail: "note=\(!note.isEmpty)")
-        return redirect("/pack/\(record.bundleID)")
+        audit.record("web-handled", viewer: viewer, bundle: record.bundleID.hex, detail: "note=\(!note.isEmpty)")
+        return redirect("/pack/\(record.bundleID.hex)")
     }
 }
 

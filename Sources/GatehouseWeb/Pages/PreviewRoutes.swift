@@ -32,7 +32,7 @@ extension WebApp {
             return problem(.notFound, "No preview", "That file has no preview; download it instead.", viewer: viewer)
         }
         var response = page(
-            "preview", title: "Preview", ["id": record.bundleID, "index": "\(index)", "name": file.name],
+            "preview", title: "Preview", ["id": record.bundleID.hex, "index": "\(index)", "name": file.name],
             viewer: viewer)
         response.headers[.contentSecurityPolicy] = SecurityHeaders<WebContext>.policy + "; frame-src 'self'"
         return response
@@ -45,7 +45,7 @@ extension WebApp {
         else { return problem(.notFound, "No preview", "That file has no preview.", viewer: viewer) }
         guard
             audit.record(
-                "web-preview", viewer: viewer, bundle: record.bundleID, sha256: file.sha256, detail: "file=\(index)")
+                "web-preview", viewer: viewer, bundle: record.bundleID.hex, sha256: file.sha256, detail: "file=\(index)")
         else { return auditUnavailable(viewer) }
         let headers: HTTPFields = [
             .contentType: type,
