@@ -34,7 +34,12 @@ struct SendWaiter {
         var warned = false
         var journal = try JournalOpener.openForReading(home: home)
         if journal == nil {
-            note("no gateway has ever run in \(home.path) (it has no journal); start `gatehouse run --home \(home.path)`. Waiting up to \(GatehouseConfig.describe(timeout)).")
+            if let pid = HomeLock.runningDaemon(home) {
+                // `run` started a moment ago and has not created its journal yet.
+                note("the gateway (PID \(pid)) is starting; waiting up to \(GatehouseConfig.describe(timeout)).")
+            } else {
+                note("no gateway has ever run in \(home.path) (it has no journal); start `gatehouse run --home \(home.path)`. Waiting up to \(GatehouseConfig.describe(timeout)).")
+            }
             warned = true
         }
         while true {

@@ -50,6 +50,9 @@ public final class HomeLock: @unchecked Sendable {
     /// Releases the lock (also done at deinit and by the kernel at exit).
     public func release() {
         guard descriptor >= 0 else { return }
+        // The PID goes with the lock (``runningDaemon(_:)`` reads it); after a kill -9 it stays,
+        // but names a process that is gone.
+        _ = ftruncate(descriptor, 0)
         close(descriptor)
         descriptor = -1
     }
@@ -74,6 +77,17 @@ public final class HomeLock: @unchecked Sendable {
         let text = Array("\(getpid())\n".utf8)
         if ftruncate(fd, 0) == 0 { _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } }
         return HomeLock(path: path, descriptor: fd)
+    }
+
+    /// The PID of the `gatehouse run` working on `home` now, if one is: for messages only
+    /// (a live process with the PID the lock file names, whose command line names gatehouse). Never takes
+    /// or creates the lock, so it cannot get in the way of a daemon starting this moment.
+    public static func runningDaemon(_ home: GatehouseHome) -> Int32? {
+        guard let pid = holderPID(home.path + "/gatehouse.lock"), pid > 0,
+              kill(pid, 0) == 0 || errno == EPERM,
+              // (/proc files report size 0: read to the end, not by their size.)
+              let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+        return String(decoding: command, as: UTF8.self).contains("gatehouse") ? pid : nil
     }
 
     /// The PID written by the holder, when readable.

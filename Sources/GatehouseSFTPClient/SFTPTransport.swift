@@ -280,18 +280,33 @@ public enum SSHDiagnosis {
     /// An explanation of a failed connection to `address`.
     public static func explain(_ said: String, address: SFTPServerAddress, fallback: String) -> String {
         let relay = "the relay at \(address.host):\(address.port)"
-        switch cause(said) {
-        case .hostKeyMismatch(let presented):
-            return "\(relay) presented host key \(presented ?? "(of another type)"), but the mailbox address pins \(address.hostKeyFingerprint); "
+        let cause = cause(said)
+        switch cause {
+        case .hostKeyMismatch:
+            return "\(problem(cause, address: address) ?? relay); "
                 + "refusing to connect. If the relay's key was changed on purpose, its new address (`gatehouse relay address`) must reach you on a newly signed identity card or in gatehouse.toml"
         case .keyRefused:
-            return "\(relay) refused this organisation's SSH key as user \(address.user): the relay's operator must register this organisation's identity card (`gatehouse relay add CARD`)"
+            return "\(problem(cause, address: address) ?? relay): the relay's operator must register this organisation's identity card (`gatehouse relay add CARD`)"
         case .connectionRefused: return "\(relay) refused the connection: is the relay running?"
         case .timedOut: return "\(relay) did not answer in time (connection timed out)"
         case .unresolved: return "\(relay): the host name \(address.host) does not resolve"
         case .other:
             if let line = lastLine(said) { return "\(relay): \(line)" }
             return "\(relay): \(fallback)"
+        }
+    }
+
+    /// What went wrong, without the advice ``explain(_:address:fallback:)`` adds, for the causes
+    /// that have advice of their own (`doctor` gives its own fix beside it).
+    public static func problem(_ cause: Cause, address: SFTPServerAddress) -> String? {
+        let relay = "the relay at \(address.host):\(address.port)"
+        switch cause {
+        case .hostKeyMismatch(let presented):
+            return "\(relay) presented host key \(presented ?? "(of another type)"), but the mailbox address pins \(address.hostKeyFingerprint)"
+        case .keyRefused:
+            return "\(relay) refused this organisation's SSH key as user \(address.user)"
+        case .connectionRefused, .timedOut, .unresolved, .other:
+            return nil
         }
     }
 

@@ -35,6 +35,8 @@ struct DoctorRelayTests {
         #expect(problem.contains("refused this organisation's SSH key"), "\(problem)")
         #expect(problem.contains("— at the relay, its operator registers A81001's identity card with `gatehouse relay add CARD`"),
                 "\(problem)")
+        // The advice once, in the fix: not also in the message.
+        #expect(problem.components(separatedBy: "relay add CARD").count == 2, "\(problem)")
         #expect(line("WARNING  clock skew: ", in: out).contains("not measured"))
         #expect(!out.stdout.contains("OK       mailbox"), "\(out.stdout)")
     }

@@ -50,7 +50,12 @@ extension HomeDoctor {
                 }
             case .failure(let error as SFTPTransportError)?:
                 // No session at all: one finding for every mailbox at this address.
-                findings.append(DoctorFinding(check, .problem, "\(greeting.message), but no session: \(error)",
+                // The fix says what to do; the message says only what happened (not the advice twice).
+                var said = "\(error)"
+                if case .unreachable(_, let cause) = error, let problem = SSHDiagnosis.problem(cause, address: server) {
+                    said = problem
+                }
+                findings.append(DoctorFinding(check, .problem, "\(greeting.message), but no session: \(said)",
                                               fix: Self.loginFix(error, server: server, own: own)))
                 await transport.close()
                 return findings + (measured ? [] : notMeasured)
