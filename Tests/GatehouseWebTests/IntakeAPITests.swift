@@ -154,20 +154,39 @@ import Testing
         // `users reset` gives a new token; the old one is dead.
         let fresh = try web.accounts.reset("emis.feed")
         #expect(try await post(web, token: token, key: "k-9").status == 401)
+        // Five refusals from this one address: it waits a minute, whatever it sends.
+        #expect(try await post(web, token: fresh, key: "k-9").status == 429)
+        web.clock.advance(seconds: 61)
         #expect(try await post(web, token: fresh, key: "k-9").status == 201)
         await web.stop()
     }
 
-    @Test func wrongTokensLockTheAccount() async throws {
-        let web = try await WebHarness()
+    /// Wrong tokens slow the address that sends them, never the account: an insider who knows
+    /// the account's name cannot shut the clinical system out from elsewhere.
+    @Test func wrongTokensSlowTheirAddressNotTheAccount() async throws {
+        var settings = WebSettings()
+        settings.behindTLSProxy = true
+        let web = try await WebHarness(settings: settings)
         let token = try web.accounts.add("emis.feed", role: .intake)
-        for _ in 0..<AccountService.lockAfter {
-            _ = try await post(web, token: "emis.feed." + String(repeating: "1", count: 64))
+        func post(from address: String, _ token: String, key: String) async throws -> WebClient.Answer {
+            var client = WebClient(port: web.port)
+            return try await client.send(
+                "POST", "/api/v1/packs",
+                headers: [("Content-Type", Self.type), ("Authorization", "Bearer \(token)"), ("Idempotency-Key", key),
+                          ("X-Forwarded-For", address)],
+                body: Form.multipart(Self.fields, files: [("summary.xml", Array("<doc/>".utf8))]))
         }
-        let locked = try await post(web, token: token)
-        #expect(locked.status == 429 && locked.header("retry-after") != nil)
+        let wrong = "emis.feed." + String(repeating: "1", count: 64)
+        for n in 0..<AccountService.lockAfter {
+            #expect(try await post(from: "192.0.2.66", wrong, key: "w-\(n)").status == 401)
+        }
+        // That address waits, even with the right token...
+        let slowed = try await post(from: "192.0.2.66", token, key: "k-1")
+        #expect(slowed.status == 429 && slowed.header("retry-after") == "60")
+        // ...the clinical system's own address does not.
+        #expect(try await post(from: "192.0.2.10", token, key: "k-1").status == 201)
         web.clock.advance(seconds: 61)
-        #expect(try await post(web, token: token).status == 201)
+        #expect(try await post(from: "192.0.2.66", token, key: "k-2").status == 201)
         await web.stop()
     }
 

@@ -14,8 +14,9 @@ extension AccountService {
         return "\(name).\(secret)"
     }
 
-    /// Checks a bearer token. A wrong secret counts towards the account's lock-out, as a wrong
-    /// password does; while locked every token is refused.
+    /// Checks a bearer token. A wrong secret does not count towards the account's lock-out
+    /// (see ``AddressThrottle``: the caller slows the address that sent it instead); an account
+    /// locked all the same (by an administrator's hand) refuses every token.
     package func checkToken(_ token: String) throws(WebError) -> PasswordOutcome {
         let bytes = Array(token.utf8)
         guard bytes.count <= 200, let dot = bytes.lastIndex(of: 0x2E) else { return .refused }
@@ -25,9 +26,8 @@ extension AccountService {
         let now = clock.now()
         if account.lockedUntil > now { return .locked(until: account.lockedUntil) }
         guard let stored = try store.token(name), constantTimeEqual(stored.secretHash, given), !account.disabled else {
-            return try fail(name)
+            return .refused
         }
-        if account.failures > 0 { try succeeded(name) }
         return .accepted(account)
     }
 }

@@ -31,7 +31,7 @@ extension WebApp {
     }
 
     /// The intake account named by the request's bearer token, or a JSON 401 (every failure
-    /// audited, and counted towards the account's lock-out) or 429 while locked.
+    /// audited, and counted against the client's address) or 429 while that address waits.
     func intakeClient(_ request: Request, _ context: WebContext) async throws -> Gate {
         let address = clientAddress(request, context)
         let header = request.headers[.authorization] ?? ""
@@ -41,20 +41,32 @@ extension WebApp {
         }
         let token = String(header.dropFirst(7))
         let name = String(token.prefix { $0 != "." }.prefix(32))
+        let now = accounts.clock.now()
+        if let until = tokenThrottle.withLock({ $0.blockedUntil(address, now: now) }) {
+            audit.record("api-auth-failed", user: Self.auditName(name), address: address, detail: "reason=throttled")
+            return .denied(tooManyAttempts(until: until))
+        }
         switch try accounts.checkToken(token) {
         case .accepted(let account):
+            tokenThrottle.withLock { $0.succeeded(address) }
             let session = WebSession(
                 id: "", stage: .signedIn, user: account.name, role: account.role, csrf: "", createdAt: 0, lastSeen: 0)
             return .allowed(Viewer(session: session, account: account, address: address))
         case .refused:
+            tokenThrottle.withLock { $0.failed(address, now: now) }
             audit.record("api-auth-failed", user: Self.auditName(name), address: address, detail: "reason=refused")
             return .denied(json(.unauthorized, ["error": "the token is not valid"], bearer: true))
         case .locked(let until):
             audit.record("api-auth-failed", user: Self.auditName(name), address: address, detail: "reason=locked")
-            var response = json(.tooManyRequests, ["error": "too many failed attempts; try again later"])
-            response.headers[.retryAfter] = "\(max(1, (until - accounts.clock.now()) / 1000))"
-            return .denied(response)
+            return .denied(tooManyAttempts(until: until))
         }
+    }
+
+    /// 429 with the seconds to wait.
+    func tooManyAttempts(until: Int64) -> Response {
+        var response = json(.tooManyRequests, ["error": "too many failed attempts; try again later"])
+        response.headers[.retryAfter] = "\(max(1, (until - accounts.clock.now()) / 1000))"
+        return response
     }
 
     /// An account name for the audit log only when it is a valid one (never a token's secret).

@@ -22,6 +22,8 @@ final class WebApp: Sendable {
     /// Intake requests being handled now, as "client key": a reservation not yet committed and
     /// not in here belongs to a request that died (IntakeRoutes).
     let intakeInFlight = Mutex<Set<String>>([])
+    /// Wrong bearer tokens by client address (``AddressThrottle``).
+    let tokenThrottle = Mutex(AddressThrottle())
 
     init(home: GatehouseHome, settings: WebSettings, accounts: AccountService) {
         self.home = home
