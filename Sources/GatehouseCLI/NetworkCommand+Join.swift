@@ -115,6 +115,13 @@ extension NetworkCommand {
                     range.isEmpty
                         ? "The directory is up to date: \(range.upperBound) entries."
                         : "Verified \(range.count) new entries: the directory holds \(range.upperBound).")
+            case .refused(let refusal, let evidence) where { if case .halted = refusal { true } else { false } }():
+                throw CommandFailure(
+                    status: .integrityCheckFailed, message: refusal.description,
+                    hint:
+                        "the proof is \(evidence) and the checkpoint beside it: send them to the network authority "
+                            + "and your security officer; once they are dealt with, move them out of directory/evidence/"
+                )
             case .refused(let refusal, let evidence):
                 throw CommandFailure(
                     status: .integrityCheckFailed, message: refusal.description,

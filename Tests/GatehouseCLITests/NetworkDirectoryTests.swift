@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseKit
 import GatehouseTesting
 import Testing
 
@@ -109,8 +110,13 @@ struct NetworkDirectoryTests {
         #expect(
             evidence.contains { $0.hasSuffix("-fork.checkpoint") }
                 && evidence.contains { $0.hasSuffix("-trusted.checkpoint") })
-        // The honest log still syncs.
+        // Proof that the authority signed two histories: nothing new it signs is trusted, not even
+        // the log the prison followed so far, until a person has dealt with the evidence.
         try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        let halted = try GatehouseProcess.run(["network", "sync", "--home", prison, "--from", served])
+        #expect(halted.status == 8 && halted.stderr.contains("directory halted"), "\(halted.stderr)")
+        #expect(try expectSuccess(["network", "show", "--home", prison]).stdout.contains("entries:        1"))
+        try FileManager.default.moveItem(atPath: prison + "/directory/evidence", toPath: folder.appending("dealt-with"))
         try expectSuccess(["network", "sync", "--home", prison, "--from", served])
     }
 }
@@ -310,5 +316,29 @@ extension NetworkDirectoryTests {
         try expectSuccess(["network", "publish", "--home", authority])
         #expect(try expectSuccess(["network", "show", "--home", authority, "A81001"]).stdout.contains("entry 0\tadmitted"))
         #expect(try GatehouseProcess.run(["network", "show", "--home", authority, "YOI123"]).status == 11)
+    }
+}
+
+extension NetworkDirectoryTests {
+    /// The last attack: a directory served stale (nothing newer published, or a relay
+    /// holding back the checkpoint) for longer than `[directory] stale_after` is a WARNING in
+    /// `doctor`, not before.
+    @Test func aDirectoryServedStaleLongerThanTheConfiguredAgeIsAWarning() throws {
+        try admit(practice)
+        // The last checkpoint served was signed three hours ago.
+        let network = NetworkAuthority(home: GatehouseHome(path: authority))
+        _ = try network.publish(key: try network.loadRootKey(), now: KeyStore.now() - 3 * 3600, mirrors: [served])
+        try join(practice)
+        try expectSuccess(["network", "sync", "--home", practice, "--from", served])
+        func staleWarning() throws -> Bool {
+            let doctor = try GatehouseProcess.run(["doctor", "--home", practice]).stdout
+            return doctor.split(separator: "\n").contains { $0.contains("WARNING") && $0.contains("stale_after") }
+        }
+        #expect(try !staleWarning(), "within the default of two days")
+        let config = practice + "/gatehouse.toml"
+        let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? "[directory]\nstale_after = \"2d\"\n"
+        try text.replacingOccurrences(of: "stale_after = \"2d\"", with: "stale_after = \"2h\"")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(try staleWarning())
     }
 }
