@@ -19,8 +19,9 @@ struct DirectoryClientTests {
         served = TileFolder(path: folder.appending("served"))
     }
 
-    func organisation(_ org: String) throws -> (home: GatehouseHome, card: IdentityCard) {
-        let home = GatehouseHome(path: folder.appending(org))
+    /// An organisation initialised in the folder `name` (default: its code).
+    func organisation(_ org: String, at name: String? = nil) throws -> (home: GatehouseHome, card: IdentityCard) {
+        let home = GatehouseHome(path: folder.appending(name ?? org))
         let card = try KeyStore(home: home).initialise(org: try ODSCode(org), name: "Org \(org)")
         return (home, card)
     }
