@@ -204,7 +204,8 @@ extension NetworkRelayTests {
         #expect(gateway.stop() == 0)
         #expect(gateway.logText.contains("published"), "\(gateway.logText)")
         let doctor = try GatehouseProcess.run(["doctor", "--home", prison])
-        #expect(doctor.status == 16 && doctor.stdout.contains("new directory entries are not trusted"), "\(doctor.stdout)")
+        #expect(
+            doctor.status == 16 && doctor.stdout.contains("new directory entries are not trusted"), "\(doctor.stdout)")
         let sync = try GatehouseProcess.run(["network", "sync", "--home", prison])
         #expect(sync.status == 8 && sync.stderr.contains("directory halted"), "\(sync.stderr)")
         #expect(running.stop() != nil)

@@ -27,8 +27,8 @@ struct DirectoryBundleTests {
         // The record is published all the same: the proof is about the authority, not the sender.
         #expect(g.list(g.prisonHome.path + "/spool/received/A81001/\(id)").contains("summary.xml"))
         let evidence = g.list(g.prisonHome.path + "/directory/evidence")
-        #expect(evidence.contains { $0.hasSuffix("-fork.checkpoint") } && evidence.contains { $0.hasSuffix("-trusted.checkpoint") },
-                "\(evidence)")
+        #expect(evidence.contains { $0.hasSuffix("-fork.checkpoint") }
+                    && evidence.contains { $0.hasSuffix("-trusted.checkpoint") }, "\(evidence)")
         let fork = try #require(evidence.first { $0.hasSuffix("-fork.checkpoint") })
         #expect(g.read(g.prisonHome.path + "/directory/evidence/" + fork) == header.directoryCheckpoint)
         let alarms = try NotifyQueue(folder: g.prisonHome.path + "/spool/notify", limit: 100).all().map(\.event)
@@ -59,7 +59,8 @@ struct DirectoryBundleTests {
         _ = try DirectoryClient(home: g.prisonHome).sync(from: honest)
         let forged = try network.served([prison, practice], in: g.folder.appending("forged"), forged: true)
         // The practice's saved copy is replaced by the forgery (it cannot sync it: not the network's).
-        try FileManager.default.createDirectory(atPath: g.practiceHome.path + "/directory/log", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: g.practiceHome.path + "/directory/log",
+                                                withIntermediateDirectories: true)
         try DirectoryClient(home: g.practiceHome).log.writeCheckpoint(try #require(try forged.readCheckpoint()))
 
         guard case .claimed(let id) = try await g.drop("summary.xml", Array("<summary/>".utf8)) else {

@@ -12,6 +12,19 @@ import Testing
 /// revocation in the directory refuses its bundles and manifests from then on.
 @Suite("directory: key manifests of directory partners")
 struct DirectoryManifestTests {
+    /// Drops `name` into the practice's outbox for YOI123; its bundle id once claimed.
+    func claimed(_ g: TwoGateways, _ name: String) async throws -> String {
+        guard case .claimed(let id) = try await g.drop(name, Array("<\(name)/>".utf8)) else {
+            throw CancellationError()
+        }
+        return id
+    }
+
+    /// The `reason.txt` of the prison's quarantined item `item`.
+    func reason(_ g: TwoGateways, _ item: String) -> String {
+        (try? String(contentsOfFile: g.prisonHome.path + "/spool/quarantine/\(item)/reason.txt", encoding: .utf8)) ?? ""
+    }
+
     @Test func aRotationChainedFromTheListedRootIsAcceptedAndARevocationRefuses() async throws {
         let g = try TwoGateways()
         // The engines' clock at the real time: the directory's listings are dated with it.
@@ -28,7 +41,7 @@ struct DirectoryManifestTests {
         let mailbox = g.mailboxRoot + "/YOI123"
 
         // The first bundle to a directory partner takes the own manifest with it.
-        guard case .claimed(let first) = try await g.drop("a.xml", Array("<a/>".utf8)) else { Issue.record("not claimed"); return }
+        let first = try await claimed(g, "a.xml")
         _ = await g.practice.processOutgoing()
         #expect(Set(g.list(mailbox)) == ["\(first).ghb", "A81001.1.ghk"])
         _ = await g.prison.collect()
@@ -48,7 +61,7 @@ struct DirectoryManifestTests {
         #expect(!FileManager.default.fileExists(atPath: g.prisonHome.path + "/partners/A81001.card"))
         _ = await g.practice.collect()
         #expect(ManifestLedger(home: g.practiceHome).delivery(to: prison.org).confirmed == 2)
-        guard case .claimed(let second) = try await g.drop("b.xml", Array("<b/>".utf8)) else { Issue.record("not claimed"); return }
+        let second = try await claimed(g, "b.xml")
         _ = await g.practice.processOutgoing()
         _ = await g.prison.collect()
         #expect(g.list(g.prisonHome.path + "/spool/received/A81001/\(second)").contains("b.xml"))
@@ -64,8 +77,7 @@ struct DirectoryManifestTests {
         #expect(g.list(mailbox).isEmpty)
         #expect(try PartnerStore(home: g.prisonHome).knownCard(for: org)?.card == rotated)
         let refused = g.list(g.prisonHome.path + "/spool/quarantine").filter { $0.hasPrefix("manifest-") }
-        let reasons = try refused.map { try String(contentsOfFile: g.prisonHome.path + "/spool/quarantine/\($0)/reason.txt",
-                                                   encoding: .utf8) }
+        let reasons = refused.map { reason(g, $0) }
         #expect(reasons.contains { $0.contains("(different-root)") } && reasons.contains { $0.contains("(not-newer)") },
                 "\(reasons)")
 
@@ -74,20 +86,21 @@ struct DirectoryManifestTests {
         let revoked = try network.served([practice, prison], revoking: [practice], in: g.folder.appending("revoked"))
         #expect(try DirectoryClient(home: g.prisonHome).sync(from: revoked) == .updated(2..<3))
         #expect(try PartnerStore(home: g.prisonHome).knownCard(for: org) == nil)
-        guard case .claimed(let third) = try await g.drop("c.xml", Array("<c/>".utf8)) else { Issue.record("not claimed"); return }
+        let third = try await claimed(g, "c.xml")
         _ = await g.practice.processOutgoing()
         _ = await g.prison.collect()
         #expect(g.list(g.prisonHome.path + "/spool/held").isEmpty)
         #expect(!FileManager.default.fileExists(atPath: g.prisonHome.path + "/spool/received/A81001/\(third)"))
         let refusal = try SQLiteJournal(path: g.prisonHome.path + "/journal.sqlite").incoming(third)
-        #expect(refusal?.state == .rejected && refusal?.reason?.hasPrefix("unknown-sender") == true, "\(String(describing: refusal))")
+        #expect(refusal?.state == .rejected && refusal?.reason?.hasPrefix("unknown-sender") == true,
+                "\(String(describing: refusal))")
         // Its sender is not proven and not listed: no receipt goes out (FORMAT.md §4.1).
         #expect(!g.list(g.mailboxRoot + "/A81001").contains { $0.hasPrefix(third) })
         try Data(rotated.text.utf8).write(to: URL(fileURLWithPath: mailbox + "/A81001.2.ghk"))
         _ = await g.prison.collect()
         #expect(try PartnerStore(home: g.prisonHome).knownCard(for: org) == nil)
         let unknown = g.list(g.prisonHome.path + "/spool/quarantine").filter { $0.hasPrefix("manifest-") }
-            .map { (try? String(contentsOfFile: g.prisonHome.path + "/spool/quarantine/\($0)/reason.txt", encoding: .utf8)) ?? "" }
+            .map { reason(g, $0) }
         #expect(unknown.contains { $0.contains("(unknown-partner)") }, "\(unknown)")
     }
 }

@@ -24,7 +24,8 @@ struct SplitDirectory {
         var log = DirectoryLog()
         for card in cards { log.append(try DirectoryEntry.admit(card, validFrom: now - 60, validUntil: now + 86_400)) }
         for card in revoked {
-            log.append(try DirectoryEntry.revoke(org: card.org, rootKey: card.rootKey, at: now, reason: "left the network"))
+            log.append(
+                try DirectoryEntry.revoke(org: card.org, rootKey: card.rootKey, at: now, reason: "left the network"))
         }
         let served = TileFolder(path: folder)
         for (path, bytes) in log.tiles(since: 0) { try served.write(path, bytes) }

@@ -94,7 +94,8 @@ struct HeaderExtensionTests {
     @Test func aCheckpointByAnotherKeyParsesButIsNotTheNetworks() throws {
         // The format cannot know the network's key: a forged checkpoint parses, and the gateway
         // refuses it when it compares (DirectoryClientGossip tests), so it proves nothing.
-        let forged = try F.log(2).checkpoint(verifier: F.verifier("impostor"), key: F.networkKey("impostor"), time: F.t0)
+        let forged = try F.log(2).checkpoint(
+            verifier: F.verifier("impostor"), key: F.networkKey("impostor"), time: F.t0)
         let (bytes, _) = try sealed(forged.bytes)
         let header = try #require(try BundleHeader.parse(bytes[...])).header
         #expect(header.directoryCheckpoint == forged.bytes)
@@ -104,10 +105,13 @@ struct HeaderExtensionTests {
         var signature = note.signatures[0].signature
         signature[10] ^= 0x01
         let id = note.signatures[0].keyID
-        let line = Base64.encode([UInt8(id >> 24), UInt8(id >> 16 & 0xFF), UInt8(id >> 8 & 0xFF), UInt8(id & 0xFF)] + signature)
+        let keyID = [UInt8(id >> 24), UInt8(id >> 16 & 0xFF), UInt8(id >> 8 & 0xFF), UInt8(id & 0xFF)]
+        let line = Base64.encode(keyID + signature)
         let bad = Array((note.text + "\n\u{2014} \(note.signatures[0].name) \(line)\n").utf8)
         #expect(try SignedNote.parse(bad).bytes == bad)
         let parsed = try #require(try BundleHeader.parse(try self.header(withTail: field(bad))[...])).header
-        #expect(throws: FormatError.self) { _ = try Checkpoint.open(parsed.directoryCheckpoint!, verifier: F.verifier()) }
+        #expect(throws: FormatError.self) {
+            _ = try Checkpoint.open(parsed.directoryCheckpoint!, verifier: F.verifier())
+        }
     }
 }

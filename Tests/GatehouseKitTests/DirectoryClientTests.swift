@@ -132,7 +132,8 @@ extension DirectoryClientTests {
         // Proof on file: nothing new the authority signs is trusted any more; what was verified
         // before stays. Moved aside by a person, the gateway follows again.
         try admitAndPublish(try organisation("B82002").card)
-        #expect(try client.sync(from: served) == .refused(.halted(trusted: 2), evidence: try #require(client.forkEvidence())))
+        let proof = try #require(client.forkEvidence())
+        #expect(try client.sync(from: served) == .refused(.halted(trusted: 2), evidence: proof))
         #expect(try client.mirror()?.log.size == 2)
         #expect(try PartnerStore(home: practice.home).knownCard(for: hub.card.org) != nil)
         try FileManager.default.moveItem(atPath: client.evidencePath, toPath: folder.appending("dealt-with"))

@@ -29,7 +29,8 @@ extension GatewayEngine {
         // Partners known only through the directory get the manifest too, once an exchange
         // started a record for them (``deliver(_:)``): their gateways hold the listed card.
         let listed = manifests.partners().filter { org in
-            org != card.org && !partners.contains { $0.org == org } && (try? gateway.partners.knownCard(for: org)) != nil
+            org != card.org && !partners.contains { $0.org == org }
+                && (try? gateway.partners.knownCard(for: org)) != nil
         }
         for partner in partners.map(\.org) + listed where partner != card.org {
             await sendManifest(card, to: partner, now: now)
@@ -43,7 +44,8 @@ extension GatewayEngine {
         } catch {
             log(.error, "destroying retired keys failed: \(error)")
         }
-        let revocations = KeyWarnings.unconfirmedRevocations(own: card, partners: (partners.map(\.org) + listed).filter { $0 != card.org },
+        let recipients = (partners.map(\.org) + listed).filter { $0 != card.org }
+        let revocations = KeyWarnings.unconfirmedRevocations(own: card, partners: recipients,
                                                              ledger: manifests, within: settings.revocationConfirmWithin, now: seconds)
         for warning in KeyWarnings.warnings(own: card, partners: partners, now: seconds) + revocations where warned.insert(warning.key).inserted {
             log(.warning, warning.message)

@@ -47,7 +47,9 @@ extension PartnerStore {
     /// a chain (DIRECTORY.md §6.1). Kept beside the directory, never pinned, so that the
     /// directory still decides: a revocation there, or a new admission with another root, puts
     /// it out of use. Called under the key-change lock by ``update(with:now:waitForLock:)``.
-    func updateListed(with card: IdentityCard, now: UInt64) throws(KitError) -> (outcome: AddOutcome, previous: IdentityCard) {
+    func updateListed(
+        with card: IdentityCard, now: UInt64
+    ) throws(KitError) -> (outcome: AddOutcome, previous: IdentityCard) {
         let directory = DirectoryClient(home: home)
         guard directory.hasJoined, let listed = try directory.partner(card.org, now: now) else {
             throw .unknownPartner(
@@ -60,8 +62,9 @@ extension PartnerStore {
         // The chain starts at the root the authority checked, whatever a stored card says.
         guard card.rootKey == listedRoot || card.manifest.rootHistory.contains(where: { $0.root == listedRoot }) else {
             throw .partnerConflict(
-                "\(card.org) is listed in the directory with root fingerprint \(listed.card.fingerprint); the new card's "
-                    + "root (fingerprint \(card.fingerprint)) is neither that root nor endorsed by it", path: path)
+                "\(card.org) is listed in the directory with root fingerprint \(listed.card.fingerprint); the new "
+                    + "card's root (fingerprint \(card.fingerprint)) is neither that root nor endorsed by it",
+                path: path)
         }
         let outcome = try Self.outcome(of: card, over: previous, replace: false, now: now, path: path)
         if outcome != .unchanged {
