@@ -342,3 +342,24 @@ extension NetworkDirectoryTests {
         #expect(try staleWarning())
     }
 }
+
+extension NetworkDirectoryTests {
+    /// `partners list --json` shows a directory partner's newer card, the one its key manifest
+    /// brought (DIRECTORY.md §7.3), not the listing's older one.
+    @Test func partnersListShowsTheCardADirectoryPartnerRotatedTo() throws {
+        try admit(prison)
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        try join(practice)
+        try expectSuccess(["network", "sync", "--home", practice, "--from", served])
+        func listed() throws -> String {
+            try expectSuccess(["partners", "list", "--home", practice, "--json"]).stdout
+        }
+        #expect(try listed().contains("\"manifest_version\" : 1"))
+        try expectSuccess(["keys", "rotate", "--home", prison, "--grace", "1s"])
+        let rotated = try KeyStore(home: GatehouseHome(path: prison)).loadOwnCard()
+        // What the practice's running gateway does with the prison's key-manifest control bundle.
+        #expect(try PartnerStore(home: GatehouseHome(path: practice)).update(with: rotated).outcome == .updated)
+        let json = try listed()
+        #expect(json.contains("\"manifest_version\" : 2") && json.contains("\"source\" : \"directory\""), "\(json)")
+    }
+}
