@@ -154,7 +154,8 @@ struct PartnersCommand: ParsableCommand {
             if json {
                 let directory = try listed.map { partner in
                     // The newer card the partner sent since its admission, if any (DIRECTORY.md §7.3).
-                    let card = try PartnerStore(home: home).knownCard(for: partner.card.org, now: now)?.card ?? partner.card
+                    let known = try PartnerStore(home: home).knownCard(for: partner.card.org, now: now)
+                    let card = known?.card ?? partner.card
                     let delivery = ledger.delivery(to: card.org)
                     return Entry(org: card.org.value, name: card.name, fingerprint: card.fingerprint,
                                  manifest_version: card.manifest.version, signing_key_id: card.signingKeyID.hex,

@@ -47,6 +47,13 @@ struct NetworkDirectoryTests {
         try expectSuccess(["network", "join", "--home", home, card, "--yes"])
     }
 
+    /// Publishes what was admitted to `served`; `home` joins the network and syncs from there.
+    func publishAndSync(_ home: String) throws {
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        try join(home)
+        try expectSuccess(["network", "sync", "--home", home, "--from", served])
+    }
+
     @Test func twoOrganisationsThatNeverExchangedCardsExchangeABundle() throws {
         try admit(practice)
         try admit(prison)
@@ -124,9 +131,7 @@ struct NetworkDirectoryTests {
 extension NetworkDirectoryTests {
     @Test func anEntryForTheGatewaysOwnODSWithAnotherRootIsAProblemAtOnce() throws {
         try admit(practice)
-        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
-        try join(practice)
-        try expectSuccess(["network", "sync", "--home", practice, "--from", served])
+        try publishAndSync(practice)
         let healthy = try GatehouseProcess.run(["doctor", "--home", practice])
         #expect(
             healthy.stdout.contains("OK") && healthy.stdout.contains("A81001 is listed at entry 0"), "\(healthy.stdout)"
@@ -348,9 +353,7 @@ extension NetworkDirectoryTests {
     /// brought (DIRECTORY.md §7.3), not the listing's older one.
     @Test func partnersListShowsTheCardADirectoryPartnerRotatedTo() throws {
         try admit(prison)
-        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
-        try join(practice)
-        try expectSuccess(["network", "sync", "--home", practice, "--from", served])
+        try publishAndSync(practice)
         func listed() throws -> String {
             try expectSuccess(["partners", "list", "--home", practice, "--json"]).stdout
         }
