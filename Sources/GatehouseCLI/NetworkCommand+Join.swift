@@ -58,7 +58,9 @@ extension NetworkCommand {
                 published folder), checks the signature, that the log only grew \
                 from the checkpoint trusted so far, and every new entry, then keeps them. A \
                 rollback or a fork is refused, the offending checkpoint kept under \
-                directory/evidence/, and the command exits with status 8.
+                directory/evidence/, and the command exits with status 8. While proof of a fork \
+                is kept there, nothing new is trusted ("directory halted", status 8): move the \
+                files out of directory/evidence/ once the authority has dealt with it.
 
                 Examples:
                   gatehouse network sync
@@ -115,6 +117,14 @@ extension NetworkCommand {
                     range.isEmpty
                         ? "The directory is up to date: \(range.upperBound) entries."
                         : "Verified \(range.count) new entries: the directory holds \(range.upperBound).")
+            case .refused(let refusal, let evidence) where { if case .halted = refusal { true } else { false } }():
+                throw CommandFailure(
+                    status: .integrityCheckFailed, message: refusal.description,
+                    hint:
+                        "the proof is \(evidence) and the checkpoint beside it: send them to the network authority "
+                            + "and your security officer; once they are dealt with, move them out of "
+                            + "directory/evidence/"
+                )
             case .refused(let refusal, let evidence):
                 throw CommandFailure(
                     status: .integrityCheckFailed, message: refusal.description,

@@ -152,12 +152,18 @@ struct PartnersCommand: ParsableCommand {
             let pinned = Set(cards.map(\.org) + [try KeyStore(home: home).loadOwnCard().org])
             let listed = try DirectoryClient(home: home).partners(now: now).filter { !pinned.contains($0.card.org) }
             if json {
-                let directory = listed.map {
-                    Entry(org: $0.card.org.value, name: $0.card.name, fingerprint: $0.card.fingerprint,
-                          manifest_version: $0.card.manifest.version, signing_key_id: $0.card.signingKeyID.hex,
-                          encryption_key_id: $0.card.encryptionKeyID.hex, created: $0.card.createdText, expires: $0.card.expiresText,
-                          stale: KeyWarnings.isStale($0.card, now: now), own_manifest_confirmed: 0, own_manifest_sent: 0,
-                          source: "directory", directory_entry: $0.index)
+                let directory = try listed.map { partner in
+                    // The newer card the partner sent since its admission, if any (DIRECTORY.md §7.3).
+                    let known = try PartnerStore(home: home).knownCard(for: partner.card.org, now: now)
+                    let card = known?.card ?? partner.card
+                    let delivery = ledger.delivery(to: card.org)
+                    return Entry(org: card.org.value, name: card.name, fingerprint: card.fingerprint,
+                                 manifest_version: card.manifest.version, signing_key_id: card.signingKeyID.hex,
+                                 encryption_key_id: card.encryptionKeyID.hex, created: card.createdText,
+                                 expires: card.expiresText, stale: KeyWarnings.isStale(card, now: now),
+                                 own_manifest_confirmed: delivery.confirmed ?? 0,
+                                 own_manifest_sent: delivery.sent.last?.version ?? 0,
+                                 source: "directory", directory_entry: partner.index)
                 }
                 let entries = cards.map {
                     let delivery = ledger.delivery(to: $0.org)

@@ -96,6 +96,13 @@ public struct ManifestLedger: Sendable {
         card.manifest.keys.filter { if case .revoked = $0.state { true } else { false } }.map(\.id.hex)
     }
 
+    /// The organisations a record is kept for (those the own manifest was ever sent to).
+    public func partners() -> [ODSCode] {
+        (FileOperations.listFolder(folder) ?? []).filter { $0.hasByteSuffix(".json") }.compactMap {
+            try? ODSCode(String($0.utf8.dropLast(5))!)
+        }.sorted { $0.value < $1.value }
+    }
+
     /// The record for `partner`; an empty one when none is kept, or when it cannot be read (the
     /// manifest is then simply sent again, which is always safe).
     public func delivery(to partner: ODSCode) -> ManifestDelivery {

@@ -51,17 +51,20 @@ public struct PartnerStore: Sendable {
     }
 
     /// Accepts a partner's newer manifest received through the mailboxes (FORMAT.md §5.3): only
-    /// for an organisation already pinned here, only with a higher manifest version, and only
-    /// signed by the pinned root or by a new root the pinned one endorsed. Never pins anything
-    /// new; throws `unknownPartner`, `partnerConflict` or `invalidCard` otherwise. The very card
-    /// already held is `unchanged` (a control bundle sent again after a lost answer).
+    /// for an organisation pinned here or listed in the verified directory (then kept beside the
+    /// directory, never pinned: ``updateListed(with:now:)``), only with a higher manifest
+    /// version, and only signed by the pinned (listed) root or by a new root it endorsed. Never
+    /// pins anything new; throws `unknownPartner`, `partnerConflict` or `invalidCard` otherwise.
+    /// The very card already held is `unchanged` (a control bundle sent again after a lost answer).
     @discardableResult
     /// With `waitForLock: false` a key change in progress makes this throw `busy` at once.
     public func update(with card: IdentityCard, now: UInt64 = KeyStore.now(),
                        waitForLock: Bool = true) throws(KitError) -> (outcome: AddOutcome, previous: IdentityCard) {
         let lock = try HomeLock.keyChange(home, wait: waitForLock)
         defer { lock.release() }
-        let previous = try requireCard(for: card.org)
+        // Not pinned: a partner known through the directory rotates as a pinned one does,
+        // chained from the root its listing names (DIRECTORY.md §6.1).
+        guard let previous = try self.card(for: card.org) else { return try updateListed(with: card, now: now) }
         let outcome = try plannedOutcome(for: card, replace: false, now: now)
         if outcome != .unchanged { try store(card) }
         return (outcome, previous)
@@ -75,8 +78,15 @@ public struct PartnerStore: Sendable {
     /// What ``add(_:replace:now:)`` would do with `card`, without storing anything; throws the
     /// same errors. Lets a caller ask for confirmation only when a new root key is pinned.
     public func plannedOutcome(for card: IdentityCard, replace: Bool = false, now: UInt64 = KeyStore.now()) throws(KitError) -> AddOutcome {
-        let path = cardPath(for: card.org)
-        let stored = try self.card(for: card.org)
+        try Self.outcome(of: card, over: try self.card(for: card.org), replace: replace, now: now,
+                         path: cardPath(for: card.org))
+    }
+
+    /// What replacing `stored` (nil: nothing held) by `card` would be, by the rules of
+    /// ``plannedOutcome(for:replace:now:)``; `path` names the held card in messages.
+    static func outcome(
+        of card: IdentityCard, over stored: IdentityCard?, replace: Bool, now: UInt64, path: String
+    ) throws(KitError) -> AddOutcome {
         if let stored, stored == card { return .unchanged }
         guard card.expires > now else {
             throw .invalidCard("\(card.org)'s card (manifest version \(card.manifest.version)) expired at \(card.expiresText); ask \(card.org) for a current one", path: path)

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseKit
 import GatehouseTesting
 import Testing
 
@@ -44,6 +45,13 @@ struct NetworkDirectoryTests {
         let card = folder.appending("network-\(UUID().uuidString)")
         try expectSuccess(["network", "export-card", "--home", authority, "-o", card])
         try expectSuccess(["network", "join", "--home", home, card, "--yes"])
+    }
+
+    /// Publishes what was admitted to `served`; `home` joins the network and syncs from there.
+    func publishAndSync(_ home: String) throws {
+        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        try join(home)
+        try expectSuccess(["network", "sync", "--home", home, "--from", served])
     }
 
     @Test func twoOrganisationsThatNeverExchangedCardsExchangeABundle() throws {
@@ -109,8 +117,13 @@ struct NetworkDirectoryTests {
         #expect(
             evidence.contains { $0.hasSuffix("-fork.checkpoint") }
                 && evidence.contains { $0.hasSuffix("-trusted.checkpoint") })
-        // The honest log still syncs.
+        // Proof that the authority signed two histories: nothing new it signs is trusted, not even
+        // the log the prison followed so far, until a person has dealt with the evidence.
         try expectSuccess(["network", "publish", "--home", authority, "--to", served])
+        let halted = try GatehouseProcess.run(["network", "sync", "--home", prison, "--from", served])
+        #expect(halted.status == 8 && halted.stderr.contains("directory halted"), "\(halted.stderr)")
+        #expect(try expectSuccess(["network", "show", "--home", prison]).stdout.contains("entries:        1"))
+        try FileManager.default.moveItem(atPath: prison + "/directory/evidence", toPath: folder.appending("dealt-with"))
         try expectSuccess(["network", "sync", "--home", prison, "--from", served])
     }
 }
@@ -118,9 +131,7 @@ struct NetworkDirectoryTests {
 extension NetworkDirectoryTests {
     @Test func anEntryForTheGatewaysOwnODSWithAnotherRootIsAProblemAtOnce() throws {
         try admit(practice)
-        try expectSuccess(["network", "publish", "--home", authority, "--to", served])
-        try join(practice)
-        try expectSuccess(["network", "sync", "--home", practice, "--from", served])
+        try publishAndSync(practice)
         let healthy = try GatehouseProcess.run(["doctor", "--home", practice])
         #expect(
             healthy.stdout.contains("OK") && healthy.stdout.contains("A81001 is listed at entry 0"), "\(healthy.stdout)"
@@ -310,5 +321,48 @@ extension NetworkDirectoryTests {
         try expectSuccess(["network", "publish", "--home", authority])
         #expect(try expectSuccess(["network", "show", "--home", authority, "A81001"]).stdout.contains("entry 0\tadmitted"))
         #expect(try GatehouseProcess.run(["network", "show", "--home", authority, "YOI123"]).status == 11)
+    }
+}
+
+extension NetworkDirectoryTests {
+    /// The last attack: a directory served stale (nothing newer published, or a relay
+    /// holding back the checkpoint) for longer than `[directory] stale_after` is a WARNING in
+    /// `doctor`, not before.
+    @Test func aDirectoryServedStaleLongerThanTheConfiguredAgeIsAWarning() throws {
+        try admit(practice)
+        // The last checkpoint served was signed three hours ago.
+        let network = NetworkAuthority(home: GatehouseHome(path: authority))
+        _ = try network.publish(key: try network.loadRootKey(), now: KeyStore.now() - 3 * 3600, mirrors: [served])
+        try join(practice)
+        try expectSuccess(["network", "sync", "--home", practice, "--from", served])
+        func staleWarning() throws -> Bool {
+            let doctor = try GatehouseProcess.run(["doctor", "--home", practice]).stdout
+            return doctor.split(separator: "\n").contains { $0.contains("WARNING") && $0.contains("stale_after") }
+        }
+        #expect(try !staleWarning(), "within the default of two days")
+        let config = practice + "/gatehouse.toml"
+        let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? "[directory]\nstale_after = \"2d\"\n"
+        try text.replacingOccurrences(of: "stale_after = \"2d\"", with: "stale_after = \"2h\"")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(try staleWarning())
+    }
+}
+
+extension NetworkDirectoryTests {
+    /// `partners list --json` shows a directory partner's newer card, the one its key manifest
+    /// brought (DIRECTORY.md §7.3), not the listing's older one.
+    @Test func partnersListShowsTheCardADirectoryPartnerRotatedTo() throws {
+        try admit(prison)
+        try publishAndSync(practice)
+        func listed() throws -> String {
+            try expectSuccess(["partners", "list", "--home", practice, "--json"]).stdout
+        }
+        #expect(try listed().contains("\"manifest_version\" : 1"))
+        try expectSuccess(["keys", "rotate", "--home", prison, "--grace", "1s"])
+        let rotated = try KeyStore(home: GatehouseHome(path: prison)).loadOwnCard()
+        // What the practice's running gateway does with the prison's key-manifest control bundle.
+        #expect(try PartnerStore(home: GatehouseHome(path: practice)).update(with: rotated).outcome == .updated)
+        let json = try listed()
+        #expect(json.contains("\"manifest_version\" : 2") && json.contains("\"source\" : \"directory\""), "\(json)")
     }
 }

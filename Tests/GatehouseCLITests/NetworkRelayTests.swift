@@ -37,13 +37,19 @@ struct NetworkRelayTests {
         return home
     }
 
-    @Test func gatewaysFollowTheRelaysDirectoryAndDeliverWithoutPinning() throws {
+    /// A relay on a free port and a network `name`: the relay's port and address, and the network card.
+    func relayAndNetwork(_ name: String) throws -> (port: Int, address: String, networkCard: String) {
         let port = try SSHServer.freePort()
         try expectSuccess(["relay", "init", "--home", relay, "--listen", "127.0.0.1:\(port)"])
         let address = try expectSuccess(["relay", "address", "--home", relay]).stdout.trimmingCharacters(in: .newlines)
-        try expectSuccess(["network", "init", "--home", authority, "--name", "directory.nhs.example/relay-test"])
+        try expectSuccess(["network", "init", "--home", authority, "--name", name])
         let networkCard = folder.appending("network.card")
         try expectSuccess(["network", "export-card", "--home", authority, "-o", networkCard])
+        return (port, address, networkCard)
+    }
+
+    @Test func gatewaysFollowTheRelaysDirectoryAndDeliverWithoutPinning() throws {
+        let (port, address, networkCard) = try relayAndNetwork("directory.nhs.example/relay-test")
         let practice = try gateway("A81001", address: address, networkCard: networkCard)
         let prison = try gateway("YOI123", address: address, networkCard: networkCard)
         try expectSuccess(["network", "publish", "--home", authority, "--to", relay + "/directory"])
@@ -152,5 +158,56 @@ extension NetworkRelayTests {
         }
         #expect(registered, "\(follower.logText)")
         #expect(follower.stop() != nil)
+    }
+}
+
+extension NetworkRelayTests {
+    /// DIRECTORY.md §7.2, FORMAT.md §3.1: the authority shows the practice one history and the
+    /// relay's gateways another of the same size. The practice's first bundle through the relay
+    /// carries its checkpoint in the header; the running prison gateway that opens it holds the
+    /// proof, says so (log, doctor) and trusts nothing new from the authority.
+    @Test func aForkShownToTwoGatewaysIsCaughtThroughOneBundle() throws {
+        let (port, address, networkCard) = try relayAndNetwork("directory.nhs.example/split")
+        let practice = try gateway("A81001", address: address, networkCard: networkCard)
+        let prison = try gateway("YOI123", address: address, networkCard: networkCard)
+        try expectSuccess(["network", "publish", "--home", authority, "--to", relay + "/directory"])
+
+        // The same root key signs a third entry two ways: one log for the relay, one for the practice.
+        let forked = folder.appending("forked-authority")
+        try FileManager.default.copyItem(atPath: authority, toPath: forked)
+        for (home, org) in [(authority, "XHM01"), (forked, "B82002")] {
+            let other = folder.appending(org)
+            try expectSuccess(["init", "--home", other, "--org", org, "--name", "Org \(org)"])
+            try expectSuccess(["identity", "export", "--home", other, "-o", other + ".card"])
+            try expectSuccess(["network", "admit", "--home", home, other + ".card", "--yes"])
+        }
+        try expectSuccess(["network", "publish", "--home", authority, "--to", relay + "/directory"])
+        let lying = folder.appending("lying-directory")
+        try expectSuccess(["network", "publish", "--home", forked, "--to", lying])
+        try expectSuccess(["network", "sync", "--home", practice, "--from", lying])
+
+        let running = try DaemonProcess(home: relay, command: ["relay", "run"])
+        #expect(eventually(timeout: 10) { SSHServer.accepts(port) }, "\(running.logText)")
+        try expectSuccess(["network", "sync", "--home", prison])
+        let letter = try folder.write("letter.txt", Array("<letter nhs=\"9990000050\">Jo Example</letter>".utf8))
+        let bundle = folder.appending("letter.ghb")
+        try expectSuccess(["seal", "--home", practice, "--to", "YOI123", "-o", bundle, letter])
+        try expectSuccess(["deliver", "--home", practice, bundle])
+
+        let gateway = try DaemonProcess(home: prison)
+        let caught = eventually(timeout: 30) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: prison + "/directory/evidence")) ?? [])
+                .contains { $0.hasSuffix("-fork.checkpoint") }
+        }
+        #expect(caught, "\(gateway.logText)")
+        #expect(eventually(timeout: 10) { gateway.logText.contains("A81001's bundle header carries a checkpoint") })
+        #expect(gateway.stop() == 0)
+        #expect(gateway.logText.contains("published"), "\(gateway.logText)")
+        let doctor = try GatehouseProcess.run(["doctor", "--home", prison])
+        #expect(
+            doctor.status == 16 && doctor.stdout.contains("new directory entries are not trusted"), "\(doctor.stdout)")
+        let sync = try GatehouseProcess.run(["network", "sync", "--home", prison])
+        #expect(sync.status == 8 && sync.stderr.contains("directory halted"), "\(sync.stderr)")
+        #expect(running.stop() != nil)
     }
 }

@@ -14,27 +14,8 @@ import Testing
 struct DirectoryReceiptTests {
     @Test func aSplitViewIsCaughtWithinOneExchange() async throws {
         let g = try TwoGateways(notify: NotifyEmissionTests.settings())
-        let authority = NetworkAuthority(home: GatehouseHome(path: g.folder.appending("authority")))
-        let card = try NetworkAuthority.initialise(home: authority.home, name: "directory.nhs.example/split")
-        let key = try authority.loadRootKey()
-        let now = KeyStore.now()
+        try SplitDirectory(g).split(g)
         let practiceCard = try KeyStore(home: g.practiceHome).loadOwnCard()
-        let prisonCard = try KeyStore(home: g.prisonHome).loadOwnCard()
-        // Two logs of the same size from the same key: the practice and the prison in another order.
-        func served(_ cards: [IdentityCard], _ name: String) throws -> TileFolder {
-            var log = DirectoryLog()
-            for card in cards { log.append(try DirectoryEntry.admit(card, validFrom: now - 60, validUntil: now + 86_400)) }
-            let folder = TileFolder(path: g.folder.appending(name))
-            for (path, bytes) in log.tiles(since: 0) { try folder.write(path, bytes) }
-            try folder.writeCheckpoint(try log.checkpoint(verifier: card.verifier, key: key, time: now).bytes)
-            return folder
-        }
-        let honest = try served([practiceCard, prisonCard], "honest"), split = try served([prisonCard, practiceCard], "split")
-        for (home, view) in [(g.practiceHome, split), (g.prisonHome, honest)] {
-            let client = DirectoryClient(home: home)
-            try client.join(card)
-            _ = try client.sync(from: view)
-        }
 
         guard case .claimed(let id) = try await g.drop("summary.xml", Array("<summary/>".utf8)) else {
             Issue.record("not claimed"); return

@@ -40,7 +40,7 @@ struct HeaderParsingTests {
             let padded = changed + Array(repeating: 0, count: max(0, delta))
             #expect(throws: FormatError.self, "delta \(delta)") { try BundleHeader.parse(padded[...]) }
         }
-        for length: UInt32 in [0, 12, 197, 3249, 8192, .max] {
+        for length: UInt32 in [0, 12, 197, 19636, 65536, .max] {
             var changed = header
             changed[8...11] = [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)][...]
             #expect(throws: FormatError.self) { try BundleHeader.parse(changed[...]) }
@@ -52,11 +52,14 @@ struct HeaderParsingTests {
         let sender = TestOrganisation("SENDER001")
         let recipients = (0..<BundleHeader.maxRecipients).map { TestOrganisation(String(format: "RECIPI%03d", $0)) }
         let (bytes, sealed) = try BundleFixture.seal([("a.txt", [1])], from: sender, to: recipients)
-        #expect(sealed.header.encoded().count == 3248 && BundleHeader.maxLength == 3248 && BundleHeader.minLength == 198)
+        #expect(sealed.header.encoded().count == 3248 && BundleHeader.maxLengthWithoutExtensions == 3248)
+        #expect(BundleHeader.minLength == 198)
         #expect(try BundleHeader.parse(bytes[...])?.length == 3248)
-        // A declared length past it is refused before the bytes are awaited.
+        // With the largest extension (a 16 KiB checkpoint): 19635 bytes. A declared length past
+        // it is refused before the bytes are awaited.
+        #expect(BundleHeader.maxLength == 19635)
         var longer = Array(bytes.prefix(12))
-        longer[8...11] = [0, 0, 0x0C, 0xB1][...]
+        longer[8...11] = [0, 0, 0x4C, 0xB4][...]
         #expect(throws: FormatError.self) { try BundleHeader.parse(longer[...]) }
     }
 

@@ -108,6 +108,7 @@ struct VectorGenerator {
         try writeGoodVectors()
         try writeBadVectors()
         try writeUnicodeVectors()
+        try writeHeaderExtensionVectors()
     }
 
     func writeGoodVectors() throws {

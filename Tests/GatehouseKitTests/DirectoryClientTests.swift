@@ -19,8 +19,9 @@ struct DirectoryClientTests {
         served = TileFolder(path: folder.appending("served"))
     }
 
-    func organisation(_ org: String) throws -> (home: GatehouseHome, card: IdentityCard) {
-        let home = GatehouseHome(path: folder.appending(org))
+    /// An organisation initialised in the folder `name` (default: its code).
+    func organisation(_ org: String, at name: String? = nil) throws -> (home: GatehouseHome, card: IdentityCard) {
+        let home = GatehouseHome(path: folder.appending(name ?? org))
         let card = try KeyStore(home: home).initialise(org: try ODSCode(org), name: "Org \(org)")
         return (home, card)
     }
@@ -110,23 +111,33 @@ extension DirectoryClientTests {
             key: impostor, time: now)
         #expect(throws: KitError.self) { try client.compare(forged.bytes, from: "YOI123") }
 
-        // The authority shows the prison a log where XHM01 came first: same size, other root.
+        // The authority shows the prison a log where XHM01 came first. Larger than the copy here,
+        // it waits for the next sync, which then judges it.
         var other = DirectoryLog()
         other.append(try DirectoryEntry.admit(hub.card, validFrom: now - 60, validUntil: now + 86_400))
         let split = try other.checkpoint(verifier: verifier, key: key, time: now)
+        other.append(try DirectoryEntry.admit(prison.card, validFrom: now - 60, validUntil: now + 86_400))
+        let ahead = try other.checkpoint(verifier: verifier, key: key, time: now)
+        #expect(try client.compare(ahead.bytes, from: "YOI123") == .pending)
+        try admitAndPublish(hub.card)
+        #expect(try client.sync(from: served) == .updated(1..<2))
+        #expect(try client.compareSeen().count == 1)
+        // Same size or smaller, other root: judged at once.
         guard case .equivocation(let evidence) = try client.compare(split.bytes, from: "YOI123") else {
             Issue.record("the split view was not caught")
             return
         }
         #expect(FileManager.default.contents(atPath: evidence) == Data(split.bytes))
 
-        // A larger checkpoint waits for the next sync, which then judges it.
-        other.append(try DirectoryEntry.admit(prison.card, validFrom: now - 60, validUntil: now + 86_400))
-        let ahead = try other.checkpoint(verifier: verifier, key: key, time: now)
-        #expect(try client.compare(ahead.bytes, from: "YOI123") == .pending)
-        try admitAndPublish(hub.card)
-        _ = try client.sync(from: served)
-        #expect(try client.compareSeen().count == 1)
+        // Proof on file: nothing new the authority signs is trusted any more; what was verified
+        // before stays. Moved aside by a person, the gateway follows again.
+        try admitAndPublish(try organisation("B82002").card)
+        let proof = try #require(client.forkEvidence())
+        #expect(try client.sync(from: served) == .refused(.halted(trusted: 2), evidence: proof))
+        #expect(try client.mirror()?.log.size == 2)
+        #expect(try PartnerStore(home: practice.home).knownCard(for: hub.card.org) != nil)
+        try FileManager.default.moveItem(atPath: client.evidencePath, toPath: folder.appending("dealt-with"))
+        #expect(try client.sync(from: served) == .updated(2..<3))
         #expect((FileOperations.listFolder(client.seenPath) ?? []).isEmpty)
     }
 }

@@ -4,7 +4,7 @@ import GatehouseNotify
 /// `directory.alarm` (docs/NOTIFY.md): the directory proved that someone lies or impersonates
 /// this gateway. Its `reason` starts with one word, then a colon and the sentence the log got:
 /// `rollback` or `fork` (the relay's directory was refused), `equivocation` (a partner's
-/// receipt or a checkpoint seen elsewhere contradicts the trusted one) or `foreign-listing`
+/// receipt or bundle header, or a checkpoint seen elsewhere, contradicts the trusted one) or `foreign-listing`
 /// (the directory lists another root key under the own ODS code). No patient data.
 enum DirectoryAlarm {
     /// Queues the alarm once per distinct proof: `proof` is what makes it this alarm (the refused

@@ -18,7 +18,9 @@ extension GatewayEngine {
         }
         // A card that cannot be read is this gateway's problem: it throws, and the bundle stays
         // in the mailbox, neither held nor refused.
-        return try gateway.partners.resolvedCard(for: header.sender) == nil
+        guard try gateway.partners.resolvedCard(for: header.sender) == nil else { return false }
+        // Revoked (or expired) in the directory: no card is to be waited for; refused at once.
+        return try !DirectoryClient(home: gateway.home).withdraws(header.sender)
     }
 
     /// Puts the fetched bundle `local` aside unopened and returns its `held` record with the

@@ -251,6 +251,9 @@ extension GatewayEngine {
                 manifest = opened.manifest
                 signerNote = opened.signerNote
                 known = opened.envelope.bundleSHA256
+                // The sender's view of the directory, now that its signature verified (DIRECTORY.md §7.2).
+                compareDirectoryCheckpoint(opened.envelope.header.directoryCheckpoint, in: .bundle,
+                                           from: header.sender, bundle: id)
             }
             let bytesDigest = try bytesDigest()
             let receipt = try Receipt.signed(

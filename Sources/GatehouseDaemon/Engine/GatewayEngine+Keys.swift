@@ -26,8 +26,14 @@ extension GatewayEngine {
             return
         }
         let seconds = UInt64(max(0, now / 1000))
-        for partner in partners where partner.org != card.org {
-            await sendManifest(card, to: partner.org, now: now)
+        // Partners known only through the directory get the manifest too, once an exchange
+        // started a record for them (``deliver(_:)``): their gateways hold the listed card.
+        let listed = manifests.partners().filter { org in
+            org != card.org && !partners.contains { $0.org == org }
+                && (try? gateway.partners.knownCard(for: org)) != nil
+        }
+        for partner in partners.map(\.org) + listed where partner != card.org {
+            await sendManifest(card, to: partner, now: now)
         }
         do {
             for id in try gateway.keys.destroyRetiredSecrets(now: seconds) {
@@ -38,7 +44,8 @@ extension GatewayEngine {
         } catch {
             log(.error, "destroying retired keys failed: \(error)")
         }
-        let revocations = KeyWarnings.unconfirmedRevocations(own: card, partners: partners.map(\.org).filter { $0 != card.org },
+        let recipients = (partners.map(\.org) + listed).filter { $0 != card.org }
+        let revocations = KeyWarnings.unconfirmedRevocations(own: card, partners: recipients,
                                                              ledger: manifests, within: settings.revocationConfirmWithin, now: seconds)
         for warning in KeyWarnings.warnings(own: card, partners: partners, now: seconds) + revocations where warned.insert(warning.key).inserted {
             log(.warning, warning.message)
@@ -82,6 +89,15 @@ extension GatewayEngine {
         }
     }
 
+    /// A partner known only through the directory holds the card its listing gives: from the first
+    /// bundle delivered to it on, it gets the own manifest as a pinned partner does, so that a
+    /// rotation reaches it (FORMAT.md §5.3; ``maintainKeys()`` then follows the record).
+    func startManifestRecord(for partner: ODSCode) async {
+        guard manifests.delivery(to: partner).sent.isEmpty, (try? gateway.partners.card(for: partner)) == nil,
+              let card = try? gateway.keys.loadOwnCard() else { return }
+        await sendManifest(card, to: partner, now: clock.now())
+    }
+
     /// A partner's receipt for one of the own key manifests (matched by its id in the ledger of
     /// `partner`): checked by the one receipt rule (``ReceiptAcceptance``) against `partner`'s
     /// pinned card; a `processed` receipt for the exact bytes sent confirms that version.
@@ -89,7 +105,7 @@ extension GatewayEngine {
     func receiveManifestReceipt(_ bytes: [UInt8], id: BundleID, partner: ODSCode, name: String) throws -> Bool? {
         var delivery = manifests.delivery(to: partner)
         guard let sent = delivery.entry(id: id.hex) else { return nil }
-        let card = try gateway.partners.requireCard(for: partner)
+        let card = try gateway.partners.requireResolvedCard(for: partner)
         let accepted = try ReceiptAcceptance.check(bytes, id: id, addressee: card, sender: own.org,
                                                    now: UInt64(max(0, clock.now() / 1000)))
         guard accepted.receipt.receivedAt + KeyManifest.clockSkew >= UInt64(max(0, sent.firstSentAt / 1000)) else {
@@ -142,7 +158,7 @@ extension GatewayEngine {
             let disposition = try handleManifest(bytes, from: sender, name: name)
             // The owner counts its manifest delivered only on this signed answer (FORMAT.md §5.3).
             // A repeat of a version already held is confirmed again: the first answer may be lost.
-            if let bytes, (try? gateway.partners.card(for: sender)) != nil {
+            if let bytes, (try? gateway.partners.knownCard(for: sender)) != nil {
                 let id = ManifestLedger.deliveryID(of: bytes)
                 let digest = SHA256Hasher.hash(bytes)
                 let receipt = try Receipt.signed(
@@ -195,7 +211,7 @@ extension GatewayEngine {
             held.retryAt.removeAll()
             return .processed
         } catch {
-            let stored = try? gateway.partners.card(for: sender)
+            let stored = (try? gateway.partners.knownCard(for: sender))?.card
             let reason: String
             switch error.category {
             case .unknownPartner: reason = "unknown-partner"

@@ -85,6 +85,7 @@ extension GatewayEngine {
             }
             log(.info, "delivered", bundle: record.bundleID, partner: record.partner, state: "delivered")
             audit(AuditEvent("bundle-delivered", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
+            await startManifestRecord(for: partner)
         } catch {
             breaker.recordFailure(now: now)
             DaemonMetrics.deliveryFailed(to: record.partner, now: now)

@@ -49,7 +49,8 @@ extension GatewayEngine {
                 return true
             }
             let receipt = accepted.receipt
-            compareDirectoryCheckpoint(of: receipt, from: addressee)
+            compareDirectoryCheckpoint(receipt.directoryCheckpoint, in: .receipt, from: addressee,
+                                       bundle: receipt.bundleID)
             // A receipt cannot be older than its bundle. (Judged at its own date, a receipt
             // backdated to before a key's revocation would pass under the revoked key.)
             guard receipt.receivedAt + KeyManifest.clockSkew >= UInt64(max(0, record.createdAt / 1000)) else {

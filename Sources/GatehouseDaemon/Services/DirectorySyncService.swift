@@ -84,6 +84,7 @@ public struct DirectorySyncService: Service {
                     case .rollback: "rollback"
                     case .inconsistent: "fork"
                     case .unverifiable: nil  // changed or stale tiles: no proof the authority lied
+                    case .halted: nil  // announced when the proof was found
                     }
                 error("\(refusal.description); evidence kept in \(file)", alarm: alarm, proof: evidence(file))
             case .unwitnessed(let cosigned, let required):

@@ -32,9 +32,13 @@ public struct BundleHeader: Hashable, Sendable {
     private static func stanzaLength(ods: Int) -> Int { (1 + ods) + KeyID.length + 32 + KeyWrap.wrappedLength }
     /// Smallest possible header (one recipient, three-letter codes): 198 bytes.
     public static let minLength = fixedLength(ods: ODSCode.minLength) + stanzaLength(ods: ODSCode.minLength)
-    /// Largest possible header (32 recipients, nine-letter codes): 3248 bytes (FORMAT.md §3.1).
-    /// A declared length beyond it could only end in bytes after the last stanza.
-    public static let maxLength = fixedLength(ods: ODSCode.maxLength) + maxRecipients * stanzaLength(ods: ODSCode.maxLength)
+    /// Largest possible header without extensions (32 recipients, nine-letter codes): 3248 bytes.
+    public static let maxLengthWithoutExtensions =
+        fixedLength(ods: ODSCode.maxLength) + maxRecipients * stanzaLength(ods: ODSCode.maxLength)
+    /// Largest possible header: 3248 bytes and the largest directory checkpoint extension,
+    /// 19,635 bytes (FORMAT.md §3.1). A declared length beyond it is refused before it is read.
+    public static let maxLength =
+        maxLengthWithoutExtensions + CarriedCheckpoint.fieldLength(note: CarriedCheckpoint.maxNoteLength)
 
     /// Kind of bundle.
     public let kind: BundleKind
@@ -52,13 +56,17 @@ public struct BundleHeader: Hashable, Sendable {
     public let streamHeader: [UInt8]
     /// One stanza per recipient organisation, in order.
     public let stanzas: [RecipientStanza]
+    /// Extension `1`: the signed directory checkpoint the sender trusted when it sealed
+    /// (FORMAT.md §3.1, DIRECTORY.md §7.2); nil when the sender follows no network.
+    public let directoryCheckpoint: [UInt8]?
 
     /// The recipients, in stanza order.
     public var recipients: [ODSCode] { stanzas.map(\.recipient) }
 
     /// Builds a header, checking the rules a parser would check.
     public init(kind: BundleKind, bundleID: BundleID, createdAt: UInt64, sender: ODSCode, senderKeyID: KeyID,
-                commitment: [UInt8], streamHeader: [UInt8], stanzas: [RecipientStanza]) throws(FormatError) {
+                commitment: [UInt8], streamHeader: [UInt8], stanzas: [RecipientStanza],
+                directoryCheckpoint: [UInt8]? = nil) throws(FormatError) {
         guard (1...Self.maxRecipients).contains(stanzas.count) else {
             throw .invalidInput("a bundle has 1 to \(Self.maxRecipients) recipients, not \(stanzas.count)")
         }
@@ -66,6 +74,10 @@ public struct BundleHeader: Hashable, Sendable {
             throw .invalidInput("a recipient organisation is named twice")
         }
         precondition(commitment.count == 32 && streamHeader.count == SecretStream.headerLength)
+        if let directoryCheckpoint {
+            do { try CarriedCheckpoint.check(directoryCheckpoint) } catch { throw .invalidInput(error.detail) }
+        }
+        self.directoryCheckpoint = directoryCheckpoint
         self.kind = kind
         self.bundleID = bundleID
         self.createdAt = createdAt
@@ -93,6 +105,8 @@ public struct BundleHeader: Hashable, Sendable {
             body.raw(stanza.ephemeral)
             body.raw(stanza.wrappedKey)
         }
+        // Checked when the header was made, so encoding cannot fail.
+        if let directoryCheckpoint { try! CarriedCheckpoint.encode(directoryCheckpoint, into: &body) }
         var out = ByteBuilder(capacity: body.bytes.count + 12)
         out.raw(Self.magic)
         out.u32(UInt32(Self.magic.count + 4 + body.bytes.count))
@@ -135,15 +149,22 @@ public struct BundleHeader: Hashable, Sendable {
             else { throw short.inBundle(bundleID.hex) }
             stanzas.append(RecipientStanza(recipient: recipient, keyID: try KeyID(bytes: keyID), ephemeral: ephemeral, wrappedKey: wrapped))
         }
+        // Extensions fill the rest of the declared length; version 1 defines one, tag 1.
+        var checkpoint: [UInt8]?
+        if h.remaining > 0 {
+            do { checkpoint = try CarriedCheckpoint.parse(&h, in: "header extension") } catch {
+                throw error.inBundle(bundleID.hex)
+            }
+        }
         guard h.remaining == 0 else {
-            throw .malformed("header has \(h.remaining) bytes after its last stanza", bundle: bundleID.hex)
+            throw .malformed("header has \(h.remaining) bytes after its last extension", bundle: bundleID.hex)
         }
         guard Set(stanzas.map(\.recipient)).count == stanzas.count else {
             throw .malformed("a recipient organisation is named twice", bundle: bundleID.hex)
         }
         let header = try BundleHeader(kind: kind, bundleID: bundleID, createdAt: createdAt, sender: sender,
                                       senderKeyID: try KeyID(bytes: senderKey), commitment: commitment,
-                                      streamHeader: streamHeader, stanzas: stanzas)
+                                      streamHeader: streamHeader, stanzas: stanzas, directoryCheckpoint: checkpoint)
         return (header, Int(declared))
     }
 }

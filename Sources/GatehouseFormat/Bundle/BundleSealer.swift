@@ -66,6 +66,9 @@ public struct BundleSealer {
     public let context: PackContext
     /// zlib level for compressible blocks. Level 1 keeps sealing close to disk speed.
     public let compressionLevel: Int32
+    /// The signed directory checkpoint the sender trusts, carried in the header (FORMAT.md §3.1,
+    /// extension 1) so that the recipient can compare it with its own; nil for none.
+    public var directoryCheckpoint: [UInt8]?
     package var hooks = SealerTestHooks()
 
     /// A sealer for `recipients`.
@@ -108,7 +111,8 @@ public struct BundleSealer {
         }
         let header = try BundleHeader(kind: .records, bundleID: bundleID, createdAt: createdAt, sender: sender,
                                       senderKeyID: KeyID(signing: signingKey.publicKey), commitment: commitment,
-                                      streamHeader: encryptor.header, stanzas: stanzas)
+                                      streamHeader: encryptor.header, stanzas: stanzas,
+                                      directoryCheckpoint: directoryCheckpoint)
         let headerBytes = header.encoded()
         let hasher = SHA256Hasher()
         hasher.update(headerBytes)

@@ -54,6 +54,9 @@ public struct DirectoryMirror: Sendable {
         case inconsistent(trusted: UInt64, offered: UInt64)
         /// The tiles served do not reproduce the signed root: changed, missing or stale data.
         case unverifiable(offered: UInt64)
+        /// Not judged: proof that the authority signed two histories is already on file, so no
+        /// checkpoint of it is trusted any more (a gateway's client says so; never ``update``).
+        case halted(trusted: UInt64)
 
         /// In words, for the log and `doctor`.
         public var description: String {
@@ -64,6 +67,9 @@ public struct DirectoryMirror: Sendable {
                 "directory fork: the checkpoint of \(offered) entries does not extend the trusted one of \(trusted)"
             case .unverifiable(let offered):
                 "directory data: the tiles served do not match the signed checkpoint of \(offered) entries"
+            case .halted(let trusted):
+                "directory halted: the network's authority is proven to have signed two histories; no entry "
+                    + "after the \(trusted) trusted before is trusted"
             }
         }
     }

@@ -58,9 +58,8 @@ public struct Receipt: Hashable, Sendable {
     /// The longest possible receipt: every field at its largest (two 9-letter ODS codes and
     /// 4096 file digests).
     public static let maxLength = magic.count + BundleID.length + 2 * (1 + 9) + KeyID.length + 32 + 8 + 1 + 1 + 32 + 2
-        + PayloadLayout.maxFiles * 32 + 1 + 2 + SignedNote.maxLength + SigningPublicKey.signatureLength
-    /// The tag of the optional directory checkpoint (FORMAT.md §4.1).
-    static let directoryCheckpointTag: UInt8 = 1
+        + PayloadLayout.maxFiles * 32 + CarriedCheckpoint.fieldLength(note: CarriedCheckpoint.maxNoteLength)
+        + SigningPublicKey.signatureLength
 
     /// The bundle this receipt is about.
     public let bundleID: BundleID
@@ -117,14 +116,7 @@ public struct Receipt: Hashable, Sendable {
         b.raw(manifestSHA256?.bytes ?? Array(repeating: 0, count: 32))
         b.u16(UInt16(fileDigests.count))
         for digest in fileDigests { b.raw(digest.bytes) }
-        if let directoryCheckpoint {
-            guard (try? SignedNote.parse(directoryCheckpoint))?.bytes == directoryCheckpoint else {
-                throw .invalidInput("the directory checkpoint is not a canonical signed note")
-            }
-            b.u8(directoryCheckpointTag)
-            b.u16(UInt16(directoryCheckpoint.count))
-            b.raw(directoryCheckpoint)
-        }
+        if let directoryCheckpoint { try CarriedCheckpoint.encode(directoryCheckpoint, into: &b) }
         let signature = SignatureContext.receipt.sign(SHA256Hasher.hash(b.bytes), with: signingKey)
         return try parse(b.bytes + signature)
     }
@@ -166,14 +158,7 @@ public struct Receipt: Hashable, Sendable {
         // Optional, and only from a receiver that follows a network: the checkpoint it trusted.
         var checkpoint: [UInt8]?
         if c.remaining > SigningPublicKey.signatureLength {
-            guard c.u8() == directoryCheckpointTag, let length = c.u16(), length > 0, Int(length) <= SignedNote.maxLength,
-                  let note = c.raw(Int(length)) else {
-                throw .malformed("the receipt's directory checkpoint is malformed, or bytes follow its signature")
-            }
-            guard (try? SignedNote.parse(note))?.bytes == note else {
-                throw .malformed("the receipt's directory checkpoint is not a canonical signed note")
-            }
-            checkpoint = note
+            checkpoint = try CarriedCheckpoint.parse(&c, in: "the receipt (or bytes follow its signature)")
         }
         guard let signature = c.raw(SigningPublicKey.signatureLength) else { throw short }
         guard c.remaining == 0 else { throw .malformed("\(c.remaining) bytes follow the receipt's signature") }

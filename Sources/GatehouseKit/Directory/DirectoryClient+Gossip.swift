@@ -16,6 +16,14 @@ extension DirectoryClient {
     /// `HOME/directory/seen`: checkpoints seen elsewhere, larger than the trusted tree when seen.
     public var seenPath: String { folder + "/seen" }
 
+    /// The signed checkpoint this gateway trusts, for its bundles and receipts to carry
+    /// (FORMAT.md §3.1, §4.1); nil when it joined no network, never synced, or the saved file is
+    /// not one that may be carried (a damaged copy must not stop records or receipts).
+    public func trustedCheckpoint() -> [UInt8]? {
+        guard hasJoined, let bytes = (try? log.readCheckpoint()) ?? nil else { return nil }
+        return (try? CarriedCheckpoint.check(bytes)) == nil ? nil : bytes
+    }
+
     /// Compares a signed checkpoint another gateway holds (given in a receipt or a bundle, or
     /// read from another relay) with the trusted copy (DIRECTORY.md §7.2). It must be signed by
     /// the pinned network key (`invalidCard` otherwise: anyone can send bytes). `from` names

@@ -15,12 +15,25 @@ extension DirectoryClient {
     /// its ODS code, inside its validity window and not revoked, proven included in the trusted
     /// checkpoint. Nil when the gateway joined no network or the directory does not admit `org`.
     public func partner(_ org: ODSCode, now: UInt64 = KeyStore.now()) throws(KitError) -> Partner? {
+        guard let (listing, size) = try listing(org), listing.isValid(at: now) else { return nil }
+        return Partner(card: listing.card, index: listing.index, treeSize: size)
+    }
+
+    /// True when the verified directory lists `org` but not at `now`: revoked (from the time the
+    /// revocation names on) or outside its admission's window. Its bundles are refused as from an
+    /// unknown sender, not held for a card (DIRECTORY.md §7.3): the directory has spoken.
+    public func withdraws(_ org: ODSCode, now: UInt64 = KeyStore.now()) throws(KitError) -> Bool {
+        guard let (listing, _) = try listing(org) else { return false }
+        return !listing.isValid(at: now)
+    }
+
+    /// The latest listing of `org`, its entries proven included, and the trusted tree's size.
+    private func listing(_ org: ODSCode) throws(KitError) -> (DirectoryState.Listing, UInt64)? {
         guard let loaded = try DirectoryCache.shared.load(self), let body = loaded.mirror.body else { return nil }
         let state = try DirectoryCache.shared.state(org, home: home.path, in: loaded) { () throws(KitError) in
             try Self.state(of: org, at: loaded.byOrg[org] ?? [], in: loaded.mirror)
         }
-        guard let listing = state.listings[org], listing.isValid(at: now) else { return nil }
-        return Partner(card: listing.card, index: listing.index, treeSize: body.size)
+        return state.listings[org].map { ($0, body.size) }
     }
 
     /// The state of the entries at `indices` (all naming one organisation), each proven included.

@@ -98,6 +98,9 @@ public struct DirectoryClient: Sendable {
             )
         }
         let trusted = mirror.log.size
+        // Two signed histories are proof the authority lied: from then on nothing new it signs is
+        // trusted (the entries verified before stay), until a person has dealt with the evidence.
+        if let proof = forkEvidence() { return .refused(.halted(trusted: trusted), evidence: proof) }
         // Witnesses first: a checkpoint too few of them cosigned is not even looked at.
         if let policy = try witnessPolicy(), policy.required > 0 {
             let cosigned = try cosignatures(of: offered, in: source, witnesses: policy.witnesses)
@@ -128,6 +131,13 @@ public struct DirectoryClient: Sendable {
         }
     }
 
+    /// The latest proof on file that the authority signed two histories (`directory/evidence/
+    /// TIME-fork.checkpoint`, from a sync or from a partner's checkpoint), if any.
+    public func forkEvidence() -> String? {
+        let forks = (FileOperations.listFolder(evidencePath) ?? []).filter { $0.hasByteSuffix("-fork.checkpoint") }
+        return forks.sorted().last.map { evidencePath + "/" + $0 }
+    }
+
     /// Keeps a refused checkpoint, and the trusted one beside it: together they are the proof.
     func saveEvidence(_ note: SignedNote, kind: DirectoryMirror.Refusal, now: UInt64) throws(KitError) -> String {
         try FileOperations.makeDirectory(evidencePath, mode: 0o755)
@@ -137,6 +147,7 @@ public struct DirectoryClient: Sendable {
             case .rollback: "rollback"
             case .inconsistent: "fork"
             case .unverifiable: "unverifiable"
+            case .halted: "halted"
             }
         let path = stem + "-\(word).checkpoint"
         try FileOperations.replaceAtomically(at: path, contents: note.bytes, mode: 0o644)

@@ -75,7 +75,10 @@ extension Gateway {
         let output = request.output ?? "\(request.defaultFolder)/\(request.bundleID.hex).ghb"
         let file: DurableFile
         do { file = try DurableFile(path: output, mode: 0o644) } catch { throw Self.error(error, input: false) }
-        let sealer = BundleSealer(sender: own.org, recipients: recipients, context: request.context)
+        var sealer = BundleSealer(sender: own.org, recipients: recipients, context: request.context)
+        // The directory checkpoint trusted here travels with the bundle: a recipient shown
+        // another log by the same authority catches it on opening (DIRECTORY.md §7.2).
+        sealer.directoryCheckpoint = DirectoryClient(home: home).trustedCheckpoint()
         let sealed = try sealer.seal(bundleID: request.bundleID, createdAt: now, files: inputs, signingKey: signingKey, to: file)
         do { try file.commit() } catch { throw Self.error(error, input: false) }
         return SealedBundleFile(bundle: sealed, path: output)
