@@ -25,11 +25,13 @@ extension PartnerStore {
 
     /// ``resolvedCard(for:)``; `unknownPartner` when neither a pinned card nor the directory names `org`.
     public func requireResolvedCard(for org: ODSCode) throws(KitError) -> IdentityCard {
-        guard let card = try resolvedCard(for: org) else {
-            throw .unknownPartner(
-                "\(org) is not a partner of \(home.path) (no \(cardPath(for: org)), and no directory entry)",
-                path: cardPath(for: org))
-        }
+        guard let card = try resolvedCard(for: org) else { throw notAPartner(org) }
         return card
+    }
+
+    /// `unknownPartner`: neither a pinned card nor the directory names `org`.
+    func notAPartner(_ org: ODSCode) -> KitError {
+        .unknownPartner("\(org) is not a partner of \(home.path) (no \(cardPath(for: org)), and no directory entry)",
+                        path: cardPath(for: org))
     }
 }
