@@ -9,7 +9,7 @@ FUZZ_TARGETS := header manifest receipt file-table bundle sftp identity-card che
 # and each command starts about 10 ms sooner than with the shared libraries.
 RELEASE := -c release --static-swift-stdlib
 
-.PHONY: help deps build test demo bench bench-seal bench-sftp bench-directory bench-dir fuzz crash-test cluster-test clean install
+.PHONY: help deps build test demo bench bench-seal bench-sftp bench-directory bench-dir bench-web fuzz crash-test cluster-test clean install
 
 crash-test: build
 	RECORDS=$${RECORDS:-300} KILLS=$${KILLS:-30} bash scripts/crash-test.sh
@@ -30,6 +30,8 @@ help:
 	@echo "make bench-sftp  upload of one bundle vs OpenSSH's sftp through a relay (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make bench-directory  a directory of BENCH_DIRECTORY entries (100000): publish, sync, proof, lookup"
 	@echo "make bench-dir   100 KB records through a dir: mailbox, inotify vs polling (BENCH_RECORDS)"
+	@echo "make bench-web   Inbox of 100,000 received packs under wrk (50 signed-in connections), NHS-number search,"
+	@echo "                 memory; writes its section of bench/RESULTS.md (BENCH_WEB_PACKS, BENCH_WEB_CONNECTIONS)"
 	@echo "make fuzz        run every libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make crash-test  300 records both ways with 30 random kill -9s (RECORDS, KILLS)"
 	@echo "make cluster-test  20 organisations on 3 nodes over PostgreSQL through a relay: 1,000 records, 15 kill -9s, a database restart (ORGS, NODES)"
@@ -62,7 +64,7 @@ bench-directory: deps
 	GATEHOUSE_BENCH_DIRECTORY=$(or $(BENCH_DIRECTORY),100000) $(SWIFT) test --filter DirectoryBenchmark 2>&1 \
 		| grep -E "directory benchmark|passed|failed"
 
-bench bench-seal bench-sftp bench-dir:
+bench bench-seal bench-sftp bench-dir bench-web:
 	@bash scripts/install-deps.sh --bench
 	$(SWIFT) build $(RELEASE)
 	@bash scripts/$@.sh

@@ -11,10 +11,11 @@ set -euo pipefail
 # libqrencode-dev: QR codes for TOTP enrolment (web). chromium, python3-pip: the browser tests
 # (Playwright from PyPI drives Debian's Chromium; browser downloads are not used).
 # postgresql: the PostgreSQL journal's tests start a server of their own (initdb, on loopback).
+# With --bench: age (the baseline), time, and wrk (the web pages under load, make bench-web).
 packages=(libsodium-dev zlib1g-dev libdeflate-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3
           openssl git ca-certificates libqrencode-dev chromium python3-pip postgresql)
 if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(age time)
+    packages+=(age time wrk)
 fi
 
 missing=()

@@ -23,7 +23,8 @@ struct SendCommand: ParsableCommand {
             encryption; the receiving gateway can publish each workflow in its own folder.
 
             Nothing is copied unless every file can be sent: the partner must be pinned \
-            (`gatehouse partners add`) and not this organisation itself, each file must be a regular file whose name may be \
+            (`gatehouse partners add`) or listed in the joined directory (`gatehouse network \
+            join`), and not this organisation itself, each file must be a regular file whose name may be \
             published (Unicode NFC, no control or invisible characters, no leading dot or .part \
             ending: docs/FORMAT.md §3.7), names must differ (ignoring case), NHS numbers must \
             pass the modulus-11 check, and the workflow must be one of gatehouse.toml's \
@@ -78,15 +79,16 @@ struct SendCommand: ParsableCommand {
     func run() throws {
         let home = try homeOptions.initialised()
         let own = try KeyStore(home: home).loadOwnCard()
-        // A bundle from this organisation to itself is refused by the receiver as reflected
-        // (FORMAT.md §3.10), and the gateway refuses the records at the claim: say so now,
-        // before anything is copied.
-        guard to != own.org else {
-            throw CommandFailure(
-                status: .invalidInput, message: "\(to) is this organisation itself; records are sent to partners",
+        // The rule the web Send page and the intake API share: a pinned or directory partner,
+        // never this organisation itself (its receiver refuses a reflected bundle, FORMAT.md
+        // §3.10, and the gateway refuses the records at the claim): say so now, before anything
+        // is copied.
+        do { try PartnerStore(home: home).requireRecipient(to, own: own.org) } catch {
+            let failure: any Error = error.category != .invalidInput ? error : CommandFailure(
+                status: .invalidInput, message: error.message,
                 hint: "name the partner the records are for, e.g. `gatehouse send FILE --to YOI123` (`gatehouse partners list`)")
+            throw failure
         }
-        _ = try PartnerStore(home: home).requireResolvedCard(for: to)
         let context: PackContext
         do { context = try pack.context(config: try GatehouseConfig.load(home: home)) } catch let error as KitError {
             throw CommandFailure(status: .invalidInput, message: error.message,

@@ -90,6 +90,15 @@ extension PackRow {
         self.init(bundleID: bundleID, direction: direction, pack: pack, subject: context.subject,
                   workflow: context.workflow.value, nhsNumbers: context.nhsNumbers.joined(separator: " "))
     }
+
+    /// Journals a pack's context with its NHS-number index entries (in the caller's transaction).
+    static func insert(bundleID: BundleID, direction: String, pack: String?, _ context: PackContext,
+                       _ db: Database) throws {
+        try PackRow(bundleID: bundleID, direction: direction, pack: pack, context).insert(db)
+        // From the context's list, not the joined text: a crafted "number" holding a space must
+        // not become two numbers in the index.
+        try NHSIndex.insert(bundleID: bundleID.hex, direction: direction, NHSIndex.entries(context.nhsNumbers), db)
+    }
 }
 
 extension SQLiteJournal {
@@ -143,15 +152,27 @@ extension SQLiteJournal {
                 conditions.append("p.workflow = ?")
                 arguments.append(workflow.value)
             }
+            var from = "incoming i"
             if let number = filter.nhsNumber {
-                conditions.append("(' ' || p.nhsNumbers || ' ') LIKE ?")
-                arguments.append("% \(number) %")
+                // Only valid numbers are ever indexed; anything else (a wildcard, a fragment) finds nothing.
+                guard NHSNumber.isValid(number) else { return [] }
+                if try db.tableExists("packNHS") {
+                    // The index drives the query (CROSS JOIN keeps SQLite from walking every
+                    // incoming bundle by time instead): a patient's few packs, then sorted.
+                    from = "packNHS n CROSS JOIN incoming i ON i.bundleID = n.bundleID"
+                    conditions.append("n.nhs = ? AND n.direction = 'in'")
+                    arguments.append(number)
+                } else {
+                    // A journal the daemon has not migrated yet (readers never migrate).
+                    conditions.append("(' ' || p.nhsNumbers || ' ') LIKE ?")
+                    arguments.append("% \(number) %")
+                }
             }
             let join = packs ? "LEFT JOIN pack p ON p.bundleID = i.bundleID AND p.direction = 'in'" : ""
             let columns = packs ? "p.subject, p.workflow, p.nhsNumbers"
                                 : "NULL AS subject, NULL AS workflow, NULL AS nhsNumbers"
             let rows = try Row.fetchAll(db, sql: """
-                SELECT i.*, \(columns) FROM incoming i \(join)
+                SELECT i.*, \(columns) FROM \(from) \(join)
                 \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
                 ORDER BY i.receivedAt DESC LIMIT ? OFFSET ?
                 """, arguments: StatementArguments(arguments + [filter.limit, filter.offset]))

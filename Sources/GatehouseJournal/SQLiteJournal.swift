@@ -133,6 +133,8 @@ public final class SQLiteJournal: Journal {
                 CREATE INDEX incoming_held ON incoming(receivedAt) WHERE state = 'held';
                 """)
         }
+        // The inbox's search by NHS number through an index (see NHSIndex.swift), existing packs backfilled.
+        migrator.registerMigration("v5-pack-nhs") { db in try NHSIndex.createTable(db) }
         return migrator
     }
 
@@ -153,8 +155,7 @@ public final class SQLiteJournal: Journal {
                 try Transition(bundleID: bundle.record.bundleID, direction: "out", state: bundle.record.state.rawValue,
                                at: bundle.record.updatedAt, detail: bundle.detail).insert(db)
                 if let context = bundle.context {
-                    try PackRow(bundleID: bundle.record.bundleID, direction: "out", pack: bundle.pack, context)
-                        .insert(db)
+                    try PackRow.insert(bundleID: bundle.record.bundleID, direction: "out", pack: bundle.pack, context, db)
                 }
             }
         }
@@ -359,7 +360,7 @@ public final class SQLiteJournal: Journal {
     public func insert(_ record: IncomingRecord, detail: String?, context: PackContext?) throws {
         try queue.write { db in
             try record.insert(db)
-            if let context { try PackRow(bundleID: record.bundleID, direction: "in", pack: nil, context).insert(db) }
+            if let context { try PackRow.insert(bundleID: record.bundleID, direction: "in", pack: nil, context, db) }
             try Transition(bundleID: record.bundleID, direction: "in", state: record.state.rawValue, at: record.receivedAt, detail: detail).insert(db)
         }
     }
@@ -375,7 +376,7 @@ public final class SQLiteJournal: Journal {
                 return false
             }
             try record.update(db)
-            if let context { try PackRow(bundleID: record.bundleID, direction: "in", pack: nil, context).insert(db) }
+            if let context { try PackRow.insert(bundleID: record.bundleID, direction: "in", pack: nil, context, db) }
             try Transition(bundleID: record.bundleID, direction: "in", state: record.state.rawValue,
                            at: record.receivedAt, detail: detail).insert(db)
             return true

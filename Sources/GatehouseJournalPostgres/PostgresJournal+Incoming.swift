@@ -102,15 +102,25 @@ extension PostgresJournal {
             bindings.append(workflow.value)
             conditions.append("p.workflow = $\(bindings.count)")
         }
+        var from = "incoming i"
         if let number = filter.nhsNumber {
-            // Whole numbers only: the space-separated list is matched with spaces around it.
-            bindings.append("% \(number) %")
-            conditions.append("(' ' || p.nhs_numbers || ' ') LIKE $\(bindings.count)")
+            // Only valid numbers are ever indexed; anything else (a wildcard, a fragment) finds nothing.
+            guard NHSNumber.isValid(number) else { return [] }
+            bindings.append(number)
+            if try hasNHSIndex() {
+                // The index drives the query: this organisation's packs naming the number, then sorted.
+                from = "pack_nhs n JOIN incoming i ON i.org = n.org AND i.bundle_id = n.bundle_id"
+                conditions.append("n.org = $1 AND n.nhs = $\(bindings.count) AND n.direction = 'in'")
+            } else {
+                // A database no daemon has migrated yet (readers never migrate): whole numbers,
+                // matched in the space-separated list.
+                conditions.append("(' ' || p.nhs_numbers || ' ') LIKE '% ' || $\(bindings.count) || ' %'")
+            }
         }
         bindings.append(filter.limit)
         bindings.append(filter.offset)
         let query = PostgresQuery(unsafeSQL: """
-            SELECT \(Self.incomingColumns), p.subject, p.workflow, p.nhs_numbers FROM incoming i
+            SELECT \(Self.incomingColumns), p.subject, p.workflow, p.nhs_numbers FROM \(from)
             LEFT JOIN pack p ON p.org = i.org AND p.bundle_id = i.bundle_id AND p.direction = 'in'
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY i.received_at DESC LIMIT $\(bindings.count - 1) OFFSET $\(bindings.count)
@@ -166,6 +176,31 @@ extension PostgresJournal {
             INSERT INTO pack (org, bundle_id, direction, pack, subject, workflow, nhs_numbers)
             VALUES (\(org.value), \(bundleID), \(direction), \(pack), \(context.subject), \(context.workflow.value),
                     \(context.nhsNumbers.joined(separator: " ")))
+            """, on: connection)
+        // From the context's list, not the joined text: a crafted "number" holding a space must
+        // not become two numbers in the index.
+        try insertNHSIndex(org: org.value, bundleID.hex, direction: direction, NHSIndex.entries(context.nhsNumbers),
+                           on: connection)
+    }
+
+    /// True when the database has the NHS-number index (schema 4); a reader's database may be
+    /// older until a daemon migrates it, so false is asked again next time.
+    func hasNHSIndex() throws -> Bool {
+        if nhsIndexSeen.withLock({ $0 }) { return true }
+        let found = try rows("looking for the NHS-number index", "SELECT to_regclass('pack_nhs') IS NOT NULL")
+            .first?[0].decode(Bool.self) ?? false
+        if found { nhsIndexSeen.withLock { $0 = true } }
+        return found
+    }
+
+    /// Adds a pack's NHS-number index rows (see ``NHSIndex``).
+    func insertNHSIndex(org: String, _ bundleID: String, direction: String, _ numbers: [String],
+                        on connection: PostgresConnection) throws {
+        guard !numbers.isEmpty else { return }
+        _ = try rows("""
+            INSERT INTO pack_nhs (org, nhs, direction, bundle_id)
+            SELECT \(org), nhs, \(direction), \(bundleID) FROM unnest(\(numbers)::text[]) AS nhs
+            ON CONFLICT DO NOTHING
             """, on: connection)
     }
 

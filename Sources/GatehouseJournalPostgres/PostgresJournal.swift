@@ -23,6 +23,8 @@ public final class PostgresJournal: Journal, Sendable {
     let settings: PostgresSettings
     let logger = Logger(label: "gatehouse.journal")
     private let connection = Mutex<PostgresConnection?>(nil)
+    /// True once `pack_nhs` was seen (a reader's database may not be migrated yet).
+    let nhsIndexSeen = Mutex(false)
 
     /// Connects to the database `settings` names, for the rows of `org`; creates or migrates the
     /// schema when `migrate` is true (the daemon; readers never migrate). With `node`, joins as

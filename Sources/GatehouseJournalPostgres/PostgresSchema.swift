@@ -104,7 +104,51 @@ enum PostgresSchema {
             "CREATE INDEX incoming_held ON incoming (org, received_at) WHERE state = 'held'",
             "CREATE INDEX pack_by_name ON pack (org, direction, pack) WHERE pack IS NOT NULL",
         ]),
+        // The inbox's search by NHS number through an index (as the SQLite journal's v5-pack-nhs;
+        // see NHSIndex), keyed by organisation first like every table; existing packs are
+        // backfilled by ``backfillNHSIndex(_:on:)`` in the same transaction.
+        (4, [
+            """
+            CREATE TABLE pack_nhs (
+                org TEXT NOT NULL, nhs TEXT COLLATE "C" NOT NULL, direction TEXT NOT NULL,
+                bundle_id TEXT COLLATE "C" NOT NULL, PRIMARY KEY (org, nhs, direction, bundle_id))
+            """,
+        ]),
     ]
+
+    /// Work a migration does in Swift after its statements, by version.
+    static let backfills: [Int: @Sendable (PostgresJournal, PostgresConnection) throws -> Void] = [
+        4: { try backfillNHSIndex($0, on: $1) },
+    ]
+
+    /// Fills `pack_nhs` from every organisation's packs, a batch at a time, through the same rule
+    /// as new packs (``NHSIndex/entries(stored:)``).
+    static func backfillNHSIndex(_ journal: PostgresJournal, on c: PostgresConnection) throws {
+        var after: (org: String, bundle: String, direction: String)?
+        while true {
+            let query: PostgresQuery = if let after {
+                """
+                SELECT org, bundle_id, direction, nhs_numbers FROM pack
+                WHERE (org, bundle_id, direction) > (\(after.org), \(after.bundle), \(after.direction))
+                ORDER BY org, bundle_id, direction LIMIT \(NHSIndex.backfillBatch)
+                """
+            } else {
+                """
+                SELECT org, bundle_id, direction, nhs_numbers FROM pack
+                ORDER BY org, bundle_id, direction LIMIT \(NHSIndex.backfillBatch)
+                """
+            }
+            let rows = try journal.rows(query, on: c)
+            for row in rows {
+                var r = ColumnReader(row)
+                let org: String = try r.next(), bundle: String = try r.next(), direction: String = try r.next()
+                let numbers = NHSIndex.entries(stored: try r.next(String.self))
+                try journal.insertNHSIndex(org: org, bundle, direction: direction, numbers, on: c)
+                after = (org, bundle, direction)
+            }
+            guard rows.count == NHSIndex.backfillBatch else { return }
+        }
+    }
 
     /// A lock number of our own for migrations (any 64-bit value no other application uses).
     static let migrationLock: Int64 = 0x6761_7465_686f_7573  // "gatehous"
@@ -118,6 +162,7 @@ enum PostgresSchema {
                 .first.map { try $0[0].decode(Int.self) } ?? 0
             for migration in migrations where migration.version > current {
                 for statement in migration.statements { _ = try journal.rows(PostgresQuery(unsafeSQL: statement), on: c) }
+                try backfills[migration.version]?(journal, c)
                 _ = try journal.rows("INSERT INTO gatehouse_schema (version) VALUES (\(migration.version))", on: c)
             }
         }

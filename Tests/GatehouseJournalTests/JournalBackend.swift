@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseFormat
 import GatehouseJournal
 import GatehouseJournalPostgres
@@ -17,7 +18,12 @@ enum JournalBackend: String, CaseIterable, Sendable, CustomStringConvertible {
         case .sqlite:
             let path = folder.appending("journal.sqlite")
             return OpenedJournal(journal: try SQLiteJournal(path: path), reopen: { try SQLiteJournal(path: path) },
-                                 execute: { sql in try DatabaseQueue(path: path).write { try $0.execute(sql: sql) } })
+                                 execute: { sql in try DatabaseQueue(path: path).write { try $0.execute(sql: sql) } },
+                                 indexRows: {
+                                     try DatabaseQueue(path: path).read {
+                                         try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM packNHS") ?? -1
+                                     }
+                                 })
         case .postgresql:
             let server = try PostgresServer.shared.get()
             let database = try server.createDatabase()
@@ -26,7 +32,11 @@ enum JournalBackend: String, CaseIterable, Sendable, CustomStringConvertible {
             return OpenedJournal(
                 journal: try PostgresJournal(settings: settings, org: org, migrate: true),
                 reopen: { try PostgresJournal(settings: settings, org: org, migrate: true) },
-                execute: { sql in try server.execute(sql, database: database) })
+                execute: { sql in try server.execute(sql, database: database) },
+                indexRows: {
+                    let text = try server.execute("SELECT COUNT(*) FROM pack_nhs", database: database)
+                    return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+                })
         }
     }
 }
@@ -35,4 +45,6 @@ struct OpenedJournal {
     let journal: any Journal
     let reopen: () throws -> any Journal
     let execute: (String) throws -> Void
+    /// How many rows the NHS-number index holds (every organisation's).
+    let indexRows: () throws -> Int
 }

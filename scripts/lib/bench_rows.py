@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+import bench_section  # scripts/lib, beside this file
+
 GP, YOI = "A81001", "YOI123"
 MIB = 1 << 20
 # The knobs each row depends on (row 5 also reports the peaks of rows 1-2).
@@ -645,8 +647,12 @@ def assemble(results, machine, out):
     if os.path.exists(profile):
         with open(profile) as f:
             text += ["", f.read().rstrip("\n")]
+    # Sections other benchmark scripts wrote into the file (bench_section.py) stay as they are.
+    if os.path.exists(out):
+        with open(out) as f:
+            text += [""] + "\n\n".join(bench_section.sections(f.read())).split("\n")
     with open(out, "w") as f:
-        f.write("\n".join(text) + "\n")
+        f.write("\n".join(text).rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

@@ -28,11 +28,7 @@ extension PartnerStore {
 
     /// ``resolvedCard(for:)``; `unknownPartner` when neither a pinned card nor the directory names `org`.
     public func requireResolvedCard(for org: ODSCode) throws(KitError) -> IdentityCard {
-        guard let card = try resolvedCard(for: org) else {
-            throw .unknownPartner(
-                "\(org) is not a partner of \(home.path) (no \(cardPath(for: org)), and no directory entry)",
-                path: cardPath(for: org))
-        }
+        guard let card = try resolvedCard(for: org) else { throw notAPartner(org) }
         return card
     }
 
@@ -52,9 +48,7 @@ extension PartnerStore {
     ) throws(KitError) -> (outcome: AddOutcome, previous: IdentityCard) {
         let directory = DirectoryClient(home: home)
         guard directory.hasJoined, let listed = try directory.partner(card.org, now: now) else {
-            throw .unknownPartner(
-                "\(card.org) is not a partner of \(home.path) (no \(cardPath(for: card.org)), and no directory entry)",
-                path: cardPath(for: card.org))
+            throw notAPartner(card.org)
         }
         let previous = try rotatedCard(over: listed.card) ?? listed.card
         let path = listedCardPath(for: card.org)
@@ -91,5 +85,11 @@ extension PartnerStore {
             card.rootKey == listed.rootKey || card.manifest.rootHistory.contains(where: { $0.root == listed.rootKey })
         else { return nil }
         return card
+    }
+
+    /// `unknownPartner`: neither a pinned card nor the directory names `org`.
+    func notAPartner(_ org: ODSCode) -> KitError {
+        .unknownPartner("\(org) is not a partner of \(home.path) (no \(cardPath(for: org)), and no directory entry)",
+                        path: cardPath(for: org))
     }
 }

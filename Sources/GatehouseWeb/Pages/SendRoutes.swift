@@ -6,7 +6,7 @@ import Glibc
 import HTTPTypes
 import Hummingbird
 
-/// The *Send* page [sender, admin]: a pinned partner, files, subject, NHS numbers and workflow,
+/// The *Send* page [sender, admin]: a pinned or directory partner, files, subject, NHS numbers and workflow,
 /// dropped into the outbox as one pack through ``PackDrop``, exactly as `gatehouse send` does, for
 /// the running gateway to seal into one bundle.
 extension WebApp {
@@ -24,9 +24,13 @@ extension WebApp {
     }
 
     func sendForm(_ viewer: Viewer, error: String? = nil, status: HTTPResponse.Status = .ok) throws -> Response {
+        // Every partner `gatehouse send` accepts: pinned ones, then those the joined directory lists.
         let own = try? KeyStore(home: home).loadOwnCard().org
-        let partners = ((try? PartnerStore(home: home).list()) ?? []).filter { $0.org != own }
-            .map { ["org": $0.org.value, "name": $0.name] }
+        let recipients = own.flatMap { try? PartnerStore(home: home).recipients(own: $0) } ?? []
+        let partners = recipients.map { recipient in
+            let name = recipient.source == .pinned ? recipient.card.name : "\(recipient.card.name), from the directory"
+            return ["org": recipient.card.org.value, "name": name]
+        }
         let config = (try? GatehouseConfig.load(home: home)) ?? GatehouseConfig()
         let workflows = config.workflows.names.map {
             ["name": $0.value, "selected": $0 == config.workflows.defaultWorkflow] as [String: Any]
@@ -110,8 +114,8 @@ extension WebApp {
             viewer: viewer)
     }
 
-    /// The fields before the files, checked as `gatehouse send` checks them: a pinned partner that
-    /// is not this organisation, valid NHS numbers, a readable subject, a listed workflow.
+    /// The fields before the files, checked as `gatehouse send` checks them: a pinned or directory
+    /// partner that is not this organisation, valid NHS numbers, a readable subject, a listed workflow.
     func checkSend(_ fields: [String: String]) throws -> (ODSCode, PackContext) {
         let refuse = { (message: String, field: String) in
             UploadReceiver.Refusal(status: 400, message: message, field: field)
@@ -119,9 +123,12 @@ extension WebApp {
         guard let org = try? ODSCode(userInput: fields["to"] ?? "") else {
             throw refuse("Choose a partner to send to.", "to")
         }
-        let own = try? KeyStore(home: home).loadOwnCard().org
-        guard org != own, (try? PartnerStore(home: home).card(for: org)) != nil else {
-            throw refuse("\(org.value) is not a pinned partner.", "to")
+        // The rule of `gatehouse send` (PartnerStore.requireRecipient): pinned or listed, not itself.
+        do {
+            let own = try KeyStore(home: home).loadOwnCard().org
+            try PartnerStore(home: home).requireRecipient(org, own: own)
+        } catch {
+            throw refuse(Self.recipientRefusal(org, error), "to")
         }
         let numbers = (fields["nhs"] ?? "").split(whereSeparator: { $0 == "," || $0 == ";" })
             .map { NHSNumber.normalise(String($0)) }.filter { !$0.isEmpty }
@@ -138,6 +145,17 @@ extension WebApp {
             try context.check()
             return (org, context)
         } catch { throw refuse(error.detail, "subject") }
+    }
+
+    /// Why `org` cannot be sent to, for a person (no server paths).
+    static func recipientRefusal(_ org: ODSCode, _ error: KitError) -> String {
+        switch error.category {
+        case .invalidInput: "\(org.value) is this organisation itself; choose a partner."
+        case .unknownPartner:
+            "\(org.value) is not a partner: no card is pinned for it and the directory does not list it "
+                + "(or its listing was revoked or has expired)."
+        default: "The partners cannot be read (\(error.category.rawValue)). Tell the system administrator."
+        }
     }
 
     /// The boundary of a `multipart/form-data` content type (1 to 70 safe characters).
