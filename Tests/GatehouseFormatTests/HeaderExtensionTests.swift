@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseCrypto
 import GatehouseFormat
 import GatehouseTesting
@@ -112,6 +113,17 @@ struct HeaderExtensionTests {
         let parsed = try #require(try BundleHeader.parse(try self.header(withTail: field(bad))[...])).header
         #expect(throws: FormatError.self) {
             _ = try Checkpoint.open(parsed.directoryCheckpoint!, verifier: F.verifier())
+        }
+    }
+
+    @Test func thePublishedVectorsCarryTheDirectoryVectorsCheckpoints() throws {
+        // docs/vectors/README.md: a reader finds the note, byte for byte, in the header.
+        let directory = VectorFile.folder.appendingPathComponent("directory")
+        for (vector, note) in [("success-directory-checkpoint", "log/checkpoint"),
+                               ("success-directory-checkpoint-cosigned", "log/witness/f0d116dd")] {
+            let file = try #require(try VectorFile.all().first { $0.name == vector + ".vector" })
+            let expected = Array(try Data(contentsOf: directory.appendingPathComponent(note)))
+            #expect(try BundleHeader.parse(file.body[...])?.header.directoryCheckpoint == expected, "\(vector)")
         }
     }
 }

@@ -5,7 +5,8 @@ import GatehouseTesting
 import Testing
 
 /// The vectors of FORMAT.md §3.1's header extensions: bundles carrying the sender's directory
-/// checkpoint (the committed docs/vectors/directory checkpoints), and headers a reader must refuse.
+/// checkpoint (the committed docs/vectors/directory checkpoints), and headers a reader must refuse;
+/// and fuzz seeds that reach the field in a header and in a receipt.
 /// `GATEHOUSE_WRITE_VECTORS=1 swift test --filter VectorGenerator/writeHeaderExtensionVectorsOnly`
 /// writes only these.
 extension VectorGenerator {
@@ -27,6 +28,15 @@ extension VectorGenerator {
                 .appendingPathComponent("Fuzz/corpus/header/seed-\(name)")
             try Data(bytes.prefix(try #require(try BundleHeader.parse(bytes[...])).length)).write(to: corpus)
         }
+
+        // A seed for the receipt fuzzer with the same field (FORMAT.md §4.1), signed deterministically.
+        let receipt = try Receipt.signed(
+            bundleID: try BundleID(bytes: Array(repeating: 0xAB, count: 16)), bundleSender: practice.ods,
+            receiver: prison.ods, bundleSHA256: SHA256Hasher.hash([1]), receivedAt: 1_796_205_600,
+            disposition: .failed(.duplicate), manifestSHA256: nil, fileDigests: [], directoryCheckpoint: checkpoint,
+            signingKey: prison.signing)
+        try Data(receipt.encoded).write(to: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/receipt/seed-directory-checkpoint"))
 
         // Headers a reader refuses at step 1, whatever the rest: re-signed by A81001, so that only the rule fails.
         let plain = try seal(files, from: practice, to: [prison])
