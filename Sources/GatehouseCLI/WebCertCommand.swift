@@ -66,7 +66,8 @@ struct WebCertCommand: ParsableCommand {
         // The key first: a crash between the two writes leaves a pair that does not match,
         // which `gatehouse web` refuses at start with a message, never a half-written key.
         try FileOperations.replaceAtomically(at: keyPath, contents: Array(made.keyPEM.utf8), mode: 0o600)
-        try FileOperations.replaceAtomically(at: certificatePath, contents: Array(made.certificatePEM.utf8), mode: 0o644)
+        try FileOperations.replaceAtomically(
+            at: certificatePath, contents: Array(made.certificatePEM.utf8), mode: 0o644)
         let config = try GatehouseConfig.load(home: home)
         let inUse = config.web.tlsCertificate == certificatePath && config.web.tlsKey == keyPath
         let day = ISO8601DateFormatter.string(from: made.notValidAfter, timeZone: .gmt, formatOptions: .withFullDate)

@@ -54,8 +54,10 @@ public struct WebSettings: Sendable, Equatable {
             uploadMaxBytes = Int64(mb) << 20
         case ("web.totp", .boolean(let on)): totpRequired = on
         case ("web.behind_tls_proxy", .boolean(let on)): behindTLSProxy = on
-        case ("web.tls_certificate", .string(let path)) where path.utf8.first == UInt8(ascii: "/"): tlsCertificate = path
-        case ("web.tls_key", .string(let path)) where path.utf8.first == UInt8(ascii: "/"): tlsKey = path
+        case ("web.tls_certificate", .string(let path)) where path.utf8.first == UInt8(ascii: "/"):
+            tlsCertificate = path
+        case ("web.tls_key", .string(let path)) where path.utf8.first == UInt8(ascii: "/"):
+            tlsKey = path
         case ("web.tls_certificate", _), ("web.tls_key", _): throw at("expected a quoted absolute path")
         case ("web.trusted_proxy_user_header", .string(let name)):
             if let problem = Self.proxyHeaderProblem(name) { throw at(problem) }

@@ -36,7 +36,8 @@ package struct WebTLS: Sendable {
             throw .configuration("tls_certificate \(certificate) is not a PEM certificate: \(error)")
         }
         guard let leaf = chain.first else {
-            throw .configuration("tls_certificate \(certificate) holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+            throw .configuration(
+                "tls_certificate \(certificate) holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
         }
         let privateKey: Certificate.PrivateKey
         do { privateKey = try Certificate.PrivateKey(pemEncoded: String(decoding: keyBytes, as: UTF8.self)) } catch {
@@ -121,7 +122,9 @@ package struct WebTLS: Sendable {
         while total < bytes.count {
             let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, $0.count - total) }
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw .configuration("cannot read tls_\(what) \(path): \(String(cString: strerror(errno)))") }
+            guard n >= 0 else {
+                throw .configuration("cannot read tls_\(what) \(path): \(String(cString: strerror(errno)))")
+            }
             if n == 0 { break }
             total += n
         }
