@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GatehouseKit
 import GatehouseWeb
 import Glibc
@@ -49,7 +50,15 @@ struct WebCommand: AsyncParsableCommand {
             _ = try WebServer.checkedAddress(settings)
             // The certificate and key are checked now, so a bad pair stops the command at once.
             if let certificate = settings.tlsCertificate, let key = settings.tlsKey {
-                _ = try WebTLS.load(certificate: certificate, key: key)
+                let tls = try WebTLS.load(certificate: certificate, key: key)
+                // Said at every start from 30 days before: an expired certificate stops the pages.
+                if tls.notValidAfter < Date().addingTimeInterval(30 * 86_400) {
+                    let day = ISO8601DateFormatter.string(
+                        from: tls.notValidAfter, timeZone: .gmt, formatOptions: .withFullDate)
+                    FileHandle.standardError.write(Data(
+                        ("gatehouse: warning: the certificate in tls_certificate \(certificate) expires on \(day): "
+                            + "renew it (or `gatehouse web cert --force` for a self-signed one)\n").utf8))
+                }
             }
             return WebServer(home: home, settings: settings, accounts: AccountService(store: try UserStore(home: home)))
         } catch {

@@ -115,6 +115,14 @@ struct WebTLSCommandTests {
         #expect(readable.status == 12 && readable.stderr.contains("has mode 0644")
             && readable.stderr.contains("chmod 600 \(key)"), "\(readable.stderr)")
         chmod(key, 0o600)
+        // A certificate that expires within 30 days: served, with a warning at start.
+        #expect(try GatehouseProcess.run(["web", "cert", "--home", home, "--days", "10", "--force"]).status == 0)
+        try (original + "tls_certificate = \"\(certificate)\"\ntls_key = \"\(key)\"\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let soon = try DaemonProcess(home: home, arguments: ["--listen", "127.0.0.1:0"], command: ["web"])
+        #expect(eventually(timeout: 20) { soon.logText.contains("serving on https://") }, "\(soon.logText)")
+        #expect(soon.logText.contains("warning: the certificate in tls_certificate \(certificate) expires on "))
+        #expect(soon.stop() == 0)
         let half = try serve(certificate: certificate, key: nil)
         #expect(half.status == 12 && half.stderr.contains("tls_certificate needs tls_key"), "\(half.stderr)")
 
