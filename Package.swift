@@ -78,6 +78,11 @@ var targets: [Target] = [
         dependencies: [
             "GatehouseKit", "GatehouseJournal", "GatehouseFormat", "GatehouseCrypto", "GatehouseDaemon", "CQRencode",
             .product(name: "Hummingbird", package: "hummingbird"),
+            // HTTPS inside `gatehouse web` ([web] tls_certificate), and `gatehouse web cert`.
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -146,6 +151,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

@@ -11,9 +11,10 @@ set -euo pipefail
 # libqrencode-dev: QR codes for TOTP enrolment (web). chromium, python3-pip: the browser tests
 # (Playwright from PyPI drives Debian's Chromium; browser downloads are not used).
 # postgresql: the PostgreSQL journal's tests start a server of their own (initdb, on loopback).
+# curl: the HTTPS web tests' client (it verifies the `web cert` certificate as a browser would).
 # With --bench: age (the baseline), time, and wrk (the web pages under load, make bench-web).
 packages=(libsodium-dev zlib1g-dev libdeflate-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3
-          openssl git ca-certificates libqrencode-dev chromium python3-pip postgresql)
+          openssl git ca-certificates libqrencode-dev chromium python3-pip postgresql curl)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(age time wrk)
 fi
@@ -34,6 +35,12 @@ fi
 if ! python3 -c "import playwright" >/dev/null 2>&1; then
     echo "gatehouse: installing Playwright (PyPI) for the browser tests"
     python3 -m pip install -q playwright 2>/dev/null || python3 -m pip install -q --break-system-packages playwright
+fi
+# axe-core (bundled in axe-playwright-python): the browser test's accessibility audit.
+if ! python3 -c "import axe_playwright_python" >/dev/null 2>&1; then
+    echo "gatehouse: installing axe-playwright-python (PyPI) for the accessibility audit"
+    python3 -m pip install -q axe-playwright-python 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages axe-playwright-python
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

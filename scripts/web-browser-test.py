@@ -6,9 +6,13 @@ mailbox, each with `gatehouse web`. A receptionist signs in with TOTP (enrolling
 pack of three files and watches it reach `acknowledged`; a nurse at the prison signs in, finds
 it by NHS number, previews one file and downloads another (bytes equal to the original) and marks it handled; a
 clinician is refused the Send page; a signed-out visit goes to sign-in; a cross-site POST
-without the token is refused. With SCREENSHOTS=1 each page is saved in docs/screenshots/.
+without the token is refused; an administrator opens Health and Audit. The prison serves HTTPS
+itself with a certificate from `gatehouse web cert` (its fingerprint checked against what the
+server presents). Every page is audited with axe-core (axe-playwright-python) against WCAG 2.2
+A and AA: any serious or critical violation fails the test. With SCREENSHOTS=1 each page is
+saved in docs/screenshots/.
 """
-import base64, hashlib, hmac, os, re, shutil, signal, socket, struct, subprocess, sys, tempfile, time
+import base64, hashlib, hmac, os, re, shutil, signal, socket, ssl, struct, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GATEHOUSE = os.environ.get("GATEHOUSE_BIN", os.path.join(ROOT, ".build/debug/gatehouse"))
@@ -26,6 +30,9 @@ def totp(secret_b32, at=None):
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+FAILING_IMPACTS = ("serious", "critical")
 
 def gh(*args):
     return subprocess.run([GATEHOUSE, *args], check=True, capture_output=True, text=True).stdout
@@ -47,9 +54,16 @@ def main():
         gh("partners", "add", "--home", f"{work}/prison", f"{work}/practice.card", "--yes")
         gh("partners", "add", "--home", f"{work}/practice", f"{work}/prison.card", "--yes")
         password = {}
-        for home, user, role in [("practice", "rita.reception", "sender"), ("prison", "anna.nurse", "clinician")]:
+        for home, user, role in [("practice", "rita.reception", "sender"), ("prison", "anna.nurse", "clinician"),
+                                 ("prison", "mo.manager", "admin")]:
             out = gh("users", "add", user, "--role", role, "--home", f"{work}/{home}")
             password[user] = re.search(r"password: (\S+)", out).group(1)
+        # The prison serves HTTPS itself, with a self-signed pair made by `gatehouse web cert`.
+        made = gh("web", "cert", "--home", f"{work}/prison", "--host", "localhost", "--host", "127.0.0.1")
+        fingerprint = re.search(r"SHA-256 fingerprint: (\S+)", made).group(1)
+        tls_lines = "\n".join(line for line in made.splitlines() if line.startswith("tls_"))
+        with open(f"{work}/prison/gatehouse.toml", "a") as config:
+            config.write(tls_lines + "\n")
         ports = {}
         for home in homes:
             ports[home] = free_port()
@@ -61,18 +75,36 @@ def main():
             for _ in range(100):
                 try: socket.create_connection(("127.0.0.1", port), 0.2).close(); break
                 except OSError: time.sleep(0.1)
+        # The certificate the server presents is the one `web cert` printed the fingerprint of.
+        presented = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", ports["prison"])))
+        digest = hashlib.sha256(presented).hexdigest().upper()
+        assert ":".join(digest[i:i + 2] for i in range(0, 64, 2)) == fingerprint, (digest, fingerprint)
         files = {"summary.xml": b"<ClinicalDocument>" + NHS.encode() + b"</ClinicalDocument>\n",
                  "medications.csv": b"drug,dose\nmetformin,500mg\n", "scan.pdf": os.urandom(200_000)}
         for name, data in files.items():
             open(f"{work}/{name}", "wb").write(data)
 
+        from axe_playwright_python.sync_playwright import Axe
+        axe = Axe()
+        audited = {}  # page name -> violations (all impacts)
+
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
             def shot(page, name):
+                audit(page, name.removesuffix(".png"))
                 if SHOTS: page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
 
+            def audit(page, name):
+                """axe-core over the page as it is now (WCAG 2.2 A/AA and best practice)."""
+                result = axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                                "resultTypes": ["violations"]})
+                audited[name] = [(v["impact"], v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+                                 for v in result.response["violations"]]
+
             def sign_in(base, user):
-                context = browser.new_context(accept_downloads=True)
+                # The prison's self-signed certificate is not in Chromium's store: the fingerprint
+                # was checked above instead, as a person would in the certificate viewer.
+                context = browser.new_context(accept_downloads=True, ignore_https_errors=True)
                 page = context.new_page()
                 page.goto(base + "/inbox")
                 assert page.url.endswith("/signin"), page.url   # signed out: sent to sign-in
@@ -86,7 +118,7 @@ def main():
                 page.click("form.narrow button[type=submit]")
                 return context, page
 
-            practice, prison = f"http://127.0.0.1:{ports['practice']}", f"http://127.0.0.1:{ports['prison']}"
+            practice, prison = f"http://127.0.0.1:{ports['practice']}", f"https://127.0.0.1:{ports['prison']}"
             ctx, page = sign_in(practice, "rita.reception")
             assert page.url.endswith("/outgoing"), page.url
             page.goto(practice + "/send")
@@ -149,9 +181,29 @@ def main():
             response = ctx.request.post(prison + "/pack/" + page.url.rsplit("/", 1)[-1] + "/handled",
                                         form={"note": "forged"}, headers={"Sec-Fetch-Site": "cross-site"})
             assert response.status == 403, response.status
+            cookie = next(c for c in ctx.cookies() if c["name"].startswith("__Host-"))
+            assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict", cookie
+            ctx.close()
+
+            # The practice manager: Health and Audit, over HTTPS.
+            ctx, page = sign_in(prison, "mo.manager")
+            response = page.goto(prison + "/health")
+            assert response.status == 200 and "max-age" in response.headers["strict-transport-security"]
+            shot(page, "health.png")
+            page.goto(prison + "/audit")
+            assert "web-download" in page.inner_text("main")
+            shot(page, "audit.png")
             ctx.close()
             browser.close()
-        print("web browser test: sign-in with TOTP, send, acknowledged, inbox search, preview, download, handled, 403s: ok")
+
+        failing = {name: [v for v in found if v[0] in FAILING_IMPACTS] for name, found in audited.items()}
+        for name, found in sorted(audited.items()):
+            for impact, rule, text, targets in found:
+                print(f"axe: {name}: {impact}: {rule}: {text} {targets}")
+        assert not any(failing.values()), "serious or critical accessibility violations (see above)"
+        print(f"axe-core (WCAG 2.2 A/AA, best practice): {len(audited)} pages, no serious or critical violations")
+        print("web browser test: sign-in with TOTP, send, acknowledged, inbox search over HTTPS, preview, download, "
+              "handled, 403s, health, audit: ok")
     finally:
         for proc in procs: proc.send_signal(signal.SIGTERM)
         for proc in procs:

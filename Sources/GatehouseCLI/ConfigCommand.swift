@@ -110,7 +110,10 @@ struct ConfigCommand: ParsableCommand {
         static func webLines(_ web: WebSettings) -> [(String, String)] {
             let d = GatehouseConfig.describe
             let passwordDefault = web.passwordSignInSetting == nil ? " (default)" : ""
-            return [("web.listen", web.listen), ("web.behind_tls_proxy", String(web.behindTLSProxy)),
+            return [("web.listen", web.listen),
+                    ("web.tls_certificate", web.tlsCertificate ?? "(none: plain HTTP, loopback only)"),
+                    ("web.tls_key", web.tlsKey ?? "(none)"),
+                    ("web.behind_tls_proxy", String(web.behindTLSProxy)),
                     ("web.idle_timeout", d(web.idleTimeout)), ("web.session_lifetime", d(web.sessionLifetime)),
                     ("web.upload_max_mb", String(web.uploadMaxBytes >> 20)), ("web.totp", String(web.totpRequired)),
                     ("web.trusted_proxy_user_header",

@@ -53,7 +53,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("web"), help: ArgumentHelp(
         "Serve the staff web pages (as `gatehouse web`) in this process, on this address.",
-        discussion: "HOST:PORT, e.g. 127.0.0.1:8443; plain HTTP, so loopback unless [web] behind_tls_proxy = true.",
+        discussion: "HOST:PORT, e.g. 127.0.0.1:8443; HTTPS with [web] tls_certificate and tls_key, else plain HTTP, "
+            + "loopback only.",
         valueName: "HOST:PORT"))
     var web: String?
 

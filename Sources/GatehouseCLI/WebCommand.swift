@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GatehouseKit
 import GatehouseWeb
 import Glibc
@@ -9,14 +10,16 @@ struct WebCommand: AsyncParsableCommand {
         commandName: "web",
         abstract: "Serve the staff web pages: inbox, packs, send and outgoing, with sign-in and TOTP.",
         discussion: """
-            Serves plain HTTP, on loopback only unless [web] behind_tls_proxy = true: put a \
-            reverse proxy that terminates TLS in front of it (nginx: docs/OPERATIONS.md). It reads \
-            the gateway's journal and home, drops packs from the Send page into the outbox as \
-            `gatehouse send` does (the running `gatehouse run` sends them), and runs as the \
-            gateway's user. Accounts are made with `gatehouse users add`; every sign-in, page \
-            with patient data, download and handled mark is written to the audit log. Settings \
-            come from [web] in gatehouse.toml; --listen overrides its listen address. Runs until \
-            SIGTERM or SIGINT.
+            With [web] tls_certificate and tls_key (PEM files; the key mode 0600) it serves \
+            HTTPS, on any address: `gatehouse web cert` makes a self-signed pair for first use. \
+            Without them it serves plain HTTP, on loopback only: put a reverse proxy that \
+            terminates TLS in front of it (nginx: docs/OPERATIONS.md) and set [web] \
+            behind_tls_proxy = true. It reads the gateway's journal and home, drops packs from \
+            the Send page into the outbox as `gatehouse send` does (the running `gatehouse run` \
+            sends them), and runs as the gateway's user. Accounts are made with `gatehouse users \
+            add`; every sign-in, page with patient data, download and handled mark is written to \
+            the audit log. Settings come from [web] in gatehouse.toml; --listen overrides its \
+            listen address. Runs until SIGTERM or SIGINT.
 
             Behind a single-sign-on proxy (NHS Smartcard/CIS2 sign-in), [web] \
             trusted_proxy_user_header = "X-Remote-User" signs in the existing, enabled account the \
@@ -27,7 +30,9 @@ struct WebCommand: AsyncParsableCommand {
             Examples:
               gatehouse web
               gatehouse web --listen 127.0.0.1:8443 --home /srv/gatehouse
-            """
+              gatehouse web cert --host gatehouse.hmp-northgate.example --host 10.20.0.5
+            """,
+        subcommands: [WebCertCommand.self]
     )
 
     @OptionGroup var homeOptions: HomeOptions
@@ -40,20 +45,37 @@ struct WebCommand: AsyncParsableCommand {
     static func server(home: GatehouseHome, config: GatehouseConfig, listen: String?) throws -> WebServer {
         var settings = config.web
         if let listen { settings.listen = listen }
-        // Packs from the Send page must be the gateway's, as `gatehouse send` makes them: a copy
-        // owned by root (0600) is one the gateway could never read.
-        var owner = stat()
-        if stat(home.path, &owner) == 0, owner.st_uid != geteuid() {
-            throw CommandFailure(
-                status: .ioError, message: "gatehouse web must run as the gateway's user (the owner of \(home.path))",
-                hint: "run it as that user, e.g. `sudo -u USER gatehouse web --home \(home.path)`")
-        }
+        try requireGatewayUser(home, command: "gatehouse web")
         do {
             _ = try WebServer.checkedAddress(settings)
+            // The certificate and key are checked now, so a bad pair stops the command at once.
+            if let certificate = settings.tlsCertificate, let key = settings.tlsKey {
+                let tls = try WebTLS.load(certificate: certificate, key: key)
+                // Said at every start from 30 days before: an expired certificate stops the pages.
+                if tls.notValidAfter < Date().addingTimeInterval(30 * 86_400) {
+                    let day = ISO8601DateFormatter.string(
+                        from: tls.notValidAfter, timeZone: .gmt, formatOptions: .withFullDate)
+                    FileHandle.standardError.write(Data(
+                        ("gatehouse: warning: the certificate in tls_certificate \(certificate) expires on \(day): "
+                            + "renew it (or `gatehouse web cert --force` for a self-signed one)\n").utf8))
+                }
+            }
             return WebServer(home: home, settings: settings, accounts: AccountService(store: try UserStore(home: home)))
         } catch {
             throw CommandFailure(
                 status: .invalidInput, message: error.message, hint: "see the [web] section of docs/OPERATIONS.md")
+        }
+    }
+
+    /// Refuses to go on unless this process runs as the owner of `home`, the gateway's user.
+    static func requireGatewayUser(_ home: GatehouseHome, command: String) throws {
+        // Packs from the Send page must be the gateway's, as `gatehouse send` makes them: a copy
+        // owned by root (0600) is one the gateway could never read. So must the TLS key.
+        var owner = stat()
+        if stat(home.path, &owner) == 0, owner.st_uid != geteuid() {
+            throw CommandFailure(
+                status: .ioError, message: "\(command) must run as the gateway's user (the owner of \(home.path))",
+                hint: "run it as that user, e.g. `sudo -u USER \(command) --home \(home.path)`")
         }
     }
 
@@ -64,7 +86,8 @@ struct WebCommand: AsyncParsableCommand {
         let host = settings.listen.split(separator: ":").dropLast().joined(separator: ":")
         try await server.run { port in
             // Printed once the socket is bound (scripts and tests wait for this line).
-            print("gatehouse web: serving on http://\(host):\(port)/")
+            let scheme = settings.servesTLS ? "https" : "http"
+            print("gatehouse web: serving on \(scheme)://\(host):\(port)/")
             fflush(nil)
         }
     }

@@ -125,13 +125,13 @@ let testCost = PassphraseSeal.Cost(operations: 1, memoryKiB: 1024)
         #expect(UploadReceiver.parameter("filename", in: "form-data; name=\"csrf\"") == nil)
     }
 
-    @Test func listenerMustBeLoopbackWithoutTLSInFront() throws {
-        #expect(try WebServer.listenAddress("127.0.0.1:8443", tlsInFront: false) == ("127.0.0.1", 8443))
-        #expect(try WebServer.listenAddress("[::1]:80", tlsInFront: false) == ("::1", 80))
-        #expect(throws: WebError.self) { try WebServer.listenAddress("0.0.0.0:8443", tlsInFront: false) }
-        #expect(throws: WebError.self) { try WebServer.listenAddress("10.1.2.3:8443", tlsInFront: false) }
-        #expect(try WebServer.listenAddress("0.0.0.0:8443", tlsInFront: true).port == 8443)
-        #expect(throws: WebError.self) { try WebServer.listenAddress("nonsense", tlsInFront: false) }
+    @Test func listenerMustBeLoopbackWithoutTLS() throws {
+        #expect(try WebServer.listenAddress("127.0.0.1:8443", servesTLS: false) == ("127.0.0.1", 8443))
+        #expect(try WebServer.listenAddress("[::1]:80", servesTLS: false) == ("::1", 80))
+        #expect(throws: WebError.self) { try WebServer.listenAddress("0.0.0.0:8443", servesTLS: false) }
+        #expect(throws: WebError.self) { try WebServer.listenAddress("10.1.2.3:8443", servesTLS: false) }
+        #expect(try WebServer.listenAddress("0.0.0.0:8443", servesTLS: true).port == 8443)
+        #expect(throws: WebError.self) { try WebServer.listenAddress("nonsense", servesTLS: false) }
     }
 }
 

@@ -1411,6 +1411,42 @@ _gatehouse_web() {
         return
         ;;
     esac
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    cert)
+        # Offer subcommand argument completions
+        "_gatehouse_web_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'cert' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gatehouse_web_cert() {
+    repeating_flags=()
+    non_repeating_flags=(--force --version -h --help)
+    repeating_options=(--host)
+    non_repeating_options=(--home --days)
+    __gatehouse_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--host')
+        return
+        ;;
+    '--days')
+        return
+        ;;
+    esac
 }
 
 _gatehouse_users() {

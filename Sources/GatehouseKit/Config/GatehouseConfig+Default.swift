@@ -169,10 +169,14 @@ extension GatehouseConfig {
         # mailbox = "sftp://gatehouse@relay.example.net:22 ssh-ed25519 AAAA..."
 
         [web]
-        # The staff web pages (`gatehouse web`). Plain HTTP: keep it on loopback behind a
-        # reverse proxy that terminates TLS (docs/OPERATIONS.md); behind_tls_proxy = true marks
-        # session cookies Secure and allows a non-loopback address.
+        # The staff web pages (`gatehouse web`). With tls_certificate and tls_key (PEM; the key
+        # mode 0600; `gatehouse web cert` makes a self-signed pair) it serves HTTPS on any
+        # address. Without them it serves plain HTTP on loopback only, behind a reverse proxy
+        # that terminates TLS (docs/OPERATIONS.md): then set behind_tls_proxy = true so session
+        # cookies are Secure.
         listen = "127.0.0.1:8443"
+        # tls_certificate = "/var/lib/gatehouse/web/tls-certificate.pem"
+        # tls_key = "/var/lib/gatehouse/web/tls-key.pem"
         behind_tls_proxy = false
         # A session unused for idle_timeout, or older than session_lifetime, is signed out.
         idle_timeout = "15m"

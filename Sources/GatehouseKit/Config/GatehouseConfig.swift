@@ -219,6 +219,10 @@ public struct GatehouseConfig: Sendable, Equatable {
             config.journal = journal
         }
         try config.notify.check(reader)
+        if let problem = config.web.tlsPairProblem {
+            let line = reader.entries["web.tls_certificate"]?.line ?? reader.entries["web.tls_key"]?.line ?? 0
+            throw reader.error(line, "[web] \(problem)")
+        }
         guard config.retryInitial <= config.retryMax else {
             throw reader.error(reader.entries["delivery.retry_initial"]?.line ?? 0, "key 'delivery.retry_initial' is longer than 'delivery.retry_max'")
         }

@@ -1,9 +1,14 @@
 /// The staff web application's settings (`[web]` in gatehouse.toml): where `gatehouse web`
 /// listens and how long a sign-in lasts.
 public struct WebSettings: Sendable, Equatable {
-    /// `HOST:PORT` to listen on; plain HTTP, so a loopback address (behind a reverse proxy that
-    /// terminates TLS) unless the operator says TLS is terminated in front of it.
+    /// `HOST:PORT` to listen on: any address with ``tlsCertificate`` (HTTPS), else plain HTTP on
+    /// a loopback address only (behind a reverse proxy that terminates TLS).
     public var listen = "127.0.0.1:8443"
+    /// `tls_certificate`: the PEM certificate (chain, server's first) served over HTTPS; nil for
+    /// plain HTTP. Set with ``tlsKey`` (both or neither).
+    public var tlsCertificate: String?
+    /// `tls_key`: the PEM private key of ``tlsCertificate`` (mode 0600, like every secret key).
+    public var tlsKey: String?
     /// A session unused for this long is signed out.
     public var idleTimeout: Duration = .seconds(15 * 60)
     /// A session ends this long after sign-in, however busy.
@@ -15,6 +20,11 @@ public struct WebSettings: Sendable, Equatable {
     public var totpRequired = true
     /// Set when a reverse proxy in front terminates TLS: session cookies are marked Secure.
     public var behindTLSProxy = false
+    /// Whether `gatehouse web` serves HTTPS itself (``tlsCertificate`` is set).
+    public var servesTLS: Bool { tlsCertificate != nil }
+    /// Whether browsers reach the pages over HTTPS, by this server or a proxy in front: then
+    /// cookies are Secure (`__Host-`) and HSTS is sent.
+    public var browsersUseTLS: Bool { servesTLS || behindTLSProxy }
     /// `trusted_proxy_user_header`: the request header in which a single-sign-on proxy in front
     /// (e.g. one doing NHS Smartcard/CIS2 sign-in) names the signed-in account. Nil (the
     /// default): no header signs anyone in, whatever a request carries.
@@ -44,6 +54,11 @@ public struct WebSettings: Sendable, Equatable {
             uploadMaxBytes = Int64(mb) << 20
         case ("web.totp", .boolean(let on)): totpRequired = on
         case ("web.behind_tls_proxy", .boolean(let on)): behindTLSProxy = on
+        case ("web.tls_certificate", .string(let path)) where path.utf8.first == UInt8(ascii: "/"):
+            tlsCertificate = path
+        case ("web.tls_key", .string(let path)) where path.utf8.first == UInt8(ascii: "/"):
+            tlsKey = path
+        case ("web.tls_certificate", _), ("web.tls_key", _): throw at("expected a quoted absolute path")
         case ("web.trusted_proxy_user_header", .string(let name)):
             if let problem = Self.proxyHeaderProblem(name) { throw at(problem) }
             trustedProxyUserHeader = name
@@ -53,6 +68,16 @@ public struct WebSettings: Sendable, Equatable {
             ("web.password_signin", _):
             throw at("bad value (see `gatehouse config check --default`)")
         default: throw at("unknown key (see `gatehouse config check --default` for every key)")
+        }
+    }
+
+    /// Why the TLS keys cannot be used as written, or nil: `tls_certificate` and `tls_key` come
+    /// together (a certificate without its key could not be served; a key alone is a mistake).
+    public var tlsPairProblem: String? {
+        switch (tlsCertificate, tlsKey) {
+        case (nil, nil), (.some, .some): nil
+        case (.some, nil): "tls_certificate needs tls_key (the certificate's private key)"
+        case (nil, .some): "tls_key needs tls_certificate (the certificate of that key)"
         }
     }
 

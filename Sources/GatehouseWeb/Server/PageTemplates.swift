@@ -121,7 +121,7 @@ enum PageTemplates {
         <dt>Receipt sent</dt><dd>{{receiptSize}} bytes, signed by this organisation</dd>
         </dl>
         {{#hasFiles}}<h2>Files</h2><table class="list"><thead><tr><th scope="col">Name</th><th scope="col">Size</th>\
-        <th scope="col">SHA-256</th><th scope="col"></th></tr></thead><tbody>{{/hasFiles}}
+        <th scope="col">SHA-256</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>{{/hasFiles}}
         {{#files}}<tr><td>{{name}}</td><td>{{size}}</td><td><code class="digest">{{sha256}}</code></td>
         <td>{{#previewable}}<a href="/pack/{{id}}/view/{{index}}">Preview<span class="visually-hidden">\
          {{name}}</span></a> {{/previewable}}<a href="/pack/{{id}}/file/{{index}}" download>Download\

@@ -40,8 +40,9 @@ final class WebApp: Sendable {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
-    /// The session cookie's name: `__Host-` (Secure, host-only, path /) when TLS is in front.
-    var cookieName: String { settings.behindTLSProxy ? "__Host-gatehouse" : "gatehouse" }
+    /// The session cookie's name: `__Host-` (Secure, host-only, path /) when browsers use
+    /// HTTPS (this server's own TLS, or a proxy's in front).
+    var cookieName: String { settings.browsersUseTLS ? "__Host-gatehouse" : "gatehouse" }
 
     /// A signed-in person making a request.
     struct Viewer: Sendable {
@@ -159,7 +160,9 @@ final class WebApp: Sendable {
 
     /// The Set-Cookie value for session `id` (or clearing it when nil).
     func cookie(_ id: String?) -> String {
-        let secure = settings.behindTLSProxy ? "; Secure" : ""
+        // Secure: a browser never sends the session over plain HTTP (a downgraded or mistyped
+        // http:// link) once the pages are served over HTTPS.
+        let secure = settings.browsersUseTLS ? "; Secure" : ""
         guard let id else { return "\(cookieName)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict\(secure)" }
         return "\(cookieName)=\(id); Path=/; HttpOnly; SameSite=Strict\(secure)"
     }

@@ -1,6 +1,8 @@
 import GatehouseKit
 import Glibc
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -17,10 +19,22 @@ package struct WebServer: Sendable {
         self.accounts = accounts
     }
 
-    /// Splits `HOST:PORT` (`[::1]:PORT` for IPv6); refuses a non-loopback host unless TLS is
-    /// terminated in front (`behind_tls_proxy`): passwords and records must never cross a
-    /// network in clear.
-    package static func listenAddress(_ text: String, tlsInFront: Bool) throws(WebError) -> (host: String, port: Int) {
+    /// Splits `HOST:PORT` (`[::1]:PORT` for IPv6); refuses a non-loopback host unless this
+    /// server speaks TLS itself (`servesTLS`): passwords and records must never cross a network
+    /// in clear, not even between a reverse proxy and this server.
+    package static func listenAddress(_ text: String, servesTLS: Bool) throws(WebError) -> (host: String, port: Int) {
+        let (host, port) = try splitAddress(text)
+        guard isLoopback(host) || servesTLS else {
+            throw .configuration(
+                "refusing to listen on \(host) over plain HTTP: serve HTTPS with tls_certificate and tls_key "
+                    + "in [web] (`gatehouse web cert` makes a first pair), or listen on 127.0.0.1 behind a "
+                    + "reverse proxy on this machine that terminates TLS")
+        }
+        return (host == "localhost" ? "127.0.0.1" : host, port)
+    }
+
+    /// `HOST:PORT` (`[::1]:PORT`) split, the brackets removed.
+    static func splitAddress(_ text: String) throws(WebError) -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (0...65535).contains(port)
         else {
@@ -28,24 +42,18 @@ package struct WebServer: Sendable {
         }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard isLoopback(host) || tlsInFront else {
-            throw .configuration(
-                "refusing to listen on \(host) over plain HTTP: listen on 127.0.0.1 behind a reverse "
-                    + "proxy that terminates TLS, and set behind_tls_proxy = true in [web] if the proxy is on "
-                    + "another host"
-            )
-        }
-        return (host == "localhost" ? "127.0.0.1" : host, port)
+        return (host, port)
     }
 
     static func isLoopback(_ host: String) -> Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
 
-    /// The address to bind for `settings` (see ``listenAddress(_:tlsInFront:)``), refusing
+    /// The address to bind for `settings` (see ``listenAddress(_:servesTLS:)``), refusing
     /// settings that cannot be used safely: a trusted proxy user header anywhere but loopback
     /// (any machine that reached the port could then name any account), or one that is no plain
     /// header name or is one a browser sets; and password sign-in off with no proxy to sign in.
     package static func checkedAddress(_ settings: WebSettings) throws(WebError) -> (host: String, port: Int) {
-        let (host, port) = try listenAddress(settings.listen, tlsInFront: settings.behindTLSProxy)
+        if let problem = settings.tlsPairProblem { throw .configuration(problem) }
+        let (host, _) = try splitAddress(settings.listen)
         if let header = settings.trustedProxyUserHeader {
             if let problem = WebSettings.proxyHeaderProblem(header) {
                 throw .configuration("trusted_proxy_user_header in [web]: \(problem)")
@@ -61,13 +69,13 @@ package struct WebServer: Sendable {
                 "password_signin = false in [web] leaves no way to sign in: set trusted_proxy_user_header "
                     + "for a single-sign-on proxy, or remove password_signin")
         }
-        return (host, port)
+        return try listenAddress(settings.listen, servesTLS: settings.servesTLS)
     }
 
     /// The router with every page.
     func router(app: WebApp) -> Router<WebContext> {
         let router = Router(context: WebContext.self)
-        router.add(middleware: SecurityHeaders(tls: settings.behindTLSProxy))
+        router.add(middleware: SecurityHeaders(tls: settings.browsersUseTLS))
         router.get("/") { request, context in
             switch try await app.gate(request, context, { _ in true }) {
             case .allowed(let viewer): return app.redirect(viewer.account.role.readsInbox ? "/inbox" : "/outgoing")
@@ -98,7 +106,8 @@ package struct WebServer: Sendable {
     }
 
     /// The server as a service for a ServiceGroup (`gatehouse run --web`): it stops with the group.
-    /// `onRunning` gets the bound port (useful with port 0).
+    /// `onRunning` gets the bound port (useful with port 0). With `[web] tls_certificate` it
+    /// serves HTTPS only: the certificate and key are read and checked now (see ``WebTLS``).
     package func service(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws(WebError)
         -> some Service
     {
@@ -106,10 +115,19 @@ package struct WebServer: Sendable {
         let app = WebApp(home: home, settings: settings, accounts: accounts)
         var logger = Logger(label: "gatehouse-web")
         logger.logLevel = .warning
+        // An idle connection (no bytes either way for a minute, a slow-loris) is closed.
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(60)))
+        let server: HTTPServerBuilder
+        if let certificate = settings.tlsCertificate, let key = settings.tlsKey {
+            let tls = try WebTLS.load(certificate: certificate, key: key)
+            do { server = try .tls(http1, tlsConfiguration: tls.configuration) } catch {
+                throw .configuration("cannot serve TLS with tls_certificate \(certificate): \(error)")
+            }
+        } else {
+            server = http1
+        }
         return Application(
-            router: router(app: app),
-            // An idle connection (no bytes either way for a minute, a slow-loris) is closed.
-            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+            router: router(app: app), server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
