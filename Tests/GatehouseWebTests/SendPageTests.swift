@@ -130,22 +130,25 @@ import Testing
         return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
     }
 
-    /// 384 MiB streamed through the server (in this process) into the outbox: the peak memory
-    /// grows by far less than the upload; and past the limit the upload is refused mid-stream.
-    @Test func largeUploadsStreamToDiskWithFlatMemory() async throws {
-        var settings = WebSettings()
-        settings.uploadMaxBytes = 400 << 20
-        let web = try await WebHarness(settings: settings)
-        var sender = try await web.signIn("rita.reception")
-        let token = try #require(try await sender.get("/send").csrf)
+    /// The Send page's multipart head and tail around one file's bytes, for streamed posts.
+    static func streamedForm(_ csrf: String) -> (prefix: [UInt8], suffix: [UInt8], type: String) {
         let prefix =
-            Self.fieldParts([("csrf", token), ("to", "A81001"), ("subject", ""), ("nhs", ""), ("workflow", "")])
-            + Self.fileHead("export.bin")
-        let suffix = Array("\r\n--\(Self.boundary)--\r\n".utf8)
-        let type = "multipart/form-data; boundary=\(Self.boundary)"
+            fieldParts([("csrf", csrf), ("to", "A81001"), ("subject", ""), ("nhs", ""), ("workflow", "")])
+            + fileHead("export.bin")
+        return (prefix, Array("\r\n--\(boundary)--\r\n".utf8), "multipart/form-data; boundary=\(boundary)")
+    }
+
+    /// 2 GiB (the default `upload_max_mb`) streamed through the server (in this process) into
+    /// the outbox: the peak memory grows by far less than the upload, and the file is whole.
+    @Test func aTwoGiBUploadStreamsToDiskWithFlatMemory() async throws {
+        let web = try await WebHarness()
+        var sender = try await web.signIn("rita.reception")
+        let form = Self.streamedForm(try #require(try await sender.get("/send").csrf))
         let before = Self.peakMemory(reset: true)
-        let size = 384 << 20
-        let answer = try await sender.streamPost("/send", contentType: type, prefix: prefix, size: size, suffix: suffix)
+        // The whole request within the limit: 2 GiB less the form around the file.
+        let size = Int(WebSettings().uploadMaxBytes) - form.prefix.count - form.suffix.count
+        let answer = try await sender.streamPost("/send", contentType: form.type, prefix: form.prefix, size: size,
+                                                 suffix: form.suffix)
         let growth = Self.peakMemory(reset: false) - before
         #expect(answer.status == 200, "\(answer.text)")
         #expect(growth < 96 << 20, "peak memory grew by \(growth >> 20) MiB for a \(size >> 20) MiB upload")
@@ -153,14 +156,23 @@ import Testing
         let stored = SpoolLayout(home: web.home).outbox + "/A81001/\(pack)/export.bin"
         #expect((try FileManager.default.attributesOfItem(atPath: stored)[.size] as? Int) == size)
         try FileManager.default.removeItem(atPath: SpoolLayout(home: web.home).outbox + "/A81001/\(pack)")
-        // Past the limit: refused by its declared length, before anything is read or written.
+        await web.stop()
+    }
+
+    /// Past the limit an upload is refused: by its declared length before anything is read, or
+    /// while streaming (within the declared slack), the partial file removed.
+    @Test func uploadsPastTheLimitAreRefused() async throws {
+        var settings = WebSettings()
+        settings.uploadMaxBytes = 8 << 20
+        let web = try await WebHarness(settings: settings)
+        var sender = try await web.signIn("rita.reception")
+        let form = Self.streamedForm(try #require(try await sender.get("/send").csrf))
         let over = try await sender.streamPost(
-            "/send", contentType: type, prefix: prefix, size: 401 << 20, suffix: suffix)
+            "/send", contentType: form.type, prefix: form.prefix, size: 9 << 20, suffix: form.suffix)
         #expect(over.status == 413)
         #expect(outbox(web).isEmpty)
-        // Past the limit within the declared slack: refused while streaming, the partial file removed.
         let within = try await sender.streamPost(
-            "/send", contentType: type, prefix: prefix, size: (400 << 20) + 4096, suffix: suffix)
+            "/send", contentType: form.type, prefix: form.prefix, size: (8 << 20) + 4096, suffix: form.suffix)
         #expect(within.status == 413)
         #expect(outbox(web).isEmpty)
         await web.stop()
