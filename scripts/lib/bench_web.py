@@ -259,12 +259,16 @@ def main(gatehouse, work, cache, packs, connections, seconds):
         p50, p99, rate, errors = wrk(port, client.cookie, connections, seconds)
         sampler.join()
         loaded = memory(gateway.pid)
+        load = os.getloadavg()[0]
         log(f"inbox under wrk: p50 {p50:.1f} ms, p99 {p99:.1f} ms, {rate:.0f} pages/s, {errors} non-2xx; "
             f"VmRSS up to {max(samples):.1f} MiB, VmHWM {loaded[1]:.1f} MiB")
         if errors:
             raise SystemExit(f"bench-web: {errors} inbox pages were not 200 under load")
     finally:
         stop(gateway)
+
+    # Said in the row's notes: a debug build renders pages several times slower.
+    build = "release build" if "/release/" in gatehouse else f"NOT a release build: {os.path.basename(os.path.dirname(gatehouse))}"
 
     def verdict(ok):
         return "met" if ok else "missed"
@@ -280,11 +284,12 @@ def main(gatehouse, work, cache, packs, connections, seconds):
         f"VmHWM {loaded[1]:.1f} MiB | — | — | — | — |",
     ]
     notes = [
-        f"Web: one `gatehouse run --web` (release build) with a synthetic SQLite journal of {packs:,} received bundles "
+        f"Web: one `gatehouse run --web` ({build}) with a synthetic SQLite journal of {packs:,} received bundles "
         f"(99% published, each pack naming one or two of {len(numbers):,} test NHS numbers); a clinician signed in "
         f"by script (password, then TOTP enrolment with the code computed); `wrk -t2 -c{connections}` on `GET /inbox` "
         f"with that session's cookie on the same 2 cores; every page view is written to the audit log as in use. "
-        f"Searches found {found / SEARCHES:.1f} packs each on average.",
+        f"Searches found {found / SEARCHES:.1f} packs each on average. Load average when wrk ended: "
+        f"{load:.1f} (other work on the machine shares its 2 cores).",
     ]
     print(json.dumps(dict(lines=lines, notes=notes)))
 
