@@ -22,6 +22,9 @@ source "$root/scripts/lib/background.sh"
 python3 "$root/scripts/lib/bench_web.py" "$gatehouse" "$work" "$bench_cache" "$packs" "$connections" "$seconds" \
     > "$work/result.json"
 bench_machine "$root/bench/work" > "$work/machine.md"
+if [[ $gatehouse != */release/* ]]; then  # GATEHOUSE_BIN named another build: say so
+    sed -i "s|gatehouse release build (Swift runtime linked statically)|gatehouse build: ${gatehouse#$root/} (not release)|" "$work/machine.md"
+fi
 python3 "$root/scripts/lib/bench_section.py" "$root/bench/RESULTS.md" web "$work/result.json" "$work/machine.md" \
     "BENCH_WEB_PACKS=$packs, BENCH_WEB_CONNECTIONS=$connections, BENCH_WEB_SECONDS=$seconds"
 echo "wrote the web section of bench/RESULTS.md"

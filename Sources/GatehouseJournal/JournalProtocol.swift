@@ -89,7 +89,8 @@ public protocol Journal: AnyObject, Sendable {
     /// Every incoming bundle, newest first, at most `limit`.
     func allIncoming(limit: Int) throws -> [IncomingRecord]
 
-    /// Incoming bundles matching `filter`, newest first, each with its verified context when it has one.
+    /// Incoming bundles matching `filter`, newest first, each with its verified context when it has one,
+    /// without their receipts (for listing; never save a record read here).
     func incoming(matching filter: IncomingFilter) throws -> [(record: IncomingRecord, pack: JournalPack?)]
 
     // MARK: History and packs

@@ -8,6 +8,11 @@ extension PostgresJournal {
         i.bundle_id, i.sender, i.state, i.received_at, i.bundle_sha256, i.reason, i.published_path, i.files, i.receipt
         """
 
+    /// ``incomingColumns`` without the receipt (listings: the Inbox shows none).
+    static let listedColumns = """
+        i.bundle_id, i.sender, i.state, i.received_at, i.bundle_sha256, i.reason, i.published_path, i.files, NULL::bytea
+        """
+
     static func incomingRecord(_ row: PostgresRandomAccessRow) throws -> IncomingRecord {
         var c = ColumnReader(row)
         let bundleID = try JournalIdentifiers.bundleID(c.next(), column: "incoming.bundle_id")
@@ -120,7 +125,7 @@ extension PostgresJournal {
         bindings.append(filter.limit)
         bindings.append(filter.offset)
         let query = PostgresQuery(unsafeSQL: """
-            SELECT \(Self.incomingColumns), p.subject, p.workflow, p.nhs_numbers FROM \(from)
+            SELECT \(Self.listedColumns), p.subject, p.workflow, p.nhs_numbers FROM \(from)
             LEFT JOIN pack p ON p.org = i.org AND p.bundle_id = i.bundle_id AND p.direction = 'in'
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY i.received_at DESC LIMIT $\(bindings.count - 1) OFFSET $\(bindings.count)

@@ -43,6 +43,29 @@ struct AuditLogTests {
         #expect(AuditEvent("x", detail: "version 3").detail == "version 3")
     }
 
+    /// A group commit (several events, one sync) writes the same chain as one append each: 250
+    /// events in groups of 1, 7 and 120 (crossing checkpoint boundaries inside a group) verify,
+    /// with checkpoints after the 100th and 200th event as before, and one sequence throughout.
+    @Test func eventsAppendedInGroupsChainAndCheckpointAsOneByOne() throws {
+        var written = 0
+        for size in [1, 7, 120, 122] {
+            let group = (written..<written + size).map {
+                AuditEvent("web-view", bundle: String(format: "%032x", $0), detail: "page=inbox")
+            }
+            try log.append(group) { () throws(KitError) in Self.key() }
+            written += size
+        }
+        try log.checkpoint(with: Self.key())
+        let result = log.verify(keys: keys)
+        #expect(result.isIntact, "\(result.problems)")
+        #expect(result.entries == 253 && result.checkpoints == 3)
+        let entries = try log.entries()
+        #expect(entries.map(\.seq) == Array(1...253))
+        #expect(entries.filter { $0.event == "checkpoint" }.map(\.seq) == [101, 201, 253])
+        try log.append([]) { () throws(KitError) in Self.key() }
+        #expect(try log.entries().count == 253)
+    }
+
     @Test func anUntouchedLogVerifies() throws {
         try fill()
         let result = log.verify(keys: keys)

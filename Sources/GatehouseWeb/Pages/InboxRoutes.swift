@@ -49,8 +49,8 @@ extension WebApp {
         }
         // Patient data is shown: audited first (the search terms are not written: they may be
         // NHS numbers or names).
-        guard audit.record("web-view", viewer: viewer, detail: "page=inbox search=\(query.isFiltered) p=\(query.page)")
-        else { return auditUnavailable(viewer) }
+        let detail = "page=inbox search=\(query.isFiltered) p=\(query.page)"
+        guard await audit.recordAsync("web-view", viewer: viewer, detail: detail) else { return auditUnavailable(viewer) }
         return page("inbox", title: "Inbox", values, viewer: viewer)
     }
 
