@@ -66,12 +66,19 @@ public struct AuditLog: Sendable {
     public init(home: GatehouseHome) { folder = home.path + "/audit" }
 
     /// Appends `event`; when `signer` is given and the interval is reached, a checkpoint follows.
-    public func append(_ event: AuditEvent, signer: (() throws(KitError) -> SigningSecretKey)? = nil, now: Date = Date()) throws(KitError) {
+    ///
+    /// The line is written at once (a process killed after this keeps it). With `sync` it is
+    /// also on disk when this returns; without, the caller syncs later (``sync()``, as the
+    /// daemon's ``AuditSyncer`` does) and a power cut in between can lose it. A checkpoint is
+    /// always synced, with every line before it, before the anchor file names it: the anchor
+    /// never gets ahead of the log.
+    public func append(_ event: AuditEvent, signer: (() throws(KitError) -> SigningSecretKey)? = nil, now: Date = Date(),
+                       sync: Bool = true) throws(KitError) {
         try locked { (fd) throws(KitError) in
             let (seq, prev) = try Self.tail(fd, path: path)
             let entry = AuditEntry(seq: seq + 1, time: Self.time(now), event: event.event, org: event.org, bundle: event.bundle,
                                    sha256: event.sha256, detail: event.detail, prev: prev)
-            let line = try write(entry, to: fd)
+            let line = try write(entry, to: fd, sync: sync)
             if let signer, (seq + 1) % Self.checkpointInterval == 0 {
                 let key = try signer()
                 try writeCheckpoint(after: line, seq: seq + 2, key: key, fd: fd, now: now)
@@ -99,15 +106,31 @@ public struct AuditLog: Sendable {
         try FileOperations.replaceAtomically(at: anchorPath, contents: line + [0x0A], mode: 0o600)
     }
 
-    private func write(_ entry: AuditEntry, to fd: Int32) throws(KitError) -> [UInt8] {
+    private func write(_ entry: AuditEntry, to fd: Int32, sync: Bool = true) throws(KitError) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let line: [UInt8]
         do { line = Array(try encoder.encode(entry)) } catch { throw .io("encoding an audit entry: \(error)", path: path) }
-        guard ChildProcess.writeAll(fd, line + [0x0A]), fsync(fd) == 0 else {
+        guard ChildProcess.writeAll(fd, line + [0x0A]), !sync || fsync(fd) == 0 else {
             throw .io("writing the audit log \(path): \(String(cString: strerror(errno)))", path: path)
         }
+        if sync { SyncRecorder.note(path) }
         return line
+    }
+
+    /// Makes every line written so far durable (lines appended with `sync: false`).
+    public func sync() throws(KitError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else {
+            if errno == ENOENT { return }
+            throw .io("opening the audit log \(path): \(String(cString: strerror(errno)))", path: path)
+        }
+        defer { close(fd) }
+        // fdatasync: the lines and the size that makes them readable; nothing else matters here.
+        guard fdatasync(fd) == 0 else {
+            throw .io("syncing the audit log \(path): \(String(cString: strerror(errno)))", path: path)
+        }
+        SyncRecorder.note(path)
     }
 
     private func locked<T>(_ body: (Int32) throws(KitError) -> T) throws(KitError) -> T {
