@@ -5,7 +5,7 @@
 # fsync, fdatasync, rename and openat calls made while they travelled are counted per record and
 # per process, and the synced paths of one record listed in order. Not part of `make test`.
 #
-#   MAILBOX=dir|relay RECORDS=20 scripts/profile-syncs.sh     (KEEP=1 keeps the folder)
+#   MAILBOX=dir|relay RECORDS=20 scripts/profile-syncs.sh
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +16,6 @@ source "$root/scripts/lib/bench-env.sh"
 data=$(bench_record_files $((records + 2)) 100)
 work=$(mktemp -d -t gatehouse-syncs.XXXXXX)
 source "$root/scripts/lib/background.sh"
-[[ -n ${KEEP:-} ]] && trap 'for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait; echo "kept $work"' EXIT
 cd "$work"
 calls=fsync,fdatasync,rename,renameat,renameat2,openat
 
