@@ -31,7 +31,7 @@ struct SmallRecordSyncTests {
         // once for the folder and again for the batch).
         #expect(claim == ["practice/spool/outbox/YOI123", "practice/spool/work/out", "practice/spool/work/out/\(id)"])
 
-        let send = try await syncs(g) { _ = await g.practice.processOutgoing() }
+        let send = await syncs(g) { _ = await g.practice.processOutgoing() }
         // The sealed bundle and its name before it leaves; in the mailbox, the upload and its name.
         for path in ["practice/spool/work/out/\(id).ghb", "practice/spool/work/out", "mailboxes/YOI123/\(id).ghb", "mailboxes/YOI123"] {
             #expect(send.filter { $0 == path }.count == 1, "\(path) in \(send)")
@@ -39,7 +39,7 @@ struct SmallRecordSyncTests {
         #expect(!send.contains("practice/audit/audit.jsonl"), "\(send)")
         #expect(try g.state(id) == .delivered)
 
-        let receive = try await syncs(g) { #expect(await g.prison.collect() == 1) }
+        let receive = await syncs(g) { #expect(await g.prison.collect() == 1) }
         // Published files and folders, and the receipt in the practice's mailbox, before it is
         // answered; one sync for both evidence copies; none for the work folder, the audit log
         // (synced in the background) or the mailbox the bundle left (deduplication covers it).
@@ -52,7 +52,7 @@ struct SmallRecordSyncTests {
             #expect(!receive.contains(path), "\(path) in \(receive)")
         }
 
-        let acknowledge = try await syncs(g) { #expect(await g.practice.collect() == 1) }
+        let acknowledge = await syncs(g) { #expect(await g.practice.collect() == 1) }
         #expect(acknowledge == ["practice/spool/sent/\(id)", "practice/spool/sent", "practice/spool/evidence/out"])
         #expect(try g.state(id) == .acknowledged)
         #expect(g.list(g.practiceHome.path + "/spool/evidence/out") == ["\(id).ghb", "\(id).ghr"])
