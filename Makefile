@@ -25,7 +25,7 @@ help:
 	@echo "make demo        install what is missing, build, and run the two-organisation demo"
 	@echo "make test        install what is missing, build, and run the whole test suite"
 	@echo "make bench       Gatehouse vs gzip+age+sftp end to end, memory, startup, status; writes bench/RESULTS.md"
-	@echo "                 (BENCH_SIZE_MB, BENCH_RUNS, BENCH_RECORDS, BENCH_ROWS=1,2,3,4,5,6; see README)"
+	@echo "                 (BENCH_SIZE_MB, BENCH_RUNS, BENCH_RECORDS, BENCH_ROWS=1,...,7; see README)"
 	@echo "make bench-seal  seal/open 1 GiB files beside age (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make bench-sftp  upload of one bundle vs OpenSSH's sftp through a relay (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make bench-directory  a directory of BENCH_DIRECTORY entries (100000): publish, sync, proof, lookup"

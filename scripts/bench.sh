@@ -3,11 +3,12 @@
 # through a relay on 127.0.0.1; writes bench/RESULTS.md with this machine's facts. Rows:
 #   1  1 GiB compressible export, drop → published → receipt verified   (target ≤ 0.45× baseline)
 #   2  1 GiB incompressible, the same                                   (target ≤ 0.15× baseline)
-#   3  2,000 records of ~50 KB dropped at once                          (target ≥ 1,000 records/s)
-#   4  one 100 KB record, drop → receipt, warm connections              (target p50 ≤ 50 ms, p99 ≤ 200 ms)
+#   3  2,000 records of ~50 KB dropped at once                          (target ≥ 2,000 records/s)
+#   4  one 100 KB record, drop → receipt, warm connections              (target p50 ≤ 30 ms, p99 ≤ 100 ms)
 #   5  peak memory of each gateway in rows 1-2 and with 10,000 queued   (target ≤ 64 MiB)
 #   6  startup with 100,000 files waiting; status on 1,000,000 bundles  (targets ≤ 10 s, ≤ 50 ms)
-# Knobs: BENCH_SIZE_MB (1024), BENCH_RUNS (3), BENCH_RECORDS (200, row 4), BENCH_ROWS (all, e.g. 3,6),
+#   7  one 100 KB record through a `dir:` mailbox (no relay)             (target p50 ≤ 20 ms)
+# Knobs: BENCH_SIZE_MB (1024), BENCH_RUNS (3), BENCH_RECORDS (200, rows 4 and 7), BENCH_ROWS (all, e.g. 3,4,7),
 # BENCH_MANY (2000, row 3), BENCH_QUEUED (100000, row 6; row 5 queues the first 10,000),
 # BENCH_JOURNAL (1000000, row 6). Test data is cached in bench/work/data (git-ignored).
 # Not part of `make test`.
@@ -18,7 +19,7 @@ gatehouse=${GATEHOUSE_BIN:-$root/.build/release/gatehouse}
 size_mb=${BENCH_SIZE_MB:-1024}
 runs=${BENCH_RUNS:-3}
 records=${BENCH_RECORDS:-200}
-rows=${BENCH_ROWS:-1,2,3,4,5,6}
+rows=${BENCH_ROWS:-1,2,3,4,5,6,7}
 many=${BENCH_MANY:-2000}
 queued=${BENCH_QUEUED:-100000}
 journal=${BENCH_JOURNAL:-1000000}
@@ -31,7 +32,7 @@ has_row() { [[ ,$rows, == *,$1,* ]]; }
 big=none records_50k=none records_100k=none small=none
 if has_row 1 || has_row 2; then big=$(bench_big_files "$size_mb"); fi
 if has_row 3; then records_50k=$(bench_record_files "$many" 50); fi
-if has_row 4; then records_100k=$(bench_record_files $((records + 3)) 100); fi
+if has_row 4 || has_row 7; then records_100k=$(bench_record_files $((records + 3)) 100); fi
 if has_row 5 || has_row 6; then small=$(bench_record_files "$queued" 1); fi
 
 # Homes live beside the cached data (records are copied into the outbox, outside the timings).

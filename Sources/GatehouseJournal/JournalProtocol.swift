@@ -20,6 +20,14 @@ public protocol Journal: AnyObject, Sendable {
     @discardableResult
     func save(_ record: OutgoingRecord, detail: String?) throws -> Bool
 
+    /// ``save(_:detail:)`` for a transition whose loss in a power cut only makes work be done
+    /// again that is safe to repeat (a delivery: the mailbox and the receiver both deduplicate
+    /// by bundle id). Committed like any other, so a killed process keeps it, but not waited
+    /// for on disk: the next durable commit makes it durable too, never out of order. A
+    /// journal that cannot tell the difference saves durably.
+    @discardableResult
+    func saveRepeatable(_ record: OutgoingRecord, detail: String?) throws -> Bool
+
     /// The outgoing bundle `bundleID`.
     func outgoing(_ bundleID: BundleID) throws -> OutgoingRecord?
 
@@ -130,6 +138,12 @@ extension Journal {
     /// Saves `record` (see ``save(_:detail:)``).
     @discardableResult
     public func save(_ record: OutgoingRecord) throws -> Bool { try save(record, detail: nil) }
+
+    /// Saves durably: journals without a cheaper commit (see ``saveRepeatable(_:detail:)``).
+    @discardableResult
+    public func saveRepeatable(_ record: OutgoingRecord, detail: String?) throws -> Bool {
+        try save(record, detail: detail)
+    }
 
     /// Records an incoming bundle's outcome (see ``insert(_:detail:context:)``).
     public func insert(_ record: IncomingRecord, detail: String? = nil) throws {

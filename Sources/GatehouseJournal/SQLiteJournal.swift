@@ -170,16 +170,42 @@ public final class SQLiteJournal: Journal {
     /// state: a delivery journalled after that receipt keeps it held.
     @discardableResult
     public func save(_ record: OutgoingRecord, detail: String?) throws -> Bool {
-        try queue.write { db in
-            let previous = try OutgoingRecord.fetchOne(db, key: record.bundleID)
-            if let previous, previous.state.isFinal, previous.state != record.state { return false }
-            if previous?.state == .held, !record.state.isFinal, record.state != .held { return false }
-            try record.update(db)
-            if previous?.state != record.state {
-                try Transition(bundleID: record.bundleID, direction: "out", state: record.state.rawValue, at: record.updatedAt, detail: detail).insert(db)
+        try queue.write { db in try Self.save(record, detail: detail, in: db) }
+    }
+
+    /// One commit with `synchronous = NORMAL`: appended to the WAL (a killed process keeps it)
+    /// without an fdatasync. The WAL is written in order, so the next commit with `FULL` (or a
+    /// checkpoint) syncs this one with it: a transition journalled after this one can never be
+    /// on disk while this one is not.
+    @discardableResult
+    public func saveRepeatable(_ record: OutgoingRecord, detail: String?) throws -> Bool {
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            var saved = false
+            do {
+                try db.inTransaction {
+                    saved = try Self.save(record, detail: detail, in: db)
+                    return .commit
+                }
+            } catch {
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                throw error
             }
-            return true
+            // Every other commit stays durable.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            return saved
         }
+    }
+
+    private static func save(_ record: OutgoingRecord, detail: String?, in db: Database) throws -> Bool {
+        let previous = try OutgoingRecord.fetchOne(db, key: record.bundleID)
+        if let previous, previous.state.isFinal, previous.state != record.state { return false }
+        if previous?.state == .held, !record.state.isFinal, record.state != .held { return false }
+        try record.update(db)
+        if previous?.state != record.state {
+            try Transition(bundleID: record.bundleID, direction: "out", state: record.state.rawValue, at: record.updatedAt, detail: detail).insert(db)
+        }
+        return true
     }
 
     /// The outgoing bundle `bundleID`.

@@ -28,7 +28,7 @@ GP, YOI = "A81001", "YOI123"
 MIB = 1 << 20
 # The knobs each row depends on (row 5 also reports the peaks of rows 1-2).
 KNOBS = {1: "BENCH_SIZE_MB BENCH_RUNS", 2: "BENCH_SIZE_MB BENCH_RUNS", 3: "BENCH_MANY BENCH_RUNS", 4: "BENCH_RECORDS",
-         5: "BENCH_SIZE_MB BENCH_QUEUED", 6: "BENCH_QUEUED BENCH_JOURNAL"}
+         5: "BENCH_SIZE_MB BENCH_QUEUED", 6: "BENCH_QUEUED BENCH_JOURNAL", 7: "BENCH_RECORDS"}
 
 
 def log(text):
@@ -336,7 +336,11 @@ class Bench:
             self.check_published(sources)
             history = self.history_of_last()
             self.clear_delivered()
-            log(f"row 3: Gatehouse {ours[-1]:.2f} s; baseline run {i + 1}/{self.runs}")
+            log(f"row 3: Gatehouse {ours[-1]:.2f} s")
+        # The facility would quarantine the baseline's files (no bundles) from its mailbox.
+        self.stop("yoi")
+        for i in range(self.runs):
+            log(f"row 3: baseline run {i + 1}/{self.runs}")
             base.append(self.baseline_many(sources))
             log(f"row 3: baseline {base[-1]:.2f} s")
         bundles = self.query(self.gp, "SELECT COUNT(*) FROM outgoing")[0]
@@ -345,7 +349,7 @@ class Bench:
         kb = sum(os.path.getsize(s) for s in sources) / n / 1000
         lines = [f"| 3 | {n:,} records of ~{kb:.0f} KB dropped at once → all published → all receipts verified | "
                  f"{g:.2f} s ({n / g:,.0f} records/s) | {b:.2f} s ({n / b:,.0f} records/s) | {g / b:.2f}× | "
-                 f"≥ 1,000 records/s | {'met' if n / g >= 1000 else 'missed'} |"]
+                 f"≥ 2,000 records/s | {'met' if n / g >= 2000 else 'missed'} |"]
         notes = [f"Row 3: Gatehouse runs {', '.join(f'{t:.2f}' for t in ours)} s ({bundles} bundles over {self.runs} runs "
                  f"and the warm-up); baseline runs {', '.join(f'{t:.2f}' for t in base)} s. Newest bundle's journal "
                  f"(ms after its claim): {history}."]
@@ -364,13 +368,14 @@ class Bench:
         self.check_published(sources[:3 + records])
         stages = self.latency_stages(dropped)
         self.clear_delivered()
+        self.stop("yoi")  # it would quarantine the baseline's files
         base = [self.baseline_many([source]) for source in sources[:min(records, 30)]]
         self.reset()
         o50, o99, b50, b99 = (percentile(v, p) * 1000 for v, p in ((ours, 50), (ours, 99), (base, 50), (base, 99)))
-        met = o50 <= 50 and o99 <= 200
+        met = o50 <= 30 and o99 <= 100
         lines = [f"| 4 | one ~100 KB record, drop → receipt verified, warm connections ({len(ours)} records; baseline {len(base)}, "
                  f"new connection, no receipt) | p50 {o50:.0f} ms, p99 {o99:.0f} ms | p50 {b50:.0f} ms, p99 {b99:.0f} ms | "
-                 f"{o50 / b50:.2f}× at p50 | p50 ≤ 50 ms, p99 ≤ 200 ms | {'met' if met else 'missed'} |"]
+                 f"{o50 / b50:.2f}× at p50 | p50 ≤ 30 ms, p99 ≤ 100 ms | {'met' if met else 'missed'} |"]
         return dict(lines=lines, notes=[stages] if stages else [])
 
     def latency_stages(self, dropped):
@@ -399,6 +404,50 @@ class Bench:
                 f"the facility told of it and holding its copy; process: → verified, decrypted, published and journalled "
                 f"there, the signed receipt uploaded, fetched and verified at the practice; release: → the original "
                 f"seen in spool/sent/ by the bench, polling every millisecond).")
+
+    def row7(self):
+        """One ~100 KB record at a time through a `dir:` mailbox (a folder both gateways use, no
+        relay), timed as row 4: from the rename into the outbox to the original in spool/sent/."""
+        sources = sorted(glob.glob(f"{self.c['records_100k']}/*"))[:3 + self.c["records"]]
+        base = f"{self.work}/dir"
+        shutil.rmtree(base, ignore_errors=True)
+        os.makedirs(f"{base}/mailboxes")
+        homes = {"gp": (GP, "Bench-Practice", YOI), "yoi": (YOI, "Bench-Prison", GP)}
+        for name, (org, title, _) in homes.items():
+            subprocess.run([self.gatehouse, "init", "--home", f"{base}/{name}", "--org", org, "--name", title,
+                            "--mailbox", f"dir:{base}/mailboxes"], check=True, capture_output=True)
+            subprocess.run([self.gatehouse, "identity", "export", "--home", f"{base}/{name}", "-o", f"{base}/{name}.card"],
+                           check=True, capture_output=True)
+        for name, (_, _, partner) in homes.items():
+            other = "yoi" if name == "gp" else "gp"
+            subprocess.run([self.gatehouse, "partners", "add", "--home", f"{base}/{name}", f"{base}/{other}.card", "--yes"],
+                           check=True, capture_output=True)
+        procs = [subprocess.Popen([self.gatehouse, "run", "--home", f"{base}/{name}"], stdout=open(f"{base}/{name}.log", "a"),
+                                  stderr=subprocess.STDOUT) for name in homes]
+        outbox, sent, times = f"{base}/gp/spool/outbox/{YOI}", f"{base}/gp/spool/sent", []
+        try:
+            os.makedirs(outbox, exist_ok=True)
+            for i, source in enumerate(sources):
+                name = os.path.basename(source)
+                shutil.copyfile(source, f"{outbox}/.{name}.part")
+                start = time.monotonic()
+                os.rename(f"{outbox}/.{name}.part", f"{outbox}/{name}")
+                wait_for(f"the receipt for {name}", lambda: glob.glob(f"{sent}/*/{name}"), 60, 0.001)
+                if i >= 3:  # the first three warm up
+                    times.append(time.monotonic() - start)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(60)
+        p50, p90, p99 = (percentile(times, p) * 1000 for p in (50, 90, 99))
+        lines = [f"| 7 | one ~100 KB record through a `dir:` mailbox (a shared folder, no relay), drop → receipt verified "
+                 f"({len(times)} records) | p50 {p50:.0f} ms, p99 {p99:.0f} ms | — | — | p50 ≤ 20 ms | "
+                 f"{'met' if p50 <= 20 else 'missed'} |"]
+        notes = [f"Row 7: p50 {p50:.1f} ms, p90 {p90:.1f} ms, p99 {p99:.1f} ms over {len(times)} records "
+                 f"({min(times) * 1000:.1f} to {max(times) * 1000:.1f} ms); `collector.watch = \"auto\"` (inotify), as "
+                 f"`gatehouse init` writes it."]
+        return dict(lines=lines, notes=notes)
 
     def row5(self, peaks):
         """Peaks of rows 1-2 (passed in), then 10,000 records queued while the relay is down."""

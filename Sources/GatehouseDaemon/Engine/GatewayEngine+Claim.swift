@@ -119,7 +119,8 @@ extension GatewayEngine {
         for (bundle, indexes) in zip(bundles, members) {
             let id = bundle.record.bundleID
             do {
-                try FileOperations.makeDirectory(spool.outgoingWork(id), mode: 0o700)
+                // Its entry in work/out is synced below, with the other folders of the batch.
+                try FileOperations.makeDirectory(spool.outgoingWork(id), mode: 0o700, syncingParent: false)
             } catch {
                 log(.error, "creating the work folder failed: \(error)", bundle: id, partner: bundle.record.partner)
             }

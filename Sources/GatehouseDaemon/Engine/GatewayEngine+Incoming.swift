@@ -332,10 +332,20 @@ extension GatewayEngine {
         try await transport(for: via ?? sender).deliver(local, to: sender, as: name)
     }
 
+    /// Keeps the bundle (moved, never copied) and the receipt in `evidence/<direction>/`.
+    ///
+    /// One sync of the evidence folder makes both names durable (the work folder the bundle
+    /// leaves is not synced: see ``moveIntoPlace(_:)``). The receipt's own bytes are not synced:
+    /// the journal committed them before this is called, so after a power cut this copy can be
+    /// empty, never the journal's (`gatehouse receipt show` reads the journal). The bundle's
+    /// bytes are as durable as they were: synced when sealed (out), a fetched copy (in).
     func keepEvidence(bundle: String?, receipt: [UInt8], id: String, direction: String) throws {
         let folder = "\(spool.evidence)/\(direction)"
-        if let bundle, exists(bundle) { try move(bundle, to: "\(folder)/\(id).ghb") }
-        try FileOperations.replaceAtomically(at: "\(folder)/\(id).ghr", contents: receipt, mode: 0o600)
+        if let bundle, exists(bundle), rename(bundle, "\(folder)/\(id).ghb") != 0 {
+            throw SystemError("moving \(bundle) to", "\(folder)/\(id).ghb")
+        }
+        try FileOperations.replaceAtomically(at: "\(folder)/\(id).ghr", contents: receipt, mode: 0o600, sync: .none)
+        try DurableFile.syncFolder(folder)
     }
 
     nonisolated func digest(of path: String) throws -> SHA256Digest {

@@ -77,7 +77,10 @@ extension GatewayEngine {
             record.attempts += 1
             record.lastError = nil
             record.updatedAt = clock.now()
-            guard try journal.save(record, detail: "delivered to \(partner)'s mailbox") else {
+            // Not waited for on disk: if a power cut loses it, the bundle is only delivered again
+            // (the same name with the same bytes counts as delivered; the receiver answers a
+            // bundle it has seen with its original receipt). The acknowledgement is durable.
+            guard try journal.saveRepeatable(record, detail: "delivered to \(partner)'s mailbox") else {
                 // While the delivery was awaited, this bundle's receipt was processed (a fast
                 // partner): the journal keeps the final (or held) state.
                 record = try journal.outgoing(record.bundleID) ?? record

@@ -194,8 +194,11 @@ extension GatewayEngine {
             }
         } else if settings.keepSent {
             let folder = "\(spool.sent)/\(record.bundleID)"
-            try FileOperations.makeDirectory(folder, mode: 0o700)
-            try moveAll(files.filter { exists($0.workPath) }.map { ($0.workPath, "\(folder)/\($0.name)") })
+            // Two syncs before the acknowledgement is journalled: the names in the new folder,
+            // then the folder's own entry in sent/ (the work folder left behind goes at once).
+            try FileOperations.makeDirectory(folder, mode: 0o700, syncingParent: false)
+            try moveIntoPlace(files.filter { exists($0.workPath) }.map { ($0.workPath, "\(folder)/\($0.name)") })
+            try DurableFile.syncFolder(spool.sent)
         } else {
             for file in files { removeTree(file.workPath) }
         }

@@ -21,6 +21,8 @@ public actor GatewayEngine {
     /// The transport for each organisation's mailbox (partners', and our own).
     let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)?
     let auditLog: AuditLog
+    /// Appends to ``auditLog`` and syncs it shortly after, off the records' way (AuditSyncer).
+    let auditSyncer: AuditSyncer
     /// Where events a person must hear about go (`[notify]`); see GatewayEngine+Notify.
     let notifier: Notifier
     /// When overdue receipts and expiring keys are next looked for, for notifications.
@@ -79,6 +81,9 @@ public actor GatewayEngine {
         self.logger = logger
         self.mailboxes = mailboxes
         auditLog = AuditLog(home: gateway.home)
+        auditSyncer = AuditSyncer(log: auditLog) { [logger] error in
+            logger.error("syncing the audit log failed: \(error)")
+        }
         self.notifier = notifier ?? .disabled(own.org)
         manifests = ManifestLedger(home: gateway.home)
         try spool.create()
@@ -98,10 +103,13 @@ public actor GatewayEngine {
 
     /// Appends to the audit log (checkpointed with the signing key every
     /// ``AuditLog/checkpointInterval`` entries). A failure is logged; the work goes on.
+    ///
+    /// The line is written now and synced within 100 ms (``AuditSyncer``): every event audited
+    /// here is already committed to the journal, so a sync per line only made records wait.
     func audit(_ event: AuditEvent) {
         let keys = gateway.keys
         do {
-            try auditLog.append(event) { () throws(KitError) in try keys.loadSigningKey() }
+            try auditSyncer.append(event) { () throws(KitError) in try keys.loadSigningKey() }
         } catch {
             log(.error, "writing the audit log failed (\(event.event)): \(error)")
         }
@@ -179,14 +187,30 @@ public actor GatewayEngine {
     }
 
     /// Renames each pair, then syncs every folder involved once (a bundle of hundreds of files
-    /// costs two folder syncs, not hundreds).
-    nonisolated func moveAll(_ moves: [(from: String, to: String)]) throws {
+    /// costs two folder syncs, not hundreds). With `sourcesToo: false` only the folders moved
+    /// into are synced (``moveIntoPlace(_:)``).
+    nonisolated func moveAll(_ moves: [(from: String, to: String)], sourcesToo: Bool = true) throws {
         var folders: [String] = []
         for (from, to) in moves {
             guard rename(from, to) == 0 else { throw SystemError("moving \(from) to", to) }
-            for folder in [DurableFile.split(to).folder, DurableFile.split(from).folder] where !folders.contains(folder) { folders.append(folder) }
+            let involved = sourcesToo ? [DurableFile.split(to).folder, DurableFile.split(from).folder] : [DurableFile.split(to).folder]
+            for folder in involved where !folders.contains(folder) { folders.append(folder) }
         }
         for folder in folders { try DurableFile.syncFolder(folder) }
+    }
+
+    /// Moves finished work out of the way (originals into `sent/`, bundles into `evidence/`):
+    /// the folders moved into are synced, those moved from are not.
+    ///
+    /// Why that is enough: a rename is one change of the file system (ext4, XFS and btrfs
+    /// journal it as one transaction), so syncing the folder that gains the name makes the
+    /// move durable as a whole. Where a file system kept the old name too after a power cut, a
+    /// second name of a finished bundle's file would be left in the work folder: nothing reads
+    /// it again (the journal says where the bundle is), so nothing is sent or published twice.
+    /// Moves out of the outbox are different (a name left there would be claimed again) and
+    /// keep both syncs.
+    nonisolated func moveIntoPlace(_ moves: [(from: String, to: String)]) throws {
+        try moveAll(moves, sourcesToo: false)
     }
 
     nonisolated func removeTree(_ path: String) {

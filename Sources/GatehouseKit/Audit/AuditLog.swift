@@ -71,15 +71,22 @@ public struct AuditLog: Sendable {
     public init(home: GatehouseHome) { folder = home.path + "/audit" }
 
     /// Appends `event`; when `signer` is given and the interval is reached, a checkpoint follows.
-    public func append(_ event: AuditEvent, signer: (() throws(KitError) -> SigningSecretKey)? = nil, now: Date = Date()) throws(KitError) {
-        try append([event], signer: signer, now: now)
+    ///
+    /// The line is written at once (a process killed after this keeps it). With `sync` it is
+    /// also on disk when this returns; without, the caller syncs later (``sync()``, as the
+    /// daemon's ``AuditSyncer`` does) and a power cut in between can lose it. A checkpoint is
+    /// always synced, with every line before it, before the anchor file names it: the anchor
+    /// never gets ahead of the log.
+    public func append(_ event: AuditEvent, signer: (() throws(KitError) -> SigningSecretKey)? = nil, now: Date = Date(),
+                       sync: Bool = true) throws(KitError) {
+        try append([event], signer: signer, now: now, sync: sync)
     }
 
-    /// Appends `events` in order under one lock, with checkpoints where the interval falls, and
-    /// syncs once: every one is durable when this returns (a group commit, so a busy web server
-    /// pays one `fsync` for many page views instead of one each).
+    /// Appends `events` in order under one lock, with checkpoints where the interval falls; with
+    /// `sync`, syncs once and every one is durable when this returns (a group commit, so a busy
+    /// web server pays one `fsync` for many page views instead of one each).
     public func append(_ events: [AuditEvent], signer: (() throws(KitError) -> SigningSecretKey)? = nil,
-                       now: Date = Date()) throws(KitError) {
+                       now: Date = Date(), sync: Bool = true) throws(KitError) {
         guard !events.isEmpty else { return }
         try locked { (fd) throws(KitError) in
             var (seq, prev) = try Self.tail(fd, path: path)
@@ -95,9 +102,11 @@ public struct AuditLog: Sendable {
                     seq += 1
                 }
             }
+            guard sync else { return }
             guard fsync(fd) == 0 else {
                 throw .io("syncing the audit log \(path): \(String(cString: strerror(errno)))", path: path)
             }
+            SyncRecorder.note(path)
         }
     }
 
@@ -135,7 +144,23 @@ public struct AuditLog: Sendable {
         guard ChildProcess.writeAll(fd, line + [0x0A]), !sync || fsync(fd) == 0 else {
             throw .io("writing the audit log \(path): \(String(cString: strerror(errno)))", path: path)
         }
+        if sync { SyncRecorder.note(path) }
         return line
+    }
+
+    /// Makes every line written so far durable (lines appended with `sync: false`).
+    public func sync() throws(KitError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else {
+            if errno == ENOENT { return }
+            throw .io("opening the audit log \(path): \(String(cString: strerror(errno)))", path: path)
+        }
+        defer { close(fd) }
+        // fdatasync: the lines and the size that makes them readable; nothing else matters here.
+        guard fdatasync(fd) == 0 else {
+            throw .io("syncing the audit log \(path): \(String(cString: strerror(errno)))", path: path)
+        }
+        SyncRecorder.note(path)
     }
 
     private func locked<T>(_ body: (Int32) throws(KitError) -> T) throws(KitError) -> T {

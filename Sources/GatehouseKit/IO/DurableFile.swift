@@ -99,6 +99,7 @@ public final class DurableFile: ByteSink {
     public func commit(replacing: Bool = false, sync: Sync = .fileAndFolder) throws(SystemError) {
         try flush()
         guard sync == .none || fsync(fd) == 0 else { throw SystemError("syncing", temporaryPath) }
+        if sync != .none { SyncRecorder.note(path) }
         guard close(fd) == 0 else { fd = -1; throw SystemError("closing", temporaryPath) }
         fd = -1
         if replacing {
@@ -141,6 +142,7 @@ public final class DurableFile: ByteSink {
         guard fd >= 0 else { throw SystemError("opening folder", folder) }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw SystemError("syncing folder", folder) }
+        SyncRecorder.note(folder)
     }
 
     /// Writes out everything pending on the file system holding `folder` (syncfs(2)): one
@@ -150,6 +152,7 @@ public final class DurableFile: ByteSink {
         guard fd >= 0 else { throw SystemError("opening folder", folder) }
         defer { close(fd) }
         guard gatehouse_syncfs(fd) == 0 else { throw SystemError("syncing the file system of", folder) }
+        SyncRecorder.note("syncfs " + folder)
     }
 
     /// A new temporary name in the folder of `path`: `.tmp-` and 24 random hex digits.

@@ -23,8 +23,11 @@ public enum FileOperations {
     }
 
     /// Replaces (or creates) `path` atomically: readers see the old file or the new one.
-    public static func replaceAtomically(at path: String, contents: [UInt8], mode: UInt32) throws(KitError) {
-        try write(contents, to: path, mode: mode, replacing: true)
+    /// `sync` says what is made durable here (``DurableFile/Sync``): by default the file and its
+    /// folder; `.none` for a copy of what is durable elsewhere, whose folder the caller syncs.
+    public static func replaceAtomically(at path: String, contents: [UInt8], mode: UInt32,
+                                         sync: DurableFile.Sync = .fileAndFolder) throws(KitError) {
+        try write(contents, to: path, mode: mode, replacing: true, sync: sync)
     }
 
     /// Replaces (or creates) `path` atomically from bytes the caller keeps (a secret in wiped storage).
@@ -60,9 +63,11 @@ public enum FileOperations {
     }
 
     /// Creates the folder `path` with `mode` if it does not exist; an existing folder is kept.
-    public static func makeDirectory(_ path: String, mode: UInt32) throws(KitError) {
+    /// The new entry is made durable by syncing the parent folder, unless `syncingParent` is
+    /// false: the caller then syncs that folder itself, once for several changes in it.
+    public static func makeDirectory(_ path: String, mode: UInt32, syncingParent: Bool = true) throws(KitError) {
         if mkdir(path, mode_t(mode)) == 0 {
-            try syncDirectory(of: path)
+            if syncingParent { try syncDirectory(of: path) }
             return
         }
         guard errno == EEXIST else { throw ioError("could not create the folder", path) }
