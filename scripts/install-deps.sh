@@ -3,6 +3,7 @@
 # Uses apt-get (Debian 12); runs it through sudo when not root.
 set -euo pipefail
 
+# age, time, zstd (--bench): the baselines of `make bench`.
 # libdeflate-dev: DEFLATE blocks (zlib stays the reference inflater and for tests).
 # libsqlite3-dev: GRDB (the journal) compiles against the system SQLite.
 # python3: the crash test's checker and the notification tests' webhook receiver. openssl: the
@@ -14,7 +15,7 @@ set -euo pipefail
 packages=(libsodium-dev zlib1g-dev libdeflate-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3
           openssl git ca-certificates libqrencode-dev chromium python3-pip postgresql)
 if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(age time)
+    packages+=(age time zstd)
 fi
 
 missing=()
