@@ -254,6 +254,12 @@ class Bench:
         os.unlink(remote)
         return elapsed
 
+    def pause(self, paused):
+        """SIGSTOP (or SIGCONT) both gateways."""
+        for name in ("gp", "yoi"):
+            if name in self.procs:
+                os.kill(self.procs[name].pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
     def pipe_sshd(self):
         """Starts the plain sshd the streaming pipe logs in to (scripts/lib/bench-env.sh)."""
         if "pipe-sshd" not in self.procs:
@@ -315,13 +321,24 @@ class Bench:
             ours.append(self.drop_and_wait([source], timeout=1800, interval=0.05))
             self.check_published([source])
             history = self.history_of_last()
+            # Read after each Gatehouse run, before the baselines pause the gateways.
+            peaks = {name: self.peak_mib(name) for name in ("gp", "yoi")}
             self.clear_delivered()
             log(f"row {row}: Gatehouse {ours[-1]:.2f} s; baseline run {i + 1}/{self.runs}")
-            base.append(self.baseline_big(source))
-            log(f"row {row}: baseline {base[-1]:.2f} s; streaming pipe run {i + 1}/{self.runs}")
-            pipe.append(self.baseline_pipe(source))
-            log(f"row {row}: streaming pipe {pipe[-1]:.2f} s")
-        peaks = {name: self.peak_mib(name) for name in ("gp", "yoi")}
+            # The facility's collector would take (and refuse) the baselines' files from its
+            # mailbox: both gateways are paused meanwhile, not stopped (their sessions stay warm).
+            self.pause(True)
+            try:
+                base.append(self.baseline_big(source))
+                log(f"row {row}: baseline {base[-1]:.2f} s; streaming pipe run {i + 1}/{self.runs}")
+                pipe.append(self.baseline_pipe(source))
+                log(f"row {row}: streaming pipe {pipe[-1]:.2f} s")
+            finally:
+                self.pause(False)
+        for name in ("gp", "yoi"):
+            if self.procs[name].poll() is not None:
+                log(f"row {row}: the {name} gateway exited (status {self.procs[name].returncode}) while paused")
+                self.tail_logs()
         self.stop("pipe-sshd")
         self.reset()
         g, b, p = median(ours), median(base), median(pipe)
