@@ -54,7 +54,7 @@ test: deps
 	python3 scripts/web-browser-test.py
 	RECORDS=60 KILLS=8 TIMEOUT=180 bash scripts/crash-test.sh
 	ORGS=4 NODES=2 RECORDS=40 KILLS=3 PG_RESTART=1 RELAY=1 TIMEOUT=180 bash scripts/cluster-test.sh
-	RECORDS=100 KILLS=8 OUTAGE=5 OUTAGE_RECORDS=10 BIG_MB=20 CUTS=up-sshd,down-ssh TIMEOUT=180 bash scripts/chaos.sh
+	RECORDS=100 KILLS=8 OUTAGE=5 OUTAGE_RECORDS=10 BIG_MB=20 CUTS=up-sshd,down-ssh,up-gateway TIMEOUT=180 bash scripts/chaos.sh
 
 demo: build
 	@bash scripts/demo.sh

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Gatehouse against a DIY baseline (gzip, age, OpenSSH's sftp), back to back on the same data,
-# through a relay on 127.0.0.1; writes bench/RESULTS.md with this machine's facts. Rows:
-#   1  1 GiB compressible export, drop → published → receipt verified   (target ≤ 0.45× baseline)
-#   2  1 GiB incompressible, the same                                   (target ≤ 0.15× baseline)
+# Gatehouse against DIY baselines (gzip, age, OpenSSH's sftp; for rows 1-2 also the streaming pipe
+# tar | zstd -T0 | age | ssh cat, and back), back to back on the same data, through a relay on
+# 127.0.0.1; writes bench/RESULTS.md with this machine's facts. Rows:
+#   1  1 GiB compressible export, drop → published → receipt verified   (target: faster than the pipe,
+#                                                                         ≤ 0.35× the naive baseline)
+#   2  1 GiB incompressible, the same                                   (target: faster than the pipe,
+#                                                                         ≤ 0.15× the naive baseline)
 #   3  2,000 records of ~50 KB dropped at once                          (target ≥ 2,000 records/s)
 #   4  one 100 KB record, drop → receipt, warm connections              (target p50 ≤ 30 ms, p99 ≤ 100 ms)
 #   5  peak memory of each gateway in rows 1-2 and with 10,000 queued   (target ≤ 64 MiB)
@@ -41,12 +44,14 @@ work=$(mktemp -d "$root/bench/work/run.XXXXXX")
 cd "$work"
 bench_homes
 
-python3 - "$work/config.json" "${sftp_opts[@]}" <<PY
+python3 - "$work/config.json" "${sftp_opts[@]}" -- "${ssh_opts[@]}" <<PY
 import json, sys
+split = sys.argv.index("--")
 json.dump(dict(
     gatehouse="$gatehouse", work="$work", runs=$runs, records=$records, journal_bundles=$journal,
     rows=[int(r) for r in "$rows".split(",") if r], results="$results", cache="$bench_cache",
-    user="$user", age_recipient="$age_recipient", sftp_opts=sys.argv[2:],
+    user="$user", age_recipient="$age_recipient", sftp_opts=sys.argv[2:split],
+    ssh_opts=sys.argv[split + 1:], pipe_sshd_config="$pipe_sshd_config",
     compressible="$big/records.xml", random="$big/scans.bin", records_50k="$records_50k",
     records_100k="$records_100k", small="$small",
     knobs=dict(BENCH_SIZE_MB=$size_mb, BENCH_RUNS=$runs, BENCH_RECORDS=$records, BENCH_MANY=$many,

@@ -11,10 +11,14 @@
 #   full-disk  the prison's spool moves onto a tmpfs (TMPFS_MB to spare), filled while records arrive, then freed:
 #              everything arrives without restarting anything (root only, else SKIPPED);
 #   cuts       BIG_MB records whose SSH connection is cut mid-upload and mid-download, once by
-#              killing the relay's sshd for the connection and once by killing the gateway's ssh.
+#              killing the relay's sshd for the connection and once by killing the gateway's ssh;
+#              and kill -9s during streamed transfers (a bundle is uploaded while it is sealed):
+#              of the sending gateway (up-gateway), of the relay, its listener and every
+#              connection (up-relay), and of the receiving gateway (down-gateway).
 #
 #   RECORDS=1000 KILLS=24 OUTAGE=10 BIG_MB=32 scripts/chaos.sh      (KEEP=1 keeps the folder;
-#   PHASES=kills,outage,full-disk,cuts picks phases; CUTS=up-sshd,up-ssh,down-sshd,down-ssh)
+#   PHASES=kills,outage,full-disk,cuts picks phases;
+#   CUTS=up-sshd,up-ssh,down-sshd,down-ssh,up-gateway,up-relay,down-gateway)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +31,7 @@ outage_records=${OUTAGE_RECORDS:-40}
 tmpfs_mb=${TMPFS_MB:-64}
 full_records=${FULL_RECORDS:-12}
 big_mb=${BIG_MB:-32}
-cuts=${CUTS:-up-sshd,up-ssh,down-sshd,down-ssh}
+cuts=${CUTS:-up-sshd,up-ssh,down-sshd,down-ssh,up-gateway,up-relay,down-gateway}
 timeout=${TIMEOUT:-600}
 retry_max_ms=2000
 work=$(mktemp -d -t gatehouse-chaos.XXXXXX)
@@ -286,13 +290,17 @@ growing() { # file pattern: a file matching it exists with more than 1 MB in it
     for f in $1; do [[ -f $f ]] && (($(stat -c %s "$f" 2>/dev/null || echo 0) > 1048576)) && return 0; done
     return 1
 }
-n=0
+sealing() { # home: 1 while the gateway is still writing its sealed bundle (the upload follows it), else 0
+    compgen -G "$1/spool/work/out/.tmp-*" >/dev/null && echo 1 || echo 0
+}
+n=0 streamed=0
 IFS=, read -ra kinds <<<"$cuts"
 for kind in "${kinds[@]}"; do
     n=$((n + 1))
     drop cuts prison A81001 YOI123 "$n" $((big_mb * 1000000))
     case $kind in
         up-*) where="relay/mailboxes/A81001/.*" ;;
+        down-gateway) where="practice/spool/work/in/*" ;;
         down-*) where="practice/spool/work/in/*" ;;
     esac
     hit_it=
@@ -303,6 +311,14 @@ for kind in "${kinds[@]}"; do
                 down-sshd) for pid in $(connections A81001); do hit relay-connection "$pid"; done ;;
                 up-ssh) for pid in $(ssh_clients prison); do hit ssh-client "$pid"; done ;;
                 down-ssh) for pid in $(ssh_clients practice); do hit ssh-client "$pid"; done ;;
+                # kill -9 of a whole party while a bundle streams: nothing published half-way.
+                up-gateway) streamed=$((streamed + $(sealing prison))); hit prison "${daemon[prison]}"; start prison ;;
+                down-gateway) hit practice "${daemon[practice]}"; start practice ;;
+                up-relay)
+                    streamed=$((streamed + $(sealing prison)))
+                    hit relay-sshd "${daemon[relay]}"
+                    for pid in $(connections); do hit relay-connection "$pid"; done
+                    relay_up ;;
             esac
             hit_it=1
             break
@@ -313,6 +329,7 @@ for kind in "${kinds[@]}"; do
     settle cuts "$n" 300 || true
 done
 [[ ${#landed[@]} == "${#kinds[@]}" ]] || { say "cuts: FAIL: only ${landed[*]:-none} landed mid-transfer"; failed+=(cuts-landed); }
+say "cuts: $streamed of the kill -9s on the sending side landed while the bundle was still being sealed"
 verdict cuts "cuts: ${#kinds[@]} records of $big_mb MB, cut mid-transfer: ${landed[*]:-none}"
 }
 

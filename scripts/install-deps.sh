@@ -3,6 +3,7 @@
 # Uses apt-get (Debian 12); runs it through sudo when not root.
 set -euo pipefail
 
+# age, time, zstd (--bench): the baselines of `make bench`.
 # libdeflate-dev: DEFLATE blocks (zlib stays the reference inflater and for tests).
 # libsqlite3-dev: GRDB (the journal) compiles against the system SQLite.
 # python3: the crash test's checker and the notification tests' webhook receiver. openssl: the
@@ -12,11 +13,12 @@ set -euo pipefail
 # (Playwright from PyPI drives Debian's Chromium; browser downloads are not used).
 # postgresql: the PostgreSQL journal's tests start a server of their own (initdb, on loopback).
 # curl: the HTTPS web tests' client (it verifies the `web cert` certificate as a browser would).
-# With --bench: age (the baseline), time, and wrk (the web pages under load, make bench-web).
+# With --bench: age (the baseline), time, wrk (the web pages under load, make bench-web) and
+# zstd (rows 1-2's streaming pipe by hand).
 packages=(libsodium-dev zlib1g-dev libdeflate-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3
           openssl git ca-certificates libqrencode-dev chromium python3-pip postgresql curl)
 if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(age time wrk)
+    packages+=(age time wrk zstd)
 fi
 
 missing=()

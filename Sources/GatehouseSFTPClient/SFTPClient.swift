@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import GatehouseKit
+public import GatehouseKit
 public import GatehouseSFTP
 
 /// File operations over an ``SFTPConnection``, as a gateway needs them: durable, never-overwrite
@@ -66,15 +66,40 @@ public struct SFTPClient: Sendable {
     /// since a name always stands for the same bundle bytes.
     @discardableResult
     public func upload(_ local: String, to directory: String, as name: String) async throws -> UInt64 {
-        guard supports(SFTP.Extension.posixRename) else {
-            throw SFTPClientError.protocolError("the server lacks posix-rename@openssh.com, needed to publish an upload atomically")
-        }
         let fd = Glibc.open(local, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SFTPClientError.local("cannot open \(local): \(String(cString: strerror(errno)))") }
         defer { Glibc.close(fd) }
         var info = Glibc.stat()
         guard fstat(fd, &info) == 0 else { throw SFTPClientError.local("cannot stat \(local): \(String(cString: strerror(errno)))") }
-        let length = UInt64(info.st_size)
+        return try await upload(UploadSource(fd: fd, length: UInt64(info.st_size)), to: directory, as: name)
+    }
+
+    /// Uploads a file while it is being written (seal while uploading): each range is sent as
+    /// soon as `growing` reports it written, and the upload is published exactly as
+    /// ``upload(_:to:as:)`` does, but only once the producer has finished the file and released
+    /// it (``GrowingFile/release(publish:)``); until then it stays under its temporary name. A
+    /// producer that fails or withholds the release leaves nothing: the temporary file is removed.
+    @discardableResult
+    public func upload(growing: GrowingFile, to directory: String, as name: String) async throws -> UInt64 {
+        var seen = growing.progress
+        while seen.paths == nil {
+            if let failure = seen.failure { throw SFTPClientError.local("nothing to upload: \(failure)") }
+            seen = await growing.next(after: seen)
+            try Task.checkCancellation()
+        }
+        let paths = seen.paths!
+        // A small bundle may already be complete and renamed to its final name.
+        var fd = Glibc.open(paths.temporary, O_RDONLY | O_CLOEXEC)
+        if fd < 0 && errno == ENOENT { fd = Glibc.open(paths.final, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw SFTPClientError.local("cannot open \(paths.final): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        return try await upload(UploadSource(fd: fd, growing: growing), to: directory, as: name)
+    }
+
+    private func upload(_ source: UploadSource, to directory: String, as name: String) async throws -> UInt64 {
+        guard supports(SFTP.Extension.posixRename) else {
+            throw SFTPClientError.protocolError("the server lacks posix-rename@openssh.com, needed to publish an upload atomically")
+        }
         // A fixed-length name whatever the final one (mailbox names are short today; this keeps it so).
         let temporary = DurableFile.temporaryName(beside: "\(directory)/\(name)")
         let final = "\(directory)/\(name)"
@@ -83,7 +108,7 @@ public struct SFTPClient: Sendable {
         }, temporary)
         var closed = false
         do {
-            try await writeAll(fd: fd, length: length, handle: file, path: temporary)
+            let length = try await writeAll(source, handle: file, path: temporary)
             var finish: [(UInt32) -> SFTPMessage] = supports(SFTP.Extension.fsync) ? [{ SFTPExtendedRequest.fsync(handle: file).message(id: $0) }] : []
             finish += [{ .fstat(id: $0, handle: file) }, { .close(id: $0, handle: file) }]
             let replies = try await connection.requests(finish)
@@ -99,13 +124,17 @@ public struct SFTPClient: Sendable {
                 throw SFTPClientError.protocolError("\(temporary) has \(size) bytes after upload, \(length) were sent")
             }
             try check(closeReply, temporary)
+            // A file still being written is published only when its producer says so: after the
+            // trailer, the local sync and the journal (a crash before that reseals, and must
+            // never leave a published bundle the journal does not know).
+            try await source.awaitRelease()
             try check(await connection.request { SFTPExtendedRequest.posixRename(from: temporary, to: final).message(id: $0) }, final)
+            return length
         } catch {
             if !closed { _ = try? await connection.request { .close(id: $0, handle: file) } }
             _ = try? await connection.request { .remove(id: $0, path: temporary) }
             throw error
         }
-        return length
     }
 
     private func attributes(_ reply: SFTPMessage, _ path: String) throws -> SFTPAttributes {
@@ -117,14 +146,19 @@ public struct SFTPClient: Sendable {
     }
 
     /// Pipelined writes: up to ``pipelineDepth`` requests in flight, replies in any order, each
-    /// chunk read from the file just before it is sent (memory stays at the window's size).
-    private func writeAll(fd: Int32, length: UInt64, handle: [UInt8], path: String) async throws {
+    /// chunk read from the file just before it is sent (memory stays at the window's size). A
+    /// growing file's chunks go out as they are written: a full chunk as soon as it is there,
+    /// the last, short one once the file is complete. Returns the file's length.
+    private func writeAll(_ source: UploadSource, handle: [UInt8], path: String) async throws -> UInt64 {
         let connection = self.connection
         let chunk = UInt64(writeLength)
-        try await withThrowingTaskGroup(of: SFTPMessage.self) { group in
+        let fd = source.fd
+        return try await withThrowingTaskGroup(of: UploadEvent.self) { group in
             var offset: UInt64 = 0
-            func submit() throws {
-                let count = Int(min(chunk, length - offset))
+            var progress = source.initial
+            var watching = false
+            var inFlight = 0
+            func submit(_ count: Int) throws {
                 let at = offset
                 let id = connection.makeID()
                 // The file's bytes are read straight into the packet.
@@ -137,14 +171,34 @@ public struct SFTPClient: Sendable {
                         done += n
                     }
                 }
-                group.addTask { try await connection.send(packet: packet, id: id) }
+                group.addTask { .reply(try await connection.send(packet: packet, id: id)) }
                 offset += UInt64(count)
+                inFlight += 1
             }
-            var inFlight = 0
-            while offset < length && inFlight < pipelineDepth { try submit(); inFlight += 1 }
-            while let reply = try await group.next() {
-                try check(reply, path)
-                if offset < length { try submit() }
+            while true {
+                if let failure = progress.failure { throw SFTPClientError.local("not uploaded: \(failure)") }
+                while inFlight < pipelineDepth, progress.written > offset {
+                    let count = min(chunk, progress.written - offset)
+                    guard count == chunk || progress.length != nil else { break }
+                    try submit(Int(count))
+                }
+                if let length = progress.length, offset >= length, inFlight == 0 { return length }
+                if let growing = source.growing, !watching, progress.length == nil {
+                    let seen = progress
+                    group.addTask { .grew(await growing.next(after: seen)) }
+                    watching = true
+                }
+                switch try await group.next() {
+                case .reply(let reply)?:
+                    try check(reply, path)
+                    inFlight -= 1
+                case .grew(let now)?:
+                    try Task.checkCancellation()
+                    progress = now
+                    watching = false
+                case nil:
+                    throw SFTPClientError.local("the upload of \(path) stalled: nothing in flight and nothing more to send")
+                }
             }
         }
     }

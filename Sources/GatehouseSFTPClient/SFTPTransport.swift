@@ -56,6 +56,12 @@ public actor SFTPTransport: MailboxTransport {
         _ = try await using { try await $0.upload(path, to: "/\(org.value)", as: name) }
     }
 
+    public nonisolated var deliversWhileSealing: Bool { true }
+
+    public func deliver(growing: GrowingFile, to org: ODSCode, as name: String) async throws {
+        _ = try await using { try await $0.upload(growing: growing, to: "/\(org.value)", as: name) }
+    }
+
     public func list(_ org: ODSCode) async throws -> [String] {
         try await using { client in
             try await client.list("/\(org.value)").map(\.filename).filter { $0.utf8.first != UInt8(ascii: ".") }.sorted()

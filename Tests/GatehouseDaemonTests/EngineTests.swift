@@ -28,7 +28,10 @@ struct TwoGateways {
     let clock = ManualClock()
 
     /// With `notify`, each engine queues events in its `spool/notify/` (never sent: tests read the queue).
-    init(settings: DaemonSettings = DaemonSettings(), notify: NotifySettings? = nil) throws {
+    /// With `transport`, each mailbox is reached through what it makes of the mailbox folder
+    /// (default: a ``DirectoryTransport`` on it).
+    init(settings: DaemonSettings = DaemonSettings(), notify: NotifySettings? = nil,
+         transport: (@Sendable (String) -> any MailboxTransport)? = nil) throws {
         folder = try TemporaryDirectory()
         mailboxRoot = folder.appending("mailboxes")
         practiceHome = GatehouseHome(path: folder.appending("practice"))
@@ -39,7 +42,9 @@ struct TwoGateways {
         try PartnerStore(home: practiceHome).add(prisonCard)
         try PartnerStore(home: prisonHome).add(practiceCard)
         let root = mailboxRoot
-        let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)? = { _ in DirectoryTransport(root: root) }
+        let mailboxes: @Sendable (ODSCode) throws -> (any MailboxTransport)? = { _ in
+            transport?(root) ?? DirectoryTransport(root: root)
+        }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let clock = self.clock

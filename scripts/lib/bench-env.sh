@@ -55,6 +55,38 @@ bench_homes() {
     user=$(id -un)
     age-keygen -o age.key 2>/dev/null
     age_recipient=$(grep -o 'age1[0-9a-z]*' age.key)
+    bench_pipe_sshd
+}
+
+# bench_pipe_sshd: the streaming-pipe baseline's `ssh relay 'cat > mailbox/file'` needs a shell
+# command, which the relay's forced `gatehouse sftp-server` never allows. A second, plain OpenSSH
+# sshd (pipe-sshd/, not started here) on the same machine with the relay's host key and the
+# practice's SSH key, unconfined, stands in for "the relay" an administrator would reach by hand.
+# Sets pipe_sshd_config and ssh_opts (OpenSSH's ssh as the practice, that sshd's port).
+bench_pipe_sshd() {
+    local pipe_port
+    pipe_port=$(free_port)
+    mkdir -p pipe-sshd
+    ssh-keygen -y -f "$(ls "$PWD"/gp/keys/ssh-*.key)" > pipe-sshd/authorized_keys
+    cat > pipe-sshd/sshd_config <<CONFIG
+Port $pipe_port
+ListenAddress 127.0.0.1
+HostKey $PWD/relay/ssh_host_ed25519_key
+PidFile $PWD/pipe-sshd/sshd.pid
+AuthorizedKeysFile $PWD/pipe-sshd/authorized_keys
+AllowUsers $user
+AuthenticationMethods publickey
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+LogLevel ERROR
+CONFIG
+    pipe_sshd_config=$PWD/pipe-sshd/sshd_config
+    ssh_opts=(-q -F /dev/null -i "$(ls "$PWD"/gp/keys/ssh-*.key)" -p "$pipe_port" -o BatchMode=yes -o IdentitiesOnly=yes
+              -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$PWD/known_hosts.pipe" -o GlobalKnownHostsFile=/dev/null)
+    echo "[127.0.0.1]:$pipe_port $(awk '{print $1, $2}' relay/ssh_host_ed25519_key.pub)" > known_hosts.pipe
 }
 
 # bench_machine FOLDER: Markdown lines describing this machine, its tools and FOLDER's disk.

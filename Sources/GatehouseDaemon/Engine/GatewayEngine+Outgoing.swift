@@ -31,8 +31,9 @@ extension GatewayEngine {
                 continue
             }
             worked = true
-            if record.state == .queued { seal(&record) }
-            if record.state == .sealed { await deliver(&record) }
+            // A delivery attempted while sealing counts as this pass's attempt, failed or not.
+            let attempted = record.state == .queued ? await sealAndDeliver(&record) : false
+            if record.state == .sealed && !attempted { await deliver(&record) }
             // Let a waiting claim in between bundles: files waiting in the outbox are claimed
             // (journalled, safe) before a long backlog is sealed.
             await Task.yield()
@@ -55,45 +56,64 @@ extension GatewayEngine {
     static let outgoingBatch = 32
 
     func deliver(_ record: inout OutgoingRecord) async {
-        let now = clock.now()
         let partner = record.partner
-        var breaker = breakers[partner] ?? CircuitBreaker(threshold: settings.breakerFailures,
-                                                           cooldownMilliseconds: RetryPolicy.milliseconds(settings.breakerCooldown))
+        guard var breaker = allowedBreaker(&record, partner) else { return }
         defer { breakers[partner] = breaker }
-        guard breaker.allowsAttempt(now: now) else {
-            // Journalled, so that the bundle is not due again (and read again) until then.
-            record.nextAttemptAt = now + RetryPolicy.milliseconds(settings.breakerCooldown) / 4
-            holdBack(record)
-            if (try? journal.save(record)) == false { record = (try? journal.outgoing(record.bundleID)) ?? record }
-            return
-        }
         do {
             let id = record.bundleID
             let transport = try transport(for: partner)
             try await transport.deliver(spool.sealedBundle(record.bundleID), to: partner, as: MailboxName.bundle(id))
-            breaker.recordSuccess()
-            DaemonMetrics.delivered(to: record.partner)
-            record.state = .delivered
-            record.attempts += 1
-            record.lastError = nil
-            record.updatedAt = clock.now()
-            // Not waited for on disk: if a power cut loses it, the bundle is only delivered again
-            // (the same name with the same bytes counts as delivered; the receiver answers a
-            // bundle it has seen with its original receipt). The acknowledgement is durable.
-            guard try journal.saveRepeatable(record, detail: "delivered to \(partner)'s mailbox") else {
-                // While the delivery was awaited, this bundle's receipt was processed (a fast
-                // partner): the journal keeps the final (or held) state.
-                record = try journal.outgoing(record.bundleID) ?? record
-                return
-            }
-            log(.info, "delivered", bundle: record.bundleID, partner: record.partner, state: "delivered")
-            audit(AuditEvent("bundle-delivered", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
-            await startManifestRecord(for: partner)
+            try await delivered(&record, to: partner, breaker: &breaker)
         } catch {
-            breaker.recordFailure(now: now)
-            DaemonMetrics.deliveryFailed(to: record.partner, now: now)
-            retryLater(&record, error: "delivery to \(partner) failed: \(error)")
+            deliveryFailed(&record, to: partner, breaker: &breaker, error: error)
         }
+    }
+
+    /// The partner's circuit breaker if it allows an attempt now; else the bundle waits (nil).
+    func allowedBreaker(_ record: inout OutgoingRecord, _ partner: ODSCode) -> CircuitBreaker? {
+        let now = clock.now()
+        var breaker = breakers[partner] ?? CircuitBreaker(threshold: settings.breakerFailures,
+                                                           cooldownMilliseconds: RetryPolicy.milliseconds(settings.breakerCooldown))
+        let allowed = breaker.allowsAttempt(now: now)
+        breakers[partner] = breaker
+        guard allowed else {
+            // Journalled, so that the bundle is not due again (and read again) until then.
+            record.nextAttemptAt = now + RetryPolicy.milliseconds(settings.breakerCooldown) / 4
+            holdBack(record)
+            if (try? journal.save(record)) == false { record = (try? journal.outgoing(record.bundleID)) ?? record }
+            return nil
+        }
+        return breaker
+    }
+
+    /// Records a bundle now in the partner's mailbox.
+    func delivered(_ record: inout OutgoingRecord, to partner: ODSCode, breaker: inout CircuitBreaker) async throws {
+        breaker.recordSuccess()
+        DaemonMetrics.delivered(to: record.partner)
+        record.state = .delivered
+        record.attempts += 1
+        record.lastError = nil
+        record.updatedAt = clock.now()
+        // Not waited for on disk: if a power cut loses it, the bundle is only delivered again
+        // (the same name with the same bytes counts as delivered; the receiver answers a
+        // bundle it has seen with its original receipt). The acknowledgement is durable.
+        guard try journal.saveRepeatable(record, detail: "delivered to \(partner)'s mailbox") else {
+            // While the delivery was awaited, this bundle's receipt was processed (a fast
+            // partner): the journal keeps the final (or held) state.
+            record = try journal.outgoing(record.bundleID) ?? record
+            return
+        }
+        log(.info, "delivered", bundle: record.bundleID, partner: record.partner, state: "delivered")
+        audit(AuditEvent("bundle-delivered", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
+        await startManifestRecord(for: partner)
+    }
+
+    /// Records a failed delivery: the breaker counts it and the bundle is retried later.
+    func deliveryFailed(_ record: inout OutgoingRecord, to partner: ODSCode, breaker: inout CircuitBreaker, error: any Error) {
+        let now = clock.now()
+        breaker.recordFailure(now: now)
+        DaemonMetrics.deliveryFailed(to: record.partner, now: now)
+        retryLater(&record, error: "delivery to \(partner) failed: \(error)")
     }
 
     func retryLater(_ record: inout OutgoingRecord, error: String) {

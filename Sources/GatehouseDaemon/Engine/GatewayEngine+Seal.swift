@@ -23,7 +23,10 @@ extension GatewayEngine {
     ///
     /// A pack is sealed whole or not at all: its folder is opened without following a link and
     /// its files relative to it, and one file refused fails the whole bundle.
-    func seal(_ record: inout OutgoingRecord) {
+    ///
+    /// With `growing`, the bundle file's progress is reported there as it is written, for an
+    /// upload that follows it (``sealAndDeliver(_:)``).
+    func seal(_ record: inout OutgoingRecord, growing: GrowingFile? = nil) {
         do {
             let files = try journal.files(of: record.bundleID)
             let pack = try journal.pack(of: record.bundleID, direction: "out")
@@ -74,7 +77,7 @@ extension GatewayEngine {
             request.bundleID = record.bundleID
             request.output = output
             let sealed = try gateway.seal(request, files: ready.map { SealFile(name: $0.file.name, source: $0.source) },
-                                          now: UInt64(record.createdAt / 1000))
+                                          now: UInt64(record.createdAt / 1000), growing: growing)
             Self.afterSealing?(record.bundleID)
             let changed = try ready.compactMap { file, source in
                 let now = try source.currentStatus()

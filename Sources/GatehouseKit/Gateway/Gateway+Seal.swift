@@ -50,8 +50,24 @@ extension Gateway {
 
     /// Seals files the caller has already opened and checked (the daemon's claimed originals),
     /// reading each from its descriptor; `request.paths` is not used.
-    public func seal(_ request: SealRequest, files: [SealFile],
-                     now: UInt64 = KeyStore.now()) throws -> SealedBundleFile {
+    ///
+    /// With `growing`, the bundle file's progress is reported there as it is written (an upload
+    /// follows it): begun when the file is created, finished once it is committed (synced and
+    /// renamed), failed if sealing throws. Publishing is left to the caller's `release`.
+    public func seal(_ request: SealRequest, files: [SealFile], now: UInt64 = KeyStore.now(),
+                     growing: GrowingFile? = nil) throws -> SealedBundleFile {
+        do {
+            let sealed = try sealFiles(request, files: files, now: now, growing: growing)
+            growing?.finish(length: sealed.bundle.length)
+            return sealed
+        } catch {
+            growing?.fail("sealing failed: \(error)")
+            throw error
+        }
+    }
+
+    private func sealFiles(_ request: SealRequest, files: [SealFile], now: UInt64,
+                           growing: GrowingFile?) throws -> SealedBundleFile {
         let own = try keys.loadOwnCard()
         var recipients: [SealRecipient] = []
         for org in request.recipients where !recipients.contains(where: { $0.org == org }) {
@@ -75,6 +91,10 @@ extension Gateway {
         let output = request.output ?? "\(request.defaultFolder)/\(request.bundleID.hex).ghb"
         let file: DurableFile
         do { file = try DurableFile(path: output, mode: 0o644) } catch { throw Self.error(error, input: false) }
+        if let growing {
+            growing.begin(temporary: file.temporaryPath, final: output)
+            file.onWritten = { growing.advance(to: $0) }
+        }
         var sealer = BundleSealer(sender: own.org, recipients: recipients, context: request.context)
         // The directory checkpoint trusted here travels with the bundle: a recipient shown
         // another log by the same authority catches it on opening (DIRECTORY.md §7.2).

@@ -24,6 +24,9 @@ public final class DurableFile: ByteSink {
     /// produced, so the final fsync does not stall for the whole file.
     static let writebackInterval: Int64 = 8 << 20
     private var committed = false
+    /// Called with the number of bytes written to the file so far, after each write reaches it
+    /// (readable by another descriptor): a bundle uploaded while it is sealed follows it.
+    public var onWritten: ((UInt64) -> Void)?
 
     /// Creates the temporary file exclusively with `mode` beside `path`; with `access`, its
     /// group and mode are set on the descriptor before a byte is written.
@@ -83,6 +86,7 @@ public final class DurableFile: ByteSink {
             offset += n
         }
         written += Int64(bytes.count)
+        onWritten?(UInt64(written))
         if written - writebackStarted >= Self.writebackInterval {
             // Best effort: an error here changes nothing, fsync in commit() still decides.
             _ = gatehouse_start_writeback(fd, writebackStarted, written - writebackStarted)

@@ -11,6 +11,16 @@ public protocol MailboxTransport: Sendable {
     /// the same size (a retry after a crash), that counts as delivered.
     func deliver(_ path: String, to org: ODSCode, as name: String) async throws
 
+    /// True when ``deliver(growing:to:as:)`` sends the bytes while they are written (seal while
+    /// uploading); false when it can only wait for the complete file.
+    var deliversWhileSealing: Bool { get }
+
+    /// Delivers a bundle that is still being sealed, as ``deliver(_:to:as:)`` does, sending its
+    /// bytes as `growing` reports them written where the transport can; the final name is
+    /// published only after the producer's ``GrowingFile/release(publish:)`` says so, and nothing
+    /// is left if it says no.
+    func deliver(growing: GrowingFile, to org: ODSCode, as name: String) async throws
+
     /// The final names waiting in `org`'s mailbox.
     func list(_ org: ODSCode) async throws -> [String]
 
@@ -55,6 +65,21 @@ extension MailboxTransport {
 
     public func waitForMail(_ org: ODSCode, upTo timeout: Duration) async {
         try? await Task.sleep(for: timeout)
+    }
+
+    public var deliversWhileSealing: Bool { false }
+
+    /// Waits for the producer's verdict, then delivers the complete file.
+    public func deliver(growing: GrowingFile, to org: ODSCode, as name: String) async throws {
+        var seen = growing.progress
+        while seen.publish == nil {
+            seen = await growing.next(after: seen)
+            try Task.checkCancellation()
+        }
+        guard seen.publish == true, seen.failure == nil, let paths = seen.paths else {
+            throw KitError.io("\(name) was not delivered: \(seen.failure ?? "the bundle was not sealed")")
+        }
+        try await deliver(paths.final, to: org, as: name)
     }
 }
 
