@@ -23,6 +23,8 @@ public final class PostgresJournal: Journal, Sendable {
     let settings: PostgresSettings
     let logger = Logger(label: "gatehouse.journal")
     private let connection = Mutex<PostgresConnection?>(nil)
+    /// The lease epoch of this journal's last fenced call (see ``fence(_:)``).
+    private let epochSeen = Mutex<Int?>(nil)
 
     /// Connects to the database `settings` names, for the rows of `org`; creates or migrates the
     /// schema when `migrate` is true (the daemon; readers never migrate). With `node`, joins as
@@ -51,7 +53,43 @@ public final class PostgresJournal: Journal, Sendable {
 
     /// Runs `body` with this journal's connection, connecting first when there is none (or the
     /// last one broke). Errors become ``JournalError``s naming the database, never its password.
-    func withConnection<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(JournalError) -> T {
+    /// A node's calls are `fenced` (all but its own membership's): see ``fence(_:)``.
+    func withConnection<T>(_ what: String, fenced: Bool = true, _ body: (PostgresConnection) throws -> T)
+        throws(JournalError) -> T {
+        let epoch = fenced ? try fence(what) : nil
+        let result = try connected(what, body)
+        // An answer that came back after the lease ran out (the node was cut off while it
+        // waited) is not acted on: the work may be another node's by now. (What it wrote is
+        // in the journal, as after a crash at this point.)
+        if let epoch, let membership, !membership.leaseIsValid() || membership.epoch != epoch {
+            throw .membership("node \(membership.node)'s lease ran out while \(what) waited for the database; "
+                              + "the work in hand is left to the node that takes it over")
+        }
+        return result
+    }
+
+    /// Refuses a call of a node whose lease has run out, and the first call after it renewed a
+    /// lease that had run out (a new epoch): another node may have taken over the bundles and
+    /// spool leases it had, and whatever it was doing with them must not go on (no second
+    /// seal, upload or publication). Returns the epoch the call runs in; nil for a reader.
+    private func fence(_ what: String) throws(JournalError) -> Int? {
+        guard let membership else { return nil }
+        let epoch = membership.epoch
+        guard membership.leaseIsValid() else {
+            throw .membership("node \(membership.node)'s lease has run out (cut off from the database?): not \(what)")
+        }
+        let previous = epochSeen.withLock { seen in
+            defer { seen = epoch }
+            return seen
+        }
+        if let previous, previous != epoch {
+            throw .membership("node \(membership.node)'s lease ran out and was renewed: the work in hand before "
+                              + "is left to the node that took it over (not \(what))")
+        }
+        return epoch
+    }
+
+    private func connected<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(JournalError) -> T {
         do {
             return try connection.withLock { current in
                 if current == nil || current!.isClosed {
@@ -92,13 +130,15 @@ public final class PostgresJournal: Journal, Sendable {
     }
 
     /// Runs one statement outside a transaction.
-    func rows(_ what: String, _ query: PostgresQuery) throws(JournalError) -> [PostgresRandomAccessRow] {
-        try withConnection(what) { try rows(query, on: $0) }
+    func rows(_ what: String, fenced: Bool = true, _ query: PostgresQuery) throws(JournalError)
+        -> [PostgresRandomAccessRow] {
+        try withConnection(what, fenced: fenced) { try rows(query, on: $0) }
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
-    func transaction<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(JournalError) -> T {
-        try withConnection(what) { connection in
+    func transaction<T>(_ what: String, fenced: Bool = true, _ body: (PostgresConnection) throws -> T)
+        throws(JournalError) -> T {
+        try withConnection(what, fenced: fenced) { connection in
             _ = try connection.query("BEGIN", logger: logger).wait()
             let result: T
             do { result = try body(connection) } catch {
