@@ -47,8 +47,6 @@ fi
 
 # Pair p: practice A81<p> and prison YOI<p>, each with the shared journal in its own settings.
 pairs=$((orgs / 2 > 0 ? orgs / 2 : 1))
-practice() { printf 'A81%03d' "$1"; }
-prison() { printf 'YOI%03d' "$1"; }
 for ((p = 1; p <= pairs; p++)); do
     for org in "$(practice "$p")" "$(prison "$p")"; do
         # Polling: the node holding an organisation's spool lease finds new records at its rescan.
@@ -108,7 +106,7 @@ while ((killed < kills)); do sleep "0.$((RANDOM % 9 + 1))"; kill_node "node-$((R
 # Failover: kill the node holding the first practice's spool lease and time how long until
 # another node holds it (it takes the lease at its next claim or collection after expiry). The
 # killed node comes back only afterwards: under the same id it would take its lease back.
-psql_value() { (cd "$work/pg" && "$(pg_bin)/psql" -X -q -t -A -h "$work/pg" -p "$port" -U gatehouse -d gatehouse -c "$1"); }
+psql_value() { pg_sql "$work/pg" "$port" -d gatehouse -c "$1"; }
 first=$(practice 1)
 times=()
 sleep 5  # every node killed above is back

@@ -11,8 +11,10 @@ set -euo pipefail
 # libqrencode-dev: QR codes for TOTP enrolment (web). chromium, python3-pip: the browser tests
 # (Playwright from PyPI drives Debian's Chromium; browser downloads are not used).
 # postgresql: the PostgreSQL journal's tests start a server of their own (initdb, on loopback).
+# iproute2, strace: the partition test cuts a node off from PostgreSQL in a network namespace and
+# traces the files it changes.
 packages=(libsodium-dev zlib1g-dev libdeflate-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3
-          openssl git ca-certificates libqrencode-dev chromium python3-pip postgresql)
+          openssl git ca-certificates libqrencode-dev chromium python3-pip postgresql iproute2 strace)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(age time)
 fi
