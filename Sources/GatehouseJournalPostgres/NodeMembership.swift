@@ -11,8 +11,8 @@ import Synchronization
 /// its spool lease go to the other nodes once the lease has expired by the database's clock.
 /// A node that cannot renew stops handing out work at the end of its lease by its own clock,
 /// which starts before the database's: it stops before anyone takes over. Its journals refuse
-/// every call from then on, and once it renews again the first call of each journal is refused
-/// too (``epoch``): whatever it had in hand may have been taken over meanwhile.
+/// every call from then on, and once it renews again they refuse calls about the work it had in
+/// hand until it claims afresh (``epoch``): that work may have been taken over meanwhile.
 final class NodeMembership: Sendable {
     let node: String
     let lease: Duration
@@ -85,7 +85,7 @@ final class NodeMembership: Sendable {
         let started = ContinuousClock.now
         let renewed: Bool
         do {
-            renewed = try !journal.rows("renewing the lease of node \(node)", fenced: false, """
+            renewed = try !journal.rows("renewing the lease of node \(node)", fence: .none, """
                 UPDATE node SET lease_until = \(unescaped: PostgresJournal.databaseNow) + \(leaseMilliseconds)
                 WHERE id = \(node) AND token = \(token) RETURNING id
                 """).isEmpty
@@ -107,7 +107,7 @@ final class NodeMembership: Sendable {
     func holdsSpoolLease(_ journal: PostgresJournal) throws(JournalError) -> Bool {
         guard leaseIsValid() else { return false }
         // The lease follows the node's: held while the holder is alive, taken over when it is not.
-        return try !journal.rows("taking the spool lease of \(journal.org)", """
+        return try !journal.rows("taking the spool lease of \(journal.org)", fence: .check, """
             INSERT INTO spool_lease (org, node) VALUES (\(journal.org.value), \(node))
             ON CONFLICT (org) DO UPDATE SET node = EXCLUDED.node
             WHERE spool_lease.node = EXCLUDED.node OR NOT EXISTS (
@@ -119,7 +119,7 @@ final class NodeMembership: Sendable {
     func leave(_ journal: PostgresJournal) {
         guard !left.withLock({ (done: inout Bool) in defer { done = true }; return done }) else { return }
         validUntil.withLock { $0 = nil }
-        _ = try? journal.transaction("leaving as node \(node)", fenced: false) { c in
+        _ = try? journal.transaction("leaving as node \(node)", fence: .none) { c in
             _ = try journal.rows("DELETE FROM spool_lease WHERE node = \(node)", on: c)
             _ = try journal.rows("UPDATE outgoing SET owner = NULL WHERE owner = \(node)", on: c)
             _ = try journal.rows("DELETE FROM node WHERE id = \(node) AND token = \(token)", on: c)

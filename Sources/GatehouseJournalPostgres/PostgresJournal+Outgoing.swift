@@ -145,7 +145,7 @@ extension PostgresJournal {
         // (moved their files into the work folder) when it took that lease.
         // (A CTE, evaluated once: `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` may be run again
         // for each row and hand out more than n.)
-        return try rows("claiming due bundles", """
+        return try rows("claiming due bundles", fence: .fresh, """
             WITH picked AS (
                 SELECT bundle_id FROM outgoing o
                 WHERE o.org = \(org.value) AND o.state IN ('queued', 'sealed') AND o.next_attempt_at <= \(now)
@@ -168,7 +168,8 @@ extension PostgresJournal {
     }
 
     public func expiredOutgoing(now: Int64) throws -> [OutgoingRecord] {
-        try rows("reading expired bundles", """
+        // (A pass of the delivery loop starts here: new work, like claiming due bundles.)
+        try rows("reading expired bundles", fence: .fresh, """
             SELECT \(unescaped: Self.outgoingColumns) FROM outgoing
             WHERE org = \(org.value) AND state IN ('queued', 'sealed', 'delivered', 'held') AND expires_at <= \(now)
             ORDER BY expires_at

@@ -23,8 +23,9 @@ public final class PostgresJournal: Journal, Sendable {
     let settings: PostgresSettings
     let logger = Logger(label: "gatehouse.journal")
     private let connection = Mutex<PostgresConnection?>(nil)
-    /// The lease epoch of this journal's last fenced call (see ``fence(_:)``).
-    private let epochSeen = Mutex<Int?>(nil)
+    /// The lease epoch of this journal's last fenced call, and whether the work in hand before
+    /// a lapse is still being refused (see ``fence(_:_:)``).
+    private let lapse = Mutex<(epoch: Int?, stale: Bool)>((nil, false))
 
     /// Connects to the database `settings` names, for the rows of `org`; creates or migrates the
     /// schema when `migrate` is true (the daemon; readers never migrate). With `node`, joins as
@@ -51,12 +52,24 @@ public final class PostgresJournal: Journal, Sendable {
 
     // MARK: Running queries
 
+    /// How a node's call is fenced by its lease (see ``fence(_:_:)``).
+    enum Fence {
+        /// Work in hand: refused while the lease has run out, and after a lapse until ``fresh``.
+        case inHand
+        /// The start of new work (claiming due bundles): allowed after a lapse, and ends it.
+        case fresh
+        /// A check that starts nothing by itself (the spool lease): allowed after a lapse.
+        case check
+        /// The membership's own calls (renewing, leaving): never fenced.
+        case none
+    }
+
     /// Runs `body` with this journal's connection, connecting first when there is none (or the
     /// last one broke). Errors become ``JournalError``s naming the database, never its password.
-    /// A node's calls are `fenced` (all but its own membership's): see ``fence(_:)``.
-    func withConnection<T>(_ what: String, fenced: Bool = true, _ body: (PostgresConnection) throws -> T)
+    /// A node's calls are fenced by its lease: see ``fence(_:_:)``.
+    func withConnection<T>(_ what: String, fence mode: Fence = .inHand, _ body: (PostgresConnection) throws -> T)
         throws(JournalError) -> T {
-        let epoch = fenced ? try fence(what) : nil
+        let epoch = mode == .none ? nil : try fence(what, mode)
         let result = try connected(what, body)
         // An answer that came back after the lease ran out (the node was cut off while it
         // waited) is not acted on: the work may be another node's by now. (What it wrote is
@@ -68,21 +81,24 @@ public final class PostgresJournal: Journal, Sendable {
         return result
     }
 
-    /// Refuses a call of a node whose lease has run out, and the first call after it renewed a
-    /// lease that had run out (a new epoch): another node may have taken over the bundles and
-    /// spool leases it had, and whatever it was doing with them must not go on (no second
-    /// seal, upload or publication). Returns the epoch the call runs in; nil for a reader.
-    private func fence(_ what: String) throws(JournalError) -> Int? {
+    /// Refuses every call of a node whose lease has run out. Once it renewed a lease that had run
+    /// out (a new epoch), another node may have taken over the bundles and spool leases it had:
+    /// the work it had in hand must not go on (no second seal, upload or publication), so calls
+    /// about it are refused until it starts afresh by claiming due bundles. Returns the epoch the
+    /// call runs in; nil for a reader.
+    private func fence(_ what: String, _ mode: Fence) throws(JournalError) -> Int? {
         guard let membership else { return nil }
         let epoch = membership.epoch
         guard membership.leaseIsValid() else {
             throw .membership("node \(membership.node)'s lease has run out (cut off from the database?): not \(what)")
         }
-        let previous = epochSeen.withLock { seen in
-            defer { seen = epoch }
-            return seen
+        let stale = lapse.withLock { state in
+            if let seen = state.epoch, seen != epoch { state.stale = true }
+            state.epoch = epoch
+            if mode == .fresh { state.stale = false }
+            return state.stale
         }
-        if let previous, previous != epoch {
+        if stale && mode == .inHand {
             throw .membership("node \(membership.node)'s lease ran out and was renewed: the work in hand before "
                               + "is left to the node that took it over (not \(what))")
         }
@@ -130,15 +146,15 @@ public final class PostgresJournal: Journal, Sendable {
     }
 
     /// Runs one statement outside a transaction.
-    func rows(_ what: String, fenced: Bool = true, _ query: PostgresQuery) throws(JournalError)
+    func rows(_ what: String, fence: Fence = .inHand, _ query: PostgresQuery) throws(JournalError)
         -> [PostgresRandomAccessRow] {
-        try withConnection(what, fenced: fenced) { try rows(query, on: $0) }
+        try withConnection(what, fence: fence) { try rows(query, on: $0) }
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
-    func transaction<T>(_ what: String, fenced: Bool = true, _ body: (PostgresConnection) throws -> T)
+    func transaction<T>(_ what: String, fence: Fence = .inHand, _ body: (PostgresConnection) throws -> T)
         throws(JournalError) -> T {
-        try withConnection(what, fenced: fenced) { connection in
+        try withConnection(what, fence: fence) { connection in
             _ = try connection.query("BEGIN", logger: logger).wait()
             let result: T
             do { result = try body(connection) } catch {

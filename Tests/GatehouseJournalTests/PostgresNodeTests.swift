@@ -131,10 +131,13 @@ struct PostgresNodeTests {
         stale.bundleSHA256 = String(repeating: "0", count: 64)
         let refused = #expect(throws: JournalError.self) { try a.save(stale) }
         #expect(refused?.kind == .membership)
+        // Every call about that work is refused, not only the first (a batch of due bundles in hand).
+        #expect(throws: JournalError.self) { try a.files(of: stale.bundleID) }
         #expect(try b.outgoing(taken.bundleID)?.state == .delivered)
         #expect(try b.outgoing(taken.bundleID)?.bundleSHA256 == nil)
-        // Its next call starts afresh, and the bundle is not its to claim.
+        // Claiming afresh ends it, and the bundle is not its to claim.
         #expect(try a.dueOutgoing(now: 10_000, limit: 10).isEmpty)
+        #expect(try a.files(of: stale.bundleID).isEmpty)
     }
 
     @Test func aNodeThatLeavesFreesItsWorkAtOnce() throws {
