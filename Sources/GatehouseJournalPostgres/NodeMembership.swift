@@ -83,12 +83,17 @@ final class NodeMembership: Sendable {
     func heartbeat(_ journal: PostgresJournal) throws(JournalError) {
         guard !left.withLock({ $0 }) else { return }
         let started = ContinuousClock.now
-        let renewed: Bool
+        let renewed: Bool, lapsed: Bool
         do {
-            renewed = try !journal.rows("renewing the lease of node \(node)", fence: .none, """
-                UPDATE node SET lease_until = \(unescaped: PostgresJournal.databaseNow) + \(leaseMilliseconds)
-                WHERE id = \(node) AND token = \(token) RETURNING id
-                """).isEmpty
+            // Also says whether the lease had run out by the database's clock (the one the other
+            // nodes' takeovers go by), read from the row as it was before this update.
+            let rows = try journal.rows("renewing the lease of node \(node)", fence: .none, """
+                UPDATE node n SET lease_until = \(unescaped: PostgresJournal.databaseNow) + \(leaseMilliseconds)
+                FROM node o WHERE n.id = \(node) AND n.token = \(token) AND o.id = n.id
+                RETURNING o.lease_until < \(unescaped: PostgresJournal.databaseNow)
+                """)
+            renewed = !rows.isEmpty
+            lapsed = try rows.first.map { try $0[0].decode(Bool.self) } ?? false
         } catch {
             // Cut off for now: keep trying until the lease runs out.
             if leaseIsValid() { return }
@@ -98,9 +103,11 @@ final class NodeMembership: Sendable {
             validUntil.withLock { $0 = nil }
             throw .membership("node \(node) lost its lease: another process joined under the same id after it expired")
         }
-        // Renewed after it had run out (cut off, then back): other nodes may have taken this
-        // node's bundles and spool leases meanwhile, so work begun before is not finished.
-        if !leaseIsValid() { epochBox.withLock { $0 += 1 } }
+        // Renewed after it had run out in the database (cut off, then back): other nodes may have
+        // taken this node's bundles and spool leases meanwhile, so work begun before is not
+        // finished. (A node merely slow to renew, whose lease the others still saw running,
+        // keeps its work: nobody could have taken it.)
+        if lapsed { epochBox.withLock { $0 += 1 } }
         validUntil.withLock { $0 = started + lease }
     }
 

@@ -67,14 +67,16 @@ public final class PostgresJournal: Journal, Sendable {
     /// Runs `body` with this journal's connection, connecting first when there is none (or the
     /// last one broke). Errors become ``JournalError``s naming the database, never its password.
     /// A node's calls are fenced by its lease: see ``fence(_:_:)``.
-    func withConnection<T>(_ what: String, fence mode: Fence = .inHand, _ body: (PostgresConnection) throws -> T)
-        throws(JournalError) -> T {
+    func withConnection<T>(_ what: String, fence mode: Fence = .inHand, recheck: Bool = true,
+                           _ body: (PostgresConnection) throws -> T) throws(JournalError) -> T {
         let epoch = mode == .none ? nil : try fence(what, mode)
         let result = try connected(what, body)
         // An answer that came back after the lease ran out (the node was cut off while it
-        // waited) is not acted on: the work may be another node's by now. (What it wrote is
-        // in the journal, as after a crash at this point.)
-        if let epoch, let membership, !membership.leaseIsValid() || membership.epoch != epoch {
+        // waited) is not acted on: the work may be another node's by now. Not for a committed
+        // transaction: the caller must learn that it is in the journal (a claim reported failed
+        // after its commit left a bundle whose files were never moved), and its next call is
+        // fenced anyway.
+        if recheck, let epoch, let membership, !membership.leaseIsValid() || membership.epoch != epoch {
             throw .membership("node \(membership.node)'s lease ran out while \(what) waited for the database; "
                               + "the work in hand is left to the node that takes it over")
         }
@@ -154,7 +156,7 @@ public final class PostgresJournal: Journal, Sendable {
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     func transaction<T>(_ what: String, fence: Fence = .inHand, _ body: (PostgresConnection) throws -> T)
         throws(JournalError) -> T {
-        try withConnection(what, fence: fence) { connection in
+        try withConnection(what, fence: fence, recheck: false) { connection in
             _ = try connection.query("BEGIN", logger: logger).wait()
             let result: T
             do { result = try body(connection) } catch {
