@@ -13,10 +13,12 @@ set -euo pipefail
 # (Playwright from PyPI drives Debian's Chromium; browser downloads are not used).
 # postgresql: the PostgreSQL journal's tests start a server of their own (initdb, on loopback).
 # curl: the HTTPS web tests' client (it verifies the `web cert` certificate as a browser would).
+# iproute2, strace: the partition test cuts a node off from PostgreSQL in a network namespace and
+# traces the files it changes.
 # With --bench: age (the baseline), time, wrk (the web pages under load, make bench-web) and
 # zstd (rows 1-2's streaming pipe by hand).
 packages=(libsodium-dev zlib1g-dev libdeflate-dev libssl-dev libsqlite3-dev pkg-config openssh-client openssh-server python3
-          openssl git ca-certificates libqrencode-dev chromium python3-pip postgresql curl)
+          openssl git ca-certificates libqrencode-dev chromium python3-pip postgresql curl iproute2 strace)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(age time wrk zstd)
 fi

@@ -47,14 +47,17 @@ extension PostgresJournal {
             """, on: connection)
     }
 
-    /// Inserts an outgoing record and its files (no transition).
+    /// Inserts an outgoing record and its files (no transition), owned by this node when it is one.
     func insertOutgoing(_ r: OutgoingRecord, files: [OutgoingFile], on c: PostgresConnection) throws {
+        // Owned from the start: between this commit and the claiming node's move of the files
+        // into the work folder, another node must not seal the bundle (it would find no files
+        // and fail it: seen in the partition test).
         _ = try rows("""
             INSERT INTO outgoing (org, bundle_id, partner, state, created_at, updated_at, expires_at, attempts,
-                                  next_attempt_at, bundle_sha256, bundle_size, last_error, receipt)
+                                  next_attempt_at, bundle_sha256, bundle_size, last_error, receipt, owner)
             VALUES (\(org.value), \(r.bundleID), \(r.partner), \(r.state.rawValue), \(r.createdAt), \(r.updatedAt),
                     \(r.expiresAt), \(r.attempts), \(r.nextAttemptAt), \(r.bundleSHA256), \(r.bundleSize),
-                    \(r.lastError), \(r.receipt.map { ByteBuffer(bytes: $0) }))
+                    \(r.lastError), \(r.receipt.map { ByteBuffer(bytes: $0) }), \(membership?.node))
             """, on: c)
         for f in files {
             _ = try rows("""
@@ -139,15 +142,19 @@ extension PostgresJournal {
         guard membership.leaseIsValid() else { return [] }
         // Each due bundle goes to one node: rows another transaction holds are skipped, not
         // waited for, and a bundle owned by a live node stays with it. A dead node's bundles
-        // (its lease expired) are taken over.
+        // (its lease expired) are taken over: sealed ones by any node, queued ones only by the
+        // node holding the organisation's spool lease, which finished the dead node's claims
+        // (moved their files into the work folder) when it took that lease.
         // (A CTE, evaluated once: `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` may be run again
         // for each row and hand out more than n.)
-        return try rows("claiming due bundles", """
+        return try rows("claiming due bundles", fence: .fresh, """
             WITH picked AS (
                 SELECT bundle_id FROM outgoing o
                 WHERE o.org = \(org.value) AND o.state IN ('queued', 'sealed') AND o.next_attempt_at <= \(now)
-                  AND (o.owner IS NULL OR o.owner = \(membership.node) OR NOT EXISTS (
-                      SELECT 1 FROM node n WHERE n.id = o.owner AND n.lease_until >= \(unescaped: Self.databaseNow)))
+                  AND (o.owner IS NULL OR o.owner = \(membership.node) OR (NOT EXISTS (
+                      SELECT 1 FROM node n WHERE n.id = o.owner AND n.lease_until >= \(unescaped: Self.databaseNow))
+                    AND (o.state = 'sealed' OR EXISTS (
+                      SELECT 1 FROM spool_lease s WHERE s.org = o.org AND s.node = \(membership.node)))))
                 ORDER BY o.created_at, o.seq LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             UPDATE outgoing SET owner = \(membership.node) FROM picked
             WHERE outgoing.org = \(org.value) AND outgoing.bundle_id = picked.bundle_id
@@ -163,7 +170,8 @@ extension PostgresJournal {
     }
 
     public func expiredOutgoing(now: Int64) throws -> [OutgoingRecord] {
-        try rows("reading expired bundles", """
+        // (A pass of the delivery loop starts here: new work, like claiming due bundles.)
+        try rows("reading expired bundles", fence: .fresh, """
             SELECT \(unescaped: Self.outgoingColumns) FROM outgoing
             WHERE org = \(org.value) AND state IN ('queued', 'sealed', 'delivered', 'held') AND expires_at <= \(now)
             ORDER BY expires_at

@@ -25,6 +25,9 @@ public final class PostgresJournal: Journal, Sendable {
     private let connection = Mutex<PostgresConnection?>(nil)
     /// True once `pack_nhs` was seen (a reader's database may not be migrated yet).
     let nhsIndexSeen = Mutex(false)
+    /// The lease epoch of this journal's last fenced call, and whether the work in hand before
+    /// a lapse is still being refused (see ``fence(_:_:)``).
+    private let lapse = Mutex<(epoch: Int?, stale: Bool)>((nil, false))
 
     /// Connects to the database `settings` names, for the rows of `org`; creates or migrates the
     /// schema when `migrate` is true (the daemon; readers never migrate). With `node`, joins as
@@ -51,9 +54,62 @@ public final class PostgresJournal: Journal, Sendable {
 
     // MARK: Running queries
 
+    /// How a node's call is fenced by its lease (see ``fence(_:_:)``).
+    enum Fence {
+        /// Work in hand: refused while the lease has run out, and after a lapse until ``fresh``.
+        case inHand
+        /// The start of new work (claiming due bundles): allowed after a lapse, and ends it.
+        case fresh
+        /// A check that starts nothing by itself (the spool lease): allowed after a lapse.
+        case check
+        /// The membership's own calls (renewing, leaving): never fenced.
+        case none
+    }
+
     /// Runs `body` with this journal's connection, connecting first when there is none (or the
     /// last one broke). Errors become ``JournalError``s naming the database, never its password.
-    func withConnection<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(JournalError) -> T {
+    /// A node's calls are fenced by its lease: see ``fence(_:_:)``.
+    func withConnection<T>(_ what: String, fence mode: Fence = .inHand, recheck: Bool = true,
+                           _ body: (PostgresConnection) throws -> T) throws(JournalError) -> T {
+        let epoch = mode == .none ? nil : try fence(what, mode)
+        let result = try connected(what, body)
+        // An answer that came back after the lease ran out (the node was cut off while it
+        // waited) is not acted on: the work may be another node's by now. Not for a committed
+        // transaction: the caller must learn that it is in the journal (a claim reported failed
+        // after its commit left a bundle whose files were never moved), and its next call is
+        // fenced anyway.
+        if recheck, let epoch, let membership, !membership.leaseIsValid() || membership.epoch != epoch {
+            throw .membership("node \(membership.node)'s lease ran out while \(what) waited for the database; "
+                              + "the work in hand is left to the node that takes it over")
+        }
+        return result
+    }
+
+    /// Refuses every call of a node whose lease has run out. Once it renewed a lease that had run
+    /// out (a new epoch), another node may have taken over the bundles and spool leases it had:
+    /// the work it had in hand must not go on (no second seal, upload or publication), so calls
+    /// about it are refused until it starts afresh by claiming due bundles. Returns the epoch the
+    /// call runs in; nil for a reader.
+    private func fence(_ what: String, _ mode: Fence) throws(JournalError) -> Int? {
+        guard let membership else { return nil }
+        let epoch = membership.epoch
+        guard membership.leaseIsValid() else {
+            throw .membership("node \(membership.node)'s lease has run out (cut off from the database?): not \(what)")
+        }
+        let stale = lapse.withLock { state in
+            if let seen = state.epoch, seen != epoch { state.stale = true }
+            state.epoch = epoch
+            if mode == .fresh { state.stale = false }
+            return state.stale
+        }
+        if stale && mode == .inHand {
+            throw .membership("node \(membership.node)'s lease ran out and was renewed: the work in hand before "
+                              + "is left to the node that took it over (not \(what))")
+        }
+        return epoch
+    }
+
+    private func connected<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(JournalError) -> T {
         do {
             return try connection.withLock { current in
                 if current == nil || current!.isClosed {
@@ -94,13 +150,15 @@ public final class PostgresJournal: Journal, Sendable {
     }
 
     /// Runs one statement outside a transaction.
-    func rows(_ what: String, _ query: PostgresQuery) throws(JournalError) -> [PostgresRandomAccessRow] {
-        try withConnection(what) { try rows(query, on: $0) }
+    func rows(_ what: String, fence: Fence = .inHand, _ query: PostgresQuery) throws(JournalError)
+        -> [PostgresRandomAccessRow] {
+        try withConnection(what, fence: fence) { try rows(query, on: $0) }
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
-    func transaction<T>(_ what: String, _ body: (PostgresConnection) throws -> T) throws(JournalError) -> T {
-        try withConnection(what) { connection in
+    func transaction<T>(_ what: String, fence: Fence = .inHand, _ body: (PostgresConnection) throws -> T)
+        throws(JournalError) -> T {
+        try withConnection(what, fence: fence, recheck: false) { connection in
             _ = try connection.query("BEGIN", logger: logger).wait()
             let result: T
             do { result = try body(connection) } catch {

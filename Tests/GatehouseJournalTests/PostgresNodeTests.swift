@@ -66,9 +66,14 @@ struct PostgresNodeTests {
         #expect(throws: JournalError.self) { try node("node-t") }
     }
 
+    /// The journal of a process that is no node (as `journal migrate` writes): its bundles are nobody's.
+    func unowned() throws -> PostgresJournal {
+        try PostgresJournal(settings: settings, org: org, migrate: true)
+    }
+
     @Test func dueWorkGoesToOneNodeAndADeadNodesWorkIsTakenOver() throws {
         let a = try node("node-a"), b = try node("node-b")
-        try a.insert(due(4))
+        try unowned().insert(due(4))
         let mine = try a.dueOutgoing(now: 10_000, limit: 2).map(\.bundleID)
         #expect(mine.count == 2)
         let theirs = try b.dueOutgoing(now: 10_000, limit: 10).map(\.bundleID)
@@ -76,9 +81,63 @@ struct PostgresNodeTests {
         // A live node keeps its work.
         #expect(Set(try a.dueOutgoing(now: 10_000, limit: 10).map(\.bundleID)) == Set(mine))
         #expect(Set(try b.dueOutgoing(now: 10_000, limit: 10).map(\.bundleID)) == Set(theirs))
-        // A dead one's is taken over.
+        // A dead one's is taken over (queued ones by the spool lease's new holder).
         try expire("node-a")
+        #expect(try b.holdsSpoolLease())
         #expect(try b.dueOutgoing(now: 10_000, limit: 10).count == 4)
+    }
+
+    /// A bundle a node claims is its own from the claim's commit: another node sealing it before
+    /// the claiming node moved its files into the work folder found none and failed the record
+    /// (seen in the partition test). When the claiming node dies, its queued bundles go only to
+    /// the node holding the spool lease (which finishes the dead node's claims first); its sealed
+    /// ones to any node.
+    @Test func aClaimedBundleStaysWithItsNodeUntilTheSpoolLeaseMoves() throws {
+        let a = try node("node-a"), b = try node("node-b"), c = try node("node-c")
+        #expect(try a.holdsSpoolLease())
+        try a.insert(due(2))
+        #expect(try b.dueOutgoing(now: 10_000, limit: 10).isEmpty)
+        var sealed = try #require(try a.dueOutgoing(now: 10_000, limit: 10).first)
+        sealed.state = .sealed
+        try a.save(sealed)
+        try expire("node-a")
+        // node-c, without the spool lease, may deliver the sealed one only.
+        #expect(try c.dueOutgoing(now: 10_000, limit: 10).map(\.bundleID) == [sealed.bundleID])
+        #expect(try b.dueOutgoing(now: 10_000, limit: 10).isEmpty)
+        #expect(try b.holdsSpoolLease())
+        #expect(try b.dueOutgoing(now: 10_000, limit: 10).count == 1)
+    }
+
+    /// A node cut off from the database past its lease, then back (a healed partition), must not
+    /// go on with what it had in hand: another node took the bundle over and delivered it meanwhile,
+    /// and the stale node's "sealed" (a second sealing, a second upload) would overwrite that.
+    @Test func aNodeWhoseLeaseLapsedDropsTheWorkItHadInHand() throws {
+        let a = try node("node-a"), b = try node("node-b")
+        try a.insert(due(1))
+        var stale = try #require(try a.dueOutgoing(now: 10_000, limit: 10).first)
+        // Cut off: its lease runs out by its own clock and then by the database's.
+        a.membership?.validUntil.withLock { $0 = ContinuousClock.now - .seconds(1) }
+        try expire("node-a")
+        let cut = #expect(throws: JournalError.self) { try a.files(of: stale.bundleID) }
+        #expect(cut?.kind == .membership)
+        #expect(try b.holdsSpoolLease())
+        var taken = try #require(try b.dueOutgoing(now: 10_000, limit: 10).first)
+        #expect(taken.bundleID == stale.bundleID)
+        taken.state = .delivered
+        try b.save(taken)
+        // Healed: it renews its lease, but what it had in hand stays with node-b.
+        try a.heartbeat()
+        stale.state = .sealed
+        stale.bundleSHA256 = String(repeating: "0", count: 64)
+        let refused = #expect(throws: JournalError.self) { try a.save(stale) }
+        #expect(refused?.kind == .membership)
+        // Every call about that work is refused, not only the first (a batch of due bundles in hand).
+        #expect(throws: JournalError.self) { try a.files(of: stale.bundleID) }
+        #expect(try b.outgoing(taken.bundleID)?.state == .delivered)
+        #expect(try b.outgoing(taken.bundleID)?.bundleSHA256 == nil)
+        // Claiming afresh ends it, and the bundle is not its to claim.
+        #expect(try a.dueOutgoing(now: 10_000, limit: 10).isEmpty)
+        #expect(try a.files(of: stale.bundleID).isEmpty)
     }
 
     @Test func aNodeThatLeavesFreesItsWorkAtOnce() throws {
@@ -94,7 +153,7 @@ struct PostgresNodeTests {
     /// Two nodes claiming at once from a backlog: every bundle goes to exactly one of them.
     @Test func concurrentClaimsNeverShareABundle() async throws {
         let a = try node("node-a"), b = try node("node-b")
-        try a.insert(due(300))
+        try unowned().insert(due(300))
         // Each node delivers what it claimed (so it is due no more) and claims again until none is left.
         func drain(_ journal: PostgresJournal) async throws -> [BundleID] {
             var claimed: [BundleID] = []

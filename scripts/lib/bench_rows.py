@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -745,6 +746,12 @@ def assemble(results, machine, out):
         knobs = ", ".join(f"{k}={v}" for k, v in fragment["knobs"].items() if k in relevant)
         text.append(f"- Row {fragment['row']} measured {fragment['when']} ({knobs}).")
         text += [f"  {note}" for note in fragment["notes"]]
+    # The cluster rows (scripts/bench-cluster.sh writes them into this file) are kept as they were.
+    if os.path.exists(out):
+        with open(out) as f:
+            cluster = re.search(r"\n(## Cluster: .*?)(?=\n## |\Z)", f.read(), flags=re.S)
+        if cluster:
+            text += ["", cluster.group(1).rstrip("\n")]
     # The hand-written profile of the rows that miss (bench/PROFILE.md) follows the figures.
     profile = os.path.join(os.path.dirname(out), "PROFILE.md")
     if os.path.exists(profile):

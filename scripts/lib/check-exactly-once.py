@@ -9,7 +9,14 @@ each direction it reads the receiver's spool/received/<sender>/<bundle>/ and the
 `gatehouse status --json --limit 0` (through acknowledged.py, which the scripts wait on), and
 checks that every record was published exactly once with identical bytes and acknowledged exactly once. With --prefix, only published and acknowledged
 files whose names start with it are counted (other phases' records share the spools).
-Prints one line per direction and a verdict; exits 1 when anything is wrong.
+
+Several organisations (tenants of one hosted service, scripts/cluster-test.sh) are checked
+tenant by tenant as well: each receiving home may hold published records only from the senders
+of its own directions (a record published at the wrong tenant is a leak, not a delivery), no
+record name may be published at two tenants, and each tenant gets its own line (sent,
+received, acknowledged).
+Prints one line per direction (and per tenant when there are more than two) and a verdict;
+exits 1 when anything is wrong.
 """
 import argparse, hashlib, json, os, sys
 
@@ -56,6 +63,45 @@ def check(gatehouse, expected_dir, prefix, sender, home, receiver, rhome, proble
                 not_acked_once=len(unacked), bundle_states=states)
 
 
+def published_names(rhome, sender, prefix):
+    """Record names published at the home `rhome` from `sender`, one entry per copy."""
+    base = os.path.join(rhome, "spool", "received", sender)
+    names = []
+    for bundle in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        if not bundle.startswith("."):
+            names += [n for n in os.listdir(os.path.join(base, bundle))
+                      if not n.startswith(".gatehouse-manifest") and n.startswith(prefix)]
+    return names
+
+
+def check_tenants(pairs, summary, prefix, problems):
+    """Per-tenant verdicts: nothing published at a tenant from an organisation it has no direction
+    with, no record published at two tenants; returns one summary line per tenant."""
+    senders_of, home_of = {}, {}
+    for sender, home, receiver, rhome in pairs:
+        senders_of.setdefault(rhome, set()).add(sender)
+        home_of[sender], home_of[receiver] = home, rhome
+    where = {}  # record name -> tenants it was published at
+    for rhome, senders in senders_of.items():
+        received = os.path.join(rhome, "spool", "received")
+        for sender in sorted(os.listdir(received)) if os.path.isdir(received) else []:
+            names = published_names(rhome, sender, prefix)
+            if sender not in senders and names:
+                problems.append(f"{os.path.basename(rhome)} published {len(names)} record(s) from {sender}, "
+                                f"which sends it nothing in this run: {sorted(names)[:3]}")
+            for n in set(names):
+                where.setdefault(n, set()).add(rhome)
+    for n, homes in sorted(where.items()):
+        if len(homes) > 1:
+            problems.append(f"{n} published at {len(homes)} organisations: {sorted(map(os.path.basename, homes))}")
+    tenants = {}
+    for (sender, receiver), v in summary.items():
+        tenants.setdefault(sender, dict(sent=0, received=0, acknowledged=0))["sent"] += v["sent"]
+        tenants[sender]["acknowledged"] += v["acknowledged"]
+        tenants.setdefault(receiver, dict(sent=0, received=0, acknowledged=0))["received"] += v["distinct"]
+    return tenants
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--gatehouse", required=True)
@@ -66,21 +112,27 @@ def main():
     p.add_argument("pairs", nargs="+", help="SENDER:HOME:RECEIVER:HOME")
     a = p.parse_args()
     problems, summary = [], {}
-    for pair in a.pairs:
-        sender, home, receiver, rhome = pair.split(":")
-        summary[f"{sender}->{receiver}"] = check(a.gatehouse, a.expected, a.prefix, sender, home, receiver, rhome, problems)
+    pairs = [tuple(pair.split(":")) for pair in a.pairs]
+    for sender, home, receiver, rhome in pairs:
+        summary[(sender, receiver)] = check(a.gatehouse, a.expected, a.prefix, sender, home, receiver, rhome, problems)
+    tenants = check_tenants(pairs, summary, a.prefix, problems)
     print(a.title)
     if a.kills:
         print(f"  kills by victim: {a.kills}")
-    for k, v in summary.items():
-        print(f"  {k}: {json.dumps(v)}")
+    for (sender, receiver), v in summary.items():
+        print(f"  {sender}->{receiver}: {json.dumps(v)}")
+    if len(tenants) > 2:
+        print("  per tenant: " + "; ".join(f"{t} sent {v['sent']}, received {v['received']}, "
+                                            f"{v['acknowledged']} acknowledged" for t, v in sorted(tenants.items())))
     if problems:
         print("  PROBLEMS:")
         for line in problems:
             print("    " + line)
         print(f"FAIL: {a.title}")
         sys.exit(1)
-    print(f"PASS: {a.title}: every record published exactly once with identical bytes and acknowledged exactly once")
+    per_tenant = f", at {len(tenants)} tenants, none published at a tenant it was not sent to" if len(tenants) > 2 else ""
+    print(f"PASS: {a.title}: every record published exactly once with identical bytes and acknowledged exactly once"
+          + per_tenant)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 # A practice (A81001) and a prison (YOI123) that know each other, for the crash and cluster
 # tests. Source this file with $gatehouse and $work set.
 
+# The organisations of pair P in the cluster tests and benchmarks: practice A81P and prison YOIP.
+practice() { printf 'A81%03d' "$1"; }
+prison() { printf 'YOI%03d' "$1"; }
+
 # pair_setup HOME ORG NAME MAILBOX: a home with short intervals, so a run takes seconds.
 pair_setup() {
     "$gatehouse" init --home "$1" --org "$2" --name "$3" --mailbox "$4" >/dev/null

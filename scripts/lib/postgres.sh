@@ -1,5 +1,5 @@
 # Starts a throw-away PostgreSQL server for a script, from Debian's `postgresql` package:
-# initdb in "$1" (a new folder), listening on 127.0.0.1:"$2" with password authentication.
+# initdb in "$1" (a new folder), listening on 127.0.0.1:"$2" (or $PG_LISTEN) with password authentication.
 # As root it runs as `nobody` (PostgreSQL refuses root). Sets PG_URL, PG_PASSWORD_FILE, PG_PID;
 # pg_stop stops it. Source this file.
 
@@ -21,9 +21,11 @@ pg_start() { # folder port
     [[ $(id -u) -eq 0 ]] && chown 65534:65534 "$folder" "$folder/pwfile"
     (cd "$folder" && pg_as_server "$bin/initdb" -D "$folder/data" -U gatehouse --pwfile="$folder/pwfile" \
         --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C --no-sync >/dev/null)
+    # Off loopback (a network namespace of its own), clients on the server's own subnets too.
+    [[ ${PG_LISTEN:-127.0.0.1} == 127.0.0.1 ]] || echo "host all all samenet scram-sha-256" >> "$folder/data/pg_hba.conf"
     pg_resume "$folder" "$port"
     (cd "$folder" && pg_as_server "$bin/createdb" -h "$folder" -p "$port" -U gatehouse gatehouse)
-    PG_URL="postgres://gatehouse@127.0.0.1:$port/gatehouse"
+    PG_URL="postgres://gatehouse@${PG_LISTEN:-127.0.0.1}:$port/gatehouse"
     PG_PASSWORD_FILE="$folder/journal-password"
 }
 
@@ -31,12 +33,18 @@ pg_resume() { # folder port: start the server of an existing folder
     local folder=$1 port=$2 bin
     bin=$(pg_bin)
     (cd "$folder" && pg_as_server "$bin/postgres" -D "$folder/data" -p "$port" -k "$folder" \
-        -c listen_addresses=127.0.0.1 -c max_connections=200 >>"$folder/log" 2>&1 &)
+        -c listen_addresses="${PG_LISTEN:-127.0.0.1}" -c max_connections=200 >>"$folder/log" 2>&1 &)
     for _ in $(seq 100); do
         [[ -S $folder/.s.PGSQL.$port ]] && (cd "$folder" && "$bin/pg_isready" -q -h "$folder" -p "$port") && break
         sleep 0.1
     done
     PG_PID=$(head -1 "$folder/data/postmaster.pid")
+}
+
+pg_sql() { # folder port [psql arguments…]: unaligned rows, no headers, as the superuser over the socket
+    local folder=$1 port=$2
+    shift 2
+    (cd "$folder" && "$(pg_bin)/psql" -X -q -t -A -v ON_ERROR_STOP=1 -h "$folder" -p "$port" -U gatehouse "$@")
 }
 
 pg_stop() { # folder: fast shutdown

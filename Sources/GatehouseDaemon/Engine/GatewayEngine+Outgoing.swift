@@ -60,6 +60,13 @@ extension GatewayEngine {
         guard var breaker = allowedBreaker(&record, partner) else { return }
         defer { breakers[partner] = breaker }
         do {
+            // Several nodes: a fresh look before the upload. A node whose lease ran out while
+            // the bundle was in hand is refused here (it may be another node's now), and a
+            // bundle another node sealed again or finished meanwhile is not uploaded from here.
+            if journal.isShared {
+                guard let current = try journal.outgoing(record.bundleID), current.state == .sealed,
+                      current.bundleSHA256 == record.bundleSHA256 else { return }
+            }
             let id = record.bundleID
             let transport = try transport(for: partner)
             try await transport.deliver(spool.sealedBundle(record.bundleID), to: partner, as: MailboxName.bundle(id))

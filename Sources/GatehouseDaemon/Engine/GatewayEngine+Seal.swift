@@ -100,6 +100,11 @@ extension GatewayEngine {
             log(.info, "sealed", bundle: record.bundleID, partner: record.partner, state: "sealed")
             DaemonMetrics.sealed(bytes: record.bundleSize, partner: record.partner)
             audit(AuditEvent("bundle-sealed", org: record.partner, bundle: record.bundleID, sha256: record.bundleSHA256))
+        } catch let error as JournalError where error.kind == .membership {
+            // A node whose lease ran out leaves the bundle to the node that takes it over: what
+            // it sealed is not delivered from here (the bundle may be sealed and sent by the other).
+            record.state = .queued
+            log(.warning, "sealing left to another node: \(error)", bundle: record.bundleID, partner: record.partner)
         } catch {
             retryLater(&record, error: "sealing failed: \(error)")
         }
