@@ -645,6 +645,12 @@ def assemble(results, machine, out):
     if os.path.exists(profile):
         with open(profile) as f:
             text += ["", f.read().rstrip("\n")]
+    # The directory's section (written by scripts/bench-directory.sh, always last) is kept as it was.
+    if os.path.exists(out):
+        with open(out) as f:
+            previous = f.read()
+        if "\n## The directory at national scale" in previous:
+            text += ["", previous[previous.index("\n## The directory at national scale") + 1:].rstrip("\n")]
     with open(out, "w") as f:
         f.write("\n".join(text) + "\n")
 
