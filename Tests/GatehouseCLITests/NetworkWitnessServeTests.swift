@@ -18,11 +18,14 @@ extension NetworkDirectoryTests {
         let key = try key ?? expectSuccess([
             "network", "witness", "init", "--home", home, "--name", "witness.nhs.example/\(name)",
         ]).stdout.trimmingCharacters(in: .newlines)
+        // A witness started again appends to the same log: read only what this start writes.
+        let logged = (try? FileManager.default.attributesOfItem(atPath: home + "/daemon.log")[.size] as? Int) ?? 0
         let process = try DaemonProcess(
             home: home, arguments: [card, "--listen", "127.0.0.1:0"], command: ["network", "witness", "serve"])
         var url: String?
         _ = eventually(timeout: 30) {
-            let log = (try? String(contentsOfFile: home + "/daemon.log", encoding: .utf8)) ?? ""
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: home + "/daemon.log"))) ?? Data()
+            let log = String(decoding: bytes.dropFirst(logged), as: UTF8.self)
             guard let start = log.range(of: "on http://127.0.0.1:") else { return false }
             url = "http://127.0.0.1:" + log[start.upperBound...].prefix { $0.isNumber }
             return true
