@@ -29,7 +29,7 @@ seconds() { python3 -c "import time; print(time.monotonic())"; }
 
 # 1. The network: N admissions published, 1,000 staged (debug test kit; only the proof is timed).
 (cd "$root" && GATEHOUSE_BENCH_DIRECTORY=$n GATEHOUSE_BENCH_DIRECTORY_OUT=$work \
-    swift test --skip-build --filter "DirectoryBenchmark/writeNetwork" 2>&1) | grep "directory benchmark" | tee -a figures.txt
+    swift test --skip-build --filter "DirectoryBenchmark/writeNetwork" 2>&1) | grep "^directory benchmark:" | tee -a figures.txt
 "$gatehouse" network export-card --home authority -o network.card >/dev/null
 
 # A relay with a practice (gp) and a prison (yoi) that pinned each other, and a secure home (hmp,
