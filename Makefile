@@ -39,7 +39,7 @@ help:
 	@echo "                 (BENCH_SIZE_MB, BENCH_RUNS, BENCH_RECORDS, BENCH_ROWS=1,...,7; see README)"
 	@echo "make bench-seal  seal/open 1 GiB files beside age (BENCH_SIZE_MB, BENCH_RUNS)"
 	@echo "make bench-sftp  upload of one bundle vs OpenSSH's sftp through a relay (BENCH_SIZE_MB, BENCH_RUNS)"
-	@echo "make bench-directory  a directory of BENCH_DIRECTORY entries (100000): publish, sync, proof, lookup"
+	@echo "make bench-directory  a directory of BENCH_DIRECTORY entries (100000): publish, sync, proof, drop→receipt"
 	@echo "make bench-dir   100 KB records through a dir: mailbox, inotify vs polling (BENCH_RECORDS)"
 	@echo "make bench-web   Inbox of 100,000 received packs under wrk (50 signed-in connections), NHS-number search,"
 	@echo "                 memory; writes its section of bench/RESULTS.md (BENCH_WEB_PACKS, BENCH_WEB_CONNECTIONS)"
@@ -78,8 +78,10 @@ demo: build
 
 # Benchmarks: release build, never part of `make test`.
 bench-directory: deps
-	GATEHOUSE_BENCH_DIRECTORY=$(or $(BENCH_DIRECTORY),100000) $(SWIFT) test --filter DirectoryBenchmark 2>&1 \
-		| grep -E "directory benchmark|passed|failed"
+	@bash scripts/install-deps.sh --bench
+	$(SWIFT) build $(RELEASE)
+	$(SWIFT) build --build-tests
+	@bash scripts/bench-directory.sh
 
 bench bench-seal bench-sftp bench-dir bench-web bench-cluster:
 	@bash scripts/install-deps.sh --bench

@@ -66,7 +66,7 @@ var targets: [Target] = [
         name: "GatehouseCLI",
         dependencies: [
             "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseJournal", "GatehouseDaemon", "GatehouseRelay", "GatehouseSFTPClient",
-            "GatehouseNotify", "GatehouseWeb",
+            "GatehouseNotify", "GatehouseWeb", "GatehouseWitness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,6 +88,18 @@ var targets: [Target] = [
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
+    /// The C2SP tlog-witness HTTP API (`gatehouse network witness serve`).
+    .target(
+        name: "GatehouseWitness",
+        dependencies: [
+            "GatehouseKit", "GatehouseFormat", "GatehouseCrypto",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]
     ),
@@ -113,6 +125,11 @@ var targets: [Target] = [
         name: "GatehouseDaemonTests",
         dependencies: ["GatehouseDaemon", "GatehouseNotify", "GatehouseTesting",
                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+    ),
+    .testTarget(
+        name: "GatehouseWitnessTests",
+        dependencies: ["GatehouseWitness", "GatehouseKit", "GatehouseFormat", "GatehouseCrypto", "GatehouseNotify",
+                       "GatehouseTesting"]
     ),
     .testTarget(name: "GatehouseNotifyTests", dependencies: ["GatehouseNotify", "GatehouseKit", "GatehouseTesting"]),
     .testTarget(

@@ -157,11 +157,19 @@ run identity export --home newcomer -o newcomer.card
 for card in practice-now.card prison-now.card newcomer.card; do
     run network admit --home network "$card" --yes > /dev/null   # after the authority's own check of each
 done
+echo "An independent witness cosigns each checkpoint over HTTP (C2SP tlog-witness), never a rollback or a fork:"
+witness_key=$("$gatehouse" network witness init --home witness --name witness.demo.example/w1)
+witness_port=$(free_port)
+"$gatehouse" network witness serve --home witness demo.network-card --listen "127.0.0.1:$witness_port" \
+    > witness.log 2>&1 & pids+=($!)
+for _ in $(seq 100); do grep -q "cosigning" witness.log 2>/dev/null && break; sleep 0.1; done
+run network add-witness --home network --url "http://127.0.0.1:$witness_port" "$witness_key"
 run network publish --home network --to relay/directory
 echo "The relay registers what the directory admits (no relay add for the newcomer):"
 run relay follow --home relay demo.network-card --yes
 for home in practice newcomer; do
     run network join --home "$home" demo.network-card --yes > /dev/null
+    run network require-witnesses --home "$home" --require 1 "$witness_key" > /dev/null
     run network sync --home "$home"
 done
 run partners list --home practice
@@ -174,7 +182,7 @@ XML
 drop_and_watch practice YOI456 newcomer transfer-record.xml
 echo "The evidence that the directory did not lie, at both ends:"
 run network show --home practice
-ls newcomer/directory/log
+ls newcomer/directory/log relay/directory/witness
 say "11. The staff web pages (sign in; the first sign-in sets up TOTP with a QR code for an authenticator app)"
 echo "  practice (receptionist: Send, Outgoing):  http://127.0.0.1:$practice_web/  rita.reception / $practice_password"
 echo "  prison (nurse: Inbox, search by NHS number $patient):  http://127.0.0.1:$prison_web/  anna.nurse / $prison_password"

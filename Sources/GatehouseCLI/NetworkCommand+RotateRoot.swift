@@ -28,7 +28,8 @@ extension NetworkCommand {
             let authority = NetworkAuthority(home: homeOptions.resolved)
             let old = try authority.card()
             let key = try authority.loadRootKey(from: root.file, passphrase: root.passphraseSource())
-            let card = try authority.rotateRoot(oldKey: key, mirrors: mirror.folders)
+            let (card, witnesses) = try authority.rotateRoot(
+                oldKey: key, mirrors: mirror.folders, post: NetworkCommand.witnessPost)
             print(
                 "The network \(card.network) has a new root key, vouched for by the old one in the published "
                     + "checkpoint."
@@ -39,6 +40,7 @@ extension NetworkCommand {
                 "The new key is in \(authority.rootKeyPath); protect it (`network protect-root`). Keep the old key "
                     + "until every "
                     + "gateway has synced, then destroy it.")
+            try NetworkCommand.report(witnesses)
         }
     }
 }

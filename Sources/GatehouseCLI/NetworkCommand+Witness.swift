@@ -9,16 +9,19 @@ extension NetworkCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a witness that cosigns the network's checkpoints once it has verified them.",
             discussion: """
-                A witness follows the log as a gateway does and cosigns (C2SP tlog-cosignature, \
-                Ed25519) only a checkpoint whose tree extends everything it verified before; \
-                gateways can require N witnesses (`network require-witnesses`), so a split view \
-                must fool the witnesses too.
+                A witness cosigns (C2SP tlog-cosignature, Ed25519) only a checkpoint whose tree \
+                extends the last one it cosigned: over HTTP, as C2SP tlog-witness specifies \
+                (`serve`; the authority sends each checkpoint with a consistency proof), or by \
+                following a published copy of the log as a gateway does (`cosign`). Gateways can \
+                require N witnesses (`network require-witnesses`), so a split view must fool the \
+                witnesses too.
 
                 Examples:
                   gatehouse network witness init --name witness.nhs.example/w1 --home /srv/witness
+                  gatehouse network witness serve england.network-card --home /srv/witness
                   gatehouse network witness cosign england.network-card --from /srv/relay/directory --home /srv/witness
                 """,
-            subcommands: [Init.self, Cosign.self])
+            subcommands: [Init.self, Cosign.self, Serve.self])
 
         struct Init: ParsableCommand {
             static let configuration = CommandConfiguration(

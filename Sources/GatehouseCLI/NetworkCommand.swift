@@ -24,7 +24,7 @@ struct NetworkCommand: ParsableCommand {
             """,
         subcommands: [
             Init.self, Admit.self, Revoke.self, Publish.self, Show.self, ExportCard.self, ProtectRoot.self,
-            RotateRoot.self, Witness.self, RequireWitnesses.self,
+            RotateRoot.self, Witness.self, AddWitness.self, RequireWitnesses.self,
             Join.self, Sync.self,
         ]
     )
@@ -166,7 +166,11 @@ struct NetworkCommand: ParsableCommand {
             discussion: """
                 Writes the new tiles, then the signed checkpoint, into network/log and into each \
                 --to folder (a relay's directory folder, which it serves read-only to every \
-                registered organisation).
+                registered organisation). Before the checkpoint, each witness named with \
+                `network add-witness` is asked to cosign it (C2SP tlog-witness) and its cosigned \
+                copy is written to witness/KEYID beside it. A witness that refuses or cannot be \
+                reached does not stop the publication: the command says which, and exits with \
+                status 11; publishing again (even with nothing new) asks again.
 
                 Examples:
                   gatehouse network publish --to /srv/relay/directory
@@ -180,10 +184,11 @@ struct NetworkCommand: ParsableCommand {
         func run() throws {
             let authority = NetworkAuthority(home: homeOptions.resolved)
             let key = try authority.loadRootKey(from: root.file, passphrase: root.passphraseSource())
-            let publication = try authority.publish(key: key, mirrors: mirror.folders)
+            let publication = try authority.publish(key: key, mirrors: mirror.folders, post: NetworkCommand.witnessPost)
             let body = try Checkpoint.parse(publication.checkpoint.text)
             print("Published \(publication.to - publication.from) new entries: the log holds \(publication.to).")
             print("root:           \(Base64.encode(body.root.bytes))")
+            try NetworkCommand.report(publication.witnesses)
         }
     }
 

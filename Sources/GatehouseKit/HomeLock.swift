@@ -6,12 +6,13 @@ import Glibc
 /// a stale lock behind, and the holder's PID is written into the file so that a refused second
 /// process can name the first.
 ///
-/// Two locks exist:
+/// Three locks exist:
 /// - ``daemon(_:)`` (`gatehouse.lock`), held by `gatehouse run` for its whole life: two daemons
 ///   on one home claimed records twice, raced each other's receipts and failed bundles that were
 ///   in fact delivered;
 /// - ``keyChange(_:)`` (`.keys.lock`), held for a moment by every command that signs a new
-///   own key manifest (rotate, revoke, set-mailbox): two at once would both sign version N+1.
+///   own key manifest (rotate, revoke, set-mailbox): two at once would both sign version N+1;
+/// - ``witnessState(_:)`` (`witness/.state.lock`), held while a witness decides on a checkpoint.
 public final class HomeLock: @unchecked Sendable {
     /// The locked file.
     public let path: String
@@ -45,6 +46,18 @@ public final class HomeLock: @unchecked Sendable {
         }
         let holder = holderPID(path).map { "PID \($0)" } ?? "another process"
         throw .busy("another key change (\(holder)) holds \(path); try again when it has finished", path: path)
+    }
+
+    /// Takes the witness-state lock of `home` (`witness/.state.lock`), waiting up to about 10
+    /// seconds: tlog-witness requires the check of a request's old size and the write of the new
+    /// latest checkpoint to be one step, or two requests racing could roll the witness back.
+    public static func witnessState(_ home: GatehouseHome) throws(KitError) -> HomeLock {
+        let path = home.path + "/witness/.state.lock"
+        for _ in 0..<100 {
+            if let lock = try acquire(path, wait: false) { return lock }
+            usleep(100_000)
+        }
+        throw .busy("another witness process holds \(path); try again when it has finished", path: path)
     }
 
     /// Releases the lock (also done at deinit and by the kernel at exit).

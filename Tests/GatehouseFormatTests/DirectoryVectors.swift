@@ -45,6 +45,17 @@ struct DirectoryVectors {
         let cosignature = try WitnessKey.cosign(latest.text, time: time2 + 3600, witness: witness, key: key("directory-witness-1"))
         files["log/witness/" + witness.keyIDHex] = latest.adding(cosignature).bytes
         files["bad/cosignature-other-checkpoint"] = try SignedNote.parse(files["checkpoint-3"]!).adding(cosignature).bytes
+        // The same cosignature asked for over HTTP (C2SP tlog-witness, DIRECTORY.md §10.1): the
+        // add-checkpoint body from size 3 to the latest checkpoint, and the witness's answer.
+        let request = try AddCheckpointRequest(
+            oldSize: 3, proof: try log.tree.consistencyProof(from: 3, to: 4), checkpoint: files["log/checkpoint"]!)
+        files["witness/add-checkpoint-request"] = request.bytes
+        files["witness/add-checkpoint-response"] = AddCheckpointRequest.responseBody([cosignature])
+        let proofLine = Base64.encode(request.proof[0].bytes)
+        files["bad/add-checkpoint-bad-base64"] =
+            Array("old 3\n\(proofLine.dropLast(2))!=\n\n".utf8) + files["log/checkpoint"]!
+        files["bad/add-checkpoint-leading-zero"] = Array("old 03\n\(proofLine)\n\n".utf8) + files["log/checkpoint"]!
+        files["bad/add-checkpoint-truncated"] = Array(request.bytes.prefix(30))
 
         var proofs = "# Leaf hashes, roots and proofs of the log in log/ (DIRECTORY.md §2), hashes in hex.\n"
         for i in 0..<4 { proofs += "leaf \(i) \(MerkleHash.leaf(log.entries[i]).hex)\n" }
@@ -189,6 +200,18 @@ struct DirectoryVectors {
         #expect(try witness.cosignedTime(cosigned) == Self.time2 + 3600)
         #expect(throws: FormatError.self) {
             try witness.cosignedTime(try SignedNote.parse(files["bad/cosignature-other-checkpoint"]!))
+        }
+        let request = try AddCheckpointRequest.parse(files["witness/add-checkpoint-request"]!)
+        let offered = try Checkpoint.open(request.checkpoint, verifier: Self.verifier).0
+        try MerkleProof.verifyConsistency(
+            oldSize: request.oldSize, newSize: offered.size,
+            oldRoot: try Checkpoint.open(files["checkpoint-3"]!, verifier: Self.verifier).0.root,
+            newRoot: offered.root, proof: request.proof)
+        let answered = try AddCheckpointRequest.cosigned(
+            try SignedNote.parse(request.checkpoint), answer: files["witness/add-checkpoint-response"]!, by: witness)
+        #expect(answered == cosigned)
+        for name in ["bad-base64", "leading-zero", "truncated"] {
+            #expect(throws: FormatError.self) { try AddCheckpointRequest.parse(files["bad/add-checkpoint-" + name]!) }
         }
         #expect(throws: FormatError.self) { try DirectoryEntry.parse(files["bad/entry-name-changed"]!) }
         #expect(throws: FormatError.self) { try DirectoryEntry.parse(files["bad/entry-extra-line"]!) }

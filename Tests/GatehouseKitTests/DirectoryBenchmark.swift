@@ -33,6 +33,43 @@ struct DirectoryBenchmark {
         return try DirectoryEntry.admit(card, validFrom: now - 60, validUntil: now + 365 * 86_400)
     }
 
+    /// Where `scripts/bench-directory.sh` wants the network written (GATEHOUSE_BENCH_DIRECTORY_OUT).
+    static let output = ProcessInfo.processInfo.environment["GATEHOUSE_BENCH_DIRECTORY_OUT"]
+
+    /// For `scripts/bench-directory.sh` (which times the release binary on it): an authority home
+    /// in OUT/authority whose published log holds N admissions and which has 1,000 more staged;
+    /// prints the time of one inclusion proof check on that log.
+    @Test(.enabled(if: size != nil && output != nil)) func writeNetwork() throws {
+        let n = Self.size ?? 0
+        let authority = NetworkAuthority(home: GatehouseHome(path: Self.output! + "/authority"))
+        let card = try NetworkAuthority.initialise(home: authority.home, name: "directory.nhs.example/bench")
+        let key = try authority.loadRootKey()
+        let now = KeyStore.now()
+        var log = DirectoryLog()
+        for i in 0..<n { log.append(try Self.admission(i, at: now)) }
+        for (path, bytes) in log.tiles(since: 0) { try authority.log.write(path, bytes) }
+        let checkpoint = try log.checkpoint(verifier: card.verifier, key: key, time: now)
+        try authority.log.writeCheckpoint(checkpoint.bytes)
+        for i in n..<(n + 1000) { try authority.stage(try Self.admission(i, at: now)) }
+        // One proof check as a gateway makes it for a directory partner: the proof (from its copy's
+        // tree) checked against the signed checkpoint, for entries spread over the log.
+        let body = try Checkpoint.open(checkpoint.bytes, verifier: card.verifier).0
+        var times: [Double] = []
+        for i in 0..<1001 {
+            let index = UInt64((i * 7919) % n)
+            times.append(try Self.seconds {
+                let proof = try log.tree.inclusionProof(index: index, treeSize: body.size)
+                try MerkleProof.verifyInclusion(
+                    leafHash: MerkleHash.leaf(log.entries[Int(index)]), index: index, treeSize: body.size, proof: proof,
+                    root: body.root)
+            })
+        }
+        times.sort()
+        print(
+            "directory benchmark: inclusion proof made and checked on \(n) entries: p50 "
+                + "\(String(format: "%.3f", times[500] * 1000)) ms, max \(String(format: "%.3f", times[1000] * 1000)) ms")
+    }
+
     @Test(.enabled(if: size != nil)) func nationalScale() throws {
         let n = Self.size ?? 0
         let folder = try TemporaryDirectory()

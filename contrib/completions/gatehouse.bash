@@ -1082,13 +1082,13 @@ _gatehouse_network() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|admit|revoke|publish|show|export-card|protect-root|rotate-root|witness|require-witnesses|join|sync)
+    init|admit|revoke|publish|show|export-card|protect-root|rotate-root|witness|add-witness|require-witnesses|join|sync)
         # Offer subcommand argument completions
         "_gatehouse_network_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init admit revoke publish show export-card protect-root rotate-root witness require-witnesses join sync' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init admit revoke publish show export-card protect-root rotate-root witness add-witness require-witnesses join sync' -- "${cur}"))
         ;;
     esac
 }
@@ -1261,13 +1261,13 @@ _gatehouse_network_witness() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    init|cosign)
+    init|cosign|serve)
         # Offer subcommand argument completions
         "_gatehouse_network_witness_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'init cosign' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'init cosign serve' -- "${cur}"))
         ;;
     esac
 }
@@ -1303,6 +1303,42 @@ _gatehouse_network_witness_cosign() {
         return
         ;;
     '--from')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_witness_serve() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --listen)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    esac
+}
+
+_gatehouse_network_add-witness() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--home --url)
+    __gatehouse_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--home')
+        return
+        ;;
+    '--url')
         return
         ;;
     esac

@@ -65,13 +65,16 @@ public struct DirectoryClient: Sendable {
     public var keysPath: String { folder + "/keys" }
 
     /// The keys the network rotated to since it was joined.
-    public func rotatedKeys() throws(KitError) -> [NoteVerifierKey] {
-        guard let bytes = try FileOperations.read(at: keysPath, limit: 64 * 1024) else { return [] }
+    public func rotatedKeys() throws(KitError) -> [NoteVerifierKey] { try Self.verifierKeys(at: keysPath) }
+
+    /// The verifier keys in the file at `path`, one a line; none when there is no file.
+    static func verifierKeys(at path: String) throws(KitError) -> [NoteVerifierKey] {
+        guard let bytes = try FileOperations.read(at: path, limit: 64 * 1024) else { return [] }
         do {
             return try String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { line throws(FormatError) in
                 try NoteVerifierKey.parse(String(line))
             }
-        } catch { throw .invalidCard("\(keysPath): \(error.detail)", path: keysPath) }
+        } catch { throw .invalidCard("\(path): \(error.detail)", path: path) }
     }
 
     /// What a sync did.

@@ -59,17 +59,22 @@ extension NetworkAuthority {
         public let checkpoint: SignedNote
         /// How many tile files were written (to each folder).
         public let files: Int
+        /// What each configured witness answered (DIRECTORY.md §10.1).
+        public var witnesses: [WitnessOutcome] = []
     }
 
-    /// Appends the pending entries to the log, writes the tiles that changed and then a new signed
-    /// checkpoint into `HOME/network/log`, and the same into each of `mirrors` (folders a relay
-    /// serves), then removes the pending entries.
+    /// Appends the pending entries to the log, writes the tiles that changed into
+    /// `HOME/network/log` and each of `mirrors` (folders a relay serves), asks the configured
+    /// witnesses to cosign the new checkpoint through `post`, writes their cosigned copies and
+    /// then the new signed checkpoint, and removes the pending entries.
     ///
     /// A crash at any point is safe to repeat: tiles past the old checkpoint are unreferenced
     /// until the checkpoint is replaced, and a pending entry already in the log is not appended
-    /// twice.
+    /// twice. A witness that refuses or cannot be reached does not stop the publication (its
+    /// outcome says why); gateways that require it keep the checkpoint they trusted.
     public func publish(
-        key: borrowing SigningSecretKey, now: UInt64 = KeyStore.now(), mirrors: [String] = []
+        key: borrowing SigningSecretKey, now: UInt64 = KeyStore.now(), mirrors: [String] = [],
+        post: WitnessPost? = nil
     ) throws(KitError) -> Publication {
         let verifier = try card().verifier
         let published = try published()
@@ -81,31 +86,46 @@ extension NetworkAuthority {
         do { checkpoint = try log.checkpoint(verifier: verifier, key: key, time: now) } catch {
             throw .invalidInput(error.detail)
         }
-        let files = try write(log, checkpoint: checkpoint, verifier: verifier, mirrors: mirrors, published: names)
-        return Publication(from: published.log.size, to: log.size, checkpoint: checkpoint, files: files)
+        let (files, witnesses) = try write(
+            log, checkpoint: checkpoint, verifier: verifier, mirrors: mirrors, published: names,
+            previous: published.log.size, post: post)
+        return Publication(
+            from: published.log.size, to: log.size, checkpoint: checkpoint, files: files, witnesses: witnesses)
     }
 
-    /// Writes the tiles `log` changed and then `checkpoint` into `network/log` and each of
-    /// `mirrors`, then removes the pending entries; returns the tile files written per folder.
+    /// Writes the tiles `log` changed into `network/log` and each of `mirrors`, asks the
+    /// witnesses for cosignatures (when `post` is given), writes the cosigned copies and then
+    /// `checkpoint` into each folder, then removes the pending entries; returns the tile files
+    /// written per folder and the witnesses' outcomes.
     @discardableResult
     func write(
         _ log: DirectoryLog, checkpoint: SignedNote, verifier: NoteVerifierKey, mirrors: [String],
-        published names: [String]
-    ) throws(KitError) -> Int {
+        published names: [String], previous: UInt64, post: WitnessPost?
+    ) throws(KitError) -> (files: Int, witnesses: [WitnessOutcome]) {
         var files = 0
-        for target in [self.log] + mirrors.map(TileFolder.init(path:)) {
+        let targets = [self.log] + mirrors.map(TileFolder.init(path:))
+        for target in targets {
             let since = try Self.size(of: target, verifier: verifier, within: log)
             let tiles = log.tiles(since: since)
             for (path, bytes) in tiles { try target.write(path, bytes) }
-            try target.writeCheckpoint(checkpoint.bytes)
             files = max(files, tiles.count)
+        }
+        // Cosigned copies before the checkpoint: a gateway that requires witnesses then finds
+        // them as soon as it sees the checkpoint, instead of refusing it until the next sync.
+        var witnesses: [WitnessOutcome] = []
+        if let post { witnesses = try requestCosignatures(of: checkpoint, log: log, previous: previous, post: post) }
+        for target in targets {
+            for case .cosigned(let witness, let cosigned) in witnesses {
+                try target.writeWitness(witness.key, cosigned.bytes)
+            }
+            try target.writeCheckpoint(checkpoint.bytes)
         }
         // Only the entries read before the log was made: one staged since waits for the next time.
         for name in names where unlink(pendingPath + "/" + name) != 0 && errno != ENOENT {
             throw FileOperations.ioError("could not remove the published entry", pendingPath + "/" + name)
         }
         if !names.isEmpty { try FileOperations.syncDirectory(of: pendingPath + "/x") }
-        return files
+        return (files, witnesses)
     }
 
     /// The size of the log `folder` already serves, when its checkpoint is ours and its tree a

@@ -14,8 +14,8 @@ extension NetworkAuthority {
     /// new card.
     public func rotateRoot(
         oldKey: borrowing SigningSecretKey, now: UInt64 = KeyStore.now(),
-        mirrors: [String] = []
-    ) throws(KitError) -> NetworkCard {
+        mirrors: [String] = [], post: WitnessPost? = nil
+    ) throws(KitError) -> (card: NetworkCard, witnesses: [WitnessOutcome]) {
         let old = try card().verifier
         guard oldKey.publicKey == old.key else { throw .keyFileInvalid("the key given is not the network's root key") }
         let staged = rootKeyPath + ".new"
@@ -38,13 +38,16 @@ extension NetworkAuthority {
             checkpoint = try log.rotationCheckpoint(
                 old: old, oldKey: oldKey, next: nextVerifier, nextKey: next, time: now)
         } catch { throw .invalidInput(error.detail) }
-        try write(log, checkpoint: checkpoint, verifier: old, mirrors: mirrors, published: names)
+        // Witnesses must see the rotation: they learn the new key from this checkpoint.
+        let (_, witnesses) = try write(
+            log, checkpoint: checkpoint, verifier: old, mirrors: mirrors, published: names,
+            previous: published.log.size, post: post)
         let card = NetworkCard(verifier: nextVerifier)
         try FileOperations.replaceAtomically(at: cardPath, contents: Array(card.text.utf8), mode: 0o644)
         guard rename(staged, rootKeyPath) == 0 else {
             throw FileOperations.ioError("could not move the new root key into place at", rootKeyPath)
         }
         try FileOperations.syncDirectory(of: rootKeyPath)
-        return card
+        return (card, witnesses)
     }
 }

@@ -72,6 +72,31 @@ public struct Witness: Sendable {
         guard let mirror = try client.mirror(), let note = mirror.checkpoint, let body = mirror.body else {
             throw .io("nothing to cosign: \(source.path) has no checkpoint")
         }
+        // The same gate as `add-checkpoint`, with a proof from the latest checkpoint cosigned
+        // (perhaps over HTTP) made from the verified entries: one rule against rollbacks and forks.
+        let latest = try latest()?.0.size ?? 0
+        guard latest <= body.size else {
+            throw .invalidInput(
+                "this witness already cosigned a checkpoint of \(latest) entries; \(source.path) serves \(body.size)")
+        }
+        let request: AddCheckpointRequest
+        do {
+            request = try AddCheckpointRequest(
+                oldSize: latest, proof: try mirror.log.tree.consistencyProof(from: latest, to: body.size),
+                checkpoint: note.bytes)
+        } catch { throw .invalidInput(error.detail) }
+        switch try addCheckpoint(request.bytes, now: now) {
+        case .cosigned(let line, let size):
+            try source.writeWitness(witness, note.adding(line).bytes)
+            return .cosigned(size: size)
+        case let refused:
+            throw .invalidCard("the witness refused the checkpoint of \(body.size) entries (HTTP \(refused.status)): "
+                + refused.reason, path: latestPath)
+        }
+    }
+
+    /// The witness's secret key, checked against its public key.
+    func secretKey(for witness: WitnessKey) throws(KitError) -> SigningSecretKey {
         guard
             let key = try SecretKeyReader.read(
                 at: keyPath,
@@ -79,11 +104,6 @@ public struct Witness: Sendable {
                     try SecretKeyFile.decodeSigningKey(bytes, role: .signing)
                 }), key.publicKey == witness.key
         else { throw .keyFileInvalid("\(keyPath) is missing or is not the witness's key", path: keyPath) }
-        let line: SignedNote.Signature
-        do { line = try WitnessKey.cosign(note.text, time: now, witness: witness, key: key) } catch {
-            throw .invalidInput(error.detail)
-        }
-        try source.writeWitness(witness, note.adding(line).bytes)
-        return .cosigned(size: body.size)
+        return key
     }
 }
