@@ -92,7 +92,10 @@ struct MetricsEndToEndTests {
         let degraded = eventually {
             guard let health = HTTPProbe.get(port: ports.practice, "/healthz") else { return false }
             last = "\(health.status) \(health.body)"
+            // Both reasons: the breaker may open (five quick failed deliveries) before the own
+            // mailbox has gone unlisted for `unreachable_after`.
             return health.status == 503 && health.body.contains("partner YOI123: circuit breaker open")
+                && health.body.contains("has not been listed for")
         }
         #expect(degraded, "\(last)\n\(pair.daemons[pair.practice]!.logText)")
         #expect(last.hasPrefix("503 degraded\n- the own mailbox (A81001) has not been listed for "), "\(last)")
