@@ -109,14 +109,34 @@ def main():
                 page.goto(base + "/inbox")
                 assert page.url.endswith("/signin"), page.url   # signed out: sent to sign-in
                 shot(page, "signin.png")
-                page.fill("#username", user)
-                page.fill("#password", password[user])
-                page.click("button[type=submit]")
+                # Keyboard only (WCAG 2.1.1): Tab reaches each field in order, Enter submits.
+                tab_to(page, "#username")
+                page.keyboard.type(user)
+                page.keyboard.press("Tab")
+                assert focused(page, "#password"), "Tab from the name does not reach the password"
+                page.keyboard.type(password[user])
+                with page.expect_navigation():
+                    page.keyboard.press("Enter")
                 secret = page.inner_text("code.secret")  # first sign-in: enrol
                 shot(page, "enrol.png")
-                page.fill("#code", totp(secret))
-                page.click("form.narrow button[type=submit]")
+                tab_to(page, "#code")
+                page.keyboard.type(totp(secret))
+                with page.expect_navigation():
+                    page.keyboard.press("Enter")
                 return context, page
+
+            def focused(page, selector):
+                return page.evaluate("s => document.activeElement === document.querySelector(s)", selector)
+
+            def tab_to(page, selector, limit=12):
+                """Presses Tab until `selector` has the focus (a skip link and the header first)."""
+                seen = []
+                for _ in range(limit):
+                    page.keyboard.press("Tab")
+                    if focused(page, selector):
+                        return
+                    seen.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+                raise AssertionError(f"{selector} is not reached by Tab from the top: {seen}")
 
             practice, prison = f"http://127.0.0.1:{ports['practice']}", f"https://127.0.0.1:{ports['prison']}"
             ctx, page = sign_in(practice, "rita.reception")
@@ -202,7 +222,7 @@ def main():
                 print(f"axe: {name}: {impact}: {rule}: {text} {targets}")
         assert not any(failing.values()), "serious or critical accessibility violations (see above)"
         print(f"axe-core (WCAG 2.2 A/AA, best practice): {len(audited)} pages, no serious or critical violations")
-        print("web browser test: sign-in with TOTP, send, acknowledged, inbox search over HTTPS, preview, download, "
+        print("web browser test: keyboard-only sign-in with TOTP, send, acknowledged, inbox search over HTTPS, preview, download, "
               "handled, 403s, health, audit: ok")
     finally:
         for proc in procs: proc.send_signal(signal.SIGTERM)
