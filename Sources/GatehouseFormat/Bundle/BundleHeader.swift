@@ -105,8 +105,8 @@ public struct BundleHeader: Hashable, Sendable {
             body.raw(stanza.ephemeral)
             body.raw(stanza.wrappedKey)
         }
-        // Checked when the header was made, so encoding cannot fail.
-        if let directoryCheckpoint { try! CarriedCheckpoint.encode(directoryCheckpoint, into: &body) }
+        // Checked when the header was made (init), so it is written as it is.
+        if let directoryCheckpoint { CarriedCheckpoint.write(directoryCheckpoint, into: &body) }
         var out = ByteBuilder(capacity: body.bytes.count + 12)
         out.raw(Self.magic)
         out.u32(UInt32(Self.magic.count + 4 + body.bytes.count))

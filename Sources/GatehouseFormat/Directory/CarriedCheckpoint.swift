@@ -31,6 +31,12 @@ public enum CarriedCheckpoint {
     /// Appends the field for `note` (checked first; `invalidInput` when it may not be carried).
     public static func encode(_ note: [UInt8], into builder: inout ByteBuilder) throws(FormatError) {
         do { try check(note) } catch { throw .invalidInput(error.detail) }
+        write(note, into: &builder)
+    }
+
+    /// Writes a note already passed through ``check(_:)`` (a header checks it when it is made, and
+    /// is encoded more than once: parsing it again each time would only repeat that check).
+    static func write(_ note: [UInt8], into builder: inout ByteBuilder) {
         builder.u8(tag)
         builder.u16(UInt16(note.count))
         builder.raw(note)
