@@ -78,9 +78,17 @@ struct SpoolWatcherTests {
             try FileManager.default.createDirectory(atPath: "\(failed)/.\(name)", withIntermediateDirectories: false)
             for file in files { create(Array(file.utf8), in: "\(failed)/.\(name)") }
         }
+        // And one whose name is taken already: it comes into view beside it, never stays hidden.
+        try FileManager.default.createDirectory(atPath: "\(failed)/.2-aa-dup", withIntermediateDirectories: false)
+        create(Array("late.pdf".utf8), in: "\(failed)/.2-aa-dup")
+        try FileManager.default.createDirectory(atPath: "\(failed)/2-aa-dup", withIntermediateDirectories: false)
         FailedFolder.recover(in: failed)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: failed).sorted() == [DurableFile.split(made).name, "2-aa"].sorted())
+        let shown = try FileManager.default.contentsOfDirectory(atPath: failed).sorted()
+        #expect(!shown.contains { $0.hasPrefix(".") }, "\(shown)")
+        #expect(shown.count == 4 && shown.contains(DurableFile.split(made).name) && shown.contains("2-aa"), "\(shown)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(failed)/2-aa").sorted() == ["reason.txt", "scan.pdf"])
+        let beside = try #require(shown.first { $0.hasPrefix("2-aa-dup-") })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(failed)/\(beside)") == ["late.pdf"])
     }
 
     /// `outbox/YOI123/\u{301}abc` was cut into Characters, where the slash and the mark are one:

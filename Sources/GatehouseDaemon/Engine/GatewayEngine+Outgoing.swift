@@ -187,9 +187,7 @@ extension GatewayEngine {
                 .map { ($0.workPath, "\(folder)/\($0.name)") })
         }
         writeReason("NOT DELIVERED to \(record.partner): \(reason)\nbundle \(record.bundleID), claimed at \(RFC3339.format(UInt64(record.createdAt / 1000)) ?? "?")", to: "\(folder)/reason.txt")
-        // A folder of the same name already there (a report made before a crash, journalled
-        // after it) is kept; what this one moved stays hidden beside it for the operator.
-        if !exists(target) { try FailedFolder.publish(folder, as: target) }
+        try FailedFolder.publishBeside(folder, as: target)
         unlink(spool.sealedBundle(record.bundleID))
         rmdir(spool.outgoingWork(record.bundleID))
     }

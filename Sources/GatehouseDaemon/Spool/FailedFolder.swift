@@ -72,6 +72,16 @@ package struct FailedFolder: Sendable {
         try DurableFile.syncFolder(DurableFile.split(target).folder)
     }
 
+    /// Renames `staged` into view as `target`, or as `target-<random>` when a folder of that name
+    /// is already there (a report made before a crash, the journal written after it): what it
+    /// holds is never left hidden. Returns the name used.
+    @discardableResult
+    package static func publishBeside(_ staged: String, as target: String) throws -> String {
+        let name = access(target, F_OK) == 0 ? "\(target)-\(randomBytes(3).hexString)" : target
+        try publish(staged, as: name)
+        return name
+    }
+
     /// After a crash: a hidden folder in `root` that holds more than its reason (the original was
     /// moved in) is renamed into view; one that holds at most its reason is removed (the
     /// original is still where it was and is refused again, or sent).
@@ -80,7 +90,7 @@ package struct FailedFolder: Sendable {
             let staged = "\(root)/\(name)", target = "\(root)/\(String(name.dropFirst()))"
             let contents = FileOperations.listFolder(staged) ?? []
             if contents.contains(where: { $0 != "reason.txt" }) {
-                if access(target, F_OK) != 0 { try? publish(staged, as: target) }
+                _ = try? publishBeside(staged, as: target)
             } else {
                 unlink("\(staged)/reason.txt")
                 rmdir(staged)
