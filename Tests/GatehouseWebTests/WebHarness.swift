@@ -77,7 +77,7 @@ final class WebHarness: @unchecked Sendable {
         settings.listen = "127.0.0.1:0"
         let server = WebServer(home: home, settings: settings, accounts: accounts)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        task = Task { try await server.run { port in continuation.yield(port) } }
+        task = ServerThread(label: "web-server").start { try await server.run { port in continuation.yield(port) } }
         for await bound in ports {
             port = bound
             break

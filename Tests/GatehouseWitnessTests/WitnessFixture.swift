@@ -68,7 +68,7 @@ struct WitnessFixture {
     func serving(_ body: (Int) async throws -> Void) async throws {
         let server = try WitnessServer(witness: witness, address: "127.0.0.1:0")
         let (ports, bound) = AsyncStream<Int>.makeStream()
-        let task = Task { try await server.run { port in bound.yield(port) } }
+        let task = ServerThread(label: "witness-server").start { try await server.run { port in bound.yield(port) } }
         var next = ports.makeAsyncIterator()
         guard let port = await next.next() else { throw KitError.io("the witness server did not start") }
         do { try await body(port) } catch {

@@ -43,6 +43,23 @@ struct WitnessServerTests {
         }
     }
 
+    /// The harness's own proof: with both threads of the concurrency pool blocked (as synchronous
+    /// tests that wait for a child process block them under CI's load), the server still answers,
+    /// because it runs on a ``ServerThread``. Without it this request times out.
+    @Test func itAnswersWhileTheConcurrencyPoolIsBlocked() async throws {
+        let fixture = try W()
+        let request = try fixture.request(W.tree(3), old: 0, size: 3)
+        try await fixture.serving { port in
+            let answer = try await W.blocking {
+                for _ in 0..<2 { Task { sleep(3) } }
+                usleep(300_000)  // both pool threads are now asleep in those tasks
+                return try HTTPPost.send(
+                    request, to: "http://127.0.0.1:\(port)/add-checkpoint", contentType: "text/plain", timeout: .seconds(1))
+            }
+            #expect(answer.status == 200)
+        }
+    }
+
     @Test func theCommittedVectorIsAnsweredByteForByte() throws {
         // docs/vectors/directory/witness: the request from size 3, and the answer at 2026-12-02T10:00:00Z.
         // Read from the source tree, as the format tests read the vectors.
