@@ -152,4 +152,15 @@ echo "cluster test: every receipt in after $SECONDS s (drops, kill -9s, failover
 
 python3 "$root/scripts/lib/check-exactly-once.py" --gatehouse "$gatehouse" --expected "$work/expected" \
     --title "cluster test: $records records, $((pairs * 2)) organisations on $nodes nodes (PostgreSQL${RELAY:+, through a relay}), $killed kill -9s" \
-    "${directions[@]}"
+    "${directions[@]}" || {
+    # What CI shows of a failure: each bundle not acknowledged, its journal history and what
+    # the nodes logged about it (the work folder is gone once the test ends).
+    psql_value "SELECT org || ' ' || bundle_id || ' ' || state || ': ' || coalesce(last_error, '')
+                FROM outgoing WHERE state <> 'acknowledged'" | while read -r org bundle rest; do
+        echo "  not acknowledged: $org $bundle $rest"
+        psql_value "SELECT '    ' || org || ' ' || direction || ' ' || state || ' ' || coalesce(detail, '') FROM transition
+                    WHERE bundle_id = '$bundle' ORDER BY id" 2>/dev/null || true
+        grep -h "$bundle" node-*.log | tail -n 40 | sed 's/^/    /'
+    done
+    exit 1
+}

@@ -1,9 +1,9 @@
 import Foundation
-public import GatehouseFormat
+import GatehouseFormat
 public import GatehouseKit
 import GatehouseCrypto
 import HTTPTypes
-public import Hummingbird
+import Hummingbird
 import Logging
 import NIOCore
 public import ServiceLifecycle

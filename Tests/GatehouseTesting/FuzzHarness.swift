@@ -60,12 +60,23 @@ public enum FuzzHarness {
             DirectoryFuzzing.run(target, bytes)
         case .bundle:
             // The whole opening path as YOI123 receiving from A81001 (test keys): framing,
-            // parsing and every refusal, with memory and time bounded by the format's limits.
+            // parsing and every refusal, with memory and time bounded by the format's limits;
+            // read in two passes (FORMAT.md §3.10 literally) and in one, which must agree.
             let sender = TestOrganisation.shared
-            guard let envelope = try? BundleVerifier.verify(MemorySource(bytes), senderKey: { _ in sender.signing.publicKey }) else { return }
-            _ = try? BundleOpener(reader: try! ODSCode("YOI123")).open(envelope, from: MemorySource(bytes), decryptionKey: { _ in
-                try AgreementSecretKey(secret: TestOrganisation.testSeed("YOI123-encryption"))
-            }, into: DiscardingSink())
+            let reader = try! ODSCode("YOI123")
+            let key = { (_: KeyID) in try AgreementSecretKey(secret: TestOrganisation.testSeed("YOI123-encryption")) }
+            func category(_ body: () throws(FormatError) -> Void) -> FormatError.Category? {
+                do { try body(); return nil } catch { return error.category }
+            }
+            let twoPasses = category { () throws(FormatError) in
+                let envelope = try BundleVerifier.verify(MemorySource(bytes), senderKey: { _ in sender.signing.publicKey })
+                _ = try BundleOpener(reader: reader).open(envelope, from: MemorySource(bytes), decryptionKey: key, into: DiscardingSink())
+            }
+            let onePass = category { () throws(FormatError) in
+                _ = try OnePassOpener(reader: reader).open(
+                    MemorySource(bytes), senderKey: { _ in sender.signing.publicKey }, decryptionKey: key, into: DiscardingSink())
+            }
+            precondition(twoPasses == onePass, "one pass: \(String(describing: onePass)), two passes: \(String(describing: twoPasses))")
         }
     }
 }

@@ -65,21 +65,44 @@ public enum BundleFixture {
         return (sink.bytes, sealed)
     }
 
-    /// Opens `bytes` as `reader`, knowing `senders` (their signing keys by code and key id).
+    /// Opens `bytes` as `reader`, knowing `senders` (their signing keys by code and key id),
+    /// in one pass, as gateways do (``OnePassOpener``).
     public static func open(
+        _ bytes: [UInt8], as reader: TestOrganisation, knowing senders: [TestOrganisation],
+        allowance: OnePassOpener.Allowance = .standard
+    ) throws(FormatError) -> (files: [(name: String, bytes: [UInt8])], manifest: Manifest, envelope: VerifiedEnvelope) {
+        let sink = CollectingSink()
+        let opened = try OnePassOpener(reader: reader.ods, allowance: allowance).open(
+            MemorySource(bytes), senderKey: signingKey(among: senders), decryptionKey: decryptionKey(of: reader), into: sink)
+        return (sink.files, opened.manifest, opened.envelope)
+    }
+
+    /// Opens `bytes` as FORMAT.md §3.10 reads literally: the outer signature verified over the
+    /// whole bundle first (``BundleVerifier``), then a second pass decrypts (``BundleOpener``).
+    /// The reference the one-pass opener must agree with.
+    public static func openInTwoPasses(
         _ bytes: [UInt8], as reader: TestOrganisation, knowing senders: [TestOrganisation]
     ) throws(FormatError) -> (files: [(name: String, bytes: [UInt8])], manifest: Manifest, envelope: VerifiedEnvelope) {
-        let envelope = try BundleVerifier.verify(MemorySource(bytes)) { (header) throws(FormatError) -> SigningPublicKey in
+        let envelope = try BundleVerifier.verify(MemorySource(bytes), senderKey: signingKey(among: senders))
+        let sink = CollectingSink()
+        let manifest = try BundleOpener(reader: reader.ods).open(
+            envelope, from: MemorySource(bytes), decryptionKey: decryptionKey(of: reader), into: sink)
+        return (sink.files, manifest, envelope)
+    }
+
+    private static func signingKey(among senders: [TestOrganisation]) -> (BundleHeader) throws(FormatError) -> SigningPublicKey {
+        { (header) throws(FormatError) -> SigningPublicKey in
             guard let sender = senders.first(where: { $0.ods == header.sender }),
                   KeyID(signing: sender.signing.publicKey) == header.senderKeyID
             else { throw .unknownSender("\(header.sender) with signing key \(header.senderKeyID) is not a known partner") }
             return sender.signing.publicKey
         }
-        let sink = CollectingSink()
-        let manifest = try BundleOpener(reader: reader.ods).open(envelope, from: MemorySource(bytes), decryptionKey: { id in
+    }
+
+    private static func decryptionKey(of reader: TestOrganisation) -> (KeyID) throws -> AgreementSecretKey? {
+        { id in
             guard id == KeyID(agreement: reader.encryption.publicKey) else { return nil }
             return try AgreementSecretKey(secret: reader.encryption.withSecretBytes { SecretBytes(copying: $0) })
-        }, into: sink)
-        return (sink.files, manifest, envelope)
+        }
     }
 }

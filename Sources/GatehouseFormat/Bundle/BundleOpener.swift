@@ -3,6 +3,9 @@ public import GatehouseCrypto
 /// Pass 2 of opening (FORMAT.md §3.10 steps 4–7): unwraps the content key, decrypts, parses and
 /// inflates within declared sizes, and checks the manifest. Runs only on a ``VerifiedEnvelope``.
 ///
+/// The literal reading of §3.10 (verify everything, then decrypt). Gateways open with the
+/// ``OnePassOpener``, which must reach the same verdict for every input (its tests compare them).
+///
 /// Files go to an ``OpenedFileSink`` as they are decrypted; the caller must treat them as
 /// unreleased until this returns, and discard them if it throws.
 public struct BundleOpener {
@@ -39,49 +42,17 @@ public struct BundleOpener {
         let headerAgain = try BundleVerifier.read(source, envelope.headerBytes.count, what: "the header")
         guard headerAgain == envelope.headerBytes else { throw .authenticationFailed("the bundle changed between verification and decryption") }
 
-        let decryptor = try Self.decryptor(streamKey, header: header.streamHeader)
-        let parser = PlaintextStreamParser(sink: sink)
-        let headerHash = SHA256Hasher.hash(envelope.headerBytes)
+        let payload = try PayloadDecryptor(streamKey: streamKey, header: header, headerBytes: envelope.headerBytes, sink: sink)
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 + PayloadLayout.fullChunkCiphertext, alignment: 16)
-        let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: PayloadLayout.chunkSize, alignment: 16)
-        defer {
-            chunk.deallocate()
-            wipe(plain)
-            plain.deallocate()
-        }
+        defer { chunk.deallocate() }
         for index in 0..<envelope.chunkCount {
-            // The manifest ends the final chunk (FORMAT.md §3.5): nothing, not even an empty
-            // chunk, may follow it, so each payload has exactly one encoding.
-            guard !parser.isComplete else { throw .malformed("payload chunk \(index) follows the end of the manifest") }
             let frame = try ChunkFrame.read(from: source, into: chunk, index: index)
-            let result: (count: Int, isFinal: Bool)
-            do {
-                result = try headerHash.bytes.withUnsafeBytes { ad in
-                    try decryptor.pull(UnsafeRawBufferPointer(rebasing: chunk[4..<(4 + frame.length)]), additionalData: ad, into: plain)
-                }
-            } catch {
-                throw .decryptionFailed("payload chunk \(index) does not decrypt")
-            }
-            guard result.isFinal == frame.isFinal else {
-                throw .decryptionFailed("payload chunk \(index)'s tag disagrees with its frame")
-            }
-            try parser.feed(UnsafeRawBufferPointer(rebasing: plain[0..<result.count]))
+            try payload.take(UnsafeRawBufferPointer(rebasing: chunk[4..<(4 + frame.length)]), isFinal: frame.isFinal, index: index)
         }
-        guard parser.isComplete, let manifestBytes = parser.manifestBytes else {
-            throw .malformed("the payload ends \(parser.position)")
-        }
-        let manifest = try Manifest.parse(manifestBytes)
-        try check(manifest, envelope: envelope, entries: parser.entries, digests: parser.digests)
-        return manifest
+        return try payload.finish(envelope, reader: reader)
     }
 
-    private static func decryptor(_ key: borrowing SecretBytes, header: [UInt8]) throws(FormatError) -> SecretStreamDecryptor {
-        do { return try SecretStreamDecryptor(key: key, header: header) } catch {
-            throw .decryptionFailed("the payload stream header was refused")
-        }
-    }
-
-    private func unwrapStreamKey(_ header: BundleHeader, decryptionKey: (KeyID) throws -> AgreementSecretKey?) throws(FormatError) -> SecretBytes {
+    func unwrapStreamKey(_ header: BundleHeader, decryptionKey: (KeyID) throws -> AgreementSecretKey?) throws(FormatError) -> SecretBytes {
         guard let stanza = header.stanzas.first(where: { $0.recipient == reader }) else {
             let named = header.recipients.map(\.value).joined(separator: ", ")
             throw .notARecipient("the bundle is addressed to \(named), not to \(reader)")
@@ -111,7 +82,7 @@ public struct BundleOpener {
         return StanzaCrypto.streamKey(contentKey: contentKey, bundleID: bundleID)
     }
 
-    private func check(_ manifest: Manifest, envelope: VerifiedEnvelope, entries: [FileTableEntry],
+    func check(_ manifest: Manifest, envelope: VerifiedEnvelope, entries: [FileTableEntry],
                        digests: [SHA256Digest]) throws(FormatError) {
         let header = envelope.header
         // Sign-encrypt-sign: the inner signer must be the outer signer, and this reader must be

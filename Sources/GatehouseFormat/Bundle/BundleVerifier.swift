@@ -67,6 +67,14 @@ public enum BundleVerifier {
             chunks += 1
             if frame.isFinal { break }
         }
+        return try checkSignature(source, header: header, headerBytes: headerBytes, key: key, hasher: hasher,
+                                  chunks: chunks, length: length)
+    }
+
+    /// After the final chunk: reads the outer signature, refuses anything after it, and verifies
+    /// it over the digest in `hasher` (header and every chunk with its frame).
+    static func checkSignature(_ source: any ByteSource, header: BundleHeader, headerBytes: [UInt8], key: SigningPublicKey,
+                               hasher: SHA256Hasher, chunks: Int, length: UInt64) throws(FormatError) -> VerifiedEnvelope {
         let signature = try read(source, SigningPublicKey.signatureLength, what: "the outer signature")
         var probe = [UInt8](repeating: 0, count: 4096)
         let extra: Int

@@ -38,12 +38,15 @@ extension ByteSink {
 }
 
 /// An in-memory source, for small objects and tests.
-public final class MemorySource: ByteSource {
+public final class MemorySource: RewindableByteSource {
     private let bytes: [UInt8]
     private var offset = 0
 
     /// Reads from `bytes`.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Reads from the first byte again.
+    public func rewindToStart() { offset = 0 }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = min(buffer.count, bytes.count - offset)

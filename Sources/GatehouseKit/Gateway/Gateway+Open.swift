@@ -49,32 +49,27 @@ extension Gateway {
         }
         let publisher: StagedPublisher
         do { publisher = try makePublisher() } catch { throw Self.error(error, input: false) }
-        // Outer signature first: nothing is decrypted or inflated before it verifies.
+        // One pass (FORMAT.md §3.10, "Opening in one pass"): chunks are decrypted into private
+        // staging as their bytes are hashed; nothing is published before every check has passed.
         var signerNote: String?
-        let envelope = try BundleVerifier.verify(source) { (header) throws(FormatError) in
+        let keys = self.keys
+        let opened = try OnePassOpener(reader: own.org).open(source, senderKey: { (header) throws(FormatError) in
             let signer = try senderKey(for: header, now: now)
             signerNote = signer.note
             return signer.key
-        }
-        do { try source.rewind() } catch { throw Self.error(error, input: true) }
-        if let stanza = envelope.header.stanzas.first(where: { $0.recipient == own.org }) {
-            // Load the key once here so a key-store problem (permissions, damage) is reported
-            // as such rather than as a failure inside the format.
-            if try keys.loadEncryptionKey(id: stanza.keyID) == nil, let record = own.manifest.record(for: stanza.keyID) {
-                // Sealed to a key this organisation retired: say which and when.
-                let when: String = switch record.state {
-                case .current: "current, but its secret is not in keys/"
-                case .superseded(_, let until): "superseded; its grace window ended at \(RFC3339.format(until) ?? "?") and it was destroyed"
-                case .revoked(let at, let reason): "revoked at \(RFC3339.format(at) ?? "?") (\(reason.rawValue)) and destroyed"
-                }
-                throw FormatError.notARecipient("the bundle is sealed to \(own.org)'s encryption key \(stanza.keyID), which is \(when)",
-                                                bundle: envelope.header.bundleID.hex)
+        }, decryptionKey: { id in
+            if let key = try keys.loadEncryptionKey(id: id) { return key }
+            // Sealed to a key this organisation retired: say which and when. (A key-store
+            // problem, such as permissions or damage, is thrown by the load above as such.)
+            guard let record = own.manifest.record(for: id) else { return nil }
+            let when: String = switch record.state {
+            case .current: "current, but its secret is not in keys/"
+            case .superseded(_, let until): "superseded; its grace window ended at \(RFC3339.format(until) ?? "?") and it was destroyed"
+            case .revoked(let at, let reason): "revoked at \(RFC3339.format(at) ?? "?") (\(reason.rawValue)) and destroyed"
             }
-        }
-        let keys = self.keys
-        let manifest = try BundleOpener(reader: own.org).open(envelope, from: source, decryptionKey: { id in
-            try keys.loadEncryptionKey(id: id)
+            throw FormatError.notARecipient("the bundle is sealed to \(own.org)'s encryption key \(id), which is \(when)")
         }, into: LimitedSink(publisher, limits: limits, folder: publisher.staging))
+        let envelope = opened.envelope, manifest = opened.manifest
         let target = try destination(manifest)
         do {
             try publisher.addFile(named: StagedPublisher.manifestJSONName,

@@ -88,3 +88,8 @@ public final class FileSource: ByteSource {
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw SystemError("rewinding", path) }
     }
 }
+
+extension FileSource: RewindableByteSource {
+    /// Starts reading again from the beginning (for a second pass of opening).
+    public func rewindToStart() throws { try rewind() }
+}
