@@ -265,7 +265,16 @@ public struct SFTPClient: Sendable {
     /// written in order; a short answer is followed by a READ for the rest. A server that sends
     /// more than the file's size, an empty DATA reply or an end before the size is refused. The
     /// remote handle is closed however it ends (without waiting for the reply).
-    public func download(_ remote: String, to local: String, maxBytes: UInt64 = .max) async throws {
+    public func download(_ remote: String, to local: String, maxBytes: UInt64 = .max, progress: GrowingFile? = nil) async throws {
+        do {
+            try await download(remote, to: local, maxBytes: maxBytes, reporting: progress)
+        } catch {
+            progress?.fail("\(error)")
+            throw error
+        }
+    }
+
+    private func download(_ remote: String, to local: String, maxBytes: UInt64, reporting progress: GrowingFile?) async throws {
         let connection = self.connection
         let file = try handle(await connection.request { .open(id: $0, path: remote, flags: .read, attributes: SFTPAttributes()) }, remote)
         // Not awaited: every fetch is followed by a REMOVE, whose request acknowledges the
@@ -284,6 +293,7 @@ public struct SFTPClient: Sendable {
         }
         let out: DurableFile
         do { out = try DurableFile(path: local, mode: 0o600) } catch { throw SFTPClientError.local("cannot create \(local): \(error)") }
+        progress?.begin(temporary: out.temporaryPath, final: local)
         do {
             var waiting: [UInt64: [UInt8]] = [:]  // answered out of order, not yet written
             var written: UInt64 = 0
@@ -312,6 +322,7 @@ public struct SFTPClient: Sendable {
                     while let bytes = waiting.removeValue(forKey: written) {
                         try Self.append(bytes, to: out, local)
                         written += UInt64(bytes.count)
+                        progress?.advance(to: written)
                     }
                     while requested < size && inFlight < readAhead {
                         ask(requested, min(chunk, size - requested))
@@ -323,6 +334,7 @@ public struct SFTPClient: Sendable {
             }
             guard written == size else { throw SFTPClientError.protocolError("\(remote) ended after \(written) of its \(size) bytes") }
             do { try out.commit(sync: .none) } catch { throw SFTPClientError.local("saving \(local): \(error)") }
+            progress?.finish(length: size)
         } catch {
             out.discard()
             throw error

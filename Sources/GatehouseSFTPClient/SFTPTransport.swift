@@ -72,6 +72,17 @@ public actor SFTPTransport: MailboxTransport {
         try await using { try await $0.download("/\(org.value)/\(name)", to: path, maxBytes: maxBytes) }
     }
 
+    public nonisolated var fetchesProgressively: Bool { true }
+
+    public func fetch(_ name: String, from org: ODSCode, to path: String, maxBytes: UInt64, progress: GrowingFile) async throws {
+        do {
+            try await using { try await $0.download("/\(org.value)/\(name)", to: path, maxBytes: maxBytes, progress: progress) }
+        } catch {
+            progress.fail("\(error)")  // (a failure before the download began)
+            throw error
+        }
+    }
+
     /// Downloads the file at `remote` (a path outside any mailbox, such as the relay's published
     /// directory) into the new local file `path`.
     public func download(_ remote: String, to path: String, maxBytes: UInt64) async throws {

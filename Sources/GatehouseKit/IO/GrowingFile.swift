@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// A bundle file that is still being written, shared between the sealer (the producer) and an
@@ -46,6 +47,8 @@ public final class GrowingFile: Sendable {
         var progress = Progress()
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter: UInt64 = 0
+        /// Threads blocked in ``waitBlocking(after:)``.
+        var sleepers: [DispatchSemaphore] = []
     }
 
     private let state = Mutex(State())
@@ -117,12 +120,28 @@ public final class GrowingFile: Sendable {
         }
     }
 
+    /// Blocks the calling thread until the progress differs from `seen` (for a reader on a
+    /// thread of its own, never on the concurrency pool).
+    public func waitBlocking(after seen: Progress) {
+        let wake = DispatchSemaphore(value: 0)
+        let changed = state.withLock { s -> Bool in
+            if s.progress != seen { return true }
+            s.sleepers.append(wake)
+            return false
+        }
+        if !changed { wake.wait() }
+    }
+
     private func change(_ body: (inout Progress) -> Void) {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+        let (waiters, sleepers) = state.withLock { s -> ([CheckedContinuation<Void, Never>], [DispatchSemaphore]) in
             body(&s.progress)
-            defer { s.waiters.removeAll() }
-            return Array(s.waiters.values)
+            defer {
+                s.waiters.removeAll()
+                s.sleepers.removeAll()
+            }
+            return (Array(s.waiters.values), s.sleepers)
         }
         for waiter in waiters { waiter.resume() }
+        for sleeper in sleepers { sleeper.signal() }
     }
 }

@@ -31,6 +31,15 @@ public protocol MailboxTransport: Sendable {
     /// is written).
     func fetch(_ name: String, from org: ODSCode, to path: String, maxBytes: UInt64) async throws
 
+    /// True when ``fetch(_:from:to:maxBytes:progress:)`` reports each range as it is written,
+    /// so that the bundle can be opened while it downloads; false when it reports only the end.
+    var fetchesProgressively: Bool { get }
+
+    /// Copies `name` as ``fetch(_:from:to:maxBytes:)`` does, reporting the copy's progress to
+    /// `progress` (its temporary and final paths, bytes written, the length once complete, or
+    /// the failure), for a reader that follows it (``FollowingSource``).
+    func fetch(_ name: String, from org: ODSCode, to path: String, maxBytes: UInt64, progress: GrowingFile) async throws
+
     /// Removes `name` from `org`'s mailbox; removing what is already gone is not an error.
     func remove(_ name: String, from org: ODSCode) async throws
 
@@ -68,6 +77,25 @@ extension MailboxTransport {
     }
 
     public var deliversWhileSealing: Bool { false }
+
+    public var fetchesProgressively: Bool { false }
+
+    /// Copies the whole file, then reports it complete (or the failure).
+    public func fetch(_ name: String, from org: ODSCode, to path: String, maxBytes: UInt64, progress: GrowingFile) async throws {
+        do {
+            try await fetch(name, from: org, to: path, maxBytes: maxBytes)
+        } catch {
+            progress.fail("\(error)")
+            throw error
+        }
+        let size: UInt64
+        do { size = try FileSource(path: path).size } catch {
+            progress.fail("\(error)")
+            throw error
+        }
+        progress.begin(temporary: path, final: path)
+        progress.finish(length: size)
+    }
 
     /// Waits for the producer's verdict, then delivers the complete file.
     public func deliver(growing: GrowingFile, to org: ODSCode, as name: String) async throws {
