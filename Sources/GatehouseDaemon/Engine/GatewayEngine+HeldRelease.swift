@@ -67,7 +67,7 @@ extension GatewayEngine {
         let hold = RetryPolicy.milliseconds(settings.limits.unknownSenderHold)
         let waited = held.keyWaitSince[item.id].map { now - $0 >= hold } ?? false
         do {
-            let (record, context) = try process(heldBundle(item.id), id: id, waitForKeys: !waited)
+            let (record, context) = try await process(heldBundle(item.id), id: id, waitForKeys: !waited)
             let detail = record.reason ?? "published: \(item.sender)'s card was added"
             guard try journal.resolveHeld(record, detail: detail, context: context) else {
                 forgetHeld(item.id)

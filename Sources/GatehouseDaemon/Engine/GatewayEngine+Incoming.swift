@@ -88,17 +88,32 @@ extension GatewayEngine {
             let local = "\(spool.work)/in/\(id.hex).ghb"
             // A bundle waiting for its sender's newer manifest keeps its local copy: it is not
             // downloaded again at every look (a 50 MB one was, every 30 s).
+            var download: IncomingDownload?
             if (deferredSince[name] == nil && !keptLocal.contains(name)) || !exists(local) {
                 removeTree(local)
+                let maxBytes = UInt64(max(0, settings.limits.bundleMaxBytes))
                 do {
-                    try await mailbox.fetch(name, from: own.org, to: local, maxBytes: UInt64(max(0, settings.limits.bundleMaxBytes)))
+                    if mailbox.fetchesProgressively {
+                        // Opened while it downloads (FORMAT.md §3.10, "Opening in one pass").
+                        download = IncomingDownload.start(name, from: own.org, to: local, maxBytes: maxBytes, mailbox: mailbox)
+                        await download?.available(UInt64(BundleHeader.maxLength))
+                        if download?.growing.progress.failure != nil { try await download?.complete() }
+                    } else {
+                        try await mailbox.fetch(name, from: own.org, to: local, maxBytes: maxBytes)
+                    }
                 } catch let tooLarge as MailboxItemTooLarge {
                     try await quarantineOversized(id, name: name, tooLarge, mailbox: mailbox)
                     return true
                 }
             }
+            let processed: Result<(record: IncomingRecord, context: PackContext?), any Error>
+            do { processed = .success(try await process(local, id: id, waitForKeys: !holdIsOver(name), download: download)) } catch {
+                processed = .failure(error)
+            }
+            // Never left writing behind a failure: the copy is whole, or gone, before going on.
+            if let download { try await download.complete() }
             complete = true
-            let (record, context) = try process(local, id: id, waitForKeys: !holdIsOver(name))
+            let (record, context) = try processed.get()
             try journal.insert(record, detail: record.reason ?? "published", context: context)
             if record.state == .published { notifyReceived(record, context: context) }
             // The receipt goes out as soon as the outcome is journalled; the evidence copies and
@@ -176,32 +191,30 @@ extension GatewayEngine {
     /// it. Returns the journal record with the signed receipt, and the verified context. With
     /// `waitForKeys`, a signature by a key the sender's manifest held here does not name throws
     /// ``DeferredItem``; without, it is refused.
-    func process(_ local: String, id: BundleID,
-                 waitForKeys: Bool = true) throws -> (record: IncomingRecord, context: PackContext?) {
+    ///
+    /// With `download`, `local` is still being downloaded: the header is read from what has
+    /// arrived, the bundle is opened as the rest arrives (off the concurrency pool), and anything
+    /// that needs the whole copy (a refusal's digest, a hold) waits for the download first.
+    func process(_ local: String, id: BundleID, waitForKeys: Bool = true,
+                 download: IncomingDownload? = nil) async throws -> (record: IncomingRecord, context: PackContext?) {
         let now = clock.now()
         // The digest of the exact bytes received: from the verifier's own pass when the bundle
         // opens, hashed separately only to answer a refusal.
         var known: SHA256Digest?
-        func bytesDigest() throws -> SHA256Digest {
-            if let known { return known }
-            let digest = try digest(of: local)
-            known = digest
-            return digest
-        }
-        let source = try FileSource(path: local)
+        let source: any ByteSource = if let download { FollowingSource(download.growing) } else { try FileSource(path: local) }
         let header: BundleHeader
         do {
             header = try BundleVerifier.readHeader(from: source).header
             guard header.bundleID == id else { throw FormatError.malformed("the bundle is named \(id) but its header says \(header.bundleID)") }
         } catch let error as FormatError {
-            return (try reject(local, id: id, sender: nil, digest: bytesDigest(), reason: .malformed,
+            return (try await reject(local, id: id, sender: nil, digest: wholeDigest(local, &known, download), reason: .malformed,
                                detail: error.description, at: now), nil)
         }
         // A bundle that comes back from someone else with this organisation as its sender (its
         // own bundle to a partner, put into the own mailbox by that partner) was never meant for
         // it, even though it can decrypt its self stanza.
         if header.sender == own.org {
-            return (try reject(local, id: id, sender: header.sender, digest: bytesDigest(), reason: .notARecipient,
+            return (try await reject(local, id: id, sender: header.sender, digest: wholeDigest(local, &known, download), reason: .notARecipient,
                                detail: "bundle \(id) is from \(own.org) itself (reflected back into its own mailbox)",
                                at: now), nil)
         }
@@ -212,18 +225,18 @@ extension GatewayEngine {
         let tolerance = RetryPolicy.milliseconds(settings.limits.clockTolerance) / 1000
         let ageSeconds = now / 1000 - Int64(clamping: header.createdAt)
         if ageSeconds > RetryPolicy.milliseconds(settings.expiry) / 1000 + tolerance {
-            return (try reject(local, id: id, sender: header.sender, digest: bytesDigest(), reason: .expired,
+            return (try await reject(local, id: id, sender: header.sender, digest: wholeDigest(local, &known, download), reason: .expired,
                                detail: "bundle \(id): created \(ageSeconds / 3600) hours ago, past the \(settings.expiry) expiry",
                                at: now), nil)
         }
         if -ageSeconds > tolerance {
-            return (try reject(local, id: id, sender: header.sender, digest: bytesDigest(), reason: .expired,
+            return (try await reject(local, id: id, sender: header.sender, digest: wholeDigest(local, &known, download), reason: .expired,
                                detail: "bundle \(id): dated \(-ageSeconds) s ahead of this gateway's clock, "
                                    + "beyond [limits] clock_tolerance", at: now), nil)
         }
         // Not pinned here: held unopened for its card, unless the held area is at its bounds
         // (then refused below as before, unknown-sender).
-        if try isToBeHeld(header), let held = try hold(local, id: id, header: header, digest: bytesDigest(), at: now) {
+        if try isToBeHeld(header), let held = try await hold(local, id: id, header: header, digest: wholeDigest(local, &known, download), at: now) {
             return (held, nil)
         }
         // The default root ([publish] or spool/received/) and the access every published file
@@ -241,12 +254,23 @@ extension GatewayEngine {
                                                                        limit: PayloadLayout.maxManifestLength) ?? [])
             } else {
                 // The workflow, hence the folder, is known once the manifest has verified.
-                let opened = try gateway.open(local, stagingParent: target.staging, now: UInt64(max(0, now / 1000)),
-                                              limits: settings.limits, access: target.access) { manifest in
-                    let root = publishRoot(for: manifest.context.workflow)
-                    try target.prepareSenderFolder(header.sender.value, in: root)
-                    return target.destination(sender: header.sender.value, bundle: id.hex, in: root)
+                let gateway = self.gateway, limits = settings.limits, sender = header.sender
+                let open: @Sendable () throws -> OpenedBundle = {
+                    let place: (Manifest) throws -> String = { manifest in
+                        let root = self.publishRoot(for: manifest.context.workflow)
+                        try target.prepareSenderFolder(sender.value, in: root)
+                        return target.destination(sender: sender.value, bundle: id.hex, in: root)
+                    }
+                    let time = UInt64(max(0, now / 1000))
+                    if let download {
+                        return try gateway.open(FollowingSource(download.growing), stagingParent: target.staging, now: time,
+                                                limits: limits, access: target.access, destination: place)
+                    }
+                    return try gateway.open(local, stagingParent: target.staging, now: time, limits: limits,
+                                            access: target.access, destination: place)
                 }
+                let opened = try await download == nil ? open() : OffPool.run("gatehouse-open", open)
+                try await download?.complete()
                 destination = opened.destination
                 manifest = opened.manifest
                 signerNote = opened.signerNote
@@ -255,7 +279,7 @@ extension GatewayEngine {
                 compareDirectoryCheckpoint(opened.envelope.header.directoryCheckpoint, in: .bundle,
                                            from: header.sender, bundle: id)
             }
-            let bytesDigest = try bytesDigest()
+            let bytesDigest = try await wholeDigest(local, &known, download)
             let receipt = try Receipt.signed(
                 bundleID: id, bundleSender: header.sender, receiver: own.org, bundleSHA256: bytesDigest,
                 receivedAt: UInt64(now / 1000), disposition: .processed, manifestSHA256: SHA256Hasher.hash(manifest.encoded),
@@ -264,7 +288,7 @@ extension GatewayEngine {
             let files = manifest.files.map { ["name": $0.name, "size": String($0.size), "sha256": $0.sha256.hex] }
             let json = String(decoding: try JSONSerialization.data(withJSONObject: files, options: [.sortedKeys]), as: UTF8.self)
             log(.info, "published \(manifest.files.count) file(s)", bundle: id, partner: header.sender, state: "published")
-            DaemonMetrics.opened(bytes: source.size, sender: header.sender)
+            DaemonMetrics.opened(bytes: (try? FileSource(path: local).size) ?? 0, sender: header.sender)
             if let note = signerNote {
                 // Accepted only because it was signed before its key's revocation: the verdict is recorded.
                 log(.warning, "accepted: \(note)", bundle: id, partner: header.sender)
@@ -283,9 +307,19 @@ extension GatewayEngine {
             // a `failed` receipt would make the sender give up a good bundle.
             if error.category == .io { throw error }
             let reason = ReceiptReason(error.category) ?? .malformed
-            return (try reject(local, id: id, sender: header.sender, digest: bytesDigest(), reason: reason,
+            return (try await reject(local, id: id, sender: header.sender, digest: wholeDigest(local, &known, download), reason: reason,
                                detail: error.description, at: now), nil)
         }
+    }
+
+    /// The digest of the exact bytes received: `known` (from the opener's own pass), or hashed
+    /// from the whole copy (after its download) only to answer a refusal.
+    func wholeDigest(_ local: String, _ known: inout SHA256Digest?, _ download: IncomingDownload?) async throws -> SHA256Digest {
+        if let known { return known }
+        try await download?.complete()
+        let digest = try digest(of: local)
+        known = digest
+        return digest
     }
 
     /// Refusals that can only happen after the outer signature verified under the sender's key:

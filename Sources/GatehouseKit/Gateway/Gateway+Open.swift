@@ -38,15 +38,31 @@ extension Gateway {
                  destination: destination)
     }
 
+    /// Like ``open(_:stagingParent:now:limits:access:destination:)``, from `source`: a file
+    /// still being downloaded (``FollowingSource``), whose size the download has checked.
+    public func open(_ source: any RewindableByteSource, stagingParent: String, now: UInt64 = KeyStore.now(),
+                     limits: ReceiveLimits = ReceiveLimits(), access: PublishAccess = .private,
+                     destination: (Manifest) throws -> String) throws -> OpenedBundle {
+        try open(source, now: now, limits: limits,
+                 publisher: { () throws(SystemError) in try StagedPublisher(stagingParent: stagingParent, access: access) },
+                 destination: destination)
+    }
+
     private func open(_ path: String, now: UInt64, limits: ReceiveLimits,
                       publisher makePublisher: () throws(SystemError) -> StagedPublisher,
                       destination: (Manifest) throws -> String?) throws -> OpenedBundle {
-        let own = try keys.loadOwnCard()
         let source: FileSource
         do { source = try FileSource(path: path) } catch { throw Self.error(error, input: true) }
         guard source.size <= UInt64(max(0, limits.bundleMaxBytes)) else {
             throw FormatError.tooLarge("the bundle is \(source.size) bytes; this gateway accepts at most \(limits.bundleMaxBytes) ([limits] bundle_max_mb)")
         }
+        return try open(source, now: now, limits: limits, publisher: makePublisher, destination: destination)
+    }
+
+    private func open(_ source: any RewindableByteSource, now: UInt64, limits: ReceiveLimits,
+                      publisher makePublisher: () throws(SystemError) -> StagedPublisher,
+                      destination: (Manifest) throws -> String?) throws -> OpenedBundle {
+        let own = try keys.loadOwnCard()
         let publisher: StagedPublisher
         do { publisher = try makePublisher() } catch { throw Self.error(error, input: false) }
         // One pass (FORMAT.md §3.10, "Opening in one pass"): chunks are decrypted into private

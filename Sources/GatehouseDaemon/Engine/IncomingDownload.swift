@@ -1,0 +1,46 @@
+import Foundation
+import GatehouseFormat
+import GatehouseKit
+import Synchronization
+
+/// A bundle being downloaded from the own mailbox while it is opened (open while downloading):
+/// the copy's progress, and the download itself, awaited before anything reads the copy whole.
+struct IncomingDownload: Sendable {
+    /// The copy's progress, followed by the opener (``FollowingSource``).
+    let growing: GrowingFile
+    /// The download; it throws ``MailboxItemTooLarge`` before writing anything, or what cut it.
+    let task: Task<Void, any Error>
+
+    /// Starts downloading `name` from `org`'s mailbox into `local`.
+    static func start(_ name: String, from org: ODSCode, to local: String, maxBytes: UInt64,
+                      mailbox: any MailboxTransport) -> IncomingDownload {
+        let growing = GrowingFile()
+        // Detached: the engine's actor opens the bundle meanwhile, and the download must not wait for it.
+        let task = Task.detached { try await mailbox.fetch(name, from: org, to: local, maxBytes: maxBytes, progress: growing) }
+        return IncomingDownload(growing: growing, task: task)
+    }
+
+    /// Waits until `count` bytes have been written or the download has ended (either way).
+    func available(_ count: UInt64) async {
+        var seen = growing.progress
+        while seen.written < count && seen.length == nil && seen.failure == nil {
+            seen = await growing.next(after: seen)
+        }
+    }
+
+    /// Waits for the whole copy: its file is then complete at its final path.
+    func complete() async throws { try await task.value }
+}
+
+/// Runs blocking work (opening a bundle that is still downloading) on a thread of its own and
+/// awaits it, so that the concurrency pool (one thread per core) is never held waiting for the
+/// network: two organisations opening at once in one service must not stall every download.
+enum OffPool {
+    static func run<T: Sendable>(_ name: String, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<T, any Error>) in
+            let thread = Thread { done.resume(with: Result { try work() }) }
+            thread.name = name
+            thread.start()
+        }
+    }
+}
