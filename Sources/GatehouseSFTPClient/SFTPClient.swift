@@ -41,14 +41,14 @@ public struct SFTPClient: Sendable {
     /// True when the server offers the extension `name`.
     public func supports(_ name: String) -> Bool { connection.serverExtensions.contains { $0.name == name } }
 
-    private func check(_ reply: SFTPMessage, _ path: String) throws {
+    func check(_ reply: SFTPMessage, _ path: String) throws {
         guard case .status(_, let code, let message, _) = reply else {
             throw SFTPClientError.protocolError("expected STATUS for \(path), got \(reply)")
         }
         guard code == SFTP.StatusCode.ok.rawValue else { throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: path) }
     }
 
-    private func handle(_ reply: SFTPMessage, _ path: String) throws -> [UInt8] {
+    func handle(_ reply: SFTPMessage, _ path: String) throws -> [UInt8] {
         switch reply {
         case .handle(_, let handle): return handle
         case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: path)
@@ -137,7 +137,7 @@ public struct SFTPClient: Sendable {
         }
     }
 
-    private func attributes(_ reply: SFTPMessage, _ path: String) throws -> SFTPAttributes {
+    func attributes(_ reply: SFTPMessage, _ path: String) throws -> SFTPAttributes {
         switch reply {
         case .attrs(_, let attributes): return attributes
         case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: path)

@@ -283,6 +283,8 @@ public enum SFTPClientError: Error, CustomStringConvertible, Sendable {
     case status(SFTP.StatusCode?, String, path: String)
     /// A local file could not be read or written.
     case local(String)
+    /// An upload in progress could not be followed to a bundle (``SFTPClient/follow(_:maxBytes:consume:)``).
+    case notFollowed(FollowFailure)
 
     /// What the server sent (a status message, a reply it should not have sent, a name from its
     /// listing) is the relay's text: shown escaped (``ReadableText/shown(_:)``), so that it never
@@ -293,6 +295,7 @@ public enum SFTPClientError: Error, CustomStringConvertible, Sendable {
         case .connectionLost(let why): "SFTP connection lost: \(why)"
         case .protocolError(let why): "SFTP protocol error: \(ReadableText.shown(why))"
         case .local(let why): why
+        case .notFollowed(let failure): ReadableText.shown(failure.description)
         case .status(let code, let message, let path):
             "\(ReadableText.shown(path)): "
                 + (message.isEmpty ? code.map { "\($0)" } ?? "error" : ReadableText.shown(message))

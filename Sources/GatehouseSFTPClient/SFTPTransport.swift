@@ -125,7 +125,7 @@ public actor SFTPTransport: MailboxTransport {
                 let said = SSHDiagnosis.lastLine(await client.connection.diagnostics(waitingUpTo: .milliseconds(500)))
                 log("the session with \(address.host):\(address.port) ended: \(error)\(said.map { " (ssh: \($0))" } ?? "")")
                 throw SFTPTransportError.connectionLost("\(relayName): \(error)\(said.map { "; ssh said: \($0)" } ?? "")")
-            case .status, .local:
+            case .status, .local, .notFollowed:
                 throw error
             }
         }
