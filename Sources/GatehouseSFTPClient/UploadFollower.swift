@@ -8,6 +8,12 @@ public struct FollowedUpload: Sendable, Equatable {
     public let name: String
     /// Its published size.
     public let size: UInt64
+
+    /// A followed upload.
+    public init(name: String, size: UInt64) {
+        self.name = name
+        self.size = size
+    }
 }
 
 extension SFTPClient {
