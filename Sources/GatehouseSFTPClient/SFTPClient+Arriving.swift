@@ -78,29 +78,3 @@ extension SFTPClient {
         return UInt32(clamping: total)
     }
 }
-
-/// Why an upload in progress could not be followed to a bundle. The caller discards what it
-/// read, and collects the published file (if any) as usual.
-public enum FollowFailure: Sendable, Equatable, CustomStringConvertible {
-    /// The server does not tell of uploads in progress (not `gatehouse sftp-server`, or an old one).
-    case unsupported(String)
-    /// The upload is gone without being published (its sender removed it, its session ended, it
-    /// was replaced): what was read is no bundle.
-    case abandoned(String)
-    /// Its sender wrote over bytes already written (or past a hole): what was read may not be the
-    /// file's bytes.
-    case rewritten(String)
-    /// It is smaller than what was read from it (it was cut short on the relay's disk): what was
-    /// read is not the file.
-    case shrank(String, read: UInt64, size: UInt64)
-
-    public var description: String {
-        switch self {
-        case .unsupported(let path): "\(path): the server does not tell of uploads in progress"
-        case .abandoned(let path): "\(path): the upload was abandoned (removed or replaced, never published)"
-        case .rewritten(let path): "\(path): its sender wrote over bytes already read; fetch the published file"
-        case .shrank(let path, let read, let size):
-            "\(path): the upload shrank to \(size) bytes after \(read) were read from it"
-        }
-    }
-}

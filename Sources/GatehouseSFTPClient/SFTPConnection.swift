@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import GatehouseFormat
-import GatehouseKit
+public import GatehouseKit
 public import GatehouseSFTP
 import Synchronization
 
@@ -283,7 +283,8 @@ public enum SFTPClientError: Error, CustomStringConvertible, Sendable {
     case status(SFTP.StatusCode?, String, path: String)
     /// A local file could not be read or written.
     case local(String)
-    /// An upload in progress could not be followed to a bundle (``SFTPClient/follow(_:maxBytes:consume:)``).
+    /// An upload in progress could not be followed to a bundle
+    /// (``SFTPClient/follow(_:maxBytes:consume:)``).
     case notFollowed(FollowFailure)
 
     /// What the server sent (a status message, a reply it should not have sent, a name from its

@@ -1,20 +1,5 @@
-import GatehouseKit
+public import GatehouseKit
 import GatehouseSFTP
-
-/// An upload followed to its end: published by its sender under `name`, `size` bytes, every one
-/// of them read.
-public struct FollowedUpload: Sendable, Equatable {
-    /// The final name the sender published it under, in the same mailbox.
-    public let name: String
-    /// Its published size.
-    public let size: UInt64
-
-    /// A followed upload.
-    public init(name: String, size: UInt64) {
-        self.name = name
-        self.size = size
-    }
-}
 
 extension SFTPClient {
     /// Longest wait for growth in one `mailbox-upload-state@gatehouse` request.

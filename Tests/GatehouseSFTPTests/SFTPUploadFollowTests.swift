@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import GatehouseFormat
 import GatehouseKit
 import GatehouseSFTP
 import GatehouseSFTPClient
@@ -51,6 +52,17 @@ struct SFTPUploadFollowTests {
             try? await Task.sleep(for: .milliseconds(5))
         }
         return condition()
+    }
+
+    /// How many descriptors of this machine's processes (the relay's sessions) have `path` open.
+    func openCount(_ path: String) -> Int {
+        var count = 0
+        for process in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(process) != nil {
+            for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process)/fd")) ?? [] {
+                if (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/fd/\(fd)")) == path { count += 1 }
+            }
+        }
+        return count
     }
 
     /// What a follower has been handed so far.
@@ -169,6 +181,8 @@ struct SFTPUploadFollowTests {
         try await sender.write(bytes[..<100_000])
         let local = folder.appending("followed")
         let follower = Task { try await owner.follow("/A81001/.x.part", to: local) }
+        // The relay holds the upload open twice: for its sender, and now for the follower.
+        #expect(await eventually { openCount("\(mailboxes)/A81001/.x.part") == 2 })
         try await sender.write(bytes[100_000...], at: 100_000)
         #expect(!FileManager.default.fileExists(atPath: local))
         try await sender.close()
@@ -247,6 +261,59 @@ struct SFTPUploadFollowTests {
         try await sender.close()
         try await sender.publish(as: "/A81001/in.ghb")
         #expect(try await owner.waitForMail("/A81001", upTo: .seconds(20)))
+    }
+}
+
+extension SFTPUploadFollowTests {
+    /// The gateway's side: the sftp:// transport follows, and says FollowFailure when it cannot.
+    @Test func theTransportFollowsUploadsAndOthersSayTheyCannot() async throws {
+        let ssh = SSHInvocation(identityFile: keys["A81001"]!, knownHostsFile: folder.appending("known_hosts"),
+                                hostKeyAlias: "gatehouse-mailbox-A81001")
+        let transport = SFTPTransport(address: try server.address(), ssh: ssh)
+        defer { Task { await transport.close() } }
+        let org = try ODSCode("A81001")
+        let sender = try await Upload(client(), "/A81001/.x.part")
+        let bytes = randomBytes(200_000)
+        try await sender.write(bytes[..<100_000])
+        await transport.waitForMail(org, upTo: .seconds(20), uploads: true)
+        #expect(try await transport.uploadsInProgress(org) == [ArrivingUpload(name: ".x.part", uploader: try ODSCode("YOI123"), size: 100_000)])
+        let received = Received()
+        let follower = Task {
+            try await transport.follow(".x.part", in: org, maxBytes: .max) { piece in received.bytes.withLock { $0 += piece } }
+        }
+        #expect(await eventually { received.count == 100_000 })
+        try await sender.write(bytes[100_000...], at: 100_000)
+        try await sender.close()
+        try await sender.publish(as: "/A81001/done.ghb")
+        #expect(try await follower.value == FollowedUpload(name: "done.ghb", size: 200_000))
+        #expect(received.bytes.withLock { $0 } == bytes)
+
+        // Abandoned: the transport's own error, not the SFTP client's.
+        let second = try await Upload(sender.client, "/A81001/.y.part")
+        try await second.write(bytes[..<1000])
+        let opened = Received()
+        let abandoned = Task {
+            try await transport.follow(".y.part", in: org, maxBytes: .max) { piece in opened.bytes.withLock { $0 += piece } }
+        }
+        #expect(await eventually { opened.count == 1000 })
+        try await second.close()
+        try await second.remove()
+        do {
+            _ = try await abandoned.value
+            Issue.record("an abandoned upload was followed to its end")
+        } catch {
+            #expect(error as? FollowFailure == .abandoned("/A81001/.y.part"), "\(error)")
+        }
+
+        // A dir: mailbox cannot tell of uploads in progress.
+        let directory = DirectoryTransport(root: mailboxes)
+        #expect(!directory.followsUploads)
+        do {
+            _ = try await directory.uploadsInProgress(org)
+            Issue.record("a dir: mailbox listed uploads in progress")
+        } catch {
+            #expect(error as? FollowFailure == .unsupported("A81001's mailbox"), "\(error)")
+        }
     }
 }
 
