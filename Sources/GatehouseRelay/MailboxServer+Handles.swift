@@ -121,7 +121,8 @@ extension MailboxServer {
         // may already have read while the upload was in progress (or fills a hole it read as
         // zeros): marked before the write, so that its upload state says so. Fail closed.
         if offset != written, let error = RewriteMark.set(fd) {
-            return status(id, .failure, "write \(path): cannot mark the upload as rewritten: \(String(cString: strerror(error)))")
+            return status(
+                id, .failure, "write \(path): cannot mark the upload as rewritten: \(String(cString: strerror(error)))")
         }
         var done = 0
         while done < data.count {
@@ -165,7 +166,8 @@ extension MailboxServer {
         let fd: Int32
         let path: String
         switch handles[key] {
-        case .reading(let f, let p)?, .following(let f, let p)?, .upload(let f, let p, _)?: (fd, path) = (f, p.description)
+        case .reading(let f, let p)?, .following(let f, let p)?, .upload(let f, let p, _)?:
+            (fd, path) = (f, p.description)
         case .published(let f, let name)?: (fd, path) = (f, "/directory/" + name)
         default: return status(id, .failure, "not an open file handle")
         }

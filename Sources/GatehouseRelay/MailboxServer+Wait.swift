@@ -16,7 +16,9 @@ extension MailboxServer {
         // An upload is tagged just after it is created: its IN_CREATE may come before the tag,
         // and setting the tag raises IN_ATTRIB.
         let events = UInt32(IN_MOVED_TO | IN_CREATE | IN_ONLYDIR) | (uploads ? UInt32(IN_ATTRIB) : 0)
-        switch wait(on: folder(org), events, timeout, input: input, until: { hasNewMail() || uploads && hasNewUpload() }) {
+        switch wait(
+            on: folder(org), events, timeout, input: input, until: { hasNewMail() || uploads && hasNewUpload() })
+        {
         case .met: return status(id, .ok)
         case .ended: return status(id, .eof)
         case .failed(let error): return errnoStatus(id, .mailboxWait, "waiting on \(path)", error: error)

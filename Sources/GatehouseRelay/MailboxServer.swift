@@ -7,7 +7,9 @@ import Glibc
 /// `sshd` as the forced command of that organisation's key. The rules are one table,
 /// ``MailboxPolicy``:
 ///
-/// - in its own mailbox it may list, read (STAT, OPEN for reading) and remove;
+/// - in its own mailbox it may list, read (STAT, OPEN for reading) and remove; another session's
+///   upload in progress there it may only list, read and follow to its publish (the arriving
+///   column, ``MailboxServer/uploadState(_:_:whileSize:_:input:)``);
 /// - in a registered organisation's mailbox (its folder exists) it may create new files under a
 ///   temporary dot-name only (never overwriting), write them, fsync them, and publish them once
 ///   closed with `posix-rename@openssh.com` to a new final name it may use (a receipt or key

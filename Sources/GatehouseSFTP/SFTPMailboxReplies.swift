@@ -42,8 +42,9 @@ public enum SFTPMailboxUploads {
         var uploads: [SFTPMailboxUpload] = []
         for _ in 0..<count {
             uploads.append(
-                SFTPMailboxUpload(name: try r.text("an upload's name"), uploader: try r.text("an uploader"),
-                                  size: try r.u64("an upload's size")))
+                SFTPMailboxUpload(
+                    name: try r.text("an upload's name"), uploader: try r.text("an uploader"),
+                    size: try r.u64("an upload's size")))
         }
         try r.finish("the uploads reply")
         return uploads
@@ -88,9 +89,18 @@ public struct SFTPUploadState: Hashable, Sendable {
     public func encoded() -> [UInt8] {
         var w = SFTPWriter()
         switch phase {
-        case .inProgress: w.u8(1); w.u64(size); w.text("")
-        case .published(let name): w.u8(2); w.u64(size); w.text(name)
-        case .abandoned: w.u8(3); w.u64(size); w.text("")
+        case .inProgress:
+            w.u8(1)
+            w.u64(size)
+            w.text("")
+        case .published(let name):
+            w.u8(2)
+            w.u64(size)
+            w.text(name)
+        case .abandoned:
+            w.u8(3)
+            w.u64(size)
+            w.text("")
         }
         w.u32(rewritten ? Self.rewrittenFlag : 0)
         return w.bytes

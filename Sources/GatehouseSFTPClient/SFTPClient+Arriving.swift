@@ -44,7 +44,8 @@ extension SFTPClient {
 
     /// Opens the upload in progress at `path` (a dot-name in the own mailbox) for reading.
     public func openUpload(_ path: String) async throws -> [UInt8] {
-        try handle(await connection.request { .open(id: $0, path: path, flags: .read, attributes: SFTPAttributes()) }, path)
+        try handle(
+            await connection.request { .open(id: $0, path: path, flags: .read, attributes: SFTPAttributes()) }, path)
     }
 
     /// The state of the upload open on `handle` (from ``openUpload(_:)``; `path` names it in

@@ -120,7 +120,9 @@ public actor SFTPTransport: MailboxTransport {
         try await using { client in
             // The relay's tag is always an ODS code; anything else is not listed.
             try await client.uploads(in: "/\(org.value)").compactMap { upload in
-                (try? ODSCode(upload.uploader)).map { ArrivingUpload(name: upload.name, uploader: $0, size: upload.size) }
+                (try? ODSCode(upload.uploader)).map {
+                    ArrivingUpload(name: upload.name, uploader: $0, size: upload.size)
+                }
             }
         }
     }

@@ -44,14 +44,16 @@ extension SFTPClient {
             }
             // Before a byte past the caller's limit is asked for.
             guard state.size <= maxBytes else {
-                throw MailboxItemTooLarge(name: published ?? DurableFile.split(remote).name, size: state.size, limit: maxBytes)
+                throw MailboxItemTooLarge(
+                    name: published ?? DurableFile.split(remote).name, size: state.size, limit: maxBytes)
             }
             let before = read
             read = try await readRange(file, remote, from: read, to: state.size, consume: consume)
             if let published {
                 // Published files are never written again: what is there now is the bundle.
                 guard read == state.size else {
-                    throw SFTPClientError.protocolError("\(remote) ended after \(read) of its published \(state.size) bytes")
+                    throw SFTPClientError.protocolError(
+                        "\(remote) ended after \(read) of its published \(state.size) bytes")
                 }
                 return FollowedUpload(name: published, size: state.size)
             }
@@ -109,7 +111,12 @@ extension SFTPClient {
             var inFlight = 0
             func ask(_ offset: UInt64, _ length: UInt64) {
                 group.addTask {
-                    (offset, length, try await connection.request { .read(id: $0, handle: file, offset: offset, length: UInt32(length)) })
+                    (
+                        offset, length,
+                        try await connection.request {
+                            .read(id: $0, handle: file, offset: offset, length: UInt32(length))
+                        }
+                    )
                 }
                 inFlight += 1
             }
@@ -124,7 +131,8 @@ extension SFTPClient {
                 switch message {
                 case .data(_, let bytes):
                     guard !bytes.isEmpty, UInt64(bytes.count) <= length else {
-                        throw SFTPClientError.protocolError("a DATA reply of \(bytes.count) bytes to a READ of \(length) for \(remote)")
+                        throw SFTPClientError.protocolError(
+                            "a DATA reply of \(bytes.count) bytes to a READ of \(length) for \(remote)")
                     }
                     waiting[offset] = bytes
                     let got = offset + UInt64(bytes.count)

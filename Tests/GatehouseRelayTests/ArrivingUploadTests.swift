@@ -22,7 +22,8 @@ struct ArrivingUploadTests {
 
     /// YOI123's upload in progress in A81001's mailbox, `bytes` written; its session and handle.
     func sending(_ bytes: [UInt8], as path: String = "/A81001/.b.part", by org: String = "YOI123") throws
-        -> (MailboxSession, [UInt8]) {
+        -> (MailboxSession, [UInt8])
+    {
         let sender = try relay.session(org)
         let handle = try #require(sender.create(path).handle)
         if !bytes.isEmpty { #expect(sender.write(handle, bytes).isOK) }
@@ -52,7 +53,8 @@ struct ArrivingUploadTests {
     }
 
     func state(_ owner: MailboxSession, _ handle: [UInt8], whileSize: UInt64? = nil, timeout: UInt32 = 0) throws
-        -> SFTPUploadState {
+        -> SFTPUploadState
+    {
         let reply = owner.request {
             SFTPExtendedRequest.uploadState(handle: handle, whileSize: whileSize, timeoutMilliseconds: timeout)
                 .message(id: $0)
@@ -72,7 +74,8 @@ struct ArrivingUploadTests {
         try relay.place("A81001/.placed.part", "no uploader tag")
         try relay.place("A81001/in.ghb", "published mail")
         #expect(mkfifo("\(relay.root)/A81001/.fifo.part", 0o600) == 0)
-        try FileManager.default.createDirectory(atPath: "\(relay.root)/A81001/.folder", withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            atPath: "\(relay.root)/A81001/.folder", withIntermediateDirectories: false)
         let owner = try relay.session("A81001")
         #expect(try listed(owner) == [SFTPMailboxUpload(name: ".B82002.part", uploader: "YOI123", size: 13)])
         sender.end()
@@ -86,9 +89,13 @@ struct ArrivingUploadTests {
             ("mailbox-uploads", { SFTPExtendedRequest.mailboxUploads(path: "/A81001").message(id: $0) }),
             ("OPEN (read)", { .open(id: $0, path: "/A81001/.b.part", flags: .read, attributes: SFTPAttributes()) }),
             ("STAT", { .stat(id: $0, path: "/A81001/.b.part") }),
-            ("mailbox-wait with uploads", {
-                SFTPExtendedRequest.mailboxWait(path: "/A81001", timeoutMilliseconds: 0, flags: .uploads).message(id: $0)
-            }),
+            (
+                "mailbox-wait with uploads",
+                {
+                    SFTPExtendedRequest.mailboxWait(path: "/A81001", timeoutMilliseconds: 0, flags: .uploads).message(
+                        id: $0)
+                }
+            ),
         ]
         for (what, make) in attempts {
             let reply = insider.request(id: 7, make)
@@ -126,12 +133,19 @@ struct ArrivingUploadTests {
             ("fsync", { SFTPExtendedRequest.fsync(handle: handle).message(id: $0) }),
             ("FSETSTAT", { .fsetstat(id: $0, handle: handle, attributes: SFTPAttributes(size: 0)) }),
             ("REMOVE", { .remove(id: $0, path: "/A81001/.b.part") }),
-            ("publish", { SFTPExtendedRequest.posixRename(from: "/A81001/.b.part", to: "/A81001/x.ghb").message(id: $0) }),
+            (
+                "publish",
+                { SFTPExtendedRequest.posixRename(from: "/A81001/.b.part", to: "/A81001/x.ghb").message(id: $0) }
+            ),
             ("RENAME", { .rename(id: $0, from: "/A81001/.b.part", to: "/A81001/x.ghb") }),
             ("SETSTAT", { .setstat(id: $0, path: "/A81001/.b.part", attributes: SFTPAttributes(size: 0)) }),
             (
                 "OPEN (write)",
-                { .open(id: $0, path: "/A81001/.b.part", flags: [.write, .create, .truncate], attributes: SFTPAttributes()) }
+                {
+                    .open(
+                        id: $0, path: "/A81001/.b.part", flags: [.write, .create, .truncate],
+                        attributes: SFTPAttributes())
+                }
             ),
         ]
         for (what, make) in attempts {
@@ -256,7 +270,9 @@ struct ArrivingUploadTests {
             let upload = try #require(sender.create("/A81001/.b.part").handle)
             #expect(sender.write(upload, Array("abcd".utf8)).isOK)
             let owner = try relay.session("A81001")
-            let reply = owner.request { .open(id: $0, path: "/A81001/.b.part", flags: .read, attributes: SFTPAttributes()) }
+            let reply = owner.request {
+                .open(id: $0, path: "/A81001/.b.part", flags: .read, attributes: SFTPAttributes())
+            }
             guard case .handle(_, let handle) = reply else { throw Unexpected(reply) }
             #expect(try state(owner, handle).rewritten == false)
             #expect(sender.write(upload, Array("wxyz".utf8), at: offset).isOK, "the sender may still write \(what)")
@@ -281,7 +297,8 @@ struct ArrivingUploadTests {
         grows.start()
         #expect(try state(owner, handle, whileSize: 4, timeout: 20_000) == SFTPUploadState(.inProgress, size: 8))
         // A request already waiting behind it: answered at once, as it is.
-        owner.send(SFTPExtendedRequest.uploadState(handle: handle, whileSize: 8, timeoutMilliseconds: 20_000).message(id: 1))
+        owner.send(
+            SFTPExtendedRequest.uploadState(handle: handle, whileSize: 8, timeoutMilliseconds: 20_000).message(id: 1))
         owner.send(.stat(id: 2, path: "/A81001/.b.part"))
         guard case .extendedReply(1, let data)? = owner.receive() else { throw Unexpected() }
         #expect(try SFTPUploadState.decode(data) == SFTPUploadState(.inProgress, size: 8))

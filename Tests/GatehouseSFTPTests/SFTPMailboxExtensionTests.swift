@@ -35,10 +35,13 @@ struct SFTPMailboxExtensionTests {
         #expect(throws: SFTPError.self) {
             try SFTPExtendedRequest.decode(name: SFTP.Extension.mailboxWait, data: old + [0, 0, 0, 2])
         }
-        #expect(throws: SFTPError.self) { try SFTPExtendedRequest.decode(name: SFTP.Extension.mailboxWait, data: old + [0, 0]) }
+        #expect(throws: SFTPError.self) {
+            try SFTPExtendedRequest.decode(name: SFTP.Extension.mailboxWait, data: old + [0, 0])
+        }
         // A size without its timeout is cut short.
         #expect(throws: SFTPError.self) {
-            try SFTPExtendedRequest.decode(name: SFTP.Extension.uploadState, data: [0, 0, 0, 1, 7] + [0, 0, 0, 0, 0, 0, 0, 9])
+            try SFTPExtendedRequest.decode(
+                name: SFTP.Extension.uploadState, data: [0, 0, 0, 1, 7] + [0, 0, 0, 0, 0, 0, 0, 9])
         }
     }
 
@@ -79,7 +82,9 @@ struct SFTPMailboxExtensionTests {
             [state] + [UInt8](repeating: 0, count: 7) + [4] + [0, 0, 0, UInt8(name.utf8.count)] + Array(name.utf8)
                 + [0, 0, 0, UInt8(flags)]
         }
-        #expect((try? SFTPUploadState.decode(reply(2, name: "x.ghb"))) == SFTPUploadState(.published(name: "x.ghb"), size: 4))
+        #expect(
+            (try? SFTPUploadState.decode(reply(2, name: "x.ghb")))
+                == SFTPUploadState(.published(name: "x.ghb"), size: 4))
         for (what, bad) in [
             ("published without a name", reply(2, name: "")),
             ("in progress with a name", reply(1, name: "x.ghb")),

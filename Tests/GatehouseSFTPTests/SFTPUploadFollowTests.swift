@@ -1,10 +1,10 @@
 import Foundation
-import Glibc
 import GatehouseFormat
 import GatehouseKit
 import GatehouseSFTP
 import GatehouseSFTPClient
 import GatehouseTesting
+import Glibc
 import Synchronization
 import Testing
 
@@ -27,7 +27,10 @@ struct SFTPUploadFollowTests {
             try FileManager.default.createDirectory(atPath: "\(mailboxes)/\(org)", withIntermediateDirectories: true)
             let key = try SSHServer.makeClientKey(in: folder, name: "id_\(org)")
             keys[org] = key.file
-            lines.append("command=\"\(try GatehouseProcess.binaryPath()) sftp-server --org \(org) --root \(mailboxes)\",restrict \(key.publicLine)")
+            lines.append(
+                "command=\"\(try GatehouseProcess.binaryPath()) sftp-server --org \(org) --root \(mailboxes)\",restrict "
+                    + key.publicLine
+            )
         }
         self.keys = keys
         server = try SSHServer(authorizedKeys: lines)
@@ -59,7 +62,9 @@ struct SFTPUploadFollowTests {
         var count = 0
         for process in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(process) != nil {
             for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process)/fd")) ?? [] {
-                if (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/fd/\(fd)")) == path { count += 1 }
+                if (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/fd/\(fd)")) == path {
+                    count += 1
+                }
             }
         }
         return count
@@ -73,7 +78,8 @@ struct SFTPUploadFollowTests {
 
     /// A81001 following `path` into a ``Received``.
     func following(_ owner: SFTPClient, _ path: String = "/A81001/.x.part", maxBytes: UInt64 = .max)
-        -> (Received, Task<FollowedUpload, any Error>) {
+        -> (Received, Task<FollowedUpload, any Error>)
+    {
         let received = Received()
         let task = Task {
             try await owner.follow(path, maxBytes: maxBytes) { bytes in received.bytes.withLock { $0 += bytes } }
@@ -102,7 +108,10 @@ struct SFTPUploadFollowTests {
         let bytes = randomBytes(1 << 20 + 4321)
         try await sender.write(bytes[..<(256 << 10)])
         #expect(try await owner.waitForMail("/A81001", upTo: .seconds(20), uploads: true))
-        #expect(try await owner.uploads(in: "/A81001") == [SFTPMailboxUpload(name: ".x.part", uploader: "YOI123", size: 256 << 10)])
+        #expect(
+            try await owner.uploads(in: "/A81001") == [
+                SFTPMailboxUpload(name: ".x.part", uploader: "YOI123", size: 256 << 10)
+            ])
         let (received, follower) = following(owner)
         // The first bytes are read before the rest is even written.
         #expect(await eventually { received.count >= 256 << 10 })
@@ -239,7 +248,8 @@ struct SFTPUploadFollowTests {
                 try await body()
                 Issue.record("\(what) was allowed")
             } catch SFTPClientError.status(.permissionDenied?, let message, _) {
-                #expect(message == "refused: in another organisation's mailbox a session may only create new files under "
+                #expect(
+                    message == "refused: in another organisation's mailbox a session may only create new files under "
                         + "a temporary dot-name, write and sync them, and publish them once closed under a new name "
                         + "it may use; it can never look at, remove or replace anything there", "\(what)")
             } catch {
@@ -267,8 +277,9 @@ struct SFTPUploadFollowTests {
 extension SFTPUploadFollowTests {
     /// The gateway's side: the sftp:// transport follows, and says FollowFailure when it cannot.
     @Test func theTransportFollowsUploadsAndOthersSayTheyCannot() async throws {
-        let ssh = SSHInvocation(identityFile: keys["A81001"]!, knownHostsFile: folder.appending("known_hosts"),
-                                hostKeyAlias: "gatehouse-mailbox-A81001")
+        let ssh = SSHInvocation(
+            identityFile: keys["A81001"]!, knownHostsFile: folder.appending("known_hosts"),
+            hostKeyAlias: "gatehouse-mailbox-A81001")
         let transport = SFTPTransport(address: try server.address(), ssh: ssh)
         defer { Task { await transport.close() } }
         let org = try ODSCode("A81001")
@@ -276,10 +287,15 @@ extension SFTPUploadFollowTests {
         let bytes = randomBytes(200_000)
         try await sender.write(bytes[..<100_000])
         await transport.waitForMail(org, upTo: .seconds(20), uploads: true)
-        #expect(try await transport.uploadsInProgress(org) == [ArrivingUpload(name: ".x.part", uploader: try ODSCode("YOI123"), size: 100_000)])
+        #expect(
+            try await transport.uploadsInProgress(org) == [
+                ArrivingUpload(name: ".x.part", uploader: try ODSCode("YOI123"), size: 100_000)
+            ])
         let received = Received()
         let follower = Task {
-            try await transport.follow(".x.part", in: org, maxBytes: .max) { piece in received.bytes.withLock { $0 += piece } }
+            try await transport.follow(".x.part", in: org, maxBytes: .max) { piece in
+                received.bytes.withLock { $0 += piece }
+            }
         }
         #expect(await eventually { received.count == 100_000 })
         try await sender.write(bytes[100_000...], at: 100_000)
@@ -293,7 +309,9 @@ extension SFTPUploadFollowTests {
         try await second.write(bytes[..<1000])
         let opened = Received()
         let abandoned = Task {
-            try await transport.follow(".y.part", in: org, maxBytes: .max) { piece in opened.bytes.withLock { $0 += piece } }
+            try await transport.follow(".y.part", in: org, maxBytes: .max) { piece in
+                opened.bytes.withLock { $0 += piece }
+            }
         }
         #expect(await eventually { opened.count == 1000 })
         try await second.close()
@@ -348,7 +366,8 @@ struct Upload {
     func remove() async throws { try ok(await client.connection.request { .remove(id: $0, path: path) }) }
 
     func publish(as final: String) async throws {
-        try ok(await client.connection.request { SFTPExtendedRequest.posixRename(from: path, to: final).message(id: $0) })
+        try ok(
+            await client.connection.request { SFTPExtendedRequest.posixRename(from: path, to: final).message(id: $0) })
     }
 
     private func ok(_ reply: SFTPMessage) throws {

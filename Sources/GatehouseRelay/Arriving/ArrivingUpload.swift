@@ -32,7 +32,8 @@ struct ArrivingUpload: Equatable {
             var info = Glibc.stat()
             var born: Int64 = 0
             var bornNanoseconds: UInt32 = 0
-            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let uploader = UploaderTag.read(path: path),
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+                let uploader = UploaderTag.read(path: path),
                 gatehouse_birth_time(path, &born, &bornNanoseconds) == 0
             else { continue }
             let key = Key(
