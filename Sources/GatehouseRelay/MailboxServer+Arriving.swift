@@ -60,20 +60,27 @@ extension MailboxServer {
     func followedState(_ fd: Int32, _ path: MailboxPath) -> SFTPUploadState {
         var info = Glibc.stat()
         guard Glibc.fstat(fd, &info) == 0 else { return SFTPUploadState(.abandoned, size: 0) }
-        let size = UInt64(max(0, info.st_size))
-        let rewritten = RewriteMark.isSet(fd)
-        // No name left anywhere (the relay never makes hard links): removed.
-        guard info.st_nlink > 0 else { return SFTPUploadState(.abandoned, size: size, rewritten: rewritten) }
+        let phase: SFTPUploadState.Phase
         var now = Glibc.stat()
-        if lstat(filePath(path), &now) == 0, now.st_dev == info.st_dev, now.st_ino == info.st_ino {
-            return SFTPUploadState(.inProgress, size: size, rewritten: rewritten)
+        if info.st_nlink == 0 {
+            // No name left anywhere (the relay never makes hard links): removed.
+            phase = .abandoned
+        } else if lstat(filePath(path), &now) == 0, now.st_dev == info.st_dev, now.st_ino == info.st_ino {
+            phase = .inProgress
+        } else if let name = finalName(of: info) {
+            // The rename that publishes is atomic: the dot-name is gone, so a final name holds
+            // the file if anything does. Only the session that created it can publish it.
+            phase = .published(name: name)
+        } else {
+            phase = .abandoned
         }
-        // The rename that publishes is atomic: the dot-name is gone, so a final name holds the
-        // file if anything does. Only the session that created it can publish it (``publish``).
-        if let name = finalName(of: info) {
-            return SFTPUploadState(.published(name: name), size: size, rewritten: rewritten)
-        }
-        return SFTPUploadState(.abandoned, size: size, rewritten: rewritten)
+        // The size and the mark are read after the phase: a sender closes its upload before it
+        // may publish it, so once the phase says published every write and mark it made is seen
+        // here (read before, a last write and its publish could slip in between, and a short or
+        // unmarked file would be answered as the bundle).
+        var after = Glibc.stat()
+        let size = Glibc.fstat(fd, &after) == 0 ? UInt64(max(0, after.st_size)) : UInt64(max(0, info.st_size))
+        return SFTPUploadState(phase, size: size, rewritten: RewriteMark.isSet(fd))
     }
 
     /// The final name in the own mailbox under which the file `info` describes is, if any: one
