@@ -16,7 +16,7 @@ extension MailboxServer {
         guard path.name == nil else {
             return refuse(id, .mailboxUploads, path.description, "only a mailbox folder lists its uploads", .own)
         }
-        let uploads = ArrivingUpload.scan(folder(org), excluding: ownUploadNames)
+        let uploads = UploadInProgress.scan(folder(org), excluding: ownUploadNames)
         // Everything seen counts as told, the unlisted beyond the limit too: a wait must not
         // answer again and again for uploads no listing can show.
         toldUploads = Set(uploads.map(\.key))
@@ -28,7 +28,7 @@ extension MailboxServer {
 
     /// True when the own mailbox holds an upload in progress this session has not been told about.
     func hasNewUpload() -> Bool {
-        ArrivingUpload.scan(folder(org), excluding: ownUploadNames).contains { !toldUploads.contains($0.key) }
+        UploadInProgress.scan(folder(org), excluding: ownUploadNames).contains { !toldUploads.contains($0.key) }
     }
 
     /// `mailbox-upload-state@gatehouse` on the handle `key` (the policy allowed it: a handle open

@@ -40,7 +40,7 @@ public final class MailboxServer {
     var lastListing: Set<[UInt8]> = []
     /// The uploads in progress in the own mailbox that the last `mailbox-uploads@gatehouse`
     /// saw (see `mailbox-wait@gatehouse` with the `uploads` flag).
-    var toldUploads: Set<ArrivingUpload.Key> = []
+    var toldUploads: Set<UploadInProgress.Key> = []
     /// A descriptor that becomes readable when the session must end (the relay's sshd exited,
     /// see ``RelayListener``), or -1.
     var lifeline: Int32 = -1

@@ -6,7 +6,7 @@ import Glibc
 /// An upload in progress in a mailbox, seen by the mailbox's owner: a regular file under a
 /// temporary dot-name that carries an uploader tag (``UploaderTag``). Untagged files (put there
 /// by the relay's operator) and anything that is not a regular file are no uploads.
-struct ArrivingUpload: Equatable {
+struct UploadInProgress: Equatable {
     /// Its dot-name.
     let name: String
     /// Who uploads it, from the tag (never from the name, which the uploader chose).
@@ -24,8 +24,8 @@ struct ArrivingUpload: Equatable {
 
     /// The uploads in progress in `folder`, except the names in `excluded` (this session's own);
     /// in the order of their names' bytes.
-    static func scan(_ folder: String, excluding excluded: Set<String>) -> [ArrivingUpload] {
-        var found: [ArrivingUpload] = []
+    static func scan(_ folder: String, excluding excluded: Set<String>) -> [UploadInProgress] {
+        var found: [UploadInProgress] = []
         for name in FileOperations.listFolder(folder) ?? [] where MailboxPath.isTemporary(name) {
             guard !excluded.contains(where: { $0.sameBytes(name) }) else { continue }
             let path = "\(folder)/\(name)"
@@ -39,31 +39,8 @@ struct ArrivingUpload: Equatable {
             let key = Key(
                 name: Array(name.utf8), device: UInt64(info.st_dev), inode: UInt64(info.st_ino), born: born,
                 bornNanoseconds: bornNanoseconds)
-            found.append(ArrivingUpload(name: name, uploader: uploader, size: UInt64(max(0, info.st_size)), key: key))
+            found.append(UploadInProgress(name: name, uploader: uploader, size: UInt64(max(0, info.st_size)), key: key))
         }
         return found.sorted { $0.key.name.lexicographicallyPrecedes($1.key.name) }
-    }
-}
-
-/// The mark `user.gatehouse.rewritten` on an upload whose sender wrote somewhere other than at
-/// the end of what it had written: over bytes already written, or past a hole. The mailbox's
-/// owner may have read those bytes (or the hole's zeros) while the upload was in progress, so
-/// `mailbox-upload-state@gatehouse` says so, and what it read is not used. Set by the sender's
-/// session before the write, so that whoever asks after the write sees it. Gatehouse's client
-/// and OpenSSH's `sftp` write in order and never set it.
-enum RewriteMark {
-    static let name = "user.gatehouse.rewritten"
-
-    /// Marks the upload open at `fd`; the errno on failure.
-    static func set(_ fd: Int32) -> Int32? {
-        let value: [UInt8] = [0x31]
-        let done = value.withUnsafeBytes { fsetxattr(fd, name, $0.baseAddress, $0.count, 0) }
-        return done == 0 ? nil : errno
-    }
-
-    /// True when the file open at `fd` carries the mark.
-    static func isSet(_ fd: Int32) -> Bool {
-        var value: [UInt8] = [0]
-        return value.withUnsafeMutableBytes { fgetxattr(fd, name, $0.baseAddress, $0.count) } > 0
     }
 }
