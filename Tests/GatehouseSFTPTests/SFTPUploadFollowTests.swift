@@ -262,6 +262,51 @@ struct SFTPUploadFollowTests {
         await refused("wait") { _ = try await insider.waitForMail("/A81001", upTo: .zero, uploads: true) }
     }
 
+    @Test func theOwnerCanReadButNeverChangeAnUploadInProgress() async throws {
+        let sender = try await Upload(client(), "/A81001/.x.part")
+        let owner = try await client("A81001")
+        defer { owner.connection.close() }
+        let bytes = randomBytes(10_000)
+        try await sender.write(bytes[...])
+        let handle = try await owner.openUpload("/A81001/.x.part")
+        let attempts: [(String, (UInt32) -> SFTPMessage)] = [
+            ("WRITE", { .write(id: $0, handle: handle, offset: 0, data: Array("forged".utf8)) }),
+            ("fsync", { SFTPExtendedRequest.fsync(handle: handle).message(id: $0) }),
+            ("FSETSTAT", { .fsetstat(id: $0, handle: handle, attributes: SFTPAttributes(size: 0)) }),
+            ("REMOVE", { .remove(id: $0, path: "/A81001/.x.part") }),
+            ("RENAME", { .rename(id: $0, from: "/A81001/.x.part", to: "/A81001/forged.ghb") }),
+            ("SETSTAT", { .setstat(id: $0, path: "/A81001/.x.part", attributes: SFTPAttributes(size: 0)) }),
+            (
+                "publish",
+                {
+                    SFTPExtendedRequest.posixRename(from: "/A81001/.x.part", to: "/A81001/forged.ghb").message(id: $0)
+                }
+            ),
+            (
+                "OPEN (write)",
+                {
+                    .open(
+                        id: $0, path: "/A81001/.x.part", flags: [.write, .create, .truncate],
+                        attributes: SFTPAttributes())
+                }
+            ),
+        ]
+        for (what, make) in attempts {
+            let reply = try await owner.connection.request(make)
+            guard case .status(_, let code, _, _) = reply, code != SFTP.StatusCode.ok.rawValue else {
+                Issue.record("\(what) was allowed: \(reply)")
+                continue
+            }
+        }
+        #expect(Array(FileManager.default.contents(atPath: "\(mailboxes)/A81001/.x.part") ?? Data()) == bytes)
+        // The sender still finishes and publishes it, and the owner's handle sees that very file published.
+        try await sender.close()
+        try await sender.publish(as: "/A81001/mine.ghb")
+        #expect(
+            try await owner.uploadState(handle, path: "/A81001/.x.part")
+                == SFTPUploadState(.published(name: "mine.ghb"), size: 10_000))
+    }
+
     @Test func aWaitWithoutFlagsIgnoresUploadsInProgressAsBefore() async throws {
         let sender = try await Upload(client(), "/A81001/.x.part")
         let owner = try await client("A81001")
