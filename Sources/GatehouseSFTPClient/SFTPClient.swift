@@ -171,7 +171,9 @@ public struct SFTPClient: Sendable {
                         done += n
                     }
                 }
-                group.addTask { .reply(try await connection.send(packet: packet, id: id)) }
+                // Queued here, in the order of the offsets; only the reply is awaited in a task.
+                let reply = connection.sendInOrder(packet: packet, id: id)
+                group.addTask { .reply(try await reply.value()) }
                 offset += UInt64(count)
                 inFlight += 1
             }

@@ -123,6 +123,28 @@ struct SFTPUploadFollowTests {
         #expect(received.bytes.withLock { $0 } == bytes)
     }
 
+    /// Gatehouse's own uploader, pipelined: its WRITEs reach the relay in the order of their
+    /// offsets. (Sent from tasks of their own, they went out in any order, and every upload was
+    /// marked rewritten: no follower could use one.)
+    @Test func ourUploaderWritesInOrderSoItsUploadsCanBeFollowed() async throws {
+        let sender = try await client()
+        defer { sender.connection.close() }
+        let owner = try await client("A81001")
+        defer { owner.connection.close() }
+        let bytes = randomBytes(64 << 20)
+        let local = folder.appending("bundle")
+        try Data(bytes).write(to: URL(fileURLWithPath: local))
+        let upload = Task { try await sender.upload(local, to: "/A81001", as: "big.ghb") }
+        #expect(try await owner.waitForMail("/A81001", upTo: .seconds(20), uploads: true))
+        let name = try #require(try await owner.uploads(in: "/A81001").first?.name)
+        let received = Received()
+        let followed = try await owner.follow("/A81001/\(name)") { piece in received.bytes.withLock { $0 += piece } }
+        #expect(try await upload.value == UInt64(bytes.count))
+        #expect(followed == FollowedUpload(name: "big.ghb", size: UInt64(bytes.count)))
+        // Followed to the end: the relay never marked the upload rewritten.
+        #expect(received.bytes.withLock { $0 } == bytes)
+    }
+
     @Test func anUploadAbandonedMidWayEndsTheFollowerWithAbandoned() async throws {
         let sender = try await Upload(client(), "/A81001/.x.part")
         let owner = try await client("A81001")
