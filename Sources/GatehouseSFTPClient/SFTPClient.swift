@@ -145,8 +145,9 @@ public struct SFTPClient: Sendable {
         }
     }
 
-    /// Pipelined writes: up to ``pipelineDepth`` requests in flight, replies in any order, each
-    /// chunk read from the file just before it is sent (memory stays at the window's size). A
+    /// Pipelined writes: up to ``pipelineDepth`` requests in flight, sent in the order of their
+    /// offsets (a relay marks an upload written out of order, README.md), replies in any order,
+    /// each chunk read from the file just before it is sent (memory stays at the window's size). A
     /// growing file's chunks go out as they are written: a full chunk as soon as it is there,
     /// the last, short one once the file is complete. Returns the file's length.
     private func writeAll(_ source: UploadSource, handle: [UInt8], path: String) async throws -> UInt64 {
