@@ -305,6 +305,19 @@ struct ArrivingUploadTests {
         #expect({ if case .attrs(2, _)? = owner.receive() { true } else { false } }())
     }
 
+    @Test func theCriticalCellsOfTheArrivingColumn() {
+        for request in [MailboxRequest.write, .fsync, .remove, .publish, .rename, .setstat, .fsetstat] {
+            #expect(MailboxPolicy.decision(request, in: .arriving) != .allowed, "\(request) on an arriving upload")
+        }
+        for request in [MailboxRequest.openRead, .read, .fstat, .close, .uploadState] {
+            #expect(MailboxPolicy.decision(request, in: .arriving) == .allowed, "\(request) on an arriving upload")
+        }
+        for request in [MailboxRequest.mailboxUploads, .uploadState] {
+            #expect(MailboxPolicy.decision(request, in: .other) != .allowed, "\(request) in another's mailbox")
+            #expect(MailboxPolicy.decision(request, in: .upload) != .allowed, "\(request) on the session's upload")
+        }
+    }
+
     @Test func aFollowingHandleHasAStateAndNoOtherHandleDoes() throws {
         try relay.place("A81001/in.ghb", "published mail")
         let owner = try relay.session("A81001")
