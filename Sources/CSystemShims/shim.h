@@ -7,6 +7,7 @@
 #include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <linux/stat.h>
 
 /// rename(2) that fails with EEXIST instead of replacing the target (renameat2 with
 /// RENAME_NOREPLACE). glibc declares renameat2 only under _GNU_SOURCE, which Swift's Glibc
@@ -27,6 +28,19 @@ static inline int gatehouse_start_writeback(int fd, long long offset, long long 
 /// Reports writeback errors of that file system since fd was opened (Linux 5.8+).
 static inline int gatehouse_syncfs(int fd) {
     return (int)syscall(SYS_syncfs, fd);
+}
+
+/// The birth time of the file at `path`, not following a link (statx(2) with STATX_BTIME, also
+/// _GNU_SOURCE-only): 0 with *seconds and *nanoseconds set (both 0 where the file system keeps no
+/// birth time), or -1 with errno. With the inode it tells a new file from an old one whose inode
+/// number was freed and used again.
+static inline int gatehouse_birth_time(const char *path, long long *seconds, unsigned *nanoseconds) {
+    struct statx info;
+    if (syscall(SYS_statx, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &info) != 0) return -1;
+    int known = (info.stx_mask & STATX_BTIME) != 0;
+    *seconds = known ? info.stx_btime.tv_sec : 0;
+    *nanoseconds = known ? info.stx_btime.tv_nsec : 0;
+    return 0;
 }
 
 /// pipe2(fds, O_CLOEXEC), also _GNU_SOURCE-only: a pipe no other spawned program inherits.

@@ -12,7 +12,9 @@ struct SFTPServerCommand: ParsableCommand {
             these lines in authorized_keys, e.g.
               command="gatehouse sftp-server --org A81001 --root /srv/relay/mailboxes \
             --log /srv/relay/log/sftp-server.log",restrict ssh-ed25519 AAAA…
-            The organisation may list, read and remove in its own mailbox (ROOT/ODS/). In a \
+            The organisation may list, read and remove in its own mailbox (ROOT/ODS/); another \
+            session's upload in progress there it may only list (mailbox-uploads@gatehouse), read \
+            and ask whether it was published (mailbox-upload-state@gatehouse). In a \
             registered organisation's mailbox it may only create new files under a temporary \
             dot-name and publish them with posix-rename@openssh.com under a new name (a receipt \
             or key manifest only under its own ODS code), never overwriting, and never look at, \

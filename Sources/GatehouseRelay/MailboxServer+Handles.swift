@@ -28,6 +28,7 @@ extension MailboxServer {
         let path: String
         switch handle {
         case .reading(_, let file): (scope, path) = (.own, file.description)
+        case .following(_, let file): (scope, path) = (.arriving, file.description)
         case .upload(_, let file, _): (scope, path) = (file.org == org ? .own : .upload, file.description)
         case .directory: (scope, path) = (.own, "/\(org.value)")
         case .published(_, let name):
@@ -89,7 +90,7 @@ extension MailboxServer {
     func read(_ id: UInt32, _ key: UInt32, _ offset: UInt64, _ length: UInt32) -> SFTPMessage {
         let fd: Int32, path: String
         switch handles[key] {
-        case .reading(let f, let p)?: (fd, path) = (f, p.description)
+        case .reading(let f, let p)?, .following(let f, let p)?: (fd, path) = (f, p.description)
         case .published(let f, let name)?: (fd, path) = (f, "/directory/" + name)
         default: return status(id, .failure, "not a handle open for reading")
         }
@@ -115,6 +116,13 @@ extension MailboxServer {
         // every byte up to its end, as the file's size does.
         if end > written, let full = draw(end - written, in: path.org, for: fd) {
             return overQuota(id, .write, path.description, full)
+        }
+        // A write anywhere but at the end of what was written changes bytes the mailbox's owner
+        // may already have read while the upload was in progress (or fills a hole it read as
+        // zeros): marked before the write, so that its upload state says so. Fail closed.
+        if offset != written, let error = RewriteMark.set(fd) {
+            return status(
+                id, .failure, "write \(path): cannot mark the upload as rewritten: \(String(cString: strerror(error)))")
         }
         var done = 0
         while done < data.count {
@@ -158,7 +166,8 @@ extension MailboxServer {
         let fd: Int32
         let path: String
         switch handles[key] {
-        case .reading(let f, let p)?, .upload(let f, let p, _)?: (fd, path) = (f, p.description)
+        case .reading(let f, let p)?, .following(let f, let p)?, .upload(let f, let p, _)?:
+            (fd, path) = (f, p.description)
         case .published(let f, let name)?: (fd, path) = (f, "/directory/" + name)
         default: return status(id, .failure, "not an open file handle")
         }
@@ -177,7 +186,7 @@ extension MailboxServer {
 
     func close(_ id: UInt32, _ key: UInt32) -> SFTPMessage {
         switch handles.removeValue(forKey: key) {
-        case .reading(let fd, let path)?, .upload(let fd, let path, _)?:
+        case .reading(let fd, let path)?, .following(let fd, let path)?, .upload(let fd, let path, _)?:
             guard Glibc.close(fd) == 0 else { return errnoStatus(id, .close, "close \(path)") }
         case .published(let fd, _)?: Glibc.close(fd)
         default: break

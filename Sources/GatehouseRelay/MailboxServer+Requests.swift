@@ -14,9 +14,13 @@ extension MailboxServer {
                 SFTP.version,
                 extensions: [
                     SFTP.Extension.posixRename, SFTP.Extension.fsync, SFTP.Extension.limits,
-                    SFTP.Extension.mailboxWait,
                 ]
-                .map { SFTPExtensionPair(name: $0, data: Array("1".utf8)) })
+                .map { SFTPExtensionPair(name: $0, data: Array("1".utf8)) }
+                // Version 2 of the wait takes flags; a client checks it before sending any.
+                + [SFTPExtensionPair(name: SFTP.Extension.mailboxWait, data: Array("2".utf8))]
+                + [SFTP.Extension.mailboxUploads, SFTP.Extension.uploadState].map {
+                    SFTPExtensionPair(name: $0, data: Array("1".utf8))
+                })
         case .realpath(let id, let path):
             // The client's view: the server folder is "/"; every other path resolves to itself.
             // Only the text is looked at, never the disk.
@@ -31,7 +35,7 @@ extension MailboxServer {
         case .remove(let id, let path): return permitted(.remove, id, path) { remove(id, $0, $1) }
         case .open(let id, let path, let flags, _):
             return permitted(flags == .read ? .openRead : .openCreate, id, path) {
-                flags == .read ? openRead(id, $0) : create(id, $0, flags, $1)
+                flags == .read ? openRead(id, $0, $1) : create(id, $0, flags, $1)
             }
         case .readdir(let id, let handle): return onHandle(.readdir, id, handle) { readdir(id, $0) }
         case .read(let id, let handle, let offset, let length):
@@ -60,7 +64,9 @@ extension MailboxServer {
                         maxPacketLength: UInt64(SFTP.maxPacketLength), maxReadLength: most,
                         maxWriteLength: most, maxOpenHandles: UInt64(MailboxLimits.maxOpenHandles)
                     ).encoded())
-            case .mailboxWait: return status(id, .badMessage, "\(name): handled by the session loop")
+            case .mailboxUploads(let text):
+                return permitted(.mailboxUploads, id, text) { path, _ in listUploads(id, path) }
+            case .mailboxWait, .uploadState: return status(id, .badMessage, "\(name): handled by the session loop")
             case .other(let name): return status(id, .opUnsupported, "extension \(name) is not supported")
             }
         case .rename(let id, let from, _): return unserved(.rename, id, from)
@@ -80,7 +86,11 @@ extension MailboxServer {
 
     /// Where `path` lies for this session.
     func scope(of path: MailboxPath) -> MailboxScope {
-        if path.org == org { return .own }
+        if path.org == org {
+            // A dot-name this session did not create is a transfer in progress of another
+            // session (or a name not yet made): its sender's, whatever is on disk.
+            return path.isTemporary && !created.contains(path) ? .arriving : .own
+        }
         return created.contains(path) ? .upload : .other
     }
 
@@ -189,7 +199,7 @@ extension MailboxServer {
         return .attrs(id: id, attributes: Self.attributes(info))
     }
 
-    func openRead(_ id: UInt32, _ path: MailboxPath) -> SFTPMessage {
+    func openRead(_ id: UInt32, _ path: MailboxPath, _ scope: MailboxScope) -> SFTPMessage {
         guard path.name != nil else {
             return refuse(id, .openRead, path.description, "a mailbox folder is opened with OPENDIR", .own)
         }
@@ -202,7 +212,9 @@ extension MailboxServer {
             Glibc.close(fd)
             return status(id, .failure, "\(path) is not a regular file")
         }
-        return newHandle(.reading(fd: fd, path: path), id)
+        // Another session's upload in progress is followed: its handle reads and asks whether
+        // the file was published, nothing else (``MailboxPolicy``, the arriving column).
+        return newHandle(scope == .arriving ? .following(fd: fd, path: path) : .reading(fd: fd, path: path), id)
     }
 
     func remove(_ id: UInt32, _ path: MailboxPath, _ scope: MailboxScope) -> SFTPMessage {

@@ -7,7 +7,9 @@ import Glibc
 /// `sshd` as the forced command of that organisation's key. The rules are one table,
 /// ``MailboxPolicy``:
 ///
-/// - in its own mailbox it may list, read (STAT, OPEN for reading) and remove;
+/// - in its own mailbox it may list, read (STAT, OPEN for reading) and remove; another session's
+///   upload in progress there it may only list, read and follow to its publish (the arriving
+///   column, ``MailboxServer/uploadState(_:_:whileSize:_:input:)``);
 /// - in a registered organisation's mailbox (its folder exists) it may create new files under a
 ///   temporary dot-name only (never overwriting), write them, fsync them, and publish them once
 ///   closed with `posix-rename@openssh.com` to a new final name it may use (a receipt or key
@@ -36,12 +38,17 @@ public final class MailboxServer {
     /// The names (their bytes) the last listing of the own mailbox returned (see
     /// `mailbox-wait@gatehouse`).
     var lastListing: Set<[UInt8]> = []
+    /// The uploads in progress in the own mailbox that the last `mailbox-uploads@gatehouse`
+    /// saw (see `mailbox-wait@gatehouse` with the `uploads` flag).
+    var toldUploads: Set<UploadInProgress.Key> = []
     /// A descriptor that becomes readable when the session must end (the relay's sshd exited,
     /// see ``RelayListener``), or -1.
     var lifeline: Int32 = -1
 
     enum OpenHandle {
         case reading(fd: Int32, path: MailboxPath)
+        /// An upload arriving in the own mailbox (another session's), open for reading as it grows.
+        case following(fd: Int32, path: MailboxPath)
         /// `written`: the upload's high-water mark, the end of its furthest write so far.
         case upload(fd: Int32, path: MailboxPath, written: UInt64)
         case directory(names: [String], offset: Int)
@@ -60,7 +67,8 @@ public final class MailboxServer {
     deinit {
         for handle in handles.values {
             switch handle {
-            case .reading(let fd, _), .upload(let fd, _, _), .published(let fd, _): Glibc.close(fd)
+            case .reading(let fd, _), .following(let fd, _), .upload(let fd, _, _), .published(let fd, _):
+                Glibc.close(fd)
             case .directory: break
             }
         }
@@ -109,21 +117,31 @@ public final class MailboxServer {
         }
     }
 
-    /// The reply to one request; `mailbox-wait@gatehouse` also watches `input`.
+    /// The reply to one request; `mailbox-wait@gatehouse` and a waiting
+    /// `mailbox-upload-state@gatehouse` also watch `input`.
     func reply(to request: SFTPMessage, parser: SFTPPacketParser, input: Int32) -> SFTPMessage {
-        guard case .extended(let id, SFTP.Extension.mailboxWait, let data) = request else { return handle(request) }
-        guard
-            case .mailboxWait(let text, let timeout)? = try? SFTPExtendedRequest.decode(
-                name: SFTP.Extension.mailboxWait, data: data)
-        else {
-            return status(id, .badMessage, "\(SFTP.Extension.mailboxWait): malformed request")
+        guard case .extended(let id, let name, let data) = request,
+            name == SFTP.Extension.mailboxWait || name == SFTP.Extension.uploadState
+        else { return handle(request) }
+        let decoded: SFTPExtendedRequest
+        do { decoded = try SFTPExtendedRequest.decode(name: name, data: data) } catch {
+            return status(id, .badMessage, "\(name): malformed request: \(error)")
         }
-        return permitted(.mailboxWait, id, text) { path, _ in
-            guard path.name == nil else {
-                return refuse(id, .mailboxWait, text, "only a mailbox folder can be waited on", .own)
+        // A request already read behind this one: no waiting, it is served next.
+        let mayWait = parser.buffered == 0
+        switch decoded {
+        case .mailboxWait(let text, let timeout, let flags):
+            return permitted(.mailboxWait, id, text) { path, _ in
+                guard path.name == nil else {
+                    return refuse(id, .mailboxWait, text, "only a mailbox folder can be waited on", .own)
+                }
+                return mayWait ? waitForMail(id, path, timeout, flags: flags, input: input) : status(id, .eof)
             }
-            // A request already read behind this one: no waiting, it is served next.
-            return parser.buffered > 0 ? status(id, .eof) : waitForMail(id, path, timeout, input: input)
+        case .uploadState(let handle, let size, let timeout):
+            return onHandle(.uploadState, id, handle) {
+                uploadState(id, $0, whileSize: mayWait ? size : nil, timeout, input: input)
+            }
+        default: return handle(request)
         }
     }
 

@@ -42,7 +42,22 @@ public enum SFTP {
         public static let fsync = "fsync@openssh.com"
         /// The server's packet, read and write limits.
         public static let limits = "limits@openssh.com"
-        /// Gatehouse's own: wait until new mail is in the caller's mailbox (docs/SFTP.md).
+        /// Gatehouse's own: wait until new mail is in the caller's mailbox (README.md, "Low latency").
         public static let mailboxWait = "mailbox-wait@gatehouse"
+        /// Gatehouse's own: the uploads in progress in the caller's mailbox.
+        public static let mailboxUploads = "mailbox-uploads@gatehouse"
+        /// Gatehouse's own: whether an upload in progress, open for reading, was published.
+        public static let uploadState = "mailbox-upload-state@gatehouse"
+    }
+
+    /// The flags of `mailbox-wait@gatehouse`.
+    public struct WaitFlags: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        /// Bit 0: also answer when the own mailbox holds an upload in progress (a tagged dot-name)
+        /// that `mailbox-uploads@gatehouse` has not yet returned in this session.
+        public static let uploads = WaitFlags(rawValue: 0x1)
+        /// Every flag defined.
+        public static let known: WaitFlags = [.uploads]
     }
 }

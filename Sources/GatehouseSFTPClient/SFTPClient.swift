@@ -41,14 +41,14 @@ public struct SFTPClient: Sendable {
     /// True when the server offers the extension `name`.
     public func supports(_ name: String) -> Bool { connection.serverExtensions.contains { $0.name == name } }
 
-    private func check(_ reply: SFTPMessage, _ path: String) throws {
+    func check(_ reply: SFTPMessage, _ path: String) throws {
         guard case .status(_, let code, let message, _) = reply else {
             throw SFTPClientError.protocolError("expected STATUS for \(path), got \(reply)")
         }
         guard code == SFTP.StatusCode.ok.rawValue else { throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: path) }
     }
 
-    private func handle(_ reply: SFTPMessage, _ path: String) throws -> [UInt8] {
+    func handle(_ reply: SFTPMessage, _ path: String) throws -> [UInt8] {
         switch reply {
         case .handle(_, let handle): return handle
         case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: path)
@@ -137,7 +137,7 @@ public struct SFTPClient: Sendable {
         }
     }
 
-    private func attributes(_ reply: SFTPMessage, _ path: String) throws -> SFTPAttributes {
+    func attributes(_ reply: SFTPMessage, _ path: String) throws -> SFTPAttributes {
         switch reply {
         case .attrs(_, let attributes): return attributes
         case .status(_, let code, let message, _): throw SFTPClientError.status(SFTP.StatusCode(rawValue: code), message, path: path)
@@ -145,8 +145,9 @@ public struct SFTPClient: Sendable {
         }
     }
 
-    /// Pipelined writes: up to ``pipelineDepth`` requests in flight, replies in any order, each
-    /// chunk read from the file just before it is sent (memory stays at the window's size). A
+    /// Pipelined writes: up to ``pipelineDepth`` requests in flight, sent in the order of their
+    /// offsets (a relay marks an upload written out of order, README.md), replies in any order,
+    /// each chunk read from the file just before it is sent (memory stays at the window's size). A
     /// growing file's chunks go out as they are written: a full chunk as soon as it is there,
     /// the last, short one once the file is complete. Returns the file's length.
     private func writeAll(_ source: UploadSource, handle: [UInt8], path: String) async throws -> UInt64 {
@@ -171,7 +172,9 @@ public struct SFTPClient: Sendable {
                         done += n
                     }
                 }
-                group.addTask { .reply(try await connection.send(packet: packet, id: id)) }
+                // Queued here, in the order of the offsets; only the reply is awaited in a task.
+                let reply = connection.sendInOrder(packet: packet, id: id)
+                group.addTask { .reply(try await reply.value()) }
                 offset += UInt64(count)
                 inFlight += 1
             }

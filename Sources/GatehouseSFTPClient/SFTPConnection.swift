@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import GatehouseFormat
-import GatehouseKit
+public import GatehouseKit
 public import GatehouseSFTP
 import Synchronization
 
@@ -21,7 +21,10 @@ public final class SFTPConnection: Sendable {
     private let writer = DispatchQueue(label: "gatehouse-sftp-writer")
 
     private struct Pending {
-        let continuation: CheckedContinuation<SFTPMessage, any Error>
+        /// Who awaits the reply; nil for a request sent in order whose reply is not awaited yet.
+        var continuation: CheckedContinuation<SFTPMessage, any Error>?
+        /// The reply, kept until it is awaited (requests sent in order only).
+        var arrived: SFTPMessage?
         let deadline: ContinuousClock.Instant
     }
 
@@ -60,7 +63,7 @@ public final class SFTPConnection: Sendable {
                 try? await Task.sleep(for: .seconds(1))
                 guard let self, !self.isClosed else { return }
                 let now = ContinuousClock.now
-                if self.state.withLock({ $0.pending.values.contains { $0.deadline < now } }) {
+                if self.state.withLock({ $0.pending.values.contains { $0.arrived == nil && $0.deadline < now } }) {
                     self.fail(SFTPClientError.connectionLost("the server did not answer a request in time"))
                     self.child.send(SIGTERM)
                     return
@@ -164,6 +167,40 @@ public final class SFTPConnection: Sendable {
         try await exchange(packet: packet, id: id, timeout: Self.requestTimeout)
     }
 
+    /// Queues an already encoded request packet with id `id` now, after every packet queued
+    /// before it, and returns its reply to await later. Pipelined WRITEs go out this way, so
+    /// that they reach the server in the order of their offsets (sent from tasks of their own,
+    /// they went out in whatever order the tasks ran: a relay then sees writes past a hole and
+    /// over it, and marks the upload as rewritten for a reader following it).
+    public func sendInOrder(packet: [UInt8], id: UInt32) -> SFTPReply {
+        let registered = state.withLock { state in
+            guard state.failure == nil else { return false }
+            state.pending[id] = Pending(continuation: nil, arrived: nil, deadline: .now + Self.requestTimeout)
+            return true
+        }
+        if registered { write(packet) }
+        return SFTPReply(connection: self, id: id)
+    }
+
+    /// The reply to `id`, sent with ``sendInOrder(packet:id:)``.
+    fileprivate func reply(to id: UInt32) async throws -> SFTPMessage {
+        try await withCheckedThrowingContinuation { continuation in
+            let result: Result<SFTPMessage, any Error>? = state.withLock { state in
+                if let arrived = state.pending[id]?.arrived {
+                    state.pending[id] = nil
+                    return .success(arrived)
+                }
+                if state.pending[id] != nil {
+                    state.pending[id]?.continuation = continuation
+                    return nil
+                }
+                let unknown = SFTPClientError.protocolError("no request \(id) is waiting for a reply")
+                return .failure(state.failure ?? unknown)
+            }
+            if let result { continuation.resume(with: result) }
+        }
+    }
+
     /// Sends the requests in this order in one write and waits for every reply (in the same
     /// order). A server handles requests about one file in the order they arrive, so a batch
     /// such as FSYNC, FSTAT and CLOSE of one handle costs one round trip instead of three.
@@ -249,8 +286,17 @@ public final class SFTPConnection: Sendable {
                 while let message = try parser.next() {
                     // VERSION has no id: it answers the INIT, registered as id 0.
                     let id = message.id ?? 0
-                    let waiting = state.withLock { $0.pending.removeValue(forKey: id) }
-                    waiting?.continuation.resume(returning: message)
+                    let waiting = state.withLock { state -> CheckedContinuation<SFTPMessage, any Error>? in
+                        guard let pending = state.pending[id] else { return nil }
+                        guard let continuation = pending.continuation else {
+                            // Sent in order and not awaited yet: kept for whoever awaits it.
+                            state.pending[id]?.arrived = message
+                            return nil
+                        }
+                        state.pending[id] = nil
+                        return continuation
+                    }
+                    waiting?.resume(returning: message)
                 }
             } catch {
                 fail(SFTPClientError.protocolError("the server sent a malformed packet: \(error)"))
@@ -263,14 +309,24 @@ public final class SFTPConnection: Sendable {
     private func fail(_ error: any Error) {
         let waiting = state.withLock { state in
             if state.failure == nil { state.failure = error }
-            defer { state.pending.removeAll() }
-            return state.pending.values.map(\.continuation)
+            // Replies that arrived before the end are still handed over; nothing else is.
+            defer { state.pending = state.pending.filter { $0.value.arrived != nil } }
+            return state.pending.values.compactMap(\.continuation)
         }
         for continuation in waiting { continuation.resume(throwing: error) }
     }
 
     /// True once the session has ended (the program exited, the channel closed, or ``close()``).
     public var isClosed: Bool { state.withLock { $0.failure != nil } }
+}
+
+/// The reply to a request sent with ``SFTPConnection/sendInOrder(packet:id:)``.
+public struct SFTPReply: Sendable {
+    let connection: SFTPConnection
+    let id: UInt32
+
+    /// Waits for the reply.
+    public func value() async throws -> SFTPMessage { try await connection.reply(to: id) }
 }
 
 /// An SFTP client failure.
@@ -283,6 +339,9 @@ public enum SFTPClientError: Error, CustomStringConvertible, Sendable {
     case status(SFTP.StatusCode?, String, path: String)
     /// A local file could not be read or written.
     case local(String)
+    /// An upload in progress could not be followed to a bundle
+    /// (``SFTPClient/follow(_:maxBytes:consume:)``).
+    case notFollowed(FollowFailure)
 
     /// What the server sent (a status message, a reply it should not have sent, a name from its
     /// listing) is the relay's text: shown escaped (``ReadableText/shown(_:)``), so that it never
@@ -293,6 +352,7 @@ public enum SFTPClientError: Error, CustomStringConvertible, Sendable {
         case .connectionLost(let why): "SFTP connection lost: \(why)"
         case .protocolError(let why): "SFTP protocol error: \(ReadableText.shown(why))"
         case .local(let why): why
+        case .notFollowed(let failure): ReadableText.shown(failure.description)
         case .status(let code, let message, let path):
             "\(ReadableText.shown(path)): "
                 + (message.isEmpty ? code.map { "\($0)" } ?? "error" : ReadableText.shown(message))

@@ -101,6 +101,15 @@ public actor SFTPTransport: MailboxTransport {
     }
 
     public func waitForMail(_ org: ODSCode, upTo timeout: Duration) async {
+        await waitForMail(org, upTo: timeout, uploads: false)
+    }
+
+    /// True: the relay is asked; an SFTP server that does not tell of uploads in progress makes
+    /// ``uploadsInProgress(_:)`` and ``follow(_:in:maxBytes:consume:)`` throw
+    /// ``FollowFailure/unsupported(_:)``.
+    public nonisolated var followsUploads: Bool { true }
+
+    public func waitForMail(_ org: ODSCode, upTo timeout: Duration, uploads: Bool) async {
         guard let client = try? await session(), client.supports(SFTP.Extension.mailboxWait) else {
             try? await Task.sleep(for: timeout)
             return
@@ -108,16 +117,37 @@ public actor SFTPTransport: MailboxTransport {
         // The relay answers as soon as new mail arrives; the long wait costs one idle request.
         // The relay caps one wait at a minute anyway; the caller simply waits again.
         let wait = min(max(timeout, longWait), .seconds(60))
-        let milliseconds = UInt32(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
         let connection = client.connection
         let reply = await withTaskCancellationHandler {
-            try? await connection.request(timeout: wait + .seconds(30)) {
-                SFTPExtendedRequest.mailboxWait(path: "/\(org.value)", timeoutMilliseconds: milliseconds).message(id: $0)
-            }
+            // Flags only for a relay that takes them: an older one would refuse the request.
+            try? await client.waitForMail("/\(org.value)", upTo: wait, uploads: uploads && client.followsUploads)
         } onCancel: {
             connection.close()
         }
         if reply == nil, !Task.isCancelled { try? await Task.sleep(for: timeout) }
+    }
+
+    public func uploadsInProgress(_ org: ODSCode) async throws -> [ArrivingUpload] {
+        try await using { client in
+            // The relay's tag is always an ODS code; anything else is not listed.
+            try await client.uploads(in: "/\(org.value)").compactMap { upload in
+                (try? ODSCode(upload.uploader)).map {
+                    ArrivingUpload(name: upload.name, uploader: $0, size: upload.size)
+                }
+            }
+        }
+    }
+
+    // Not isolated: `consume` runs in the caller's context, never sent to the actor.
+    public nonisolated func follow(
+        _ name: String, in org: ODSCode, maxBytes: UInt64, consume: (ArraySlice<UInt8>) async throws -> Void
+    ) async throws -> FollowedUpload {
+        let client = try await session()
+        do {
+            return try await client.follow("/\(org.value)/\(name)", maxBytes: maxBytes, consume: consume)
+        } catch let error as SFTPClientError {
+            throw await ended(client, error)
+        }
     }
 
     // MARK: Sessions
@@ -129,16 +159,24 @@ public actor SFTPTransport: MailboxTransport {
         do {
             return try await body(client)
         } catch let error as SFTPClientError {
-            switch error {
-            case .connectionLost, .protocolError:
-                client.connection.close()
-                if self.client?.connection === client.connection { self.client = nil }
-                let said = SSHDiagnosis.lastLine(await client.connection.diagnostics(waitingUpTo: .milliseconds(500)))
-                log("the session with \(address.host):\(address.port) ended: \(error)\(said.map { " (ssh: \($0))" } ?? "")")
-                throw SFTPTransportError.connectionLost("\(relayName): \(error)\(said.map { "; ssh said: \($0)" } ?? "")")
-            case .status, .local:
-                throw error
-            }
+            throw await ended(client, error)
+        }
+    }
+
+    /// What to throw for `error`, met on `client`'s session: a lost session is dropped and
+    /// reported with what `ssh` said; an upload not followed is the transport's ``FollowFailure``.
+    private func ended(_ client: SFTPClient, _ error: SFTPClientError) async -> any Error {
+        switch error {
+        case .connectionLost, .protocolError:
+            client.connection.close()
+            if self.client?.connection === client.connection { self.client = nil }
+            let said = SSHDiagnosis.lastLine(await client.connection.diagnostics(waitingUpTo: .milliseconds(500)))
+            log("the session with \(address.host):\(address.port) ended: \(error)\(said.map { " (ssh: \($0))" } ?? "")")
+            return SFTPTransportError.connectionLost("\(relayName): \(error)\(said.map { "; ssh said: \($0)" } ?? "")")
+        case .notFollowed(let failure):
+            return failure
+        case .status, .local:
+            return error
         }
     }
 

@@ -18,7 +18,9 @@ struct PolicyTableTests {
             let relay = try RelayFixture(orgs: ["A81001", "YOI123"])
             try relay.place("A81001/in.ghb", "own mail")
             try relay.place("YOI123/secret.ghb", "YOI123's mail")
-            let cell = try Cell(session: relay.session("A81001"), scope: scope)
+            let cell = try Cell(
+                session: relay.session("A81001"), scope: scope,
+                sender: scope == .arriving ? relay.session("YOI123") : nil)
             let reply = try cell.reply(to: request)
             let place = "\(request.rawValue) on \(scope.rawValue): \(reply)"
             switch MailboxPolicy.decision(request, in: scope) {
@@ -42,17 +44,24 @@ struct PolicyTableTests {
 struct Cell {
     let session: MailboxSession
     let scope: MailboxScope
+    /// For the arriving scope: YOI123's session, uploading into A81001's mailbox.
+    var sender: MailboxSession? = nil
 
-    var folder: String { scope == .own ? "/A81001" : "/YOI123" }
+    var folder: String { scope == .own || scope == .arriving ? "/A81001" : "/YOI123" }
 
     func isHandleRequest(_ request: MailboxRequest) -> Bool {
-        [.read, .write, .fstat, .fsync, .close, .readdir, .fsetstat].contains(request)
+        [.read, .write, .fstat, .fsync, .close, .readdir, .fsetstat, .uploadState].contains(request)
     }
 
-    /// A file in the scope: own mail, another's mail, or an upload this session made (closed
-    /// unless `open`).
+    /// A file in the scope: own mail, another's mail, an upload this session made (closed
+    /// unless `open`), or YOI123's upload in progress in A81001's mailbox.
     func file(open: Bool = false) throws -> String {
         switch scope {
+        case .arriving:
+            let sender = try #require(sender)
+            let handle = try #require(sender.create("/A81001/.arriving.part").handle)
+            #expect(sender.write(handle, Array("half".utf8)).isOK)
+            return "/A81001/.arriving.part"
         case .own: return "/A81001/in.ghb"
         case .other: return "/YOI123/secret.ghb"
         case .upload:
@@ -69,6 +78,12 @@ struct Cell {
         switch scope {
         case .other: return [0, 0, 0, 99]
         case .upload: return try #require(session.create("/YOI123/.up.part").handle)
+        case .arriving:
+            let path = try file()
+            guard case .handle(_, let handle) = session.request({
+                .open(id: $0, path: path, flags: .read, attributes: SFTPAttributes())
+            }) else { throw Unexpected() }
+            return handle
         case .own where kind == .readdir:
             guard case .handle(_, let handle) = session.request({ .opendir(id: $0, path: "/A81001") }) else {
                 throw Unexpected()
@@ -127,11 +142,17 @@ struct Cell {
             let path = try file()
             return s.request { .remove(id: $0, path: path) }
         case .opendir:
-            let path = scope == .upload ? try file() : folder
+            let path = scope == .upload || scope == .arriving ? try file() : folder
             return s.request { .opendir(id: $0, path: path) }
         case .mailboxWait:
-            let path = scope == .upload ? try file() : folder
+            let path = scope == .upload || scope == .arriving ? try file() : folder
             return s.request { SFTPExtendedRequest.mailboxWait(path: path, timeoutMilliseconds: 0).message(id: $0) }
+        case .mailboxUploads:
+            let path = scope == .upload || scope == .arriving ? try file() : folder
+            return s.request { SFTPExtendedRequest.mailboxUploads(path: path).message(id: $0) }
+        case .uploadState:
+            let h = try handle(.uploadState)
+            return s.request { SFTPExtendedRequest.uploadState(handle: h).message(id: $0) }
         case .publish:
             let from: String
             if scope == .own {
@@ -149,7 +170,7 @@ struct Cell {
             let path = try file()
             return s.request { .setstat(id: $0, path: path, attributes: SFTPAttributes(size: 0)) }
         case .mkdir:
-            let path = scope == .upload ? try file() : "\(folder)/sub"
+            let path = scope == .upload || scope == .arriving ? try file() : "\(folder)/sub"
             return s.request { .mkdir(id: $0, path: path, attributes: SFTPAttributes()) }
         case .rmdir:
             let path = try file()

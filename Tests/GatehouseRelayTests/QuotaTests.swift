@@ -1,4 +1,5 @@
 import GatehouseSFTP
+import Glibc
 import Testing
 
 @testable import GatehouseRelay
@@ -119,12 +120,15 @@ struct QuotaTests {
         #expect(second.create("/YOI123/.c.part").handle != nil)
     }
 
-    @Test func anUploadTheMailboxOwnerRemovedTakesNoMoreBytes() throws {
+    @Test func anUploadRemovedFromTheMailboxTakesNoMoreBytes() throws {
         let sender = try relay.session("B82002", quotas: MailboxQuotas(senderBytes: 64 << 10))
         let handle = try #require(sender.create("/YOI123/.x.part").handle)
         #expect(sender.write(handle, [UInt8](repeating: 0, count: 1024)).isOK)
+        // The mailbox's owner may no longer remove an upload in progress (issue 18: it is its
+        // sender's until published); the relay's operator still can, on the disk.
         let owner = try relay.session("YOI123")
-        #expect(owner.request { .remove(id: $0, path: "/YOI123/.x.part") }.isOK)
+        #expect(owner.request { .remove(id: $0, path: "/YOI123/.x.part") }.isRefusal)
+        #expect(unlink("\(relay.root)/YOI123/.x.part") == 0)
         // No count on disk sees the removed file: it would take the whole share again and again.
         let refused = sender.write(handle, [UInt8](repeating: 0, count: 8 << 10), at: 1024)
         #expect(refused.statusCode?.message == "the upload was removed from YOI123's mailbox; it takes no more bytes")

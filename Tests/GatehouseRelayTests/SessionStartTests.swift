@@ -20,8 +20,10 @@ struct SessionStartTests {
         #expect(
             Set(extensions.map(\.name)) == [
                 SFTP.Extension.posixRename, SFTP.Extension.fsync, SFTP.Extension.limits,
-                SFTP.Extension.mailboxWait,
+                SFTP.Extension.mailboxWait, SFTP.Extension.mailboxUploads, SFTP.Extension.uploadState,
             ])
+        // Version 2 of the wait takes flags.
+        #expect(extensions.first { $0.name == SFTP.Extension.mailboxWait }?.data == Array("2".utf8))
     }
 
     @Test(arguments: [

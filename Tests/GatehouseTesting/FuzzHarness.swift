@@ -43,6 +43,7 @@ public enum FuzzHarness {
                 precondition(consumed + encoded.count <= bytes.count
                     && Array(bytes[consumed..<(consumed + encoded.count)]) == encoded, "SFTP packet is not canonical")
                 consumed += encoded.count
+                mailboxExtension(message)
             }
         case .identityCard:
             // A card that parses re-parses from its canonical text to the same card, and the
@@ -77,6 +78,29 @@ public enum FuzzHarness {
                     MemorySource(bytes), senderKey: { _ in sender.signing.publicKey }, decryptionKey: key, into: DiscardingSink())
             }
             precondition(twoPasses == onePass, "one pass: \(String(describing: onePass)), two passes: \(String(describing: twoPasses))")
+        }
+    }
+}
+
+extension FuzzHarness {
+    /// Gatehouse's own extensions inside a packet: a request decodes to the same request from
+    /// what it re-encodes to (an explicit zero flags field of `mailbox-wait@gatehouse` is the
+    /// request without one), and a reply that decodes re-encodes to its bytes.
+    static func mailboxExtension(_ message: SFTPMessage) {
+        switch message {
+        case .extended(_, let name, let data):
+            guard let request = try? SFTPExtendedRequest.decode(name: name, data: data) else { return }
+            if case .other = request { return }
+            guard case .extended(_, _, let again) = request.message(id: 0) else { preconditionFailure("not extended") }
+            precondition((try? SFTPExtendedRequest.decode(name: name, data: again)) == request, "\(name) changes meaning")
+        case .extendedReply(_, let data):
+            if let uploads = try? SFTPMailboxUploads.decode(data) {
+                precondition(SFTPMailboxUploads.encoded(uploads) == data, "uploads reply is not canonical")
+            }
+            if let state = try? SFTPUploadState.decode(data) {
+                precondition(state.encoded() == data, "upload state reply is not canonical")
+            }
+        default: return
         }
     }
 }

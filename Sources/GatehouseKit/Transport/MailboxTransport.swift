@@ -46,6 +46,28 @@ public protocol MailboxTransport: Sendable {
     /// Returns when `org`'s mailbox may hold something not listed before, or after about
     /// `timeout`. Transports that cannot be told of new mail just sleep (polling).
     func waitForMail(_ org: ODSCode, upTo timeout: Duration) async
+
+    /// True when the transport tells of uploads arriving in the own mailbox and can follow them
+    /// (``follow(_:in:maxBytes:consume:)``); false by default.
+    var followsUploads: Bool { get }
+
+    /// As ``waitForMail(_:upTo:)``, and with `uploads` also when an upload in progress not yet
+    /// returned by ``uploadsInProgress(_:)`` is there. By default the plain wait.
+    func waitForMail(_ org: ODSCode, upTo timeout: Duration, uploads: Bool) async
+
+    /// The uploads in progress in `org`'s mailbox (the own). Throws ``FollowFailure/unsupported(_:)``
+    /// by default.
+    func uploadsInProgress(_ org: ODSCode) async throws -> [ArrivingUpload]
+
+    /// Reads the upload in progress `name` (a temporary name from ``uploadsInProgress(_:)``) in
+    /// `org`'s mailbox as it grows, handing its bytes to `consume` in order, until its sender
+    /// publishes that very file: returns the final name and size. Throws ``FollowFailure`` when
+    /// it is abandoned, replaced, rewritten or shrinks (what was consumed is then no bundle:
+    /// discard it and collect the published file, if any, as usual), and ``MailboxItemTooLarge``
+    /// past `maxBytes`. Throws ``FollowFailure/unsupported(_:)`` by default.
+    func follow(
+        _ name: String, in org: ODSCode, maxBytes: UInt64, consume: (ArraySlice<UInt8>) async throws -> Void
+    ) async throws -> FollowedUpload
 }
 
 /// A mailbox file larger than the fetch allowed; nothing was copied.

@@ -13,6 +13,10 @@ public enum MailboxLimits {
     /// Names in one READDIR reply, as OpenSSH's sftp-server (which sends at most 100).
     public static let readdirPage = 100
 
+    /// Most uploads in progress one `mailbox-uploads@gatehouse` reply lists (in the order of
+    /// their names' bytes): with names of at most 255 bytes the reply fits in one packet.
+    public static let maxUploadsListed = 500
+
     /// Longest `mailbox-wait@gatehouse` wait; the client asks again after.
     public static let maxWaitMilliseconds: UInt32 = 60_000
 

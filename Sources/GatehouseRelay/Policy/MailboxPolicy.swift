@@ -10,6 +10,8 @@ public enum MailboxRequest: String, CaseIterable, Sendable {
     case stat, remove, opendir, readdir
     case publish = "posix-rename@openssh.com"
     case mailboxWait = "mailbox-wait@gatehouse"
+    case mailboxUploads = "mailbox-uploads@gatehouse"
+    case uploadState = "mailbox-upload-state@gatehouse"
     case rename, setstat, fsetstat, mkdir, rmdir, readlink, symlink
 }
 
@@ -23,6 +25,10 @@ public enum MailboxScope: String, CaseIterable, Sendable {
     /// A file this session created under a temporary dot-name in another organisation's
     /// mailbox and has neither published nor removed, or its handle.
     case upload = "this session's upload"
+    /// An upload in progress in the own mailbox that this session did not create (a dot-name
+    /// there: another session's transfer, or a name no one has created yet), or a handle open
+    /// for reading on one. Its owner may follow it, never change it.
+    case arriving = "upload arriving in the own mailbox"
 }
 
 /// What the policy says about one request in one scope.
@@ -37,8 +43,9 @@ public enum MailboxDecision: Equatable, Sendable {
 public struct MailboxRule: Sendable {
     /// The request.
     public let request: MailboxRequest
-    /// Its decision in the own mailbox, in another's, and on this session's upload.
-    public let own: MailboxDecision, other: MailboxDecision, upload: MailboxDecision
+    /// Its decision in the own mailbox, in another's, on this session's upload, and on an upload
+    /// arriving in the own mailbox.
+    public let own: MailboxDecision, other: MailboxDecision, upload: MailboxDecision, arriving: MailboxDecision
 
     /// The decision in `scope`.
     public func decision(in scope: MailboxScope) -> MailboxDecision {
@@ -46,6 +53,7 @@ public struct MailboxRule: Sendable {
         case .own: own
         case .other: other
         case .upload: upload
+        case .arriving: arriving
         }
     }
 }
@@ -69,8 +77,8 @@ public enum MailboxPolicy {
     private static let ok = MailboxDecision.allowed
     private static func no(_ why: String) -> MailboxDecision { .refused(why) }
     private static func row(_ request: MailboxRequest, _ own: MailboxDecision, _ other: MailboxDecision,
-                            _ upload: MailboxDecision) -> MailboxRule {
-        MailboxRule(request: request, own: own, other: other, upload: upload)
+                            _ upload: MailboxDecision, _ arriving: MailboxDecision) -> MailboxRule {
+        MailboxRule(request: request, own: own, other: other, upload: upload, arriving: arriving)
     }
 
     // The reasons, for the refusal log (and the client, outside other organisations' mailboxes).
@@ -88,38 +96,52 @@ public enum MailboxPolicy {
     private static let notPublished = no("only this session's own upload can be published")
     private static let plainRename = no("plain RENAME is refused: publish with posix-rename@openssh.com, which never "
                                         + "overwrites here")
+    // An upload arriving in the own mailbox is its sender's until published: its owner may
+    // read it as it grows, and nothing else, so that the sender's publish alone decides what
+    // the bundle is.
+    private static let notWritten = no("an upload in progress is written only by the session that created it")
+    private static let notRemovedArriving = no("an upload in progress is removed only by the session that "
+                                               + "created it (or when that session ends)")
+    private static let notPublishedArriving = no("only the session that created an upload publishes it")
+    private static let notFollowed = no("only the mailbox's owner follows an upload in progress")
+    private static let notArriving = no("only a handle open for reading on an upload in progress, in the own "
+                                        + "mailbox, has an upload state")
     private static func never(_ request: MailboxRequest) -> MailboxRule {
         let why = no("SSH_FXP_\(request.rawValue.uppercased()) is never allowed on a mailbox server")
-        return row(request, why, why, why)
+        return row(request, why, why, why, why)
     }
 
-    /// The table: request × (own mailbox, other mailbox, this session's upload).
+    /// The table: request × (own mailbox, other mailbox, this session's upload, an upload arriving
+    /// in the own mailbox).
     // swift-format-ignore
     public static let rules: [MailboxRule] = [
-        //  request         own mailbox  other mailbox  this session's upload
+        //  request         own mailbox  other mailbox  this session's upload  arriving upload
         // Requests that touch no file.
-        row(.realpath,      ok,          ok,            ok),
-        row(.limits,        ok,          ok,            ok),
-        // Reading and listing: the own mailbox only.
-        row(.openRead,      ok,          notRead,       neverReadBack),
-        row(.read,          ok,          noHandle,      neverReadBack),
-        row(.opendir,       ok,          notListed,     notFolder),
-        row(.readdir,       ok,          noHandle,      notFolder),
-        row(.mailboxWait,   ok,          notWaited,     notFolder),
-        // Uploading: a new file in any registered mailbox (the handler insists on a new dot-name).
-        row(.openCreate,    ok,          ok,            createdOnce),
-        row(.write,         ok,          noHandle,      ok),
-        row(.fstat,         ok,          noHandle,      ok),
-        row(.fsync,         ok,          noHandle,      ok),
-        row(.close,         ok,          noHandle,      ok),
+        row(.realpath,      ok,          ok,            ok,                    ok),
+        row(.limits,        ok,          ok,            ok,                    ok),
+        // Reading and listing: the own mailbox only (an arriving upload as it grows).
+        row(.openRead,      ok,          notRead,       neverReadBack,         ok),
+        row(.read,          ok,          noHandle,      neverReadBack,         ok),
+        row(.opendir,       ok,          notListed,     notFolder,             notFolder),
+        row(.readdir,       ok,          noHandle,      notFolder,             notFolder),
+        row(.mailboxWait,   ok,          notWaited,     notFolder,             notFolder),
+        row(.mailboxUploads, ok,         notListed,     notFolder,             notFolder),
+        row(.uploadState,   notArriving, noHandle,      notFollowed,           ok),
+        // Uploading: a new file in any registered mailbox (the handler insists on a new dot-name,
+        // created with O_EXCL, so an arriving upload is never opened again).
+        row(.openCreate,    ok,          ok,            createdOnce,           ok),
+        row(.write,         ok,          noHandle,      ok,                    notWritten),
+        row(.fstat,         ok,          noHandle,      ok,                    ok),
+        row(.fsync,         ok,          noHandle,      ok,                    notWritten),
+        row(.close,         ok,          noHandle,      ok,                    ok),
         // Looking at and removing: the own mailbox, and this session's unfinished uploads.
-        row(.stat,          ok,          notLooked,     ok),
-        row(.remove,        ok,          notRemoved,    ok),
+        row(.stat,          ok,          notLooked,     ok,                    ok),
+        row(.remove,        ok,          notRemoved,    ok,                    notRemovedArriving),
         // Publishing: this session's upload, once closed, to a new name it may use (the handler
         // checks the name).
-        row(.publish,       ok,          notPublished,  ok),
+        row(.publish,       ok,          notPublished,  ok,                    notPublishedArriving),
         // Never: overwriting renames, attributes, folders, links.
-        row(.rename,        plainRename, plainRename,   plainRename),
+        row(.rename,        plainRename, plainRename,   plainRename,           plainRename),
         never(.setstat), never(.fsetstat), never(.mkdir), never(.rmdir), never(.readlink), never(.symlink),
     ]
 
