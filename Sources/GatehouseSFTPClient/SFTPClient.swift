@@ -296,6 +296,9 @@ public struct SFTPClient: Sendable {
         }
         let out: DurableFile
         do { out = try DurableFile(path: local, mode: 0o600) } catch { throw SFTPClientError.local("cannot create \(local): \(error)") }
+        // Reported as the bytes reach the file (it coalesces writes): a reader never finds less
+        // on disk than the progress says.
+        if let progress { out.onWritten = { progress.advance(to: $0) } }
         progress?.begin(temporary: out.temporaryPath, final: local)
         do {
             var waiting: [UInt64: [UInt8]] = [:]  // answered out of order, not yet written
@@ -325,7 +328,6 @@ public struct SFTPClient: Sendable {
                     while let bytes = waiting.removeValue(forKey: written) {
                         try Self.append(bytes, to: out, local)
                         written += UInt64(bytes.count)
-                        progress?.advance(to: written)
                     }
                     while requested < size && inFlight < readAhead {
                         ask(requested, min(chunk, size - requested))

@@ -51,6 +51,43 @@ struct SFTPClientTests {
         await #expect(throws: SFTPClientError.self) { try await client.stat("\(remote)/big.ghb") }
     }
 
+    /// Open while downloading: a reader following the download's progress (on a thread of its
+    /// own, as the gateway's opener does) reads exactly the file, never a short read, though the
+    /// download coalesces its writes (the bench found a reader ahead of the bytes on disk).
+    @Test func aFollowerReadsADownloadAsItIsWrittenByteForByte() async throws {
+        let remote = folder.appending("remote")
+        try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
+        let bytes = randomBytes(5_000_000 + 3)
+        _ = try write("remote/big.ghb", bytes)
+        let client = try await SFTPClient.connect(executable: Self.openSSHServer, arguments: [])
+        defer { client.connection.close() }
+        let progress = GrowingFile()
+        let read: [UInt8] = try await withCheckedThrowingContinuation { done in
+            Thread {
+                let source = FollowingSource(progress)
+                var all: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: 70_000)
+                done.resume(with: Result {
+                    while true {
+                        let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+                        if n == 0 { return all }
+                        all += chunk[..<n]
+                    }
+                })
+            }.start()
+            Task { try? await client.download("\(remote)/big.ghb", to: folder.appending("back.ghb"), progress: progress) }
+        }
+        #expect(read == bytes)
+        #expect(progress.progress.length == UInt64(bytes.count))
+        // A download that fails makes the follower throw rather than end early.
+        let failed = GrowingFile()
+        Task { try? await client.download("\(remote)/none.ghb", to: folder.appending("none.ghb"), progress: failed) }
+        #expect(throws: (any Error).self) {
+            var byte = [UInt8](repeating: 0, count: 1)
+            _ = try byte.withUnsafeMutableBytes { try FollowingSource(failed).read(into: $0) }
+        }
+    }
+
     /// A mailbox name is whoever wrote it's: "/YOI123/\u{301}big.ghb" has no Character "/"
     /// before the name (the slash and the mark are one), and the refusal named the whole path.
     @Test func aTooLargeItemIsNamedByTheBytesAfterTheLastSlash() async throws {

@@ -206,7 +206,8 @@ extension GatewayEngine {
         do {
             header = try BundleVerifier.readHeader(from: source).header
             guard header.bundleID == id else { throw FormatError.malformed("the bundle is named \(id) but its header says \(header.bundleID)") }
-        } catch let error as FormatError {
+        } catch let error as FormatError where error.category != .io {
+            // (Reading the copy failed, a download cut short: this gateway's problem, never a verdict.)
             return (try await reject(local, id: id, sender: nil, digest: wholeDigest(local, &known, download), reason: .malformed,
                                detail: error.description, at: now), nil)
         }

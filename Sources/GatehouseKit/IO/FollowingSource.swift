@@ -31,7 +31,10 @@ public final class FollowingSource: RewindableByteSource {
                 let count = Int(min(UInt64(buffer.count), seen.written - offset))
                 let n = pread(fd, buffer.baseAddress, count, off_t(offset))
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw SystemError("reading the download", seen.paths?.temporary ?? "") }
+                guard n > 0 else {
+                    if n == 0 { throw KitError.io("the download ends at \(offset) bytes on disk, though \(seen.written) were reported") }
+                    throw SystemError("reading the download", seen.paths?.temporary ?? "")
+                }
                 offset += UInt64(n)
                 return n
             }
