@@ -7,26 +7,19 @@ import GatehouseTesting
 import Synchronization
 import Testing
 
-/// A directory mailbox whose fetch trickles: it writes the first half of the copy, reports it,
-/// and waits until the receiving gateway has staged decrypted bytes from it (proof that the
-/// bundle is opened while it downloads) before writing the rest; or it cuts the download there.
-final class TricklingTransport: MailboxTransport {
+/// A directory mailbox that forwards to a ``DirectoryTransport``, and sees what the receiving
+/// gateway has staged in its spool (private `.tmp-…` folders), for transports that play a relay.
+class ForwardingTransport: MailboxTransport, @unchecked Sendable {
     let inner: DirectoryTransport
     let root: String
-    /// The receiver's spool: it stages what it opens in a private `.tmp-…` folder there.
+    /// The receiver's spool.
     let spool: String
-    /// Cut the next fetches half-way (as a relay or connection that dies would).
-    let cuts = Mutex(0)
-    /// Whether the receiver had staged bytes before the second half was written.
-    let overlapped = Mutex<Bool?>(nil)
 
-    init(root: String, spool: String) {
+    required init(root: String, spool: String) {
         inner = DirectoryTransport(root: root)
         self.root = root
         self.spool = spool
     }
-
-    var fetchesProgressively: Bool { true }
 
     func deliver(_ path: String, to org: ODSCode, as name: String) async throws { try await inner.deliver(path, to: org, as: name) }
     func list(_ org: ODSCode) async throws -> [String] { try await inner.list(org) }
@@ -35,31 +28,19 @@ final class TricklingTransport: MailboxTransport {
         try await inner.fetch(name, from: org, to: path, maxBytes: maxBytes)
     }
 
-    struct Cut: Error {}
+    // Declared here so that subclasses can override them (a protocol's default would be used).
+    var fetchesProgressively: Bool { false }
+    var followsUploads: Bool { false }
 
     func fetch(_ name: String, from org: ODSCode, to path: String, maxBytes: UInt64, progress: GrowingFile) async throws {
-        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: "\(root)/\(org.value)/\(name)")))
-        let temporary = DurableFile.split(path).folder + "/.trickle-" + DurableFile.split(path).name
-        FileManager.default.createFile(atPath: temporary, contents: Data(bytes.prefix(bytes.count / 2)))
-        progress.begin(temporary: temporary, final: path)
-        progress.advance(to: UInt64(bytes.count / 2))
-        if cuts.withLock({ (left: inout Int) in defer { left -= 1 }; return left > 0 }) {
-            unlink(temporary)
-            progress.fail("the connection was cut")
-            throw Cut()
-        }
-        var waited = 0
-        while !stagedBytes() && waited < 2000 {
-            try await Task.sleep(for: .milliseconds(10))
-            waited += 1
-        }
-        overlapped.withLock { $0 = stagedBytes() }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data(bytes.dropFirst(bytes.count / 2)))
-        try handle.close()
-        rename(temporary, path)
-        progress.finish(length: UInt64(bytes.count))
+        try await inner.fetch(name, from: org, to: path, maxBytes: maxBytes, progress: progress)
+    }
+
+    func uploadsInProgress(_ org: ODSCode) async throws -> [ArrivingUpload] { [] }
+
+    func follow(_ name: String, in org: ODSCode, maxBytes: UInt64,
+                consume: (ArraySlice<UInt8>) async throws -> Void) async throws -> FollowedUpload {
+        throw FollowFailure.unsupported(name)
     }
 
     /// True when a staging folder holds a file with bytes in it.
@@ -77,26 +58,68 @@ final class TricklingTransport: MailboxTransport {
             return (path, (attributes[.size] as? Int) ?? 0)
         }
     }
-}
 
-@Suite("Opening a bundle while it downloads")
-struct OpenWhileDownloadingTests {
-    /// Two gateways whose mailboxes trickle, and the prison's transport to inspect.
-    static func gateways() throws -> (TwoGateways, TricklingTransport) {
-        let made = Mutex<TricklingTransport?>(nil)
+    /// Two gateways whose one transport is a new `T` watching the prison's spool, and that transport.
+    static func gateways<T: ForwardingTransport>(of type: T.Type) throws -> (TwoGateways, T) {
+        let made = Mutex<T?>(nil)
         let factory: @Sendable (String) -> any MailboxTransport = { root in
             made.withLock { existing in
                 if let existing { return existing }
-                let transport = TricklingTransport(root: root, spool: DurableFile.split(root).folder + "/prison/spool")
+                let transport = T(root: root, spool: DurableFile.split(root).folder + "/prison/spool")
                 existing = transport
                 return transport
             }
         }
         let gateways = try TwoGateways(transport: factory)
         _ = factory(gateways.mailboxRoot)
-        let transport = try #require(made.withLock { $0 })
-        return (gateways, transport)
+        return (gateways, try #require(made.withLock { $0 }))
     }
+
+    /// Waits (up to 10 s) until the receiver has staged bytes; says whether it had.
+    func waitForStagedBytes() async throws -> Bool {
+        for _ in 0..<1000 where !stagedBytes() { try await Task.sleep(for: .milliseconds(10)) }
+        return stagedBytes()
+    }
+}
+
+/// A directory mailbox whose fetch trickles: it writes the first half of the copy, reports it,
+/// and waits until the receiving gateway has staged decrypted bytes from it (proof that the
+/// bundle is opened while it downloads) before writing the rest; or it cuts the download there.
+final class TricklingTransport: ForwardingTransport, @unchecked Sendable {
+    /// Cut the next fetches half-way (as a relay or connection that dies would).
+    let cuts = Mutex(0)
+    /// Whether the receiver had staged bytes before the second half was written.
+    let overlapped = Mutex<Bool?>(nil)
+
+    override var fetchesProgressively: Bool { true }
+
+    struct Cut: Error {}
+
+    override func fetch(_ name: String, from org: ODSCode, to path: String, maxBytes: UInt64, progress: GrowingFile) async throws {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: "\(root)/\(org.value)/\(name)")))
+        let temporary = DurableFile.split(path).folder + "/.trickle-" + DurableFile.split(path).name
+        FileManager.default.createFile(atPath: temporary, contents: Data(bytes.prefix(bytes.count / 2)))
+        progress.begin(temporary: temporary, final: path)
+        progress.advance(to: UInt64(bytes.count / 2))
+        if cuts.withLock({ (left: inout Int) in defer { left -= 1 }; return left > 0 }) {
+            unlink(temporary)
+            progress.fail("the connection was cut")
+            throw Cut()
+        }
+        let staged = try await waitForStagedBytes()
+        overlapped.withLock { $0 = staged }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(bytes.dropFirst(bytes.count / 2)))
+        try handle.close()
+        rename(temporary, path)
+        progress.finish(length: UInt64(bytes.count))
+    }
+}
+
+@Suite("Opening a bundle while it downloads")
+struct OpenWhileDownloadingTests {
+    static func gateways() throws -> (TwoGateways, TricklingTransport) { try ForwardingTransport.gateways(of: TricklingTransport.self) }
 
     @Test func aBundleIsStagedBeforeItsLastByteArrivesAndPublishedOnce() async throws {
         let (g, transport) = try Self.gateways()

@@ -54,7 +54,7 @@ extension GatewayEngine {
                 keptLocal.remove(name)
             }
         }
-        return handled
+        return handled + (await collectArriving(mailbox))
     }
 
     /// Waits until the own mailbox may hold new mail, or about `timeout`. The wait itself runs
@@ -64,14 +64,18 @@ extension GatewayEngine {
             try? await Task.sleep(for: timeout)
             return
         }
-        await mailbox.waitForMail(org, upTo: timeout)
+        // Woken for uploads in progress too, where they can be followed (``collectArriving(_:)``).
+        await mailbox.waitForMail(org, upTo: timeout, uploads: mailbox.followsUploads)
     }
 
     // MARK: Bundles
 
     /// Returns false when the bundle could not be handled now (it stays in the mailbox).
     @discardableResult
-    func receiveBundle(_ id: BundleID, name: String, mailbox: any MailboxTransport) async -> Bool {
+    ///
+    /// With `arriving`, the bundle is an upload still in progress, followed into its own local copy.
+    func receiveBundle(_ id: BundleID, name: String, mailbox: any MailboxTransport,
+                       arriving: (download: IncomingDownload, local: String)? = nil) async -> Bool {
         // Set once the local copy is complete: only a complete copy may be kept between rounds
         // (a fetch cut off half-way must be fetched again, never judged).
         var complete = false
@@ -85,11 +89,11 @@ extension GatewayEngine {
                 log(.info, "duplicate answered with the original receipt", bundle: id, partner: seen.sender, state: seen.state.rawValue)
                 return true
             }
-            let local = "\(spool.work)/in/\(id.hex).ghb"
+            let local = arriving?.local ?? "\(spool.work)/in/\(id.hex).ghb"
             // A bundle waiting for its sender's newer manifest keeps its local copy: it is not
             // downloaded again at every look (a 50 MB one was, every 30 s).
-            var download: IncomingDownload?
-            if (deferredSince[name] == nil && !keptLocal.contains(name)) || !exists(local) {
+            var download = arriving?.download
+            if arriving == nil, (deferredSince[name] == nil && !keptLocal.contains(name)) || !exists(local) {
                 removeTree(local)
                 let maxBytes = UInt64(max(0, settings.limits.bundleMaxBytes))
                 do {
@@ -135,6 +139,7 @@ extension GatewayEngine {
             try await mailbox.remove(name, from: own.org)
             return true
         } catch let error as DeferredItem {
+            if let arriving { unlink(arriving.local) }  // (collected again once published)
             deferItem(name, error.description, partner: nil)
             return false
         } catch {
@@ -142,7 +147,8 @@ extension GatewayEngine {
             // mailbox and is handled again (as a duplicate if it was journalled) next time.
             // Logged once per distinct failure, not at every round. Its local copy is kept, so a
             // bundle waiting for disk space is not downloaded again at every round.
-            if complete { keptLocal.insert(name) } else { keptLocal.remove(name) }
+            if complete && arriving == nil { keptLocal.insert(name) } else { keptLocal.remove(name) }
+            if let arriving { unlink(arriving.local) }  // (the published bundle is collected as any other)
             logFailureOnce(name, "receiving \(name) failed: \(error)", bundle: id)
             return false
         }

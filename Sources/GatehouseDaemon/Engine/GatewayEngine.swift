@@ -54,6 +54,8 @@ public actor GatewayEngine {
     var unprovenAnswers: [ODSCode: Int64] = [:]
     /// Mailbox items whose local copy is kept between rounds (a bundle that did not fit the disk).
     var keptLocal: Set<String> = []
+    /// Uploads in progress already followed (or passed over), by temporary name, while listed.
+    var followedUploads: Set<String> = []
     /// The last failure handling each mailbox item, logged once until it changes or the item is handled.
     var itemFailures: [String: String] = [:]
     /// What the quarantine holds (read from the spool at first use), to keep it within its bounds.

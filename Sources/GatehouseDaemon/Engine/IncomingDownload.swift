@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import GatehouseFormat
 import GatehouseKit
 import Synchronization
@@ -17,6 +18,42 @@ struct IncomingDownload: Sendable {
         let growing = GrowingFile()
         // Detached: the engine's actor opens the bundle meanwhile, and the download must not wait for it.
         let task = Task.detached { try await mailbox.fetch(name, from: org, to: local, maxBytes: maxBytes, progress: growing) }
+        return IncomingDownload(growing: growing, task: task)
+    }
+
+    /// Starts following the upload in progress `upload` in `org`'s mailbox into the new local file
+    /// `local`, as it is written on the relay. The copy is complete only when its sender published
+    /// that very file under the final name of the bundle its header names, sent by the
+    /// organisation that uploaded it: otherwise it fails, and what was read is no bundle.
+    static func follow(_ upload: ArrivingUpload, in org: ODSCode, to local: String, maxBytes: UInt64,
+                       mailbox: any MailboxTransport) -> IncomingDownload {
+        let growing = GrowingFile()
+        let task = Task.detached {
+            let out: DurableFile
+            do { out = try DurableFile(path: local, mode: 0o600) } catch {
+                growing.fail("\(error)")
+                throw error
+            }
+            do {
+                out.onWritten = { growing.advance(to: $0) }
+                growing.begin(temporary: out.temporaryPath, final: local)
+                let followed = try await mailbox.follow(upload.name, in: org, maxBytes: maxBytes) { bytes in
+                    try bytes.withUnsafeBytes { try out.write($0) }
+                }
+                try out.commit(sync: .none)
+                let header = try BundleVerifier.readHeader(from: try FileSource(path: local)).header
+                // Only the sender's own publish, under this bundle's name, makes it a bundle.
+                guard followed.name == MailboxName.bundle(header.bundleID), header.sender == upload.uploader else {
+                    unlink(local)
+                    throw FollowFailure.abandoned("\(upload.name) by \(upload.uploader) was published as \(followed.name)")
+                }
+                growing.finish(length: followed.size)
+            } catch {
+                out.discard()
+                growing.fail("\(error)")
+                throw error
+            }
+        }
         return IncomingDownload(growing: growing, task: task)
     }
 

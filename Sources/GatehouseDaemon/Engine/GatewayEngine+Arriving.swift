@@ -1,0 +1,64 @@
+import Foundation
+import GatehouseFormat
+import GatehouseJournal
+import GatehouseKit
+
+extension GatewayEngine {
+    /// How long an upload in progress may stay without a new byte before it is no longer followed
+    /// (its bundle is collected as any other once its sender publishes it).
+    static let arrivingIdle: Duration = .seconds(30)
+
+    /// Follows uploads still in progress in the own mailbox from pinned partners, where the
+    /// relay tells of them (README, "Reading an upload in progress"), so that a bundle is opened
+    /// while its sender is still sealing and uploading it. One at a time, each once while listed;
+    /// an upload from an organisation that is not a partner here is never read.
+    ///
+    /// Following is a head start and nothing else: a bundle is received, journalled and answered
+    /// only when its sender has published that very file under the bundle's name; an upload
+    /// abandoned, replaced, rewritten, published under another name, sent by another organisation
+    /// than its header's sender, or idle for ``arrivingIdle`` leaves nothing, and the published
+    /// bundle (if any) is collected from the listing as before.
+    func collectArriving(_ mailbox: any MailboxTransport) async -> Int {
+        guard mailbox.followsUploads, let uploads = try? await mailbox.uploadsInProgress(own.org) else { return 0 }
+        followedUploads.formIntersection(uploads.map(\.name))
+        var handled = 0
+        for upload in uploads where !followedUploads.contains(upload.name) {
+            followedUploads.insert(upload.name)
+            guard upload.uploader != own.org, (try? gateway.partners.resolvedCard(for: upload.uploader)) != nil else { continue }
+            if await receiveArriving(upload, mailbox: mailbox) { handled += 1 }
+        }
+        return handled
+    }
+
+    /// Follows `upload` and, once its header is in, receives it as the bundle it names.
+    private func receiveArriving(_ upload: ArrivingUpload, mailbox: any MailboxTransport) async -> Bool {
+        let local = "\(spool.work)/in/.arriving-\(UUID().uuidString.lowercased()).ghb"
+        let download = IncomingDownload.follow(
+            upload, in: own.org, to: local, maxBytes: UInt64(max(0, settings.limits.bundleMaxBytes)), mailbox: mailbox)
+        // An upload that stops growing is let go (the follower stops at its next pause).
+        let watchdog = Task.detached {
+            var seen = download.growing.progress, still = ContinuousClock.now
+            while !Task.isCancelled, seen.length == nil, seen.failure == nil {
+                try? await Task.sleep(for: .seconds(1))
+                let now = download.growing.progress
+                if now.written != seen.written { still = .now }
+                if ContinuousClock.now - still > Self.arrivingIdle { download.task.cancel() }
+                seen = now
+            }
+        }
+        defer { watchdog.cancel() }
+        await download.available(UInt64(BundleHeader.maxLength))
+        let header = (try? BundleVerifier.readHeader(from: FollowingSource(download.growing)))?.header
+        // The relay's record of who uploads it must be the sender the header names, and a bundle
+        // seen before is answered from the listing once published, never from an upload.
+        guard let header, header.sender == upload.uploader, (try? journal.incoming(header.bundleID)) == nil else {
+            download.task.cancel()
+            _ = await download.task.result
+            unlink(local)
+            return false
+        }
+        log(.info, "opening \(upload.name) while \(upload.uploader) uploads it", bundle: header.bundleID, partner: header.sender)
+        return await receiveBundle(header.bundleID, name: MailboxName.bundle(header.bundleID), mailbox: mailbox,
+                                   arriving: (download, local))
+    }
+}
