@@ -300,8 +300,8 @@ for kind in "${kinds[@]}"; do
     drop cuts prison A81001 YOI123 "$n" $((big_mb * 1000000))
     case $kind in
         up-*) where="relay/mailboxes/A81001/.*" ;;
-        down-gateway) where="practice/spool/work/in/*" ;;
-        down-*) where="practice/spool/work/in/*" ;;
+        # The copy being downloaded, or followed while still uploading, is a dot-name until it is whole.
+        down-*) where="practice/spool/work/in/.tmp-* practice/spool/work/in/*" ;;
     esac
     hit_it=
     for ((t = 0; t < 3000; t++)); do
