@@ -13,6 +13,8 @@ import Testing
 final class ArrivingTransport: ForwardingTransport, @unchecked Sendable {
     /// The upload in progress: its bytes (outside the mailbox), uploader and the final name it gets.
     let upload = Mutex<(path: String, uploader: ODSCode, publishAs: String?)?>(nil)
+    /// Stall after the first half (a sender that goes quiet, or crawls) until cancelled.
+    let stall = Mutex(false)
     let follows = Mutex(0)
     let overlapped = Mutex<Bool?>(nil)
 
@@ -31,6 +33,9 @@ final class ArrivingTransport: ForwardingTransport, @unchecked Sendable {
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: upload.path)))
         let half = bytes.count / 2
         for start in stride(from: 0, to: half, by: 1 << 20) { try await consume(bytes[start..<min(half, start + (1 << 20))]) }
+        if stall.withLock({ $0 }) {
+            while true { try await Task.sleep(for: .milliseconds(50)) }  // ends when cancelled
+        }
         guard let publishAs = upload.publishAs else {
             self.upload.withLock { $0 = nil }
             throw FollowFailure.abandoned(name)
@@ -46,7 +51,9 @@ final class ArrivingTransport: ForwardingTransport, @unchecked Sendable {
 
 @Suite("Following an upload still in progress")
 struct ArrivingUploadEngineTests {
-    static func gateways() throws -> (TwoGateways, ArrivingTransport) { try ForwardingTransport.gateways(of: ArrivingTransport.self) }
+    static func gateways(_ settings: DaemonSettings = DaemonSettings()) throws -> (TwoGateways, ArrivingTransport) {
+        try ForwardingTransport.gateways(of: ArrivingTransport.self, settings: settings)
+    }
 
     /// A bundle sealed by the practice, taken out of the prison's mailbox to play an upload in progress.
     static func uploading(_ g: TwoGateways, _ transport: ArrivingTransport, publishAs: ((BundleID) -> String?)? = nil,
@@ -106,6 +113,24 @@ struct ArrivingUploadEngineTests {
         #expect(g.list(g.mailboxRoot + "/A81001").isEmpty)
         rename(held, g.mailboxRoot + "/YOI123/\(id).ghb")
         #expect(await g.prison.collect() == 1)
+        #expect(g.read(g.prisonHome.path + "/spool/received/A81001/\(id)/scan.pdf") == record)
+    }
+
+    /// A partner's upload that goes quiet (or crawls) holds the collector no longer than the
+    /// follow limit: nothing is judged, and the bundle is collected once published.
+    @Test func aStalledUploadIsLetGoAndItsBundleCollectedOncePublished() async throws {
+        var settings = DaemonSettings()
+        settings.followLimit = .seconds(1)
+        let (g, transport) = try Self.gateways(settings)
+        transport.stall.withLock { $0 = true }
+        let (id, record) = try await Self.uploading(g, transport)
+        #expect(await g.prison.collect() == 0)
+        #expect(try g.incoming(id) == nil)
+        #expect(g.list(g.prisonHome.path + "/spool/work/in").isEmpty)
+        #expect(transport.follows.withLock { $0 } == 1)
+        rename(g.folder.appending("upload-1"), g.mailboxRoot + "/YOI123/\(id).ghb")
+        #expect(await g.prison.collect() == 1)
+        #expect(transport.follows.withLock { $0 } == 1)
         #expect(g.read(g.prisonHome.path + "/spool/received/A81001/\(id)/scan.pdf") == record)
     }
 

@@ -60,7 +60,8 @@ class ForwardingTransport: MailboxTransport, @unchecked Sendable {
     }
 
     /// Two gateways whose one transport is a new `T` watching the prison's spool, and that transport.
-    static func gateways<T: ForwardingTransport>(of type: T.Type) throws -> (TwoGateways, T) {
+    static func gateways<T: ForwardingTransport>(of type: T.Type, settings: DaemonSettings = DaemonSettings()) throws
+        -> (TwoGateways, T) {
         let made = Mutex<T?>(nil)
         let factory: @Sendable (String) -> any MailboxTransport = { root in
             made.withLock { existing in
@@ -70,7 +71,7 @@ class ForwardingTransport: MailboxTransport, @unchecked Sendable {
                 return transport
             }
         }
-        let gateways = try TwoGateways(transport: factory)
+        let gateways = try TwoGateways(settings: settings, transport: factory)
         _ = factory(gateways.mailboxRoot)
         return (gateways, try #require(made.withLock { $0 }))
     }

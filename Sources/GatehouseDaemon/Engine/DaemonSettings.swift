@@ -32,6 +32,12 @@ public struct DaemonSettings: Sendable {
     public var manifestResend: Duration = .seconds(600)
     /// A revocation unconfirmed for this long is a warning (keys status, doctor, /healthz).
     public var revocationConfirmWithin: Duration = .seconds(3600)
+    /// An upload in progress that gains no byte for this long is no longer followed (not in
+    /// `gatehouse.toml`): its bundle is collected from the listing once published.
+    public var followIdle: Duration = .seconds(30)
+    /// No upload in progress is followed for longer than this (not in `gatehouse.toml`): the
+    /// collector follows one at a time, and other mail must not wait behind a slow upload.
+    public var followLimit: Duration = .seconds(60)
     /// What is accepted from partners.
     public var limits = ReceiveLimits()
     /// The workflows packs may name, and where received packs of each are published.

@@ -4,10 +4,6 @@ import GatehouseJournal
 import GatehouseKit
 
 extension GatewayEngine {
-    /// How long an upload in progress may stay without a new byte before it is no longer followed
-    /// (its bundle is collected as any other once its sender publishes it).
-    static let arrivingIdle: Duration = .seconds(30)
-
     /// Follows uploads still in progress in the own mailbox from pinned partners, where the
     /// relay tells of them (README, "Reading an upload in progress"), so that a bundle is opened
     /// while its sender is still sealing and uploading it. One at a time, each once while listed;
@@ -16,8 +12,8 @@ extension GatewayEngine {
     /// Following is a head start and nothing else: a bundle is received, journalled and answered
     /// only when its sender has published that very file under the bundle's name; an upload
     /// abandoned, replaced, rewritten, published under another name, sent by another organisation
-    /// than its header's sender, or idle for ``arrivingIdle`` leaves nothing, and the published
-    /// bundle (if any) is collected from the listing as before.
+    /// than its header's sender, idle for `followIdle` or followed for `followLimit` (settings)
+    /// leaves nothing, and the published bundle (if any) is collected from the listing as before.
     func collectArriving(_ mailbox: any MailboxTransport) async -> Int {
         guard mailbox.followsUploads, let uploads = try? await mailbox.uploadsInProgress(own.org) else { return 0 }
         followedUploads.formIntersection(uploads.map(\.name))
@@ -35,14 +31,17 @@ extension GatewayEngine {
         let local = "\(spool.work)/in/.arriving-\(UUID().uuidString.lowercased()).ghb"
         let download = IncomingDownload.follow(
             upload, in: own.org, to: local, maxBytes: UInt64(max(0, settings.limits.bundleMaxBytes)), mailbox: mailbox)
-        // An upload that stops growing is let go (the follower stops at its next pause).
+        // An upload that stops growing, or takes too long, is let go (the follower stops at its
+        // next pause): other mail waits while one is followed.
+        let idle = settings.followIdle, limit = settings.followLimit
         let watchdog = Task.detached {
-            var seen = download.growing.progress, still = ContinuousClock.now
+            let began = ContinuousClock.now
+            var seen = download.growing.progress, still = began
             while !Task.isCancelled, seen.length == nil, seen.failure == nil {
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: .milliseconds(250))
                 let now = download.growing.progress
                 if now.written != seen.written { still = .now }
-                if ContinuousClock.now - still > Self.arrivingIdle { download.task.cancel() }
+                if ContinuousClock.now - still > idle || ContinuousClock.now - began > limit { download.task.cancel() }
                 seen = now
             }
         }
