@@ -33,8 +33,10 @@ public struct DaemonSettings: Sendable {
     /// A revocation unconfirmed for this long is a warning (keys status, doctor, /healthz).
     public var revocationConfirmWithin: Duration = .seconds(3600)
     /// An upload in progress that gains no byte for this long is no longer followed (not in
-    /// `gatehouse.toml`): its bundle is collected from the listing once published.
-    public var followIdle: Duration = .seconds(30)
+    /// `gatehouse.toml`): its bundle is collected from the listing once published. Short: a
+    /// sealer streams its upload without pauses, and an upload whose sender is stuck (cut off
+    /// from its journal, say) must not hold the collector.
+    public var followIdle: Duration = .seconds(3)
     /// No upload in progress is followed for longer than this (not in `gatehouse.toml`): the
     /// collector follows one at a time, and other mail must not wait behind a slow upload.
     public var followLimit: Duration = .seconds(60)
