@@ -82,9 +82,7 @@ struct WitnessFixture {
     /// Runs blocking `work` on a thread of its own: on the concurrency pool (two threads here) it
     /// would starve the server's handlers while it waits for their answer.
     static func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { done in
-            Thread { done.resume(with: Result { try work() }) }.start()
-        }
+        try await OwnThread.run("witness-client", work)
     }
 
     /// POSTs `body` to the server's add-checkpoint with the production client.

@@ -252,6 +252,7 @@ extension GatewayEngine {
         do {
             let manifest: Manifest
             var signerNote: String?
+            var openedLength: UInt64?
             let destination: String
             if let published = publishedFolder(of: id, from: header.sender) {
                 // Published before a crash, not yet journalled: the published manifest is the
@@ -276,12 +277,13 @@ extension GatewayEngine {
                     return try gateway.open(local, stagingParent: target.staging, now: time, limits: limits,
                                             access: target.access, destination: place)
                 }
-                let opened = try await download == nil ? open() : OffPool.run("gatehouse-open", open)
+                let opened = try await download == nil ? open() : OwnThread.run("gatehouse-open", open)
                 try await download?.complete()
                 destination = opened.destination
                 manifest = opened.manifest
                 signerNote = opened.signerNote
                 known = opened.envelope.bundleSHA256
+                openedLength = opened.envelope.length
                 // The sender's view of the directory, now that its signature verified (DIRECTORY.md §7.2).
                 compareDirectoryCheckpoint(opened.envelope.header.directoryCheckpoint, in: .bundle,
                                            from: header.sender, bundle: id)
@@ -295,7 +297,7 @@ extension GatewayEngine {
             let files = manifest.files.map { ["name": $0.name, "size": String($0.size), "sha256": $0.sha256.hex] }
             let json = String(decoding: try JSONSerialization.data(withJSONObject: files, options: [.sortedKeys]), as: UTF8.self)
             log(.info, "published \(manifest.files.count) file(s)", bundle: id, partner: header.sender, state: "published")
-            DaemonMetrics.opened(bytes: (try? FileSource(path: local).size) ?? 0, sender: header.sender)
+            DaemonMetrics.opened(bytes: openedLength ?? (try? FileSource(path: local).size) ?? 0, sender: header.sender)
             if let note = signerNote {
                 // Accepted only because it was signed before its key's revocation: the verdict is recorded.
                 log(.warning, "accepted: \(note)", bundle: id, partner: header.sender)

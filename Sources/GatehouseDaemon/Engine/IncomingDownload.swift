@@ -68,16 +68,3 @@ struct IncomingDownload: Sendable {
     /// Waits for the whole copy: its file is then complete at its final path.
     func complete() async throws { try await task.value }
 }
-
-/// Runs blocking work (opening a bundle that is still downloading) on a thread of its own and
-/// awaits it, so that the concurrency pool (one thread per core) is never held waiting for the
-/// network: two organisations opening at once in one service must not stall every download.
-enum OffPool {
-    static func run<T: Sendable>(_ name: String, _ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (done: CheckedContinuation<T, any Error>) in
-            let thread = Thread { done.resume(with: Result { try work() }) }
-            thread.name = name
-            thread.start()
-        }
-    }
-}
