@@ -15,6 +15,8 @@ final class ArrivingTransport: ForwardingTransport, @unchecked Sendable {
     let upload = Mutex<(path: String, uploader: ODSCode, publishAs: String?)?>(nil)
     /// Stall after the first half (a sender that goes quiet, or crawls) until cancelled.
     let stall = Mutex(false)
+    /// How many uploads in progress the listing shows (all of the same bytes).
+    let listed = Mutex(1)
     let follows = Mutex(0)
     let overlapped = Mutex<Bool?>(nil)
 
@@ -23,7 +25,7 @@ final class ArrivingTransport: ForwardingTransport, @unchecked Sendable {
     override func uploadsInProgress(_ org: ODSCode) async throws -> [ArrivingUpload] {
         guard let upload = upload.withLock({ $0 }) else { return [] }
         let size = UInt64((try? FileManager.default.attributesOfItem(atPath: upload.path)[.size] as? Int) ?? 0)
-        return [ArrivingUpload(name: ".upload-1", uploader: upload.uploader, size: size)]
+        return (1...listed.withLock { $0 }).map { ArrivingUpload(name: ".upload-\($0)", uploader: upload.uploader, size: size) }
     }
 
     override func follow(_ name: String, in org: ODSCode, maxBytes: UInt64,
@@ -132,6 +134,21 @@ struct ArrivingUploadEngineTests {
         #expect(await g.prison.collect() == 1)
         #expect(transport.follows.withLock { $0 } == 1)
         #expect(g.read(g.prisonHome.path + "/spool/received/A81001/\(id)/scan.pdf") == record)
+    }
+
+    /// The insider's flood: a partner starts many uploads and lets each crawl. The collector
+    /// follows one a round, after the mail already listed, never all of them in a row.
+    @Test func manyCrawlingUploadsCostOneFollowARound() async throws {
+        var settings = DaemonSettings()
+        settings.followLimit = .milliseconds(500)
+        let (g, transport) = try Self.gateways(settings)
+        transport.stall.withLock { $0 = true }
+        transport.listed.withLock { $0 = 20 }
+        _ = try await Self.uploading(g, transport)
+        #expect(await g.prison.collect() == 0)
+        #expect(transport.follows.withLock { $0 } == 1)
+        #expect(await g.prison.collect() == 0)
+        #expect(transport.follows.withLock { $0 } == 2)
     }
 
     /// An upload by an organisation that is not a partner here is never read.

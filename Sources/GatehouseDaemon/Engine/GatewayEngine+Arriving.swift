@@ -6,8 +6,8 @@ import GatehouseKit
 extension GatewayEngine {
     /// Follows uploads still in progress in the own mailbox from pinned partners, where the
     /// relay tells of them (README, "Reading an upload in progress"), so that a bundle is opened
-    /// while its sender is still sealing and uploading it. One at a time, each once while listed;
-    /// an upload from an organisation that is not a partner here is never read.
+    /// while its sender is still sealing and uploading it. At most one a round, each once while
+    /// listed; an upload from an organisation that is not a partner here is never read.
     ///
     /// Following is a head start and nothing else: a bundle is received, journalled and answered
     /// only when its sender has published that very file under the bundle's name; an upload
@@ -17,13 +17,15 @@ extension GatewayEngine {
     func collectArriving(_ mailbox: any MailboxTransport) async -> Int {
         guard mailbox.followsUploads, let uploads = try? await mailbox.uploadsInProgress(own.org) else { return 0 }
         followedUploads.formIntersection(uploads.map(\.name))
-        var handled = 0
-        for upload in uploads where !followedUploads.contains(upload.name) {
-            followedUploads.insert(upload.name)
-            guard upload.uploader != own.org, (try? gateway.partners.resolvedCard(for: upload.uploader)) != nil else { continue }
-            if await receiveArriving(upload, mailbox: mailbox) { handled += 1 }
+        // One a round, after the listed mail: a partner that starts many crawling uploads (the
+        // relay lists up to 500) delays the rest of this mailbox by one follow, not by 500.
+        let next = uploads.first { upload in
+            !followedUploads.contains(upload.name) && upload.uploader != own.org
+                && (try? gateway.partners.resolvedCard(for: upload.uploader)) != nil
         }
-        return handled
+        guard let next else { return 0 }
+        followedUploads.insert(next.name)
+        return await receiveArriving(next, mailbox: mailbox) ? 1 : 0
     }
 
     /// Follows `upload` and, once its header is in, receives it as the bundle it names.
