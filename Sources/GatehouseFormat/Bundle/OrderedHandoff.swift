@@ -62,7 +62,9 @@ final class OrderedHandoff<Item>: @unchecked Sendable {
 /// overlap with reading, hashing and compressing on the caller's thread (FORMAT.md's stream
 /// order is kept: items are encrypted exactly in the order they are queued).
 final class PayloadWriterThread: @unchecked Sendable {
-    private let handoff = OrderedHandoff<[UInt8]>(capacity: 8)
+    // One batch waits while the reader encodes the next: room for more keeps the writer no
+    // busier, it only holds more megabytes (each incompressible block is 1 MiB).
+    private let handoff = OrderedHandoff<[UInt8]>(capacity: BlockReader.width)
     private let done = DispatchSemaphore(value: 0)
     private let payload: PayloadEncryptor
     private var joined = false  // touched only by the producer thread
