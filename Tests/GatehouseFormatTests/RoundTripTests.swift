@@ -70,6 +70,21 @@ struct RoundTripTests {
             #expect(opened.manifest.recipients.map(\.value) == ["YOI123", "XHM01", "A81001"])
         }
     }
+
+    // The sealer sizes its block buffers by the bundle's longest file (capped at one block):
+    // a short file after a long one, a long one after many short ones and a bundle of empty
+    // files must all fill and frame their blocks exactly.
+    @Test("block buffers sized by the longest file", arguments: [
+        [0, 0], [1, 0, 3], [5, 70_000, 1, 2], [1_048_577, 10, 3], [7, 7, 7, 7, 7, 7, 7, 7, 7, 1_048_576],
+    ])
+    func blockBuffersFitTheLongestFile(sizes: [Int]) throws {
+        let files = sizes.enumerated().map { i, size in
+            ("f\(i).bin", i.isMultiple(of: 2) ? recordText(size) : pseudoRandomBytes(size))
+        }
+        let (bytes, _) = try BundleFixture.seal(files, from: practice, to: [prison])
+        let opened = try BundleFixture.open(bytes, as: prison, knowing: [practice])
+        #expect(opened.files.map(\.bytes) == files.map(\.1))
+    }
 }
 
 @Suite("Inputs that change while they are sealed")

@@ -15,9 +15,10 @@ final class BlockEncoder {
     private let output: UnsafeMutableRawBufferPointer
     private let sample: UnsafeMutableRawBufferPointer
 
-    init(level: Int32) {
+    /// An encoder for blocks of at most `capacity` bytes.
+    init(level: Int32, capacity: Int = PayloadLayout.blockSize) {
         deflater = BlockDeflater(level: level)
-        output = .allocate(byteCount: PayloadLayout.blockSize, alignment: 16)
+        output = .allocate(byteCount: max(1, capacity), alignment: 16)
         sample = .allocate(byteCount: Self.sampleSize, alignment: 16)
     }
 

@@ -12,14 +12,16 @@ final class BlockReader {
     /// Blocks in a batch: two per core (read once; it reads cgroup files).
     static let width = 2 * max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
 
-    /// A reader for `blocks` blocks in all (no more encoders and buffers than it needs: a small
-    /// record costs one).
-    init(level: Int32, hooks: SealerTestHooks, blocks: Int) {
+    /// A reader for `blocks` blocks in all, none longer than `longest` bytes (no more encoders
+    /// and buffers than it needs: a small record costs one, and a bundle of 1.6 KB records
+    /// holds kilobytes, not megabytes).
+    init(level: Int32, hooks: SealerTestHooks, blocks: Int, longest: Int) {
         // Two blocks per core in a batch keeps every core busy (blocks differ in how long they
         // take) while holding only a few MiB.
         let width = max(1, min(Self.width, blocks))
-        encoders = (0..<width).map { _ in BlockEncoder(level: level) }
-        raw = (0..<width).map { _ in .allocate(byteCount: PayloadLayout.blockSize, alignment: 16) }
+        let size = max(1, min(PayloadLayout.blockSize, longest))
+        encoders = (0..<width).map { _ in BlockEncoder(level: level, capacity: size) }
+        raw = (0..<width).map { _ in .allocate(byteCount: size, alignment: 16) }
         self.hooks = hooks
     }
 

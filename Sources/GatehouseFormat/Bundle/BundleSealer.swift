@@ -125,7 +125,8 @@ public struct BundleSealer {
             try writer.append(FileTable.encode(files.map { FileTableEntry(name: $0.name, size: $0.size) }))
             let blockSize = UInt64(PayloadLayout.blockSize)
             let blocks = files.reduce(0) { $0 + Int(min(($1.size + blockSize - 1) / blockSize, 1 << 20)) }
-            let reader = BlockReader(level: compressionLevel, hooks: hooks, blocks: blocks)
+            let longest = Int(min(files.map(\.size).max() ?? 0, blockSize))
+            let reader = BlockReader(level: compressionLevel, hooks: hooks, blocks: blocks, longest: longest)
             let digests = try reader.seal(files, into: writer)
             let manifestFiles = zip(files, digests).map { file, digest in
                 ManifestFile(name: file.name, size: file.size, sha256: digest)
