@@ -26,9 +26,35 @@ extension MailboxServer {
         return .extendedReply(id: id, data: SFTPMailboxUploads.encoded(Array(listed)))
     }
 
-    /// True when the own mailbox holds an upload in progress this session has not been told about.
-    func hasNewUpload() -> Bool {
-        UploadInProgress.scan(folder(org), excluding: ownUploadNames).contains { !toldUploads.contains($0.key) }
+    /// Whether the own mailbox holds an upload in progress this session has not been told about
+    /// that is worth waking a waiter for: one in progress for at least
+    /// ``followAfterMilliseconds`` (``MailboxLimits/followAfterMilliseconds``). A younger one is usually published before a
+    /// follower could open it (a 100 KB upload takes a few milliseconds), and the publish wakes
+    /// the waiter as mail; waking for it would send the waiter listing, opening a name that is
+    /// gone and waiting again, several round trips later than the mail itself.
+    func newUploadNews() -> UploadNews {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var soonest: Int64?
+        for upload in UploadInProgress.scan(folder(org), excluding: ownUploadNames) where !toldUploads.contains(upload.key) {
+            let age = (Int64(now.tv_sec) - upload.key.born) * 1000
+                + (Int64(now.tv_nsec) - Int64(upload.key.bornNanoseconds)) / 1_000_000
+            let left = Int64(followAfterMilliseconds) - age
+            // (A birth time ahead of the clock counts as old: a clock set back must not hide it.)
+            if left <= 0 || age < 0 { return .ready }
+            soonest = min(soonest ?? left, left)
+        }
+        return soonest.map { .youngFor(milliseconds: $0) } ?? .none
+    }
+
+    /// What a wait for uploads found.
+    enum UploadNews: Equatable {
+        /// Nothing new.
+        case none
+        /// A new upload old enough to follow.
+        case ready
+        /// New uploads, the oldest of them old enough in this many milliseconds.
+        case youngFor(milliseconds: Int64)
     }
 
     /// `mailbox-upload-state@gatehouse` on the handle `key` (the policy allowed it: a handle open

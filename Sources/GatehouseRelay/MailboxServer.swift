@@ -41,6 +41,11 @@ public final class MailboxServer {
     /// The uploads in progress in the own mailbox that the last `mailbox-uploads@gatehouse`
     /// saw (see `mailbox-wait@gatehouse` with the `uploads` flag).
     var toldUploads: Set<UploadInProgress.Key> = []
+    /// The session's inotify instance for its waits, made at the first (-1 before).
+    var notifier: Int32 = -1
+    /// How long an upload must have been in progress before it wakes a wait for uploads
+    /// (``MailboxLimits/followAfterMilliseconds``; tests shorten or lengthen it).
+    var followAfterMilliseconds = MailboxLimits.followAfterMilliseconds
     /// A descriptor that becomes readable when the session must end (the relay's sshd exited,
     /// see ``RelayListener``), or -1.
     var lifeline: Int32 = -1
@@ -65,6 +70,7 @@ public final class MailboxServer {
     }
 
     deinit {
+        if notifier >= 0 { Glibc.close(notifier) }
         for handle in handles.values {
             switch handle {
             case .reading(let fd, _), .following(let fd, _), .upload(let fd, _, _), .published(let fd, _):

@@ -203,6 +203,61 @@ struct ArrivingUploadTests {
         #expect(wait(owner, flags: .uploads, timeout: 20_000).isOK)
     }
 
+    @Test func aYoungUploadWakesNoOneAndItsPublishWakesTheWaiterAsMail() throws {
+        // A small upload is published within milliseconds: the waiter is woken by the mail, not
+        // sent to follow a name about to go.
+        let owner = try relay.session("A81001", followAfter: 60_000)
+        let (sender, handle) = try sending([1, 2, 3])
+        #expect(wait(owner, flags: .uploads, timeout: 50).statusCode?.code == .eof, "young: no news yet")
+        #expect(try listed(owner).map(\.name) == [".b.part"], "still listed for whoever asks")
+        #expect(sender.close(handle).isOK)
+        nonisolated(unsafe) let publisher = sender
+        let published = Thread {
+            usleep(50_000)
+            _ = publisher.publish("/A81001/.b.part", "/A81001/\(bundleName())")
+        }
+        published.start()
+        #expect(wait(owner, flags: .uploads, timeout: 20_000).isOK)
+        #expect(relay.names("A81001").contains { $0.hasSuffix(".ghb") }, "woken by the publish, not by a timeout")
+    }
+
+    @Test func aYoungUploadWakesAWaiterWhenItComesOfAgeWithNothingElseHappening() throws {
+        let owner = try relay.session("A81001", followAfter: 300)
+        let (sender, handle) = try sending([1, 2, 3])
+        let start = ContinuousClock.now
+        // No event marks an upload's age: the relay looks again when it is due.
+        #expect(wait(owner, flags: .uploads, timeout: 20_000).isOK)
+        #expect(ContinuousClock.now - start >= .milliseconds(250), "not before it is 300 ms old")
+        #expect(sender.close(handle).isOK)
+    }
+
+    @Test func aSessionsWaitsShareOneInotifyInstanceAndLeaveNoWatchBehind() throws {
+        // The session keeps its instance (closing one waits out a kernel grace period), so each
+        // wait must remove its own watch: none may pile up, however many waits a client sends.
+        let owner = try relay.session("A81001")
+        for _ in 0..<50 { #expect(wait(owner, flags: .uploads).statusCode?.code == .eof) }
+        try relay.place("A81001/\(bundleName())", "mail")
+        #expect(wait(owner, flags: []).isOK, "the shared instance still wakes a wait")
+        var folder = Glibc.stat()
+        #expect(lstat("\(relay.root)/A81001", &folder) == 0)
+        #expect(!Self.inodesWatchedByThisProcess().contains(UInt64(folder.st_ino)))
+    }
+
+    /// The inodes every inotify instance of this process watches (from /proc/self/fdinfo).
+    static func inodesWatchedByThisProcess() -> Set<UInt64> {
+        var found: Set<UInt64> = []
+        for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            guard (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) == "anon_inode:inotify",
+                let info = try? String(contentsOfFile: "/proc/self/fdinfo/\(fd)", encoding: .utf8)
+            else { continue }
+            for line in info.split(separator: "\n") where line.hasPrefix("inotify wd:") {
+                let field = line.split(separator: " ").first { $0.hasPrefix("ino:") }
+                if let hex = field?.dropFirst(4), let inode = UInt64(hex, radix: 16) { found.insert(inode) }
+            }
+        }
+        return found
+    }
+
     @Test func unknownWaitFlagsAreRefusedAndNoFlagsIsTheOldRequestByteForByte() throws {
         let owner = try relay.session("A81001")
         var data = SFTPExtendedRequest.mailboxWait(path: "/A81001", timeoutMilliseconds: 0, flags: .uploads)

@@ -25,14 +25,17 @@ final class RelayFixture {
         }
     }
 
-    /// A new session of `org`, INIT already exchanged unless `initialise` is false.
+    /// A new session of `org`, INIT already exchanged unless `initialise` is false. A wait for
+    /// uploads is woken by an upload `followAfter` milliseconds old (at once here, unless a test
+    /// is about that age).
     func session(
         _ org: String, quotas: MailboxQuotas = MailboxQuotas(), now: @escaping () -> Int64 = { Int64(time(nil)) },
-        initialise: Bool = true
+        initialise: Bool = true, followAfter: UInt32 = 0
     ) throws -> MailboxSession {
         let ods = try ODSCode(org)
         let server = MailboxServer(
             org: ods, root: root, quotas: quotas, log: RefusalLog(file: logFile, org: ods, now: now))
+        server.followAfterMilliseconds = followAfter
         return try MailboxSession(server: server, initialise: initialise)
     }
 

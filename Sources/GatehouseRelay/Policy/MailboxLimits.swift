@@ -17,6 +17,12 @@ public enum MailboxLimits {
     /// their names' bytes): with names of at most 255 bytes the reply fits in one packet.
     public static let maxUploadsListed = 500
 
+    /// How long an upload must have been in progress (by its birth time) before it wakes a
+    /// `mailbox-wait@gatehouse` with the `uploads` flag: most small uploads are published
+    /// sooner and wake it as mail. Following a large one starts this much later, about 1% of
+    /// the time a 1 GiB upload takes here.
+    public static let followAfterMilliseconds: UInt32 = 100
+
     /// Longest `mailbox-wait@gatehouse` wait; the client asks again after.
     public static let maxWaitMilliseconds: UInt32 = 60_000
 
