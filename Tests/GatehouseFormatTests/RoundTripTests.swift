@@ -76,6 +76,8 @@ struct RoundTripTests {
     // files must all fill and frame their blocks exactly.
     @Test("block buffers sized by the longest file", arguments: [
         [0, 0], [1, 0, 3], [5, 70_000, 1, 2], [1_048_577, 10, 3], [7, 7, 7, 7, 7, 7, 7, 7, 7, 1_048_576],
+        // Many batches, of small blocks and of whole ones.
+        Array(repeating: 5_100, count: 130), [3_000_000, 9_437_185, 0, 17],
     ])
     func blockBuffersFitTheLongestFile(sizes: [Int]) throws {
         let files = sizes.enumerated().map { i, size in
