@@ -62,9 +62,10 @@ final class OrderedHandoff<Item>: @unchecked Sendable {
 /// overlap with reading, hashing and compressing on the caller's thread (FORMAT.md's stream
 /// order is kept: items are encrypted exactly in the order they are queued).
 final class PayloadWriterThread: @unchecked Sendable {
-    // One batch waits while the reader encodes the next: room for more keeps the writer no
-    // busier, it only holds more megabytes (each incompressible block is 1 MiB).
-    private let handoff = OrderedHandoff<[UInt8]>(capacity: BlockReader.width)
+    // Half a batch waits while the reader hands over the rest and encodes the next: room for
+    // more keeps the writer no busier, it only holds more megabytes (each incompressible block
+    // is 1 MiB).
+    private let handoff = OrderedHandoff<[UInt8]>(capacity: max(1, BlockReader.width / 2))
     private let done = DispatchSemaphore(value: 0)
     private let payload: PayloadEncryptor
     private var joined = false  // touched only by the producer thread
