@@ -87,6 +87,15 @@ struct SFTPUploadFollowTests {
         return (received, task)
     }
 
+    /// YOI123 uploading `bytes` under /A81001/.x.part, and a session of A81001 (the mailbox's
+    /// owner) to follow it; the caller closes the owner's connection.
+    func uploading(_ bytes: ArraySlice<UInt8>) async throws -> (sender: Upload, owner: SFTPClient) {
+        let sender = try await Upload(client(), "/A81001/.x.part")
+        let owner = try await client("A81001")
+        try await sender.write(bytes)
+        return (sender, owner)
+    }
+
     /// The follower's failure, if it was one of ``FollowFailure``.
     func failure(_ task: Task<FollowedUpload, any Error>) async -> FollowFailure? {
         do {
@@ -146,10 +155,8 @@ struct SFTPUploadFollowTests {
     }
 
     @Test func anUploadAbandonedMidWayEndsTheFollowerWithAbandoned() async throws {
-        let sender = try await Upload(client(), "/A81001/.x.part")
-        let owner = try await client("A81001")
+        let (sender, owner) = try await uploading(randomBytes(100_000)[...])
         defer { owner.connection.close() }
-        try await sender.write(randomBytes(100_000)[...])
         let (received, follower) = following(owner)
         #expect(await eventually { received.count == 100_000 })
         // The sender's connection is cut: the relay removes its unfinished upload.
@@ -178,11 +185,9 @@ struct SFTPUploadFollowTests {
     }
 
     @Test func anUploadCutShortOnTheRelayIsReadExactlyToItsPublishedSize() async throws {
-        let sender = try await Upload(client(), "/A81001/.x.part")
-        let owner = try await client("A81001")
-        defer { owner.connection.close() }
         let bytes = randomBytes(4 << 20)
-        try await sender.write(bytes[...])
+        let (sender, owner) = try await uploading(bytes[...])
+        defer { owner.connection.close() }
         // The follower takes its first piece and holds on (its first READs ask for 1 MiB at most).
         let received = Received()
         let gate = Mutex(false)
@@ -205,11 +210,9 @@ struct SFTPUploadFollowTests {
     }
 
     @Test func theFollowerWritesANewLocalFileOnlyWhenPublished() async throws {
-        let sender = try await Upload(client(), "/A81001/.x.part")
-        let owner = try await client("A81001")
-        defer { owner.connection.close() }
         let bytes = randomBytes(300_000)
-        try await sender.write(bytes[..<100_000])
+        let (sender, owner) = try await uploading(bytes[..<100_000])
+        defer { owner.connection.close() }
         let local = folder.appending("followed")
         let follower = Task { try await owner.follow("/A81001/.x.part", to: local) }
         // The relay holds the upload open twice: for its sender, and now for the follower.
@@ -223,10 +226,8 @@ struct SFTPUploadFollowTests {
     }
 
     @Test func anUploadCutShortBelowWhatWasReadIsRefused() async throws {
-        let sender = try await Upload(client(), "/A81001/.x.part")
-        let owner = try await client("A81001")
+        let (sender, owner) = try await uploading(randomBytes(200_000)[...])
         defer { owner.connection.close() }
-        try await sender.write(randomBytes(200_000)[...])
         let (received, follower) = following(owner)
         #expect(await eventually { received.count == 200_000 })
         #expect(truncate("\(mailboxes)/A81001/.x.part", 50_000) == 0)
@@ -236,10 +237,8 @@ struct SFTPUploadFollowTests {
     }
 
     @Test func anUploadRewrittenAfterItWasReadIsNeverTakenForTheBundle() async throws {
-        let sender = try await Upload(client(), "/A81001/.x.part")
-        let owner = try await client("A81001")
+        let (sender, owner) = try await uploading(randomBytes(100_000)[...])
         defer { owner.connection.close() }
-        try await sender.write(randomBytes(100_000)[...])
         let (received, follower) = following(owner)
         #expect(await eventually { received.count == 100_000 })
         try await sender.write(Array("other first bytes".utf8)[...], at: 0)
@@ -249,10 +248,8 @@ struct SFTPUploadFollowTests {
     }
 
     @Test func theFollowerReadsNoMoreThanTheCallersLimit() async throws {
-        let sender = try await Upload(client(), "/A81001/.x.part")
-        let owner = try await client("A81001")
+        let (sender, owner) = try await uploading(randomBytes(200_000)[...])
         defer { owner.connection.close() }
-        try await sender.write(randomBytes(200_000)[...])
         let local = folder.appending("limited")
         await #expect(throws: MailboxItemTooLarge.self) {
             try await owner.follow("/A81001/.x.part", to: local, maxBytes: 100_000)
@@ -285,11 +282,9 @@ struct SFTPUploadFollowTests {
     }
 
     @Test func theOwnerCanReadButNeverChangeAnUploadInProgress() async throws {
-        let sender = try await Upload(client(), "/A81001/.x.part")
-        let owner = try await client("A81001")
-        defer { owner.connection.close() }
         let bytes = randomBytes(10_000)
-        try await sender.write(bytes[...])
+        let (sender, owner) = try await uploading(bytes[...])
+        defer { owner.connection.close() }
         let handle = try await owner.openUpload("/A81001/.x.part")
         let attempts: [(String, (UInt32) -> SFTPMessage)] = [
             ("WRITE", { .write(id: $0, handle: handle, offset: 0, data: Array("forged".utf8)) }),
@@ -330,10 +325,8 @@ struct SFTPUploadFollowTests {
     }
 
     @Test func aWaitWithoutFlagsIgnoresUploadsInProgressAsBefore() async throws {
-        let sender = try await Upload(client(), "/A81001/.x.part")
-        let owner = try await client("A81001")
+        let (sender, owner) = try await uploading(randomBytes(10_000)[...])
         defer { owner.connection.close() }
-        try await sender.write(randomBytes(10_000)[...])
         #expect(try await owner.waitForMail("/A81001", upTo: .milliseconds(200)) == false)
         try await sender.close()
         try await sender.publish(as: "/A81001/in.ghb")
