@@ -27,6 +27,18 @@ public struct MailboxPath: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    // Equal only with the same bytes: Swift's String equality treats `.é` and `.e` + U+0301 as
+    // one name, the file system as two files, and a session that created one must not be taken
+    // for the creator of the other (its uploader could remove or publish another's upload).
+    public static func == (a: Self, b: Self) -> Bool {
+        a.org == b.org && a.name.map { Array($0.utf8) } == b.name.map { Array($0.utf8) }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(org)
+        hasher.combine(name.map { Array($0.utf8) })
+    }
+
     /// True for a transfer in progress (a dot-name).
     public var isTemporary: Bool { name.map(Self.isTemporary) ?? false }
 

@@ -69,13 +69,18 @@ extension MailboxServer {
             // The file itself is watched: a write (IN_MODIFY), an unlink or a mark (IN_ATTRIB:
             // the link count or an extended attribute), a rename (IN_MOVE_SELF).
             let events = UInt32(IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF)
-            _ = wait(on: "/proc/self/fd/\(fd)", events, timeout, input: input) {
+            let outcome = wait(on: "/proc/self/fd/\(fd)", events, timeout, input: input) {
                 state = followedState(fd, path)
                 return state.phase != .inProgress || state.size != whileSize || state.rewritten
             }
-            // Answered whatever ended the wait (a timeout, another request, a watch that could
-            // not be set): the state as it is now.
-            state = followedState(fd, path)
+            switch outcome {
+            case .met: break
+            // A watch that cannot be set is an error, not an answer at once: the follower would
+            // ask again at once, and both ends would spin.
+            case .failed(let error): return errnoStatus(id, .uploadState, "watching \(path)", error: error)
+            // A timeout or another request: the state as it is now.
+            case .ended: state = followedState(fd, path)
+            }
         }
         return .extendedReply(id: id, data: state.encoded())
     }

@@ -120,7 +120,9 @@ extension MailboxServer {
         // A write anywhere but at the end of what was written changes bytes the mailbox's owner
         // may already have read while the upload was in progress (or fills a hole it read as
         // zeros): marked before the write, so that its upload state says so. Fail closed.
-        if offset != written, let error = RewriteMark.set(fd) {
+        // (Once: each mark raises IN_ATTRIB on the mailbox folder, which wakes every waiter there,
+        // and rewriting costs no quota, so a sender could otherwise ring it at every write.)
+        if offset != written, !RewriteMark.isSet(fd), let error = RewriteMark.set(fd) {
             return status(
                 id, .failure, "write \(path): cannot mark the upload as rewritten: \(String(cString: strerror(error)))")
         }

@@ -213,7 +213,13 @@ extension MailboxServer {
             return status(id, .failure, "\(path) is not a regular file")
         }
         // Another session's upload in progress is followed: its handle reads and asks whether
-        // the file was published, nothing else (``MailboxPolicy``, the arriving column).
+        // the file was published, nothing else (``MailboxPolicy``, the arriving column). Only an
+        // upload the relay tagged with its uploader is one: any other dot-name (put there by
+        // hand) would be "in progress" for ever, and a follower would wait on it to no end.
+        if scope == .arriving && UploaderTag.read(fd) == nil {
+            Glibc.close(fd)
+            return status(id, .failure, "\(path) is not an upload in progress (no uploader tag)")
+        }
         return newHandle(scope == .arriving ? .following(fd: fd, path: path) : .reading(fd: fd, path: path), id)
     }
 

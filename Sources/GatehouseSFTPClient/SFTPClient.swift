@@ -13,8 +13,9 @@ public struct SFTPClient: Sendable {
     /// Bytes asked for per READ request, from `limits@openssh.com` when the server offers it. A
     /// server may answer a READ with fewer bytes; the rest is asked for again.
     public var readLength: Int
-    /// WRITE requests kept in flight at once (1 MiB at 64 KiB each, as downloads keep; OpenSSH's
-    /// own client keeps 64: each is memory held while the bundle is sealed and uploaded at once).
+    /// WRITE requests kept in flight at once, `writeLength` bytes each (as many as downloads keep
+    /// READs; OpenSSH's own client keeps 64): each is memory held while a bundle is sealed and
+    /// uploaded at once, and 16 kept a 1 GiB upload on loopback as fast as 64 did.
     public let pipelineDepth = 16
     /// READ requests kept in flight at once while downloading (1 MiB at 64 KiB each).
     public let readAhead = 16

@@ -32,6 +32,9 @@ extension SFTPClient {
         var state = try await uploadState(file, path: remote)
         var pause = Self.followPause
         while true {
+            // A round per growth: an upload that crawls never reaches the pause below, and the
+            // caller's cancellation (its idle and time limits) must still end the follow.
+            try Task.checkCancellation()
             if state.rewritten { throw SFTPClientError.notFollowed(.rewritten(remote)) }
             let published: String?
             switch state.phase {
@@ -121,6 +124,7 @@ extension SFTPClient {
                 inFlight += 1
             }
             while true {
+                try Task.checkCancellation()
                 while requested < stop && inFlight < readAhead {
                     let length = min(chunk, stop - requested)
                     ask(requested, length)

@@ -258,6 +258,28 @@ struct ArrivingUploadTests {
         return found
     }
 
+    @Test func noTwoSpellingsOfOneNameCanShareAMailbox() throws {
+        // `.café` (U+00E9) and `.cafe` + U+0301 are one name to Swift's String equality and two
+        // files on disk. Sessions are told apart by the bytes of the names they created; the
+        // second spelling (not NFC) is refused outright, so no insider can hold a name equal to
+        // another sender's upload.
+        let (sender, handle) = try sending(Array("YOI123's bundle".utf8), as: "/A81001/.caf\u{e9}.part")
+        #expect(sender.close(handle).isOK)
+        let insider = try relay.session("B82002")
+        #expect(insider.create("/A81001/.cafe\u{301}.part").handle == nil)
+        #expect(insider.request { .remove(id: $0, path: "/A81001/.caf\u{e9}.part") }.isRefusal)
+        #expect(relay.contents("A81001/.caf\u{e9}.part") == Array("YOI123's bundle".utf8))
+    }
+
+    @Test func aDotNameWithoutTheUploaderTagIsNotFollowed() throws {
+        // Put there by hand, not by an upload: it would be "in progress" for ever.
+        try relay.place("A81001/.placed.part", "no uploader tag")
+        let owner = try relay.session("A81001")
+        let reply = owner.request { .open(id: $0, path: "/A81001/.placed.part", flags: .read, attributes: SFTPAttributes()) }
+        #expect(reply.statusCode?.code == .failure, "\(reply)")
+        #expect(reply.statusCode?.message.contains("no uploader tag") == true)
+    }
+
     @Test func unknownWaitFlagsAreRefusedAndNoFlagsIsTheOldRequestByteForByte() throws {
         let owner = try relay.session("A81001")
         var data = SFTPExtendedRequest.mailboxWait(path: "/A81001", timeoutMilliseconds: 0, flags: .uploads)

@@ -225,6 +225,32 @@ struct SFTPUploadFollowTests {
         #expect(Array(FileManager.default.contents(atPath: local) ?? Data()) == bytes)
     }
 
+    @Test func aFollowerOfACrawlingUploadStopsWhenCancelled() async throws {
+        // An insider's upload that grows a little, often, never pauses the follower: the
+        // gateway's idle and time limits cancel it, and the cancellation must end it.
+        let (sender, owner) = try await uploading(randomBytes(10_000)[...])
+        defer { owner.connection.close() }
+        let (received, follower) = following(owner)
+        nonisolated(unsafe) let crawler = sender
+        let crawl = Task {
+            var at: UInt64 = 10_000
+            while !Task.isCancelled {
+                try await crawler.write(Array(repeating: 7, count: 1_000)[...], at: at)
+                at += 1_000
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        defer { crawl.cancel() }
+        #expect(await eventually { received.count > 20_000 })
+        follower.cancel()
+        let ended = Mutex(false)
+        Task {
+            _ = await follower.result
+            ended.withLock { $0 = true }
+        }
+        #expect(await eventually { ended.withLock { $0 } }, "the follow went on after it was cancelled")
+    }
+
     @Test func anUploadCutShortBelowWhatWasReadIsRefused() async throws {
         let (sender, owner) = try await uploading(randomBytes(200_000)[...])
         defer { owner.connection.close() }
