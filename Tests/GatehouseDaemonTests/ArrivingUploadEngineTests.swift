@@ -15,6 +15,8 @@ final class ArrivingTransport: ForwardingTransport, @unchecked Sendable {
     let upload = Mutex<(path: String, uploader: ODSCode, publishAs: String?)?>(nil)
     /// Stall after the first half (a sender that goes quiet, or crawls) until cancelled.
     let stall = Mutex(false)
+    /// Send the first half slowly, 16 KiB every 20 ms (an honest sender on a slow line).
+    let trickle = Mutex(false)
     /// How many uploads in progress the listing shows (all of the same bytes).
     let listed = Mutex(1)
     let follows = Mutex(0)
@@ -34,7 +36,11 @@ final class ArrivingTransport: ForwardingTransport, @unchecked Sendable {
         guard let upload = upload.withLock({ $0 }) else { throw FollowFailure.abandoned(name) }
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: upload.path)))
         let half = bytes.count / 2
-        for start in stride(from: 0, to: half, by: 1 << 20) { try await consume(bytes[start..<min(half, start + (1 << 20))]) }
+        let piece = trickle.withLock { $0 } ? 16 << 10 : 1 << 20
+        for start in stride(from: 0, to: half, by: piece) {
+            try await consume(bytes[start..<min(half, start + piece)])
+            if piece < 1 << 20 { try await Task.sleep(for: .milliseconds(20)) }
+        }
         if stall.withLock({ $0 }) {
             while true { try await Task.sleep(for: .milliseconds(50)) }  // ends when cancelled
         }
@@ -133,6 +139,19 @@ struct ArrivingUploadEngineTests {
         rename(g.folder.appending("upload-1"), g.mailboxRoot + "/YOI123/\(id).ghb")
         #expect(await g.prison.collect() == 1)
         #expect(transport.follows.withLock { $0 } == 1)
+        #expect(g.read(g.prisonHome.path + "/spool/received/A81001/\(id)/scan.pdf") == record)
+    }
+
+    /// An honest upload on a slow line moves by less than the copy's 1 MiB write buffer in the
+    /// idle limit: it is still moving, and is not let go as idle.
+    @Test func aSlowUploadThatKeepsMovingIsNotLetGoAsIdle() async throws {
+        var settings = DaemonSettings()
+        settings.followIdle = .milliseconds(500)
+        let (g, transport) = try Self.gateways(settings)
+        transport.trickle.withLock { $0 = true }
+        let (id, record) = try await Self.uploading(g, transport)
+        #expect(await g.prison.collect() == 1)
+        #expect(transport.overlapped.withLock { $0 } == true, "let go before it was published")
         #expect(g.read(g.prisonHome.path + "/spool/received/A81001/\(id)/scan.pdf") == record)
     }
 

@@ -38,11 +38,13 @@ extension GatewayEngine {
         let idle = settings.followIdle, limit = settings.followLimit
         let watchdog = Task.detached {
             let began = ContinuousClock.now
-            var seen = download.growing.progress, still = began
-            while !Task.isCancelled, seen.length == nil, seen.failure == nil {
+            var seen = download.received.value, still = began
+            while !Task.isCancelled, download.growing.progress.length == nil, download.growing.progress.failure == nil {
                 try? await Task.sleep(for: .milliseconds(250))
-                let now = download.growing.progress
-                if now.written != seen.written { still = .now }
+                // Bytes received, not bytes the copy has flushed (1 MiB at a time): an upload
+                // slower than that is still moving.
+                let now = download.received.value
+                if now != seen { still = .now }
                 if ContinuousClock.now - still > idle || ContinuousClock.now - began > limit { download.task.cancel() }
                 seen = now
             }

@@ -11,6 +11,16 @@ struct IncomingDownload: Sendable {
     let growing: GrowingFile
     /// The download; it throws ``MailboxItemTooLarge`` before writing anything, or what cut it.
     let task: Task<Void, any Error>
+    /// Bytes received so far, whether or not the copy has flushed them yet (it writes 1 MiB at a
+    /// time): what says a slow upload is still moving.
+    var received = Received()
+
+    /// A count shared by the download's task and whoever watches it.
+    final class Received: Sendable {
+        private let count = Mutex<UInt64>(0)
+        func add(_ bytes: Int) { count.withLock { $0 += UInt64(bytes) } }
+        var value: UInt64 { count.withLock { $0 } }
+    }
 
     /// Starts downloading `name` from `org`'s mailbox into `local`.
     static func start(_ name: String, from org: ODSCode, to local: String, maxBytes: UInt64,
@@ -28,6 +38,7 @@ struct IncomingDownload: Sendable {
     static func follow(_ upload: ArrivingUpload, in org: ODSCode, to local: String, maxBytes: UInt64,
                        mailbox: any MailboxTransport) -> IncomingDownload {
         let growing = GrowingFile()
+        let received = Received()
         let task = Task.detached {
             let out: DurableFile
             do { out = try DurableFile(path: local, mode: 0o600) } catch {
@@ -39,6 +50,7 @@ struct IncomingDownload: Sendable {
                 growing.begin(temporary: out.temporaryPath, final: local)
                 let followed = try await mailbox.follow(upload.name, in: org, maxBytes: maxBytes) { bytes in
                     try bytes.withUnsafeBytes { try out.write($0) }
+                    received.add(bytes.count)
                 }
                 try out.commit(sync: .none)
                 let header = try BundleVerifier.readHeader(from: try FileSource(path: local)).header
@@ -54,7 +66,7 @@ struct IncomingDownload: Sendable {
                 throw error
             }
         }
-        return IncomingDownload(growing: growing, task: task)
+        return IncomingDownload(growing: growing, task: task, received: received)
     }
 
     /// Waits until `count` bytes have been written or the download has ended (either way).
